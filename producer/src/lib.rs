@@ -1,3 +1,23 @@
-//! A Kafka producer library that also speaks the project's frame protocol.
+//! A Kafka producer library that also speaks the project's own frame protocol.
+//!
+//! Build a [`Config`], create a [`Producer`], and [`send`](Producer::send)
+//! [`Record`]s; every send returns where the broker stored the record.
+//! The frame protocol ([`frame`]) is the codec this crate shares with the
+//! mock broker; [`key_hash`] is how keys pick partitions.
 
+mod acks;
+pub mod config;
+pub mod connection;
+mod error;
 pub mod frame;
+pub mod key_hash;
+mod link;
+mod producer;
+mod record;
+pub mod topic_name;
+
+pub use acks::Acks;
+pub use config::Config;
+pub use error::Error;
+pub use producer::Producer;
+pub use record::{Delivery, Header, Record};

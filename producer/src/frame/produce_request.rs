@@ -3,6 +3,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::reader::FieldReader;
+use crate::record::Header;
 use super::{EncodeError, FrameError, KIND_PRODUCE_REQUEST};
 
 /// Smallest encoded message: timestamp, key length, value length and header count.
@@ -43,15 +44,6 @@ pub struct Message {
     pub value: Bytes,
     /// Application headers, in order; keys may repeat.
     pub headers: Vec<Header>,
-}
-
-/// One application header of a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// The header's name.
-    pub key: String,
-    /// The header's value; `None` is a null value, distinct from an empty one.
-    pub value: Option<Bytes>,
 }
 
 impl Message {

@@ -1,0 +1,114 @@
+//! The producer's error type.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::frame::{EncodeError, Status};
+
+/// Everything that can go wrong when producing, in a form callers can match on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The TCP connection to the broker could not be established.
+    #[error("cannot connect to broker at {address}: {source}")]
+    Connect {
+        /// The address as configured.
+        address: String,
+        /// Why the operating system refused.
+        source: std::io::Error,
+    },
+    /// The TCP connection was not established within `connect_timeout`.
+    #[error("connecting to broker at {address} timed out after {timeout:?}")]
+    ConnectTimeout {
+        /// The address as configured.
+        address: String,
+        /// The configured connect timeout.
+        timeout: Duration,
+    },
+    /// The broker did not answer within `request_timeout`; the record may or may not be stored.
+    #[error("broker at {address} did not answer within {timeout:?}")]
+    Timeout {
+        /// The broker's address.
+        address: String,
+        /// The configured request timeout.
+        timeout: Duration,
+    },
+    /// The broker refused the request; nothing of it was stored.
+    #[error("broker refused the request: {status}{}", detail(.message))]
+    Broker {
+        /// The status code; [`Status::name`] gives its documented name.
+        status: Status,
+        /// The broker's explanation, possibly empty.
+        message: String,
+    },
+    /// A record is larger than `max_message_bytes`; it was not sent.
+    #[error("message of {size} bytes exceeds max_message_bytes = {limit}")]
+    MessageTooLarge {
+        /// The record's encoded size.
+        size: usize,
+        /// The configured limit.
+        limit: u32,
+    },
+    /// A request is larger than `max_frame_bytes`, or a field exceeds what the protocol can carry; it was not sent.
+    #[error("request of {size} bytes exceeds max_frame_bytes = {limit}")]
+    FrameTooLarge {
+        /// The encoded request size.
+        size: usize,
+        /// The configured limit.
+        limit: u32,
+    },
+    /// A field of the record cannot be encoded (for example a header name over 64 KiB).
+    #[error("record cannot be encoded: {0}")]
+    Encode(#[from] EncodeError),
+    /// The connection was lost or closed; requests in flight on it failed and may or may not be stored.
+    #[error("connection to broker at {address} closed: {reason}")]
+    ConnectionClosed {
+        /// The broker's address.
+        address: String,
+        /// What closed it.
+        reason: String,
+    },
+    /// The broker sent something that is not a valid response.
+    #[error("broker at {address} broke the protocol: {reason}")]
+    Protocol {
+        /// The broker's address.
+        address: String,
+        /// What was wrong with its answer.
+        reason: String,
+    },
+    /// The configuration is invalid.
+    #[error("invalid producer configuration{}: {reason}", in_file(.file))]
+    InvalidConfig {
+        /// The file it came from, if any.
+        file: Option<PathBuf>,
+        /// The key, the value and what is allowed.
+        reason: String,
+    },
+    /// [`Producer::close`](crate::Producer::close) was called; no more records are accepted.
+    #[error("the producer is closed")]
+    Closed,
+}
+
+impl Error {
+    /// The broker's status code, when the broker refused the request.
+    pub fn status(&self) -> Option<Status> {
+        match self {
+            Error::Broker { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+fn detail(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
+}
+
+fn in_file(file: &Option<PathBuf>) -> String {
+    file.as_ref()
+        .map(|f| format!(" in {}", f.display()))
+        .unwrap_or_default()
+}

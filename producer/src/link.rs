@@ -1,0 +1,310 @@
+//! One broker connection shared by many callers: requests are pipelined and
+//! responses matched to their callers by correlation id.
+//!
+//! Two tasks own the connection: a writer that drains a queue of encoded
+//! frames (coalescing whatever is queued into one write) and a reader that
+//! hands each response to the caller waiting for its correlation id. When
+//! either side fails, every waiting caller gets the reason.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::connection::{Connection, FrameReader, FrameWriter};
+use crate::error::Error;
+use crate::frame::{Frame, ProduceResponse};
+
+/// How many encoded requests may wait for the writer before senders wait.
+const QUEUE_DEPTH: usize = 4096;
+/// The writer stops coalescing queued frames into one write beyond this many bytes.
+const MAX_WRITE_BYTES: usize = 1024 * 1024;
+
+type Waiter = oneshot::Sender<Result<ProduceResponse, Error>>;
+
+/// A running connection; cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub(crate) struct Link {
+    address: String,
+    queue: mpsc::Sender<Outgoing>,
+    pending: Arc<Pending>,
+    cancel: CancellationToken,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// An encoded frame on its way to the writer.
+#[derive(Debug)]
+struct Outgoing {
+    frame: Bytes,
+    /// Told when the frame is on the wire; used by requests that get no response.
+    written: Option<oneshot::Sender<Result<(), Error>>>,
+}
+
+impl Link {
+    /// Starts the reader and writer tasks for `connection`.
+    pub(crate) fn start(connection: Connection, address: String) -> Link {
+        let (reader, writer) = connection.into_split();
+        let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
+        let pending = Arc::new(Pending::new(address.clone()));
+        let cancel = CancellationToken::new();
+        let tasks = vec![
+            tokio::spawn(read_loop(reader, pending.clone(), cancel.clone())),
+            tokio::spawn(write_loop(writer, rx, pending.clone(), cancel.clone())),
+        ];
+        Link {
+            address,
+            queue,
+            pending,
+            cancel,
+            tasks: Mutex::new(tasks),
+        }
+    }
+
+    /// Sends a request and waits for the response with its correlation id.
+    ///
+    /// If the caller stops waiting (timeout, dropped future), the waiter is
+    /// removed, so a late response is discarded rather than leaked.
+    pub(crate) async fn round_trip(
+        &self,
+        correlation_id: u32,
+        frame: Bytes,
+    ) -> Result<ProduceResponse, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.pending.register(correlation_id, tx)?;
+        let _guard = WaiterGuard {
+            pending: &self.pending,
+            correlation_id,
+        };
+        let outgoing = Outgoing {
+            frame,
+            written: None,
+        };
+        if self.queue.send(outgoing).await.is_err() {
+            return Err(self.pending.closed_error());
+        }
+        rx.await.unwrap_or_else(|_| Err(self.pending.closed_error()))
+    }
+
+    /// Sends a request that gets no response; returns once it is written.
+    pub(crate) async fn send_only(&self, frame: Bytes) -> Result<(), Error> {
+        self.pending.check_open()?;
+        let (tx, rx) = oneshot::channel();
+        let outgoing = Outgoing {
+            frame,
+            written: Some(tx),
+        };
+        if self.queue.send(outgoing).await.is_err() {
+            return Err(self.pending.closed_error());
+        }
+        rx.await.unwrap_or_else(|_| Err(self.pending.closed_error()))
+    }
+
+    /// The broker's address.
+    pub(crate) fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Stops both tasks and waits for them; requests still waiting fail.
+    pub(crate) async fn shutdown(&self) {
+        self.cancel.cancel();
+        let tasks = std::mem::take(&mut *self.tasks.lock().expect("link tasks lock"));
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        // Dropping the producer must not leave tasks holding the socket open.
+        self.cancel.cancel();
+    }
+}
+
+/// Callers waiting for responses, by correlation id.
+#[derive(Debug)]
+struct Pending {
+    address: String,
+    state: Mutex<PendingState>,
+}
+
+#[derive(Debug, Default)]
+struct PendingState {
+    waiters: HashMap<u32, Waiter>,
+    /// Set once the connection is unusable; every later request fails with it.
+    closed: Option<Closure>,
+}
+
+#[derive(Debug, Clone)]
+enum Closure {
+    Closed(String),
+    Protocol(String),
+}
+
+impl Pending {
+    fn new(address: String) -> Self {
+        Pending {
+            address,
+            state: Mutex::new(PendingState::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PendingState> {
+        self.state.lock().expect("pending lock")
+    }
+
+    fn error_for(&self, closure: &Closure) -> Error {
+        match closure {
+            Closure::Closed(reason) => Error::ConnectionClosed {
+                address: self.address.clone(),
+                reason: reason.clone(),
+            },
+            Closure::Protocol(reason) => Error::Protocol {
+                address: self.address.clone(),
+                reason: reason.clone(),
+            },
+        }
+    }
+
+    fn closed_error(&self) -> Error {
+        let closure = self
+            .lock()
+            .closed
+            .clone()
+            .unwrap_or_else(|| Closure::Closed("the connection's tasks stopped".into()));
+        self.error_for(&closure)
+    }
+
+    fn check_open(&self) -> Result<(), Error> {
+        match &self.lock().closed {
+            Some(closure) => Err(self.error_for(closure)),
+            None => Ok(()),
+        }
+    }
+
+    fn register(&self, correlation_id: u32, waiter: Waiter) -> Result<(), Error> {
+        let mut state = self.lock();
+        if let Some(closure) = &state.closed {
+            return Err(self.error_for(closure));
+        }
+        state.waiters.insert(correlation_id, waiter);
+        Ok(())
+    }
+
+    fn forget(&self, correlation_id: u32) {
+        self.lock().waiters.remove(&correlation_id);
+    }
+
+    fn complete(&self, response: ProduceResponse) {
+        let waiter = self.lock().waiters.remove(&response.correlation_id);
+        match waiter {
+            Some(waiter) => {
+                let _ = waiter.send(Ok(response));
+            }
+            None => tracing::debug!(
+                broker = %self.address,
+                correlation_id = response.correlation_id,
+                "response for a request nobody waits for any more (timed out?)"
+            ),
+        }
+    }
+
+    /// Marks the connection unusable and fails every waiting caller.
+    fn close(&self, closure: Closure) {
+        let waiters = {
+            let mut state = self.lock();
+            state.closed.get_or_insert(closure);
+            std::mem::take(&mut state.waiters)
+        };
+        for (_, waiter) in waiters {
+            let _ = waiter.send(Err(self.closed_error()));
+        }
+    }
+}
+
+/// Removes a waiter when its caller stops waiting, whatever the reason.
+struct WaiterGuard<'a> {
+    pending: &'a Pending,
+    correlation_id: u32,
+}
+
+impl Drop for WaiterGuard<'_> {
+    fn drop(&mut self) {
+        self.pending.forget(self.correlation_id);
+    }
+}
+
+async fn read_loop(mut reader: FrameReader, pending: Arc<Pending>, cancel: CancellationToken) {
+    let closure = loop {
+        let frame = tokio::select! {
+            _ = cancel.cancelled() => break Closure::Closed("the producer was closed".into()),
+            frame = reader.read_frame() => frame,
+        };
+        match frame {
+            Ok(Some(Frame::ProduceResponse(response))) => pending.complete(response),
+            Ok(Some(other)) => {
+                break Closure::Protocol(format!(
+                    "expected a produce response, got {other:?}"
+                ));
+            }
+            Ok(None) => break Closure::Closed("the broker closed the connection".into()),
+            Err(Error::Protocol { reason, .. }) => break Closure::Protocol(reason),
+            Err(e) => break Closure::Closed(e.to_string()),
+        }
+    };
+    tracing::debug!(broker = %pending.address, ?closure, "connection reader stopped");
+    pending.close(closure);
+    cancel.cancel();
+}
+
+async fn write_loop(
+    mut writer: FrameWriter,
+    mut queue: mpsc::Receiver<Outgoing>,
+    pending: Arc<Pending>,
+    cancel: CancellationToken,
+) {
+    let mut buffer = BytesMut::with_capacity(64 * 1024);
+    let mut written = Vec::new();
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break,
+            item = queue.recv() => match item {
+                Some(item) => item,
+                None => break,
+            },
+        };
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            buffer.extend_from_slice(&item.frame);
+            written.extend(item.written);
+            if buffer.len() < MAX_WRITE_BYTES {
+                next = queue.try_recv().ok();
+            }
+        }
+        let result = writer.write_all(&buffer).await;
+        buffer.clear();
+        let failed = result.err().map(|e| match e {
+            Error::ConnectionClosed { reason, .. } => reason,
+            other => other.to_string(),
+        });
+        for tx in written.drain(..) {
+            let _ = tx.send(match &failed {
+                None => Ok(()),
+                Some(reason) => Err(Error::ConnectionClosed {
+                    address: pending.address.clone(),
+                    reason: reason.clone(),
+                }),
+            });
+        }
+        if let Some(reason) = failed {
+            pending.close(Closure::Closed(reason));
+            cancel.cancel();
+            break;
+        }
+    }
+    writer.shutdown().await;
+}
