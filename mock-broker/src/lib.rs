@@ -1,1 +1,15 @@
-//! mock broker
+//! A mock Kafka broker that records every message it receives.
+//!
+//! Start one in-process with [`MockBroker::start`], produce to it, then read
+//! what it recorded through [`MockBroker::store`]. The `mock-broker` binary
+//! wraps the same library.
+
+pub mod config;
+mod connection;
+mod frame_handler;
+pub mod record_store;
+mod server;
+
+pub use config::BrokerConfig;
+pub use record_store::{ClientInfo, Protocol, RecordStore, StoredRecord, TopicInfo};
+pub use server::{MockBroker, StartError};

@@ -121,6 +121,7 @@ impl Producer {
                 Acks::None => FrameAcks::None,
                 Acks::Leader | Acks::All => FrameAcks::Recorded,
             },
+            client_id: config.client_id.clone(),
             topic: record.topic.unwrap_or_else(|| config.topic.clone()),
             partition: record.partition,
             messages: vec![message],

@@ -25,6 +25,8 @@ pub struct ProduceRequest {
     pub correlation_id: u32,
     /// Whether the broker answers.
     pub acks: FrameAcks,
+    /// Who is producing, for the broker's logs and recordings; may be empty.
+    pub client_id: String,
     /// The topic every message goes to.
     pub topic: String,
     /// The partition for every message, or `None` to let the broker choose per message.
@@ -146,6 +148,8 @@ impl ProduceRequest {
     pub fn encode(&self, dst: &mut BytesMut) -> Result<(), EncodeError> {
         super::encode_frame(KIND_PRODUCE_REQUEST, self.correlation_id, dst, |dst| {
             dst.put_u8(self.acks as u8);
+            dst.put_u16(len_u16(self.client_id.len(), &"client id")?);
+            dst.put_slice(self.client_id.as_bytes());
             dst.put_u16(len_u16(self.topic.len(), &"topic")?);
             dst.put_slice(self.topic.as_bytes());
             dst.put_i32(match self.partition {
@@ -170,6 +174,7 @@ impl ProduceRequest {
             1 => FrameAcks::Recorded,
             other => return Err(r.malformed(format!("acks {other} is not 0 or 1"))),
         };
+        let client_id = r.string16(&"client id")?;
         let topic = r.string16(&"topic")?;
         let partition = match r.i32(&"partition")? {
             -1 => None,
@@ -195,6 +200,7 @@ impl ProduceRequest {
         Ok(ProduceRequest {
             correlation_id,
             acks,
+            client_id,
             topic,
             partition,
             messages,

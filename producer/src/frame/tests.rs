@@ -22,8 +22,9 @@ fn unhex(text: &str) -> Vec<u8> {
 
 /// Request vector 1 of docs/frame-protocol.md.
 const REQUEST_VECTOR: &str = "
-    4B46524D 0000003C 01 01 00000007   # magic, size 60, version 1, produce request, correlation id 7
+    4B46524D 00000041 01 01 00000007   # magic, size 65, version 1, produce request, correlation id 7
     01                                 # acks: recorded
+    0003 636C69                        # client id \"cli\"
     0004 64656D6F                      # topic \"demo\"
     FFFFFFFF                           # partition -1: broker chooses
     00000001                           # one message
@@ -55,6 +56,7 @@ fn vector_request() -> ProduceRequest {
     ProduceRequest {
         correlation_id: 7,
         acks: FrameAcks::Recorded,
+        client_id: "cli".into(),
         topic: "demo".into(),
         partition: None,
         messages: vec![Message {
@@ -266,7 +268,7 @@ fn truncated_field_names_the_field() {
 #[test]
 fn key_length_beyond_the_frame_is_malformed() {
     let mut bytes = unhex(REQUEST_VECTOR);
-    let key_len_at = 14 + 1 + 6 + 4 + 4 + 8;
+    let key_len_at = 14 + 1 + 5 + 6 + 4 + 4 + 8;
     bytes[key_len_at..key_len_at + 4].copy_from_slice(&1000i32.to_be_bytes());
     let reason = malformed_reason(&bytes);
     assert!(reason.contains("message 0 key needs 1000 bytes"), "{reason}");
@@ -275,7 +277,7 @@ fn key_length_beyond_the_frame_is_malformed() {
 #[test]
 fn negative_lengths_other_than_null_are_malformed() {
     let mut bytes = unhex(REQUEST_VECTOR);
-    let key_len_at = 14 + 1 + 6 + 4 + 4 + 8;
+    let key_len_at = 14 + 1 + 5 + 6 + 4 + 4 + 8;
     bytes[key_len_at..key_len_at + 4].copy_from_slice(&(-2i32).to_be_bytes());
     assert!(malformed_reason(&bytes).contains("key length -2"));
 }
@@ -283,7 +285,7 @@ fn negative_lengths_other_than_null_are_malformed() {
 #[test]
 fn message_count_that_cannot_fit_is_rejected_before_allocating() {
     let mut bytes = unhex(REQUEST_VECTOR);
-    let count_at = 14 + 1 + 6 + 4;
+    let count_at = 14 + 1 + 5 + 6 + 4;
     bytes[count_at..count_at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
     assert!(malformed_reason(&bytes).contains("message count 4294967295 cannot fit"));
 }
@@ -291,7 +293,7 @@ fn message_count_that_cannot_fit_is_rejected_before_allocating() {
 #[test]
 fn zero_messages_is_malformed() {
     let mut bytes = unhex(REQUEST_VECTOR);
-    let count_at = 14 + 1 + 6 + 4;
+    let count_at = 14 + 1 + 5 + 6 + 4;
     bytes.truncate(count_at);
     bytes.put_u32(0);
     fix_size(&mut bytes);
@@ -312,14 +314,14 @@ fn invalid_acks_and_partition_are_malformed() {
     bytes[14] = 2;
     assert!(malformed_reason(&bytes).contains("acks 2"));
     let mut bytes = unhex(REQUEST_VECTOR);
-    bytes[21..25].copy_from_slice(&(-5i32).to_be_bytes());
+    bytes[26..30].copy_from_slice(&(-5i32).to_be_bytes());
     assert!(malformed_reason(&bytes).contains("partition -5"));
 }
 
 #[test]
 fn non_utf8_topic_is_malformed() {
     let mut bytes = unhex(REQUEST_VECTOR);
-    bytes[17] = 0xFF;
+    bytes[22] = 0xFF;
     assert!(malformed_reason(&bytes).contains("topic is not valid UTF-8"));
 }
 
@@ -337,7 +339,7 @@ fn encoded_len_matches_the_bytes_written() {
     assert_eq!(message_len, 39);
     let mut buf = BytesMut::new();
     request.encode(&mut buf).unwrap();
-    assert_eq!(buf.len(), HEADER_LEN + 1 + 6 + 4 + 4 + message_len);
+    assert_eq!(buf.len(), HEADER_LEN + 1 + 5 + 6 + 4 + 4 + message_len);
 }
 
 #[test]
@@ -398,13 +400,15 @@ fn arb_request() -> impl Strategy<Value = ProduceRequest> {
     (
         any::<u32>(),
         prop_oneof![Just(FrameAcks::None), Just(FrameAcks::Recorded)],
+        "\\PC{0,10}",
         "[a-zA-Z0-9._-]{1,30}",
         proptest::option::of(0u32..=i32::MAX as u32),
         proptest::collection::vec(arb_message(), 1..20),
     )
-        .prop_map(|(correlation_id, acks, topic, partition, messages)| ProduceRequest {
+        .prop_map(|(correlation_id, acks, client_id, topic, partition, messages)| ProduceRequest {
             correlation_id,
             acks,
+            client_id,
             topic,
             partition,
             messages,
@@ -458,7 +462,7 @@ proptest! {
     }
 
     #[test]
-    fn corrupting_one_byte_never_panics(index in 0usize..68, byte in any::<u8>()) {
+    fn corrupting_one_byte_never_panics(index in 0usize..73, byte in any::<u8>()) {
         let mut bytes = unhex(REQUEST_VECTOR);
         bytes[index] = byte;
         let _ = decode_one(&bytes);

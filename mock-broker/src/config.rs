@@ -1,0 +1,148 @@
+//! The broker's settings, from defaults, a TOML file and command-line flags.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use producer::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, HEADER_LEN};
+use serde::Deserialize;
+
+/// Everything the broker can be told.
+///
+/// The TOML keys of `--config FILE` are the field names; unknown keys are rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct BrokerConfig {
+    /// Where to accept connections. Default `127.0.0.1:9092`; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Partitions of auto-created topics. Default 1.
+    pub partitions: u32,
+    /// Whether producing to an unknown topic creates it. Default true.
+    pub auto_create_topics: bool,
+    /// The largest message accepted, in bytes. Default 1 MiB.
+    pub max_message_bytes: u32,
+    /// The largest frame accepted, in bytes, fixed header included. Default 16 MiB.
+    pub max_frame_bytes: u32,
+    /// Connections served at once; further clients wait to be accepted. Default 1024.
+    pub max_connections: usize,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9092)),
+            partitions: 1,
+            auto_create_topics: true,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            max_connections: 1024,
+        }
+    }
+}
+
+/// A configuration that cannot be used, with the key and what is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid broker configuration{}: {reason}", .file.as_ref().map(|f| format!(" in {f}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The file the value came from, if any.
+    pub file: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl BrokerConfig {
+    /// A default configuration listening on `127.0.0.1:0`, for tests.
+    pub fn ephemeral() -> Self {
+        BrokerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..BrokerConfig::default()
+        }
+    }
+
+    /// Reads a TOML file; missing keys take their defaults.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file, the line and the key.
+    pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
+        let file = Some(path.display().to_string());
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            reason: format!("cannot read the file: {e}"),
+        })?;
+        let config: BrokerConfig = toml::from_str(&text).map_err(|e| ConfigError {
+            file: file.clone(),
+            reason: match e.span() {
+                Some(span) => format!(
+                    "line {}: {}",
+                    text[..span.start.min(text.len())].matches('\n').count() + 1,
+                    e.message()
+                ),
+                None => e.message().to_string(),
+            },
+        })?;
+        config
+            .validate()
+            .map_err(|reason| ConfigError { file, reason })?;
+        Ok(config)
+    }
+
+    /// Checks the values types alone cannot.
+    ///
+    /// # Errors
+    /// A sentence naming the key, the value and what is allowed.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.partitions == 0 {
+            return Err("partitions is 0; expected at least 1".into());
+        }
+        if self.max_message_bytes == 0 {
+            return Err("max_message_bytes is 0; expected at least 1".into());
+        }
+        let min_frame = HEADER_LEN as u32 + 64;
+        if self.max_frame_bytes < min_frame {
+            return Err(format!(
+                "max_frame_bytes is {}; expected at least {min_frame}",
+                self.max_frame_bytes
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err("max_connections is 0; expected at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("broker-config-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("broker.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn reads_a_file_and_defaults_the_rest() {
+        let path = write("ok", "listen = \"127.0.0.1:19092\"\npartitions = 4\n");
+        let config = BrokerConfig::from_toml_file(&path).unwrap();
+        assert_eq!(config.listen.port(), 19092);
+        assert_eq!(config.partitions, 4);
+        assert_eq!(config.max_message_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn unknown_key_names_the_file_line_and_key() {
+        let path = write("unknown", "partitions = 2\npartitons = 3\n");
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(err.contains("broker.toml") && err.contains("line 2") && err.contains("partitons"), "{err}");
+    }
+
+    #[test]
+    fn zero_partitions_is_rejected() {
+        let path = write("zero", "partitions = 0\n");
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(err.contains("partitions is 0"), "{err}");
+    }
+}

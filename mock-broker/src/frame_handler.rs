@@ -1,0 +1,209 @@
+//! Turns a decoded produce frame into recorded messages and the response.
+//!
+//! Pure with respect to I/O: the connection hands a request in and writes the
+//! response out. A request is recorded whole or not at all: every check runs
+//! before the first append.
+
+use std::sync::Arc;
+
+use producer::frame::{PartitionRun, ProduceRequest, ProduceResponse, Status};
+use producer::key_hash::partition_for_key;
+use producer::topic_name::validate_topic_name;
+
+use crate::record_store::{ClientInfo, NewRecord, RecordStore, StoreError};
+
+/// The limits a frame's messages are checked against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MessageLimits {
+    pub(crate) max_message_bytes: u32,
+}
+
+/// Records the request's messages and says where they went, or why not.
+pub(crate) fn handle_produce(
+    request: ProduceRequest,
+    client: &Arc<ClientInfo>,
+    store: &RecordStore,
+    limits: MessageLimits,
+    receive_time: i64,
+) -> ProduceResponse {
+    let id = request.correlation_id;
+    if let Err(reason) = validate_topic_name(&request.topic) {
+        return ProduceResponse::error(id, Status::InvalidTopicName, reason);
+    }
+    for (i, message) in request.messages.iter().enumerate() {
+        let size = message.encoded_len();
+        if size > limits.max_message_bytes as usize {
+            return ProduceResponse::error(
+                id,
+                Status::MessageTooLarge,
+                format!(
+                    "message {i} is {size} bytes; max_message_bytes is {}",
+                    limits.max_message_bytes
+                ),
+            );
+        }
+    }
+    let topic = match store.topic_for_write(&request.topic) {
+        Ok(topic) => topic,
+        Err(e) => return ProduceResponse::error(id, Status::UnknownTopicOrPartition, e.to_string()),
+    };
+    let partitions = topic.partition_count();
+    if let Some(p) = request.partition
+        && p >= partitions
+    {
+        let e = StoreError::UnknownPartition {
+            topic: request.topic,
+            partition: p,
+            partitions,
+        };
+        return ProduceResponse::error(id, Status::UnknownTopicOrPartition, e.to_string());
+    }
+
+    let chosen: Vec<u32> = request
+        .messages
+        .iter()
+        .map(|m| match (request.partition, &m.key) {
+            (Some(p), _) => p,
+            (None, Some(key)) => partition_for_key(key, partitions),
+            (None, None) => topic.next_round_robin(),
+        })
+        .collect();
+
+    // Append each partition's share at once, keeping request order within it.
+    let mut by_partition: Vec<Vec<NewRecord>> = vec![Vec::new(); partitions as usize];
+    for (message, &p) in request.messages.into_iter().zip(&chosen) {
+        by_partition[p as usize].push(NewRecord {
+            timestamp: message.timestamp,
+            key: message.key,
+            value: message.value,
+            headers: message.headers,
+        });
+    }
+    let mut next_offset = vec![0i64; partitions as usize];
+    for (p, records) in by_partition.into_iter().enumerate() {
+        if records.is_empty() {
+            continue;
+        }
+        match topic.append(p as u32, records, receive_time, client) {
+            Ok(base) => next_offset[p] = base,
+            // Partitions were checked above; this is a broker bug, reported as such.
+            Err(e) => return ProduceResponse::error(id, Status::InternalError, e.to_string()),
+        }
+    }
+
+    let mut runs: Vec<PartitionRun> = Vec::new();
+    for &p in &chosen {
+        let offset = next_offset[p as usize];
+        next_offset[p as usize] += 1;
+        match runs.last_mut() {
+            Some(run) if run.partition == p && run.base_offset + i64::from(run.count) == offset => {
+                run.count += 1;
+            }
+            _ => runs.push(PartitionRun {
+                partition: p,
+                base_offset: offset,
+                count: 1,
+            }),
+        }
+    }
+    ProduceResponse::ok(id, runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use producer::frame::{FrameAcks, Message};
+
+    use super::*;
+    use crate::record_store::Protocol;
+
+    fn client() -> Arc<ClientInfo> {
+        Arc::new(ClientInfo {
+            address: "127.0.0.1:5000".parse().unwrap(),
+            protocol: Protocol::Frame,
+            client_id: Some("test".into()),
+        })
+    }
+
+    fn request(topic: &str, partition: Option<u32>, keys: &[Option<&'static str>]) -> ProduceRequest {
+        ProduceRequest {
+            correlation_id: 9,
+            acks: FrameAcks::Recorded,
+            client_id: "test".into(),
+            topic: topic.into(),
+            partition,
+            messages: keys
+                .iter()
+                .map(|k| Message {
+                    timestamp: None,
+                    key: k.map(Bytes::from_static),
+                    value: Bytes::from_static(b"v"),
+                    headers: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    const LIMITS: MessageLimits = MessageLimits {
+        max_message_bytes: 100,
+    };
+
+    #[test]
+    fn keyless_messages_round_robin_and_runs_follow_request_order() {
+        let store = RecordStore::new(3, true);
+        let response = handle_produce(request("t", None, &[None; 4]), &client(), &store, LIMITS, 1);
+        assert_eq!(response.status, Status::Ok);
+        let placements: Vec<_> = response.placements().collect();
+        assert_eq!(placements, vec![(0, 0), (1, 0), (2, 0), (0, 1)]);
+    }
+
+    #[test]
+    fn a_batch_for_one_partition_is_one_run() {
+        let store = RecordStore::new(3, true);
+        handle_produce(request("t", Some(1), &[None]), &client(), &store, LIMITS, 1);
+        let response = handle_produce(request("t", Some(1), &[None; 5]), &client(), &store, LIMITS, 1);
+        assert_eq!(
+            response.runs,
+            vec![PartitionRun {
+                partition: 1,
+                base_offset: 1,
+                count: 5
+            }]
+        );
+    }
+
+    #[test]
+    fn keyed_messages_go_where_fnv1a_says() {
+        let store = RecordStore::new(5, true);
+        let keys = [Some("alpha"), Some("beta"), Some("gamma")];
+        let response = handle_produce(request("t", None, &keys), &client(), &store, LIMITS, 1);
+        for ((partition, _), key) in response.placements().zip(keys) {
+            assert_eq!(partition, partition_for_key(key.unwrap().as_bytes(), 5));
+        }
+    }
+
+    #[test]
+    fn an_oversized_message_rejects_the_whole_request() {
+        let store = RecordStore::new(1, true);
+        let mut req = request("t", None, &[None, None]);
+        req.messages[1].value = Bytes::from(vec![0u8; 200]);
+        let response = handle_produce(req, &client(), &store, LIMITS, 1);
+        assert_eq!(response.status, Status::MessageTooLarge);
+        assert!(response.error_message.contains("message 1 is 218 bytes"), "{}", response.error_message);
+        assert_eq!(store.record_count(), 0);
+    }
+
+    #[test]
+    fn invalid_topic_unknown_topic_and_unknown_partition_are_refused() {
+        let store = RecordStore::new(2, false);
+        let bad = handle_produce(request("a b", None, &[None]), &client(), &store, LIMITS, 1);
+        assert_eq!(bad.status, Status::InvalidTopicName);
+        let unknown = handle_produce(request("nope", None, &[None]), &client(), &store, LIMITS, 1);
+        assert_eq!(unknown.status, Status::UnknownTopicOrPartition);
+        store.create_topic("t", 2);
+        let beyond = handle_produce(request("t", Some(2), &[None]), &client(), &store, LIMITS, 1);
+        assert_eq!(beyond.status, Status::UnknownTopicOrPartition);
+        assert!(beyond.error_message.contains("no partition 2"));
+        assert_eq!(store.record_count(), 0);
+    }
+}

@@ -1,0 +1,128 @@
+//! `mock-broker`: run the mock broker until Ctrl-C or SIGTERM.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+use mock_broker::{BrokerConfig, MockBroker};
+use tracing_subscriber::EnvFilter;
+
+/// A mock Kafka broker that records every message it receives.
+///
+/// Flags override the values of `--config`; both override the defaults.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// TOML file with broker settings (the flag names with `_` instead of `-`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to accept connections on [default: 127.0.0.1:9092].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Partitions of auto-created topics [default: 1].
+    #[arg(long, value_name = "N")]
+    partitions: Option<u32>,
+    /// Largest message accepted, in bytes [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    max_message_bytes: Option<u32>,
+    /// Largest frame accepted, in bytes [default: 16777216].
+    #[arg(long, value_name = "BYTES")]
+    max_frame_bytes: Option<u32>,
+    /// Connections served at once [default: 1024].
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// Refuse produce requests for topics that do not exist instead of creating them.
+    #[arg(long)]
+    no_auto_create_topics: bool,
+}
+
+impl Args {
+    /// Defaults, then the file, then the flags.
+    fn resolve(&self) -> anyhow::Result<BrokerConfig> {
+        let mut config = match &self.config {
+            Some(path) => BrokerConfig::from_toml_file(path)?,
+            None => BrokerConfig::default(),
+        };
+        if let Some(listen) = self.listen {
+            config.listen = listen;
+        }
+        if let Some(partitions) = self.partitions {
+            config.partitions = partitions;
+        }
+        if let Some(bytes) = self.max_message_bytes {
+            config.max_message_bytes = bytes;
+        }
+        if let Some(bytes) = self.max_frame_bytes {
+            config.max_frame_bytes = bytes;
+        }
+        if let Some(n) = self.max_connections {
+            config.max_connections = n;
+        }
+        if self.no_auto_create_topics {
+            config.auto_create_topics = false;
+        }
+        config
+            .validate()
+            .map_err(|reason| anyhow::anyhow!("invalid broker configuration: {reason}"))?;
+        Ok(config)
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let args = Args::parse();
+    let config = match args.resolve() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("mock-broker: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("mock-broker: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mock-broker: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: BrokerConfig) -> anyhow::Result<()> {
+    let broker = MockBroker::start(config).await?;
+    // One machine-readable line on stdout, so scripts and tests can find the port.
+    println!("mock-broker listening on {}", broker.local_addr());
+    wait_for_signal().await.context("cannot listen for shutdown signals")?;
+    tracing::info!("shutting down: no new connections, finishing requests in flight");
+    broker.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

@@ -1,0 +1,389 @@
+//! The broker's memory: every recorded message, by topic and partition.
+//!
+//! Each partition has its own lock, so producers writing to different
+//! partitions never contend. Keys, values and headers are `Bytes` slices of
+//! the frame they arrived in: recording copies no payload.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use bytes::Bytes;
+use producer::Header;
+
+/// Which protocol a message arrived over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// The project's frame protocol.
+    Frame,
+    /// The Kafka wire protocol.
+    Kafka,
+}
+
+impl Protocol {
+    /// The protocol's name as shown in recordings: `frame` or `kafka`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Frame => "frame",
+            Protocol::Kafka => "kafka",
+        }
+    }
+}
+
+/// Who sent a message: shared by every message of one connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The client's socket address.
+    pub address: SocketAddr,
+    /// The protocol the connection speaks.
+    pub protocol: Protocol,
+    /// The client id the producer announced, if any.
+    pub client_id: Option<String>,
+}
+
+/// One recorded message, as tests read it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredRecord {
+    /// The partition it was appended to.
+    pub partition: u32,
+    /// Its offset in that partition; offsets are dense and start at 0.
+    pub offset: i64,
+    /// The producer's timestamp (ms since the Unix epoch), if it set one.
+    pub timestamp: Option<i64>,
+    /// When the broker received it (ms since the Unix epoch).
+    pub receive_time: i64,
+    /// The key, if any.
+    pub key: Option<Bytes>,
+    /// The value.
+    pub value: Bytes,
+    /// The headers, in order.
+    pub headers: Vec<Header>,
+    /// Who sent it.
+    pub client: Arc<ClientInfo>,
+}
+
+/// A message about to be appended; the store gives it its offset.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    /// The producer's timestamp, if it set one.
+    pub timestamp: Option<i64>,
+    /// The key, if any.
+    pub key: Option<Bytes>,
+    /// The value.
+    pub value: Bytes,
+    /// The headers.
+    pub headers: Vec<Header>,
+}
+
+/// A topic and how far each of its partitions has been written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// The topic's name.
+    pub name: String,
+    /// Its partitions, in order.
+    pub partitions: Vec<PartitionInfo>,
+}
+
+/// One partition's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionInfo {
+    /// The partition's index.
+    pub partition: u32,
+    /// The offset the next record will get (the number of records so far).
+    pub high_watermark: i64,
+}
+
+/// Why the store refused a lookup.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No such topic (and auto-creation is off, for writes).
+    #[error("unknown topic {topic:?}")]
+    UnknownTopic {
+        /// The topic asked for.
+        topic: String,
+    },
+    /// The topic has no such partition.
+    #[error("topic {topic:?} has {partitions} partitions; there is no partition {partition}")]
+    UnknownPartition {
+        /// The topic asked for.
+        topic: String,
+        /// The partition asked for.
+        partition: u32,
+        /// How many the topic has.
+        partitions: u32,
+    },
+}
+
+/// Every topic the broker knows; cheap to clone, all clones share the data.
+#[derive(Debug, Clone)]
+pub struct RecordStore {
+    inner: Arc<StoreInner>,
+}
+
+#[derive(Debug)]
+struct StoreInner {
+    topics: RwLock<HashMap<String, Arc<TopicLog>>>,
+    default_partitions: u32,
+    auto_create: bool,
+}
+
+/// One topic's partitions.
+#[derive(Debug)]
+pub struct TopicLog {
+    name: String,
+    partitions: Vec<Mutex<Vec<StoredRecord>>>,
+    round_robin: AtomicU32,
+}
+
+impl RecordStore {
+    /// An empty store whose auto-created topics get `default_partitions` partitions.
+    ///
+    /// # Panics
+    /// If `default_partitions` is 0.
+    pub fn new(default_partitions: u32, auto_create: bool) -> Self {
+        assert!(default_partitions > 0, "topics have at least one partition");
+        RecordStore {
+            inner: Arc::new(StoreInner {
+                topics: RwLock::new(HashMap::new()),
+                default_partitions,
+                auto_create,
+            }),
+        }
+    }
+
+    /// The topic, created with the default partition count if auto-creation is on.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownTopic`] when it does not exist and auto-creation is off.
+    pub fn topic_for_write(&self, name: &str) -> Result<Arc<TopicLog>, StoreError> {
+        if let Some(topic) = self.topic(name) {
+            return Ok(topic);
+        }
+        if !self.inner.auto_create {
+            return Err(StoreError::UnknownTopic {
+                topic: name.to_string(),
+            });
+        }
+        Ok(self.create_topic(name, self.inner.default_partitions))
+    }
+
+    /// Creates `name` with `partitions` partitions, or returns it if it exists already.
+    ///
+    /// # Panics
+    /// If `partitions` is 0.
+    pub fn create_topic(&self, name: &str, partitions: u32) -> Arc<TopicLog> {
+        assert!(partitions > 0, "topics have at least one partition");
+        let mut topics = self.inner.topics.write().expect("topics lock");
+        topics
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                tracing::info!(topic = name, partitions, "created topic");
+                Arc::new(TopicLog {
+                    name: name.to_string(),
+                    partitions: (0..partitions).map(|_| Mutex::new(Vec::new())).collect(),
+                    round_robin: AtomicU32::new(0),
+                })
+            })
+            .clone()
+    }
+
+    /// The topic, if it exists.
+    pub fn topic(&self, name: &str) -> Option<Arc<TopicLog>> {
+        self.inner
+            .topics
+            .read()
+            .expect("topics lock")
+            .get(name)
+            .cloned()
+    }
+
+    /// Every topic with its partitions' high watermarks, sorted by name.
+    pub fn topics(&self) -> Vec<TopicInfo> {
+        let topics: Vec<Arc<TopicLog>> = self
+            .inner
+            .topics
+            .read()
+            .expect("topics lock")
+            .values()
+            .cloned()
+            .collect();
+        let mut infos: Vec<TopicInfo> = topics.iter().map(|t| t.info()).collect();
+        infos.sort_by(|a, b| a.name.cmp(&b.name));
+        infos
+    }
+
+    /// Up to `limit` records of `topic`/`partition` from offset `from`, in offset order.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownTopic`] or [`StoreError::UnknownPartition`].
+    pub fn read(
+        &self,
+        topic: &str,
+        partition: u32,
+        from: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        let log = self.topic(topic).ok_or_else(|| StoreError::UnknownTopic {
+            topic: topic.to_string(),
+        })?;
+        let records = log.partition(partition)?.lock().expect("partition lock");
+        let start = usize::try_from(from.max(0)).unwrap_or(usize::MAX).min(records.len());
+        Ok(records[start..].iter().take(limit).cloned().collect())
+    }
+
+    /// Every record of `topic`, partition by partition, each in offset order.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownTopic`].
+    pub fn read_all(&self, topic: &str) -> Result<Vec<StoredRecord>, StoreError> {
+        let log = self.topic(topic).ok_or_else(|| StoreError::UnknownTopic {
+            topic: topic.to_string(),
+        })?;
+        Ok(log
+            .partitions
+            .iter()
+            .flat_map(|p| p.lock().expect("partition lock").clone())
+            .collect())
+    }
+
+    /// How many records the store holds in all.
+    pub fn record_count(&self) -> u64 {
+        self.topics()
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .map(|p| p.high_watermark as u64)
+            .sum()
+    }
+}
+
+impl TopicLog {
+    /// The topic's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How many partitions the topic has.
+    pub fn partition_count(&self) -> u32 {
+        self.partitions.len() as u32
+    }
+
+    /// The next partition in the topic's round-robin order, for keyless messages.
+    pub fn next_round_robin(&self) -> u32 {
+        self.round_robin.fetch_add(1, Ordering::Relaxed) % self.partition_count()
+    }
+
+    fn partition(&self, partition: u32) -> Result<&Mutex<Vec<StoredRecord>>, StoreError> {
+        self.partitions
+            .get(partition as usize)
+            .ok_or_else(|| StoreError::UnknownPartition {
+                topic: self.name.clone(),
+                partition,
+                partitions: self.partition_count(),
+            })
+    }
+
+    /// Appends `records` to `partition` at consecutive offsets; returns the first offset.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`]; nothing is appended then.
+    pub fn append(
+        &self,
+        partition: u32,
+        records: impl IntoIterator<Item = NewRecord>,
+        receive_time: i64,
+        client: &Arc<ClientInfo>,
+    ) -> Result<i64, StoreError> {
+        let mut log = self.partition(partition)?.lock().expect("partition lock");
+        let base_offset = log.len() as i64;
+        log.extend(records.into_iter().enumerate().map(|(i, r)| StoredRecord {
+            partition,
+            offset: base_offset + i as i64,
+            timestamp: r.timestamp,
+            receive_time,
+            key: r.key,
+            value: r.value,
+            headers: r.headers,
+            client: client.clone(),
+        }));
+        Ok(base_offset)
+    }
+
+    fn info(&self) -> TopicInfo {
+        TopicInfo {
+            name: self.name.clone(),
+            partitions: self
+                .partitions
+                .iter()
+                .enumerate()
+                .map(|(i, p)| PartitionInfo {
+                    partition: i as u32,
+                    high_watermark: p.lock().expect("partition lock").len() as i64,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Arc<ClientInfo> {
+        Arc::new(ClientInfo {
+            address: "127.0.0.1:5000".parse().unwrap(),
+            protocol: Protocol::Frame,
+            client_id: None,
+        })
+    }
+
+    fn new_record(value: &'static str) -> NewRecord {
+        NewRecord {
+            timestamp: None,
+            key: None,
+            value: Bytes::from_static(value.as_bytes()),
+            headers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn offsets_are_dense_per_partition() {
+        let store = RecordStore::new(2, true);
+        let topic = store.topic_for_write("t").unwrap();
+        let c = client();
+        assert_eq!(topic.append(0, [new_record("a"), new_record("b")], 1, &c), Ok(0));
+        assert_eq!(topic.append(1, [new_record("c")], 1, &c), Ok(0));
+        assert_eq!(topic.append(0, [new_record("d")], 1, &c), Ok(2));
+        let p0 = store.read("t", 0, 0, 10).unwrap();
+        let values: Vec<_> = p0.iter().map(|r| (r.offset, r.value.clone())).collect();
+        assert_eq!(values, vec![(0, "a".into()), (1, "b".into()), (2, "d".into())]);
+        assert_eq!(store.read("t", 0, 1, 1).unwrap()[0].value, "b");
+        assert_eq!(store.read("t", 0, 99, 10).unwrap(), vec![]);
+        assert_eq!(store.record_count(), 4);
+    }
+
+    #[test]
+    fn unknown_topics_and_partitions_are_named() {
+        let store = RecordStore::new(1, false);
+        assert_eq!(
+            store.topic_for_write("x").unwrap_err().to_string(),
+            "unknown topic \"x\""
+        );
+        store.create_topic("x", 3);
+        let err = store.read("x", 3, 0, 1).unwrap_err().to_string();
+        assert!(err.contains("has 3 partitions; there is no partition 3"), "{err}");
+    }
+
+    #[test]
+    fn topics_are_listed_by_name_with_high_watermarks() {
+        let store = RecordStore::new(1, true);
+        let c = client();
+        store.topic_for_write("b").unwrap().append(0, [new_record("x")], 1, &c).unwrap();
+        store.topic_for_write("a").unwrap();
+        let topics = store.topics();
+        assert_eq!(topics[0].name, "a");
+        assert_eq!(topics[1].partitions[0].high_watermark, 1);
+    }
+}
