@@ -136,7 +136,7 @@ mod tests {
                 .iter()
                 .map(|k| Message {
                     timestamp: None,
-                    key: k.map(Bytes::from_static),
+                    key: k.map(|k| Bytes::from_static(k.as_bytes())),
                     value: Bytes::from_static(b"v"),
                     headers: vec![],
                 })
