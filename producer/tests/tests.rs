@@ -1,0 +1,5 @@
+//! Producer integration tests over real TCP: against the mock broker on port 0,
+//! and against raw listeners that misbehave.
+
+mod against_mock_broker;
+mod against_raw_listeners;
