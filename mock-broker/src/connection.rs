@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 use producer::frame::{self, Frame, FrameAcks, ProduceResponse, Status};
@@ -22,6 +22,9 @@ use crate::server::BrokerState;
 /// Below this much free space the read buffer grows, so reads stay large.
 const MIN_READ_SPACE: usize = 8 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
+/// How long a closing connection keeps draining input so that its last
+/// responses are not destroyed by a TCP reset (see [`linger`]).
+const LINGER: Duration = Duration::from_secs(2);
 
 /// Serves one client until it leaves, breaks the protocol, or the broker shuts down.
 pub(crate) async fn serve(
@@ -41,7 +44,9 @@ pub(crate) async fn serve(
         }
     }
     if frame::starts_with_magic(&buffer) {
-        serve_frames(stream, buffer, peer, &state, &shutdown).await
+        serve_frames(&mut stream, buffer, peer, &state, &shutdown).await?;
+        linger(stream).await;
+        Ok(())
     } else {
         tracing::warn!(
             %peer,
@@ -67,8 +72,28 @@ async fn read_more(
     }
 }
 
+/// Closes the connection without losing the responses just written.
+///
+/// Closing a socket whose receive buffer still holds unread bytes makes the
+/// kernel send a reset, and a reset can destroy data the peer has not read
+/// yet, such as the error response explaining why it is being disconnected.
+/// So: send FIN after the last response, then discard input until the peer
+/// closes too, for at most [`LINGER`].
+async fn linger(mut stream: TcpStream) {
+    let _ = stream.shutdown().await;
+    let mut scratch = [0u8; 8192];
+    let drain = async {
+        while let Ok(n) = stream.read(&mut scratch).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
 async fn serve_frames(
-    mut stream: TcpStream,
+    stream: &mut TcpStream,
     mut buffer: BytesMut,
     peer: SocketAddr,
     state: &BrokerState,
@@ -137,7 +162,7 @@ async fn serve_frames(
         if close {
             return Ok(());
         }
-        if read_more(&mut stream, &mut buffer, shutdown).await? == 0 {
+        if read_more(stream, &mut buffer, shutdown).await? == 0 {
             if !buffer.is_empty() && !shutdown.is_cancelled() {
                 tracing::warn!(%peer, bytes = buffer.len(), "client closed the connection in the middle of a frame");
             }

@@ -1,0 +1,159 @@
+//! The real `mock-broker` binary, driven by the real `send` example.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use producer::key_hash::partition_for_key;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running `mock-broker` process, stopped with SIGTERM on drop.
+struct BrokerProcess {
+    child: Child,
+    address: String,
+}
+
+impl BrokerProcess {
+    fn start(args: &[&str]) -> BrokerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mock-broker"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mock-broker starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(TIMEOUT).expect("mock-broker prints its address");
+        let address = line
+            .trim()
+            .strip_prefix("mock-broker listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        BrokerProcess { child, address }
+    }
+
+    /// Sends SIGTERM and returns whether the process exited successfully.
+    fn terminate(mut self) -> bool {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let (tx, rx) = mpsc::channel();
+        let mut child = std::mem::replace(&mut self.child, Command::new("true").spawn().unwrap());
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let exit = rx.recv_timeout(TIMEOUT).expect("mock-broker exits after SIGTERM").unwrap();
+        exit.success()
+    }
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `send` example, built by `cargo test` beside this test binary, or built now.
+fn send_example() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let example = profile_dir.join("examples").join("send");
+    if !example.exists() {
+        let target_dir = profile_dir.parent().expect("target dir");
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .args(["build", "-q", "-p", "producer", "--example", "send", "--target-dir"])
+            .arg(target_dir);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        assert!(build.status().expect("cargo runs").success(), "building the send example failed");
+    }
+    example
+}
+
+fn send(args: &[&str]) -> Output {
+    Command::new(send_example())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("send runs")
+}
+
+#[test]
+fn the_send_example_delivers_to_the_broker_binary_which_stops_cleanly_on_sigterm() {
+    let broker = BrokerProcess::start(&["--partitions", "3"]);
+    let output = send(&["--broker", &broker.address, "--topic", "demo", "--key", "user-1", "hello"]);
+    assert!(output.status.success(), "send failed: {}", String::from_utf8_lossy(&output.stderr));
+    let expected_partition = partition_for_key(b"user-1", 3);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.trim(), format!("delivered to demo partition {expected_partition} offset 0"));
+
+    let output = send(&["--broker", &broker.address, "--topic", "demo", "--key", "user-1", "again"]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("offset 1"));
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+#[test]
+fn the_send_example_fails_with_one_line_naming_the_address() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let output = send(&["--broker", &address, "hello"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<_> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(lines[0].contains(&address) && lines[0].contains("cannot connect"), "{stderr}");
+}
+
+#[test]
+fn the_broker_binary_reads_a_config_file_and_rejects_unknown_keys() {
+    let dir = std::env::temp_dir().join(format!("mock-broker-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(&good, "partitions = 5\nmax_message_bytes = 2048\n").unwrap();
+    let broker = BrokerProcess::start(&["--config", good.to_str().unwrap()]);
+    let output = send(&["--broker", &broker.address, "--topic", "cfg", "--key", "k", "x"]);
+    let expected = format!("partition {} offset 0", partition_for_key(b"k", 5));
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&expected));
+    let output = send(&["--broker", &broker.address, "--topic", "cfg", &"x".repeat(3000)]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("MESSAGE_TOO_LARGE"));
+    assert!(broker.terminate());
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "partitions = 5\nmax_mesage_bytes = 2048\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mock-broker"))
+        .args(["--config", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.toml") && stderr.contains("line 2") && stderr.contains("max_mesage_bytes"), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_broker_binary_names_an_address_it_cannot_listen_on() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_mock-broker"))
+        .args(["--listen", &address])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("cannot listen on {address}")), "{stderr}");
+}

@@ -1,0 +1,5 @@
+//! Mock broker integration tests: raw frames over real TCP, and the real binaries.
+
+mod binaries;
+mod frame_errors;
+mod raw_client;
