@@ -174,6 +174,7 @@ async fn shutdown_answers_every_request_it_recorded() {
         assert!(matches!(frame, producer::frame::Frame::ProduceResponse(ref r) if r.status == Status::Ok));
         answered += 1;
     }
+    drop(client); // the broker drains input until the client closes
     shutdown.await.unwrap();
     assert_eq!(store.record_count(), answered, "every recorded request was answered, and only those");
 }
