@@ -136,7 +136,10 @@ mod tests {
     fn unknown_key_names_the_file_line_and_key() {
         let path = write("unknown", "partitions = 2\npartitons = 3\n");
         let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
-        assert!(err.contains("broker.toml") && err.contains("line 2") && err.contains("partitons"), "{err}");
+        assert!(
+            err.contains("broker.toml") && err.contains("line 2") && err.contains("partitons"),
+            "{err}"
+        );
     }
 
     #[test]

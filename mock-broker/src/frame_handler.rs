@@ -45,7 +45,9 @@ pub(crate) fn handle_produce(
     }
     let topic = match store.topic_for_write(&request.topic) {
         Ok(topic) => topic,
-        Err(e) => return ProduceResponse::error(id, Status::UnknownTopicOrPartition, e.to_string()),
+        Err(e) => {
+            return ProduceResponse::error(id, Status::UnknownTopicOrPartition, e.to_string());
+        }
     };
     let partitions = topic.partition_count();
     if let Some(p) = request.partition
@@ -125,7 +127,11 @@ mod tests {
         })
     }
 
-    fn request(topic: &str, partition: Option<u32>, keys: &[Option<&'static str>]) -> ProduceRequest {
+    fn request(
+        topic: &str,
+        partition: Option<u32>,
+        keys: &[Option<&'static str>],
+    ) -> ProduceRequest {
         ProduceRequest {
             correlation_id: 9,
             acks: FrameAcks::Recorded,
@@ -161,7 +167,13 @@ mod tests {
     fn a_batch_for_one_partition_is_one_run() {
         let store = RecordStore::new(3, true);
         handle_produce(request("t", Some(1), &[None]), &client(), &store, LIMITS, 1);
-        let response = handle_produce(request("t", Some(1), &[None; 5]), &client(), &store, LIMITS, 1);
+        let response = handle_produce(
+            request("t", Some(1), &[None; 5]),
+            &client(),
+            &store,
+            LIMITS,
+            1,
+        );
         assert_eq!(
             response.runs,
             vec![PartitionRun {
@@ -189,7 +201,11 @@ mod tests {
         req.messages[1].value = Bytes::from(vec![0u8; 200]);
         let response = handle_produce(req, &client(), &store, LIMITS, 1);
         assert_eq!(response.status, Status::MessageTooLarge);
-        assert!(response.error_message.contains("message 1 is 218 bytes"), "{}", response.error_message);
+        assert!(
+            response.error_message.contains("message 1 is 218 bytes"),
+            "{}",
+            response.error_message
+        );
         assert_eq!(store.record_count(), 0);
     }
 

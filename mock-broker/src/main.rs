@@ -73,7 +73,9 @@ impl Args {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -105,7 +107,9 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let broker = MockBroker::start(config).await?;
     // One machine-readable line on stdout, so scripts and tests can find the port.
     println!("mock-broker listening on {}", broker.local_addr());
-    wait_for_signal().await.context("cannot listen for shutdown signals")?;
+    wait_for_signal()
+        .await
+        .context("cannot listen for shutdown signals")?;
     tracing::info!("shutting down: no new connections, finishing requests in flight");
     broker.shutdown().await;
     Ok(())

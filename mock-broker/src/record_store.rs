@@ -230,7 +230,9 @@ impl RecordStore {
             topic: topic.to_string(),
         })?;
         let records = log.partition(partition)?.lock().expect("partition lock");
-        let start = usize::try_from(from.max(0)).unwrap_or(usize::MAX).min(records.len());
+        let start = usize::try_from(from.max(0))
+            .unwrap_or(usize::MAX)
+            .min(records.len());
         Ok(records[start..].iter().take(limit).cloned().collect())
     }
 
@@ -353,12 +355,18 @@ mod tests {
         let store = RecordStore::new(2, true);
         let topic = store.topic_for_write("t").unwrap();
         let c = client();
-        assert_eq!(topic.append(0, [new_record("a"), new_record("b")], 1, &c), Ok(0));
+        assert_eq!(
+            topic.append(0, [new_record("a"), new_record("b")], 1, &c),
+            Ok(0)
+        );
         assert_eq!(topic.append(1, [new_record("c")], 1, &c), Ok(0));
         assert_eq!(topic.append(0, [new_record("d")], 1, &c), Ok(2));
         let p0 = store.read("t", 0, 0, 10).unwrap();
         let values: Vec<_> = p0.iter().map(|r| (r.offset, r.value.clone())).collect();
-        assert_eq!(values, vec![(0, "a".into()), (1, "b".into()), (2, "d".into())]);
+        assert_eq!(
+            values,
+            vec![(0, "a".into()), (1, "b".into()), (2, "d".into())]
+        );
         assert_eq!(store.read("t", 0, 1, 1).unwrap()[0].value, "b");
         assert_eq!(store.read("t", 0, 99, 10).unwrap(), vec![]);
         assert_eq!(store.record_count(), 4);
@@ -373,14 +381,21 @@ mod tests {
         );
         store.create_topic("x", 3);
         let err = store.read("x", 3, 0, 1).unwrap_err().to_string();
-        assert!(err.contains("has 3 partitions; there is no partition 3"), "{err}");
+        assert!(
+            err.contains("has 3 partitions; there is no partition 3"),
+            "{err}"
+        );
     }
 
     #[test]
     fn topics_are_listed_by_name_with_high_watermarks() {
         let store = RecordStore::new(1, true);
         let c = client();
-        store.topic_for_write("b").unwrap().append(0, [new_record("x")], 1, &c).unwrap();
+        store
+            .topic_for_write("b")
+            .unwrap()
+            .append(0, [new_record("x")], 1, &c)
+            .unwrap();
         store.topic_for_write("a").unwrap();
         let topics = store.topics();
         assert_eq!(topics[0].name, "a");

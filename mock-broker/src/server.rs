@@ -66,12 +66,13 @@ impl MockBroker {
     /// [`StartError::Config`] or [`StartError::Bind`].
     pub async fn start(config: BrokerConfig) -> Result<MockBroker, StartError> {
         config.validate().map_err(StartError::Config)?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartError::Bind {
-                address: config.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    address: config.listen,
+                    source,
+                })?;
         let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
             address: config.listen,
             source,

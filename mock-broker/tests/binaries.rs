@@ -32,7 +32,9 @@ impl BrokerProcess {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = rx.recv_timeout(TIMEOUT).expect("mock-broker prints its address");
+        let line = rx
+            .recv_timeout(TIMEOUT)
+            .expect("mock-broker prints its address");
         let address = line
             .trim()
             .strip_prefix("mock-broker listening on ")
@@ -53,7 +55,10 @@ impl BrokerProcess {
         std::thread::spawn(move || {
             let _ = tx.send(child.wait());
         });
-        let exit = rx.recv_timeout(TIMEOUT).expect("mock-broker exits after SIGTERM").unwrap();
+        let exit = rx
+            .recv_timeout(TIMEOUT)
+            .expect("mock-broker exits after SIGTERM")
+            .unwrap();
         exit.success()
     }
 }
@@ -68,18 +73,32 @@ impl Drop for BrokerProcess {
 /// The `send` example, built by `cargo test` beside this test binary, or built now.
 fn send_example() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
     let example = profile_dir.join("examples").join("send");
     if !example.exists() {
         let target_dir = profile_dir.parent().expect("target dir");
         let mut build = Command::new(env!("CARGO"));
         build
-            .args(["build", "-q", "-p", "producer", "--example", "send", "--target-dir"])
+            .args([
+                "build",
+                "-q",
+                "-p",
+                "producer",
+                "--example",
+                "send",
+                "--target-dir",
+            ])
             .arg(target_dir);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
-        assert!(build.status().expect("cargo runs").success(), "building the send example failed");
+        assert!(
+            build.status().expect("cargo runs").success(),
+            "building the send example failed"
+        );
     }
     example
 }
@@ -95,13 +114,36 @@ fn send(args: &[&str]) -> Output {
 #[test]
 fn the_send_example_delivers_to_the_broker_binary_which_stops_cleanly_on_sigterm() {
     let broker = BrokerProcess::start(&["--partitions", "3"]);
-    let output = send(&["--broker", &broker.address, "--topic", "demo", "--key", "user-1", "hello"]);
-    assert!(output.status.success(), "send failed: {}", String::from_utf8_lossy(&output.stderr));
+    let output = send(&[
+        "--broker",
+        &broker.address,
+        "--topic",
+        "demo",
+        "--key",
+        "user-1",
+        "hello",
+    ]);
+    assert!(
+        output.status.success(),
+        "send failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let expected_partition = partition_for_key(b"user-1", 3);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(stdout.trim(), format!("delivered to demo partition {expected_partition} offset 0"));
+    assert_eq!(
+        stdout.trim(),
+        format!("delivered to demo partition {expected_partition} offset 0")
+    );
 
-    let output = send(&["--broker", &broker.address, "--topic", "demo", "--key", "user-1", "again"]);
+    let output = send(&[
+        "--broker",
+        &broker.address,
+        "--topic",
+        "demo",
+        "--key",
+        "user-1",
+        "again",
+    ]);
     assert!(String::from_utf8_lossy(&output.stdout).contains("offset 1"));
     assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
 }
@@ -116,7 +158,10 @@ fn the_send_example_fails_with_one_line_naming_the_address() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines: Vec<_> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one line: {stderr}");
-    assert!(lines[0].contains(&address) && lines[0].contains("cannot connect"), "{stderr}");
+    assert!(
+        lines[0].contains(&address) && lines[0].contains("cannot connect"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -126,10 +171,24 @@ fn the_broker_binary_reads_a_config_file_and_rejects_unknown_keys() {
     let good = dir.join("good.toml");
     std::fs::write(&good, "partitions = 5\nmax_message_bytes = 2048\n").unwrap();
     let broker = BrokerProcess::start(&["--config", good.to_str().unwrap()]);
-    let output = send(&["--broker", &broker.address, "--topic", "cfg", "--key", "k", "x"]);
+    let output = send(&[
+        "--broker",
+        &broker.address,
+        "--topic",
+        "cfg",
+        "--key",
+        "k",
+        "x",
+    ]);
     let expected = format!("partition {} offset 0", partition_for_key(b"k", 5));
     assert!(String::from_utf8_lossy(&output.stdout).contains(&expected));
-    let output = send(&["--broker", &broker.address, "--topic", "cfg", &"x".repeat(3000)]);
+    let output = send(&[
+        "--broker",
+        &broker.address,
+        "--topic",
+        "cfg",
+        &"x".repeat(3000),
+    ]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("MESSAGE_TOO_LARGE"));
     assert!(broker.terminate());
 
@@ -141,7 +200,12 @@ fn the_broker_binary_reads_a_config_file_and_rejects_unknown_keys() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("bad.toml") && stderr.contains("line 2") && stderr.contains("max_mesage_bytes"), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml")
+            && stderr.contains("line 2")
+            && stderr.contains("max_mesage_bytes"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -155,5 +219,8 @@ fn the_broker_binary_names_an_address_it_cannot_listen_on() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains(&format!("cannot listen on {address}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {address}")),
+        "{stderr}"
+    );
 }

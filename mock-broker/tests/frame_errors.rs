@@ -37,11 +37,21 @@ async fn a_malformed_frame_is_answered_and_closed_while_another_client_carries_o
     let response = bad.response().await;
     assert_eq!(response.correlation_id, 5);
     assert_eq!(response.status, Status::MalformedFrame);
-    assert!(response.error_message.contains("client id needs 9 bytes"), "{}", response.error_message);
+    assert!(
+        response.error_message.contains("client id needs 9 bytes"),
+        "{}",
+        response.error_message
+    );
     bad.expect_closed().await;
 
     producer.send_message("after").await.unwrap();
-    let values: Vec<_> = broker.store().read_all("t").unwrap().into_iter().map(|r| r.value).collect();
+    let values: Vec<_> = broker
+        .store()
+        .read_all("t")
+        .unwrap()
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
     assert_eq!(values, vec!["before", "after"]);
 }
 
@@ -55,7 +65,11 @@ async fn a_frame_over_the_limit_is_answered_from_its_header_and_closed() {
     let response = client.response().await;
     assert_eq!(response.correlation_id, 42);
     assert_eq!(response.status, Status::FrameTooLarge);
-    assert!(response.error_message.contains("limit of 1024"), "{}", response.error_message);
+    assert!(
+        response.error_message.contains("limit of 1024"),
+        "{}",
+        response.error_message
+    );
     client.expect_closed().await;
     assert_eq!(broker.store().record_count(), 0);
 }
@@ -70,7 +84,10 @@ async fn the_error_response_survives_a_client_that_keeps_sending_the_oversized_b
     frame.put_slice(&vec![0u8; 256 * 1024]);
     client.send_bytes(&frame).await;
     let response = client.response().await;
-    assert_eq!((response.correlation_id, response.status), (43, Status::FrameTooLarge));
+    assert_eq!(
+        (response.correlation_id, response.status),
+        (43, Status::FrameTooLarge)
+    );
     client.expect_closed().await;
 }
 
@@ -82,9 +99,14 @@ async fn an_unsupported_version_is_answered_and_the_connection_stays_open() {
     frame.put_u32(0xDEAD_BEEF);
     client.send_bytes(&frame).await;
     let response = client.response().await;
-    assert_eq!((response.correlation_id, response.status), (7, Status::UnsupportedVersion));
+    assert_eq!(
+        (response.correlation_id, response.status),
+        (7, Status::UnsupportedVersion)
+    );
 
-    client.send(&request(8, FrameAcks::Recorded, "t", &["ok"])).await;
+    client
+        .send(&request(8, FrameAcks::Recorded, "t", &["ok"]))
+        .await;
     let response = client.response().await;
     assert_eq!((response.correlation_id, response.status), (8, Status::Ok));
 }
@@ -94,12 +116,25 @@ async fn acks_zero_requests_get_no_response_not_even_for_errors() {
     let broker = broker().await;
     let mut client = RawClient::connect(broker.local_addr()).await;
     client.send(&request(1, FrameAcks::None, "t", &["a"])).await;
-    client.send(&request(2, FrameAcks::None, "bad topic", &["b"])).await;
-    client.send(&request(3, FrameAcks::Recorded, "t", &["c"])).await;
+    client
+        .send(&request(2, FrameAcks::None, "bad topic", &["b"]))
+        .await;
+    client
+        .send(&request(3, FrameAcks::Recorded, "t", &["c"]))
+        .await;
     let response = client.response().await;
-    assert_eq!(response.correlation_id, 3, "nothing was sent for requests 1 and 2");
+    assert_eq!(
+        response.correlation_id, 3,
+        "nothing was sent for requests 1 and 2"
+    );
     assert_eq!(response.placements().collect::<Vec<_>>(), vec![(0, 1)]);
-    let values: Vec<_> = broker.store().read_all("t").unwrap().into_iter().map(|r| r.value).collect();
+    let values: Vec<_> = broker
+        .store()
+        .read_all("t")
+        .unwrap()
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
     assert_eq!(values, vec!["a", "c"]);
 }
 
@@ -109,13 +144,18 @@ async fn pipelined_requests_are_answered_in_order() {
     let mut client = RawClient::connect(broker.local_addr()).await;
     let mut burst = BytesMut::new();
     for id in 0..200 {
-        request(id, FrameAcks::Recorded, "p", &["x", "y"]).encode(&mut burst).unwrap();
+        request(id, FrameAcks::Recorded, "p", &["x", "y"])
+            .encode(&mut burst)
+            .unwrap();
     }
     client.send_bytes(&burst).await;
     for id in 0..200u32 {
         let response = client.response().await;
         assert_eq!(response.correlation_id, id);
-        assert_eq!(response.placements().collect::<Vec<_>>(), vec![(0, 2 * i64::from(id)), (0, 2 * i64::from(id) + 1)]);
+        assert_eq!(
+            response.placements().collect::<Vec<_>>(),
+            vec![(0, 2 * i64::from(id)), (0, 2 * i64::from(id) + 1)]
+        );
     }
 }
 
@@ -127,7 +167,10 @@ async fn a_response_frame_sent_to_the_broker_is_an_invalid_request() {
     ProduceResponse::ok(11, vec![]).encode(&mut buf).unwrap();
     client.send_bytes(&buf).await;
     let response = client.response().await;
-    assert_eq!((response.correlation_id, response.status), (11, Status::InvalidRequest));
+    assert_eq!(
+        (response.correlation_id, response.status),
+        (11, Status::InvalidRequest)
+    );
     client.expect_closed().await;
 }
 
@@ -135,7 +178,9 @@ async fn a_response_frame_sent_to_the_broker_is_an_invalid_request() {
 async fn a_client_speaking_neither_protocol_is_disconnected() {
     let broker = broker().await;
     let mut client = RawClient::connect(broker.local_addr()).await;
-    client.send_bytes(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    client
+        .send_bytes(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
     client.expect_closed().await;
 }
 
@@ -144,14 +189,24 @@ async fn a_client_leaving_mid_frame_leaves_the_broker_serving() {
     let broker = broker().await;
     let mut half = RawClient::connect(broker.local_addr()).await;
     let mut buf = BytesMut::new();
-    request(1, FrameAcks::Recorded, "t", &["lost"]).encode(&mut buf).unwrap();
+    request(1, FrameAcks::Recorded, "t", &["lost"])
+        .encode(&mut buf)
+        .unwrap();
     half.send_bytes(&buf[..buf.len() / 2]).await;
     drop(half);
 
     let mut whole = RawClient::connect(broker.local_addr()).await;
-    whole.send(&request(2, FrameAcks::Recorded, "t", &["kept"])).await;
+    whole
+        .send(&request(2, FrameAcks::Recorded, "t", &["kept"]))
+        .await;
     assert_eq!(whole.response().await.status, Status::Ok);
-    let values: Vec<_> = broker.store().read_all("t").unwrap().into_iter().map(|r| r.value).collect();
+    let values: Vec<_> = broker
+        .store()
+        .read_all("t")
+        .unwrap()
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
     assert_eq!(values, vec!["kept"]);
 }
 
@@ -162,7 +217,9 @@ async fn shutdown_answers_every_request_it_recorded() {
     let mut client = RawClient::connect(broker.local_addr()).await;
     let mut burst = BytesMut::new();
     for id in 0..500 {
-        request(id, FrameAcks::Recorded, "s", &["v"]).encode(&mut burst).unwrap();
+        request(id, FrameAcks::Recorded, "s", &["v"])
+            .encode(&mut burst)
+            .unwrap();
     }
     client.send_bytes(&burst).await;
     // Shut down once the broker is demonstrably serving this connection.
@@ -171,10 +228,16 @@ async fn shutdown_answers_every_request_it_recorded() {
     let shutdown = tokio::spawn(broker.shutdown());
     let mut answered = 1u64;
     while let Some(frame) = client.next_frame().await {
-        assert!(matches!(frame, producer::frame::Frame::ProduceResponse(ref r) if r.status == Status::Ok));
+        assert!(
+            matches!(frame, producer::frame::Frame::ProduceResponse(ref r) if r.status == Status::Ok)
+        );
         answered += 1;
     }
     drop(client); // the broker drains input until the client closes
     shutdown.await.unwrap();
-    assert_eq!(store.record_count(), answered, "every recorded request was answered, and only those");
+    assert_eq!(
+        store.record_count(),
+        answered,
+        "every recorded request was answered, and only those"
+    );
 }

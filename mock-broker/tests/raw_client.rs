@@ -9,36 +9,37 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Generous: the machine running the tests may be loaded.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(30);
 
-pub struct RawClient {
+pub(crate) struct RawClient {
     stream: TcpStream,
     buffer: BytesMut,
 }
 
 impl RawClient {
-    pub async fn connect(address: SocketAddr) -> RawClient {
+    pub(crate) async fn connect(address: SocketAddr) -> RawClient {
         RawClient {
             stream: TcpStream::connect(address).await.expect("connects"),
             buffer: BytesMut::new(),
         }
     }
 
-    pub async fn send_bytes(&mut self, bytes: &[u8]) {
+    pub(crate) async fn send_bytes(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.expect("writes");
     }
 
-    pub async fn send(&mut self, request: &ProduceRequest) {
+    pub(crate) async fn send(&mut self, request: &ProduceRequest) {
         let mut buf = BytesMut::new();
         request.encode(&mut buf).unwrap();
         self.send_bytes(&buf).await;
     }
 
     /// The next frame, or `None` when the broker closed the connection.
-    pub async fn next_frame(&mut self) -> Option<Frame> {
+    pub(crate) async fn next_frame(&mut self) -> Option<Frame> {
         tokio::time::timeout(TIMEOUT, async {
             loop {
-                if let Some(frame) = frame::parse(&mut self.buffer, u32::MAX).expect("valid frame") {
+                if let Some(frame) = frame::parse(&mut self.buffer, u32::MAX).expect("valid frame")
+                {
                     return Some(frame);
                 }
                 let n = self.stream.read_buf(&mut self.buffer).await.expect("reads");
@@ -52,19 +53,28 @@ impl RawClient {
         .expect("the broker answers in time")
     }
 
-    pub async fn response(&mut self) -> ProduceResponse {
+    pub(crate) async fn response(&mut self) -> ProduceResponse {
         match self.next_frame().await {
             Some(Frame::ProduceResponse(response)) => response,
             other => panic!("expected a produce response, got {other:?}"),
         }
     }
 
-    pub async fn expect_closed(&mut self) {
-        assert_eq!(self.next_frame().await, None, "expected the broker to close the connection");
+    pub(crate) async fn expect_closed(&mut self) {
+        assert_eq!(
+            self.next_frame().await,
+            None,
+            "expected the broker to close the connection"
+        );
     }
 }
 
-pub fn request(correlation_id: u32, acks: FrameAcks, topic: &str, values: &[&str]) -> ProduceRequest {
+pub(crate) fn request(
+    correlation_id: u32,
+    acks: FrameAcks,
+    topic: &str,
+    values: &[&str],
+) -> ProduceRequest {
     ProduceRequest {
         correlation_id,
         acks,

@@ -46,7 +46,9 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -86,11 +88,17 @@ async fn run(args: Args) -> Result<(), producer::Error> {
     match (delivery.partition, delivery.offset) {
         (Some(partition), Some(offset)) => {
             tracing::info!(topic = %producer.config().topic, partition, offset, "message delivered");
-            println!("delivered to {} partition {partition} offset {offset}", producer.config().topic);
+            println!(
+                "delivered to {} partition {partition} offset {offset}",
+                producer.config().topic
+            );
         }
         _ => {
             tracing::info!(topic = %producer.config().topic, "message sent (acks=0: no acknowledgement)");
-            println!("sent to {} (acks=0: not acknowledged)", producer.config().topic);
+            println!(
+                "sent to {} (acks=0: not acknowledged)",
+                producer.config().topic
+            );
         }
     }
     producer.close().await;

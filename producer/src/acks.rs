@@ -124,7 +124,11 @@ mod tests {
     fn rejects_other_values_naming_the_value() {
         let err = from_toml("acks = 2").unwrap_err();
         assert!(err.contains("\"2\"") && err.contains("\"all\""), "{err}");
-        assert!(from_toml("acks = \"some\"").unwrap_err().contains("\"some\""));
+        assert!(
+            from_toml("acks = \"some\"")
+                .unwrap_err()
+                .contains("\"some\"")
+        );
         assert!(from_toml("acks = 1.5").is_err());
     }
 }

@@ -119,7 +119,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), Error> {
         let invalid = |reason: String| Error::InvalidConfig { file: None, reason };
         if self.broker_address.trim().is_empty() {
-            return Err(invalid("broker_address is empty; expected host:port".into()));
+            return Err(invalid(
+                "broker_address is empty; expected host:port".into(),
+            ));
         }
         validate_topic_name(&self.topic).map_err(|e| invalid(format!("topic: {e}")))?;
         for (key, value) in [
@@ -131,7 +133,9 @@ impl Config {
             }
         }
         if self.max_message_bytes == 0 {
-            return Err(invalid("max_message_bytes is 0; expected at least 1".into()));
+            return Err(invalid(
+                "max_message_bytes is 0; expected at least 1".into(),
+            ));
         }
         if self.max_frame_bytes < crate::frame::HEADER_LEN as u32 + 64 {
             return Err(invalid(format!(
@@ -212,15 +216,21 @@ mod tests {
     fn invalid_values_name_the_key_and_what_is_allowed() {
         let err = Config::from_toml_str("acks = 3").unwrap_err().to_string();
         assert!(err.contains("acks") && err.contains("\"all\""), "{err}");
-        let err = Config::from_toml_str("topic = \"no spaces\"").unwrap_err().to_string();
+        let err = Config::from_toml_str("topic = \"no spaces\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("topic") && err.contains("' '"), "{err}");
-        let err = Config::from_toml_str("request_timeout_ms = 0").unwrap_err().to_string();
+        let err = Config::from_toml_str("request_timeout_ms = 0")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("request_timeout_ms is 0"), "{err}");
     }
 
     #[test]
     fn a_missing_file_is_named() {
-        let err = Config::from_toml_file("/nonexistent/p.toml").unwrap_err().to_string();
+        let err = Config::from_toml_file("/nonexistent/p.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/nonexistent/p.toml"), "{err}");
     }
 }

@@ -85,7 +85,8 @@ impl Link {
         if self.queue.send(outgoing).await.is_err() {
             return Err(self.pending.closed_error());
         }
-        rx.await.unwrap_or_else(|_| Err(self.pending.closed_error()))
+        rx.await
+            .unwrap_or_else(|_| Err(self.pending.closed_error()))
     }
 
     /// Sends a request that gets no response; returns once it is written.
@@ -99,7 +100,8 @@ impl Link {
         if self.queue.send(outgoing).await.is_err() {
             return Err(self.pending.closed_error());
         }
-        rx.await.unwrap_or_else(|_| Err(self.pending.closed_error()))
+        rx.await
+            .unwrap_or_else(|_| Err(self.pending.closed_error()))
     }
 
     /// The broker's address.
@@ -246,9 +248,7 @@ async fn read_loop(mut reader: FrameReader, pending: Arc<Pending>, cancel: Cance
         match frame {
             Ok(Some(Frame::ProduceResponse(response))) => pending.complete(response),
             Ok(Some(other)) => {
-                break Closure::Protocol(format!(
-                    "expected a produce response, got {other:?}"
-                ));
+                break Closure::Protocol(format!("expected a produce response, got {other:?}"));
             }
             Ok(None) => break Closure::Closed("the broker closed the connection".into()),
             Err(Error::Protocol { reason, .. }) => break Closure::Protocol(reason),

@@ -45,8 +45,16 @@ mod tests {
     #[test]
     fn rejects_what_kafka_rejects_and_says_why() {
         assert!(validate_topic_name("").unwrap_err().contains("empty"));
-        assert!(validate_topic_name("..").unwrap_err().contains("not allowed"));
-        assert!(validate_topic_name(&"x".repeat(250)).unwrap_err().contains("250"));
+        assert!(
+            validate_topic_name("..")
+                .unwrap_err()
+                .contains("not allowed")
+        );
+        assert!(
+            validate_topic_name(&"x".repeat(250))
+                .unwrap_err()
+                .contains("250")
+        );
         assert!(validate_topic_name("bad name").unwrap_err().contains("' '"));
         assert!(validate_topic_name("tö").unwrap_err().contains("'ö'"));
     }

@@ -58,7 +58,13 @@ async fn send_message_is_the_original_api() {
     assert_eq!(delivery.offset, Some(0));
     let delivery = producer.send_message("second").await.unwrap();
     assert_eq!(delivery.offset, Some(1));
-    let values: Vec<_> = broker.store().read_all("orders").unwrap().into_iter().map(|r| r.value).collect();
+    let values: Vec<_> = broker
+        .store()
+        .read_all("orders")
+        .unwrap()
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
     assert_eq!(values, vec!["first", "second"]);
 }
 
@@ -97,7 +103,11 @@ async fn ten_thousand_messages_from_sixteen_tasks_are_recorded_once_with_dense_o
     assert_eq!(acked.len(), TASKS * PER_TASK);
 
     let stored = broker.store().read_all("load").unwrap();
-    assert_eq!(stored.len(), TASKS * PER_TASK, "every message recorded exactly once");
+    assert_eq!(
+        stored.len(),
+        TASKS * PER_TASK,
+        "every message recorded exactly once"
+    );
     let distinct: HashSet<_> = stored.iter().map(|r| r.value.clone()).collect();
     assert_eq!(distinct.len(), TASKS * PER_TASK, "no duplicates");
 
@@ -108,7 +118,10 @@ async fn ten_thousand_messages_from_sixteen_tasks_are_recorded_once_with_dense_o
     assert_eq!(by_partition.len(), 4, "round-robin uses every partition");
     for (partition, offsets) in by_partition {
         let expected: Vec<i64> = (0..offsets.len() as i64).collect();
-        assert_eq!(offsets, expected, "offsets of partition {partition} are dense from 0");
+        assert_eq!(
+            offsets, expected,
+            "offsets of partition {partition} are dense from 0"
+        );
     }
     // What each send was told matches what the broker holds.
     for (value, partition, offset) in acked {
@@ -127,7 +140,11 @@ async fn keyed_messages_land_where_fnv1a_says() {
             .send(Record::new("v").with_key(key.clone()))
             .await
             .unwrap();
-        assert_eq!(delivery.partition, Some(partition_for_key(key.as_bytes(), 7)), "{key}");
+        assert_eq!(
+            delivery.partition,
+            Some(partition_for_key(key.as_bytes(), 7)),
+            "{key}"
+        );
     }
     for r in broker.store().read_all("keyed").unwrap() {
         let key = r.key.unwrap();
@@ -166,7 +183,10 @@ async fn acks_zero_sends_complete_without_a_response_and_are_recorded() {
     // No acknowledgement exists to wait for: poll the store with a generous deadline.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while broker.store().record_count() < 100 {
-        assert!(tokio::time::Instant::now() < deadline, "acks=0 messages not recorded");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "acks=0 messages not recorded"
+        );
         tokio::task::yield_now().await;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -180,14 +200,21 @@ async fn a_message_over_the_brokers_limit_is_refused_and_the_connection_stays_us
     let broker = MockBroker::start(broker_config).await.unwrap();
     let producer = producer_for(&broker, "limits").await;
 
-    let err = producer.send(Record::new(vec![0u8; 2000])).await.unwrap_err();
+    let err = producer
+        .send(Record::new(vec![0u8; 2000]))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, Error::Broker { status: Status::MessageTooLarge, message } if message.contains("max_message_bytes is 1000")),
         "{err}"
     );
     assert!(err.to_string().contains("MESSAGE_TOO_LARGE (5)"), "{err}");
     let ok = producer.send(Record::new(vec![0u8; 500])).await.unwrap();
-    assert_eq!(ok.offset, Some(0), "nothing of the refused message was recorded");
+    assert_eq!(
+        ok.offset,
+        Some(0),
+        "nothing of the refused message was recorded"
+    );
 }
 
 #[tokio::test]
@@ -196,9 +223,24 @@ async fn a_message_over_the_producers_limit_is_refused_before_sending() {
     let mut config = Config::new(broker.local_addr().to_string(), "limits");
     config.max_message_bytes = 100;
     let producer = Producer::new(config).await.unwrap();
-    let err = producer.send(Record::new(vec![0u8; 200])).await.unwrap_err();
-    assert!(matches!(err, Error::MessageTooLarge { size: 218, limit: 100 }), "{err}");
-    assert!(broker.store().topics().is_empty(), "nothing reached the broker");
+    let err = producer
+        .send(Record::new(vec![0u8; 200]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::MessageTooLarge {
+                size: 218,
+                limit: 100
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        broker.store().topics().is_empty(),
+        "nothing reached the broker"
+    );
 }
 
 #[tokio::test]
@@ -208,9 +250,15 @@ async fn a_frame_over_the_brokers_limit_is_refused_and_the_connection_closed() {
     let broker = MockBroker::start(broker_config).await.unwrap();
     let producer = producer_for(&broker, "limits").await;
 
-    let err = producer.send(Record::new(vec![0u8; 100 * 1024])).await.unwrap_err();
+    let err = producer
+        .send(Record::new(vec![0u8; 100 * 1024]))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(Status::FrameTooLarge), "{err}");
-    assert!(err.to_string().contains("65536"), "the limit is named: {err}");
+    assert!(
+        err.to_string().contains("65536"),
+        "the limit is named: {err}"
+    );
     let err = producer.send(Record::new("after")).await.unwrap_err();
     assert!(matches!(err, Error::ConnectionClosed { .. }), "{err}");
     assert_eq!(broker.store().record_count(), 0);
@@ -249,7 +297,10 @@ async fn sends_after_close_fail_with_closed() {
     let producer = producer_for(&broker, "t").await;
     let clone = producer.clone();
     producer.close().await;
-    assert!(matches!(clone.send_message("late").await, Err(Error::Closed)));
+    assert!(matches!(
+        clone.send_message("late").await,
+        Err(Error::Closed)
+    ));
 }
 
 #[tokio::test]
@@ -290,7 +341,9 @@ async fn connecting_to_a_closed_port_names_the_address() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     drop(listener);
-    let err = Producer::new(Config::new(address.clone(), "t")).await.unwrap_err();
+    let err = Producer::new(Config::new(address.clone(), "t"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Connect { .. }), "{err}");
     assert!(err.to_string().contains(&address), "{err}");
 }

@@ -41,7 +41,9 @@ async fn a_lost_connection_fails_every_request_in_flight() {
         let _ = received_tx.send(());
         // The socket is dropped here, without an answer.
     });
-    let producer = Producer::new(Config::new(address.clone(), "t")).await.unwrap();
+    let producer = Producer::new(Config::new(address.clone(), "t"))
+        .await
+        .unwrap();
     let sends: Vec<_> = (0..10)
         .map(|i| {
             let producer = producer.clone();
@@ -65,7 +67,10 @@ async fn garbage_from_the_broker_is_a_protocol_error() {
         let (mut socket, _) = listener.accept().await.unwrap();
         let mut buf = vec![0u8; 64];
         let _ = socket.read(&mut buf).await;
-        socket.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await.unwrap();
+        socket
+            .write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+            .await
+            .unwrap();
         let mut sink = Vec::new();
         let _ = socket.read_to_end(&mut sink).await;
     });

@@ -28,8 +28,8 @@ mod status;
 
 use bytes::{Buf, BytesMut};
 
-pub use error::FrameError;
 pub use crate::record::Header;
+pub use error::FrameError;
 pub use produce_request::{FrameAcks, Message, ProduceRequest};
 pub use produce_response::{PartitionRun, ProduceResponse};
 pub use status::Status;

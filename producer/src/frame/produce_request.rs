@@ -3,8 +3,8 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::reader::FieldReader;
-use crate::record::Header;
 use super::{EncodeError, FrameError, KIND_PRODUCE_REQUEST};
+use crate::record::Header;
 
 /// Smallest encoded message: timestamp, key length, value length and header count.
 const MIN_MESSAGE_LEN: usize = 8 + 4 + 4 + 2;
@@ -70,7 +70,10 @@ impl Message {
             }
             None => dst.put_i32(-1),
         }
-        dst.put_u32(len_u32(self.value.len(), &format_args!("message {index} value"))?);
+        dst.put_u32(len_u32(
+            self.value.len(),
+            &format_args!("message {index} value"),
+        )?);
         dst.put_slice(&self.value);
         dst.put_u16(len_u16(
             self.headers.len(),
@@ -118,10 +121,9 @@ impl Message {
             let value_len = r.i32(&format_args!("message {i} header {h} value length"))?;
             let value = match value_len {
                 -1 => None,
-                len if len >= 0 => Some(r.bytes(
-                    len as usize,
-                    &format_args!("message {i} header {h} value"),
-                )?),
+                len if len >= 0 => {
+                    Some(r.bytes(len as usize, &format_args!("message {i} header {h} value"))?)
+                }
                 len => {
                     return Err(r.malformed(format!(
                         "message {i} header {h} value length {len} is invalid"

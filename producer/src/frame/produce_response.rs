@@ -65,9 +65,9 @@ impl ProduceResponse {
 
     /// The partition and offset of each message, in request order.
     pub fn placements(&self) -> impl Iterator<Item = (u32, i64)> + '_ {
-        self.runs
-            .iter()
-            .flat_map(|run| (0..run.count).map(move |i| (run.partition, run.base_offset + i64::from(i))))
+        self.runs.iter().flat_map(|run| {
+            (0..run.count).map(move |i| (run.partition, run.base_offset + i64::from(i)))
+        })
     }
 
     /// Appends the whole frame (fixed header and body) to `dst`.

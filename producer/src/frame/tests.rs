@@ -129,10 +129,18 @@ fn docs_contain_the_vectors_tested_here() {
             .split("```hex")
             .skip(1)
             .map(|block| block.split("```").next().unwrap_or(""))
-            .map(|block| squash(block).iter().map(|b| format!("{b:02X}")).collect::<String>())
+            .map(|block| {
+                squash(block)
+                    .iter()
+                    .map(|b| format!("{b:02X}"))
+                    .collect::<String>()
+            })
             .collect::<Vec<_>>()
             .join("|");
-        assert!(docs_hex.split('|').any(|d| d == hex), "vector {hex} missing from the docs");
+        assert!(
+            docs_hex.split('|').any(|d| d == hex),
+            "vector {hex} missing from the docs"
+        );
     }
 }
 
@@ -158,15 +166,24 @@ fn two_frames_in_one_buffer_decode_one_at_a_time() {
     buf.put_slice(&unhex(REQUEST_VECTOR));
     buf.put_slice(&unhex(RESPONSE_VECTOR));
     buf.put_slice(&unhex(REQUEST_VECTOR)[..5]);
-    assert!(matches!(parse(&mut buf, LIMIT), Ok(Some(Frame::ProduceRequest(_)))));
-    assert!(matches!(parse(&mut buf, LIMIT), Ok(Some(Frame::ProduceResponse(_)))));
+    assert!(matches!(
+        parse(&mut buf, LIMIT),
+        Ok(Some(Frame::ProduceRequest(_)))
+    ));
+    assert!(matches!(
+        parse(&mut buf, LIMIT),
+        Ok(Some(Frame::ProduceResponse(_)))
+    ));
     assert_eq!(parse(&mut buf, LIMIT), Ok(None));
     assert_eq!(buf.len(), 5);
 }
 
 #[test]
 fn wrong_magic_is_rejected_from_the_first_byte() {
-    assert!(matches!(check(b"G", LIMIT), Err(FrameError::BadMagic { .. })));
+    assert!(matches!(
+        check(b"G", LIMIT),
+        Err(FrameError::BadMagic { .. })
+    ));
     let kafka_request = [0, 0, 0, 20, 0, 18, 0, 3];
     let err = check(&kafka_request, LIMIT).unwrap_err();
     assert_eq!(err.status(), Status::MalformedFrame);
@@ -200,7 +217,10 @@ fn frame_exactly_at_the_limit_is_accepted_and_one_byte_over_is_not() {
     let bytes = unhex(REQUEST_VECTOR);
     let len = bytes.len() as u32;
     assert!(check(&bytes, len).unwrap().is_some());
-    assert!(matches!(check(&bytes, len - 1), Err(FrameError::FrameTooLarge { .. })));
+    assert!(matches!(
+        check(&bytes, len - 1),
+        Err(FrameError::FrameTooLarge { .. })
+    ));
 }
 
 #[test]
@@ -209,7 +229,16 @@ fn size_field_smaller_than_the_header_is_malformed() {
     buf.put_slice(&MAGIC);
     buf.put_u32(5);
     let err = parse(&mut buf, LIMIT).unwrap_err();
-    assert!(matches!(err, FrameError::Malformed { correlation_id: None, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            FrameError::Malformed {
+                correlation_id: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -229,7 +258,10 @@ fn unknown_version_is_skipped_and_reported_as_unsupported() {
     );
     assert_eq!(err.status(), Status::UnsupportedVersion);
     assert!(!err.is_fatal());
-    assert!(matches!(parse(&mut buf, LIMIT), Ok(Some(Frame::ProduceResponse(_)))));
+    assert!(matches!(
+        parse(&mut buf, LIMIT),
+        Ok(Some(Frame::ProduceResponse(_)))
+    ));
 }
 
 #[test]
@@ -241,7 +273,7 @@ fn unknown_kind_is_unsupported_kind() {
 }
 
 /// Rewrites the size field after a test changed the body length.
-fn fix_size(bytes: &mut Vec<u8>) {
+fn fix_size(bytes: &mut [u8]) {
     let size = (bytes.len() - 8) as u32;
     bytes[4..8].copy_from_slice(&size.to_be_bytes());
 }
@@ -271,7 +303,10 @@ fn key_length_beyond_the_frame_is_malformed() {
     let key_len_at = 14 + 1 + 5 + 6 + 4 + 4 + 8;
     bytes[key_len_at..key_len_at + 4].copy_from_slice(&1000i32.to_be_bytes());
     let reason = malformed_reason(&bytes);
-    assert!(reason.contains("message 0 key needs 1000 bytes"), "{reason}");
+    assert!(
+        reason.contains("message 0 key needs 1000 bytes"),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -370,7 +405,10 @@ fn placements_expand_runs_in_request_order() {
         ],
     );
     assert_eq!(response.message_count(), 3);
-    assert_eq!(response.placements().collect::<Vec<_>>(), vec![(2, 10), (2, 11), (0, 5)]);
+    assert_eq!(
+        response.placements().collect::<Vec<_>>(),
+        vec![(2, 10), (2, 11), (0, 5)]
+    );
 }
 
 fn arb_bytes(max: usize) -> impl Strategy<Value = Bytes> {
@@ -405,14 +443,16 @@ fn arb_request() -> impl Strategy<Value = ProduceRequest> {
         proptest::option::of(0u32..=i32::MAX as u32),
         proptest::collection::vec(arb_message(), 1..20),
     )
-        .prop_map(|(correlation_id, acks, client_id, topic, partition, messages)| ProduceRequest {
-            correlation_id,
-            acks,
-            client_id,
-            topic,
-            partition,
-            messages,
-        })
+        .prop_map(
+            |(correlation_id, acks, client_id, topic, partition, messages)| ProduceRequest {
+                correlation_id,
+                acks,
+                client_id,
+                topic,
+                partition,
+                messages,
+            },
+        )
 }
 
 fn arb_response() -> impl Strategy<Value = ProduceResponse> {
@@ -421,22 +461,24 @@ fn arb_response() -> impl Strategy<Value = ProduceResponse> {
         any::<u16>(),
         "\\PC{0,40}",
         proptest::collection::vec(
-            (any::<u32>(), any::<i64>(), any::<u32>()).prop_map(|(partition, base_offset, count)| {
-                PartitionRun {
+            (any::<u32>(), any::<i64>(), any::<u32>()).prop_map(
+                |(partition, base_offset, count)| PartitionRun {
                     partition,
                     base_offset,
                     count,
-                }
-            }),
+                },
+            ),
             0..20,
         ),
     )
-        .prop_map(|(correlation_id, code, error_message, runs)| ProduceResponse {
-            correlation_id,
-            status: Status::from_code(code),
-            error_message,
-            runs,
-        })
+        .prop_map(
+            |(correlation_id, code, error_message, runs)| ProduceResponse {
+                correlation_id,
+                status: Status::from_code(code),
+                error_message,
+                runs,
+            },
+        )
 }
 
 proptest! {
