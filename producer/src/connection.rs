@@ -10,6 +10,10 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use crate::error::Error;
 use crate::frame::{self, Frame};
 
+/// Below this much free space the read buffer grows, so reads stay large.
+const MIN_READ_SPACE: usize = 4 * 1024;
+const READ_CHUNK: usize = 32 * 1024;
+
 /// An open connection to one broker, speaking the frame protocol.
 #[derive(Debug)]
 pub struct Connection {
@@ -69,7 +73,7 @@ impl Connection {
         Ok(Connection {
             reader: FrameReader {
                 stream: read,
-                buffer: BytesMut::with_capacity(8 * 1024),
+                buffer: BytesMut::with_capacity(READ_CHUNK),
                 address: address.to_string(),
                 max_frame_bytes,
             },
@@ -103,6 +107,9 @@ impl FrameReader {
                         reason: e.to_string(),
                     });
                 }
+            }
+            if self.buffer.capacity() - self.buffer.len() < MIN_READ_SPACE {
+                self.buffer.reserve(READ_CHUNK);
             }
             let read = self.stream.read_buf(&mut self.buffer).await.map_err(|e| {
                 Error::ConnectionClosed {
