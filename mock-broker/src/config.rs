@@ -1,7 +1,7 @@
 //! The broker's settings, from defaults, a TOML file and command-line flags.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use producer::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, HEADER_LEN};
 use serde::Deserialize;
@@ -14,7 +14,21 @@ use serde::Deserialize;
 #[non_exhaustive]
 pub struct BrokerConfig {
     /// Where to accept connections. Default `127.0.0.1:9092`; port 0 picks a free port.
+    /// With `brokers` > 1, broker *i* listens on the port after broker *i − 1*'s
+    /// (with port 0, each picks its own free port).
     pub listen: SocketAddr,
+    /// How many brokers to run in this process (cluster mode). Default 1.
+    pub brokers: u32,
+    /// The host (or host:port of the first broker) that Metadata advertises to
+    /// clients, when it differs from `listen` (e.g. in a container). Default: the listen address.
+    pub advertise: Option<String>,
+    /// The cluster id Metadata reports. Default `mock-broker-cluster`.
+    pub cluster_id: String,
+    /// Where the admin HTTP API listens, or `"off"`. Default `127.0.0.1:9644`.
+    #[serde(deserialize_with = "admin_address")]
+    pub admin: Option<SocketAddr>,
+    /// Append every recorded message to this file as one JSON line. Default: none.
+    pub record_file: Option<PathBuf>,
     /// Partitions of auto-created topics. Default 1.
     pub partitions: u32,
     /// Whether producing to an unknown topic creates it. Default true.
@@ -31,6 +45,11 @@ impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 9092)),
+            brokers: 1,
+            advertise: None,
+            cluster_id: "mock-broker-cluster".into(),
+            admin: Some(SocketAddr::from(([127, 0, 0, 1], 9644))),
+            record_file: None,
             partitions: 1,
             auto_create_topics: true,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
@@ -51,10 +70,11 @@ pub struct ConfigError {
 }
 
 impl BrokerConfig {
-    /// A default configuration listening on `127.0.0.1:0`, for tests.
+    /// A default configuration listening on `127.0.0.1:0` without the admin API, for tests.
     pub fn ephemeral() -> Self {
         BrokerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin: None,
             ..BrokerConfig::default()
         }
     }
@@ -91,6 +111,24 @@ impl BrokerConfig {
     /// # Errors
     /// A sentence naming the key, the value and what is allowed.
     pub fn validate(&self) -> Result<(), String> {
+        if self.brokers == 0 || self.brokers > 64 {
+            return Err(format!("brokers is {}; expected 1 to 64", self.brokers));
+        }
+        if self.listen.port() != 0 && u32::from(self.listen.port()) + self.brokers - 1 > 65535 {
+            return Err(format!(
+                "listen port {} leaves no room for {} brokers on consecutive ports",
+                self.listen.port(),
+                self.brokers
+            ));
+        }
+        if self.cluster_id.is_empty() {
+            return Err("cluster_id is empty".into());
+        }
+        if let Some(advertise) = &self.advertise
+            && advertise.trim().is_empty()
+        {
+            return Err("advertise is empty; expected HOST or HOST:PORT".into());
+        }
         if self.partitions == 0 {
             return Err("partitions is 0; expected at least 1".into());
         }
@@ -109,6 +147,24 @@ impl BrokerConfig {
         }
         Ok(())
     }
+}
+
+/// Parses the `admin` setting: an address, or `off`.
+///
+/// # Errors
+/// A sentence naming the value and what is allowed.
+pub fn parse_admin(text: &str) -> Result<Option<SocketAddr>, String> {
+    match text.trim() {
+        "off" | "none" | "" => Ok(None),
+        addr => addr.parse().map(Some).map_err(|_| {
+            format!("admin {addr:?} is neither an address like 127.0.0.1:9644 nor \"off\"")
+        }),
+    }
+}
+
+fn admin_address<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_admin(&text).map_err(serde::de::Error::custom)
 }
 
 #[cfg(test)]
@@ -140,6 +196,24 @@ mod tests {
             err.contains("broker.toml") && err.contains("line 2") && err.contains("partitons"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn admin_can_be_an_address_or_off() {
+        let path = write("admin", "admin = \"off\"\n");
+        assert_eq!(BrokerConfig::from_toml_file(&path).unwrap().admin, None);
+        let path = write("admin2", "admin = \"127.0.0.1:1234\"\n");
+        assert_eq!(
+            BrokerConfig::from_toml_file(&path)
+                .unwrap()
+                .admin
+                .unwrap()
+                .port(),
+            1234
+        );
+        let path = write("admin3", "admin = \"nope\"\n");
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(err.contains("\"nope\"") && err.contains("off"), "{err}");
     }
 
     #[test]

@@ -30,6 +30,7 @@ const LINGER: Duration = Duration::from_secs(2);
 pub(crate) async fn serve(
     mut stream: TcpStream,
     peer: SocketAddr,
+    _node_id: i32,
     state: Arc<BrokerState>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
@@ -111,9 +112,22 @@ async fn serve_frames(
             let reply = match frame::parse(&mut buffer, config.max_frame_bytes) {
                 Ok(None) => break,
                 Ok(Some(Frame::ProduceRequest(request))) => {
+                    state
+                        .stats
+                        .request(Protocol::Frame, "Produce", i16::from(frame::VERSION));
                     let client = client_info(&mut client, peer, &request.client_id);
                     let acks = request.acks;
-                    let response = handle_produce(request, client, &state.store, limits, now_ms());
+                    let response = handle_produce(
+                        request,
+                        client,
+                        &state.store,
+                        &state.stats,
+                        limits,
+                        now_ms(),
+                    );
+                    if response.status != Status::Ok {
+                        state.stats.error(Protocol::Frame, response.status.name());
+                    }
                     match acks {
                         FrameAcks::Recorded => Some(response),
                         FrameAcks::None => {
@@ -127,6 +141,9 @@ async fn serve_frames(
                 }
                 Ok(Some(other)) => {
                     close = true;
+                    state
+                        .stats
+                        .error(Protocol::Frame, Status::InvalidRequest.name());
                     tracing::warn!(%peer, "client sent a response frame; closing");
                     Some(ProduceResponse::error(
                         other.correlation_id(),
@@ -136,6 +153,7 @@ async fn serve_frames(
                 }
                 Err(e) => {
                     close = e.is_fatal();
+                    state.stats.error(Protocol::Frame, e.status().name());
                     if close {
                         tracing::warn!(%peer, error = %e, "closing the connection");
                     } else {

@@ -11,6 +11,7 @@ use producer::key_hash::partition_for_key;
 use producer::topic_name::validate_topic_name;
 
 use crate::record_store::{ClientInfo, NewRecord, RecordStore, StoreError};
+use crate::stats::Stats;
 
 /// The limits a frame's messages are checked against.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +24,7 @@ pub(crate) fn handle_produce(
     request: ProduceRequest,
     client: &Arc<ClientInfo>,
     store: &RecordStore,
+    stats: &Stats,
     limits: MessageLimits,
     receive_time: i64,
 ) -> ProduceResponse {
@@ -73,12 +75,15 @@ pub(crate) fn handle_produce(
 
     // Append each partition's share at once, keeping request order within it.
     let mut by_partition: Vec<Vec<NewRecord>> = vec![Vec::new(); partitions as usize];
+    let bytes: usize = request.messages.iter().map(|m| m.encoded_len()).sum();
+    let count = request.messages.len() as u64;
     for (message, &p) in request.messages.into_iter().zip(&chosen) {
         by_partition[p as usize].push(NewRecord {
             timestamp: message.timestamp,
             key: message.key,
             value: message.value,
             headers: message.headers,
+            producer: None,
         });
     }
     let mut next_offset = vec![0i64; partitions as usize];
@@ -92,6 +97,7 @@ pub(crate) fn handle_produce(
             Err(e) => return ProduceResponse::error(id, Status::InternalError, e.to_string()),
         }
     }
+    stats.recorded(topic.name(), count, bytes as u64);
 
     let mut runs: Vec<PartitionRun> = Vec::new();
     for &p in &chosen {
@@ -157,7 +163,14 @@ mod tests {
     #[test]
     fn keyless_messages_round_robin_and_runs_follow_request_order() {
         let store = RecordStore::new(3, true);
-        let response = handle_produce(request("t", None, &[None; 4]), &client(), &store, LIMITS, 1);
+        let response = handle_produce(
+            request("t", None, &[None; 4]),
+            &client(),
+            &store,
+            &Stats::default(),
+            LIMITS,
+            1,
+        );
         assert_eq!(response.status, Status::Ok);
         let placements: Vec<_> = response.placements().collect();
         assert_eq!(placements, vec![(0, 0), (1, 0), (2, 0), (0, 1)]);
@@ -166,11 +179,19 @@ mod tests {
     #[test]
     fn a_batch_for_one_partition_is_one_run() {
         let store = RecordStore::new(3, true);
-        handle_produce(request("t", Some(1), &[None]), &client(), &store, LIMITS, 1);
+        handle_produce(
+            request("t", Some(1), &[None]),
+            &client(),
+            &store,
+            &Stats::default(),
+            LIMITS,
+            1,
+        );
         let response = handle_produce(
             request("t", Some(1), &[None; 5]),
             &client(),
             &store,
+            &Stats::default(),
             LIMITS,
             1,
         );
@@ -188,7 +209,14 @@ mod tests {
     fn keyed_messages_go_where_fnv1a_says() {
         let store = RecordStore::new(5, true);
         let keys = [Some("alpha"), Some("beta"), Some("gamma")];
-        let response = handle_produce(request("t", None, &keys), &client(), &store, LIMITS, 1);
+        let response = handle_produce(
+            request("t", None, &keys),
+            &client(),
+            &store,
+            &Stats::default(),
+            LIMITS,
+            1,
+        );
         for ((partition, _), key) in response.placements().zip(keys) {
             assert_eq!(partition, partition_for_key(key.unwrap().as_bytes(), 5));
         }
@@ -199,7 +227,7 @@ mod tests {
         let store = RecordStore::new(1, true);
         let mut req = request("t", None, &[None, None]);
         req.messages[1].value = Bytes::from(vec![0u8; 200]);
-        let response = handle_produce(req, &client(), &store, LIMITS, 1);
+        let response = handle_produce(req, &client(), &store, &Stats::default(), LIMITS, 1);
         assert_eq!(response.status, Status::MessageTooLarge);
         assert!(
             response.error_message.contains("message 1 is 218 bytes"),
@@ -212,12 +240,33 @@ mod tests {
     #[test]
     fn invalid_topic_unknown_topic_and_unknown_partition_are_refused() {
         let store = RecordStore::new(2, false);
-        let bad = handle_produce(request("a b", None, &[None]), &client(), &store, LIMITS, 1);
+        let bad = handle_produce(
+            request("a b", None, &[None]),
+            &client(),
+            &store,
+            &Stats::default(),
+            LIMITS,
+            1,
+        );
         assert_eq!(bad.status, Status::InvalidTopicName);
-        let unknown = handle_produce(request("nope", None, &[None]), &client(), &store, LIMITS, 1);
+        let unknown = handle_produce(
+            request("nope", None, &[None]),
+            &client(),
+            &store,
+            &Stats::default(),
+            LIMITS,
+            1,
+        );
         assert_eq!(unknown.status, Status::UnknownTopicOrPartition);
         store.create_topic("t", 2);
-        let beyond = handle_produce(request("t", Some(2), &[None]), &client(), &store, LIMITS, 1);
+        let beyond = handle_produce(
+            request("t", Some(2), &[None]),
+            &client(),
+            &store,
+            &Stats::default(),
+            LIMITS,
+            1,
+        );
         assert_eq!(beyond.status, Status::UnknownTopicOrPartition);
         assert!(beyond.error_message.contains("no partition 2"));
         assert_eq!(store.record_count(), 0);

@@ -4,6 +4,8 @@
 //! what it recorded through [`MockBroker::store`]. The `mock-broker` binary
 //! wraps the same library.
 
+mod admin;
+pub mod cluster;
 pub mod config;
 mod connection;
 mod frame_handler;
@@ -13,3 +15,4 @@ mod server;
 pub use config::BrokerConfig;
 pub use record_store::{ClientInfo, Protocol, RecordStore, StoredRecord, TopicInfo};
 pub use server::{MockBroker, StartError};
+pub mod stats;

@@ -22,6 +22,21 @@ struct Args {
     /// Address to accept connections on [default: 127.0.0.1:9092].
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+    /// Brokers to run in this process, on consecutive ports from --listen [default: 1].
+    #[arg(long, value_name = "N")]
+    brokers: Option<u32>,
+    /// Host (or host:port of the first broker) advertised to Kafka clients [default: the listen address].
+    #[arg(long, value_name = "HOST[:PORT]")]
+    advertise: Option<String>,
+    /// Cluster id reported in Kafka metadata [default: mock-broker-cluster].
+    #[arg(long, value_name = "ID")]
+    cluster_id: Option<String>,
+    /// Admin HTTP API address, or "off" [default: 127.0.0.1:9644].
+    #[arg(long, value_name = "ADDR|off", value_parser = mock_broker::config::parse_admin)]
+    admin: Option<Option<SocketAddr>>,
+    /// Append every recorded message to FILE as one JSON line.
+    #[arg(long, value_name = "FILE")]
+    record_file: Option<PathBuf>,
     /// Partitions of auto-created topics [default: 1].
     #[arg(long, value_name = "N")]
     partitions: Option<u32>,
@@ -48,6 +63,21 @@ impl Args {
         };
         if let Some(listen) = self.listen {
             config.listen = listen;
+        }
+        if let Some(brokers) = self.brokers {
+            config.brokers = brokers;
+        }
+        if let Some(advertise) = &self.advertise {
+            config.advertise = Some(advertise.clone());
+        }
+        if let Some(cluster_id) = &self.cluster_id {
+            config.cluster_id = cluster_id.clone();
+        }
+        if let Some(admin) = self.admin {
+            config.admin = admin;
+        }
+        if let Some(path) = &self.record_file {
+            config.record_file = Some(path.clone());
         }
         if let Some(partitions) = self.partitions {
             config.partitions = partitions;
@@ -105,8 +135,12 @@ fn main() -> ExitCode {
 
 async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let broker = MockBroker::start(config).await?;
-    // One machine-readable line on stdout, so scripts and tests can find the port.
-    println!("mock-broker listening on {}", broker.local_addr());
+    // Machine-readable lines on stdout, so scripts and tests can find the ports.
+    // The first line is always the bootstrap address.
+    println!("mock-broker listening on {}", broker.bootstrap_servers());
+    if let Some(admin) = broker.admin_addr() {
+        println!("admin API on http://{admin}");
+    }
     wait_for_signal()
         .await
         .context("cannot listen for shutdown signals")?;

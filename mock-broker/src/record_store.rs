@@ -42,6 +42,29 @@ pub struct ClientInfo {
     pub client_id: Option<String>,
 }
 
+/// The idempotent-producer fields of a Kafka record, when the producer set them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProducerInfo {
+    /// The producer id handed out by InitProducerId.
+    pub id: i64,
+    /// The producer's epoch.
+    pub epoch: i16,
+    /// This record's sequence number (the batch's base sequence plus its offset delta).
+    pub sequence: i32,
+}
+
+/// Writes records somewhere durable as they are appended (the `--record-file`).
+///
+/// Called with the partition lock held, before the records become visible and
+/// before the producer is answered; an error refuses the whole append.
+pub trait RecordSink: Send + Sync + std::fmt::Debug {
+    /// Persists `records`, just appended to `topic`.
+    ///
+    /// # Errors
+    /// Any I/O failure; the append is then refused and nothing is acknowledged.
+    fn write(&self, topic: &str, records: &[StoredRecord]) -> std::io::Result<()>;
+}
+
 /// One recorded message, as tests read it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -58,8 +81,10 @@ pub struct StoredRecord {
     pub key: Option<Bytes>,
     /// The value.
     pub value: Bytes,
-    /// The headers, in order.
+    /// The headers, in order; keys may repeat.
     pub headers: Vec<Header>,
+    /// Producer id, epoch and sequence, for Kafka records from idempotent producers.
+    pub producer: Option<ProducerInfo>,
     /// Who sent it.
     pub client: Arc<ClientInfo>,
 }
@@ -75,6 +100,8 @@ pub struct NewRecord {
     pub value: Bytes,
     /// The headers.
     pub headers: Vec<Header>,
+    /// Producer id, epoch and sequence, if the producer set them.
+    pub producer: Option<ProducerInfo>,
 }
 
 /// A topic and how far each of its partitions has been written.
@@ -82,6 +109,8 @@ pub struct NewRecord {
 pub struct TopicInfo {
     /// The topic's name.
     pub name: String,
+    /// The topic's id (Kafka's topic UUID), random per created topic.
+    pub id: uuid::Uuid,
     /// Its partitions, in order.
     pub partitions: Vec<PartitionInfo>,
 }
@@ -99,6 +128,9 @@ pub struct PartitionInfo {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// The record sink (`--record-file`) failed; nothing was appended.
+    #[error("cannot write the record file: {0}")]
+    Sink(String),
     /// No such topic (and auto-creation is off, for writes).
     #[error("unknown topic {topic:?}")]
     UnknownTopic {
@@ -128,12 +160,15 @@ struct StoreInner {
     topics: RwLock<HashMap<String, Arc<TopicLog>>>,
     default_partitions: u32,
     auto_create: bool,
+    sink: RwLock<Option<Arc<dyn RecordSink>>>,
 }
 
 /// One topic's partitions.
 #[derive(Debug)]
 pub struct TopicLog {
     name: String,
+    id: uuid::Uuid,
+    sink: Option<Arc<dyn RecordSink>>,
     partitions: Vec<Mutex<Vec<StoredRecord>>>,
     round_robin: AtomicU32,
 }
@@ -150,8 +185,39 @@ impl RecordStore {
                 topics: RwLock::new(HashMap::new()),
                 default_partitions,
                 auto_create,
+                sink: RwLock::new(None),
             }),
         }
+    }
+
+    /// Sends every record appended from now on to `sink` as well (topics created from now on).
+    pub fn set_sink(&self, sink: Arc<dyn RecordSink>) {
+        *self.inner.sink.write().expect("sink lock") = Some(sink);
+    }
+
+    /// The partition count topics get when auto-created.
+    pub fn default_partitions(&self) -> u32 {
+        self.inner.default_partitions
+    }
+
+    /// Whether producing to (or asking metadata for) an unknown topic creates it.
+    pub fn auto_create(&self) -> bool {
+        self.inner.auto_create
+    }
+
+    /// Drops a topic and its recordings; returns whether it existed.
+    pub fn delete_topic(&self, name: &str) -> bool {
+        let removed = self.inner.topics.write().expect("topics lock").remove(name);
+        if removed.is_some() {
+            tracing::info!(topic = name, "deleted topic");
+        }
+        removed.is_some()
+    }
+
+    /// Drops every topic and recording.
+    pub fn reset(&self) {
+        self.inner.topics.write().expect("topics lock").clear();
+        tracing::info!("deleted every topic");
     }
 
     /// The topic, created with the default partition count if auto-creation is on.
@@ -183,6 +249,8 @@ impl RecordStore {
                 tracing::info!(topic = name, partitions, "created topic");
                 Arc::new(TopicLog {
                     name: name.to_string(),
+                    id: uuid::Uuid::new_v4(),
+                    sink: self.inner.sink.read().expect("sink lock").clone(),
                     partitions: (0..partitions).map(|_| Mutex::new(Vec::new())).collect(),
                     round_robin: AtomicU32::new(0),
                 })
@@ -267,6 +335,11 @@ impl TopicLog {
         &self.name
     }
 
+    /// The topic's id.
+    pub fn id(&self) -> uuid::Uuid {
+        self.id
+    }
+
     /// How many partitions the topic has.
     pub fn partition_count(&self) -> u32 {
         self.partitions.len() as u32
@@ -289,8 +362,11 @@ impl TopicLog {
 
     /// Appends `records` to `partition` at consecutive offsets; returns the first offset.
     ///
+    /// With a [`RecordSink`], the records are written there first, under the
+    /// partition lock, so the file holds each partition in offset order.
+    ///
     /// # Errors
-    /// [`StoreError::UnknownPartition`]; nothing is appended then.
+    /// [`StoreError::UnknownPartition`] or [`StoreError::Sink`]; nothing is appended then.
     pub fn append(
         &self,
         partition: u32,
@@ -300,6 +376,7 @@ impl TopicLog {
     ) -> Result<i64, StoreError> {
         let mut log = self.partition(partition)?.lock().expect("partition lock");
         let base_offset = log.len() as i64;
+        let start = log.len();
         log.extend(records.into_iter().enumerate().map(|(i, r)| StoredRecord {
             partition,
             offset: base_offset + i as i64,
@@ -308,14 +385,36 @@ impl TopicLog {
             key: r.key,
             value: r.value,
             headers: r.headers,
+            producer: r.producer,
             client: client.clone(),
         }));
+        if let Some(sink) = &self.sink
+            && let Err(e) = sink.write(&self.name, &log[start..])
+        {
+            // The lock is still held: nobody has seen these records.
+            log.truncate(start);
+            tracing::error!(topic = %self.name, partition, error = %e, "record file write failed; append refused");
+            return Err(StoreError::Sink(e.to_string()));
+        }
         Ok(base_offset)
+    }
+
+    /// The next offset of `partition` (its record count).
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`].
+    pub fn high_watermark(&self, partition: u32) -> Result<i64, StoreError> {
+        Ok(self
+            .partition(partition)?
+            .lock()
+            .expect("partition lock")
+            .len() as i64)
     }
 
     fn info(&self) -> TopicInfo {
         TopicInfo {
             name: self.name.clone(),
+            id: self.id,
             partitions: self
                 .partitions
                 .iter()
@@ -347,6 +446,7 @@ mod tests {
             key: None,
             value: Bytes::from_static(value.as_bytes()),
             headers: Vec::new(),
+            producer: None,
         }
     }
 
@@ -385,6 +485,47 @@ mod tests {
             err.contains("has 3 partitions; there is no partition 3"),
             "{err}"
         );
+    }
+
+    #[derive(Debug, Default)]
+    struct FailingSink;
+    impl RecordSink for FailingSink {
+        fn write(&self, _: &str, _: &[StoredRecord]) -> std::io::Result<()> {
+            Err(std::io::Error::other("disk full"))
+        }
+    }
+
+    #[test]
+    fn a_failing_sink_refuses_the_append_and_leaves_nothing_behind() {
+        let store = RecordStore::new(1, true);
+        store.set_sink(Arc::new(FailingSink));
+        let topic = store.topic_for_write("t").unwrap();
+        let err = topic
+            .append(0, [new_record("a")], 1, &client())
+            .unwrap_err();
+        assert_eq!(err, StoreError::Sink("disk full".into()));
+        assert_eq!(store.record_count(), 0);
+    }
+
+    #[test]
+    fn delete_and_reset_drop_recordings() {
+        let store = RecordStore::new(1, true);
+        let c = client();
+        store
+            .topic_for_write("a")
+            .unwrap()
+            .append(0, [new_record("x")], 1, &c)
+            .unwrap();
+        store
+            .topic_for_write("b")
+            .unwrap()
+            .append(0, [new_record("y")], 1, &c)
+            .unwrap();
+        assert!(store.delete_topic("a"));
+        assert!(!store.delete_topic("a"));
+        assert_eq!(store.topics().len(), 1);
+        store.reset();
+        assert!(store.topics().is_empty());
     }
 
     #[test]

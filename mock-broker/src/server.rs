@@ -1,6 +1,7 @@
-//! Accepts connections and runs the broker until it is told to stop.
+//! Accepts connections for every broker of the process and runs until told to stop.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,15 +11,19 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::connection;
 use crate::record_store::RecordStore;
+use crate::stats::Stats;
 
 /// What every connection shares.
 #[derive(Debug)]
 pub(crate) struct BrokerState {
     pub(crate) config: BrokerConfig,
     pub(crate) store: RecordStore,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) cluster: Cluster,
 }
 
 /// Why the broker could not start.
@@ -28,7 +33,7 @@ pub enum StartError {
     /// The configuration is invalid.
     #[error("invalid broker configuration: {0}")]
     Config(String),
-    /// The listen address could not be bound.
+    /// A listen address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
         /// The address asked for.
@@ -36,9 +41,17 @@ pub enum StartError {
         /// Why the operating system refused.
         source: std::io::Error,
     },
+    /// The record file could not be opened.
+    #[error("cannot open the record file {path}: {source}")]
+    RecordFile {
+        /// The path asked for.
+        path: PathBuf,
+        /// Why it could not be opened.
+        source: std::io::Error,
+    },
 }
 
-/// A running broker: its address, its recordings, and the means to stop it.
+/// A running broker (or cluster of brokers): addresses, recordings, and the means to stop it.
 ///
 /// Tests start one on port 0 with [`BrokerConfig::ephemeral`]:
 /// ```
@@ -53,54 +66,107 @@ pub enum StartError {
 /// Dropping it without [`shutdown`](MockBroker::shutdown) stops it too, without waiting.
 #[derive(Debug)]
 pub struct MockBroker {
-    local_addr: SocketAddr,
-    store: RecordStore,
+    addrs: Vec<SocketAddr>,
+    admin_addr: Option<SocketAddr>,
+    state: Arc<BrokerState>,
     shutdown: CancellationToken,
     server: Option<JoinHandle<()>>,
 }
 
 impl MockBroker {
-    /// Binds `config.listen` and starts serving in the background.
+    /// Binds every listen address (and the admin API's) and starts serving in the background.
     ///
     /// # Errors
-    /// [`StartError::Config`] or [`StartError::Bind`].
+    /// [`StartError::Config`], [`StartError::Bind`] or [`StartError::RecordFile`].
     pub async fn start(config: BrokerConfig) -> Result<MockBroker, StartError> {
         config.validate().map_err(StartError::Config)?;
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    address: config.listen,
-                    source,
-                })?;
-        let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
-            address: config.listen,
-            source,
-        })?;
+        let mut listeners = Vec::new();
+        for i in 0..config.brokers {
+            let mut address = config.listen;
+            if address.port() != 0 {
+                address.set_port(address.port() + i as u16);
+            }
+            listeners.push(bind(address).await?);
+        }
+        let addrs: Vec<SocketAddr> = listeners
+            .iter()
+            .map(|l| l.local_addr().expect("a bound socket has an address"))
+            .collect();
+        let admin = match config.admin {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        };
+        let admin_addr = admin.as_ref().map(|l| l.local_addr().expect("bound"));
+        let cluster = Cluster::new(
+            config.cluster_id.clone(),
+            &addrs,
+            config.advertise.as_deref(),
+        )
+        .map_err(StartError::Config)?;
         let store = RecordStore::new(config.partitions, config.auto_create_topics);
         let state = Arc::new(BrokerState {
             config,
-            store: store.clone(),
+            store,
+            stats: Arc::new(Stats::default()),
+            cluster,
         });
         let shutdown = CancellationToken::new();
-        let server = tokio::spawn(run(listener, state, shutdown.clone()));
-        tracing::info!(address = %local_addr, "mock broker listening");
+        let nodes = state.cluster.nodes().iter().map(|n| n.node_id);
+        let server = tokio::spawn(run(
+            listeners.into_iter().zip(nodes).collect(),
+            admin,
+            state.clone(),
+            shutdown.clone(),
+        ));
+        for node in state.cluster.nodes() {
+            tracing::info!(node_id = node.node_id, address = %node.listen, advertised = %node.advertised(), "mock broker listening");
+        }
+        if let Some(admin) = admin_addr {
+            tracing::info!(address = %admin, "admin API listening");
+        }
         Ok(MockBroker {
-            local_addr,
-            store,
+            addrs,
+            admin_addr,
+            state,
             shutdown,
             server: Some(server),
         })
     }
 
-    /// The address the broker accepts connections on.
+    /// The address of the first broker, where clients bootstrap.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.addrs[0]
+    }
+
+    /// Every broker's address, in node-id order.
+    pub fn broker_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// A bootstrap list naming every broker, `host:port,host:port,…`.
+    pub fn bootstrap_servers(&self) -> String {
+        let addrs: Vec<String> = self.addrs.iter().map(ToString::to_string).collect();
+        addrs.join(",")
+    }
+
+    /// The admin API's address, when it runs.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// The recordings, for inspection by tests.
     pub fn store(&self) -> &RecordStore {
-        &self.store
+        &self.state.store
+    }
+
+    /// The counters `/stats` serves.
+    pub fn stats(&self) -> &Stats {
+        &self.state.stats
+    }
+
+    /// The brokers and partition leadership.
+    pub fn cluster(&self) -> &Cluster {
+        &self.state.cluster
     }
 
     /// Stops accepting, lets every connection finish the requests it has
@@ -110,7 +176,7 @@ impl MockBroker {
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
-        tracing::info!(address = %self.local_addr, records = self.store.record_count(), "mock broker stopped");
+        tracing::info!(address = %self.local_addr(), records = self.state.store.record_count(), "mock broker stopped");
     }
 }
 
@@ -120,12 +186,48 @@ impl Drop for MockBroker {
     }
 }
 
-/// The accept loop: a permit is taken before each accept, so at most
-/// `max_connections` clients are served at once; shutdown stops accepting and
-/// waits for every connection to finish.
-async fn run(listener: TcpListener, state: Arc<BrokerState>, shutdown: CancellationToken) {
+async fn bind(address: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StartError::Bind { address, source })
+}
+
+/// Runs every accept loop and the admin API; on shutdown waits for all connections to finish.
+async fn run(
+    listeners: Vec<(TcpListener, i32)>,
+    admin: Option<TcpListener>,
+    state: Arc<BrokerState>,
+    shutdown: CancellationToken,
+) {
     let limit = Arc::new(Semaphore::new(state.config.max_connections));
-    let connections = TaskTracker::new();
+    let tasks = TaskTracker::new();
+    for (listener, node_id) in listeners {
+        tasks.spawn(accept_loop(
+            listener,
+            node_id,
+            state.clone(),
+            limit.clone(),
+            tasks.clone(),
+            shutdown.clone(),
+        ));
+    }
+    if let Some(admin) = admin {
+        tasks.spawn(crate::admin::serve(admin, state.clone(), shutdown.clone()));
+    }
+    tasks.close();
+    tasks.wait().await;
+}
+
+/// One broker's accept loop: a permit is taken before each accept, so at most
+/// `max_connections` clients are served at once (over all brokers).
+async fn accept_loop(
+    listener: TcpListener,
+    node_id: i32,
+    state: Arc<BrokerState>,
+    limit: Arc<Semaphore>,
+    connections: TaskTracker,
+    shutdown: CancellationToken,
+) {
     loop {
         let permit = tokio::select! {
             permit = limit.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
@@ -136,25 +238,24 @@ async fn run(listener: TcpListener, state: Arc<BrokerState>, shutdown: Cancellat
                 Ok(accepted) => accepted,
                 Err(e) => {
                     // Usually out of file descriptors: wait for some to be released.
-                    tracing::warn!(error = %e, "accept failed");
+                    tracing::warn!(node_id, error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
             _ = shutdown.cancelled() => break,
         };
-        tracing::debug!(%peer, "client connected");
+        tracing::debug!(node_id, %peer, "client connected");
         let state = state.clone();
         let shutdown = shutdown.clone();
         connections.spawn(async move {
-            if let Err(e) = connection::serve(stream, peer, state, shutdown).await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            let _open = state.stats.connection_opened();
+            if let Err(e) = connection::serve(stream, peer, node_id, state.clone(), shutdown).await
+            {
+                tracing::debug!(node_id, %peer, error = %e, "connection ended with an error");
             }
-            tracing::debug!(%peer, "client disconnected");
+            tracing::debug!(node_id, %peer, "client disconnected");
             drop(permit);
         });
     }
-    drop(listener);
-    connections.close();
-    connections.wait().await;
 }
