@@ -32,8 +32,8 @@ struct Args {
     #[arg(long, value_name = "ID")]
     cluster_id: Option<String>,
     /// Admin HTTP API address, or "off" [default: 127.0.0.1:9644].
-    #[arg(long, value_name = "ADDR|off", value_parser = mock_broker::config::parse_admin)]
-    admin: Option<Option<SocketAddr>>,
+    #[arg(long, value_name = "ADDR|off")]
+    admin: Option<String>,
     /// Append every recorded message to FILE as one JSON line.
     #[arg(long, value_name = "FILE")]
     record_file: Option<PathBuf>,
@@ -73,8 +73,9 @@ impl Args {
         if let Some(cluster_id) = &self.cluster_id {
             config.cluster_id = cluster_id.clone();
         }
-        if let Some(admin) = self.admin {
-            config.admin = admin;
+        if let Some(admin) = &self.admin {
+            config.admin = mock_broker::config::parse_admin(admin)
+                .map_err(|e| anyhow::anyhow!("--admin: {e}"))?;
         }
         if let Some(path) = &self.record_file {
             config.record_file = Some(path.clone());

@@ -10,16 +10,20 @@ use producer::key_hash::partition_for_key;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A running `mock-broker` process, stopped with SIGTERM on drop.
-struct BrokerProcess {
+/// A running `mock-broker` process, killed on drop.
+pub(crate) struct BrokerProcess {
     child: Child,
-    address: String,
+    /// The bootstrap address (every broker's, comma-separated).
+    pub(crate) address: String,
+    /// The admin API's base URL, `http://host:port`.
+    pub(crate) admin: String,
 }
 
 impl BrokerProcess {
-    fn start(args: &[&str]) -> BrokerProcess {
+    /// Starts the binary on port 0 (broker and admin API) with extra `args`.
+    pub(crate) fn start(args: &[&str]) -> BrokerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mock-broker"))
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -28,23 +32,40 @@ impl BrokerProcess {
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
+            let mut reader = BufReader::new(stdout);
+            for _ in 0..2 {
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let _ = tx.send(line);
+            }
+            // Keep draining so the broker never blocks on a full pipe.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
-        let line = rx
-            .recv_timeout(TIMEOUT)
-            .expect("mock-broker prints its address");
-        let address = line
+        let line = || {
+            rx.recv_timeout(TIMEOUT)
+                .expect("mock-broker prints its addresses")
+        };
+        let first = line();
+        let address = first
             .trim()
             .strip_prefix("mock-broker listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
             .to_string();
-        BrokerProcess { child, address }
+        let second = line();
+        let admin = second
+            .trim()
+            .strip_prefix("admin API on ")
+            .unwrap_or_else(|| panic!("unexpected second line {second:?}"))
+            .to_string();
+        BrokerProcess {
+            child,
+            address,
+            admin,
+        }
     }
 
     /// Sends SIGTERM and returns whether the process exited successfully.
-    fn terminate(mut self) -> bool {
+    pub(crate) fn terminate(mut self) -> bool {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -214,7 +235,7 @@ fn the_broker_binary_names_an_address_it_cannot_listen_on() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
     let output = Command::new(env!("CARGO_BIN_EXE_mock-broker"))
-        .args(["--listen", &address])
+        .args(["--listen", &address, "--admin", "off"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -223,4 +244,38 @@ fn the_broker_binary_names_an_address_it_cannot_listen_on() {
         stderr.contains(&format!("cannot listen on {address}")),
         "{stderr}"
     );
+}
+
+/// A bare HTTP/1.1 GET, so the tests need no HTTP client dependency.
+pub(crate) fn http_get(base: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let host = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).expect("admin API accepts");
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn the_admin_api_reports_health_once_the_broker_accepts_connections() {
+    let broker = BrokerProcess::start(&[]);
+    let (status, body) = http_get(&broker.admin, "/health");
+    assert_eq!(status, 200);
+    assert_eq!(body, "ok");
+    assert!(broker.terminate());
 }
