@@ -1,1 +1,18 @@
-//! loadgen
+//! A load generator for the producer and the mock broker.
+//!
+//! A [`Scenario`](scenario::Scenario) (read from TOML by [`scenario`], adjusted by
+//! command-line [`cli`] flags) says what to send, where and how fast; the
+//! [`runner`] drives its phases through [`producer::Producer`]s against a
+//! [`target`] broker, each producer instance's sends measured by a
+//! [`recorder`], and [`report`] turns the result into the printed summary.
+//! [`schedule`] and [`payload`] are the pure pieces: when each message is due,
+//! and what it carries.
+
+pub mod cli;
+pub mod payload;
+pub mod recorder;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod schedule;
+pub mod target;

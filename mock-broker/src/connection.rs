@@ -16,6 +16,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::frame_handler::{MessageLimits, handle_produce};
+use crate::kafka;
 use crate::record_store::{ClientInfo, Protocol};
 use crate::server::BrokerState;
 
@@ -30,7 +31,7 @@ const LINGER: Duration = Duration::from_secs(2);
 pub(crate) async fn serve(
     mut stream: TcpStream,
     peer: SocketAddr,
-    _node_id: i32,
+    node_id: i32,
     state: Arc<BrokerState>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
@@ -49,12 +50,51 @@ pub(crate) async fn serve(
         linger(stream).await;
         Ok(())
     } else {
-        tracing::warn!(
-            %peer,
-            first_bytes = ?&buffer[..4],
-            "client does not speak the frame protocol and the Kafka protocol is not served yet; closing"
-        );
+        serve_kafka(&mut stream, buffer, peer, node_id, &state, &shutdown).await?;
+        linger(stream).await;
         Ok(())
+    }
+}
+
+async fn serve_kafka(
+    stream: &mut TcpStream,
+    mut buffer: BytesMut,
+    peer: SocketAddr,
+    node_id: i32,
+    state: &BrokerState,
+    shutdown: &CancellationToken,
+) -> std::io::Result<()> {
+    let mut session = kafka::Session::new(peer, node_id);
+    let mut out = BytesMut::with_capacity(READ_CHUNK);
+    loop {
+        let mut close = None;
+        while close.is_none() {
+            match kafka::framing::parse(&mut buffer, state.config.max_frame_bytes) {
+                Ok(Some(request)) => {
+                    if let Err(reason) =
+                        kafka::handle(request, &mut session, state, now_ms(), &mut out).await
+                    {
+                        close = Some(reason);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => close = Some(e.to_string()),
+            }
+        }
+        if !out.is_empty() {
+            stream.write_all(&out).await?;
+            out.clear();
+        }
+        if let Some(reason) = close {
+            tracing::warn!(%peer, node_id, %reason, "closing Kafka connection");
+            return Ok(());
+        }
+        if read_more(stream, &mut buffer, shutdown).await? == 0 {
+            if !buffer.is_empty() && !shutdown.is_cancelled() {
+                tracing::warn!(%peer, bytes = buffer.len(), "client closed the connection in the middle of a request");
+            }
+            return Ok(());
+        }
     }
 }
 

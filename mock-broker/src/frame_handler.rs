@@ -81,7 +81,7 @@ pub(crate) fn handle_produce(
         by_partition[p as usize].push(NewRecord {
             timestamp: message.timestamp,
             key: message.key,
-            value: message.value,
+            value: Some(message.value),
             headers: message.headers,
             producer: None,
         });

@@ -9,6 +9,9 @@ pub mod cluster;
 pub mod config;
 mod connection;
 mod frame_handler;
+mod kafka;
+mod record_file;
+mod record_json;
 pub mod record_store;
 mod server;
 

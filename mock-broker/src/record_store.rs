@@ -79,8 +79,8 @@ pub struct StoredRecord {
     pub receive_time: i64,
     /// The key, if any.
     pub key: Option<Bytes>,
-    /// The value.
-    pub value: Bytes,
+    /// The value; `None` is Kafka's null value (a tombstone), distinct from an empty one.
+    pub value: Option<Bytes>,
     /// The headers, in order; keys may repeat.
     pub headers: Vec<Header>,
     /// Producer id, epoch and sequence, for Kafka records from idempotent producers.
@@ -96,8 +96,8 @@ pub struct NewRecord {
     pub timestamp: Option<i64>,
     /// The key, if any.
     pub key: Option<Bytes>,
-    /// The value.
-    pub value: Bytes,
+    /// The value; `None` is a null value.
+    pub value: Option<Bytes>,
     /// The headers.
     pub headers: Vec<Header>,
     /// Producer id, epoch and sequence, if the producer set them.
@@ -268,6 +268,31 @@ impl RecordStore {
             .cloned()
     }
 
+    /// The topic with this id, if it exists.
+    pub fn topic_by_id(&self, id: uuid::Uuid) -> Option<Arc<TopicLog>> {
+        self.inner
+            .topics
+            .read()
+            .expect("topics lock")
+            .values()
+            .find(|t| t.id == id)
+            .cloned()
+    }
+
+    /// Every topic, sorted by name.
+    pub fn topic_logs(&self) -> Vec<Arc<TopicLog>> {
+        let mut topics: Vec<Arc<TopicLog>> = self
+            .inner
+            .topics
+            .read()
+            .expect("topics lock")
+            .values()
+            .cloned()
+            .collect();
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        topics
+    }
+
     /// Every topic with its partitions' high watermarks, sorted by name.
     pub fn topics(&self) -> Vec<TopicInfo> {
         let topics: Vec<Arc<TopicLog>> = self
@@ -399,6 +424,16 @@ impl TopicLog {
         Ok(base_offset)
     }
 
+    /// Up to `limit` records of `partition` from offset `from`, in offset order.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`].
+    pub fn read(&self, partition: u32, from: i64, limit: usize) -> Result<Vec<StoredRecord>, StoreError> {
+        let records = self.partition(partition)?.lock().expect("partition lock");
+        let start = usize::try_from(from.max(0)).unwrap_or(usize::MAX).min(records.len());
+        Ok(records[start..].iter().take(limit).cloned().collect())
+    }
+
     /// The next offset of `partition` (its record count).
     ///
     /// # Errors
@@ -444,7 +479,7 @@ mod tests {
         NewRecord {
             timestamp: None,
             key: None,
-            value: Bytes::from_static(value.as_bytes()),
+            value: Some(Bytes::from_static(value.as_bytes())),
             headers: Vec::new(),
             producer: None,
         }
@@ -462,12 +497,12 @@ mod tests {
         assert_eq!(topic.append(1, [new_record("c")], 1, &c), Ok(0));
         assert_eq!(topic.append(0, [new_record("d")], 1, &c), Ok(2));
         let p0 = store.read("t", 0, 0, 10).unwrap();
-        let values: Vec<_> = p0.iter().map(|r| (r.offset, r.value.clone())).collect();
+        let values: Vec<_> = p0.iter().map(|r| (r.offset, r.value.clone().unwrap())).collect();
         assert_eq!(
             values,
             vec![(0, "a".into()), (1, "b".into()), (2, "d".into())]
         );
-        assert_eq!(store.read("t", 0, 1, 1).unwrap()[0].value, "b");
+        assert_eq!(store.read("t", 0, 1, 1).unwrap()[0].value.as_deref(), Some(&b"b"[..]));
         assert_eq!(store.read("t", 0, 99, 10).unwrap(), vec![]);
         assert_eq!(store.record_count(), 4);
     }

@@ -24,6 +24,8 @@ pub(crate) struct BrokerState {
     pub(crate) store: RecordStore,
     pub(crate) stats: Arc<Stats>,
     pub(crate) cluster: Cluster,
+    /// Idempotent producers' ids, epochs and sequences.
+    pub(crate) producers: std::sync::Mutex<crate::kafka::idempotence::Producers>,
 }
 
 /// Why the broker could not start.
@@ -104,11 +106,21 @@ impl MockBroker {
         )
         .map_err(StartError::Config)?;
         let store = RecordStore::new(config.partitions, config.auto_create_topics);
+        if let Some(path) = &config.record_file {
+            let file = crate::record_file::RecordFile::open(path).map_err(|source| {
+                StartError::RecordFile {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            store.set_sink(Arc::new(file));
+        }
         let state = Arc::new(BrokerState {
             config,
             store,
             stats: Arc::new(Stats::default()),
             cluster,
+            producers: Default::default(),
         });
         let shutdown = CancellationToken::new();
         let nodes = state.cluster.nodes().iter().map(|n| n.node_id);

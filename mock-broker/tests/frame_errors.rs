@@ -50,7 +50,7 @@ async fn a_malformed_frame_is_answered_and_closed_while_another_client_carries_o
         .read_all("t")
         .unwrap()
         .into_iter()
-        .map(|r| r.value)
+        .map(|r| r.value.unwrap())
         .collect();
     assert_eq!(values, vec!["before", "after"]);
 }
@@ -133,7 +133,7 @@ async fn acks_zero_requests_get_no_response_not_even_for_errors() {
         .read_all("t")
         .unwrap()
         .into_iter()
-        .map(|r| r.value)
+        .map(|r| r.value.unwrap())
         .collect();
     assert_eq!(values, vec!["a", "c"]);
 }
@@ -205,7 +205,7 @@ async fn a_client_leaving_mid_frame_leaves_the_broker_serving() {
         .read_all("t")
         .unwrap()
         .into_iter()
-        .map(|r| r.value)
+        .map(|r| r.value.unwrap())
         .collect();
     assert_eq!(values, vec!["kept"]);
 }

@@ -1,5 +1,6 @@
 //! Mock broker integration tests: raw frames over real TCP, and the real binaries.
 
+mod admin_api;
 mod binaries;
 mod frame_errors;
 mod raw_client;

@@ -1,0 +1,253 @@
+//! The command line as typed, and how its flags override a scenario.
+//!
+//! Flags are parsed and range-checked here; [`Overrides::apply`] then turns a
+//! validated scenario into another validated scenario, so the runner only
+//! ever sees a [`Scenario`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use producer::Acks;
+
+use crate::scenario::{
+    BrokerSpec, MIN_MESSAGE_SIZE, Phase, PhaseLength, Scenario, ScenarioError,
+};
+
+/// Replays load scenarios against the mock broker (or a running broker) and reports latency.
+#[derive(Debug, Parser)]
+#[command(name = "loadgen", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario and print a latency summary.
+    ///
+    /// Exit status: 0 when every send succeeded, 1 when any send failed,
+    /// 2 when the scenario is invalid or the broker cannot be reached.
+    Run(RunArgs),
+    /// Check scenario files without running them.
+    Validate(ValidateArgs),
+}
+
+/// `loadgen run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario file; without one, the flags describe a one-phase run
+    /// (10000 messages, closed loop, 1 producer, 100-byte values, embedded broker).
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<PathBuf>,
+    /// Flags that override the scenario.
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+/// `loadgen validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files to check.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Flags of `loadgen run` that change the scenario.
+#[derive(Debug, Default, Args)]
+pub struct Overrides {
+    /// Broker: `embedded` (in-process mock broker) or HOST:PORT of a running one.
+    #[arg(long, value_name = "embedded|HOST:PORT")]
+    pub broker: Option<BrokerSpec>,
+    /// Replace the phases with one phase of N messages.
+    #[arg(long, value_name = "N", conflicts_with = "duration",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub messages: Option<u64>,
+    /// Replace the phases with one phase lasting D (such as `5s`).
+    #[arg(long, value_name = "D", value_parser = crate::scenario::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Messages per second across all producers, in every phase; 0 = as fast as possible.
+    #[arg(long, value_name = "R")]
+    pub rate: Option<u64>,
+    /// Bytes of each message's value (at least 16, the message id).
+    #[arg(long, value_name = "BYTES",
+          value_parser = clap::value_parser!(u32).range(i64::from(MIN_MESSAGE_SIZE)..))]
+    pub size: Option<u32>,
+    /// Producer instances, each with its own connection.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub producers: Option<u32>,
+    /// Topic to produce to.
+    #[arg(long, value_name = "T", value_parser = parse_topic)]
+    pub topic: Option<String>,
+    /// Partitions of the topic on the embedded broker.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub partitions: Option<u32>,
+    /// Acknowledgements to wait for: 0, 1, -1 or all.
+    #[arg(long, value_name = "A", allow_hyphen_values = true)]
+    pub acks: Option<Acks>,
+    /// Sends each producer keeps outstanding at most.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub in_flight: Option<u32>,
+}
+
+impl RunArgs {
+    /// The scenario to run: the file's (or the built-in default), with the flags applied.
+    ///
+    /// # Errors
+    /// [`ScenarioError`] when the file cannot be read or is invalid.
+    pub fn resolve(&self) -> Result<Scenario, ScenarioError> {
+        let scenario = match &self.scenario {
+            Some(path) => Scenario::from_toml_file(path)?,
+            None => Scenario::command_line_default(),
+        };
+        Ok(self.overrides.apply(scenario))
+    }
+}
+
+impl Overrides {
+    /// `scenario` with every flag given applied.
+    ///
+    /// `--messages` / `--duration` replace the phases with one recorded phase,
+    /// which keeps the name and rate of the scenario's first recorded phase;
+    /// `--rate` then sets the rate of every remaining phase.
+    pub fn apply(&self, mut scenario: Scenario) -> Scenario {
+        let length = match (self.messages, self.duration) {
+            (Some(n), _) => Some(PhaseLength::Messages(n)),
+            (None, Some(d)) => Some(PhaseLength::Duration(d)),
+            (None, None) => None,
+        };
+        if let Some(length) = length {
+            let first_recorded = scenario
+                .phases
+                .iter()
+                .find(|p| p.record)
+                .or(scenario.phases.first())
+                .cloned();
+            let (name, rate) = first_recorded
+                .map(|p| (p.name, p.rate))
+                .unwrap_or_else(|| ("main".into(), 0));
+            scenario.phases = vec![Phase {
+                name,
+                length,
+                rate,
+                record: true,
+            }];
+        }
+        if let Some(rate) = self.rate {
+            for phase in &mut scenario.phases {
+                phase.rate = rate;
+            }
+        }
+        let workload = &mut scenario.workload;
+        if let Some(broker) = &self.broker {
+            scenario.target.broker = broker.clone();
+        }
+        if let Some(size) = self.size {
+            workload.message_size = size;
+        }
+        if let Some(producers) = self.producers {
+            workload.producers = producers;
+        }
+        if let Some(topic) = &self.topic {
+            workload.topic = topic.clone();
+        }
+        if let Some(partitions) = self.partitions {
+            workload.partitions = partitions;
+        }
+        if let Some(in_flight) = self.in_flight {
+            workload.in_flight = in_flight;
+        }
+        if let Some(acks) = self.acks {
+            scenario.producer.acks = acks;
+        }
+        scenario
+    }
+}
+
+fn parse_topic(name: &str) -> Result<String, String> {
+    producer::topic_name::validate_topic_name(name)?;
+    Ok(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["loadgen", "run"].iter().chain(args))?;
+        match cli.command {
+            Command::Run(run) => Ok(run),
+            Command::Validate(_) => unreachable!("parsed run"),
+        }
+    }
+
+    #[test]
+    fn without_a_file_the_flags_shape_the_default_scenario() {
+        let scenario = parse(&["--messages", "500", "--rate", "100", "--producers", "3"])
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(scenario.target.broker, BrokerSpec::Embedded);
+        assert_eq!(scenario.workload.topic, "bench");
+        assert_eq!(scenario.workload.producers, 3);
+        assert_eq!(scenario.workload.message_size, 100);
+        assert_eq!(scenario.phases.len(), 1);
+        assert_eq!(scenario.phases[0].length, PhaseLength::Messages(500));
+        assert_eq!(scenario.phases[0].rate, 100);
+    }
+
+    #[test]
+    fn the_default_scenario_is_ten_thousand_messages_closed_loop() {
+        let scenario = parse(&[]).unwrap().resolve().unwrap();
+        assert_eq!(scenario.phases[0].length, PhaseLength::Messages(10_000));
+        assert_eq!(scenario.phases[0].rate, 0);
+        assert_eq!(scenario.workload.producers, 1);
+    }
+
+    #[test]
+    fn messages_replace_the_phases_keeping_the_first_recorded_phases_name_and_rate() {
+        let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/smoke.toml");
+        let scenario = parse(&[smoke, "--messages", "2000", "--broker", "10.0.0.1:9092"])
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(scenario.phases.len(), 1);
+        assert_eq!(scenario.phases[0].name, "steady");
+        assert_eq!(scenario.phases[0].length, PhaseLength::Messages(2000));
+        assert_eq!(scenario.phases[0].rate, 5000);
+        assert!(scenario.phases[0].record);
+        assert_eq!(
+            scenario.target.broker,
+            BrokerSpec::External("10.0.0.1:9092".into())
+        );
+    }
+
+    #[test]
+    fn rate_alone_changes_every_phase() {
+        let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/smoke.toml");
+        let scenario = parse(&[smoke, "--rate", "0", "--acks", "-1"]).unwrap().resolve().unwrap();
+        assert!(scenario.phases.len() > 1);
+        assert!(scenario.phases.iter().all(|p| p.rate == 0));
+        assert_eq!(scenario.producer.acks, Acks::All);
+    }
+
+    #[test]
+    fn out_of_range_flags_are_refused_naming_the_flag() {
+        for (args, flag) in [
+            (&["--size", "8"][..], "--size"),
+            (&["--producers", "0"][..], "--producers"),
+            (&["--messages", "0"][..], "--messages"),
+            (&["--duration", "0s"][..], "--duration"),
+            (&["--broker", "nowhere"][..], "--broker"),
+            (&["--topic", "a b"][..], "--topic"),
+            (&["--acks", "2"][..], "--acks"),
+        ] {
+            let err = parse(args).unwrap_err().to_string();
+            assert!(err.contains(flag), "{args:?}: {err}");
+        }
+        let err = parse(&["--messages", "1", "--duration", "1s"]).unwrap_err().to_string();
+        assert!(err.contains("cannot be used with"), "{err}");
+    }
+}

@@ -1,0 +1,228 @@
+//! The measurements of one producer instance in one phase, mergeable into
+//! phase and run totals.
+//!
+//! Latency is recorded twice, in microseconds:
+//! - *corrected*: from when the message was due on the phase's schedule to its
+//!   acknowledgement, so time spent waiting to be sent behind a slow broker
+//!   counts (the coordinated-omission correction of wrk2);
+//! - *uncorrected*: from when the send actually started to its acknowledgement.
+//!
+//! In closed loop a message is due when it is sent, and the two are equal.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+/// Smallest latency the histograms tell apart: 1 µs.
+pub const LOWEST_MICROS: u64 = 1;
+/// Largest latency the histograms hold, 1 hour; longer ones are recorded as 1 hour.
+pub const HIGHEST_MICROS: u64 = 3_600_000_000;
+/// Significant decimal digits kept for every value.
+pub const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// Counters and latency histograms of some sends.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    corrected: Histogram<u64>,
+    uncorrected: Histogram<u64>,
+    sent: u64,
+    acked: u64,
+    errors: BTreeMap<&'static str, ErrorTally>,
+    max_lag: Duration,
+}
+
+/// How often one kind of error happened, with the first message as an example.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorTally {
+    /// How many sends failed this way.
+    pub count: u64,
+    /// The first such error, as displayed.
+    pub example: String,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder::new()
+    }
+}
+
+impl Recorder {
+    /// Nothing recorded yet.
+    pub fn new() -> Self {
+        let histogram = || {
+            Histogram::new_with_bounds(LOWEST_MICROS, HIGHEST_MICROS, SIGNIFICANT_DIGITS)
+                .expect("the bounds are valid constants")
+        };
+        Recorder {
+            corrected: histogram(),
+            uncorrected: histogram(),
+            sent: 0,
+            acked: 0,
+            errors: BTreeMap::new(),
+            max_lag: Duration::ZERO,
+        }
+    }
+
+    /// Counts a send that started `lag` after it was due (zero in closed loop).
+    pub fn record_sent(&mut self, lag: Duration) {
+        self.sent += 1;
+        self.max_lag = self.max_lag.max(lag);
+    }
+
+    /// Counts an acknowledgement that came `since_due` after the message was due
+    /// and `since_sent` after its send started.
+    pub fn record_ack(&mut self, since_due: Duration, since_sent: Duration) {
+        self.acked += 1;
+        self.corrected.saturating_record(micros(since_due));
+        self.uncorrected.saturating_record(micros(since_sent));
+    }
+
+    /// Counts a failed send under its [`error_kind`].
+    pub fn record_error(&mut self, error: &producer::Error) {
+        self.errors
+            .entry(error_kind(error))
+            .and_modify(|tally| tally.count += 1)
+            .or_insert_with(|| ErrorTally {
+                count: 1,
+                example: error.to_string(),
+            });
+    }
+
+    /// Adds everything `other` recorded.
+    pub fn merge(&mut self, other: &Recorder) {
+        // Both histograms have the same bounds, so adding cannot fail.
+        self.corrected
+            .add(&other.corrected)
+            .expect("histograms with equal bounds add");
+        self.uncorrected
+            .add(&other.uncorrected)
+            .expect("histograms with equal bounds add");
+        self.sent += other.sent;
+        self.acked += other.acked;
+        for (kind, tally) in &other.errors {
+            self.errors
+                .entry(kind)
+                .and_modify(|mine| mine.count += tally.count)
+                .or_insert_with(|| tally.clone());
+        }
+        self.max_lag = self.max_lag.max(other.max_lag);
+    }
+
+    /// Sends started.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// Sends acknowledged (with `acks = 0`: written to the connection).
+    pub fn acked(&self) -> u64 {
+        self.acked
+    }
+
+    /// Sends that failed, of every kind.
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().map(|t| t.count).sum()
+    }
+
+    /// Failed sends by [`error_kind`], in name order.
+    pub fn errors(&self) -> &BTreeMap<&'static str, ErrorTally> {
+        &self.errors
+    }
+
+    /// Latency from due time to acknowledgement, in µs.
+    pub fn corrected(&self) -> &Histogram<u64> {
+        &self.corrected
+    }
+
+    /// Latency from send to acknowledgement, in µs.
+    pub fn uncorrected(&self) -> &Histogram<u64> {
+        &self.uncorrected
+    }
+
+    /// How late the latest send started relative to its due time.
+    pub fn max_lag(&self) -> Duration {
+        self.max_lag
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// A short, stable name for what went wrong: the broker's status name
+/// (`MESSAGE_TOO_LARGE`, …) when it refused, otherwise the kind of failure.
+pub fn error_kind(error: &producer::Error) -> &'static str {
+    use producer::Error;
+    match error {
+        Error::Broker { status, .. } => status.name(),
+        Error::Connect { .. } => "connect",
+        Error::ConnectTimeout { .. } => "connect_timeout",
+        Error::Timeout { .. } => "timeout",
+        Error::MessageTooLarge { .. } => "message_too_large",
+        Error::FrameTooLarge { .. } => "frame_too_large",
+        Error::Encode(_) => "encode",
+        Error::ConnectionClosed { .. } => "connection_closed",
+        Error::Protocol { .. } => "protocol",
+        Error::InvalidConfig { .. } => "invalid_config",
+        Error::Closed => "closed",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use producer::frame::Status;
+
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn acks_go_to_both_histograms_in_microseconds() {
+        let mut r = Recorder::new();
+        r.record_sent(ms(0));
+        r.record_ack(ms(5), ms(2));
+        assert_eq!((r.sent(), r.acked(), r.error_count()), (1, 1, 0));
+        assert_eq!(r.corrected().max(), 5000);
+        assert_eq!(r.uncorrected().max(), 2000);
+    }
+
+    #[test]
+    fn merging_adds_counts_histograms_and_errors_and_keeps_the_largest_lag() {
+        let mut a = Recorder::new();
+        a.record_sent(ms(3));
+        a.record_ack(ms(10), ms(1));
+        a.record_sent(ms(0));
+        a.record_error(&producer::Error::Closed);
+        let mut b = Recorder::new();
+        b.record_sent(ms(7));
+        b.record_ack(ms(20), ms(2));
+        b.record_sent(ms(1));
+        b.record_error(&producer::Error::Closed);
+        b.record_sent(ms(1));
+        b.record_error(&producer::Error::Broker {
+            status: Status::BrokerBusy,
+            message: String::new(),
+        });
+
+        a.merge(&b);
+        assert_eq!((a.sent(), a.acked(), a.error_count()), (5, 2, 3));
+        assert_eq!(a.corrected().len(), 2);
+        assert_eq!(a.corrected().max(), 20_000);
+        assert_eq!(a.uncorrected().max(), 2000);
+        assert_eq!(a.max_lag(), ms(7));
+        let kinds: Vec<(&str, u64)> = a.errors().iter().map(|(k, t)| (*k, t.count)).collect();
+        assert_eq!(kinds, [("BROKER_BUSY", 1), ("closed", 2)]);
+        assert_eq!(a.errors()["closed"].example, "the producer is closed");
+    }
+
+    #[test]
+    fn latencies_beyond_an_hour_are_clamped_not_lost() {
+        let mut r = Recorder::new();
+        r.record_ack(Duration::from_secs(7200), ms(1));
+        assert_eq!(r.corrected().len(), 1);
+        assert!(r.corrected().max() >= HIGHEST_MICROS);
+    }
+}

@@ -1,0 +1,270 @@
+//! The summary printed at the end of a run: per phase and in total, counts,
+//! throughput, latency percentiles and schedule lag, then the audit line.
+//!
+//! Pure formatting: it reads a [`RunResult`] and returns text.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::recorder::Recorder;
+use crate::runner::{PhaseResult, RunResult};
+use crate::scenario::{Keys, Scenario};
+use crate::target::Audit;
+
+/// The percentiles shown, as quantiles with their column titles.
+const PERCENTILES: [(f64, &str); 4] = [(0.5, "p50"), (0.9, "p90"), (0.99, "p99"), (0.999, "p99.9")];
+
+/// The whole summary.
+pub fn render(scenario: &Scenario, result: &RunResult) -> String {
+    let mut out = String::new();
+    let workload = &scenario.workload;
+    let _ = writeln!(out, "scenario {}: {}", scenario.name, scenario.description);
+    let _ = writeln!(
+        out,
+        "target: {}, protocol {}, topic {} ({} partitions)",
+        result.broker, scenario.target.protocol, workload.topic, workload.partitions
+    );
+    let _ = writeln!(
+        out,
+        "workload: {} producers, {}-byte values, keys {}, {} headers, in_flight {}, acks {}",
+        workload.producers,
+        workload.message_size,
+        describe_keys(workload.keys),
+        workload.headers,
+        workload.in_flight,
+        scenario.producer.acks
+    );
+    for phase in &result.phases {
+        out.push('\n');
+        out.push_str(&phase_block(phase, u64::from(workload.message_size)));
+    }
+    let (total, elapsed) = result.recorded_total();
+    let recorded: Vec<&str> = result
+        .phases
+        .iter()
+        .filter(|p| p.record)
+        .map(|p| p.name.as_str())
+        .collect();
+    let any_open_loop = result.phases.iter().any(|p| p.record && p.rate > 0);
+    out.push('\n');
+    let _ = writeln!(out, "total of recorded phases ({})", recorded.join(", "));
+    out.push_str(&measurements(
+        &total,
+        elapsed,
+        u64::from(workload.message_size),
+        any_open_loop,
+    ));
+    out.push('\n');
+    out.push_str(&audit_line(
+        &result.audit,
+        result.acked_in_all_phases(),
+        &result.broker,
+    ));
+    out.push('\n');
+    out
+}
+
+/// One phase: its title line, then its measurements.
+pub fn phase_block(phase: &PhaseResult, message_size: u64) -> String {
+    let pace = if phase.rate > 0 {
+        format!("open loop at {} msgs/s", phase.rate)
+    } else {
+        "closed loop".to_string()
+    };
+    let warmup = if phase.record {
+        ""
+    } else {
+        ", warmup: not in the total"
+    };
+    format!(
+        "phase {} ({pace}{warmup})\n{}",
+        phase.name,
+        measurements(&phase.recorder, phase.elapsed, message_size, phase.rate > 0)
+    )
+}
+
+/// Counts, throughput, the latency table and the schedule lag, indented.
+pub fn measurements(
+    recorder: &Recorder,
+    elapsed: Duration,
+    message_size: u64,
+    open_loop: bool,
+) -> String {
+    let mut out = String::new();
+    let seconds = elapsed.as_secs_f64();
+    let per_second = |n: f64| if seconds > 0.0 { n / seconds } else { 0.0 };
+    let acked = recorder.acked();
+    let _ = writeln!(
+        out,
+        "  sent {}  acked {}  errors {}  duration {:.3} s",
+        recorder.sent(),
+        acked,
+        recorder.error_count(),
+        seconds
+    );
+    let _ = writeln!(
+        out,
+        "  throughput {:.1} msgs/s  {:.2} MB/s",
+        per_second(acked as f64),
+        per_second((acked * message_size) as f64) / 1e6
+    );
+    for (kind, tally) in recorder.errors() {
+        let _ = writeln!(out, "  error {kind} x{}: {}", tally.count, tally.example);
+    }
+    let _ = write!(out, "  {:<14}", "latency ms");
+    for (_, title) in PERCENTILES {
+        let _ = write!(out, "{title:>10}");
+    }
+    let _ = writeln!(out, "{:>10}", "max");
+    out.push_str(&latency_row("corrected", recorder.corrected()));
+    out.push_str(&latency_row("uncorrected", recorder.uncorrected()));
+    if open_loop {
+        let _ = writeln!(
+            out,
+            "  max schedule lag {} ms",
+            millis(u64::try_from(recorder.max_lag().as_micros()).unwrap_or(u64::MAX))
+        );
+    } else {
+        let _ = writeln!(out, "  max schedule lag n/a (closed loop)");
+    }
+    out
+}
+
+fn latency_row(title: &str, histogram: &Histogram<u64>) -> String {
+    let mut row = format!("  {title:<14}");
+    let cell = |micros: u64| {
+        if histogram.is_empty() {
+            "-".to_string()
+        } else {
+            millis(micros)
+        }
+    };
+    for (quantile, _) in PERCENTILES {
+        let _ = write!(row, "{:>10}", cell(histogram.value_at_quantile(quantile)));
+    }
+    let _ = writeln!(row, "{:>10}", cell(histogram.max()));
+    row
+}
+
+/// Microseconds as milliseconds with three decimals: `1234` → `1.234`.
+pub fn millis(micros: u64) -> String {
+    format!("{}.{:03}", micros / 1000, micros % 1000)
+}
+
+fn describe_keys(keys: Keys) -> String {
+    match keys {
+        Keys::None => "none".into(),
+        Keys::Sequential { count } => format!("sequential over {count}"),
+        Keys::Uniform { count } => format!("uniform over {count}"),
+    }
+}
+
+/// The first, simple delivery audit: the broker's count against the acknowledgements.
+pub fn audit_line(audit: &Audit, acked: u64, broker: &str) -> String {
+    match audit {
+        Audit::Unavailable => {
+            format!("audit: not available yet for an external broker ({broker})")
+        }
+        Audit::Recorded { topic, recorded } => {
+            let verdict = match recorded.cmp(&acked) {
+                std::cmp::Ordering::Equal => "ok".to_string(),
+                std::cmp::Ordering::Less => {
+                    format!("MISSING {} acknowledged messages", acked - recorded)
+                }
+                std::cmp::Ordering::Greater => format!(
+                    "{} more than acknowledged (sends that failed or timed out may still be stored)",
+                    recorded - acked
+                ),
+            };
+            format!(
+                "audit: {recorded} recorded by the embedded broker on topic {topic}, {acked} acknowledged in all phases: {verdict}"
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorder_with_latencies_1_to_1000_micros() -> Recorder {
+        let mut r = Recorder::new();
+        for us in 1..=1000 {
+            r.record_sent(Duration::from_micros(us % 7));
+            // Corrected is the uncorrected latency plus 1 ms of waiting.
+            r.record_ack(Duration::from_micros(us + 1000), Duration::from_micros(us));
+        }
+        r
+    }
+
+    #[test]
+    fn milliseconds_keep_microsecond_precision() {
+        assert_eq!(millis(0), "0.000");
+        assert_eq!(millis(7), "0.007");
+        assert_eq!(millis(1234), "1.234");
+        assert_eq!(millis(60_000_001), "60000.001");
+    }
+
+    #[test]
+    fn measurements_show_counts_throughput_percentiles_and_lag() {
+        let r = recorder_with_latencies_1_to_1000_micros();
+        let text = measurements(&r, Duration::from_secs(2), 100, true);
+        let expected = "\
+  sent 1000  acked 1000  errors 0  duration 2.000 s
+  throughput 500.0 msgs/s  0.05 MB/s
+  latency ms           p50       p90       p99     p99.9       max
+  corrected          1.500     1.900     1.990     1.999     2.000
+  uncorrected        0.500     0.900     0.990     0.999     1.000
+  max schedule lag 0.006 ms
+";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn closed_loop_has_no_lag_and_empty_histograms_show_dashes() {
+        let mut r = Recorder::new();
+        r.record_sent(Duration::ZERO);
+        r.record_error(&producer::Error::Closed);
+        let text = measurements(&r, Duration::from_secs(1), 100, false);
+        assert!(text.contains("sent 1  acked 0  errors 1"), "{text}");
+        assert!(text.contains("error closed x1: the producer is closed"), "{text}");
+        assert!(text.contains("  corrected              -         -"), "{text}");
+        assert!(text.contains("max schedule lag n/a (closed loop)"), "{text}");
+    }
+
+    #[test]
+    fn a_warmup_phase_says_it_is_not_in_the_total() {
+        let phase = PhaseResult {
+            name: "warmup".into(),
+            record: false,
+            rate: 5000,
+            elapsed: Duration::from_secs(1),
+            recorder: Recorder::new(),
+        };
+        let text = phase_block(&phase, 100);
+        assert!(
+            text.starts_with("phase warmup (open loop at 5000 msgs/s, warmup: not in the total)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_audit_compares_the_broker_count_with_the_acknowledgements() {
+        let recorded = |n| Audit::Recorded {
+            topic: "bench".into(),
+            recorded: n,
+        };
+        assert_eq!(
+            audit_line(&recorded(2000), 2000, "b"),
+            "audit: 2000 recorded by the embedded broker on topic bench, 2000 acknowledged in all phases: ok"
+        );
+        assert!(audit_line(&recorded(1990), 2000, "b").ends_with("MISSING 10 acknowledged messages"));
+        assert!(audit_line(&recorded(2001), 2000, "b").contains("1 more than acknowledged"));
+        assert_eq!(
+            audit_line(&Audit::Unavailable, 5, "external broker at h:1"),
+            "audit: not available yet for an external broker (external broker at h:1)"
+        );
+    }
+}

@@ -1,0 +1,330 @@
+//! Runs a scenario: starts its broker, connects its producer instances, drives
+//! each phase, and hands back what was measured.
+//!
+//! Each producer instance is a *lane*: its producer (one connection), its
+//! window of `in_flight` sends, and its message sequence. In every phase a lane
+//! has an *issuer*, which starts sends on schedule, and a *collector*, which
+//! records each send's outcome:
+//! - open loop (rate > 0): the issuer is a blocking thread that sleeps until
+//!   each message is due, because tokio's timer has 1 ms resolution and would
+//!   add up to a millisecond of pacing error to every corrected latency; when
+//!   the issuer is behind it does not sleep, and it never skips a message;
+//! - closed loop (rate 0): the issuer is a task that starts a send whenever
+//!   the window has room.
+//!
+//! Every send runs as its own task, so up to `in_flight` are outstanding per lane.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use producer::{Header, Producer, Record};
+use tokio::runtime::Handle;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+use crate::payload::{KeyPicker, MessageId, ValueBuilder, headers};
+use crate::recorder::Recorder;
+use crate::scenario::{Phase, Scenario};
+use crate::schedule::{Schedule, TaskPlan};
+use crate::target::{Audit, Broker, TargetError};
+
+/// Everything a run measured.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The broker, as shown to the user (`embedded broker at 127.0.0.1:40531`).
+    pub broker: String,
+    /// Each phase, in order.
+    pub phases: Vec<PhaseResult>,
+    /// What the broker recorded.
+    pub audit: Audit,
+}
+
+/// What one phase measured, all producer instances merged.
+#[derive(Debug, Clone)]
+pub struct PhaseResult {
+    /// The phase's name.
+    pub name: String,
+    /// Whether it counts in the totals.
+    pub record: bool,
+    /// Its rate, messages per second; 0 for closed loop.
+    pub rate: u64,
+    /// From its start until the last outcome of its sends.
+    pub elapsed: Duration,
+    /// Its counters and histograms.
+    pub recorder: Recorder,
+}
+
+/// Why a run stopped before its end.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The broker could not be started or reached.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// A producer instance's task panicked: a bug in loadgen.
+    #[error("a producer instance's task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl RunResult {
+    /// The recorded phases merged, and their summed durations.
+    pub fn recorded_total(&self) -> (Recorder, Duration) {
+        let mut total = Recorder::new();
+        let mut elapsed = Duration::ZERO;
+        for phase in self.phases.iter().filter(|p| p.record) {
+            total.merge(&phase.recorder);
+            elapsed += phase.elapsed;
+        }
+        (total, elapsed)
+    }
+
+    /// Acknowledged sends in every phase, warmups included: what the broker should hold.
+    pub fn acked_in_all_phases(&self) -> u64 {
+        self.phases.iter().map(|p| p.recorder.acked()).sum()
+    }
+
+    /// Failed sends in every phase, warmups included.
+    pub fn errors_in_all_phases(&self) -> u64 {
+        self.phases.iter().map(|p| p.recorder.error_count()).sum()
+    }
+}
+
+/// Runs `scenario` to the end. Send failures are counted, not fatal.
+///
+/// # Errors
+/// [`RunError::Target`] when the broker cannot be started or reached;
+/// [`RunError::Task`] on a bug.
+pub async fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
+    let broker = Broker::start(&scenario.target.broker, &scenario.workload).await?;
+    let outcome = run_against(scenario, &broker).await;
+    broker.shutdown().await;
+    outcome
+}
+
+async fn run_against(scenario: &Scenario, broker: &Broker) -> Result<RunResult, RunError> {
+    let workload = &scenario.workload;
+    let mut lanes = Vec::new();
+    for index in 0..workload.producers {
+        let mut config = scenario.producer.clone();
+        config.topic = workload.topic.clone();
+        config.client_id = format!("{}-{index}", config.client_id);
+        let producer = broker.connect(config).await?;
+        lanes.push(Lane {
+            index,
+            producer,
+            values: ValueBuilder::new(workload.message_size as usize),
+            keys: KeyPicker::new(workload.keys, index),
+            headers: headers(workload.headers),
+            window: Arc::new(Semaphore::new(workload.in_flight as usize)),
+            next_sequence: 0,
+        });
+    }
+    tracing::info!(broker = %broker, producers = lanes.len(), "connected");
+
+    let mut phases = Vec::new();
+    for phase in &scenario.phases {
+        let (result, returned) = run_phase(phase, lanes).await?;
+        lanes = returned;
+        phases.push(result);
+    }
+    for lane in &lanes {
+        lane.producer.close().await;
+    }
+    let result = RunResult {
+        broker: broker.to_string(),
+        audit: Audit::Unavailable,
+        phases,
+    };
+    let audit = broker
+        .audit(&workload.topic, result.acked_in_all_phases())
+        .await;
+    Ok(RunResult { audit, ..result })
+}
+
+async fn run_phase(phase: &Phase, lanes: Vec<Lane>) -> Result<(PhaseResult, Vec<Lane>), RunError> {
+    tracing::info!(
+        phase = %phase.name,
+        length = %phase.length,
+        rate = phase.rate,
+        recorded = phase.record,
+        "phase started"
+    );
+    let tasks = u32::try_from(lanes.len()).expect("the lane count came from a u32");
+    let start = Instant::now();
+    let running: Vec<_> = lanes
+        .into_iter()
+        .map(|lane| {
+            let plan = TaskPlan::new(phase.length, phase.rate, tasks, lane.index);
+            tokio::spawn(lane.run(plan, start))
+        })
+        .collect();
+    let mut recorder = Recorder::new();
+    let mut lanes = Vec::with_capacity(running.len());
+    for task in running {
+        let (lane, measured) = task.await??;
+        recorder.merge(&measured);
+        lanes.push(lane);
+    }
+    let elapsed = start.elapsed();
+    tracing::info!(
+        phase = %phase.name,
+        acked = recorder.acked(),
+        errors = recorder.error_count(),
+        elapsed = ?elapsed,
+        "phase finished"
+    );
+    let result = PhaseResult {
+        name: phase.name.clone(),
+        record: phase.record,
+        rate: phase.rate,
+        elapsed,
+        recorder,
+    };
+    Ok((result, lanes))
+}
+
+/// One producer instance and what it keeps between phases.
+#[derive(Debug)]
+struct Lane {
+    index: u32,
+    producer: Producer,
+    values: ValueBuilder,
+    keys: KeyPicker,
+    headers: Vec<Header>,
+    /// Permits for sends in flight; every permit is back when a phase ends.
+    window: Arc<Semaphore>,
+    next_sequence: u64,
+}
+
+/// The end of one send.
+#[derive(Debug)]
+struct Outcome {
+    due: Instant,
+    sent: Instant,
+    done: Instant,
+    result: Result<(), producer::Error>,
+}
+
+impl Lane {
+    /// Runs one phase's plan; returns the lane for the next phase and its measurements.
+    async fn run(self, plan: TaskPlan, start: Instant) -> Result<(Lane, Recorder), RunError> {
+        let (outcomes, mut received) = mpsc::unbounded_channel();
+        let issuer = match plan.schedule {
+            Some(schedule) => {
+                let handle = Handle::current();
+                let quota = plan.quota.unwrap_or(0);
+                tokio::task::spawn_blocking(move || {
+                    self.open_loop(schedule, quota, start, &outcomes, &handle)
+                })
+            }
+            None => tokio::spawn(self.closed_loop(plan, start, outcomes)),
+        };
+        // The channel closes once the issuer and every send it started are done.
+        let mut recorder = Recorder::new();
+        while let Some(outcome) = received.recv().await {
+            match outcome.result {
+                Ok(()) => recorder.record_ack(
+                    outcome.done.saturating_duration_since(outcome.due),
+                    outcome.done.saturating_duration_since(outcome.sent),
+                ),
+                Err(e) => recorder.record_error(&e),
+            }
+        }
+        let (lane, issued) = issuer.await?;
+        recorder.merge(&issued);
+        Ok((lane, recorder))
+    }
+
+    /// Starts each message when it is due, or at once when behind.
+    fn open_loop(
+        mut self,
+        schedule: Schedule,
+        quota: u64,
+        start: Instant,
+        outcomes: &mpsc::UnboundedSender<Outcome>,
+        handle: &Handle,
+    ) -> (Lane, Recorder) {
+        let mut issued = Recorder::new();
+        for i in 0..quota {
+            let due = start + schedule.due(i);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            let permit = match self.window.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => handle
+                    .block_on(self.window.clone().acquire_owned())
+                    .expect("the window is never closed"),
+            };
+            let sent = Instant::now();
+            self.send(permit, due, sent, outcomes, handle);
+            issued.record_sent(sent.saturating_duration_since(due));
+        }
+        (self, issued)
+    }
+
+    /// Starts a send whenever the window has room, until the quota or the deadline.
+    async fn closed_loop(
+        mut self,
+        plan: TaskPlan,
+        start: Instant,
+        outcomes: mpsc::UnboundedSender<Outcome>,
+    ) -> (Lane, Recorder) {
+        let handle = Handle::current();
+        let deadline = plan.deadline.map(|d| start + d);
+        let mut issued = Recorder::new();
+        let mut count = 0u64;
+        while plan.quota.is_none_or(|quota| count < quota) {
+            let permit = self
+                .window
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the window is never closed");
+            let now = Instant::now();
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                break;
+            }
+            self.send(permit, now, now, &outcomes, &handle);
+            issued.record_sent(Duration::ZERO);
+            count += 1;
+        }
+        (self, issued)
+    }
+
+    /// Starts sending the lane's next message as its own task, which holds
+    /// `permit` until the send completes and then reports the outcome.
+    fn send(
+        &mut self,
+        permit: OwnedSemaphorePermit,
+        due: Instant,
+        sent: Instant,
+        outcomes: &mpsc::UnboundedSender<Outcome>,
+        handle: &Handle,
+    ) {
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        let id = MessageId {
+            producer: self.index,
+            sequence,
+        };
+        let mut record = Record::new(self.values.value(id));
+        if let Some(key) = self.keys.key(sequence) {
+            record = record.with_key(key);
+        }
+        record.headers.clone_from(&self.headers);
+        let producer = self.producer.clone();
+        let outcomes = outcomes.clone();
+        handle.spawn(async move {
+            let result = producer.send(record).await.map(drop);
+            let done = Instant::now();
+            let _ = outcomes.send(Outcome {
+                due,
+                sent,
+                done,
+                result,
+            });
+            drop(permit);
+        });
+    }
+}

@@ -1,0 +1,461 @@
+//! The scenario: which broker to load, with what messages, and how fast.
+//!
+//! A scenario is read from a TOML file and validated whole before anything
+//! runs: every key must be known and every value in range, and an error names
+//! the file, the line and the key at fault. `docs/scenarios.md` is the
+//! reference for the schema.
+
+mod fields;
+mod location;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::DeTable;
+
+use crate::payload::ID_LEN;
+
+/// A validated scenario: what the runner runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    /// Short name, printed in the summary.
+    pub name: String,
+    /// What the scenario is for.
+    pub description: String,
+    /// The broker to send to, and how.
+    pub target: Target,
+    /// Settings of every producer instance. The runner fills in
+    /// `broker_address` (from [`Target::broker`]) and `topic` (from
+    /// [`Workload::topic`]); the values here are not used.
+    pub producer: producer::Config,
+    /// What is sent, by how many producer instances.
+    pub workload: Workload,
+    /// The phases, run in order; at least one is recorded.
+    pub phases: Vec<Phase>,
+}
+
+/// The `[target]` table: where the load goes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Target {
+    /// The broker: started in-process, or one already running.
+    pub broker: BrokerSpec,
+    /// The protocol spoken to it.
+    pub protocol: Protocol,
+}
+
+/// Which broker a scenario runs against.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum BrokerSpec {
+    /// A [`mock_broker::MockBroker`] started in-process on `127.0.0.1:0`.
+    #[default]
+    Embedded,
+    /// A broker already running at this `host:port`.
+    External(String),
+}
+
+/// The wire protocol the producers speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// The project's frame protocol (`docs/frame-protocol.md`).
+    #[default]
+    Frame,
+}
+
+/// The `[workload]` table: the messages and the producer instances sending them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Workload {
+    /// The topic every message goes to.
+    #[serde(deserialize_with = "fields::topic_name")]
+    pub topic: String,
+    /// Partitions the topic is created with on the embedded broker.
+    #[serde(deserialize_with = "fields::at_least_one")]
+    pub partitions: u32,
+    /// Producer instances, each with its own connection; they share each phase's rate.
+    #[serde(deserialize_with = "fields::at_least_one")]
+    pub producers: u32,
+    /// Bytes of each message's value, the 16-byte message id included.
+    #[serde(deserialize_with = "fields::message_size")]
+    pub message_size: u32,
+    /// Which keys messages carry.
+    pub keys: Keys,
+    /// Headers per message.
+    pub headers: u32,
+    /// Sends each producer instance keeps outstanding at most.
+    #[serde(deserialize_with = "fields::at_least_one")]
+    pub in_flight: u32,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            topic: "bench".into(),
+            partitions: 1,
+            producers: 1,
+            message_size: 100,
+            keys: Keys::None,
+            headers: 0,
+            in_flight: 256,
+        }
+    }
+}
+
+/// The keys messages carry (`workload.keys`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Keys {
+    /// No key: the broker spreads messages round-robin.
+    #[default]
+    None,
+    /// Key `n mod count` for a producer instance's `n`-th message.
+    Sequential {
+        /// How many distinct keys.
+        count: u64,
+    },
+    /// A key drawn uniformly from `count` keys, by a generator seeded per producer instance.
+    Uniform {
+        /// How many distinct keys.
+        count: u64,
+    },
+}
+
+/// One `[[phases]]` entry: a stretch of load at one rate.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "fields::PhaseToml")]
+pub struct Phase {
+    /// Name shown in logs and the summary; unique within the scenario.
+    pub name: String,
+    /// When the phase ends.
+    pub length: PhaseLength,
+    /// Messages per second across all producer instances; 0 = as fast as the
+    /// `in_flight` window allows (closed loop).
+    pub rate: u64,
+    /// Whether the phase counts in the totals; `false` for a warmup.
+    pub record: bool,
+}
+
+/// How long a phase lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseLength {
+    /// For this long (open loop: the messages scheduled within it).
+    Duration(Duration),
+    /// This many messages in all producer instances together.
+    Messages(u64),
+}
+
+/// Why a scenario cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("cannot read scenario {}: {source}", file.display())]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// Why the operating system refused.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or not a valid scenario.
+    #[error("invalid scenario {}{}: {reason}", file.display(), location::describe(*line, key.as_deref()))]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// The line at fault, when known (1-based).
+        line: Option<usize>,
+        /// The dotted path of the key at fault, when known, such as `workload.message_size`.
+        key: Option<String>,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+}
+
+/// Top-level keys a later version of loadgen will read; rejected today with a
+/// message that says so, rather than as unknown keys.
+pub const RESERVED_KEYS: [&str; 3] = ["thresholds", "audit", "faults"];
+
+/// `[producer]` keys that come from elsewhere in the scenario: the key and where its value comes from.
+const FILLED_PRODUCER_KEYS: [(&str, &str); 4] = [
+    ("broker_address", "[target] broker (or --broker)"),
+    ("bootstrap.servers", "[target] broker (or --broker)"),
+    ("bootstrap_servers", "[target] broker (or --broker)"),
+    ("topic", "[workload] topic (or --topic)"),
+];
+
+/// The client id producer instances announce when `[producer]` sets none; each adds `-<index>`.
+pub const DEFAULT_CLIENT_ID: &str = "loadgen";
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    ///
+    /// # Errors
+    /// [`ScenarioError::Read`], or [`ScenarioError::Invalid`] naming the file, line and key.
+    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Scenario::from_toml_str(&text, path)
+    }
+
+    /// Validates scenario TOML; `file` is only used to name it in errors.
+    ///
+    /// # Errors
+    /// [`ScenarioError::Invalid`] naming the file, line and key.
+    pub fn from_toml_str(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
+        let invalid = |span: Option<std::ops::Range<usize>>, key: Option<String>, reason: String| {
+            ScenarioError::Invalid {
+                file: file.to_path_buf(),
+                line: span.map(|s| location::line_of(text, s.start)),
+                key,
+                reason,
+            }
+        };
+        let doc = DeTable::parse(text)
+            .map_err(|e| invalid(e.span(), None, e.message().to_string()))?;
+        let doc = doc.get_ref();
+        if let Some((key, reason)) = reserved_or_filled_key(doc) {
+            return Err(invalid(Some(key.span()), Some(key.path), reason));
+        }
+        let raw: ScenarioToml = toml::from_str(text).map_err(|e| {
+            let key = e.span().and_then(|span| location::key_at(doc, span));
+            invalid(e.span(), key, e.message().to_string())
+        })?;
+        let client_id_set = doc
+            .get("producer")
+            .and_then(|p| p.get_ref().as_table())
+            .is_some_and(|p| p.contains_key("client_id") || p.contains_key("client.id"));
+        raw.validate(client_id_set)
+            .map_err(|(span, key, reason)| invalid(span, Some(key), reason))
+    }
+
+    /// The scenario `loadgen run` uses without a file: one closed-loop phase of
+    /// 10 000 messages from one producer instance to an embedded broker, with
+    /// the [`Workload`] defaults (topic `bench`, 100-byte values).
+    pub fn command_line_default() -> Scenario {
+        let mut producer = producer::Config::default();
+        producer.client_id = DEFAULT_CLIENT_ID.into();
+        Scenario {
+            name: "command-line".into(),
+            description: "built from command-line flags".into(),
+            target: Target::default(),
+            producer,
+            workload: Workload::default(),
+            phases: vec![Phase {
+                name: "main".into(),
+                length: PhaseLength::Messages(10_000),
+                rate: 0,
+                record: true,
+            }],
+        }
+    }
+}
+
+/// The file as serde reads it, before the checks that span several keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioToml {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    target: Target,
+    #[serde(default)]
+    producer: Option<producer::Config>,
+    #[serde(default)]
+    workload: Workload,
+    #[serde(default)]
+    phases: Vec<Spanned<Phase>>,
+}
+
+type Rejection = (Option<std::ops::Range<usize>>, String, String);
+
+impl ScenarioToml {
+    fn validate(self, client_id_set: bool) -> Result<Scenario, Rejection> {
+        if self.phases.is_empty() {
+            return Err((
+                None,
+                "phases".into(),
+                "no [[phases]]: a scenario needs at least one".into(),
+            ));
+        }
+        for (i, phase) in self.phases.iter().enumerate() {
+            if self.phases[..i]
+                .iter()
+                .any(|p| p.get_ref().name == phase.get_ref().name)
+            {
+                return Err((
+                    Some(phase.span()),
+                    format!("phases[{i}].name"),
+                    format!(
+                        "phase name {:?} is used twice; names must be unique",
+                        phase.get_ref().name
+                    ),
+                ));
+            }
+        }
+        if !self.phases.iter().any(|p| p.get_ref().record) {
+            return Err((
+                None,
+                "phases".into(),
+                "every phase has record = false; at least one phase must be recorded".into(),
+            ));
+        }
+        let mut producer = self.producer.unwrap_or_default();
+        if !client_id_set {
+            producer.client_id = DEFAULT_CLIENT_ID.into();
+        }
+        // Validated as the runner will use it, so that a bad value fails now, not after startup.
+        let mut filled = producer.clone();
+        filled.broker_address = self.target.broker.to_string();
+        filled.topic = self.workload.topic.clone();
+        if let Err(e) = filled.validate() {
+            let reason = match e {
+                producer::Error::InvalidConfig { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            return Err((None, "producer".into(), reason));
+        }
+        Ok(Scenario {
+            name: self.name,
+            description: self.description,
+            target: self.target,
+            producer,
+            workload: self.workload,
+            phases: self.phases.into_iter().map(Spanned::into_inner).collect(),
+        })
+    }
+}
+
+/// A key that must not appear, with where it is.
+struct BadKey {
+    path: String,
+    span: std::ops::Range<usize>,
+}
+
+impl BadKey {
+    fn span(&self) -> std::ops::Range<usize> {
+        self.span.clone()
+    }
+}
+
+/// The first reserved top-level key, or `[producer]` key filled from elsewhere, with the reason.
+fn reserved_or_filled_key(doc: &DeTable<'_>) -> Option<(BadKey, String)> {
+    for (key, _) in doc.iter() {
+        if RESERVED_KEYS.contains(&key.get_ref().as_ref()) {
+            return Some((
+                BadKey {
+                    path: key.get_ref().to_string(),
+                    span: key.span(),
+                },
+                format!(
+                    "`{}` is reserved for a later version of loadgen and not implemented yet",
+                    key.get_ref()
+                ),
+            ));
+        }
+    }
+    let producer = doc.get("producer")?.get_ref().as_table()?;
+    for (key, _) in producer.iter() {
+        if let Some((name, source)) = FILLED_PRODUCER_KEYS
+            .iter()
+            .find(|(name, _)| key.get_ref().as_ref() == *name)
+        {
+            return Some((
+                BadKey {
+                    path: format!("producer.{}", location::quote_key(name)),
+                    span: key.span(),
+                },
+                format!("`{name}` must not be set in [producer]: it comes from {source}"),
+            ));
+        }
+    }
+    None
+}
+
+impl FromStr for BrokerSpec {
+    type Err = String;
+
+    /// `embedded`, or `host:port` with a non-empty host and a port from 1 to 65535.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == "embedded" {
+            return Ok(BrokerSpec::Embedded);
+        }
+        let valid = text
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+        if valid {
+            Ok(BrokerSpec::External(text.to_string()))
+        } else {
+            Err(format!(
+                "{text:?} is not a broker; expected \"embedded\" or host:port"
+            ))
+        }
+    }
+}
+
+impl fmt::Display for BrokerSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BrokerSpec::Embedded => f.write_str("embedded"),
+            BrokerSpec::External(address) => f.write_str(address),
+        }
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "frame" => Ok(Protocol::Frame),
+            "kafka" => Err(
+                "protocol \"kafka\": the Kafka protocol path is not implemented yet; use \"frame\""
+                    .into(),
+            ),
+            other => Err(format!(
+                "{other:?} is not a protocol; expected \"frame\" (\"kafka\" is reserved for later)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Protocol::Frame => f.write_str("frame"),
+        }
+    }
+}
+
+impl fmt::Display for PhaseLength {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PhaseLength::Duration(d) => write!(f, "{}", humantime::format_duration(*d)),
+            PhaseLength::Messages(n) => write!(f, "{n} messages"),
+        }
+    }
+}
+
+/// Parses a positive duration written for humans: `"3s"`, `"500ms"`, `"1m 30s"`.
+///
+/// # Errors
+/// A sentence naming the text and what is allowed.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err(format!("{text:?} is zero; expected a positive duration")),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!(
+            "{text:?} is not a duration ({e}); expected a string such as \"3s\" or \"500ms\""
+        )),
+    }
+}
+
+/// The smallest `message_size`: the message id.
+pub const MIN_MESSAGE_SIZE: u32 = ID_LEN as u32;

@@ -1,0 +1,190 @@
+//! How each scenario value is read from TOML and checked.
+//!
+//! Checks run inside deserialization so that a rejected value's error carries
+//! the value's position, from which the caller names the line and the key.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, MapAccess, Unexpected, Visitor};
+use serde::Deserialize;
+
+use super::{BrokerSpec, Keys, MIN_MESSAGE_SIZE, Phase, PhaseLength, Protocol, parse_duration};
+
+pub(super) fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    match u32::deserialize(d)? {
+        0 => Err(de::Error::custom(
+            "0 is not allowed; expected an integer of at least 1",
+        )),
+        n => Ok(n),
+    }
+}
+
+pub(super) fn message_size<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let size = u32::deserialize(d)?;
+    if size < MIN_MESSAGE_SIZE {
+        return Err(de::Error::custom(format!(
+            "{size} bytes is too small; expected at least {MIN_MESSAGE_SIZE} (the message id takes 16 bytes)"
+        )));
+    }
+    Ok(size)
+}
+
+pub(super) fn topic_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    producer::topic_name::validate_topic_name(&name).map_err(de::Error::custom)?;
+    Ok(name)
+}
+
+/// Parses a string value with `FromStr`, reporting its error as is.
+fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr<Err = String>,
+{
+    String::deserialize(d)?.parse().map_err(de::Error::custom)
+}
+
+impl<'de> Deserialize<'de> for BrokerSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_str(d)
+    }
+}
+
+impl<'de> Deserialize<'de> for Protocol {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        from_str(d)
+    }
+}
+
+struct DurationVisitor;
+
+impl Visitor<'_> for DurationVisitor {
+    type Value = Duration;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a duration string such as \"3s\" or \"500ms\"")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+        parse_duration(v).map_err(E::custom)
+    }
+}
+
+fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    d.deserialize_str(DurationVisitor).map(Some)
+}
+
+fn positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        0 => Err(de::Error::custom(
+            "0 is not allowed; expected an integer of at least 1",
+        )),
+        n => Ok(n),
+    }
+}
+
+fn optional_positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    positive_u64(d).map(Some)
+}
+
+/// `"none"`, or an inline table `{ kind = "sequential" | "uniform", count = N }`.
+impl<'de> Deserialize<'de> for Keys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeysVisitor;
+
+        impl<'de> Visitor<'de> for KeysVisitor {
+            type Value = Keys;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "\"none\" or { kind = \"sequential\" | \"uniform\", count = N } with N at least 1",
+                )
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Keys, E> {
+                match v {
+                    "none" => Ok(Keys::None),
+                    other => Err(E::invalid_value(Unexpected::Str(other), &self)),
+                }
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Keys, A::Error> {
+                let table = KeysTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(match table.kind {
+                    KeyKind::Sequential => Keys::Sequential { count: table.count },
+                    KeyKind::Uniform => Keys::Uniform { count: table.count },
+                })
+            }
+        }
+
+        d.deserialize_any(KeysVisitor)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysTable {
+    kind: KeyKind,
+    #[serde(deserialize_with = "positive_u64")]
+    count: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum KeyKind {
+    Sequential,
+    Uniform,
+}
+
+/// A `[[phases]]` table as written, before `duration` and `messages` are reconciled.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PhaseToml {
+    name: String,
+    #[serde(default, deserialize_with = "optional_duration")]
+    duration: Option<Duration>,
+    #[serde(default, deserialize_with = "optional_positive_u64")]
+    messages: Option<u64>,
+    #[serde(default)]
+    rate: u64,
+    #[serde(default = "yes")]
+    record: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl TryFrom<PhaseToml> for Phase {
+    type Error = String;
+
+    fn try_from(raw: PhaseToml) -> Result<Phase, String> {
+        if raw.name.trim().is_empty() {
+            return Err("a phase's name is empty; expected a short name such as \"steady\"".into());
+        }
+        let length = match (raw.duration, raw.messages) {
+            (Some(d), None) => PhaseLength::Duration(d),
+            (None, Some(n)) => PhaseLength::Messages(n),
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "phase {:?} sets both duration and messages; set exactly one",
+                    raw.name
+                ));
+            }
+            (None, None) => {
+                return Err(format!(
+                    "phase {:?} sets neither duration nor messages; set exactly one",
+                    raw.name
+                ));
+            }
+        };
+        Ok(Phase {
+            name: raw.name,
+            length,
+            rate: raw.rate,
+            record: raw.record,
+        })
+    }
+}

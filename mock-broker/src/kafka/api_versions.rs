@@ -1,0 +1,77 @@
+//! ApiVersions: what the broker serves, and the KIP-511 answer to versions it does not.
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::messages::api_versions_response::{ApiVersion, ApiVersionsResponse};
+
+/// Every API the broker serves, with the versions it serves.
+///
+/// Only what is really served is advertised, because clients gate features
+/// on it: librdkafka sends RecordBatch v2 only when Produce ≥ 3 and Fetch ≥ 4
+/// are advertised, zstd only with Produce ≥ 7 and Fetch ≥ 10, and idempotence
+/// only with InitProducerId. Fetch and ListOffsets are served from the
+/// recordings (see `fetch.rs`), which is what makes those features available.
+pub(crate) const SERVED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 13),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 1, 10),
+    (ApiKey::Metadata, 0, 13),
+    (ApiKey::ApiVersions, 0, 4),
+    (ApiKey::InitProducerId, 0, 6),
+];
+
+/// The versions of `key` the broker serves, if it serves it.
+pub(crate) fn served(key: ApiKey) -> Option<(i16, i16)> {
+    SERVED
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|&(_, min, max)| (min, max))
+}
+
+fn api_list() -> Vec<ApiVersion> {
+    SERVED
+        .iter()
+        .map(|&(key, min, max)| {
+            ApiVersion::default()
+                .with_api_key(key as i16)
+                .with_min_version(min)
+                .with_max_version(max)
+        })
+        .collect()
+}
+
+/// The answer to a supported ApiVersions request.
+pub(crate) fn response() -> ApiVersionsResponse {
+    ApiVersionsResponse::default()
+        .with_error_code(0)
+        .with_api_keys(api_list())
+}
+
+/// The KIP-511 answer to an ApiVersions request at a version the broker does
+/// not speak: UNSUPPORTED_VERSION with a v0 body listing what is served, so
+/// the client can retry at a version both sides know.
+pub(crate) fn unsupported_version_response() -> ApiVersionsResponse {
+    ApiVersionsResponse::default()
+        .with_error_code(ResponseError::UnsupportedVersion.code())
+        .with_api_keys(api_list())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn served_versions_are_versions_the_crate_knows() {
+        for &(key, min, max) in SERVED {
+            let known = key.valid_versions();
+            assert!(min >= known.min && max <= known.max, "{key:?} {min}..={max} vs {known:?}");
+        }
+    }
+
+    #[test]
+    fn features_clients_gate_on_are_advertised() {
+        assert!(served(ApiKey::Produce).unwrap().1 >= 7, "zstd needs Produce >= 7");
+        assert!(served(ApiKey::Fetch).unwrap().1 >= 10, "zstd needs Fetch >= 10");
+        assert!(served(ApiKey::InitProducerId).is_some(), "idempotence needs InitProducerId");
+    }
+}

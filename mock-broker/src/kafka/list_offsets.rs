@@ -1,0 +1,64 @@
+//! ListOffsets: earliest, latest and by-timestamp offsets of the recordings.
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::list_offsets_request::ListOffsetsRequest;
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsResponse, ListOffsetsTopicResponse,
+};
+
+use super::Ctx;
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+
+/// Answers a ListOffsets request.
+pub(crate) fn handle(request: ListOffsetsRequest, version: i16, ctx: &Ctx<'_>) -> ListOffsetsResponse {
+    let topics = request
+        .topics
+        .into_iter()
+        .map(|topic| {
+            let log = ctx.state.store.topic(&topic.name);
+            let partitions = topic
+                .partitions
+                .into_iter()
+                .map(|p| {
+                    let response = ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index);
+                    let Some(log) = &log else {
+                        return response.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                    };
+                    let Some(index) = u32::try_from(p.partition_index).ok().filter(|&i| i < log.partition_count()) else {
+                        return response.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                    };
+                    if ctx.state.cluster.leader(index) != ctx.node_id {
+                        return response.with_error_code(ResponseError::NotLeaderOrFollower.code());
+                    }
+                    let records = log.read(index, 0, usize::MAX).unwrap_or_default();
+                    let stamp = |r: &crate::record_store::StoredRecord| r.timestamp.unwrap_or(r.receive_time);
+                    let (timestamp, offset) = match p.timestamp {
+                        LATEST => (-1, records.len() as i64),
+                        EARLIEST => (-1, 0),
+                        MAX_TIMESTAMP => records
+                            .iter()
+                            .max_by_key(|r| stamp(r))
+                            .map_or((-1, -1), |r| (stamp(r), r.offset)),
+                        t if t >= 0 => records
+                            .iter()
+                            .find(|r| stamp(r) >= t)
+                            .map_or((-1, -1), |r| (stamp(r), r.offset)),
+                        _ => return response.with_error_code(ResponseError::UnsupportedVersion.code()),
+                    };
+                    let mut response = response.with_timestamp(timestamp).with_offset(offset);
+                    if version >= 4 {
+                        response = response.with_leader_epoch(0);
+                    }
+                    response
+                })
+                .collect();
+            ListOffsetsTopicResponse::default()
+                .with_name(topic.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    ListOffsetsResponse::default().with_topics(topics)
+}

@@ -1,0 +1,111 @@
+//! Metadata: the brokers, and each topic's partitions with their leaders.
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::TopicName;
+use kafka_protocol::messages::metadata_request::MetadataRequest;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::protocol::StrBytes;
+use producer::topic_name::validate_topic_name;
+
+use super::Ctx;
+use crate::record_store::TopicLog;
+
+/// Answers a Metadata request at `version`, auto-creating requested topics when allowed.
+pub(crate) fn handle(request: MetadataRequest, version: i16, ctx: &Ctx<'_>) -> MetadataResponse {
+    let store = &ctx.state.store;
+    // v0 has no null: an empty list means every topic. v4+ says whether to create.
+    let all = match &request.topics {
+        None => true,
+        Some(topics) => version == 0 && topics.is_empty(),
+    };
+    let create = store.auto_create() && (version < 4 || request.allow_auto_topic_creation);
+    let topics = if all {
+        store
+            .topic_logs()
+            .iter()
+            .map(|t| describe(t, version, ctx))
+            .collect()
+    } else {
+        request
+            .topics
+            .unwrap_or_default()
+            .into_iter()
+            .map(|wanted| match wanted.name {
+                Some(name) => by_name(name, create, version, ctx),
+                None => match store.topic_by_id(wanted.topic_id) {
+                    Some(topic) => describe(&topic, version, ctx),
+                    None => failed(None, ResponseError::UnknownTopicId, version).with_topic_id(wanted.topic_id),
+                },
+            })
+            .collect()
+    };
+    let mut response = MetadataResponse::default()
+        .with_brokers(
+            ctx.state
+                .cluster
+                .nodes()
+                .iter()
+                .map(|node| {
+                    MetadataResponseBroker::default()
+                        .with_node_id(node.node_id.into())
+                        .with_host(StrBytes::from_string(node.host.clone()))
+                        .with_port(i32::from(node.port))
+                })
+                .collect(),
+        )
+        .with_topics(topics);
+    if version >= 1 {
+        response = response.with_controller_id(ctx.state.cluster.controller_id().into());
+    }
+    if version >= 2 {
+        response = response.with_cluster_id(Some(StrBytes::from_string(
+            ctx.state.cluster.cluster_id().to_string(),
+        )));
+    }
+    response
+}
+
+fn by_name(name: TopicName, create: bool, version: i16, ctx: &Ctx<'_>) -> MetadataResponseTopic {
+    let store = &ctx.state.store;
+    if validate_topic_name(&name).is_err() {
+        return failed(Some(name), ResponseError::InvalidTopicException, version);
+    }
+    let topic = match store.topic(&name) {
+        Some(topic) => topic,
+        None if create => store.create_topic(&name, store.default_partitions()),
+        None => return failed(Some(name), ResponseError::UnknownTopicOrPartition, version),
+    };
+    describe(&topic, version, ctx)
+}
+
+fn failed(name: Option<TopicName>, error: ResponseError, _version: i16) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_error_code(error.code())
+        .with_name(name)
+}
+
+fn describe(topic: &TopicLog, version: i16, ctx: &Ctx<'_>) -> MetadataResponseTopic {
+    let partitions = (0..topic.partition_count())
+        .map(|p| {
+            let leader = ctx.state.cluster.leader(p);
+            let mut partition = MetadataResponsePartition::default()
+                .with_partition_index(p as i32)
+                .with_leader_id(leader.into())
+                .with_replica_nodes(vec![leader.into()])
+                .with_isr_nodes(vec![leader.into()]);
+            if version >= 7 {
+                partition = partition.with_leader_epoch(0);
+            }
+            partition
+        })
+        .collect();
+    let mut described = MetadataResponseTopic::default()
+        .with_name(Some(StrBytes::from_string(topic.name().to_string()).into()))
+        .with_partitions(partitions);
+    if version >= 10 {
+        described = described.with_topic_id(topic.id());
+    }
+    described
+}

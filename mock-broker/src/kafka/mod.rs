@@ -1,0 +1,180 @@
+//! The Kafka wire protocol, as the mock broker serves it.
+//!
+//! `connection.rs` hands each size-delimited request to [`handle`], which
+//! decodes the header, checks the API and version against what is served
+//! ([`api_versions::SERVED`]), runs the API's handler, and appends the
+//! encoded response. Requests the broker cannot answer correctly (an API it
+//! does not serve, a version outside the served range, a body that does not
+//! decode) close the connection with a logged reason, as Kafka does; the one
+//! exception is ApiVersions, which always gets an answer (KIP-511).
+
+pub(crate) mod api_versions;
+mod error_code;
+mod fetch;
+pub(crate) mod framing;
+pub(crate) mod idempotence;
+mod init_producer_id;
+mod list_offsets;
+mod metadata;
+mod produce;
+pub(crate) mod record_batch;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, FetchRequest, InitProducerIdRequest, ListOffsetsRequest,
+    MetadataRequest, ProduceRequest, RequestHeader, ResponseHeader,
+};
+use kafka_protocol::protocol::{Decodable, Encodable};
+
+use crate::record_store::{ClientInfo, Protocol};
+use crate::server::BrokerState;
+
+/// What one request's handler may use.
+pub(crate) struct Ctx<'a> {
+    pub(crate) state: &'a BrokerState,
+    /// The broker the connection was accepted by.
+    pub(crate) node_id: i32,
+    pub(crate) client: &'a Arc<ClientInfo>,
+    /// When the request was received, ms since the Unix epoch.
+    pub(crate) receive_time: i64,
+}
+
+/// Per-connection state.
+#[derive(Debug)]
+pub(crate) struct Session {
+    peer: SocketAddr,
+    node_id: i32,
+    client: Option<Arc<ClientInfo>>,
+}
+
+impl Session {
+    pub(crate) fn new(peer: SocketAddr, node_id: i32) -> Self {
+        Session {
+            peer,
+            node_id,
+            client: None,
+        }
+    }
+
+    /// The connection's client description, refreshed when the client id changes.
+    fn client(&mut self, client_id: Option<&str>) -> Arc<ClientInfo> {
+        let stale = self
+            .client
+            .as_ref()
+            .is_none_or(|c| c.client_id.as_deref() != client_id);
+        if stale {
+            self.client = Some(Arc::new(ClientInfo {
+                address: self.peer,
+                protocol: Protocol::Kafka,
+                client_id: client_id.map(str::to_string),
+            }));
+        }
+        self.client.clone().expect("just set")
+    }
+}
+
+/// Handles one request (without its size prefix), appending any response to `out`.
+///
+/// # Errors
+/// The reason to close the connection, after whatever `out` holds is sent.
+pub(crate) async fn handle(
+    mut request: Bytes,
+    session: &mut Session,
+    state: &BrokerState,
+    receive_time: i64,
+    out: &mut BytesMut,
+) -> Result<(), String> {
+    let raw_key = i16::from_be_bytes([request[0], request[1]]);
+    let version = i16::from_be_bytes([request[2], request[3]]);
+    let correlation_id = i32::from_be_bytes([request[4], request[5], request[6], request[7]]);
+    let Ok(api_key) = ApiKey::try_from(raw_key) else {
+        return Err(format!("unknown API key {raw_key} (correlation id {correlation_id})"));
+    };
+    state.stats.request(Protocol::Kafka, &format!("{api_key:?}"), version);
+    if api_key == ApiKey::ApiVersions && !(0..=4).contains(&version) {
+        // KIP-511: v0 header and body, listing what is served, whatever was asked.
+        let body = api_versions::unsupported_version_response();
+        return write_response(out, correlation_id, 0, 0, &body);
+    }
+    let Some((min, max)) = api_versions::served(api_key) else {
+        return Err(format!("{api_key:?} is not served by the mock broker (correlation id {correlation_id})"));
+    };
+    if !(min..=max).contains(&version) {
+        return Err(format!(
+            "{api_key:?} v{version} is not served; versions {min} to {max} are (correlation id {correlation_id})"
+        ));
+    }
+    let header = RequestHeader::decode(&mut request, api_key.request_header_version(version))
+        .map_err(|e| format!("cannot decode the {api_key:?} v{version} request header: {e:#}"))?;
+    let client = session.client(header.client_id.as_ref().map(|s| s.as_str()));
+    let ctx = Ctx {
+        state,
+        node_id: session.node_id,
+        client: &client,
+        receive_time,
+    };
+    let header_version = api_key.response_header_version(version);
+    let decode_error = |e: anyhow::Error| format!("cannot decode the {api_key:?} v{version} request: {e:#}");
+    match api_key {
+        ApiKey::ApiVersions => {
+            ApiVersionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            write_response(out, correlation_id, header_version, version, &api_versions::response())
+        }
+        ApiKey::Metadata => {
+            let body = MetadataRequest::decode(&mut request, version).map_err(decode_error)?;
+            let response = metadata::handle(body, version, &ctx);
+            write_response(out, correlation_id, header_version, version, &response)
+        }
+        ApiKey::Produce => {
+            let body = ProduceRequest::decode(&mut request, version).map_err(decode_error)?;
+            match produce::handle(body, version, &ctx) {
+                Some(response) => write_response(out, correlation_id, header_version, version, &response),
+                None => Ok(()),
+            }
+        }
+        ApiKey::InitProducerId => {
+            let body = InitProducerIdRequest::decode(&mut request, version).map_err(decode_error)?;
+            let response = init_producer_id::handle(body, version, &ctx);
+            write_response(out, correlation_id, header_version, version, &response)
+        }
+        ApiKey::Fetch => {
+            let body = FetchRequest::decode(&mut request, version).map_err(decode_error)?;
+            let response = fetch::handle(body, version, &ctx).await;
+            write_response(out, correlation_id, header_version, version, &response)
+        }
+        ApiKey::ListOffsets => {
+            let body = ListOffsetsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let response = list_offsets::handle(body, version, &ctx);
+            write_response(out, correlation_id, header_version, version, &response)
+        }
+        other => Err(format!("{other:?} is advertised but has no handler")),
+    }
+}
+
+/// Appends a size-prefixed response: header at `header_version`, body at `version`.
+fn write_response<R: Encodable>(
+    out: &mut BytesMut,
+    correlation_id: i32,
+    header_version: i16,
+    version: i16,
+    body: &R,
+) -> Result<(), String> {
+    let start = out.len();
+    out.put_i32(0);
+    let encoded = ResponseHeader::default()
+        .with_correlation_id(correlation_id)
+        .encode(out, header_version)
+        .and_then(|()| body.encode(out, version));
+    if let Err(e) = encoded {
+        out.truncate(start);
+        // A response the broker cannot encode is a broker bug: say so loudly.
+        tracing::error!(correlation_id, version, error = %e, "cannot encode a response");
+        return Err(format!("cannot encode the response to correlation id {correlation_id}: {e:#}"));
+    }
+    let size = (out.len() - start - 4) as i32;
+    out[start..start + 4].copy_from_slice(&size.to_be_bytes());
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! Produce: validate each partition's batch, apply idempotence, record, answer.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::produce_request::ProduceRequest;
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, ProduceResponse, TopicProduceResponse,
+};
+use kafka_protocol::protocol::StrBytes;
+use producer::topic_name::validate_topic_name;
+
+use super::idempotence::Verdict;
+use super::record_batch::{Batch, BatchError, parse_batches};
+use super::{Ctx, error_code};
+use crate::record_store::{NewRecord, ProducerInfo, Protocol, StoreError, TopicLog};
+
+/// A partition's outcome: the base offset, or the error and why.
+type Outcome = Result<i64, (ResponseError, String)>;
+
+/// Records what the request carries and says where it went; `None` for acks=0.
+pub(crate) fn handle(request: ProduceRequest, version: i16, ctx: &Ctx<'_>) -> Option<ProduceResponse> {
+    let acks = request.acks;
+    if request.transactional_id.is_some() {
+        tracing::warn!(peer = %ctx.client.address, "transactional produce refused: the mock broker does not serve transactions");
+    }
+    let mut responses = Vec::with_capacity(request.topic_data.len());
+    for topic_data in request.topic_data {
+        let (topic, name_error) = resolve_topic(&topic_data.name, topic_data.topic_id, version, ctx);
+        let mut partition_responses = Vec::with_capacity(topic_data.partition_data.len());
+        for partition_data in topic_data.partition_data {
+            let index = partition_data.index;
+            let outcome = match (&topic, &name_error) {
+                (_, Some(error)) => Err(error.clone()),
+                (Some(topic), None) => {
+                    if request.transactional_id.is_some() {
+                        Err((
+                            ResponseError::TransactionalIdAuthorizationFailed,
+                            "the mock broker does not serve transactions".into(),
+                        ))
+                    } else {
+                        produce_partition(topic, index, partition_data.records, ctx)
+                    }
+                }
+                (None, None) => unreachable!("resolve_topic returns a topic or an error"),
+            };
+            if let Err((error, reason)) = &outcome {
+                ctx.state.stats.error(Protocol::Kafka, &error_code::name(*error));
+                tracing::debug!(peer = %ctx.client.address, topic = %topic_data.name.as_str(), partition = index, error = %error_code::name(*error), %reason, "produce refused");
+            }
+            partition_responses.push(partition_response(index, outcome, version));
+        }
+        let mut topic_response = TopicProduceResponse::default().with_partition_responses(partition_responses);
+        if version >= 13 {
+            topic_response = topic_response.with_topic_id(topic_data.topic_id);
+        } else {
+            topic_response = topic_response.with_name(topic_data.name);
+        }
+        responses.push(topic_response);
+    }
+    (acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+}
+
+/// The topic a produce names (by name, or by id from v13), creating it when allowed.
+fn resolve_topic(
+    name: &kafka_protocol::messages::TopicName,
+    id: uuid::Uuid,
+    version: i16,
+    ctx: &Ctx<'_>,
+) -> (Option<Arc<TopicLog>>, Option<(ResponseError, String)>) {
+    let store = &ctx.state.store;
+    if version >= 13 {
+        return match store.topic_by_id(id) {
+            Some(topic) => (Some(topic), None),
+            None => (None, Some((ResponseError::UnknownTopicId, format!("no topic has id {id}")))),
+        };
+    }
+    if let Err(reason) = validate_topic_name(name) {
+        return (None, Some((ResponseError::InvalidTopicException, reason)));
+    }
+    match store.topic_for_write(name) {
+        Ok(topic) => (Some(topic), None),
+        Err(e) => (None, Some((ResponseError::UnknownTopicOrPartition, e.to_string()))),
+    }
+}
+
+fn produce_partition(topic: &Arc<TopicLog>, index: i32, records: Option<Bytes>, ctx: &Ctx<'_>) -> Outcome {
+    let partitions = topic.partition_count();
+    let partition = u32::try_from(index)
+        .ok()
+        .filter(|&p| p < partitions)
+        .ok_or_else(|| {
+            (
+                ResponseError::UnknownTopicOrPartition,
+                format!("topic {:?} has {partitions} partitions; there is no partition {index}", topic.name()),
+            )
+        })?;
+    let leader = ctx.state.cluster.leader(partition);
+    if leader != ctx.node_id {
+        return Err((
+            ResponseError::NotLeaderOrFollower,
+            format!("broker {} does not lead partition {index}; broker {leader} does", ctx.node_id),
+        ));
+    }
+    let records = records.ok_or((ResponseError::CorruptMessage, "the record set is null".to_string()))?;
+    let size = records.len();
+    let limit = ctx.state.config.max_message_bytes as usize;
+    if size > limit {
+        return Err((
+            ResponseError::MessageTooLarge,
+            format!("record batch of {size} bytes exceeds max_message_bytes = {limit}"),
+        ));
+    }
+    let mut batches = parse_batches(records).map_err(|e| match e {
+        BatchError::Corrupt(reason) => (ResponseError::CorruptMessage, reason),
+        BatchError::Invalid(reason) => (ResponseError::InvalidRecord, reason),
+        e @ BatchError::OldFormat(_) => (ResponseError::UnsupportedForMessageFormat, e.to_string()),
+    })?;
+    if batches.len() != 1 {
+        return Err((
+            ResponseError::InvalidRecord,
+            format!("a produce request must carry exactly one batch per partition, not {}", batches.len()),
+        ));
+    }
+    let batch = batches.pop().expect("one batch");
+    if batch.header.is_transactional() || batch.header.is_control() {
+        return Err((
+            ResponseError::InvalidRecord,
+            "transactional and control batches are not served by the mock broker".into(),
+        ));
+    }
+    let bytes: u64 = batch
+        .records
+        .iter()
+        .map(|r| {
+            (r.key.as_ref().map_or(0, Bytes::len)
+                + r.value.as_ref().map_or(0, Bytes::len)
+                + r.headers.iter().map(|h| h.key.len() + h.value.as_ref().map_or(0, Bytes::len)).sum::<usize>())
+                as u64
+        })
+        .sum();
+    let count = batch.records.len() as u64;
+    let outcome = if batch.header.producer_id >= 0 {
+        append_idempotent(topic, partition, batch, ctx)
+    } else {
+        append(topic, partition, batch, ctx)
+    };
+    if outcome.is_ok() {
+        ctx.state.stats.recorded(topic.name(), count, bytes);
+    }
+    outcome
+}
+
+fn append(topic: &TopicLog, partition: u32, batch: Batch, ctx: &Ctx<'_>) -> Outcome {
+    let header = batch.header;
+    let identity = (header.producer_id >= 0).then_some((header.producer_id, header.producer_epoch, header.base_sequence));
+    let records = batch.records.into_iter().enumerate().map(|(i, r)| NewRecord {
+        timestamp: Some(r.timestamp),
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        producer: identity.map(|(id, epoch, base)| ProducerInfo {
+            id,
+            epoch,
+            sequence: if base < 0 { -1 } else { base.wrapping_add(i as i32) },
+        }),
+    });
+    topic
+        .append(partition, records, ctx.receive_time, ctx.client)
+        .map_err(|e| match e {
+            StoreError::Sink(reason) => (ResponseError::KafkaStorageError, reason),
+            other => (ResponseError::UnknownServerError, other.to_string()),
+        })
+}
+
+fn append_idempotent(topic: &TopicLog, partition: u32, batch: Batch, ctx: &Ctx<'_>) -> Outcome {
+    let header = batch.header;
+    let key = (topic.id(), partition);
+    // Held across check and append, so two connections of one producer cannot interleave.
+    let mut producers = ctx.state.producers.lock().expect("producers lock");
+    match producers.check(header.producer_id, header.producer_epoch, key, header.base_sequence, header.record_count) {
+        Verdict::Append => {
+            let base = append(topic, partition, batch, ctx)?;
+            producers.appended(
+                header.producer_id,
+                header.producer_epoch,
+                key,
+                header.base_sequence,
+                header.record_count,
+                base,
+            );
+            Ok(base)
+        }
+        Verdict::Duplicate { base_offset } => {
+            tracing::debug!(topic = topic.name(), partition, base_offset, sequence = header.base_sequence, "duplicate batch acknowledged, not recorded again");
+            Ok(base_offset)
+        }
+        Verdict::Refuse(error, reason) => Err((
+            error,
+            format!(
+                "{reason} (producer id {}, epoch {}, base sequence {})",
+                header.producer_id, header.producer_epoch, header.base_sequence
+            ),
+        )),
+    }
+}
+
+fn partition_response(index: i32, outcome: Outcome, version: i16) -> PartitionProduceResponse {
+    let mut response = PartitionProduceResponse::default().with_index(index);
+    match outcome {
+        Ok(base_offset) => {
+            response = response.with_base_offset(base_offset);
+            if version >= 5 {
+                response = response.with_log_start_offset(0);
+            }
+        }
+        Err((error, reason)) => {
+            response = response.with_error_code(error.code()).with_base_offset(-1);
+            if version >= 8 {
+                if matches!(error, ResponseError::CorruptMessage | ResponseError::InvalidRecord) {
+                    response = response.with_record_errors(vec![
+                        BatchIndexAndErrorMessage::default()
+                            .with_batch_index(0)
+                            .with_batch_index_error_message(Some(StrBytes::from_string(reason.clone()))),
+                    ]);
+                }
+                response = response.with_error_message(Some(StrBytes::from_string(reason)));
+            }
+        }
+    }
+    response
+}

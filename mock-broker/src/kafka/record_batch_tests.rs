@@ -1,0 +1,262 @@
+//! Batches encoded by the `kafka-protocol` crate decode to the same records here,
+//! and every way a batch can disagree with itself is refused.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::indexmap::IndexMap;
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use proptest::prelude::*;
+
+use super::*;
+
+fn record(i: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[(&str, Option<&[u8]>)]) -> Record {
+    let mut map = IndexMap::new();
+    for (k, v) in headers {
+        map.insert(StrBytes::from_string(k.to_string()), v.map(Bytes::copy_from_slice));
+    }
+    Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: 0,
+        producer_id: 7,
+        producer_epoch: 1,
+        timestamp_type: TimestampType::Creation,
+        offset: i,
+        sequence: 100 + i as i32,
+        timestamp: 1_700_000_000_000 + i,
+        key: key.map(Bytes::copy_from_slice),
+        value: value.map(Bytes::copy_from_slice),
+        headers: map,
+    }
+}
+
+fn encode(records: &[Record], compression: Compression) -> Bytes {
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(&mut buf, records, &RecordEncodeOptions { version: 2, compression })
+        .unwrap();
+    buf.freeze()
+}
+
+fn sample() -> Vec<Record> {
+    vec![
+        record(0, Some(b"k0"), Some(b"v0"), &[("h", Some(b"x"))]),
+        record(1, None, Some(b"v1"), &[]),
+        record(2, Some(b"k2"), None, &[("a", None), ("b", Some(b""))]),
+    ]
+}
+
+fn assert_same(batch: &Batch, records: &[Record]) {
+    assert_eq!(batch.records.len(), records.len());
+    for (ours, theirs) in batch.records.iter().zip(records) {
+        assert_eq!(ours.timestamp, theirs.timestamp);
+        assert_eq!(ours.key, theirs.key);
+        assert_eq!(ours.value, theirs.value);
+        let headers: Vec<(String, Option<Bytes>)> =
+            ours.headers.iter().map(|h| (h.key.clone(), h.value.clone())).collect();
+        let expected: Vec<(String, Option<Bytes>)> =
+            theirs.headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        assert_eq!(headers, expected);
+    }
+}
+
+#[test]
+fn every_codec_decodes_to_the_records_encoded() {
+    for compression in [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ] {
+        let records = sample();
+        let batches = parse_batches(encode(&records, compression)).unwrap();
+        assert_eq!(batches.len(), 1, "{compression:?}");
+        assert_eq!(batches[0].header.codec(), compression as i16, "{compression:?}");
+        assert_eq!(batches[0].header.producer_id, 7);
+        assert_eq!(batches[0].header.producer_epoch, 1);
+        assert_eq!(batches[0].header.base_sequence, 100);
+        assert_same(&batches[0], &records);
+    }
+}
+
+#[test]
+fn uncompressed_values_are_slices_of_the_request_not_copies() {
+    let data = encode(&sample(), Compression::None);
+    let batches = parse_batches(data.clone()).unwrap();
+    let value = batches[0].records[0].value.clone().unwrap();
+    let start = data.as_ptr() as usize;
+    let at = value.as_ptr() as usize;
+    assert!(at >= start && at < start + data.len(), "the value points into the request");
+}
+
+#[test]
+fn repeated_header_keys_are_all_kept() {
+    // The crate's encoder takes a map, so write the record by hand.
+    let mut records = BytesMut::new();
+    let mut body = BytesMut::new();
+    body.put_i8(0); // attributes
+    body.put_u8(0); // timestamp delta 0
+    body.put_u8(0); // offset delta 0
+    body.put_u8(1); // key length -1 (zigzag 1)
+    body.put_u8(2); // value length 1
+    body.put_u8(b'v');
+    body.put_u8(4); // 2 headers
+    for value in [b'1', b'2'] {
+        body.put_u8(2); // key length 1
+        body.put_u8(b'h');
+        body.put_u8(2); // value length 1
+        body.put_u8(value);
+    }
+    records.put_u8((body.len() as u8) << 1);
+    records.put_slice(&body);
+    let data = batch_with(|h| h, &records, 1);
+    let batch = &parse_batches(data).unwrap()[0];
+    let values: Vec<_> = batch.records[0].headers.iter().map(|h| h.value.clone().unwrap()).collect();
+    assert_eq!(values, vec![Bytes::from_static(b"1"), Bytes::from_static(b"2")]);
+}
+
+/// Builds a batch around `records`, lets `edit` change the header fields, and signs it.
+fn batch_with(edit: impl FnOnce(BatchHeader) -> BatchHeader, records: &[u8], count: i32) -> Bytes {
+    let header = edit(BatchHeader {
+        attributes: 0,
+        last_offset_delta: count - 1,
+        base_timestamp: 1_000,
+        max_timestamp: 1_000,
+        producer_id: -1,
+        producer_epoch: -1,
+        base_sequence: -1,
+        record_count: count,
+    });
+    let mut signed = BytesMut::new();
+    signed.put_i16(header.attributes);
+    signed.put_i32(header.last_offset_delta);
+    signed.put_i64(header.base_timestamp);
+    signed.put_i64(header.max_timestamp);
+    signed.put_i64(header.producer_id);
+    signed.put_i16(header.producer_epoch);
+    signed.put_i32(header.base_sequence);
+    signed.put_i32(header.record_count);
+    signed.put_slice(records);
+    let mut batch = BytesMut::new();
+    batch.put_i64(0);
+    batch.put_i32((4 + 1 + 4 + signed.len()) as i32);
+    batch.put_i32(0);
+    batch.put_i8(2);
+    batch.put_u32(crc32c::crc32c(&signed));
+    batch.put_slice(&signed);
+    batch.freeze()
+}
+
+/// The records section of an uncompressed batch of `sample()`.
+fn sample_records() -> Bytes {
+    encode(&sample(), Compression::None).slice(HEADER_LEN..)
+}
+
+fn corrupt_reason(data: Bytes) -> String {
+    match parse_batches(data) {
+        Err(BatchError::Corrupt(reason)) => reason,
+        other => panic!("expected a corrupt batch, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_flipped_bit_fails_the_crc() {
+    let mut data = encode(&sample(), Compression::None).to_vec();
+    let last = data.len() - 1;
+    data[last] ^= 1;
+    assert!(corrupt_reason(Bytes::from(data)).contains("CRC mismatch"));
+}
+
+#[test]
+fn a_record_count_above_the_records_present_is_refused() {
+    let reason = corrupt_reason(batch_with(|h| h, &sample_records(), 4));
+    assert!(reason.contains("record 3"), "{reason}");
+}
+
+#[test]
+fn a_record_count_below_the_records_present_is_refused() {
+    let reason = corrupt_reason(batch_with(|h| h, &sample_records(), 2));
+    assert!(reason.contains("bytes after the last of the 2 records"), "{reason}");
+}
+
+#[test]
+fn a_last_offset_delta_disagreeing_with_the_count_is_refused() {
+    let data = batch_with(|h| BatchHeader { last_offset_delta: 5, ..h }, &sample_records(), 3);
+    assert!(corrupt_reason(data).contains("last offset delta 5 disagrees with record count 3"));
+}
+
+#[test]
+fn a_record_length_running_past_the_batch_is_refused() {
+    let mut records = sample_records().to_vec();
+    records[0] = 0x7E; // record 0 claims 63 bytes
+    let reason = corrupt_reason(batch_with(|h| h, &records, 3));
+    assert!(reason.contains("record 0") || reason.contains("record 1"), "{reason}");
+}
+
+#[test]
+fn a_batch_length_past_the_data_is_refused() {
+    let mut data = encode(&sample(), Compression::None).to_vec();
+    data[8..12].copy_from_slice(&10_000i32.to_be_bytes());
+    assert!(corrupt_reason(Bytes::from(data)).contains("runs past"));
+}
+
+#[test]
+fn garbage_after_a_batch_is_refused() {
+    let mut data = encode(&sample(), Compression::None).to_vec();
+    data.extend_from_slice(&[0u8; 20]);
+    assert!(corrupt_reason(Bytes::from(data)).contains("batch 1"));
+}
+
+#[test]
+fn an_unknown_codec_and_undecompressable_bytes_are_refused() {
+    let data = batch_with(|h| BatchHeader { attributes: 6, ..h }, &sample_records(), 3);
+    assert!(corrupt_reason(data).contains("unknown compression codec 6"));
+    let data = batch_with(|h| BatchHeader { attributes: 4, ..h }, b"not zstd at all", 3);
+    assert!(corrupt_reason(data).contains("cannot decompress"));
+}
+
+#[test]
+fn old_message_formats_and_empty_sets_are_refused() {
+    let mut data = encode(&sample(), Compression::None).to_vec();
+    data[16] = 1;
+    assert_eq!(parse_batches(Bytes::from(data)), Err(BatchError::OldFormat(1)));
+    assert!(matches!(parse_batches(Bytes::new()), Err(BatchError::Invalid(_))));
+    let data = batch_with(|h| h, b"", 0);
+    assert!(matches!(parse_batches(data), Err(BatchError::Invalid(_))));
+}
+
+proptest! {
+    #[test]
+    fn encoded_batches_round_trip(
+        entries in proptest::collection::vec(
+            (
+                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..20)),
+                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..200)),
+                proptest::collection::btree_map("[a-z]{1,6}", proptest::option::of(proptest::collection::vec(any::<u8>(), 0..10)), 0..3),
+            ),
+            1..30,
+        ),
+        codec in 0usize..5,
+    ) {
+        let compression = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd][codec];
+        let records: Vec<Record> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v, h))| {
+                let headers: Vec<(&str, Option<&[u8]>)> = h.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
+                record(i as i64, k.as_deref(), v.as_deref(), &headers)
+            })
+            .collect();
+        let batches = parse_batches(encode(&records, compression)).unwrap();
+        prop_assert_eq!(batches.len(), 1);
+        assert_same(&batches[0], &records);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let _ = parse_batches(Bytes::from(data));
+    }
+}
