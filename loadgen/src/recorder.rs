@@ -8,6 +8,10 @@
 //! - *uncorrected*: from when the send actually started to its acknowledgement.
 //!
 //! In closed loop a message is due when it is sent, and the two are equal.
+//!
+//! A third histogram holds each send's *schedule lag*, how late it started
+//! relative to when it was due: the part of the corrected latency spent
+//! before the send.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -26,10 +30,10 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 pub struct Recorder {
     corrected: Histogram<u64>,
     uncorrected: Histogram<u64>,
+    lag: Histogram<u64>,
     sent: u64,
     acked: u64,
     errors: BTreeMap<&'static str, ErrorTally>,
-    max_lag: Duration,
 }
 
 /// How often one kind of error happened, with the first message as an example.
@@ -57,17 +61,17 @@ impl Recorder {
         Recorder {
             corrected: histogram(),
             uncorrected: histogram(),
+            lag: histogram(),
             sent: 0,
             acked: 0,
             errors: BTreeMap::new(),
-            max_lag: Duration::ZERO,
         }
     }
 
     /// Counts a send that started `lag` after it was due (zero in closed loop).
     pub fn record_sent(&mut self, lag: Duration) {
         self.sent += 1;
-        self.max_lag = self.max_lag.max(lag);
+        self.lag.saturating_record(micros(lag));
     }
 
     /// Counts an acknowledgement that came `since_due` after the message was due
@@ -98,6 +102,9 @@ impl Recorder {
         self.uncorrected
             .add(&other.uncorrected)
             .expect("histograms with equal bounds add");
+        self.lag
+            .add(&other.lag)
+            .expect("histograms with equal bounds add");
         self.sent += other.sent;
         self.acked += other.acked;
         for (kind, tally) in &other.errors {
@@ -106,7 +113,6 @@ impl Recorder {
                 .and_modify(|mine| mine.count += tally.count)
                 .or_insert_with(|| tally.clone());
         }
-        self.max_lag = self.max_lag.max(other.max_lag);
     }
 
     /// Sends started.
@@ -139,9 +145,14 @@ impl Recorder {
         &self.uncorrected
     }
 
-    /// How late the latest send started relative to its due time.
+    /// How late each send started relative to its due time, in µs.
+    pub fn lag(&self) -> &Histogram<u64> {
+        &self.lag
+    }
+
+    /// How late the latest send started relative to its due time (to 3 significant digits).
     pub fn max_lag(&self) -> Duration {
-        self.max_lag
+        Duration::from_micros(self.lag.max())
     }
 }
 

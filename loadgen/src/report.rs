@@ -121,13 +121,9 @@ pub fn measurements(
     out.push_str(&latency_row("corrected", recorder.corrected()));
     out.push_str(&latency_row("uncorrected", recorder.uncorrected()));
     if open_loop {
-        let _ = writeln!(
-            out,
-            "  max schedule lag {} ms",
-            millis(u64::try_from(recorder.max_lag().as_micros()).unwrap_or(u64::MAX))
-        );
+        out.push_str(&latency_row("schedule lag", recorder.lag()));
     } else {
-        let _ = writeln!(out, "  max schedule lag n/a (closed loop)");
+        let _ = writeln!(out, "  {:<14}n/a (closed loop)", "schedule lag");
     }
     out
 }
@@ -217,7 +213,7 @@ mod tests {
   latency ms           p50       p90       p99     p99.9       max
   corrected          1.500     1.900     1.990     1.999     2.000
   uncorrected        0.500     0.900     0.990     0.999     1.000
-  max schedule lag 0.006 ms
+  schedule lag       0.003     0.005     0.006     0.006     0.006
 ";
         assert_eq!(text, expected);
     }
@@ -231,7 +227,7 @@ mod tests {
         assert!(text.contains("sent 1  acked 0  errors 1"), "{text}");
         assert!(text.contains("error closed x1: the producer is closed"), "{text}");
         assert!(text.contains("  corrected              -         -"), "{text}");
-        assert!(text.contains("max schedule lag n/a (closed loop)"), "{text}");
+        assert!(text.contains("  schedule lag  n/a (closed loop)"), "{text}");
     }
 
     #[test]

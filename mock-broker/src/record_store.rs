@@ -428,9 +428,16 @@ impl TopicLog {
     ///
     /// # Errors
     /// [`StoreError::UnknownPartition`].
-    pub fn read(&self, partition: u32, from: i64, limit: usize) -> Result<Vec<StoredRecord>, StoreError> {
+    pub fn read(
+        &self,
+        partition: u32,
+        from: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
         let records = self.partition(partition)?.lock().expect("partition lock");
-        let start = usize::try_from(from.max(0)).unwrap_or(usize::MAX).min(records.len());
+        let start = usize::try_from(from.max(0))
+            .unwrap_or(usize::MAX)
+            .min(records.len());
         Ok(records[start..].iter().take(limit).cloned().collect())
     }
 
@@ -497,12 +504,18 @@ mod tests {
         assert_eq!(topic.append(1, [new_record("c")], 1, &c), Ok(0));
         assert_eq!(topic.append(0, [new_record("d")], 1, &c), Ok(2));
         let p0 = store.read("t", 0, 0, 10).unwrap();
-        let values: Vec<_> = p0.iter().map(|r| (r.offset, r.value.clone().unwrap())).collect();
+        let values: Vec<_> = p0
+            .iter()
+            .map(|r| (r.offset, r.value.clone().unwrap()))
+            .collect();
         assert_eq!(
             values,
             vec![(0, "a".into()), (1, "b".into()), (2, "d".into())]
         );
-        assert_eq!(store.read("t", 0, 1, 1).unwrap()[0].value.as_deref(), Some(&b"b"[..]));
+        assert_eq!(
+            store.read("t", 0, 1, 1).unwrap()[0].value.as_deref(),
+            Some(&b"b"[..])
+        );
         assert_eq!(store.read("t", 0, 99, 10).unwrap(), vec![]);
         assert_eq!(store.record_count(), 4);
     }

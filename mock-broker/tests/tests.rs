@@ -2,5 +2,6 @@
 
 mod admin_api;
 mod binaries;
+mod kafka_protocol;
 mod frame_errors;
 mod raw_client;

@@ -21,8 +21,14 @@ mod tests {
 
     #[test]
     fn names_are_the_documented_ones() {
-        assert_eq!(name(ResponseError::NotLeaderOrFollower), "NOT_LEADER_OR_FOLLOWER");
+        assert_eq!(
+            name(ResponseError::NotLeaderOrFollower),
+            "NOT_LEADER_OR_FOLLOWER"
+        );
         assert_eq!(name(ResponseError::CorruptMessage), "CORRUPT_MESSAGE");
-        assert_eq!(name(ResponseError::OutOfOrderSequenceNumber), "OUT_OF_ORDER_SEQUENCE_NUMBER");
+        assert_eq!(
+            name(ResponseError::OutOfOrderSequenceNumber),
+            "OUT_OF_ORDER_SEQUENCE_NUMBER"
+        );
     }
 }

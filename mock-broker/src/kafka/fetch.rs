@@ -11,9 +11,13 @@ use std::time::Duration;
 use bytes::BytesMut;
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::fetch_request::FetchRequest;
-use kafka_protocol::messages::fetch_response::{FetchResponse, FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::fetch_response::{
+    FetchResponse, FetchableTopicResponse, PartitionData,
+};
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
 
 use super::Ctx;
 use crate::record_store::StoredRecord;
@@ -64,15 +68,22 @@ fn answer(request: &FetchRequest, version: i16, ctx: &Ctx<'_>) -> FetchResponse 
                     if ctx.state.cluster.leader(index) != ctx.node_id {
                         return data.with_error_code(ResponseError::NotLeaderOrFollower.code());
                     }
-                    data = data.with_high_watermark(high_watermark).with_last_stable_offset(high_watermark);
+                    data = data
+                        .with_high_watermark(high_watermark)
+                        .with_last_stable_offset(high_watermark);
                     if version >= 5 {
                         data = data.with_log_start_offset(0);
                     }
                     if p.fetch_offset < 0 || p.fetch_offset > high_watermark {
                         return data.with_error_code(ResponseError::OffsetOutOfRange.code());
                     }
-                    let limit = usize::try_from(p.partition_max_bytes).unwrap_or(0).min(budget);
-                    let records = read_up_to(log.read(index, p.fetch_offset, 10_000).unwrap_or_default(), limit);
+                    let limit = usize::try_from(p.partition_max_bytes)
+                        .unwrap_or(0)
+                        .min(budget);
+                    let records = read_up_to(
+                        log.read(index, p.fetch_offset, 10_000).unwrap_or_default(),
+                        limit,
+                    );
                     let encoded = encode(&records);
                     budget = budget.saturating_sub(encoded.len());
                     data.with_records(Some(encoded.freeze()))
@@ -94,7 +105,11 @@ fn read_up_to(records: Vec<StoredRecord>, limit: usize) -> Vec<StoredRecord> {
         let len = 32
             + record.key.as_ref().map_or(0, |k| k.len())
             + record.value.as_ref().map_or(0, |v| v.len())
-            + record.headers.iter().map(|h| h.key.len() + 8).sum::<usize>();
+            + record
+                .headers
+                .iter()
+                .map(|h| h.key.len() + 8)
+                .sum::<usize>();
         if !taken.is_empty() && size + len > limit {
             break;
         }
@@ -109,6 +124,7 @@ fn encode(records: &[StoredRecord]) -> BytesMut {
     if records.is_empty() {
         return buf;
     }
+    let first_offset = records[0].offset;
     let records: Vec<Record> = records
         .iter()
         .map(|r| Record {
@@ -120,7 +136,9 @@ fn encode(records: &[StoredRecord]) -> BytesMut {
             producer_epoch: -1,
             timestamp_type: TimestampType::Creation,
             offset: r.offset,
-            sequence: -1,
+            // The encoder starts a new batch whenever offset − sequence changes;
+            // this keeps one batch, with base sequence −1 (none).
+            sequence: (r.offset - first_offset) as i32 - 1,
             timestamp: r.timestamp.unwrap_or(r.receive_time),
             key: r.key.clone(),
             value: r.value.clone(),

@@ -70,7 +70,10 @@ mod tests {
         let mut buf = BytesMut::from(&[0, 0, 0x10, 0][..]);
         assert_eq!(
             parse(&mut buf, 1024),
-            Err(FramingError::TooLarge { size: 4096, limit: 1024 })
+            Err(FramingError::TooLarge {
+                size: 4096,
+                limit: 1024
+            })
         );
     }
 }

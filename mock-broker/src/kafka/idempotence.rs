@@ -47,7 +47,11 @@ pub(crate) struct Producers {
 
 /// The sequence number after `sequence`, wrapping as Kafka does.
 fn next(sequence: i32) -> i32 {
-    if sequence == i32::MAX { 0 } else { sequence + 1 }
+    if sequence == i32::MAX {
+        0
+    } else {
+        sequence + 1
+    }
 }
 
 impl Producers {
@@ -63,7 +67,12 @@ impl Producers {
     ///
     /// # Errors
     /// The Kafka error for an unknown id or an epoch that is not the current one.
-    pub(crate) fn bump(&mut self, id: i64, epoch: i16, fenced: ResponseError) -> Result<(i64, i16), ResponseError> {
+    pub(crate) fn bump(
+        &mut self,
+        id: i64,
+        epoch: i16,
+        fenced: ResponseError,
+    ) -> Result<(i64, i16), ResponseError> {
         let current = self
             .epochs
             .get_mut(&id)
@@ -160,9 +169,11 @@ impl Producers {
         if state.batches.len() == REMEMBERED_BATCHES {
             state.batches.pop_front();
         }
-        state
-            .batches
-            .push_back((first_sequence, first_sequence.wrapping_add(count - 1), base_offset));
+        state.batches.push_back((
+            first_sequence,
+            first_sequence.wrapping_add(count - 1),
+            base_offset,
+        ));
     }
 }
 
@@ -192,8 +203,14 @@ mod tests {
         for i in 0..6 {
             append(&mut producers, id, epoch, i * 2, 2, 100 + i64::from(i) * 2);
         }
-        assert_eq!(producers.check(id, epoch, P, 4, 2), Verdict::Duplicate { base_offset: 104 });
-        assert_eq!(producers.check(id, epoch, P, 10, 2), Verdict::Duplicate { base_offset: 110 });
+        assert_eq!(
+            producers.check(id, epoch, P, 4, 2),
+            Verdict::Duplicate { base_offset: 104 }
+        );
+        assert_eq!(
+            producers.check(id, epoch, P, 10, 2),
+            Verdict::Duplicate { base_offset: 110 }
+        );
         // The first batch is no longer remembered: it is out of order now.
         assert!(matches!(
             producers.check(id, epoch, P, 0, 2),
@@ -221,7 +238,9 @@ mod tests {
         let mut producers = Producers::default();
         let (id, epoch) = producers.init();
         append(&mut producers, id, epoch, 0, 5, 0);
-        let (same, bumped) = producers.bump(id, epoch, ResponseError::ProducerFenced).unwrap();
+        let (same, bumped) = producers
+            .bump(id, epoch, ResponseError::ProducerFenced)
+            .unwrap();
         assert_eq!((same, bumped), (id, 1));
         assert!(matches!(
             producers.check(id, 0, P, 5, 1),

@@ -10,7 +10,11 @@ use crate::record_store::Protocol;
 /// Hands out a new producer id, or bumps the epoch of the one the request names (KIP-360).
 ///
 /// Transactions are not served: a request with a transactional id is refused.
-pub(crate) fn handle(request: InitProducerIdRequest, version: i16, ctx: &Ctx<'_>) -> InitProducerIdResponse {
+pub(crate) fn handle(
+    request: InitProducerIdRequest,
+    version: i16,
+    ctx: &Ctx<'_>,
+) -> InitProducerIdResponse {
     let result = if request.transactional_id.is_some() {
         Err(ResponseError::TransactionalIdAuthorizationFailed)
     } else {
@@ -35,7 +39,9 @@ pub(crate) fn handle(request: InitProducerIdRequest, version: i16, ctx: &Ctx<'_>
                 .with_producer_epoch(epoch)
         }
         Err(error) => {
-            ctx.state.stats.error(Protocol::Kafka, &error_code::name(error));
+            ctx.state
+                .stats
+                .error(Protocol::Kafka, &error_code::name(error));
             InitProducerIdResponse::default()
                 .with_error_code(error.code())
                 .with_producer_id((-1).into())

@@ -13,7 +13,11 @@ const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
 /// Answers a ListOffsets request.
-pub(crate) fn handle(request: ListOffsetsRequest, version: i16, ctx: &Ctx<'_>) -> ListOffsetsResponse {
+pub(crate) fn handle(
+    request: ListOffsetsRequest,
+    version: i16,
+    ctx: &Ctx<'_>,
+) -> ListOffsetsResponse {
     let topics = request
         .topics
         .into_iter()
@@ -23,18 +27,26 @@ pub(crate) fn handle(request: ListOffsetsRequest, version: i16, ctx: &Ctx<'_>) -
                 .partitions
                 .into_iter()
                 .map(|p| {
-                    let response = ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index);
+                    let response = ListOffsetsPartitionResponse::default()
+                        .with_partition_index(p.partition_index);
                     let Some(log) = &log else {
-                        return response.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                        return response
+                            .with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
-                    let Some(index) = u32::try_from(p.partition_index).ok().filter(|&i| i < log.partition_count()) else {
-                        return response.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                    let Some(index) = u32::try_from(p.partition_index)
+                        .ok()
+                        .filter(|&i| i < log.partition_count())
+                    else {
+                        return response
+                            .with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
                     if ctx.state.cluster.leader(index) != ctx.node_id {
                         return response.with_error_code(ResponseError::NotLeaderOrFollower.code());
                     }
                     let records = log.read(index, 0, usize::MAX).unwrap_or_default();
-                    let stamp = |r: &crate::record_store::StoredRecord| r.timestamp.unwrap_or(r.receive_time);
+                    let stamp = |r: &crate::record_store::StoredRecord| {
+                        r.timestamp.unwrap_or(r.receive_time)
+                    };
                     let (timestamp, offset) = match p.timestamp {
                         LATEST => (-1, records.len() as i64),
                         EARLIEST => (-1, 0),
@@ -46,7 +58,10 @@ pub(crate) fn handle(request: ListOffsetsRequest, version: i16, ctx: &Ctx<'_>) -
                             .iter()
                             .find(|r| stamp(r) >= t)
                             .map_or((-1, -1), |r| (stamp(r), r.offset)),
-                        _ => return response.with_error_code(ResponseError::UnsupportedVersion.code()),
+                        _ => {
+                            return response
+                                .with_error_code(ResponseError::UnsupportedVersion.code());
+                        }
                     };
                     let mut response = response.with_timestamp(timestamp).with_offset(offset);
                     if version >= 4 {

@@ -36,7 +36,8 @@ pub(crate) fn handle(request: MetadataRequest, version: i16, ctx: &Ctx<'_>) -> M
                 Some(name) => by_name(name, create, version, ctx),
                 None => match store.topic_by_id(wanted.topic_id) {
                     Some(topic) => describe(&topic, version, ctx),
-                    None => failed(None, ResponseError::UnknownTopicId, version).with_topic_id(wanted.topic_id),
+                    None => failed(None, ResponseError::UnknownTopicId, version)
+                        .with_topic_id(wanted.topic_id),
                 },
             })
             .collect()

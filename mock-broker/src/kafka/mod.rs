@@ -91,16 +91,22 @@ pub(crate) async fn handle(
     let version = i16::from_be_bytes([request[2], request[3]]);
     let correlation_id = i32::from_be_bytes([request[4], request[5], request[6], request[7]]);
     let Ok(api_key) = ApiKey::try_from(raw_key) else {
-        return Err(format!("unknown API key {raw_key} (correlation id {correlation_id})"));
+        return Err(format!(
+            "unknown API key {raw_key} (correlation id {correlation_id})"
+        ));
     };
-    state.stats.request(Protocol::Kafka, &format!("{api_key:?}"), version);
+    state
+        .stats
+        .request(Protocol::Kafka, &format!("{api_key:?}"), version);
     if api_key == ApiKey::ApiVersions && !(0..=4).contains(&version) {
         // KIP-511: v0 header and body, listing what is served, whatever was asked.
         let body = api_versions::unsupported_version_response();
         return write_response(out, correlation_id, 0, 0, &body);
     }
     let Some((min, max)) = api_versions::served(api_key) else {
-        return Err(format!("{api_key:?} is not served by the mock broker (correlation id {correlation_id})"));
+        return Err(format!(
+            "{api_key:?} is not served by the mock broker (correlation id {correlation_id})"
+        ));
     };
     if !(min..=max).contains(&version) {
         return Err(format!(
@@ -117,11 +123,18 @@ pub(crate) async fn handle(
         receive_time,
     };
     let header_version = api_key.response_header_version(version);
-    let decode_error = |e: anyhow::Error| format!("cannot decode the {api_key:?} v{version} request: {e:#}");
+    let decode_error =
+        |e: anyhow::Error| format!("cannot decode the {api_key:?} v{version} request: {e:#}");
     match api_key {
         ApiKey::ApiVersions => {
             ApiVersionsRequest::decode(&mut request, version).map_err(decode_error)?;
-            write_response(out, correlation_id, header_version, version, &api_versions::response())
+            write_response(
+                out,
+                correlation_id,
+                header_version,
+                version,
+                &api_versions::response(),
+            )
         }
         ApiKey::Metadata => {
             let body = MetadataRequest::decode(&mut request, version).map_err(decode_error)?;
@@ -131,12 +144,15 @@ pub(crate) async fn handle(
         ApiKey::Produce => {
             let body = ProduceRequest::decode(&mut request, version).map_err(decode_error)?;
             match produce::handle(body, version, &ctx) {
-                Some(response) => write_response(out, correlation_id, header_version, version, &response),
+                Some(response) => {
+                    write_response(out, correlation_id, header_version, version, &response)
+                }
                 None => Ok(()),
             }
         }
         ApiKey::InitProducerId => {
-            let body = InitProducerIdRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body =
+                InitProducerIdRequest::decode(&mut request, version).map_err(decode_error)?;
             let response = init_producer_id::handle(body, version, &ctx);
             write_response(out, correlation_id, header_version, version, &response)
         }
@@ -172,7 +188,9 @@ fn write_response<R: Encodable>(
         out.truncate(start);
         // A response the broker cannot encode is a broker bug: say so loudly.
         tracing::error!(correlation_id, version, error = %e, "cannot encode a response");
-        return Err(format!("cannot encode the response to correlation id {correlation_id}: {e:#}"));
+        return Err(format!(
+            "cannot encode the response to correlation id {correlation_id}: {e:#}"
+        ));
     }
     let size = (out.len() - start - 4) as i32;
     out[start..start + 4].copy_from_slice(&size.to_be_bytes());

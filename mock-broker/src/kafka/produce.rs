@@ -20,14 +20,19 @@ use crate::record_store::{NewRecord, ProducerInfo, Protocol, StoreError, TopicLo
 type Outcome = Result<i64, (ResponseError, String)>;
 
 /// Records what the request carries and says where it went; `None` for acks=0.
-pub(crate) fn handle(request: ProduceRequest, version: i16, ctx: &Ctx<'_>) -> Option<ProduceResponse> {
+pub(crate) fn handle(
+    request: ProduceRequest,
+    version: i16,
+    ctx: &Ctx<'_>,
+) -> Option<ProduceResponse> {
     let acks = request.acks;
     if request.transactional_id.is_some() {
         tracing::warn!(peer = %ctx.client.address, "transactional produce refused: the mock broker does not serve transactions");
     }
     let mut responses = Vec::with_capacity(request.topic_data.len());
     for topic_data in request.topic_data {
-        let (topic, name_error) = resolve_topic(&topic_data.name, topic_data.topic_id, version, ctx);
+        let (topic, name_error) =
+            resolve_topic(&topic_data.name, topic_data.topic_id, version, ctx);
         let mut partition_responses = Vec::with_capacity(topic_data.partition_data.len());
         for partition_data in topic_data.partition_data {
             let index = partition_data.index;
@@ -46,12 +51,15 @@ pub(crate) fn handle(request: ProduceRequest, version: i16, ctx: &Ctx<'_>) -> Op
                 (None, None) => unreachable!("resolve_topic returns a topic or an error"),
             };
             if let Err((error, reason)) = &outcome {
-                ctx.state.stats.error(Protocol::Kafka, &error_code::name(*error));
+                ctx.state
+                    .stats
+                    .error(Protocol::Kafka, &error_code::name(*error));
                 tracing::debug!(peer = %ctx.client.address, topic = %topic_data.name.as_str(), partition = index, error = %error_code::name(*error), %reason, "produce refused");
             }
             partition_responses.push(partition_response(index, outcome, version));
         }
-        let mut topic_response = TopicProduceResponse::default().with_partition_responses(partition_responses);
+        let mut topic_response =
+            TopicProduceResponse::default().with_partition_responses(partition_responses);
         if version >= 13 {
             topic_response = topic_response.with_topic_id(topic_data.topic_id);
         } else {
@@ -73,7 +81,13 @@ fn resolve_topic(
     if version >= 13 {
         return match store.topic_by_id(id) {
             Some(topic) => (Some(topic), None),
-            None => (None, Some((ResponseError::UnknownTopicId, format!("no topic has id {id}")))),
+            None => (
+                None,
+                Some((
+                    ResponseError::UnknownTopicId,
+                    format!("no topic has id {id}"),
+                )),
+            ),
         };
     }
     if let Err(reason) = validate_topic_name(name) {
@@ -81,11 +95,19 @@ fn resolve_topic(
     }
     match store.topic_for_write(name) {
         Ok(topic) => (Some(topic), None),
-        Err(e) => (None, Some((ResponseError::UnknownTopicOrPartition, e.to_string()))),
+        Err(e) => (
+            None,
+            Some((ResponseError::UnknownTopicOrPartition, e.to_string())),
+        ),
     }
 }
 
-fn produce_partition(topic: &Arc<TopicLog>, index: i32, records: Option<Bytes>, ctx: &Ctx<'_>) -> Outcome {
+fn produce_partition(
+    topic: &Arc<TopicLog>,
+    index: i32,
+    records: Option<Bytes>,
+    ctx: &Ctx<'_>,
+) -> Outcome {
     let partitions = topic.partition_count();
     let partition = u32::try_from(index)
         .ok()
@@ -93,17 +115,26 @@ fn produce_partition(topic: &Arc<TopicLog>, index: i32, records: Option<Bytes>, 
         .ok_or_else(|| {
             (
                 ResponseError::UnknownTopicOrPartition,
-                format!("topic {:?} has {partitions} partitions; there is no partition {index}", topic.name()),
+                format!(
+                    "topic {:?} has {partitions} partitions; there is no partition {index}",
+                    topic.name()
+                ),
             )
         })?;
     let leader = ctx.state.cluster.leader(partition);
     if leader != ctx.node_id {
         return Err((
             ResponseError::NotLeaderOrFollower,
-            format!("broker {} does not lead partition {index}; broker {leader} does", ctx.node_id),
+            format!(
+                "broker {} does not lead partition {index}; broker {leader} does",
+                ctx.node_id
+            ),
         ));
     }
-    let records = records.ok_or((ResponseError::CorruptMessage, "the record set is null".to_string()))?;
+    let records = records.ok_or((
+        ResponseError::CorruptMessage,
+        "the record set is null".to_string(),
+    ))?;
     let size = records.len();
     let limit = ctx.state.config.max_message_bytes as usize;
     if size > limit {
@@ -120,7 +151,10 @@ fn produce_partition(topic: &Arc<TopicLog>, index: i32, records: Option<Bytes>, 
     if batches.len() != 1 {
         return Err((
             ResponseError::InvalidRecord,
-            format!("a produce request must carry exactly one batch per partition, not {}", batches.len()),
+            format!(
+                "a produce request must carry exactly one batch per partition, not {}",
+                batches.len()
+            ),
         ));
     }
     let batch = batches.pop().expect("one batch");
@@ -136,8 +170,10 @@ fn produce_partition(topic: &Arc<TopicLog>, index: i32, records: Option<Bytes>, 
         .map(|r| {
             (r.key.as_ref().map_or(0, Bytes::len)
                 + r.value.as_ref().map_or(0, Bytes::len)
-                + r.headers.iter().map(|h| h.key.len() + h.value.as_ref().map_or(0, Bytes::len)).sum::<usize>())
-                as u64
+                + r.headers
+                    .iter()
+                    .map(|h| h.key.len() + h.value.as_ref().map_or(0, Bytes::len))
+                    .sum::<usize>()) as u64
         })
         .sum();
     let count = batch.records.len() as u64;
@@ -154,18 +190,30 @@ fn produce_partition(topic: &Arc<TopicLog>, index: i32, records: Option<Bytes>, 
 
 fn append(topic: &TopicLog, partition: u32, batch: Batch, ctx: &Ctx<'_>) -> Outcome {
     let header = batch.header;
-    let identity = (header.producer_id >= 0).then_some((header.producer_id, header.producer_epoch, header.base_sequence));
-    let records = batch.records.into_iter().enumerate().map(|(i, r)| NewRecord {
-        timestamp: Some(r.timestamp),
-        key: r.key,
-        value: r.value,
-        headers: r.headers,
-        producer: identity.map(|(id, epoch, base)| ProducerInfo {
-            id,
-            epoch,
-            sequence: if base < 0 { -1 } else { base.wrapping_add(i as i32) },
-        }),
-    });
+    let identity = (header.producer_id >= 0).then_some((
+        header.producer_id,
+        header.producer_epoch,
+        header.base_sequence,
+    ));
+    let records = batch
+        .records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| NewRecord {
+            timestamp: Some(r.timestamp),
+            key: r.key,
+            value: r.value,
+            headers: r.headers,
+            producer: identity.map(|(id, epoch, base)| ProducerInfo {
+                id,
+                epoch,
+                sequence: if base < 0 {
+                    -1
+                } else {
+                    base.wrapping_add(i as i32)
+                },
+            }),
+        });
     topic
         .append(partition, records, ctx.receive_time, ctx.client)
         .map_err(|e| match e {
@@ -179,7 +227,13 @@ fn append_idempotent(topic: &TopicLog, partition: u32, batch: Batch, ctx: &Ctx<'
     let key = (topic.id(), partition);
     // Held across check and append, so two connections of one producer cannot interleave.
     let mut producers = ctx.state.producers.lock().expect("producers lock");
-    match producers.check(header.producer_id, header.producer_epoch, key, header.base_sequence, header.record_count) {
+    match producers.check(
+        header.producer_id,
+        header.producer_epoch,
+        key,
+        header.base_sequence,
+        header.record_count,
+    ) {
         Verdict::Append => {
             let base = append(topic, partition, batch, ctx)?;
             producers.appended(
@@ -193,7 +247,13 @@ fn append_idempotent(topic: &TopicLog, partition: u32, batch: Batch, ctx: &Ctx<'
             Ok(base)
         }
         Verdict::Duplicate { base_offset } => {
-            tracing::debug!(topic = topic.name(), partition, base_offset, sequence = header.base_sequence, "duplicate batch acknowledged, not recorded again");
+            tracing::debug!(
+                topic = topic.name(),
+                partition,
+                base_offset,
+                sequence = header.base_sequence,
+                "duplicate batch acknowledged, not recorded again"
+            );
             Ok(base_offset)
         }
         Verdict::Refuse(error, reason) => Err((
@@ -218,11 +278,16 @@ fn partition_response(index: i32, outcome: Outcome, version: i16) -> PartitionPr
         Err((error, reason)) => {
             response = response.with_error_code(error.code()).with_base_offset(-1);
             if version >= 8 {
-                if matches!(error, ResponseError::CorruptMessage | ResponseError::InvalidRecord) {
+                if matches!(
+                    error,
+                    ResponseError::CorruptMessage | ResponseError::InvalidRecord
+                ) {
                     response = response.with_record_errors(vec![
                         BatchIndexAndErrorMessage::default()
                             .with_batch_index(0)
-                            .with_batch_index_error_message(Some(StrBytes::from_string(reason.clone()))),
+                            .with_batch_index_error_message(Some(StrBytes::from_string(
+                                reason.clone(),
+                            ))),
                     ]);
                 }
                 response = response.with_error_message(Some(StrBytes::from_string(reason)));

@@ -92,7 +92,9 @@ pub(crate) fn parse_batches(mut data: Bytes) -> Result<Vec<Batch>, BatchError> {
         })?);
     }
     if batches.is_empty() {
-        return Err(BatchError::Invalid("the partition's record set is empty".into()));
+        return Err(BatchError::Invalid(
+            "the partition's record set is empty".into(),
+        ));
     }
     Ok(batches)
 }
@@ -123,7 +125,11 @@ fn parse_batch(data: &mut Bytes) -> Result<Batch, BatchError> {
         .ok()
         .and_then(|l| l.checked_add(12))
         .filter(|&t| t >= HEADER_LEN)
-        .ok_or_else(|| corrupt(format!("batch length {batch_length} is smaller than a batch header")))?;
+        .ok_or_else(|| {
+            corrupt(format!(
+                "batch length {batch_length} is smaller than a batch header"
+            ))
+        })?;
     if total > data.len() {
         return Err(corrupt(format!(
             "batch length {batch_length} runs past the {} bytes of the record set",
@@ -230,7 +236,9 @@ fn parse_record(r: &mut Bytes, header: &BatchHeader, index: usize) -> Result<Bat
     let timestamp_delta = read_varlong(r)?;
     let offset_delta = read_varint(r)?;
     if offset_delta != index as i32 {
-        return Err(format!("offset delta {offset_delta} where {index} was expected"));
+        return Err(format!(
+            "offset delta {offset_delta} where {index} was expected"
+        ));
     }
     let key = read_nullable_bytes(r, "key")?;
     let value = read_nullable_bytes(r, "value")?;
@@ -260,7 +268,10 @@ fn read_nullable_bytes(r: &mut Bytes, what: &str) -> Result<Option<Bytes>, Strin
     match len {
         -1 => Ok(None),
         len if len >= 0 && len as usize <= r.len() => Ok(Some(r.split_to(len as usize))),
-        len => Err(format!("{what} length {len} is invalid ({} bytes left)", r.len())),
+        len => Err(format!(
+            "{what} length {len} is invalid ({} bytes left)",
+            r.len()
+        )),
     }
 }
 

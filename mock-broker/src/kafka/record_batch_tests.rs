@@ -11,10 +11,18 @@ use proptest::prelude::*;
 
 use super::*;
 
-fn record(i: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[(&str, Option<&[u8]>)]) -> Record {
+fn record(
+    i: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[(&str, Option<&[u8]>)],
+) -> Record {
     let mut map = IndexMap::new();
     for (k, v) in headers {
-        map.insert(StrBytes::from_string(k.to_string()), v.map(Bytes::copy_from_slice));
+        map.insert(
+            StrBytes::from_string(k.to_string()),
+            v.map(Bytes::copy_from_slice),
+        );
     }
     Record {
         transactional: false,
@@ -35,8 +43,15 @@ fn record(i: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[(&str, Op
 
 fn encode(records: &[Record], compression: Compression) -> Bytes {
     let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(&mut buf, records, &RecordEncodeOptions { version: 2, compression })
-        .unwrap();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression,
+        },
+    )
+    .unwrap();
     buf.freeze()
 }
 
@@ -54,10 +69,16 @@ fn assert_same(batch: &Batch, records: &[Record]) {
         assert_eq!(ours.timestamp, theirs.timestamp);
         assert_eq!(ours.key, theirs.key);
         assert_eq!(ours.value, theirs.value);
-        let headers: Vec<(String, Option<Bytes>)> =
-            ours.headers.iter().map(|h| (h.key.clone(), h.value.clone())).collect();
-        let expected: Vec<(String, Option<Bytes>)> =
-            theirs.headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let headers: Vec<(String, Option<Bytes>)> = ours
+            .headers
+            .iter()
+            .map(|h| (h.key.clone(), h.value.clone()))
+            .collect();
+        let expected: Vec<(String, Option<Bytes>)> = theirs
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         assert_eq!(headers, expected);
     }
 }
@@ -74,7 +95,11 @@ fn every_codec_decodes_to_the_records_encoded() {
         let records = sample();
         let batches = parse_batches(encode(&records, compression)).unwrap();
         assert_eq!(batches.len(), 1, "{compression:?}");
-        assert_eq!(batches[0].header.codec(), compression as i16, "{compression:?}");
+        assert_eq!(
+            batches[0].header.codec(),
+            compression as i16,
+            "{compression:?}"
+        );
         assert_eq!(batches[0].header.producer_id, 7);
         assert_eq!(batches[0].header.producer_epoch, 1);
         assert_eq!(batches[0].header.base_sequence, 100);
@@ -89,7 +114,10 @@ fn uncompressed_values_are_slices_of_the_request_not_copies() {
     let value = batches[0].records[0].value.clone().unwrap();
     let start = data.as_ptr() as usize;
     let at = value.as_ptr() as usize;
-    assert!(at >= start && at < start + data.len(), "the value points into the request");
+    assert!(
+        at >= start && at < start + data.len(),
+        "the value points into the request"
+    );
 }
 
 #[test]
@@ -114,8 +142,15 @@ fn repeated_header_keys_are_all_kept() {
     records.put_slice(&body);
     let data = batch_with(|h| h, &records, 1);
     let batch = &parse_batches(data).unwrap()[0];
-    let values: Vec<_> = batch.records[0].headers.iter().map(|h| h.value.clone().unwrap()).collect();
-    assert_eq!(values, vec![Bytes::from_static(b"1"), Bytes::from_static(b"2")]);
+    let values: Vec<_> = batch.records[0]
+        .headers
+        .iter()
+        .map(|h| h.value.clone().unwrap())
+        .collect();
+    assert_eq!(
+        values,
+        vec![Bytes::from_static(b"1"), Bytes::from_static(b"2")]
+    );
 }
 
 /// Builds a batch around `records`, lets `edit` change the header fields, and signs it.
@@ -179,12 +214,22 @@ fn a_record_count_above_the_records_present_is_refused() {
 #[test]
 fn a_record_count_below_the_records_present_is_refused() {
     let reason = corrupt_reason(batch_with(|h| h, &sample_records(), 2));
-    assert!(reason.contains("bytes after the last of the 2 records"), "{reason}");
+    assert!(
+        reason.contains("bytes after the last of the 2 records"),
+        "{reason}"
+    );
 }
 
 #[test]
 fn a_last_offset_delta_disagreeing_with_the_count_is_refused() {
-    let data = batch_with(|h| BatchHeader { last_offset_delta: 5, ..h }, &sample_records(), 3);
+    let data = batch_with(
+        |h| BatchHeader {
+            last_offset_delta: 5,
+            ..h
+        },
+        &sample_records(),
+        3,
+    );
     assert!(corrupt_reason(data).contains("last offset delta 5 disagrees with record count 3"));
 }
 
@@ -193,7 +238,10 @@ fn a_record_length_running_past_the_batch_is_refused() {
     let mut records = sample_records().to_vec();
     records[0] = 0x7E; // record 0 claims 63 bytes
     let reason = corrupt_reason(batch_with(|h| h, &records, 3));
-    assert!(reason.contains("record 0") || reason.contains("record 1"), "{reason}");
+    assert!(
+        reason.contains("record 0") || reason.contains("record 1"),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -214,7 +262,11 @@ fn garbage_after_a_batch_is_refused() {
 fn an_unknown_codec_and_undecompressable_bytes_are_refused() {
     let data = batch_with(|h| BatchHeader { attributes: 6, ..h }, &sample_records(), 3);
     assert!(corrupt_reason(data).contains("unknown compression codec 6"));
-    let data = batch_with(|h| BatchHeader { attributes: 4, ..h }, b"not zstd at all", 3);
+    let data = batch_with(
+        |h| BatchHeader { attributes: 4, ..h },
+        b"not zstd at all",
+        3,
+    );
     assert!(corrupt_reason(data).contains("cannot decompress"));
 }
 
@@ -222,8 +274,14 @@ fn an_unknown_codec_and_undecompressable_bytes_are_refused() {
 fn old_message_formats_and_empty_sets_are_refused() {
     let mut data = encode(&sample(), Compression::None).to_vec();
     data[16] = 1;
-    assert_eq!(parse_batches(Bytes::from(data)), Err(BatchError::OldFormat(1)));
-    assert!(matches!(parse_batches(Bytes::new()), Err(BatchError::Invalid(_))));
+    assert_eq!(
+        parse_batches(Bytes::from(data)),
+        Err(BatchError::OldFormat(1))
+    );
+    assert!(matches!(
+        parse_batches(Bytes::new()),
+        Err(BatchError::Invalid(_))
+    ));
     let data = batch_with(|h| h, b"", 0);
     assert!(matches!(parse_batches(data), Err(BatchError::Invalid(_))));
 }

@@ -46,7 +46,7 @@ def main():
     undelivered = producer.flush(FLUSH_TIMEOUT_S)
     if undelivered:
         errors.append(f"{undelivered} messages still queued after {FLUSH_TIMEOUT_S} s")
-    version = f"{CLIENT} {confluent_kafka.version()[0]} (librdkafka {confluent_kafka.libversion()[0]})"
+    version = f"{CLIENT} {confluent_kafka.__version__} (librdkafka {confluent_kafka.libversion()[0]})"
     finish(version, args, deliveries, errors, started)
 
 

@@ -2,7 +2,9 @@
 
 Usage: produce_kafka_python.py BOOTSTRAP TOPIC COUNT [name=value ...] [--deliveries FILE]
 Example: produce_kafka_python.py 127.0.0.1:9092 demo 100 compression_type=gzip
-Values that look like integers or true/false are passed as such.
+Values that look like integers or true/false are passed as such; api_version=2.3 becomes (2, 3),
+which skips the version probe (needed for brokers that do not answer ApiVersions v4, such as
+librdkafka's mock cluster).
 """
 
 import time
@@ -14,7 +16,9 @@ from common import DELIVERY_TIMEOUT_S, FLUSH_TIMEOUT_S, finish, message, parse_a
 CLIENT = "kafka-python"
 
 
-def typed(value):
+def typed(name, value):
+    if name == "api_version":
+        return tuple(int(part) for part in value.split("."))
     if value in ("true", "false"):
         return value == "true"
     try:
@@ -28,7 +32,7 @@ def main():
     config = {
         "client_id": "real-clients-kafka-python",
         "delivery_timeout_ms": DELIVERY_TIMEOUT_S * 1000,
-        **{name: typed(value) for name, value in options.items()},
+        **{name: typed(name, value) for name, value in options.items()},
     }
     started = time.monotonic()
     producer = kafka.KafkaProducer(bootstrap_servers=args.bootstrap.split(","), **config)

@@ -1,0 +1,294 @@
+use std::path::Path;
+use std::time::Duration;
+
+use producer::Acks;
+
+use super::*;
+
+const MINIMAL: &str = "name = \"t\"\n[[phases]]\nname = \"p\"\nmessages = 10\n";
+
+fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::from_toml_str(text, Path::new("dir/bad.toml"))
+}
+
+/// The error for `text`, which must name the file.
+fn error(text: &str) -> String {
+    let err = parse(text).expect_err("the scenario is invalid").to_string();
+    assert!(err.starts_with("invalid scenario dir/bad.toml"), "{err}");
+    err
+}
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+#[test]
+fn every_shipped_scenario_is_valid() {
+    let mut count = 0;
+    for entry in std::fs::read_dir(scenarios_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            Scenario::from_toml_file(&path).unwrap_or_else(|e| panic!("{e}"));
+            count += 1;
+        }
+    }
+    assert!(count >= 1, "scenarios/ holds at least smoke.toml");
+}
+
+#[test]
+fn smoke_is_a_short_embedded_open_loop_run_with_an_unrecorded_warmup() {
+    let smoke = Scenario::from_toml_file(scenarios_dir().join("smoke.toml")).unwrap();
+    assert_eq!(smoke.name, "smoke");
+    assert_eq!(smoke.target.broker, BrokerSpec::Embedded);
+    assert_eq!(smoke.target.protocol, Protocol::Frame);
+    assert_eq!(smoke.producer.acks, Acks::Leader);
+    assert_eq!(smoke.producer.client_id, DEFAULT_CLIENT_ID);
+    let w = &smoke.workload;
+    assert_eq!(
+        (w.topic.as_str(), w.partitions, w.producers, w.message_size, w.in_flight),
+        ("bench", 3, 2, 100, 256)
+    );
+    assert_eq!(w.keys, Keys::None);
+    assert_eq!(smoke.phases.len(), 2);
+    assert!(!smoke.phases[0].record);
+    assert!(smoke.phases[1].record);
+    let total: Duration = smoke
+        .phases
+        .iter()
+        .map(|p| match p.length {
+            PhaseLength::Duration(d) => d,
+            PhaseLength::Messages(_) => panic!("smoke phases are timed"),
+        })
+        .sum();
+    assert!(total <= Duration::from_secs(5), "{total:?}");
+    assert!(smoke.phases.iter().all(|p| p.rate > 0 && p.rate <= 10_000));
+}
+
+#[test]
+fn missing_tables_take_the_documented_defaults() {
+    let s = parse(MINIMAL).unwrap();
+    assert_eq!(s.target.broker, BrokerSpec::Embedded);
+    assert_eq!(s.workload, Workload::default());
+    assert_eq!(s.workload.in_flight, 256);
+    assert_eq!(s.producer.acks, Acks::All);
+    assert_eq!(s.producer.client_id, "loadgen");
+    assert_eq!(s.phases[0].rate, 0);
+    assert!(s.phases[0].record);
+}
+
+#[test]
+fn every_key_of_the_schema_is_read() {
+    let s = parse(
+        "name = \"n\"\ndescription = \"d\"\n\
+         [target]\nbroker = \"broker.example:9093\"\nprotocol = \"frame\"\n\
+         [producer]\nacks = 0\nclient_id = \"me\"\nrequest_timeout_ms = 500\n\
+         [workload]\ntopic = \"t.1\"\npartitions = 4\nproducers = 3\nmessage_size = 16\n\
+         keys = { kind = \"uniform\", count = 50 }\nheaders = 2\nin_flight = 8\n\
+         [[phases]]\nname = \"a\"\nduration = \"1m 30s\"\nrate = 10\nrecord = false\n\
+         [[phases]]\nname = \"b\"\nmessages = 7\n",
+    )
+    .unwrap();
+    assert_eq!(s.description, "d");
+    assert_eq!(
+        s.target.broker,
+        BrokerSpec::External("broker.example:9093".into())
+    );
+    assert_eq!(s.producer.acks, Acks::None);
+    assert_eq!(s.producer.client_id, "me");
+    assert_eq!(s.producer.request_timeout, Duration::from_millis(500));
+    assert_eq!(
+        s.workload,
+        Workload {
+            topic: "t.1".into(),
+            partitions: 4,
+            producers: 3,
+            message_size: 16,
+            keys: Keys::Uniform { count: 50 },
+            headers: 2,
+            in_flight: 8,
+        }
+    );
+    assert_eq!(
+        s.phases,
+        [
+            Phase {
+                name: "a".into(),
+                length: PhaseLength::Duration(Duration::from_secs(90)),
+                rate: 10,
+                record: false,
+            },
+            Phase {
+                name: "b".into(),
+                length: PhaseLength::Messages(7),
+                rate: 0,
+                record: true,
+            },
+        ]
+    );
+}
+
+#[test]
+fn unknown_keys_are_rejected_anywhere_naming_line_and_key() {
+    let cases = [
+        ("nmae = \"x\"\n", "line 1: nmae: unknown field `nmae`"),
+        (
+            "[target]\nbrokers = \"embedded\"\n",
+            "line 6: target.brokers: unknown field `brokers`",
+        ),
+        (
+            "[producer]\nlinger_ms = 5\n",
+            "line 6: producer.linger_ms: unknown field `linger_ms`",
+        ),
+        (
+            "[workload]\nmessage_sise = 5\n",
+            "line 6: workload.message_sise: unknown field `message_sise`",
+        ),
+        (
+            "[workload]\nkeys = { kind = \"uniform\", count = 5, seed = 1 }\n",
+            "workload.keys.seed: unknown field `seed`",
+        ),
+        (
+            "[[phases]]\nname = \"q\"\nmessages = 1\nramp = true\n",
+            "line 8: phases[1].ramp: unknown field `ramp`",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let err = error(&format!("{MINIMAL}{extra}"));
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+    }
+}
+
+#[test]
+fn invalid_values_name_the_key_and_what_is_allowed() {
+    let cases = [
+        (
+            "[workload]\nmessage_size = 8\n",
+            "workload.message_size: 8 bytes is too small; expected at least 16",
+        ),
+        (
+            "[workload]\nmessage_size = \"big\"\n",
+            "line 6: workload.message_size: invalid type: string \"big\", expected u32",
+        ),
+        (
+            "[workload]\nmessage_size = 1.5\n",
+            "workload.message_size: invalid type: floating point `1.5`",
+        ),
+        (
+            "[workload]\nproducers = 0\n",
+            "workload.producers: 0 is not allowed; expected an integer of at least 1",
+        ),
+        (
+            "[workload]\ntopic = \"a b\"\n",
+            "workload.topic: topic name \"a b\" contains ' '",
+        ),
+        (
+            "[workload]\nkeys = \"random\"\n",
+            "workload.keys: invalid value: string \"random\", expected \"none\" or { kind = \"sequential\" | \"uniform\", count = N }",
+        ),
+        (
+            "[workload]\nkeys = { kind = \"zipf\", count = 5 }\n",
+            "workload.keys.kind: unknown variant `zipf`, expected `sequential` or `uniform`",
+        ),
+        (
+            "[workload]\nkeys = { kind = \"sequential\", count = 0 }\n",
+            "workload.keys.count: 0 is not allowed",
+        ),
+        (
+            "[target]\nbroker = \"localhost\"\n",
+            "line 6: target.broker: \"localhost\" is not a broker; expected \"embedded\" or host:port",
+        ),
+        (
+            "[target]\nprotocol = \"kafka\"\n",
+            "target.protocol: protocol \"kafka\": the Kafka protocol path is not implemented yet",
+        ),
+        (
+            "[target]\nprotocol = \"http\"\n",
+            "target.protocol: \"http\" is not a protocol; expected \"frame\"",
+        ),
+        (
+            "[producer]\nacks = 3\n",
+            "line 6: producer.acks: invalid acks value \"3\": expected 0, 1, -1 or \"all\"",
+        ),
+        (
+            "[producer]\nrequest_timeout_ms = 0\n",
+            ": producer: request_timeout_ms is 0; expected at least 1",
+        ),
+        (
+            "[[phases]]\nname = \"q\"\nduration = \"fast\"\n",
+            "line 7: phases[1].duration: \"fast\" is not a duration",
+        ),
+        (
+            "[[phases]]\nname = \"q\"\nduration = 3\n",
+            "phases[1].duration: invalid type: integer `3`, expected a duration string such as \"3s\"",
+        ),
+        (
+            "[[phases]]\nname = \"q\"\nduration = \"0s\"\n",
+            "phases[1].duration: \"0s\" is zero; expected a positive duration",
+        ),
+        (
+            "[[phases]]\nname = \"q\"\nmessages = 5\nduration = \"1s\"\n",
+            "line 5: phases[1]: phase \"q\" sets both duration and messages; set exactly one",
+        ),
+        (
+            "[[phases]]\nname = \"q\"\n",
+            "phases[1]: phase \"q\" sets neither duration nor messages; set exactly one",
+        ),
+        (
+            "[[phases]]\nname = \"p\"\nmessages = 1\n",
+            "line 5: phases[1].name: phase name \"p\" is used twice",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let err = error(&format!("{MINIMAL}{extra}"));
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+    }
+}
+
+#[test]
+fn broker_and_topic_must_not_be_set_in_the_producer_table() {
+    let err = error(&format!("{MINIMAL}[producer]\nacks = 1\nbroker_address = \"h:1\"\n"));
+    assert!(
+        err.contains("line 7: producer.broker_address: `broker_address` must not be set in [producer]: it comes from [target] broker"),
+        "{err}"
+    );
+    let err = error(&format!("{MINIMAL}[producer]\n\"bootstrap.servers\" = \"h:1\"\n"));
+    assert!(err.contains("producer.\"bootstrap.servers\""), "{err}");
+    let err = error(&format!("{MINIMAL}[producer]\ntopic = \"x\"\n"));
+    assert!(
+        err.contains("producer.topic: `topic` must not be set in [producer]: it comes from [workload] topic"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reserved_keys_say_they_are_not_implemented_yet() {
+    let err = error(&format!("{MINIMAL}[thresholds]\np99_ms = 5\n"));
+    assert!(
+        err.contains("line 5: thresholds: `thresholds` is reserved for a later version"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_scenario_needs_a_name_and_a_recorded_phase() {
+    let err = error("[[phases]]\nname = \"p\"\nmessages = 1\n");
+    assert!(err.contains("missing field `name`"), "{err}");
+    let err = error("name = \"x\"\n");
+    assert!(err.contains(": phases: no [[phases]]"), "{err}");
+    let err = error("name = \"x\"\n[[phases]]\nname = \"p\"\nmessages = 1\nrecord = false\n");
+    assert!(err.contains("at least one phase must be recorded"), "{err}");
+}
+
+#[test]
+fn toml_syntax_errors_name_the_line() {
+    let err = error("name = \"x\"\n[workload\n");
+    assert!(err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let err = Scenario::from_toml_file("/nonexistent/s.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot read scenario /nonexistent/s.toml"), "{err}");
+}
