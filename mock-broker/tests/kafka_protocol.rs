@@ -595,3 +595,38 @@ async fn frame_and_kafka_clients_share_one_port_and_one_store() {
     assert_eq!(protocols, vec!["frame", "kafka"]);
     assert_eq!(stored[1].client.client_id.as_deref(), Some("raw-test"));
 }
+
+#[tokio::test]
+async fn hostile_array_lengths_close_the_connection_without_harming_the_broker() {
+    let broker = broker(|_| {}).await;
+    // Metadata v1 whose topic array claims 2^31 - 1 entries: once enough to
+    // make the decoder reserve ~154 GB and abort the process.
+    for (version, array_length) in [
+        (1i16, &0x7FFF_FFFFi32.to_be_bytes()[..]),
+        (9, &[0xFF, 0xFF, 0xFF, 0xFF, 0x07][..]),
+    ] {
+        let mut client = KafkaClient::connect(broker.local_addr()).await;
+        let mut body = BytesMut::new();
+        body.put_i16(ApiKey::Metadata as i16);
+        body.put_i16(version);
+        body.put_i32(1);
+        body.put_i16(-1); // client id
+        if version >= 9 {
+            body.put_u8(0); // header tagged fields
+        }
+        body.put_slice(array_length);
+        let mut raw = BytesMut::new();
+        raw.put_i32(body.len() as i32);
+        raw.put_slice(&body);
+        client.stream.write_all(&raw).await.unwrap();
+        client.expect_closed().await;
+    }
+    let mut client = KafkaClient::connect(broker.local_addr()).await;
+    assert_eq!(
+        client
+            .call(0, &ApiVersionsRequest::default())
+            .await
+            .error_code,
+        0
+    );
+}

@@ -2,6 +2,6 @@
 
 mod admin_api;
 mod binaries;
-mod kafka_protocol;
 mod frame_errors;
+mod kafka_protocol;
 mod raw_client;

@@ -1,0 +1,755 @@
+//! Real Kafka clients we did not write (kcat, confluent-kafka, kafka-python, kafkajs) produce to the
+//! `mock-broker` binary; the admin API must then show every message recorded exactly once, with its
+//! key, value and headers, in the partition and at the offset the client was told.
+//!
+//! The clients are external programs: `bash .ci/install-clients.sh` installs them. Without them each
+//! test skips with a line on stderr naming what is missing; with `MOCK_BROKER_REQUIRE_CLIENTS=1` (as
+//! in CI) a missing client fails the test instead. The helpers here are shared with
+//! `rdkafka_client.rs`, whose tests need nothing outside Cargo and never skip.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::binaries::{BrokerProcess, http_get};
+
+/// How long a client process may run before it is killed; the scripts give up after 60 s themselves.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Set to `1` to turn a missing client into a test failure.
+const REQUIRE_CLIENTS: &str = "MOCK_BROKER_REQUIRE_CLIENTS";
+/// Overrides the Python that runs the client scripts.
+const PYTHON: &str = "MOCK_BROKER_PYTHON";
+const INSTALL_HINT: &str = "install the real clients with `bash .ci/install-clients.sh`";
+
+// ---------------------------------------------------------------------------------------------
+// What the clients send.
+
+/// Repeated to pad every value, so that compressing a batch pays and the clients really compress it.
+const PADDING: &str = "payload-";
+
+/// One message as a client sent it; all three parts are UTF-8 text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sent {
+    pub(crate) key: String,
+    pub(crate) value: String,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+/// The `count` messages every client sends: message `i` has key `k{i}`, value `v{i}-` + padding and
+/// the headers `idx={i}` and `client={client}`. Kept in step with `clients/common.py` and
+/// `clients/produce_kafkajs.js`.
+pub(crate) fn sent_messages(client: &str, count: usize) -> Vec<Sent> {
+    (0..count)
+        .map(|i| Sent {
+            key: format!("k{i}"),
+            value: format!("v{i}-{}", PADDING.repeat(12)),
+            headers: vec![
+                ("idx".to_string(), i.to_string()),
+                ("client".to_string(), client.to_string()),
+            ],
+        })
+        .collect()
+}
+
+/// The partition and offset a client reported for each key.
+pub(crate) type Deliveries = HashMap<String, (i32, i64)>;
+
+// ---------------------------------------------------------------------------------------------
+// What the broker recorded, as the admin API shows it (docs/admin-api.md).
+
+/// Bytes as the admin API writes them: text when UTF-8, else `{"base64": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum JsonBytes {
+    Text(String),
+    Binary { base64: String },
+}
+
+impl JsonBytes {
+    /// The text, or a marker that cannot equal any text a client sent.
+    fn text(field: &Option<JsonBytes>) -> String {
+        match field {
+            Some(JsonBytes::Text(text)) => text.clone(),
+            Some(JsonBytes::Binary { base64 }) => format!("<binary, base64 {base64}>"),
+            None => "<null>".to_string(),
+        }
+    }
+}
+
+/// One record from `GET /topics/{topic}/records`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Recorded {
+    pub(crate) topic: String,
+    pub(crate) partition: i32,
+    pub(crate) offset: i64,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) receive_time: i64,
+    pub(crate) key: Option<JsonBytes>,
+    pub(crate) value: Option<JsonBytes>,
+    pub(crate) headers: BTreeMap<String, Option<JsonBytes>>,
+    pub(crate) header_list: Vec<(String, Option<JsonBytes>)>,
+    pub(crate) producer_id: Option<i64>,
+    pub(crate) producer_epoch: Option<i16>,
+    pub(crate) sequence: Option<i32>,
+    pub(crate) protocol: String,
+    pub(crate) client_id: Option<String>,
+}
+
+/// One topic from `GET /topics`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct TopicInfo {
+    pub(crate) name: String,
+    pub(crate) partitions: Vec<PartitionInfo>,
+}
+
+/// One partition of a [`TopicInfo`].
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct PartitionInfo {
+    pub(crate) partition: i32,
+    pub(crate) leader: i32,
+    pub(crate) high_watermark: i64,
+}
+
+fn get_json<T: serde::de::DeserializeOwned>(broker: &BrokerProcess, path: &str) -> T {
+    let (status, body) = http_get(&broker.admin, path);
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("GET {path}: unexpected JSON ({e}): {body}"))
+}
+
+/// The topic as `GET /topics` lists it.
+///
+/// # Panics
+/// If the broker has no such topic, naming the topics it has.
+pub(crate) fn topic_info(broker: &BrokerProcess, topic: &str) -> TopicInfo {
+    let topics: Vec<TopicInfo> = get_json(broker, "/topics");
+    let names: Vec<_> = topics.iter().map(|t| t.name.clone()).collect();
+    topics
+        .into_iter()
+        .find(|t| t.name == topic)
+        .unwrap_or_else(|| panic!("the broker has no topic {topic:?}; it has {names:?}"))
+}
+
+/// Every record of `topic`, partition by partition, paging through each.
+pub(crate) fn recorded(broker: &BrokerProcess, topic: &str) -> Vec<Recorded> {
+    const PAGE: usize = 1000;
+    let mut records = Vec::new();
+    for partition in topic_info(broker, topic).partitions {
+        let mut offset = 0;
+        loop {
+            let page: Vec<Recorded> = get_json(
+                broker,
+                &format!(
+                    "/topics/{topic}/records?partition={}&offset={offset}&limit={PAGE}",
+                    partition.partition
+                ),
+            );
+            offset += page.len();
+            let last = page.len() < PAGE;
+            records.extend(page);
+            if last {
+                break;
+            }
+        }
+    }
+    records
+}
+
+// ---------------------------------------------------------------------------------------------
+// The check every client test ends with.
+
+/// What a produce run must have left in the broker.
+pub(crate) struct Expected<'a> {
+    pub(crate) topic: &'a str,
+    /// The topic's partition count (the broker's `--partitions`).
+    pub(crate) partitions: i32,
+    pub(crate) sent: Vec<Sent>,
+    /// The client id the client sends, if it sends one.
+    pub(crate) client_id: Option<&'a str>,
+    /// Whether the client is an idempotent producer (one producer id, sequences 0, 1, … per partition).
+    pub(crate) idempotent: bool,
+    /// The partition and offset the client was told for each key, if it reports them.
+    pub(crate) deliveries: Option<Deliveries>,
+}
+
+/// Asserts that the broker recorded exactly `expected.sent`: every message once, nothing else,
+/// over Kafka, with the client's id, dense offsets from 0 in each partition, and where the client
+/// was told it went.
+///
+/// # Panics
+/// On any difference, with a message listing what is missing, duplicated or wrong.
+pub(crate) fn assert_recorded_exactly(broker: &BrokerProcess, expected: Expected<'_>) {
+    let topic = expected.topic;
+    let info = topic_info(broker, topic);
+    assert_eq!(
+        info.partitions.len(),
+        expected.partitions as usize,
+        "partitions of {topic}: {info:?}"
+    );
+    let records = recorded(broker, topic);
+
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for record in &records {
+        *seen.entry(JsonBytes::text(&record.key)).or_default() += 1;
+    }
+    let sent: HashMap<&str, &Sent> = expected.sent.iter().map(|s| (s.key.as_str(), s)).collect();
+    let missing: Vec<_> = expected
+        .sent
+        .iter()
+        .filter(|s| !seen.contains_key(&s.key))
+        .map(|s| s.key.as_str())
+        .collect();
+    let duplicated: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    let unexpected: Vec<_> = seen
+        .keys()
+        .filter(|k| !sent.contains_key(k.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty() && duplicated.is_empty() && unexpected.is_empty(),
+        "{topic}: {} records for {} messages sent; missing {} (first: {:?}), recorded more than \
+         once {} (first: {:?}), never sent {} (first: {:?})",
+        records.len(),
+        expected.sent.len(),
+        missing.len(),
+        &missing[..missing.len().min(10)],
+        duplicated.len(),
+        &duplicated[..duplicated.len().min(10)],
+        unexpected.len(),
+        &unexpected[..unexpected.len().min(10)],
+    );
+    assert_eq!(records.len(), expected.sent.len());
+
+    for record in &records {
+        let key = JsonBytes::text(&record.key);
+        let message = sent[key.as_str()];
+        let context = format!("{topic} record {key} (partition {})", record.partition);
+        assert_eq!(record.topic, topic, "{context}");
+        assert_eq!(record.protocol, "kafka", "{context}: protocol");
+        assert!(
+            (0..expected.partitions).contains(&record.partition),
+            "{context}: partition out of range 0..{}",
+            expected.partitions
+        );
+        assert_eq!(
+            JsonBytes::text(&record.value),
+            message.value,
+            "{context}: value"
+        );
+        let headers: Vec<(String, String)> = record
+            .header_list
+            .iter()
+            .map(|(k, v)| (k.clone(), JsonBytes::text(v)))
+            .collect();
+        assert_eq!(headers, message.headers, "{context}: header_list");
+        let last_wins: BTreeMap<_, _> = record.header_list.iter().cloned().collect();
+        assert_eq!(
+            record.headers, last_wins,
+            "{context}: headers disagree with header_list"
+        );
+        if let Some(client_id) = expected.client_id {
+            assert_eq!(
+                record.client_id.as_deref(),
+                Some(client_id),
+                "{context}: client_id"
+            );
+        }
+        // Every client here stamps a create time; the broker must decode it, not invent one.
+        let timestamp = record
+            .timestamp
+            .unwrap_or_else(|| panic!("{context}: no timestamp"));
+        assert!(
+            (timestamp - record.receive_time).abs() < 10 * 60 * 1000,
+            "{context}: timestamp {timestamp} is more than 10 minutes from receive_time {}",
+            record.receive_time
+        );
+        if let Some(deliveries) = &expected.deliveries {
+            assert_eq!(
+                deliveries.get(&key),
+                Some(&(record.partition, record.offset)),
+                "{context}: the client was told another partition/offset than was recorded \
+                 (recorded offset {})",
+                record.offset
+            );
+        }
+    }
+
+    let mut per_partition: BTreeMap<i32, Vec<&Recorded>> = BTreeMap::new();
+    for record in &records {
+        per_partition
+            .entry(record.partition)
+            .or_default()
+            .push(record);
+    }
+    for (partition, records) in &mut per_partition {
+        records.sort_by_key(|r| r.offset);
+        let offsets: Vec<i64> = records.iter().map(|r| r.offset).collect();
+        let dense: Vec<i64> = (0..records.len() as i64).collect();
+        assert_eq!(offsets, dense, "{topic} partition {partition}: offsets");
+        let high_watermark = info.partitions[*partition as usize].high_watermark;
+        assert_eq!(
+            high_watermark,
+            records.len() as i64,
+            "{topic} partition {partition}: high_watermark"
+        );
+    }
+
+    if expected.idempotent {
+        let producer_ids: Vec<Option<i64>> = records.iter().map(|r| r.producer_id).collect();
+        let first = producer_ids[0];
+        assert!(
+            first.is_some_and(|id| id >= 0),
+            "{topic}: an idempotent producer's records need a producer_id, got {first:?}"
+        );
+        assert!(
+            producer_ids.iter().all(|id| *id == first),
+            "{topic}: one producer, one producer_id: {producer_ids:?}"
+        );
+        for (partition, records) in &per_partition {
+            assert!(
+                records.iter().all(|r| r.producer_epoch.is_some()),
+                "{topic} partition {partition}: producer_epoch missing"
+            );
+            let sequences: Vec<Option<i32>> = records.iter().map(|r| r.sequence).collect();
+            let expected: Vec<Option<i32>> = (0..records.len() as i32).map(Some).collect();
+            assert_eq!(
+                sequences, expected,
+                "{topic} partition {partition}: sequences in offset order"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding the clients, or skipping.
+
+/// `Some(tool)`, or `None` after telling why the test is skipped (a failure when
+/// `MOCK_BROKER_REQUIRE_CLIENTS=1`).
+fn require<T>(tool: Result<T, String>) -> Option<T> {
+    let missing = match tool {
+        Ok(tool) => return Some(tool),
+        Err(missing) => missing,
+    };
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_string();
+    let required = std::env::var(REQUIRE_CLIENTS).is_ok_and(|v| !v.is_empty() && v != "0");
+    if required {
+        panic!("{test}: {missing}; {INSTALL_HINT} ({REQUIRE_CLIENTS} is set, so this fails)");
+    }
+    eprintln!(
+        "skipping {test}: {missing}; {INSTALL_HINT} (set {REQUIRE_CLIENTS}=1 to fail instead)"
+    );
+    None
+}
+
+fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the crate is inside the workspace")
+        .to_path_buf()
+}
+
+fn clients_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+fn kcat() -> Result<PathBuf, String> {
+    on_path("kcat").ok_or_else(|| "kcat is not on PATH (Debian: apt-get install kcat)".to_string())
+}
+
+/// The Python that runs the client scripts, if it can import `module`.
+fn python_with(module: &str) -> Result<PathBuf, String> {
+    let python = match std::env::var_os(PYTHON) {
+        Some(python) => PathBuf::from(python),
+        None => workspace_dir().join(".venv/bin/python"),
+    };
+    if !python.exists() {
+        return Err(format!(
+            "no Python for the client scripts: {} does not exist (or set {PYTHON})",
+            python.display()
+        ));
+    }
+    let imports = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+    if !imports.success() {
+        return Err(format!(
+            "{} cannot import {module} (pip install -r mock-broker/tests/clients/requirements.txt)",
+            python.display()
+        ));
+    }
+    Ok(python)
+}
+
+/// `node`, if kafkajs is installed beside the scripts.
+fn node_with_kafkajs() -> Result<PathBuf, String> {
+    let node = on_path("node")
+        .ok_or_else(|| "node is not on PATH (Debian: apt-get install nodejs npm)".to_string())?;
+    let kafkajs = clients_dir().join("node_modules/kafkajs/package.json");
+    if !kafkajs.is_file() {
+        return Err(format!(
+            "kafkajs is not installed: {} does not exist (npm ci in mock-broker/tests/clients)",
+            kafkajs.display()
+        ));
+    }
+    Ok(node)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a client.
+
+/// Runs `command` to completion with `stdin` as its input, killing it after [`CLIENT_TIMEOUT`].
+///
+/// # Panics
+/// If it cannot start, times out, or exits unsuccessfully: with its stdout and stderr.
+fn run_client(mut command: Command, stdin: &str) -> String {
+    let description = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {description}: {e}"));
+    let pid = child.id();
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let stdin = stdin.to_string();
+    std::thread::spawn(move || {
+        // A client that exits early closes the pipe; its exit status then tells what went wrong.
+        let _ = input.write_all(stdin.as_bytes());
+    });
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let (output, timed_out) = match rx.recv_timeout(CLIENT_TIMEOUT) {
+        Ok(output) => (output, false),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            (rx.recv().expect("the waiting thread reports"), true)
+        }
+    };
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = output.unwrap_or_else(|e| panic!("waiting for {description}: {e}"));
+    let stdout = String::from_utf8_lossy(&stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&stderr);
+    if timed_out {
+        panic!(
+            "{description} did not finish within {} s and was killed\n--- stdout\n{stdout}--- stderr\n{stderr}",
+            CLIENT_TIMEOUT.as_secs()
+        );
+    }
+    assert!(
+        status.success(),
+        "{description} failed ({status})\n--- stdout\n{stdout}--- stderr\n{stderr}"
+    );
+    // The client's summary line, shown with the test's output.
+    println!("{}", stdout.trim_end());
+    stdout
+}
+
+/// Runs a client script from `clients/` with `program`: `BOOTSTRAP TOPIC COUNT [options]
+/// --deliveries FILE`, and returns the deliveries it reports.
+fn run_script(
+    program: &Path,
+    script: &str,
+    broker: &BrokerProcess,
+    topic: &str,
+    count: usize,
+    options: &[&str],
+) -> Deliveries {
+    let deliveries = std::env::temp_dir().join(format!(
+        "mock-broker-real-clients-{}-{topic}.json",
+        std::process::id()
+    ));
+    let mut command = Command::new(program);
+    command
+        .current_dir(clients_dir())
+        .arg(script)
+        .args([&broker.address, topic, &count.to_string()])
+        .args(options)
+        .arg("--deliveries")
+        .arg(&deliveries);
+    run_client(command, "");
+    let text = std::fs::read_to_string(&deliveries)
+        .unwrap_or_else(|e| panic!("{script} wrote no {}: {e}", deliveries.display()));
+    let _ = std::fs::remove_file(&deliveries);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{script} deliveries ({e}): {text}"))
+}
+
+const COUNT: usize = 100;
+
+/// Produces [`COUNT`] messages with confluent-kafka and `options`, then checks the recordings.
+fn confluent_kafka_round_trip(topic: &str, options: &[&str], idempotent: bool) {
+    let Some(python) = require(python_with("confluent_kafka")) else {
+        return;
+    };
+    let broker = BrokerProcess::start(&["--partitions", "3"]);
+    let deliveries = run_script(
+        &python,
+        "produce_confluent_kafka.py",
+        &broker,
+        topic,
+        COUNT,
+        options,
+    );
+    assert_recorded_exactly(
+        &broker,
+        Expected {
+            topic,
+            partitions: 3,
+            sent: sent_messages("confluent-kafka", COUNT),
+            client_id: Some("real-clients-confluent-kafka"),
+            idempotent,
+            deliveries: Some(deliveries),
+        },
+    );
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+// ---------------------------------------------------------------------------------------------
+// kcat
+
+#[test]
+fn kcat_produces_keyed_lines_with_a_header_and_each_is_recorded_once() {
+    let Some(kcat) = require(kcat()) else {
+        return;
+    };
+    let broker = BrokerProcess::start(&["--partitions", "3"]);
+    let topic = "kcat-lines";
+    let sent: Vec<Sent> = sent_messages("kcat", 50)
+        .into_iter()
+        .map(|s| Sent {
+            // kcat puts the same -H headers on every message.
+            headers: vec![("client".to_string(), "kcat".to_string())],
+            ..s
+        })
+        .collect();
+    let lines: String = sent
+        .iter()
+        .map(|s| format!("{}:{}\n", s.key, s.value))
+        .collect();
+    let mut command = Command::new(kcat);
+    command.args(["-P", "-b", &broker.address, "-t", topic, "-K:"]);
+    command.args(["-H", "client=kcat", "-X", "client.id=real-clients-kcat"]);
+    command.args(["-X", "message.timeout.ms=60000"]);
+    run_client(command, &lines);
+    assert_recorded_exactly(
+        &broker,
+        Expected {
+            topic,
+            partitions: 3,
+            sent,
+            client_id: Some("real-clients-kcat"),
+            idempotent: false,
+            deliveries: None,
+        },
+    );
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+/// `kcat -L -J` output, the parts we check.
+#[derive(Debug, Deserialize)]
+struct KcatMetadata {
+    brokers: Vec<KcatBroker>,
+    topics: Vec<KcatTopic>,
+}
+
+#[derive(Debug, Deserialize)]
+struct KcatBroker {
+    id: i32,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct KcatTopic {
+    topic: String,
+    partitions: Vec<KcatPartition>,
+}
+
+#[derive(Debug, Deserialize)]
+struct KcatPartition {
+    partition: i32,
+    leader: i32,
+}
+
+#[test]
+fn kcat_lists_every_broker_and_the_partition_leaders_of_a_three_broker_cluster() {
+    let Some(kcat) = require(kcat()) else {
+        return;
+    };
+    let broker = BrokerProcess::start(&["--brokers", "3", "--partitions", "6"]);
+    let topic = "kcat-listed";
+    let mut produce = Command::new(&kcat);
+    produce.args(["-P", "-b", &broker.address, "-t", topic, "-K:"]);
+    run_client(produce, "a:1\nb:2\n");
+
+    let mut list = Command::new(&kcat);
+    list.args(["-L", "-J", "-b", &broker.address]);
+    let stdout = run_client(list, "");
+    let metadata: KcatMetadata = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("kcat -L -J printed unexpected JSON ({e}): {stdout}"));
+
+    let brokers: Vec<(i32, String)> = metadata
+        .brokers
+        .iter()
+        .map(|b| (b.id, b.name.clone()))
+        .collect();
+    let expected: Vec<(i32, String)> = broker
+        .address
+        .split(',')
+        .enumerate()
+        .map(|(i, address)| (i as i32 + 1, address.to_string()))
+        .collect();
+    assert_eq!(brokers, expected, "brokers in Metadata");
+
+    let listed = metadata
+        .topics
+        .iter()
+        .find(|t| t.topic == topic)
+        .unwrap_or_else(|| panic!("kcat -L does not list {topic}: {stdout}"));
+    let leaders: Vec<(i32, i32)> = listed
+        .partitions
+        .iter()
+        .map(|p| (p.partition, p.leader))
+        .collect();
+    let admin_leaders: Vec<(i32, i32)> = topic_info(&broker, topic)
+        .partitions
+        .iter()
+        .map(|p| (p.partition, p.leader))
+        .collect();
+    assert_eq!(
+        leaders, admin_leaders,
+        "Metadata and the admin API agree on leaders"
+    );
+    assert_eq!(
+        leaders,
+        vec![(0, 1), (1, 2), (2, 3), (3, 1), (4, 2), (5, 3)],
+        "partition p is led by broker p mod 3 + 1"
+    );
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+// ---------------------------------------------------------------------------------------------
+// confluent-kafka (librdkafka)
+
+#[test]
+fn confluent_kafka_with_defaults_records_every_message_once() {
+    confluent_kafka_round_trip("confluent-defaults", &[], false);
+}
+
+#[test]
+fn confluent_kafka_idempotent_producer_records_a_producer_id_and_dense_sequences() {
+    confluent_kafka_round_trip("confluent-idempotent", &["enable.idempotence=true"], true);
+}
+
+#[test]
+fn confluent_kafka_gzip_batches_are_decompressed_and_recorded() {
+    confluent_kafka_round_trip("confluent-gzip", &["compression.type=gzip"], false);
+}
+
+#[test]
+fn confluent_kafka_snappy_batches_are_decompressed_and_recorded() {
+    confluent_kafka_round_trip("confluent-snappy", &["compression.type=snappy"], false);
+}
+
+#[test]
+fn confluent_kafka_lz4_batches_are_decompressed_and_recorded() {
+    confluent_kafka_round_trip("confluent-lz4", &["compression.type=lz4"], false);
+}
+
+#[test]
+fn confluent_kafka_zstd_batches_are_decompressed_and_recorded() {
+    confluent_kafka_round_trip("confluent-zstd", &["compression.type=zstd"], false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// kafka-python
+
+#[test]
+fn kafka_python_with_defaults_negotiates_api_versions_v4_and_records_every_message_once() {
+    let Some(python) = require(python_with("kafka")) else {
+        return;
+    };
+    let broker = BrokerProcess::start(&["--partitions", "3"]);
+    let topic = "kafka-python-defaults";
+    let deliveries = run_script(
+        &python,
+        "produce_kafka_python.py",
+        &broker,
+        topic,
+        COUNT,
+        &[],
+    );
+    assert_recorded_exactly(
+        &broker,
+        Expected {
+            topic,
+            partitions: 3,
+            sent: sent_messages("kafka-python", COUNT),
+            client_id: Some("real-clients-kafka-python"),
+            // kafka-python 3 is an idempotent producer by default, as the Java client is.
+            idempotent: true,
+            deliveries: Some(deliveries),
+        },
+    );
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+// ---------------------------------------------------------------------------------------------
+// kafkajs
+
+fn kafkajs_round_trip(broker_args: &[&str], partitions: i32, topic: &str, options: &[&str]) {
+    let Some(node) = require(node_with_kafkajs()) else {
+        return;
+    };
+    let broker = BrokerProcess::start(broker_args);
+    let deliveries = run_script(&node, "produce_kafkajs.js", &broker, topic, COUNT, options);
+    assert_recorded_exactly(
+        &broker,
+        Expected {
+            topic,
+            partitions,
+            sent: sent_messages("kafkajs", COUNT),
+            client_id: Some("real-clients-kafkajs"),
+            idempotent: options.contains(&"idempotent=true"),
+            deliveries: Some(deliveries),
+        },
+    );
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+#[test]
+fn kafkajs_with_defaults_records_every_message_once() {
+    kafkajs_round_trip(&["--partitions", "3"], 3, "kafkajs-defaults", &[]);
+}
+
+#[test]
+fn kafkajs_idempotent_producer_finds_the_controller_of_a_three_broker_cluster() {
+    kafkajs_round_trip(
+        &["--brokers", "3", "--partitions", "6"],
+        6,
+        "kafkajs-idempotent",
+        &["idempotent=true"],
+    );
+}
