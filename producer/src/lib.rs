@@ -6,12 +6,14 @@
 //! mock broker; [`key_hash`] is how keys pick partitions.
 
 mod acks;
+pub mod backoff;
 pub mod config;
 pub mod connection;
 mod error;
 pub mod frame;
 pub mod key_hash;
 mod link;
+pub mod partitioner;
 mod producer;
 mod record;
 pub mod topic_name;
