@@ -11,6 +11,7 @@ pub mod config;
 pub mod connection;
 mod error;
 pub mod frame;
+pub mod kafka;
 pub mod key_hash;
 mod link;
 pub mod partitioner;

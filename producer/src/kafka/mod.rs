@@ -1,0 +1,3 @@
+//! The Kafka wire protocol, producer side.
+
+pub mod batch_builder;
