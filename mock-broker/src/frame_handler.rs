@@ -86,16 +86,29 @@ pub(crate) fn handle_produce(
             producer: None,
         });
     }
+    let groups: Vec<(u32, Vec<NewRecord>)> = by_partition
+        .into_iter()
+        .enumerate()
+        .filter(|(_, records)| !records.is_empty())
+        .map(|(p, records)| (p as u32, records))
+        .collect();
+    let partitions_used: Vec<u32> = groups.iter().map(|(p, _)| *p).collect();
     let mut next_offset = vec![0i64; partitions as usize];
-    for (p, records) in by_partition.into_iter().enumerate() {
-        if records.is_empty() {
-            continue;
+    match topic.append_groups(groups, receive_time, client) {
+        Ok(bases) => {
+            for (p, base) in partitions_used.into_iter().zip(bases) {
+                next_offset[p as usize] = base;
+            }
         }
-        match topic.append(p as u32, records, receive_time, client) {
-            Ok(base) => next_offset[p] = base,
-            // Partitions were checked above; this is a broker bug, reported as such.
-            Err(e) => return ProduceResponse::error(id, Status::InternalError, e.to_string()),
+        // The whole request is refused: nothing of it was recorded.
+        Err(StoreError::Sink(reason)) => {
+            return ProduceResponse::error(
+                id,
+                Status::InternalError,
+                format!("cannot record: {reason}"),
+            );
         }
+        Err(e) => return ProduceResponse::error(id, Status::InternalError, e.to_string()),
     }
     stats.recorded(topic.name(), count, bytes as u64);
 

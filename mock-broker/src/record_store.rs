@@ -387,9 +387,6 @@ impl TopicLog {
 
     /// Appends `records` to `partition` at consecutive offsets; returns the first offset.
     ///
-    /// With a [`RecordSink`], the records are written there first, under the
-    /// partition lock, so the file holds each partition in offset order.
-    ///
     /// # Errors
     /// [`StoreError::UnknownPartition`] or [`StoreError::Sink`]; nothing is appended then.
     pub fn append(
@@ -399,29 +396,75 @@ impl TopicLog {
         receive_time: i64,
         client: &Arc<ClientInfo>,
     ) -> Result<i64, StoreError> {
-        let mut log = self.partition(partition)?.lock().expect("partition lock");
-        let base_offset = log.len() as i64;
-        let start = log.len();
-        log.extend(records.into_iter().enumerate().map(|(i, r)| StoredRecord {
-            partition,
-            offset: base_offset + i as i64,
-            timestamp: r.timestamp,
-            receive_time,
-            key: r.key,
-            value: r.value,
-            headers: r.headers,
-            producer: r.producer,
-            client: client.clone(),
-        }));
-        if let Some(sink) = &self.sink
-            && let Err(e) = sink.write(&self.name, &log[start..])
-        {
-            // The lock is still held: nobody has seen these records.
-            log.truncate(start);
-            tracing::error!(topic = %self.name, partition, error = %e, "record file write failed; append refused");
-            return Err(StoreError::Sink(e.to_string()));
+        let groups = vec![(partition, records.into_iter().collect())];
+        Ok(self.append_groups(groups, receive_time, client)?[0])
+    }
+
+    /// Appends each group of records to its partition, all or nothing, and
+    /// returns each group's first offset, in the order given.
+    ///
+    /// Every partition involved is locked (in ascending order, so concurrent
+    /// appends cannot deadlock) before offsets are assigned. With a
+    /// [`RecordSink`], all the records are written there in one call first,
+    /// so the file holds each partition in offset order and never holds a
+    /// record the store refused.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`] or [`StoreError::Sink`]; nothing is appended then.
+    ///
+    /// # Panics
+    /// If a partition appears in two groups.
+    pub fn append_groups(
+        &self,
+        groups: Vec<(u32, Vec<NewRecord>)>,
+        receive_time: i64,
+        client: &Arc<ClientInfo>,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        order.sort_by_key(|&i| groups[i].0);
+        assert!(
+            order.windows(2).all(|w| groups[w[0]].0 != groups[w[1]].0),
+            "each partition appears at most once in one append"
+        );
+        let mut locked = Vec::with_capacity(groups.len());
+        for &i in &order {
+            locked.push(self.partition(groups[i].0)?.lock().expect("partition lock"));
         }
-        Ok(base_offset)
+        let mut bases = vec![0i64; groups.len()];
+        let mut built: Vec<Vec<StoredRecord>> = vec![Vec::new(); groups.len()];
+        let mut groups: Vec<Option<(u32, Vec<NewRecord>)>> = groups.into_iter().map(Some).collect();
+        for (slot, &i) in order.iter().enumerate() {
+            let (partition, records) = groups[i].take().expect("each group once");
+            let base_offset = locked[slot].len() as i64;
+            bases[i] = base_offset;
+            built[slot] = records
+                .into_iter()
+                .enumerate()
+                .map(|(n, r)| StoredRecord {
+                    partition,
+                    offset: base_offset + n as i64,
+                    timestamp: r.timestamp,
+                    receive_time,
+                    key: r.key,
+                    value: r.value,
+                    headers: r.headers,
+                    producer: r.producer,
+                    client: client.clone(),
+                })
+                .collect();
+        }
+        if let Some(sink) = &self.sink {
+            let all: Vec<StoredRecord> = built.iter().flatten().cloned().collect();
+            if let Err(e) = sink.write(&self.name, &all) {
+                // Still locked: nobody has seen these records.
+                tracing::error!(topic = %self.name, error = %e, "record file write failed; append refused");
+                return Err(StoreError::Sink(e.to_string()));
+            }
+        }
+        for (log, records) in locked.iter_mut().zip(built) {
+            log.extend(records);
+        }
+        Ok(bases)
     }
 
     /// Up to `limit` records of `partition` from offset `from`, in offset order.
@@ -552,6 +595,41 @@ mod tests {
             .append(0, [new_record("a")], 1, &client())
             .unwrap_err();
         assert_eq!(err, StoreError::Sink("disk full".into()));
+        assert_eq!(store.record_count(), 0);
+    }
+
+    #[derive(Debug, Default)]
+    struct CountingSink(Mutex<Vec<usize>>);
+    impl RecordSink for CountingSink {
+        fn write(&self, _: &str, records: &[StoredRecord]) -> std::io::Result<()> {
+            self.0.lock().unwrap().push(records.len());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn groups_are_appended_in_one_sink_write_with_offsets_per_partition() {
+        let store = RecordStore::new(3, true);
+        let sink = Arc::new(CountingSink::default());
+        store.set_sink(sink.clone());
+        let topic = store.topic_for_write("t").unwrap();
+        topic.append(2, [new_record("x")], 1, &client()).unwrap();
+        let groups = vec![
+            (2, vec![new_record("a"), new_record("b")]),
+            (0, vec![new_record("c")]),
+        ];
+        assert_eq!(topic.append_groups(groups, 1, &client()), Ok(vec![1, 0]));
+        assert_eq!(*sink.0.lock().unwrap(), vec![1, 3]);
+        assert_eq!(store.read("t", 2, 0, 10).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_failing_sink_refuses_every_group() {
+        let store = RecordStore::new(2, true);
+        store.set_sink(Arc::new(FailingSink));
+        let topic = store.topic_for_write("t").unwrap();
+        let groups = vec![(0, vec![new_record("a")]), (1, vec![new_record("b")])];
+        assert!(topic.append_groups(groups, 1, &client()).is_err());
         assert_eq!(store.record_count(), 0);
     }
 

@@ -36,20 +36,22 @@ pub enum StartError {
     #[error("invalid broker configuration: {0}")]
     Config(String),
     /// A listen address could not be bound.
-    #[error("cannot listen on {address}: {source}")]
+    #[error("cannot listen on {address}: {error}")]
     Bind {
         /// The address asked for.
         address: SocketAddr,
         /// Why the operating system refused.
-        source: std::io::Error,
+        // Not `source`: the message already says it, and chains would say it twice.
+        error: std::io::Error,
     },
     /// The record file could not be opened.
-    #[error("cannot open the record file {path}: {source}")]
+    #[error("cannot open the record file {path}: {error}")]
     RecordFile {
         /// The path asked for.
         path: PathBuf,
         /// Why it could not be opened.
-        source: std::io::Error,
+        // Not `source`: the message already says it, and chains would say it twice.
+        error: std::io::Error,
     },
 }
 
@@ -107,10 +109,10 @@ impl MockBroker {
         .map_err(StartError::Config)?;
         let store = RecordStore::new(config.partitions, config.auto_create_topics);
         if let Some(path) = &config.record_file {
-            let file = crate::record_file::RecordFile::open(path).map_err(|source| {
+            let file = crate::record_file::RecordFile::open(path).map_err(|error| {
                 StartError::RecordFile {
                     path: path.clone(),
-                    source,
+                    error,
                 }
             })?;
             store.set_sink(Arc::new(file));
@@ -201,7 +203,7 @@ impl Drop for MockBroker {
 async fn bind(address: SocketAddr) -> Result<TcpListener, StartError> {
     TcpListener::bind(address)
         .await
-        .map_err(|source| StartError::Bind { address, source })
+        .map_err(|error| StartError::Bind { address, error })
 }
 
 /// Runs every accept loop and the admin API; on shutdown waits for all connections to finish.

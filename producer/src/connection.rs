@@ -51,10 +51,10 @@ impl Connection {
     ) -> Result<Connection, Error> {
         let stream = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
             Ok(Ok(stream)) => stream,
-            Ok(Err(source)) => {
+            Ok(Err(error)) => {
                 return Err(Error::Connect {
                     address: address.to_string(),
-                    source,
+                    error,
                 });
             }
             Err(_) => {
@@ -65,9 +65,9 @@ impl Connection {
             }
         };
         // Requests are already batched; Nagle would only add latency.
-        stream.set_nodelay(true).map_err(|source| Error::Connect {
+        stream.set_nodelay(true).map_err(|error| Error::Connect {
             address: address.to_string(),
-            source,
+            error,
         })?;
         let (read, write) = stream.into_split();
         Ok(Connection {

@@ -10,12 +10,12 @@ use crate::frame::{EncodeError, Status};
 #[non_exhaustive]
 pub enum Error {
     /// The TCP connection to the broker could not be established.
-    #[error("cannot connect to broker at {address}: {source}")]
+    #[error("cannot connect to broker at {address}: {error}")]
     Connect {
         /// The address as configured.
         address: String,
-        /// Why the operating system refused.
-        source: std::io::Error,
+        /// Why the operating system refused. (Not `source`: the message says it already.)
+        error: std::io::Error,
     },
     /// The TCP connection was not established within `connect_timeout`.
     #[error("connecting to broker at {address} timed out after {timeout:?}")]
