@@ -12,6 +12,7 @@ use kafka_protocol::indexmap::IndexMap;
 use kafka_protocol::messages::api_versions_request::ApiVersionsRequest;
 use kafka_protocol::messages::api_versions_response::ApiVersionsResponse;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
+use kafka_protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use kafka_protocol::messages::list_offsets_request::{
     ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
@@ -271,6 +272,21 @@ async fn every_served_api_answers_at_every_served_version() {
         assert_eq!(fetched.len(), 11, "Fetch v{version}");
         assert_eq!(fetched[4].value.as_deref(), Some(&b"v7"[..]));
         assert_eq!(fetched[4].offset, 4);
+    }
+    for version in 0..=6 {
+        let request = if version >= 4 {
+            FindCoordinatorRequest::default()
+                .with_coordinator_keys(vec![StrBytes::from_static_str("group-a")])
+        } else {
+            FindCoordinatorRequest::default().with_key(StrBytes::from_static_str("group-a"))
+        };
+        let response = client.call(version, &request).await;
+        let node = if version >= 4 {
+            response.coordinators[0].node_id.0
+        } else {
+            response.node_id.0
+        };
+        assert_eq!(node, 1, "FindCoordinator v{version}");
     }
     for version in 1..=10 {
         let request = ListOffsetsRequest::default().with_topics(vec![

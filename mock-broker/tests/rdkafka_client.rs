@@ -30,7 +30,9 @@ fn future_producer(bootstrap: &str, extra: &[(&str, &str)]) -> FutureProducer {
     for (name, value) in extra {
         config.set(*name, *value);
     }
-    config.create().expect("the producer configuration is valid")
+    config
+        .create()
+        .expect("the producer configuration is valid")
 }
 
 /// Enqueues every message, then waits for each delivery report.
@@ -41,15 +43,16 @@ fn produce(producer: &FutureProducer, topic: &str, messages: &[Sent]) -> Deliver
     let pending: Vec<_> = messages
         .iter()
         .map(|message| {
-            let headers = message
-                .headers
-                .iter()
-                .fold(OwnedHeaders::new(), |headers, (key, value)| {
-                    headers.insert(Header {
-                        key,
-                        value: Some(value.as_str()),
-                    })
-                });
+            let headers =
+                message
+                    .headers
+                    .iter()
+                    .fold(OwnedHeaders::new(), |headers, (key, value)| {
+                        headers.insert(Header {
+                            key,
+                            value: Some(value.as_str()),
+                        })
+                    });
             let record = FutureRecord::to(topic)
                 .key(&message.key)
                 .payload(&message.value)
@@ -67,11 +70,13 @@ fn produce(producer: &FutureProducer, topic: &str, messages: &[Sent]) -> Deliver
     let deliveries = runtime.block_on(async {
         let mut deliveries = Deliveries::new();
         for (key, delivery) in pending {
-            let delivery = tokio::time::timeout(TIMEOUT * 2, delivery)
-                .await
-                .unwrap_or_else(|_| panic!("{key}: no delivery report within {TIMEOUT:?} * 2"))
-                .unwrap_or_else(|_| panic!("{key}: the producer dropped the delivery report"))
-                .unwrap_or_else(|(e, _)| panic!("{key}: not delivered: {e}"));
+            // librdkafka reports every message within message.timeout.ms, delivered or not.
+            let delivery = match tokio::time::timeout(TIMEOUT * 2, delivery).await {
+                Ok(Ok(Ok(delivery))) => delivery,
+                Ok(Ok(Err((e, _)))) => panic!("{key}: not delivered: {e}"),
+                Ok(Err(_)) => panic!("{key}: the producer dropped the delivery report"),
+                Err(_) => panic!("{key}: no delivery report within {:?}", TIMEOUT * 2),
+            };
             deliveries.insert(key, (delivery.partition, delivery.offset));
         }
         deliveries
@@ -236,7 +241,8 @@ fn the_rdkafka_mock_cluster_serves_back_what_the_future_producer_delivered() {
             continue;
         };
         let message = message.expect("the mock cluster serves the records");
-        let text = |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned();
+        let text =
+            |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned();
         let headers = message
             .headers()
             .map(|headers| {
@@ -257,7 +263,10 @@ fn the_rdkafka_mock_cluster_serves_back_what_the_future_producer_delivered() {
     }
     received.sort_by_key(|(message, _)| message.key[1..].parse::<usize>().unwrap_or(usize::MAX));
     let messages: Vec<Sent> = received.iter().map(|(m, _)| m.clone()).collect();
-    assert_eq!(messages, sent, "what was read back is what was sent, once each");
+    assert_eq!(
+        messages, sent,
+        "what was read back is what was sent, once each"
+    );
     for (message, position) in &received {
         assert_eq!(
             deliveries.get(&message.key),

@@ -5,3 +5,5 @@ mod binaries;
 mod frame_errors;
 mod kafka_protocol;
 mod raw_client;
+mod rdkafka_client;
+mod real_clients;

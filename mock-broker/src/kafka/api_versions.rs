@@ -9,8 +9,10 @@ use kafka_protocol::messages::api_versions_response::{ApiVersion, ApiVersionsRes
 /// Only what is really served is advertised, because clients gate features
 /// on it: librdkafka sends RecordBatch v2 only when Produce ≥ 3 and Fetch ≥ 4
 /// are advertised, zstd only with Produce ≥ 7 and Fetch ≥ 10, and idempotence
-/// only with InitProducerId. Fetch and ListOffsets are served from the
-/// recordings (see `fetch.rs`), which is what makes those features available.
+/// only with InitProducerId, lz4 only with FindCoordinator. Fetch and
+/// ListOffsets are served from the recordings (see `fetch.rs`), and
+/// FindCoordinator names the controller (see `find_coordinator.rs`), which is
+/// what makes those features available.
 pub(crate) const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 13),
     (ApiKey::Fetch, 4, 12),
@@ -18,6 +20,7 @@ pub(crate) const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Metadata, 0, 13),
     (ApiKey::ApiVersions, 0, 4),
     (ApiKey::InitProducerId, 0, 5),
+    (ApiKey::FindCoordinator, 0, 6),
 ];
 
 /// The versions of `key` the broker serves, if it serves it.
@@ -81,6 +84,9 @@ mod tests {
                 ApiKey::ApiVersions => codable::<ApiVersionsRequest, ApiVersionsResponse>(),
                 ApiKey::InitProducerId => {
                     codable::<InitProducerIdRequest, InitProducerIdResponse>()
+                }
+                ApiKey::FindCoordinator => {
+                    codable::<FindCoordinatorRequest, FindCoordinatorResponse>()
                 }
                 other => panic!("{other:?} is served but not checked here"),
             };

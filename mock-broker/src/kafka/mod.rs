@@ -11,6 +11,7 @@
 pub(crate) mod api_versions;
 mod error_code;
 mod fetch;
+mod find_coordinator;
 pub(crate) mod framing;
 pub(crate) mod idempotence;
 mod init_producer_id;
@@ -24,8 +25,8 @@ use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, FetchRequest, InitProducerIdRequest, ListOffsetsRequest,
-    MetadataRequest, ProduceRequest, RequestHeader, ResponseHeader,
+    ApiKey, ApiVersionsRequest, FetchRequest, FindCoordinatorRequest, InitProducerIdRequest,
+    ListOffsetsRequest, MetadataRequest, ProduceRequest, RequestHeader, ResponseHeader,
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 
@@ -159,6 +160,12 @@ pub(crate) async fn handle(
         ApiKey::Fetch => {
             let body = FetchRequest::decode(&mut request, version).map_err(decode_error)?;
             let response = fetch::handle(body, version, &ctx).await;
+            write_response(out, correlation_id, header_version, version, &response)
+        }
+        ApiKey::FindCoordinator => {
+            let body =
+                FindCoordinatorRequest::decode(&mut request, version).map_err(decode_error)?;
+            let response = find_coordinator::handle(body, version, &ctx);
             write_response(out, correlation_id, header_version, version, &response)
         }
         ApiKey::ListOffsets => {
