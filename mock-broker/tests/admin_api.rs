@@ -105,10 +105,11 @@ impl Bench {
         response.json()
     }
 
+    /// A frame-protocol producer (these tests check frame counters too).
     async fn producer(&self, topic: &str) -> Producer {
-        Producer::new(Config::new(self.broker.local_addr().to_string(), topic))
-            .await
-            .expect("producer connects")
+        let mut config = Config::new(self.broker.local_addr().to_string(), topic);
+        config.protocol = producer::Protocol::Frame;
+        Producer::new(config).await.expect("producer connects")
     }
 }
 
@@ -149,10 +150,14 @@ async fn topics_lists_each_topic_with_its_id_partition_leaders_and_high_watermar
         producer
             .send(Record::new("x").with_partition(partition))
             .await
+            .unwrap()
+            .await
             .unwrap();
     }
     producer
         .send(Record::new("y").with_topic("audit").with_partition(1))
+        .await
+        .unwrap()
         .await
         .unwrap();
 
@@ -215,8 +220,15 @@ async fn records_carry_key_value_headers_and_sender_with_non_utf8_bytes_in_base6
                 .with_timestamp(1_700_000_000_000),
         )
         .await
+        .unwrap()
+        .await
         .unwrap();
-    producer.send(Record::new("plain text")).await.unwrap();
+    producer
+        .send(Record::new("plain text"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
 
     let records = bench.get("/topics/t/records").await;
     let records = records.as_array().unwrap();
@@ -263,6 +275,8 @@ async fn records_are_filtered_by_partition_offset_and_limit() {
     for (partition, value) in [(0, "a0"), (1, "b0"), (0, "a1"), (0, "a2"), (1, "b1")] {
         producer
             .send(Record::new(value).with_partition(partition))
+            .await
+            .unwrap()
             .await
             .unwrap();
     }
@@ -348,6 +362,8 @@ async fn stats_count_requests_records_errors_connections_and_name_the_brokers() 
     producer
         .send(Record::new("refused").with_topic("bad topic"))
         .await
+        .unwrap()
+        .await
         .unwrap_err();
 
     let stats = bench.get("/stats").await;
@@ -381,6 +397,8 @@ async fn delete_drops_one_topic_and_reset_drops_them_all() {
     producer.send_message("1").await.unwrap();
     producer
         .send(Record::new("2").with_topic("b"))
+        .await
+        .unwrap()
         .await
         .unwrap();
 
@@ -426,15 +444,21 @@ async fn the_record_file_holds_one_json_line_per_record_exactly_as_the_api_serve
                 .with_header("h", "2"),
         )
         .await
+        .unwrap()
+        .await
         .unwrap();
     for value in ["a", "b", "c"] {
         producer
             .send(Record::new(value).with_partition(0))
             .await
+            .unwrap()
+            .await
             .unwrap();
     }
     producer
         .send(Record::new("other").with_topic("u"))
+        .await
+        .unwrap()
         .await
         .unwrap();
 

@@ -594,12 +594,9 @@ async fn a_broker_that_does_not_lead_the_partition_says_so() {
 #[tokio::test]
 async fn frame_and_kafka_clients_share_one_port_and_one_store() {
     let broker = broker(|_| {}).await;
-    let producer = producer::Producer::new(producer::Config::new(
-        broker.local_addr().to_string(),
-        "both",
-    ))
-    .await
-    .unwrap();
+    let mut config = producer::Config::new(broker.local_addr().to_string(), "both");
+    config.protocol = producer::Protocol::Frame;
+    let producer = producer::Producer::new(config).await.unwrap();
     producer.send_message("from-frame").await.unwrap();
     let mut client = KafkaClient::connect(broker.local_addr()).await;
     let response = client

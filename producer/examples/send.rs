@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use producer::{Acks, Config, Producer, Record};
+use producer::{Acks, Config, Producer, Protocol, Record};
 use tracing_subscriber::EnvFilter;
 
 /// Send one message to a broker and print where it was stored.
@@ -34,8 +34,19 @@ struct Args {
     /// Acknowledgements to wait for: 0, 1, -1 or all.
     #[arg(long)]
     acks: Option<Acks>,
+    /// Wire protocol: kafka (default) or frame.
+    #[arg(long, value_parser = parse_protocol)]
+    protocol: Option<Protocol>,
     /// The message.
     message: String,
+}
+
+fn parse_protocol(text: &str) -> Result<Protocol, String> {
+    match text {
+        "kafka" => Ok(Protocol::Kafka),
+        "frame" => Ok(Protocol::Frame),
+        other => Err(format!("protocol {other:?} is not kafka or frame")),
+    }
 }
 
 fn parse_header(text: &str) -> Result<(String, String), String> {
@@ -76,6 +87,9 @@ async fn run(args: Args) -> Result<(), producer::Error> {
     if let Some(acks) = args.acks {
         config.acks = acks;
     }
+    if let Some(protocol) = args.protocol {
+        config.protocol = protocol;
+    }
     let producer = Producer::new(config).await?;
     let mut record = Record::new(args.message);
     if let Some(key) = args.key {
@@ -84,7 +98,7 @@ async fn run(args: Args) -> Result<(), producer::Error> {
     for (name, value) in args.headers {
         record = record.with_header(name, value);
     }
-    let delivery = producer.send(record).await?;
+    let delivery = producer.send(record).await?.await?;
     match (delivery.partition, delivery.offset) {
         (Some(partition), Some(offset)) => {
             tracing::info!(topic = %producer.config().topic, partition, offset, "message delivered");

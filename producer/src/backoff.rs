@@ -45,6 +45,13 @@ impl Backoff {
         Duration::from_secs_f64(capped * jitter)
     }
 
+    /// The delay before retry number `attempt` (1 for the first), drawing
+    /// jitter from this backoff: for callers that track attempts themselves.
+    pub fn delay_for_attempt(&mut self, attempt: u32) -> Duration {
+        self.attempt = attempt.saturating_sub(1);
+        self.next_delay()
+    }
+
     /// How many delays have been handed out since the last reset.
     pub fn attempts(&self) -> u32 {
         self.attempt

@@ -8,19 +8,36 @@ use serde::{Deserialize, Serialize};
 use crate::Acks;
 use crate::error::Error;
 use crate::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES};
+use crate::kafka::batch_builder::Compression;
+use crate::partitioner::{KeyHash, KeylessStrategy};
 use crate::topic_name::validate_topic_name;
+
+/// Which wire protocol the producer speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// The Kafka protocol: works with Kafka, Redpanda, librdkafka's mock cluster and the mock broker.
+    #[default]
+    Kafka,
+    /// The project's frame protocol: the mock broker only.
+    Frame,
+}
 
 /// Everything a [`Producer`](crate::Producer) needs to know.
 ///
 /// TOML keys are the field names, with `_ms` for durations in milliseconds;
 /// the Kafka property names (`bootstrap.servers`, `client.id`, `acks`,
-/// `request.timeout.ms`, …) are accepted as aliases so existing producer
-/// properties can be pasted. Unknown keys are rejected.
+/// `linger.ms`, `batch.size`, `enable.idempotence`, `compression.type`, …)
+/// are accepted as aliases so existing producer properties can be pasted.
+/// Unknown keys are rejected. Defaults follow the Java client where it has
+/// the setting. `docs/producer-config.md` lists every key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Config {
-    /// `host:port` of the broker. Default `127.0.0.1:9092`.
+    /// `kafka` or `frame`. Default `kafka`.
+    pub protocol: Protocol,
+    /// `host:port` of the broker; for Kafka a comma-separated bootstrap list. Default `127.0.0.1:9092`.
     #[serde(alias = "bootstrap.servers", alias = "bootstrap_servers")]
     pub broker_address: String,
     /// The topic [`Producer::send_message`](crate::Producer::send_message) and records without a topic go to.
@@ -49,6 +66,59 @@ pub struct Config {
     /// The largest frame (request) the producer sends. Default 16 MiB.
     #[serde(alias = "max.request.size")]
     pub max_frame_bytes: u32,
+    /// How long a batch waits for more records before it is sent. Default 5 ms (Java ≥ 4.0).
+    #[serde(rename = "linger_ms", alias = "linger.ms", with = "millis")]
+    pub linger: Duration,
+    /// A batch is sent once it holds this many bytes. Default 16384.
+    #[serde(alias = "batch.size")]
+    pub batch_size: usize,
+    /// Requests in flight per broker connection. Default 5.
+    #[serde(alias = "max.in.flight.requests.per.connection")]
+    pub max_in_flight: u32,
+    /// How many times a batch is sent again after a retriable error. Default 2147483647
+    /// (retries end at `delivery_timeout_ms`).
+    pub retries: u32,
+    /// The first retry's backoff; later ones double, with ±20% jitter. Default 100 ms.
+    #[serde(
+        rename = "retry_backoff_ms",
+        alias = "retry.backoff.ms",
+        with = "millis"
+    )]
+    pub retry_backoff: Duration,
+    /// The longest retry backoff. Default 1000 ms.
+    #[serde(
+        rename = "retry_backoff_max_ms",
+        alias = "retry.backoff.max.ms",
+        with = "millis"
+    )]
+    pub retry_backoff_max: Duration,
+    /// How long a record may take, retries included, before it fails. Default 120000 ms.
+    #[serde(
+        rename = "delivery_timeout_ms",
+        alias = "delivery.timeout.ms",
+        with = "millis"
+    )]
+    pub delivery_timeout: Duration,
+    /// Idempotent producing (no duplicates from retries). Default: on when acks = all (Kafka only).
+    #[serde(alias = "enable.idempotence")]
+    pub idempotent: Option<bool>,
+    /// `none`, `gzip`, `snappy`, `lz4` or `zstd` (Kafka only). Default `none`.
+    #[serde(alias = "compression.type")]
+    pub compression: Compression,
+    /// Bytes of records held until settled; `send` waits when they are used up. Default 32 MiB.
+    #[serde(alias = "buffer.memory")]
+    pub buffer_memory: usize,
+    /// Metadata is refreshed at least this often. Default 300000 ms.
+    #[serde(
+        rename = "metadata_max_age_ms",
+        alias = "metadata.max.age.ms",
+        with = "millis"
+    )]
+    pub metadata_max_age: Duration,
+    /// How keyed records pick a partition: `fnv1a` (default) or `murmur2` (the Java client's).
+    pub partitioner: KeyHash,
+    /// How keyless records pick a partition: `sticky` (default, Java ≥ 2.4) or `round_robin`.
+    pub keyless_partitioner: KeylessStrategy,
 }
 
 impl Default for Config {
@@ -62,6 +132,20 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(10),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            protocol: Protocol::Kafka,
+            linger: Duration::from_millis(5),
+            batch_size: 16 * 1024,
+            max_in_flight: 5,
+            retries: i32::MAX as u32,
+            retry_backoff: Duration::from_millis(100),
+            retry_backoff_max: Duration::from_secs(1),
+            delivery_timeout: Duration::from_secs(120),
+            idempotent: None,
+            compression: Compression::None,
+            buffer_memory: 32 * 1024 * 1024,
+            metadata_max_age: Duration::from_secs(300),
+            partitioner: KeyHash::Fnv1a,
+            keyless_partitioner: KeylessStrategy::Sticky,
         }
     }
 }
@@ -110,6 +194,21 @@ impl Config {
             other => other,
         })?;
         Ok(config)
+    }
+
+    /// Whether the producer runs idempotent: as configured, else on when acks = all (Kafka only).
+    pub fn is_idempotent(&self) -> bool {
+        self.protocol == Protocol::Kafka && self.idempotent.unwrap_or(self.acks == Acks::All)
+    }
+
+    /// The bootstrap addresses of `broker_address`.
+    pub fn bootstrap_servers(&self) -> Vec<String> {
+        self.broker_address
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 
     /// Checks the values that types alone cannot.
@@ -197,6 +296,51 @@ mod tests {
         assert_eq!(config.client_id, "app");
         assert_eq!(config.acks, Acks::Leader);
         assert_eq!(config.request_timeout, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn pasted_java_producer_properties_are_understood() {
+        let config = Config::from_toml_str(
+            r#"
+            "bootstrap.servers" = "a:9092,b:9092"
+            "linger.ms" = 20
+            "batch.size" = 65536
+            acks = "all"
+            "enable.idempotence" = true
+            "compression.type" = "zstd"
+            retries = 3
+            "delivery.timeout.ms" = 60000
+            "max.in.flight.requests.per.connection" = 5
+            "buffer.memory" = 1048576
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.bootstrap_servers(), vec!["a:9092", "b:9092"]);
+        assert_eq!(config.linger, Duration::from_millis(20));
+        assert_eq!(config.batch_size, 65536);
+        assert!(config.is_idempotent());
+        assert_eq!(config.compression, Compression::Zstd);
+        assert_eq!(config.retries, 3);
+        assert_eq!(config.delivery_timeout, Duration::from_secs(60));
+        assert_eq!(config.buffer_memory, 1 << 20);
+    }
+
+    #[test]
+    fn idempotence_defaults_on_with_acks_all_and_conflicts_are_named() {
+        assert!(Config::default().is_idempotent());
+        assert!(!Config::from_toml_str("acks = 1").unwrap().is_idempotent());
+        let err = Config::from_toml_str("acks = 1\nidempotent = true")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("idempotent = true needs acks"), "{err}");
+        let err = Config::from_toml_str("compression = \"brotli\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("brotli") && err.contains("zstd"), "{err}");
+        let err = Config::from_toml_str("delivery_timeout_ms = 100")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("delivery_timeout_ms (100)"), "{err}");
     }
 
     #[test]

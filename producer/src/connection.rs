@@ -1,4 +1,8 @@
 //! The TCP connection to a broker: the only place the producer's bytes meet the socket.
+//!
+//! Protocol-neutral: a [`ResponseReader`] splits responses off the stream with
+//! the connection's [`Wire`](crate::wire::Wire), a [`RequestWriter`] writes
+//! already-encoded requests.
 
 use std::time::Duration;
 
@@ -8,31 +12,32 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::error::Error;
-use crate::frame::{self, Frame};
+use crate::wire::Wire;
 
 /// Below this much free space the read buffer grows, so reads stay large.
 const MIN_READ_SPACE: usize = 4 * 1024;
 const READ_CHUNK: usize = 32 * 1024;
 
-/// An open connection to one broker, speaking the frame protocol.
+/// An open TCP connection to one broker.
 #[derive(Debug)]
-pub struct Connection {
-    reader: FrameReader,
-    writer: FrameWriter,
+pub(crate) struct Connection {
+    stream: TcpStream,
+    address: String,
 }
 
-/// The receiving half of a [`Connection`]: turns bytes into frames.
+/// The receiving half of a [`Connection`]: turns bytes into responses.
 #[derive(Debug)]
-pub struct FrameReader {
+pub(crate) struct ResponseReader<W> {
     stream: OwnedReadHalf,
     buffer: BytesMut,
     address: String,
-    max_frame_bytes: u32,
+    max_bytes: u32,
+    wire: std::marker::PhantomData<W>,
 }
 
-/// The sending half of a [`Connection`]: writes encoded frames.
+/// The sending half of a [`Connection`]: writes encoded requests.
 #[derive(Debug)]
-pub struct FrameWriter {
+pub(crate) struct RequestWriter {
     stream: OwnedWriteHalf,
     address: String,
 }
@@ -40,21 +45,15 @@ pub struct FrameWriter {
 impl Connection {
     /// Connects to `address` (`host:port`), giving up after `timeout`.
     ///
-    /// `max_frame_bytes` bounds the frames this connection accepts from the broker.
-    ///
     /// # Errors
     /// [`Error::Connect`] or [`Error::ConnectTimeout`], naming the address.
-    pub async fn connect(
-        address: &str,
-        timeout: Duration,
-        max_frame_bytes: u32,
-    ) -> Result<Connection, Error> {
+    pub(crate) async fn connect(address: &str, timeout: Duration) -> Result<Connection, Error> {
         let stream = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(error)) => {
                 return Err(Error::Connect {
                     address: address.to_string(),
-                    error,
+                    error: std::sync::Arc::new(error),
                 });
             }
             Err(_) => {
@@ -67,44 +66,50 @@ impl Connection {
         // Requests are already batched; Nagle would only add latency.
         stream.set_nodelay(true).map_err(|error| Error::Connect {
             address: address.to_string(),
-            error,
+            error: std::sync::Arc::new(error),
         })?;
-        let (read, write) = stream.into_split();
         Ok(Connection {
-            reader: FrameReader {
-                stream: read,
-                buffer: BytesMut::with_capacity(READ_CHUNK),
-                address: address.to_string(),
-                max_frame_bytes,
-            },
-            writer: FrameWriter {
-                stream: write,
-                address: address.to_string(),
-            },
+            stream,
+            address: address.to_string(),
         })
     }
 
-    /// Splits the connection so that reading and writing can proceed in separate tasks.
-    pub fn into_split(self) -> (FrameReader, FrameWriter) {
-        (self.reader, self.writer)
+    /// Splits the connection so that reading and writing can proceed in
+    /// separate tasks; responses are framed by `W` and at most `max_bytes` long.
+    pub(crate) fn into_split<W: Wire>(self, max_bytes: u32) -> (ResponseReader<W>, RequestWriter) {
+        let (read, write) = self.stream.into_split();
+        (
+            ResponseReader {
+                stream: read,
+                buffer: BytesMut::with_capacity(READ_CHUNK),
+                address: self.address.clone(),
+                max_bytes,
+                wire: std::marker::PhantomData,
+            },
+            RequestWriter {
+                stream: write,
+                address: self.address,
+            },
+        )
     }
 }
 
-impl FrameReader {
-    /// Reads the next frame; `Ok(None)` when the broker closed the connection between frames.
+impl<W: Wire> ResponseReader<W> {
+    /// Reads the next response and its correlation id; `Ok(None)` when the
+    /// broker closed the connection between responses.
     ///
     /// # Errors
-    /// [`Error::ConnectionClosed`] when the connection fails or ends mid-frame,
-    /// [`Error::Protocol`] when the bytes are not a valid frame.
-    pub async fn read_frame(&mut self) -> Result<Option<Frame>, Error> {
+    /// [`Error::ConnectionClosed`] when the connection fails or ends mid-response,
+    /// [`Error::Protocol`] when the bytes are not a valid response.
+    pub(crate) async fn read_response(&mut self) -> Result<Option<(u32, W::Response)>, Error> {
         loop {
-            match frame::parse(&mut self.buffer, self.max_frame_bytes) {
-                Ok(Some(frame)) => return Ok(Some(frame)),
+            match W::parse(&mut self.buffer, self.max_bytes) {
+                Ok(Some(response)) => return Ok(Some(response)),
                 Ok(None) => {}
-                Err(e) => {
+                Err(reason) => {
                     return Err(Error::Protocol {
                         address: self.address.clone(),
-                        reason: e.to_string(),
+                        reason,
                     });
                 }
             }
@@ -124,7 +129,7 @@ impl FrameReader {
                 return Err(Error::ConnectionClosed {
                     address: self.address.clone(),
                     reason: format!(
-                        "broker closed the connection in the middle of a frame ({} bytes buffered)",
+                        "broker closed the connection in the middle of a response ({} bytes buffered)",
                         self.buffer.len()
                     ),
                 });
@@ -133,12 +138,12 @@ impl FrameReader {
     }
 }
 
-impl FrameWriter {
-    /// Writes already-encoded frames.
+impl RequestWriter {
+    /// Writes already-encoded requests.
     ///
     /// # Errors
     /// [`Error::ConnectionClosed`] when the socket fails.
-    pub async fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
+    pub(crate) async fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
         self.stream
             .write_all(bytes)
             .await
@@ -149,7 +154,7 @@ impl FrameWriter {
     }
 
     /// Tells the broker no more requests follow; it answers what it has and closes.
-    pub async fn shutdown(&mut self) {
+    pub(crate) async fn shutdown(&mut self) {
         let _ = self.stream.shutdown().await;
     }
 }

@@ -1,12 +1,15 @@
 //! The producer's error type.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::frame::{EncodeError, Status};
 
 /// Everything that can go wrong when producing, in a form callers can match on.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Clone`, because one failed batch fails each of its records.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The TCP connection to the broker could not be established.
@@ -15,7 +18,7 @@ pub enum Error {
         /// The address as configured.
         address: String,
         /// Why the operating system refused. (Not `source`: the message says it already.)
-        error: std::io::Error,
+        error: Arc<std::io::Error>,
     },
     /// The TCP connection was not established within `connect_timeout`.
     #[error("connecting to broker at {address} timed out after {timeout:?}")]
@@ -40,6 +43,32 @@ pub enum Error {
         status: Status,
         /// The broker's explanation, possibly empty.
         message: String,
+    },
+    /// A Kafka broker refused the records with a non-retriable error; they were not stored.
+    #[error("broker refused the records: {name} ({code}){}", detail(message.as_deref().unwrap_or("")))]
+    Kafka {
+        /// The Kafka error code.
+        code: i16,
+        /// Its documented name, e.g. `INVALID_TOPIC_EXCEPTION`.
+        name: String,
+        /// The broker's error message, when it sent one.
+        message: Option<String>,
+    },
+    /// The record was not acknowledged within `delivery_timeout`, retries included.
+    #[error("record not delivered within delivery_timeout ({timeout:?}){}", last.as_deref().map(|l| format!("; last error: {l}")).unwrap_or_default())]
+    DeliveryTimeout {
+        /// The configured delivery timeout.
+        timeout: Duration,
+        /// The last error seen while retrying, if any.
+        last: Option<String>,
+    },
+    /// [`Producer::try_send`](crate::Producer::try_send) found the buffer full (`buffer_memory`).
+    #[error("the producer's buffer is full ({used} of {limit} bytes of buffer_memory in use)")]
+    BufferFull {
+        /// Bytes held by records not yet acknowledged.
+        used: usize,
+        /// The configured `buffer_memory`.
+        limit: usize,
     },
     /// A record is larger than `max_message_bytes`; it was not sent.
     #[error("message of {size} bytes exceeds max_message_bytes = {limit}")]

@@ -5,22 +5,27 @@
 //! The frame protocol ([`frame`]) is the codec this crate shares with the
 //! mock broker; [`key_hash`] is how keys pick partitions.
 
+mod accumulator;
 mod acks;
 pub mod backoff;
 pub mod config;
-pub mod connection;
+mod connection;
 mod error;
 pub mod frame;
 pub mod kafka;
 pub mod key_hash;
 mod link;
+mod metrics;
 pub mod partitioner;
 mod producer;
 mod record;
+mod sender;
 pub mod topic_name;
+mod wire;
 
 pub use acks::Acks;
-pub use config::Config;
+pub use config::{Config, Protocol};
 pub use error::Error;
-pub use producer::Producer;
+pub use metrics::Metrics;
+pub use producer::{DeliveryFuture, Producer};
 pub use record::{Delivery, Header, Record};

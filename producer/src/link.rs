@@ -1,5 +1,6 @@
 //! One broker connection shared by many callers: requests are pipelined and
-//! responses matched to their callers by correlation id.
+//! responses matched to their callers by correlation id, for either protocol
+//! (the [`Wire`] type parameter says how responses are framed).
 //!
 //! Two tasks own the connection: a writer that drains a queue of encoded
 //! frames (coalescing whatever is queued into one write) and a reader that
@@ -11,28 +12,25 @@ use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::{Connection, FrameReader, FrameWriter};
+use crate::connection::{Connection, RequestWriter, ResponseReader};
 use crate::error::Error;
-use crate::frame::{Frame, ProduceResponse};
+use crate::wire::Wire;
 
 /// How many encoded requests may wait for the writer before senders wait.
 const QUEUE_DEPTH: usize = 4096;
 /// The writer stops coalescing queued frames into one write beyond this many bytes.
 const MAX_WRITE_BYTES: usize = 1024 * 1024;
 
-type Waiter = oneshot::Sender<Result<ProduceResponse, Error>>;
+type Waiter<R> = oneshot::Sender<Result<R, Error>>;
 
 /// A running connection; cheap to share behind an `Arc`.
 #[derive(Debug)]
-pub(crate) struct Link {
-    address: String,
+pub(crate) struct Link<W: Wire> {
     queue: mpsc::Sender<Outgoing>,
-    pending: Arc<Pending>,
+    pending: Arc<Pending<W::Response>>,
     cancel: CancellationToken,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// An encoded frame on its way to the writer.
@@ -43,23 +41,20 @@ struct Outgoing {
     written: Option<oneshot::Sender<Result<(), Error>>>,
 }
 
-impl Link {
-    /// Starts the reader and writer tasks for `connection`.
-    pub(crate) fn start(connection: Connection, address: String) -> Link {
-        let (reader, writer) = connection.into_split();
+impl<W: Wire> Link<W> {
+    /// Starts the reader and writer tasks for `connection`, whose responses
+    /// may be up to `max_response_bytes` long.
+    pub(crate) fn start(connection: Connection, address: String, max_response_bytes: u32) -> Self {
+        let (reader, writer) = connection.into_split::<W>(max_response_bytes);
         let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
         let pending = Arc::new(Pending::new(address.clone()));
         let cancel = CancellationToken::new();
-        let tasks = vec![
-            tokio::spawn(read_loop(reader, pending.clone(), cancel.clone())),
-            tokio::spawn(write_loop(writer, rx, pending.clone(), cancel.clone())),
-        ];
+        tokio::spawn(read_loop(reader, pending.clone(), cancel.clone()));
+        tokio::spawn(write_loop(writer, rx, pending.clone(), cancel.clone()));
         Link {
-            address,
             queue,
             pending,
             cancel,
-            tasks: Mutex::new(tasks),
         }
     }
 
@@ -71,7 +66,7 @@ impl Link {
         &self,
         correlation_id: u32,
         frame: Bytes,
-    ) -> Result<ProduceResponse, Error> {
+    ) -> Result<W::Response, Error> {
         let (tx, rx) = oneshot::channel();
         self.pending.register(correlation_id, tx)?;
         let _guard = WaiterGuard {
@@ -103,23 +98,9 @@ impl Link {
         rx.await
             .unwrap_or_else(|_| Err(self.pending.closed_error()))
     }
-
-    /// The broker's address.
-    pub(crate) fn address(&self) -> &str {
-        &self.address
-    }
-
-    /// Stops both tasks and waits for them; requests still waiting fail.
-    pub(crate) async fn shutdown(&self) {
-        self.cancel.cancel();
-        let tasks = std::mem::take(&mut *self.tasks.lock().expect("link tasks lock"));
-        for task in tasks {
-            let _ = task.await;
-        }
-    }
 }
 
-impl Drop for Link {
+impl<W: Wire> Drop for Link<W> {
     fn drop(&mut self) {
         // Dropping the producer must not leave tasks holding the socket open.
         self.cancel.cancel();
@@ -128,14 +109,14 @@ impl Drop for Link {
 
 /// Callers waiting for responses, by correlation id.
 #[derive(Debug)]
-struct Pending {
+struct Pending<R> {
     address: String,
-    state: Mutex<PendingState>,
+    state: Mutex<PendingState<R>>,
 }
 
-#[derive(Debug, Default)]
-struct PendingState {
-    waiters: HashMap<u32, Waiter>,
+#[derive(Debug)]
+struct PendingState<R> {
+    waiters: HashMap<u32, Waiter<R>>,
     /// Set once the connection is unusable; every later request fails with it.
     closed: Option<Closure>,
 }
@@ -146,15 +127,18 @@ enum Closure {
     Protocol(String),
 }
 
-impl Pending {
+impl<R> Pending<R> {
     fn new(address: String) -> Self {
         Pending {
             address,
-            state: Mutex::new(PendingState::default()),
+            state: Mutex::new(PendingState {
+                waiters: HashMap::new(),
+                closed: None,
+            }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, PendingState> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PendingState<R>> {
         self.state.lock().expect("pending lock")
     }
 
@@ -187,7 +171,7 @@ impl Pending {
         }
     }
 
-    fn register(&self, correlation_id: u32, waiter: Waiter) -> Result<(), Error> {
+    fn register(&self, correlation_id: u32, waiter: Waiter<R>) -> Result<(), Error> {
         let mut state = self.lock();
         if let Some(closure) = &state.closed {
             return Err(self.error_for(closure));
@@ -200,15 +184,15 @@ impl Pending {
         self.lock().waiters.remove(&correlation_id);
     }
 
-    fn complete(&self, response: ProduceResponse) {
-        let waiter = self.lock().waiters.remove(&response.correlation_id);
+    fn complete(&self, correlation_id: u32, response: R) {
+        let waiter = self.lock().waiters.remove(&correlation_id);
         match waiter {
             Some(waiter) => {
                 let _ = waiter.send(Ok(response));
             }
             None => tracing::debug!(
                 broker = %self.address,
-                correlation_id = response.correlation_id,
+                correlation_id,
                 "response for a request nobody waits for any more (timed out?)"
             ),
         }
@@ -228,28 +212,29 @@ impl Pending {
 }
 
 /// Removes a waiter when its caller stops waiting, whatever the reason.
-struct WaiterGuard<'a> {
-    pending: &'a Pending,
+struct WaiterGuard<'a, R> {
+    pending: &'a Pending<R>,
     correlation_id: u32,
 }
 
-impl Drop for WaiterGuard<'_> {
+impl<R> Drop for WaiterGuard<'_, R> {
     fn drop(&mut self) {
         self.pending.forget(self.correlation_id);
     }
 }
 
-async fn read_loop(mut reader: FrameReader, pending: Arc<Pending>, cancel: CancellationToken) {
+async fn read_loop<W: Wire>(
+    mut reader: ResponseReader<W>,
+    pending: Arc<Pending<W::Response>>,
+    cancel: CancellationToken,
+) {
     let closure = loop {
-        let frame = tokio::select! {
+        let response = tokio::select! {
             _ = cancel.cancelled() => break Closure::Closed("the producer was closed".into()),
-            frame = reader.read_frame() => frame,
+            response = reader.read_response() => response,
         };
-        match frame {
-            Ok(Some(Frame::ProduceResponse(response))) => pending.complete(response),
-            Ok(Some(other)) => {
-                break Closure::Protocol(format!("expected a produce response, got {other:?}"));
-            }
+        match response {
+            Ok(Some((correlation_id, response))) => pending.complete(correlation_id, response),
             Ok(None) => break Closure::Closed("the broker closed the connection".into()),
             Err(Error::Protocol { reason, .. }) => break Closure::Protocol(reason),
             Err(e) => break Closure::Closed(e.to_string()),
@@ -260,10 +245,10 @@ async fn read_loop(mut reader: FrameReader, pending: Arc<Pending>, cancel: Cance
     cancel.cancel();
 }
 
-async fn write_loop(
-    mut writer: FrameWriter,
+async fn write_loop<R>(
+    mut writer: RequestWriter,
     mut queue: mpsc::Receiver<Outgoing>,
-    pending: Arc<Pending>,
+    pending: Arc<Pending<R>>,
     cancel: CancellationToken,
 ) {
     let mut buffer = BytesMut::with_capacity(64 * 1024);

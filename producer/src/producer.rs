@@ -1,32 +1,48 @@
 //! The high-level producer: what applications and the load generator call.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::{Bytes, BytesMut};
-use tokio::sync::Notify;
+use bytes::Bytes;
+use tokio::sync::{Notify, Semaphore, oneshot};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
-use crate::connection::Connection;
+use crate::accumulator::{Accumulator, BatchSettings, Completion, Pending};
+use crate::backoff::Backoff;
+use crate::config::{Config, Protocol};
 use crate::error::Error;
-use crate::frame::{FrameAcks, Message, ProduceRequest, ProduceResponse, Status};
-use crate::link::Link;
-use crate::{Acks, Delivery, Record};
+use crate::kafka::cluster::{Cluster, ConnectSettings, TopicState};
+use crate::metrics::{Counters, Metrics};
+use crate::partitioner::Partitioner;
+use crate::sender::{self, BROKER_CHOOSES, FrameTransport, Idempotence, Shared, Transport};
+use crate::{Delivery, Record};
 
-/// Sends records to one broker over one pipelined connection.
+/// Sends records to Kafka (or the mock broker), batched per partition and pipelined.
 ///
-/// Cloning is cheap and every clone shares the connection, so many tasks can
-/// send at once; each `send` is its own request, and many requests are in
-/// flight on the connection together.
+/// Cloning is cheap and every clone shares the same batches and connections,
+/// so many tasks can send at once. [`send`](Producer::send) enqueues a record
+/// and returns a [`DeliveryFuture`], so one task can have thousands of
+/// records in flight:
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), producer::Error> {
 /// use producer::{Config, Producer, Record};
 /// let producer = Producer::new(Config::new("127.0.0.1:9092", "demo")).await?;
-/// producer.send_message("hello").await?;
-/// let delivery = producer.send(Record::new("payload").with_key("user-42")).await?;
-/// println!("stored at partition {:?} offset {:?}", delivery.partition, delivery.offset);
+/// let mut deliveries = Vec::new();
+/// for i in 0..1000 {
+///     deliveries.push(producer.send(Record::new(format!("event {i}")).with_key("user-42")).await?);
+/// }
+/// for delivery in deliveries {
+///     let delivery = delivery.await?;
+///     println!("stored at partition {:?} offset {:?}", delivery.partition, delivery.offset);
+/// }
+/// producer.send_message("hello").await?; // the simple, wait-for-the-ack form
 /// producer.close().await;
 /// # Ok(()) }
 /// ```
@@ -37,161 +53,373 @@ pub struct Producer {
 
 #[derive(Debug)]
 struct Inner {
-    config: Config,
-    link: Link,
-    next_correlation_id: AtomicU32,
+    shared: Arc<Shared>,
     closed: AtomicBool,
-    in_flight: InFlight,
+    unsettled: Unsettled,
+    round_robin_start: AtomicU32,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: stop the sender; unsent records fail with `Closed`.
+        self.shared.cancel.cancel();
+    }
+}
+
+/// The outcome of one [`Producer::send`]: resolves once the broker acknowledged the record
+/// (with `acks` 0, once it was written), or with the error that ended its delivery.
+#[derive(Debug)]
+pub struct DeliveryFuture {
+    rx: oneshot::Receiver<Result<Delivery, Error>>,
+}
+
+impl Future for DeliveryFuture {
+    type Output = Result<Delivery, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(Error::Closed)))
+    }
 }
 
 impl Producer {
-    /// Validates `config` and connects to its broker.
+    /// Validates `config` and connects: for Kafka, fetches cluster metadata from
+    /// the bootstrap list (and a producer id, when idempotent); for the frame
+    /// protocol, opens the connection.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`], or [`Error::Connect`] / [`Error::ConnectTimeout`] naming the address.
+    /// [`Error::InvalidConfig`], or the connection error naming the address.
     pub async fn new(config: Config) -> Result<Producer, Error> {
         config.validate()?;
-        let connection = Connection::connect(
-            &config.broker_address,
-            config.connect_timeout,
-            config.max_frame_bytes,
-        )
-        .await?;
-        tracing::info!(broker = %config.broker_address, client_id = %config.client_id, "connected to broker");
-        let link = Link::start(connection, config.broker_address.clone());
+        let kafka = config.protocol == Protocol::Kafka;
+        let transport = if kafka {
+            let settings = ConnectSettings {
+                client_id: config.client_id.clone(),
+                connect_timeout: config.connect_timeout,
+                request_timeout: config.request_timeout,
+            };
+            Transport::Kafka(Box::new(Cluster::connect(config.bootstrap_servers(), settings).await?))
+        } else {
+            let frame = FrameTransport {
+                address: config.broker_address.clone(),
+                link: tokio::sync::Mutex::new(None),
+                next_correlation_id: AtomicU32::new(1),
+            };
+            // Connect now, so a wrong address fails here and not at the first send.
+            frame_connect(&frame, &config).await?;
+            Transport::Frame(frame)
+        };
+        let idempotence = match (&transport, config.is_idempotent()) {
+            (Transport::Kafka(cluster), true) => {
+                let (producer_id, epoch) =
+                    sender::init_producer_id(cluster, config.request_timeout).await?;
+                tracing::debug!(producer_id, epoch, "idempotent producer");
+                Some(Mutex::new(Idempotence::new(producer_id, epoch)))
+            }
+            _ => None,
+        };
+        let settings = BatchSettings {
+            batch_size: config.batch_size,
+            linger: config.linger,
+            delivery_timeout: config.delivery_timeout,
+            max_in_flight_per_partition: if idempotence.is_some() {
+                config.max_in_flight.min(5) as usize
+            } else {
+                config.max_in_flight as usize
+            },
+            kafka,
+        };
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64);
+        let shared = Arc::new(Shared {
+            accumulator: Mutex::new(Accumulator::new(settings)),
+            wake: Notify::new(),
+            flushing: AtomicUsize::new(0),
+            transport,
+            buffer: Arc::new(Semaphore::new(config.buffer_memory)),
+            counters: Counters::default(),
+            idempotence,
+            partitioners: Mutex::new(HashMap::new()),
+            backoff: Mutex::new(Backoff::new(
+                config.retry_backoff,
+                config.retry_backoff_max,
+                seed,
+            )),
+            slots: Mutex::new(HashMap::new()),
+            cancel: CancellationToken::new(),
+            bumping: tokio::sync::Mutex::new(()),
+            config,
+        });
+        tokio::spawn(sender::run(shared.clone()));
+        if kafka {
+            tokio::spawn(refresh_metadata_periodically(shared.clone()));
+        }
+        tracing::info!(broker = %shared.config.broker_address, protocol = ?shared.config.protocol, client_id = %shared.config.client_id, "producer ready");
         Ok(Producer {
             inner: Arc::new(Inner {
-                config,
-                link,
-                next_correlation_id: AtomicU32::new(1),
+                shared,
                 closed: AtomicBool::new(false),
-                in_flight: InFlight::default(),
+                unsettled: Unsettled::default(),
+                round_robin_start: AtomicU32::new(seed as u32),
             }),
         })
     }
 
     /// The configuration this producer runs with.
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        &self.inner.shared.config
     }
 
-    /// Sends `message` as the value of a keyless record to the configured topic.
-    ///
-    /// This is the original design's API.
+    /// Sends `message` as the value of a keyless record to the configured
+    /// topic and waits for the acknowledgement: the original design's API.
     ///
     /// # Errors
-    /// As [`Producer::send`].
+    /// As [`Producer::send`], and then as the delivery.
     pub async fn send_message(&self, message: &str) -> Result<Delivery, Error> {
         self.send(Record::new(Bytes::copy_from_slice(message.as_bytes())))
+            .await?
             .await
     }
 
-    /// Sends one record and waits until the broker has recorded it (with
-    /// `acks` 1 or all) or until it is written to the socket (with `acks = 0`).
+    /// Enqueues a record, waiting while `buffer_memory` is used up, and returns
+    /// the future of its delivery.
     ///
     /// # Errors
-    /// - [`Error::MessageTooLarge`], [`Error::FrameTooLarge`], [`Error::Encode`]: refused locally, not sent;
-    /// - [`Error::Broker`]: the broker refused it, with its status;
-    /// - [`Error::Timeout`], [`Error::ConnectionClosed`], [`Error::Protocol`]: the outcome is unknown;
-    /// - [`Error::Closed`]: [`Producer::close`] was called.
-    pub async fn send(&self, record: Record) -> Result<Delivery, Error> {
+    /// Refused before enqueueing: [`Error::Closed`], [`Error::MessageTooLarge`],
+    /// or, for Kafka, a topic the cluster refuses ([`Error::Kafka`]).
+    pub async fn send(&self, record: Record) -> Result<DeliveryFuture, Error> {
+        self.enqueue(record, true).await
+    }
+
+    /// Like [`send`](Producer::send), but fails with [`Error::BufferFull`]
+    /// instead of waiting for buffer space. (It still waits for metadata the
+    /// first time a Kafka topic is used.)
+    ///
+    /// # Errors
+    /// As [`Producer::send`], and [`Error::BufferFull`].
+    pub async fn try_send(&self, record: Record) -> Result<DeliveryFuture, Error> {
+        self.enqueue(record, false).await
+    }
+
+    async fn enqueue(&self, record: Record, wait: bool) -> Result<DeliveryFuture, Error> {
         let inner = &*self.inner;
+        let shared = &inner.shared;
         if inner.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
-        let _in_flight = inner.in_flight.enter();
-        let config = &inner.config;
-        let message = Message {
-            timestamp: Some(record.timestamp.unwrap_or_else(now_ms)),
-            key: record.key,
-            value: record.value,
-            headers: record.headers,
-        };
-        let size = message.encoded_len();
-        if size > config.max_message_bytes as usize {
+        let config = &shared.config;
+        let size = record.key.as_ref().map_or(0, Bytes::len)
+            + record.value.len()
+            + record
+                .headers
+                .iter()
+                .map(|h| h.key.len() + h.value.as_ref().map_or(0, Bytes::len))
+                .sum::<usize>()
+            + 32;
+        if size > config.max_message_bytes as usize || size > config.buffer_memory {
             return Err(Error::MessageTooLarge {
                 size,
-                limit: config.max_message_bytes,
+                limit: config.max_message_bytes.min(config.buffer_memory as u32),
             });
         }
-        let correlation_id = inner.next_correlation_id.fetch_add(1, Ordering::Relaxed);
-        let request = ProduceRequest {
-            correlation_id,
-            acks: match config.acks {
-                Acks::None => FrameAcks::None,
-                Acks::Leader | Acks::All => FrameAcks::Recorded,
-            },
-            client_id: config.client_id.clone(),
-            topic: record.topic.unwrap_or_else(|| config.topic.clone()),
-            partition: record.partition,
-            messages: vec![message],
-        };
-        let mut frame = BytesMut::with_capacity(crate::frame::HEADER_LEN + 64 + size);
-        request.encode(&mut frame)?;
-        if frame.len() > config.max_frame_bytes as usize {
-            return Err(Error::FrameTooLarge {
-                size: frame.len(),
-                limit: config.max_frame_bytes,
-            });
-        }
-        let frame = frame.freeze();
-        let exchange = async {
-            match request.acks {
-                FrameAcks::None => inner.link.send_only(frame).await.map(|()| Delivery {
-                    partition: None,
-                    offset: None,
-                }),
-                FrameAcks::Recorded => {
-                    let response = inner.link.round_trip(correlation_id, frame).await?;
-                    delivery_from(response, inner.link.address())
-                }
+        let topic: Arc<str> = Arc::from(record.topic.as_deref().unwrap_or(&config.topic));
+        let partition = match record.partition {
+            Some(partition) => {
+                self.check_partition(&topic, partition).await?;
+                partition
             }
+            None => self.choose_partition(&topic, record.key.as_deref()).await?,
         };
-        match tokio::time::timeout(config.request_timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::Timeout {
-                address: config.broker_address.clone(),
-                timeout: config.request_timeout,
-            }),
+        let permits = u32::try_from(size).expect("bounded by max_message_bytes");
+        if wait {
+            shared
+                .buffer
+                .acquire_many(permits)
+                .await
+                .map_err(|_| Error::Closed)?
+                .forget();
+        } else {
+            shared
+                .buffer
+                .try_acquire_many(permits)
+                .map_err(|_| Error::BufferFull {
+                    used: config.buffer_memory - shared.buffer.available_permits(),
+                    limit: config.buffer_memory,
+                })?
+                .forget();
         }
+        let (tx, rx) = oneshot::channel();
+        let timestamp = record.timestamp.unwrap_or_else(now_ms);
+        let pending = Pending {
+            timestamp,
+            key: record.key,
+            value: Some(record.value),
+            headers: record.headers,
+            bytes: size,
+            completion: Completion { tx, timestamp },
+        };
+        let full = shared.accumulator.lock().expect("accumulator lock").append(
+            &topic,
+            partition,
+            pending,
+            Instant::now(),
+        );
+        if full || config.linger.is_zero() {
+            shared.wake.notify_one();
+        }
+        let guard = inner.unsettled.enter();
+        Ok(DeliveryFuture {
+            rx: guard.watch(rx),
+        })
     }
 
-    /// Waits until every send started before this call has completed.
+    /// Refuses, as the Java client does, a Kafka record naming a partition its topic lacks.
+    async fn check_partition(&self, topic: &str, partition: u32) -> Result<(), Error> {
+        let shared = &self.inner.shared;
+        let Transport::Kafka(cluster) = &shared.transport else {
+            return Ok(()); // the frame broker answers UNKNOWN_TOPIC_OR_PARTITION itself
+        };
+        let partitions = partition_count(
+            cluster,
+            topic,
+            shared.config.request_timeout.max(Duration::from_secs(1)),
+        )
+        .await?;
+        if partition >= partitions {
+            return Err(crate::kafka::kafka_error(
+                3,
+                Some(format!(
+                    "topic {topic:?} has {partitions} partitions; there is no partition {partition}"
+                )),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn choose_partition(&self, topic: &Arc<str>, key: Option<&[u8]>) -> Result<u32, Error> {
+        let shared = &self.inner.shared;
+        let Transport::Kafka(cluster) = &shared.transport else {
+            // The frame protocol has no metadata: the broker picks by key hash or round-robin.
+            return Ok(BROKER_CHOOSES);
+        };
+        let partitions = partition_count(
+            cluster,
+            topic,
+            shared.config.request_timeout.max(Duration::from_secs(1)),
+        )
+        .await?;
+        let partitioner = shared
+            .partitioners
+            .lock()
+            .expect("partitioners lock")
+            .entry(topic.clone())
+            .or_insert_with(|| {
+                let start = self.inner.round_robin_start.fetch_add(1, Ordering::Relaxed);
+                Arc::new(Partitioner::new(
+                    shared.config.partitioner,
+                    shared.config.keyless_partitioner,
+                    start,
+                ))
+            })
+            .clone();
+        Ok(partitioner.partition(key, partitions))
+    }
+
+    /// Sends every record enqueued so far without waiting for `linger`, and
+    /// waits until each is settled (acknowledged or failed).
     pub async fn flush(&self) {
-        self.inner.in_flight.wait_idle().await;
+        let shared = &self.inner.shared;
+        shared.flushing.fetch_add(1, Ordering::AcqRel);
+        shared.wake.notify_one();
+        self.inner.unsettled.wait_idle().await;
+        shared.flushing.fetch_sub(1, Ordering::AcqRel);
     }
 
-    /// Stops accepting records, waits for those in flight, and closes the connection.
+    /// Stops accepting records, flushes, and stops the background sender.
     ///
     /// Later sends, through any clone, fail with [`Error::Closed`].
     pub async fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
         self.flush().await;
-        self.inner.link.shutdown().await;
-        tracing::info!(broker = %self.inner.config.broker_address, "producer closed");
+        self.inner.shared.cancel.cancel();
+        tracing::info!(broker = %self.inner.shared.config.broker_address, "producer closed");
+    }
+
+    /// A snapshot of the producer's counters.
+    pub fn metrics(&self) -> Metrics {
+        let shared = &self.inner.shared;
+        let used = shared
+            .config
+            .buffer_memory
+            .saturating_sub(shared.buffer.available_permits());
+        shared.counters.snapshot(used as u64)
     }
 }
 
-fn delivery_from(response: ProduceResponse, address: &str) -> Result<Delivery, Error> {
-    if response.status != Status::Ok {
-        return Err(Error::Broker {
-            status: response.status,
-            message: response.error_message,
-        });
+async fn frame_connect(frame: &FrameTransport, config: &Config) -> Result<(), Error> {
+    let connection =
+        crate::connection::Connection::connect(&frame.address, config.connect_timeout).await?;
+    *frame.link.lock().await = Some(Arc::new(crate::link::Link::start(
+        connection,
+        frame.address.clone(),
+        config.max_frame_bytes,
+    )));
+    Ok(())
+}
+
+/// The partition count of `topic`, asking the cluster (and so creating it,
+/// where the broker allows) until `timeout`.
+async fn partition_count(cluster: &Cluster, topic: &str, timeout: Duration) -> Result<u32, Error> {
+    let deadline = Instant::now() + timeout;
+    let mut backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(500), 7);
+    loop {
+        match cluster.topic(topic) {
+            Some(TopicState::Known(leaders)) if !leaders.is_empty() => {
+                return Ok(leaders.len() as u32);
+            }
+            Some(TopicState::Failed(error)) => return Err(error),
+            _ => {}
+        }
+        if Instant::now() >= deadline {
+            return Err(crate::kafka::kafka_error(
+                3,
+                Some(format!(
+                    "topic {topic:?} not present in metadata after {timeout:?}"
+                )),
+            ));
+        }
+        if let Err(e) = cluster.refresh(&[topic]).await {
+            tracing::debug!(%topic, error = %e, "metadata refresh failed");
+        }
+        if !matches!(
+            cluster.topic(topic),
+            Some(TopicState::Known(_)) | Some(TopicState::Failed(_))
+        ) {
+            tokio::time::sleep(backoff.next_delay()).await;
+        }
     }
-    let mut placements = response.placements();
-    match (placements.next(), placements.next()) {
-        (Some((partition, offset)), None) => Ok(Delivery {
-            partition: Some(partition),
-            offset: Some(offset),
-        }),
-        _ => Err(Error::Protocol {
-            address: address.to_string(),
-            reason: format!(
-                "response to a one-message request places {} messages",
-                response.message_count()
-            ),
-        }),
+}
+
+async fn refresh_metadata_periodically(shared: Arc<Shared>) {
+    let Transport::Kafka(cluster) = &shared.transport else {
+        return;
+    };
+    loop {
+        let age = shared.config.metadata_max_age;
+        let due = cluster.refreshed().map_or(Instant::now(), |at| at + age);
+        tokio::select! {
+            _ = shared.cancel.cancelled() => return,
+            _ = tokio::time::sleep_until(due) => {}
+        }
+        if let Err(e) = cluster.refresh(&[]).await {
+            tracing::debug!(error = %e, "periodic metadata refresh failed");
+            tokio::select! {
+                _ = shared.cancel.cancelled() => return,
+                _ = tokio::time::sleep(shared.config.retry_backoff_max) => {}
+            }
+        }
     }
 }
 
@@ -202,17 +430,25 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Counts sends in progress so that [`Producer::flush`] can wait for them.
+/// Counts records enqueued but not settled, so that [`Producer::flush`] can wait for them.
 #[derive(Debug, Default)]
-struct InFlight {
-    count: AtomicUsize,
-    idle: Notify,
+struct Unsettled {
+    count: Arc<AtomicUsize>,
+    idle: Arc<Notify>,
 }
 
-impl InFlight {
-    fn enter(&self) -> InFlightGuard<'_> {
+struct UnsettledGuard {
+    count: Arc<AtomicUsize>,
+    idle: Arc<Notify>,
+}
+
+impl Unsettled {
+    fn enter(&self) -> UnsettledGuard {
         self.count.fetch_add(1, Ordering::AcqRel);
-        InFlightGuard(self)
+        UnsettledGuard {
+            count: self.count.clone(),
+            idle: self.idle.clone(),
+        }
     }
 
     async fn wait_idle(&self) {
@@ -226,12 +462,26 @@ impl InFlight {
     }
 }
 
-struct InFlightGuard<'a>(&'a InFlight);
+impl UnsettledGuard {
+    /// A receiver that stays counted until its record is settled, whether or not anyone awaits it.
+    fn watch(
+        self,
+        rx: oneshot::Receiver<Result<Delivery, Error>>,
+    ) -> oneshot::Receiver<Result<Delivery, Error>> {
+        let (tx, out) = oneshot::channel();
+        tokio::spawn(async move {
+            let result = rx.await.unwrap_or(Err(Error::Closed));
+            drop(self);
+            let _ = tx.send(result);
+        });
+        out
+    }
+}
 
-impl Drop for InFlightGuard<'_> {
+impl Drop for UnsettledGuard {
     fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.idle.notify_waiters();
+        if self.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
         }
     }
 }

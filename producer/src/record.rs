@@ -89,4 +89,6 @@ pub struct Delivery {
     pub partition: Option<u32>,
     /// The record's offset in that partition.
     pub offset: Option<i64>,
+    /// The record's timestamp (ms since the Unix epoch), as sent.
+    pub timestamp: i64,
 }

@@ -1,81 +1,66 @@
-//! The producer against listeners that do not behave like a broker.
+//! The frame-protocol producer against listeners that do not behave like a broker.
 
 use std::time::Duration;
 
-use producer::{Config, Error, Producer};
+use producer::{Config, Error, Producer, Protocol};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
+
+fn frame_config(address: &str) -> Config {
+    let mut config = Config::new(address, "t");
+    config.protocol = Protocol::Frame;
+    config
+}
 
 #[tokio::test]
 async fn a_broker_that_never_answers_times_out_naming_the_address() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    let silent = tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let mut sink = Vec::new();
-        let _ = socket.read_to_end(&mut sink).await;
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut sink = Vec::new();
+                let _ = socket.read_to_end(&mut sink).await;
+            });
+        }
     });
-    let mut config = Config::new(address.clone(), "t");
-    config.request_timeout = Duration::from_millis(300);
+    let mut config = frame_config(&address);
+    config.request_timeout = Duration::from_millis(200);
+    config.delivery_timeout = Duration::from_millis(900);
+    config.retry_backoff = Duration::from_millis(10);
     let producer = Producer::new(config).await.unwrap();
     let err = producer.send_message("hello").await.unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err}");
-    assert!(err.to_string().contains(&address), "{err}");
-    drop(producer);
-    // Dropping the producer closes the socket, so the listener task ends.
-    tokio::time::timeout(Duration::from_secs(30), silent)
-        .await
-        .expect("dropping the producer closes its connection")
-        .unwrap();
+    assert!(matches!(err, Error::DeliveryTimeout { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&address),
+        "the last error names the broker: {err}"
+    );
+    assert!(producer.metrics().retries >= 1);
 }
 
 #[tokio::test]
-async fn a_lost_connection_fails_every_request_in_flight() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    let (received_tx, received_rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let mut buf = vec![0u8; 64];
-        let _ = socket.read(&mut buf).await;
-        let _ = received_tx.send(());
-        // The socket is dropped here, without an answer.
-    });
-    let producer = Producer::new(Config::new(address.clone(), "t"))
-        .await
-        .unwrap();
-    let sends: Vec<_> = (0..10)
-        .map(|i| {
-            let producer = producer.clone();
-            tokio::spawn(async move { producer.send_message(&format!("m{i}")).await })
-        })
-        .collect();
-    received_rx.await.unwrap();
-    for send in sends {
-        let err = send.await.unwrap().unwrap_err();
-        assert!(matches!(err, Error::ConnectionClosed { .. }), "{err}");
-        assert!(err.to_string().contains(&address), "{err}");
-    }
-}
-
-#[tokio::test]
-async fn garbage_from_the_broker_is_a_protocol_error() {
+async fn garbage_from_the_broker_is_retried_then_reported() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
-        use tokio::io::AsyncWriteExt;
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let mut buf = vec![0u8; 64];
-        let _ = socket.read(&mut buf).await;
-        socket
-            .write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n")
-            .await
-            .unwrap();
-        let mut sink = Vec::new();
-        let _ = socket.read_to_end(&mut sink).await;
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let mut buf = vec![0u8; 64];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+                let mut sink = Vec::new();
+                let _ = socket.read_to_end(&mut sink).await;
+            });
+        }
     });
-    let producer = Producer::new(Config::new(address, "t")).await.unwrap();
+    let mut config = frame_config(&address);
+    config.request_timeout = Duration::from_millis(500);
+    config.delivery_timeout = Duration::from_millis(1500);
+    config.retry_backoff = Duration::from_millis(10);
+    let producer = Producer::new(config).await.unwrap();
     let err = producer.send_message("hello").await.unwrap_err();
-    assert!(matches!(err, Error::Protocol { .. }), "{err}");
     assert!(err.to_string().contains("not a frame"), "{err}");
 }

@@ -1,0 +1,298 @@
+//! Records waiting to be sent, batched per partition.
+//!
+//! `send` appends to the open batch of the record's partition; the sender
+//! drains batches that are full (`batch_size`), old enough (`linger`), being
+//! flushed, or due for a retry. A partition with a batch waiting to be
+//! retried sends nothing newer until that batch is through, so records keep
+//! their order per partition.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::error::Error;
+use crate::frame::Message;
+use crate::kafka::batch_builder::BatchBuilder;
+use crate::record::{Delivery, Header};
+
+/// How a record learns its fate.
+#[derive(Debug)]
+pub(crate) struct Completion {
+    pub(crate) tx: oneshot::Sender<Result<Delivery, Error>>,
+    pub(crate) timestamp: i64,
+}
+
+/// A batch's records in the encoding of the protocol in use.
+#[derive(Debug)]
+pub(crate) enum BatchBody {
+    /// A RecordBatch v2 being built.
+    Kafka(BatchBuilder),
+    /// Frame-protocol messages.
+    Frame(Vec<Message>),
+}
+
+/// The records of one partition sent together.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: u32,
+    pub(crate) body: BatchBody,
+    pub(crate) completions: Vec<Completion>,
+    /// Bytes of `buffer_memory` the batch holds until it completes.
+    pub(crate) bytes: usize,
+    pub(crate) created: Instant,
+    /// When the batch fails with `DeliveryTimeout` if not acknowledged.
+    pub(crate) deadline: Instant,
+    /// How many times it was sent.
+    pub(crate) attempts: u32,
+    /// Not before this instant (retry backoff).
+    pub(crate) not_before: Option<Instant>,
+    /// Producer id, epoch and base sequence, once assigned (idempotence).
+    pub(crate) sequence: Option<(i64, i16, i32)>,
+    /// The last retriable error, reported if the batch times out.
+    pub(crate) last_error: Option<String>,
+}
+
+impl Batch {
+    /// Fails every record of the batch with `error`.
+    pub(crate) fn fail(self, error: &Error) {
+        for completion in self.completions {
+            let _ = completion.tx.send(Err(error.clone()));
+        }
+    }
+
+    /// How many records the batch holds.
+    pub(crate) fn len(&self) -> usize {
+        self.completions.len()
+    }
+
+    fn size(&self) -> usize {
+        match &self.body {
+            BatchBody::Kafka(builder) => builder.size(),
+            BatchBody::Frame(messages) => messages.iter().map(Message::encoded_len).sum(),
+        }
+    }
+}
+
+/// A record on its way into a batch.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) timestamp: i64,
+    pub(crate) key: Option<bytes::Bytes>,
+    pub(crate) value: Option<bytes::Bytes>,
+    pub(crate) headers: Vec<Header>,
+    pub(crate) bytes: usize,
+    pub(crate) completion: Completion,
+}
+
+#[derive(Debug, Default)]
+struct PartitionQueue {
+    open: Option<Batch>,
+    /// Batches to send again, oldest first.
+    retries: VecDeque<Batch>,
+    /// Batches of this partition being sent now.
+    in_flight: usize,
+}
+
+/// Batching settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchSettings {
+    pub(crate) batch_size: usize,
+    pub(crate) linger: Duration,
+    pub(crate) delivery_timeout: Duration,
+    /// Batches of one partition in flight at once.
+    pub(crate) max_in_flight_per_partition: usize,
+    pub(crate) kafka: bool,
+}
+
+/// Every partition's queue.
+#[derive(Debug)]
+pub(crate) struct Accumulator {
+    settings: BatchSettings,
+    queues: HashMap<(Arc<str>, u32), PartitionQueue>,
+}
+
+impl Accumulator {
+    pub(crate) fn new(settings: BatchSettings) -> Self {
+        Accumulator {
+            settings,
+            queues: HashMap::new(),
+        }
+    }
+
+    /// Appends a record; returns true when the sender should look again: the
+    /// record opened a new batch (with a new linger deadline) or filled one.
+    pub(crate) fn append(
+        &mut self,
+        topic: &Arc<str>,
+        partition: u32,
+        record: Pending,
+        now: Instant,
+    ) -> bool {
+        let settings = self.settings;
+        let queue = self.queues.entry((topic.clone(), partition)).or_default();
+        let record_size = match queue.open.as_ref().map(|b| &b.body) {
+            Some(BatchBody::Kafka(builder)) => builder.record_size(
+                record.timestamp,
+                record.key.as_deref(),
+                record.value.as_deref(),
+                &record.headers,
+            ),
+            _ => record.bytes,
+        };
+        // A record that does not fit starts a new batch; the full one waits in line.
+        if let Some(open) = &queue.open
+            && !open.completions.is_empty()
+            && open.size() + record_size > settings.batch_size
+        {
+            let full = queue.open.take().expect("checked");
+            queue.retries.push_back(full);
+        }
+        let opened = queue.open.is_none();
+        let batch = queue.open.get_or_insert_with(|| Batch {
+            topic: topic.clone(),
+            partition,
+            body: if settings.kafka {
+                BatchBody::Kafka(BatchBuilder::new(record.timestamp))
+            } else {
+                BatchBody::Frame(Vec::new())
+            },
+            completions: Vec::new(),
+            bytes: 0,
+            created: now,
+            deadline: now + settings.delivery_timeout,
+            attempts: 0,
+            not_before: None,
+            sequence: None,
+            last_error: None,
+        });
+        match &mut batch.body {
+            BatchBody::Kafka(builder) => {
+                builder.push(
+                    record.timestamp,
+                    record.key.as_deref(),
+                    record.value.as_deref(),
+                    &record.headers,
+                );
+            }
+            BatchBody::Frame(messages) => messages.push(Message {
+                timestamp: Some(record.timestamp),
+                key: record.key,
+                value: record.value.unwrap_or_default(),
+                headers: record.headers,
+            }),
+        }
+        batch.bytes += record.bytes;
+        batch.completions.push(record.completion);
+        opened || batch.size() >= settings.batch_size
+    }
+
+    /// Takes every batch that may be sent now, and says when to look again.
+    ///
+    /// With `flush`, open batches are taken whatever their age.
+    pub(crate) fn drain(&mut self, now: Instant, flush: bool) -> (Vec<Batch>, Option<Instant>) {
+        let settings = self.settings;
+        let mut ready = Vec::new();
+        let mut next: Option<Instant> = None;
+        let mut wake_at = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
+        for queue in self.queues.values_mut() {
+            // Retries and full batches first, in order, while the partition has room.
+            while queue.in_flight < settings.max_in_flight_per_partition {
+                let Some(front) = queue.retries.front() else {
+                    break;
+                };
+                if let Some(at) = front.not_before
+                    && at > now
+                {
+                    wake_at(at);
+                    break;
+                }
+                // A batch sent before and failing must be through before the next goes.
+                if front.attempts > 0 && queue.in_flight > 0 {
+                    break;
+                }
+                let batch = queue.retries.pop_front().expect("front exists");
+                queue.in_flight += 1;
+                ready.push(batch);
+            }
+            let blocked = !queue.retries.is_empty()
+                || queue.in_flight >= settings.max_in_flight_per_partition;
+            if let Some(open) = &queue.open {
+                let due = open.created + settings.linger;
+                if !blocked && (flush || due <= now || open.size() >= settings.batch_size) {
+                    let batch = queue.open.take().expect("checked");
+                    queue.in_flight += 1;
+                    ready.push(batch);
+                } else if !blocked {
+                    wake_at(due);
+                }
+            }
+        }
+        (ready, next)
+    }
+
+    /// A sent batch is done (acknowledged or failed for good).
+    pub(crate) fn finished(&mut self, topic: &Arc<str>, partition: u32) {
+        if let Some(queue) = self.queues.get_mut(&(topic.clone(), partition)) {
+            queue.in_flight = queue.in_flight.saturating_sub(1);
+        }
+    }
+
+    /// Puts a sent batch back to be retried at `not_before`, before anything newer of its partition.
+    pub(crate) fn retry(&mut self, mut batch: Batch, not_before: Instant) {
+        batch.not_before = Some(not_before);
+        let queue = self
+            .queues
+            .entry((batch.topic.clone(), batch.partition))
+            .or_default();
+        queue.in_flight = queue.in_flight.saturating_sub(1);
+        // Keep retries in sequence (or first-sent) order.
+        let key = |b: &Batch| b.sequence.map_or(i64::MAX, |s| i64::from(s.2));
+        let at = queue
+            .retries
+            .iter()
+            .position(|b| b.attempts > 0 && key(b) > key(&batch))
+            .unwrap_or_else(|| {
+                queue
+                    .retries
+                    .iter()
+                    .position(|b| b.attempts == 0)
+                    .unwrap_or(queue.retries.len())
+            });
+        queue.retries.insert(at, batch);
+    }
+
+    /// Removes batches whose delivery deadline has passed and are not in flight.
+    pub(crate) fn expired(&mut self, now: Instant) -> Vec<Batch> {
+        let mut expired = Vec::new();
+        for queue in self.queues.values_mut() {
+            if queue.open.as_ref().is_some_and(|b| b.deadline <= now) {
+                expired.extend(queue.open.take());
+            }
+            let (gone, kept): (Vec<Batch>, Vec<Batch>) =
+                queue.retries.drain(..).partition(|b| b.deadline <= now);
+            queue.retries = kept.into();
+            expired.extend(gone);
+        }
+        expired
+    }
+
+    /// Forgets the sequence of every batch not yet acknowledged (after an epoch bump).
+    pub(crate) fn reset_sequences(&mut self) {
+        for queue in self.queues.values_mut() {
+            for batch in queue.retries.iter_mut().chain(queue.open.iter_mut()) {
+                batch.sequence = None;
+            }
+        }
+    }
+
+    /// Whether any record is waiting to be sent.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queues
+            .values()
+            .all(|q| q.open.is_none() && q.retries.is_empty())
+    }
+}

@@ -1,0 +1,276 @@
+//! What the producer knows of a Kafka cluster: its brokers, each topic's
+//! partition leaders, and one connection per broker.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kafka_protocol::error::ParseResponseErrorCode;
+use kafka_protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
+use kafka_protocol::messages::{MetadataResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use tokio::time::Instant;
+
+use super::broker_connection::BrokerConnection;
+use crate::error::Error;
+
+/// How to reach brokers.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectSettings {
+    pub(crate) client_id: String,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+}
+
+/// A topic's partitions and their leaders (node id, or −1 while none).
+#[derive(Debug, Clone)]
+pub(crate) enum TopicState {
+    Known(Vec<i32>),
+    /// The broker refused the topic for good (e.g. an invalid name).
+    Failed(Error),
+}
+
+#[derive(Debug, Default)]
+struct State {
+    brokers: HashMap<i32, String>,
+    topics: HashMap<String, TopicState>,
+    connections: HashMap<i32, Arc<BrokerConnection>>,
+    refreshed: Option<Instant>,
+}
+
+/// The cluster as last seen.
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    bootstrap: Vec<String>,
+    settings: ConnectSettings,
+    state: Mutex<State>,
+    /// One metadata refresh at a time.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl Cluster {
+    /// Connects to the first bootstrap broker that answers and learns the brokers.
+    ///
+    /// # Errors
+    /// The last broker's error, when none answers.
+    pub(crate) async fn connect(
+        bootstrap: Vec<String>,
+        settings: ConnectSettings,
+    ) -> Result<Cluster, Error> {
+        let cluster = Cluster {
+            bootstrap,
+            settings,
+            state: Mutex::new(State::default()),
+            refreshing: tokio::sync::Mutex::new(()),
+        };
+        cluster.refresh(&[]).await?;
+        Ok(cluster)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("cluster lock")
+    }
+
+    /// The partition count of `topic`, if known.
+    pub(crate) fn topic(&self, topic: &str) -> Option<TopicState> {
+        self.lock().topics.get(topic).cloned()
+    }
+
+    /// The leader of a partition, if known.
+    pub(crate) fn leader(&self, topic: &str, partition: u32) -> Option<i32> {
+        match self.lock().topics.get(topic) {
+            Some(TopicState::Known(leaders)) => {
+                leaders.get(partition as usize).copied().filter(|&l| l >= 0)
+            }
+            _ => None,
+        }
+    }
+
+    /// The topics metadata has been asked for.
+    pub(crate) fn known_topics(&self) -> Vec<String> {
+        self.lock().topics.keys().cloned().collect()
+    }
+
+    /// When metadata was last refreshed.
+    pub(crate) fn refreshed(&self) -> Option<Instant> {
+        self.lock().refreshed
+    }
+
+    /// A connection to broker `node`, opened if needed.
+    ///
+    /// # Errors
+    /// [`Error::Connect`] and friends, or [`Error::Protocol`] for an unknown node.
+    pub(crate) async fn connection(&self, node: i32) -> Result<Arc<BrokerConnection>, Error> {
+        let address = {
+            let state = self.lock();
+            if let Some(connection) = state.connections.get(&node) {
+                return Ok(connection.clone());
+            }
+            state
+                .brokers
+                .get(&node)
+                .cloned()
+                .ok_or_else(|| Error::Protocol {
+                    address: self.bootstrap.join(","),
+                    reason: format!("metadata names no broker {node}"),
+                })?
+        };
+        let s = &self.settings;
+        let connection = Arc::new(
+            BrokerConnection::connect(&address, &s.client_id, s.connect_timeout, s.request_timeout)
+                .await?,
+        );
+        tracing::debug!(node, broker = %address, "connected to broker");
+        Ok(self
+            .lock()
+            .connections
+            .entry(node)
+            .or_insert(connection)
+            .clone())
+    }
+
+    /// Forgets a broken connection, so the next use reconnects.
+    pub(crate) fn drop_connection(&self, node: i32, broken: &Arc<BrokerConnection>) {
+        let mut state = self.lock();
+        if state
+            .connections
+            .get(&node)
+            .is_some_and(|c| Arc::ptr_eq(c, broken))
+        {
+            state.connections.remove(&node);
+        }
+    }
+
+    /// Any usable connection: an open one, else a known broker, else a bootstrap address.
+    ///
+    /// # Errors
+    /// The last error, when no broker answers.
+    pub(crate) async fn any_connection(&self) -> Result<Arc<BrokerConnection>, Error> {
+        let (open, nodes) = {
+            let state = self.lock();
+            (
+                state.connections.values().next().cloned(),
+                state.brokers.keys().copied().collect::<Vec<_>>(),
+            )
+        };
+        if let Some(connection) = open {
+            return Ok(connection);
+        }
+        let mut last = None;
+        for node in nodes {
+            match self.connection(node).await {
+                Ok(connection) => return Ok(connection),
+                Err(e) => last = Some(e),
+            }
+        }
+        let s = &self.settings;
+        for address in &self.bootstrap {
+            match BrokerConnection::connect(
+                address,
+                &s.client_id,
+                s.connect_timeout,
+                s.request_timeout,
+            )
+            .await
+            {
+                Ok(connection) => return Ok(Arc::new(connection)),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::InvalidConfig {
+            file: None,
+            reason: "no bootstrap servers".into(),
+        }))
+    }
+
+    /// Asks for metadata of `topics` plus every topic already known (creating them if the broker allows).
+    ///
+    /// # Errors
+    /// When no broker answers.
+    pub(crate) async fn refresh(&self, topics: &[&str]) -> Result<(), Error> {
+        let _one_at_a_time = self.refreshing.lock().await;
+        let mut names: Vec<String> = self.known_topics();
+        for topic in topics {
+            if !names.iter().any(|n| n == topic) {
+                names.push(topic.to_string());
+            }
+        }
+        let request = MetadataRequest::default()
+            .with_topics(Some(
+                names
+                    .iter()
+                    .map(|n| {
+                        MetadataRequestTopic::default()
+                            .with_name(Some(TopicName(StrBytes::from_string(n.clone()))))
+                    })
+                    .collect(),
+            ))
+            .with_allow_auto_topic_creation(true);
+        let connection = self.any_connection().await?;
+        let response = match connection
+            .request(&request, self.settings.request_timeout)
+            .await
+        {
+            Ok(response) => response,
+            Err(e) => {
+                self.forget(&connection);
+                return Err(e);
+            }
+        };
+        self.apply(response);
+        Ok(())
+    }
+
+    fn forget(&self, broken: &Arc<BrokerConnection>) {
+        self.lock()
+            .connections
+            .retain(|_, c| !Arc::ptr_eq(c, broken));
+    }
+
+    fn apply(&self, response: MetadataResponse) {
+        let mut state = self.lock();
+        state.brokers = response
+            .brokers
+            .iter()
+            .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
+            .collect();
+        let brokers = state.brokers.clone();
+        // Connections to brokers that left the cluster are dropped.
+        state
+            .connections
+            .retain(|node, _| brokers.contains_key(node));
+        for topic in response.topics {
+            let Some(name) = topic.name else { continue };
+            let name = name.0.to_string();
+            let entry = match topic.error_code.err() {
+                None => {
+                    let mut leaders = vec![-1; topic.partitions.len()];
+                    for p in &topic.partitions {
+                        if let Some(slot) = usize::try_from(p.partition_index)
+                            .ok()
+                            .and_then(|i| leaders.get_mut(i))
+                        {
+                            *slot = if p.error_code == 0 { p.leader_id.0 } else { -1 };
+                        }
+                    }
+                    Some(TopicState::Known(leaders))
+                }
+                // Being created, or not yet everywhere: ask again later.
+                Some(e) if e.is_retriable() => None,
+                Some(_) => Some(TopicState::Failed(super::kafka_error(
+                    topic.error_code,
+                    None,
+                ))),
+            };
+            match entry {
+                Some(entry) => {
+                    state.topics.insert(name, entry);
+                }
+                None => {
+                    state.topics.remove(&name);
+                }
+            }
+        }
+        state.refreshed = Some(Instant::now());
+    }
+}

@@ -1,0 +1,99 @@
+//! Counters of what the producer did, for the load generator and for users.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Producer counters; read a consistent copy with [`Producer::metrics`](crate::Producer::metrics).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) records_sent: AtomicU64,
+    pub(crate) bytes_sent: AtomicU64,
+    pub(crate) batches_sent: AtomicU64,
+    pub(crate) requests: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) in_flight: AtomicU64,
+    pub(crate) errors: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn error(&self, name: &str) {
+        *self
+            .errors
+            .lock()
+            .expect("metrics lock")
+            .entry(name.to_string())
+            .or_default() += 1;
+    }
+}
+
+/// A snapshot of the producer's counters.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Records acknowledged by the broker (or written, with acks=0).
+    pub records_sent: u64,
+    /// Bytes of those records' batches as sent (compressed, if compressed).
+    pub bytes_sent: u64,
+    /// Batches sent, retries included.
+    pub batches_sent: u64,
+    /// Produce requests sent, retries included.
+    pub requests: u64,
+    /// Batches sent again after a retriable error.
+    pub retries: u64,
+    /// Produce requests waiting for their response now.
+    pub in_flight_requests: u64,
+    /// Bytes of `buffer_memory` held by records not yet settled.
+    pub buffer_used: u64,
+    /// Errors seen, by name (Kafka error names, frame status names, `CONNECTION` …).
+    pub errors: BTreeMap<String, u64>,
+}
+
+impl Metrics {
+    /// Average records per batch.
+    pub fn records_per_batch(&self) -> f64 {
+        if self.batches_sent == 0 {
+            0.0
+        } else {
+            self.records_sent as f64 / self.batches_sent as f64
+        }
+    }
+
+    /// Average records per request.
+    pub fn records_per_request(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.records_sent as f64 / self.requests as f64
+        }
+    }
+
+    /// Average batch size in bytes.
+    pub fn average_batch_bytes(&self) -> f64 {
+        if self.batches_sent == 0 {
+            0.0
+        } else {
+            self.bytes_sent as f64 / self.batches_sent as f64
+        }
+    }
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self, buffer_used: u64) -> Metrics {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Metrics {
+            records_sent: get(&self.records_sent),
+            bytes_sent: get(&self.bytes_sent),
+            batches_sent: get(&self.batches_sent),
+            requests: get(&self.requests),
+            retries: get(&self.retries),
+            in_flight_requests: get(&self.in_flight),
+            buffer_used,
+            errors: self.errors.lock().expect("metrics lock").clone(),
+        }
+    }
+}
