@@ -10,9 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use producer::Acks;
 
-use crate::scenario::{
-    BrokerSpec, MIN_MESSAGE_SIZE, Phase, PhaseLength, Scenario, ScenarioError,
-};
+use crate::scenario::{BrokerSpec, MIN_MESSAGE_SIZE, Phase, PhaseLength, Scenario, ScenarioError};
 
 /// Replays load scenarios against the mock broker (or a running broker) and reports latency.
 #[derive(Debug, Parser)]
@@ -227,7 +225,10 @@ mod tests {
     #[test]
     fn rate_alone_changes_every_phase() {
         let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/smoke.toml");
-        let scenario = parse(&[smoke, "--rate", "0", "--acks", "-1"]).unwrap().resolve().unwrap();
+        let scenario = parse(&[smoke, "--rate", "0", "--acks", "-1"])
+            .unwrap()
+            .resolve()
+            .unwrap();
         assert!(scenario.phases.len() > 1);
         assert!(scenario.phases.iter().all(|p| p.rate == 0));
         assert_eq!(scenario.producer.acks, Acks::All);
@@ -247,7 +248,9 @@ mod tests {
             let err = parse(args).unwrap_err().to_string();
             assert!(err.contains(flag), "{args:?}: {err}");
         }
-        let err = parse(&["--messages", "1", "--duration", "1s"]).unwrap_err().to_string();
+        let err = parse(&["--messages", "1", "--duration", "1s"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("cannot be used with"), "{err}");
     }
 }

@@ -6,9 +6,10 @@
 //! [`target`] broker, each producer instance's sends measured by a
 //! [`recorder`], and [`report`] turns the result into the printed summary.
 //! [`schedule`] and [`payload`] are the pure pieces: when each message is due,
-//! and what it carries.
+//! and what it carries; [`pacer`] waits for due times to within microseconds.
 
 pub mod cli;
+pub mod pacer;
 pub mod payload;
 pub mod recorder;
 pub mod report;

@@ -7,7 +7,6 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Parser;
 use loadgen::cli::{Cli, Command, RunArgs, ValidateArgs};
 use loadgen::scenario::Scenario;
@@ -29,7 +28,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("loadgen: error: {e:#}");
+            // Every error's message already includes its cause.
+            eprintln!("loadgen: error: {e}");
             ExitCode::from(2)
         }
     }
@@ -38,7 +38,8 @@ fn main() -> ExitCode {
 /// Runs the scenario and prints the summary; exit 1 when any send failed.
 fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let scenario = args.resolve()?;
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
     let result = runtime.block_on(loadgen::runner::run(&scenario));
     // Every background task is gone before anything more is printed.
     drop(runtime);

@@ -64,7 +64,10 @@ impl ValueBuilder {
     /// # Panics
     /// If `size` is smaller than [`ID_LEN`]; the scenario rejects such sizes.
     pub fn new(size: usize) -> Self {
-        assert!(size >= ID_LEN, "a value holds at least its {ID_LEN}-byte id");
+        assert!(
+            size >= ID_LEN,
+            "a value holds at least its {ID_LEN}-byte id"
+        );
         ValueBuilder {
             size,
             chunk: BytesMut::new(),
@@ -183,7 +186,12 @@ mod tests {
     fn many_values_from_one_builder_stay_intact() {
         let mut builder = ValueBuilder::new(1000);
         let values: Vec<Bytes> = (0..500)
-            .map(|sequence| builder.value(MessageId { producer: 3, sequence }))
+            .map(|sequence| {
+                builder.value(MessageId {
+                    producer: 3,
+                    sequence,
+                })
+            })
             .collect();
         for (sequence, value) in values.iter().enumerate() {
             assert_eq!(MessageId::parse(value).unwrap().sequence, sequence as u64);
@@ -201,7 +209,11 @@ mod tests {
 
         let mut uniform = KeyPicker::new(Keys::Uniform { count: 10 }, 1);
         let drawn: HashSet<_> = (0..1000).map(|s| uniform.key(s).unwrap()).collect();
-        assert_eq!(drawn.len(), 10, "all 10 keys appear in 1000 draws: {drawn:?}");
+        assert_eq!(
+            drawn.len(),
+            10,
+            "all 10 keys appear in 1000 draws: {drawn:?}"
+        );
         let mut again = KeyPicker::new(Keys::Uniform { count: 10 }, 1);
         let mut first = KeyPicker::new(Keys::Uniform { count: 10 }, 1);
         assert_eq!(again.key(0), first.key(0), "same seed, same keys");

@@ -20,19 +20,26 @@ const PERCENTILES: [(f64, &str); 4] = [(0.5, "p50"), (0.9, "p90"), (0.99, "p99")
 pub fn render(scenario: &Scenario, result: &RunResult) -> String {
     let mut out = String::new();
     let workload = &scenario.workload;
-    let _ = writeln!(out, "scenario {}: {}", scenario.name, scenario.description);
+    if scenario.description.is_empty() {
+        let _ = writeln!(out, "scenario {}", scenario.name);
+    } else {
+        let _ = writeln!(out, "scenario {}: {}", scenario.name, scenario.description);
+    }
     let _ = writeln!(
         out,
-        "target: {}, protocol {}, topic {} ({} partitions)",
-        result.broker, scenario.target.protocol, workload.topic, workload.partitions
+        "target: {}, protocol {}, topic {} ({})",
+        result.broker,
+        scenario.target.protocol,
+        workload.topic,
+        plural(u64::from(workload.partitions), "partition")
     );
     let _ = writeln!(
         out,
-        "workload: {} producers, {}-byte values, keys {}, {} headers, in_flight {}, acks {}",
-        workload.producers,
+        "workload: {}, {}-byte values, keys {}, {}, in_flight {}, acks {}",
+        plural(u64::from(workload.producers), "producer"),
         workload.message_size,
         describe_keys(workload.keys),
-        workload.headers,
+        plural(u64::from(workload.headers), "header"),
         workload.in_flight,
         scenario.producer.acks
     );
@@ -149,6 +156,15 @@ pub fn millis(micros: u64) -> String {
     format!("{}.{:03}", micros / 1000, micros % 1000)
 }
 
+/// `1 producer`, `2 producers`.
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn describe_keys(keys: Keys) -> String {
     match keys {
         Keys::None => "none".into(),
@@ -207,14 +223,16 @@ mod tests {
     fn measurements_show_counts_throughput_percentiles_and_lag() {
         let r = recorder_with_latencies_1_to_1000_micros();
         let text = measurements(&r, Duration::from_secs(2), 100, true);
-        let expected = "\
-  sent 1000  acked 1000  errors 0  duration 2.000 s
-  throughput 500.0 msgs/s  0.05 MB/s
-  latency ms           p50       p90       p99     p99.9       max
-  corrected          1.500     1.900     1.990     1.999     2.000
-  uncorrected        0.500     0.900     0.990     0.999     1.000
-  schedule lag       0.003     0.005     0.006     0.006     0.006
-";
+        let expected = [
+            "  sent 1000  acked 1000  errors 0  duration 2.000 s",
+            "  throughput 500.0 msgs/s  0.05 MB/s",
+            "  latency ms           p50       p90       p99     p99.9       max",
+            "  corrected          1.500     1.900     1.990     1.999     2.000",
+            "  uncorrected        0.500     0.900     0.990     0.999     1.000",
+            "  schedule lag       0.003     0.006     0.006     0.006     0.006",
+            "",
+        ]
+        .join("\n");
         assert_eq!(text, expected);
     }
 
@@ -225,8 +243,14 @@ mod tests {
         r.record_error(&producer::Error::Closed);
         let text = measurements(&r, Duration::from_secs(1), 100, false);
         assert!(text.contains("sent 1  acked 0  errors 1"), "{text}");
-        assert!(text.contains("error closed x1: the producer is closed"), "{text}");
-        assert!(text.contains("  corrected              -         -"), "{text}");
+        assert!(
+            text.contains("error closed x1: the producer is closed"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  corrected              -         -"),
+            "{text}"
+        );
         assert!(text.contains("  schedule lag  n/a (closed loop)"), "{text}");
     }
 
@@ -247,6 +271,62 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_has_a_header_each_phase_and_a_total_of_the_recorded_phases_only() {
+        let scenario = Scenario::command_line_default();
+        let mut warm = Recorder::new();
+        warm.record_sent(Duration::ZERO);
+        warm.record_ack(Duration::from_millis(50), Duration::from_millis(50));
+        let result = RunResult {
+            broker: "embedded broker at 127.0.0.1:9".into(),
+            phases: vec![
+                PhaseResult {
+                    name: "warmup".into(),
+                    record: false,
+                    rate: 0,
+                    elapsed: Duration::from_secs(1),
+                    recorder: warm,
+                },
+                PhaseResult {
+                    name: "main".into(),
+                    record: true,
+                    rate: 0,
+                    elapsed: Duration::from_secs(2),
+                    recorder: recorder_with_latencies_1_to_1000_micros(),
+                },
+            ],
+            audit: Audit::Recorded {
+                topic: "bench".into(),
+                recorded: 1001,
+            },
+        };
+        let text = render(&scenario, &result);
+        assert!(
+            text.starts_with(
+                "scenario command-line: built from command-line flags\n\
+             target: embedded broker at 127.0.0.1:9, protocol frame, topic bench (1 partition)\n\
+             workload: 1 producer, 100-byte values, keys none, 0 headers, in_flight 256, acks all\n"
+            ),
+            "{text}"
+        );
+        let total = text
+            .split("total of recorded phases (main)\n")
+            .nth(1)
+            .expect("a total");
+        assert!(
+            total.starts_with("  sent 1000  acked 1000  errors 0  duration 2.000 s\n"),
+            "{total}"
+        );
+        assert!(
+            total.contains("  uncorrected        0.500"),
+            "the warmup's 50 ms is not in it: {total}"
+        );
+        assert!(
+            text.ends_with("1001 acknowledged in all phases: ok\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn the_audit_compares_the_broker_count_with_the_acknowledgements() {
         let recorded = |n| Audit::Recorded {
             topic: "bench".into(),
@@ -256,7 +336,9 @@ mod tests {
             audit_line(&recorded(2000), 2000, "b"),
             "audit: 2000 recorded by the embedded broker on topic bench, 2000 acknowledged in all phases: ok"
         );
-        assert!(audit_line(&recorded(1990), 2000, "b").ends_with("MISSING 10 acknowledged messages"));
+        assert!(
+            audit_line(&recorded(1990), 2000, "b").ends_with("MISSING 10 acknowledged messages")
+        );
         assert!(audit_line(&recorded(2001), 2000, "b").contains("1 more than acknowledged"));
         assert_eq!(
             audit_line(&Audit::Unavailable, 5, "external broker at h:1"),

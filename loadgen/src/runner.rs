@@ -5,10 +5,11 @@
 //! window of `in_flight` sends, and its message sequence. In every phase a lane
 //! has an *issuer*, which starts sends on schedule, and a *collector*, which
 //! records each send's outcome:
-//! - open loop (rate > 0): the issuer is a blocking thread that sleeps until
-//!   each message is due, because tokio's timer has 1 ms resolution and would
-//!   add up to a millisecond of pacing error to every corrected latency; when
-//!   the issuer is behind it does not sleep, and it never skips a message;
+//! - open loop (rate > 0): the issuer is a blocking thread that waits until
+//!   each message is due with a [`Pacer`], because tokio's timer has 1 ms
+//!   resolution and would add up to a millisecond of pacing error to every
+//!   corrected latency; when the issuer is behind it does not wait, and it
+//!   never skips a message;
 //! - closed loop (rate 0): the issuer is a task that starts a send whenever
 //!   the window has room.
 //!
@@ -21,9 +22,10 @@ use producer::{Header, Producer, Record};
 use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
+use crate::pacer::Pacer;
 use crate::payload::{KeyPicker, MessageId, ValueBuilder, headers};
 use crate::recorder::Recorder;
-use crate::scenario::{Phase, Scenario};
+use crate::scenario::{Phase, Protocol, Scenario};
 use crate::schedule::{Schedule, TaskPlan};
 use crate::target::{Audit, Broker, TargetError};
 
@@ -54,6 +56,8 @@ pub struct PhaseResult {
 }
 
 /// Why a run stopped before its end.
+///
+/// Each message includes its cause; none is repeated as an error source.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
@@ -62,7 +66,7 @@ pub enum RunError {
     Target(#[from] TargetError),
     /// A producer instance's task panicked: a bug in loadgen.
     #[error("a producer instance's task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
+    Task(tokio::task::JoinError),
 }
 
 impl RunResult {
@@ -105,6 +109,9 @@ async fn run_against(scenario: &Scenario, broker: &Broker) -> Result<RunResult, 
     let mut lanes = Vec::new();
     for index in 0..workload.producers {
         let mut config = scenario.producer.clone();
+        config.protocol = match scenario.target.protocol {
+            Protocol::Frame => producer::Protocol::Frame,
+        };
         config.topic = workload.topic.clone();
         config.client_id = format!("{}-{index}", config.client_id);
         let producer = broker.connect(config).await?;
@@ -160,7 +167,7 @@ async fn run_phase(phase: &Phase, lanes: Vec<Lane>) -> Result<(PhaseResult, Vec<
     let mut recorder = Recorder::new();
     let mut lanes = Vec::with_capacity(running.len());
     for task in running {
-        let (lane, measured) = task.await??;
+        let (lane, measured) = task.await.map_err(RunError::Task)??;
         recorder.merge(&measured);
         lanes.push(lane);
     }
@@ -229,7 +236,7 @@ impl Lane {
                 Err(e) => recorder.record_error(&e),
             }
         }
-        let (lane, issued) = issuer.await?;
+        let (lane, issued) = issuer.await.map_err(RunError::Task)?;
         recorder.merge(&issued);
         Ok((lane, recorder))
     }
@@ -244,12 +251,10 @@ impl Lane {
         handle: &Handle,
     ) -> (Lane, Recorder) {
         let mut issued = Recorder::new();
+        let mut pacer = Pacer::new();
         for i in 0..quota {
             let due = start + schedule.due(i);
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
+            pacer.wait_until(due);
             let permit = match self.window.clone().try_acquire_owned() {
                 Ok(permit) => permit,
                 Err(_) => handle
@@ -316,7 +321,12 @@ impl Lane {
         let producer = self.producer.clone();
         let outcomes = outcomes.clone();
         handle.spawn(async move {
-            let result = producer.send(record).await.map(drop);
+            // `send` enqueues the record (waiting for buffer space if need be);
+            // the future it returns settles when the broker has acknowledged it.
+            let result = match producer.send(record).await {
+                Ok(delivery) => delivery.await.map(drop),
+                Err(e) => Err(e),
+            };
             let done = Instant::now();
             let _ = outcomes.send(Outcome {
                 due,

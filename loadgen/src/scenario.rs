@@ -30,9 +30,9 @@ pub struct Scenario {
     pub description: String,
     /// The broker to send to, and how.
     pub target: Target,
-    /// Settings of every producer instance. The runner fills in
-    /// `broker_address` (from [`Target::broker`]) and `topic` (from
-    /// [`Workload::topic`]); the values here are not used.
+    /// Settings of every producer instance. The runner fills in `protocol`
+    /// (from [`Target::protocol`]), `broker_address` (from [`Target::broker`])
+    /// and `topic` (from [`Workload::topic`]); the values here are not used.
     pub producer: producer::Config,
     /// What is sent, by how many producer instances.
     pub workload: Workload,
@@ -126,8 +126,7 @@ pub enum Keys {
 }
 
 /// One `[[phases]]` entry: a stretch of load at one rate.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "fields::PhaseToml")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phase {
     /// Name shown in logs and the summary; unique within the scenario.
     pub name: String,
@@ -154,12 +153,12 @@ pub enum PhaseLength {
 #[non_exhaustive]
 pub enum ScenarioError {
     /// The file could not be read.
-    #[error("cannot read scenario {}: {source}", file.display())]
+    #[error("cannot read scenario {}: {error}", file.display())]
     Read {
         /// The file.
         file: PathBuf,
         /// Why the operating system refused.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not valid TOML, or not a valid scenario.
     #[error("invalid scenario {}{}: {reason}", file.display(), location::describe(*line, key.as_deref()))]
@@ -180,7 +179,8 @@ pub enum ScenarioError {
 pub const RESERVED_KEYS: [&str; 3] = ["thresholds", "audit", "faults"];
 
 /// `[producer]` keys that come from elsewhere in the scenario: the key and where its value comes from.
-const FILLED_PRODUCER_KEYS: [(&str, &str); 4] = [
+const FILLED_PRODUCER_KEYS: [(&str, &str); 5] = [
+    ("protocol", "[target] protocol"),
     ("broker_address", "[target] broker (or --broker)"),
     ("bootstrap.servers", "[target] broker (or --broker)"),
     ("bootstrap_servers", "[target] broker (or --broker)"),
@@ -197,9 +197,9 @@ impl Scenario {
     /// [`ScenarioError::Read`], or [`ScenarioError::Invalid`] naming the file, line and key.
     pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Read {
             file: path.to_path_buf(),
-            source,
+            error,
         })?;
         Scenario::from_toml_str(&text, path)
     }
@@ -209,16 +209,17 @@ impl Scenario {
     /// # Errors
     /// [`ScenarioError::Invalid`] naming the file, line and key.
     pub fn from_toml_str(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
-        let invalid = |span: Option<std::ops::Range<usize>>, key: Option<String>, reason: String| {
-            ScenarioError::Invalid {
-                file: file.to_path_buf(),
-                line: span.map(|s| location::line_of(text, s.start)),
-                key,
-                reason,
-            }
-        };
-        let doc = DeTable::parse(text)
-            .map_err(|e| invalid(e.span(), None, e.message().to_string()))?;
+        let invalid =
+            |span: Option<std::ops::Range<usize>>, key: Option<String>, reason: String| {
+                ScenarioError::Invalid {
+                    file: file.to_path_buf(),
+                    line: span.map(|s| location::line_of(text, s.start)),
+                    key,
+                    reason,
+                }
+            };
+        let doc =
+            DeTable::parse(text).map_err(|e| invalid(e.span(), None, e.message().to_string()))?;
         let doc = doc.get_ref();
         if let Some((key, reason)) = reserved_or_filled_key(doc) {
             return Err(invalid(Some(key.span()), Some(key.path), reason));
@@ -240,6 +241,7 @@ impl Scenario {
     /// the [`Workload`] defaults (topic `bench`, 100-byte values).
     pub fn command_line_default() -> Scenario {
         let mut producer = producer::Config::default();
+        producer.protocol = producer::Protocol::Frame;
         producer.client_id = DEFAULT_CLIENT_ID.into();
         Scenario {
             name: "command-line".into(),
@@ -271,7 +273,7 @@ struct ScenarioToml {
     #[serde(default)]
     workload: Workload,
     #[serde(default)]
-    phases: Vec<Spanned<Phase>>,
+    phases: Vec<Spanned<fields::PhaseToml>>,
 }
 
 type Rejection = (Option<std::ops::Range<usize>>, String, String);
@@ -285,22 +287,26 @@ impl ScenarioToml {
                 "no [[phases]]: a scenario needs at least one".into(),
             ));
         }
-        for (i, phase) in self.phases.iter().enumerate() {
-            if self.phases[..i]
-                .iter()
-                .any(|p| p.get_ref().name == phase.get_ref().name)
-            {
+        // Converted here rather than by serde, which would report a phase's
+        // error at the first [[phases]] header instead of its own.
+        let mut phases: Vec<Phase> = Vec::with_capacity(self.phases.len());
+        for (i, raw) in self.phases.into_iter().enumerate() {
+            let span = raw.span();
+            let phase = Phase::try_from(raw.into_inner())
+                .map_err(|reason| (Some(span.clone()), format!("phases[{i}]"), reason))?;
+            if phases.iter().any(|p| p.name == phase.name) {
                 return Err((
-                    Some(phase.span()),
+                    Some(span),
                     format!("phases[{i}].name"),
                     format!(
                         "phase name {:?} is used twice; names must be unique",
-                        phase.get_ref().name
+                        phase.name
                     ),
                 ));
             }
+            phases.push(phase);
         }
-        if !self.phases.iter().any(|p| p.get_ref().record) {
+        if !phases.iter().any(|p| p.record) {
             return Err((
                 None,
                 "phases".into(),
@@ -308,6 +314,7 @@ impl ScenarioToml {
             ));
         }
         let mut producer = self.producer.unwrap_or_default();
+        producer.protocol = producer::Protocol::Frame;
         if !client_id_set {
             producer.client_id = DEFAULT_CLIENT_ID.into();
         }
@@ -328,7 +335,7 @@ impl ScenarioToml {
             target: self.target,
             producer,
             workload: self.workload,
-            phases: self.phases.into_iter().map(Spanned::into_inner).collect(),
+            phases,
         })
     }
 }
@@ -387,9 +394,9 @@ impl FromStr for BrokerSpec {
         if text == "embedded" {
             return Ok(BrokerSpec::Embedded);
         }
-        let valid = text
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+        let valid = text.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
         if valid {
             Ok(BrokerSpec::External(text.to_string()))
         } else {

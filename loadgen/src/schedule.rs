@@ -35,7 +35,10 @@ impl Schedule {
     /// # Panics
     /// If `rate` or `tasks` is 0, or `task >= tasks`.
     pub fn new(rate: u64, tasks: u32, task: u32) -> Self {
-        assert!(rate > 0 && task < tasks, "rate {rate}, task {task} of {tasks}");
+        assert!(
+            rate > 0 && task < tasks,
+            "rate {rate}, task {task} of {tasks}"
+        );
         Schedule { rate, tasks, task }
     }
 
@@ -109,9 +112,16 @@ mod tests {
         let one = Schedule::new(3, 1, 0);
         assert_eq!(one.due(1), Duration::from_nanos(333_333_333));
         assert_eq!(one.due(2), Duration::from_nanos(666_666_666));
-        assert_eq!(one.due(3), Duration::from_secs(1), "no drift after a second");
+        assert_eq!(
+            one.due(3),
+            Duration::from_secs(1),
+            "no drift after a second"
+        );
         let slow = Schedule::new(7, 3, 2);
-        assert_eq!(slow.due(7 * 1000), Duration::from_nanos((7000 * 3 + 2) * 1_000_000_000 / 7));
+        assert_eq!(
+            slow.due(7 * 1000),
+            Duration::from_nanos((7000 * 3 + 2) * 1_000_000_000 / 7)
+        );
     }
 
     #[test]

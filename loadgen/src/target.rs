@@ -10,7 +10,7 @@ use crate::scenario::{BrokerSpec, Workload};
 
 /// How long the audit waits for the embedded broker to record messages whose
 /// sends completed without an acknowledgement (`acks = 0`).
-const AUDIT_SETTLE: Duration = Duration::from_secs(2);
+const AUDIT_SETTLE: Duration = Duration::from_secs(10);
 
 /// A broker ready to take connections.
 #[derive(Debug)]
@@ -22,19 +22,21 @@ pub enum Broker {
 }
 
 /// Why a run could not reach its broker.
+///
+/// Each message includes its cause; none is repeated as an error source.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TargetError {
     /// The embedded broker could not start.
     #[error("cannot start the embedded broker: {0}")]
-    Start(#[from] mock_broker::StartError),
+    Start(mock_broker::StartError),
     /// A producer instance could not connect.
-    #[error("target broker unreachable: {source}")]
+    #[error("target broker unreachable: {error}")]
     Unreachable {
         /// The address tried.
         address: String,
         /// The producer's error, which names the address and the cause.
-        source: producer::Error,
+        error: producer::Error,
     },
 }
 
@@ -63,17 +65,22 @@ impl Broker {
             BrokerSpec::Embedded => {
                 let mut config = BrokerConfig::ephemeral();
                 config.partitions = workload.partitions;
-                let broker = MockBroker::start(config).await?;
+                let broker = MockBroker::start(config)
+                    .await
+                    .map_err(TargetError::Start)?;
                 broker
                     .store()
                     .create_topic(&workload.topic, workload.partitions);
                 Ok(Broker::Embedded(broker))
             }
             BrokerSpec::External(address) => {
-                tracing::info!(
-                    broker = %address,
-                    "using an external broker; [workload] partitions applies to the embedded broker only"
-                );
+                if workload.partitions > 1 {
+                    tracing::warn!(
+                        broker = %address,
+                        partitions = workload.partitions,
+                        "[workload] partitions is not applied to an external broker"
+                    );
+                }
                 Ok(Broker::External(address.clone()))
             }
         }
@@ -96,7 +103,7 @@ impl Broker {
         config.broker_address = address.clone();
         Producer::new(config)
             .await
-            .map_err(|source| TargetError::Unreachable { address, source })
+            .map_err(|error| TargetError::Unreachable { address, error })
     }
 
     /// Counts what the embedded broker recorded for `topic`; call it after the

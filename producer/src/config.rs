@@ -243,6 +243,44 @@ impl Config {
                 crate::frame::HEADER_LEN + 64
             )));
         }
+        if self.idempotent == Some(true) {
+            if self.protocol == Protocol::Frame {
+                return Err(invalid(
+                    "idempotent = true needs protocol = \"kafka\"; the frame protocol has no producer ids".into(),
+                ));
+            }
+            if self.acks != Acks::All {
+                return Err(invalid(format!(
+                    "idempotent = true needs acks = \"all\" (got acks = {}), as in the Java client",
+                    self.acks
+                )));
+            }
+            if self.max_in_flight > 5 {
+                return Err(invalid(format!(
+                    "idempotent = true allows at most 5 requests in flight (got max_in_flight = {})",
+                    self.max_in_flight
+                )));
+            }
+        }
+        for (key, value) in [
+            ("batch_size", self.batch_size),
+            ("buffer_memory", self.buffer_memory),
+            ("max_in_flight", self.max_in_flight as usize),
+        ] {
+            if value == 0 {
+                return Err(invalid(format!("{key} is 0; expected at least 1")));
+            }
+        }
+        if self.delivery_timeout < self.linger + self.request_timeout {
+            return Err(invalid(format!(
+                "delivery_timeout_ms ({}) must be at least linger_ms + request_timeout_ms ({})",
+                self.delivery_timeout.as_millis(),
+                (self.linger + self.request_timeout).as_millis()
+            )));
+        }
+        if self.bootstrap_servers().is_empty() {
+            return Err(invalid("broker_address names no host:port".into()));
+        }
         Ok(())
     }
 }

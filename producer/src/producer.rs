@@ -99,7 +99,9 @@ impl Producer {
                 connect_timeout: config.connect_timeout,
                 request_timeout: config.request_timeout,
             };
-            Transport::Kafka(Box::new(Cluster::connect(config.bootstrap_servers(), settings).await?))
+            Transport::Kafka(Box::new(
+                Cluster::connect(config.bootstrap_servers(), settings).await?,
+            ))
         } else {
             let frame = FrameTransport {
                 address: config.broker_address.clone(),

@@ -7,8 +7,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::de::{self, Deserializer, MapAccess, Unexpected, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Unexpected, Visitor};
 
 use super::{BrokerSpec, Keys, MIN_MESSAGE_SIZE, Phase, PhaseLength, Protocol, parse_duration};
 

@@ -34,7 +34,11 @@ pub(super) fn quote_key(key: &str) -> String {
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare { key.to_string() } else { format!("{key:?}") }
+    if bare {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
 }
 
 fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {

@@ -13,7 +13,9 @@ fn parse(text: &str) -> Result<Scenario, ScenarioError> {
 
 /// The error for `text`, which must name the file.
 fn error(text: &str) -> String {
-    let err = parse(text).expect_err("the scenario is invalid").to_string();
+    let err = parse(text)
+        .expect_err("the scenario is invalid")
+        .to_string();
     assert!(err.starts_with("invalid scenario dir/bad.toml"), "{err}");
     err
 }
@@ -45,7 +47,13 @@ fn smoke_is_a_short_embedded_open_loop_run_with_an_unrecorded_warmup() {
     assert_eq!(smoke.producer.client_id, DEFAULT_CLIENT_ID);
     let w = &smoke.workload;
     assert_eq!(
-        (w.topic.as_str(), w.partitions, w.producers, w.message_size, w.in_flight),
+        (
+            w.topic.as_str(),
+            w.partitions,
+            w.producers,
+            w.message_size,
+            w.in_flight
+        ),
         ("bench", 3, 2, 100, 256)
     );
     assert_eq!(w.keys, Keys::None);
@@ -72,6 +80,7 @@ fn missing_tables_take_the_documented_defaults() {
     assert_eq!(s.workload.in_flight, 256);
     assert_eq!(s.producer.acks, Acks::All);
     assert_eq!(s.producer.client_id, "loadgen");
+    assert_eq!(s.producer.protocol, producer::Protocol::Frame);
     assert_eq!(s.phases[0].rate, 0);
     assert!(s.phases[0].record);
 }
@@ -130,14 +139,13 @@ fn every_key_of_the_schema_is_read() {
 #[test]
 fn unknown_keys_are_rejected_anywhere_naming_line_and_key() {
     let cases = [
-        ("nmae = \"x\"\n", "line 1: nmae: unknown field `nmae`"),
         (
             "[target]\nbrokers = \"embedded\"\n",
             "line 6: target.brokers: unknown field `brokers`",
         ),
         (
-            "[producer]\nlinger_ms = 5\n",
-            "line 6: producer.linger_ms: unknown field `linger_ms`",
+            "[producer]\nlinger_mss = 5\n",
+            "line 6: producer.linger_mss: unknown field `linger_mss`",
         ),
         (
             "[workload]\nmessage_sise = 5\n",
@@ -156,6 +164,8 @@ fn unknown_keys_are_rejected_anywhere_naming_line_and_key() {
         let err = error(&format!("{MINIMAL}{extra}"));
         assert!(err.contains(expected), "expected {expected:?} in {err}");
     }
+    let err = error(&format!("nmae = \"x\"\n{MINIMAL}"));
+    assert!(err.contains("line 1: nmae: unknown field `nmae`"), "{err}");
 }
 
 #[test]
@@ -246,16 +256,27 @@ fn invalid_values_name_the_key_and_what_is_allowed() {
 
 #[test]
 fn broker_and_topic_must_not_be_set_in_the_producer_table() {
-    let err = error(&format!("{MINIMAL}[producer]\nacks = 1\nbroker_address = \"h:1\"\n"));
+    let err = error(&format!(
+        "{MINIMAL}[producer]\nacks = 1\nbroker_address = \"h:1\"\n"
+    ));
     assert!(
         err.contains("line 7: producer.broker_address: `broker_address` must not be set in [producer]: it comes from [target] broker"),
         "{err}"
     );
-    let err = error(&format!("{MINIMAL}[producer]\n\"bootstrap.servers\" = \"h:1\"\n"));
+    let err = error(&format!(
+        "{MINIMAL}[producer]\n\"bootstrap.servers\" = \"h:1\"\n"
+    ));
     assert!(err.contains("producer.\"bootstrap.servers\""), "{err}");
+    let err = error(&format!("{MINIMAL}[producer]\nprotocol = \"kafka\"\n"));
+    assert!(
+        err.contains("producer.protocol: `protocol` must not be set in [producer]: it comes from [target] protocol"),
+        "{err}"
+    );
     let err = error(&format!("{MINIMAL}[producer]\ntopic = \"x\"\n"));
     assert!(
-        err.contains("producer.topic: `topic` must not be set in [producer]: it comes from [workload] topic"),
+        err.contains(
+            "producer.topic: `topic` must not be set in [producer]: it comes from [workload] topic"
+        ),
         "{err}"
     );
 }
@@ -290,5 +311,8 @@ fn a_missing_file_is_named() {
     let err = Scenario::from_toml_file("/nonexistent/s.toml")
         .unwrap_err()
         .to_string();
-    assert!(err.contains("cannot read scenario /nonexistent/s.toml"), "{err}");
+    assert!(
+        err.contains("cannot read scenario /nonexistent/s.toml"),
+        "{err}"
+    );
 }

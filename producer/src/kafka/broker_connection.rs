@@ -59,14 +59,18 @@ impl BrokerConnection {
         let request = ApiVersionsRequest::default()
             .with_client_software_name(StrBytes::from_static_str("kafka-test-bench"))
             .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
-        let mut response = broker.request(&request, request_timeout).await?;
-        if response.error_code == 35 {
-            // KIP-511: the broker does not speak v3 and listed what it does; v0 it always speaks.
-            broker.versions.insert(ApiKey::ApiVersions as i16, 0);
-            response = broker
-                .request(&ApiVersionsRequest::default(), request_timeout)
-                .await?;
-        }
+        let response = match broker.request(&request, request_timeout).await {
+            Ok(response) if response.error_code == 0 => response,
+            // KIP-511: the broker does not speak v3 and answered in v0 (error 35,
+            // or a body that does not decode as v3). v0 every broker speaks.
+            Ok(_) | Err(Error::Protocol { .. }) => {
+                broker.versions.insert(ApiKey::ApiVersions as i16, 0);
+                broker
+                    .request(&ApiVersionsRequest::default(), request_timeout)
+                    .await?
+            }
+            Err(e) => return Err(e),
+        };
         broker.versions = negotiate(&response, address)?;
         tracing::debug!(broker = address, versions = ?broker.versions, "negotiated API versions");
         Ok(broker)
