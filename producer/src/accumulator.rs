@@ -23,6 +23,8 @@ use crate::record::{Delivery, Header};
 pub(crate) struct Completion {
     pub(crate) tx: oneshot::Sender<Result<Delivery, Error>>,
     pub(crate) timestamp: i64,
+    /// Keeps the record counted by `flush` until the completion is used or dropped.
+    pub(crate) _unsettled: crate::producer::UnsettledGuard,
 }
 
 /// A batch's records in the encoding of the protocol in use.

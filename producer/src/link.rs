@@ -20,6 +20,8 @@ use crate::wire::Wire;
 
 /// How many encoded requests may wait for the writer before senders wait.
 const QUEUE_DEPTH: usize = 4096;
+/// Requests this large are written on their own, without being copied to coalesce.
+const DIRECT_WRITE_BYTES: usize = 64 * 1024;
 /// The writer stops coalescing queued frames into one write beyond this many bytes.
 const MAX_WRITE_BYTES: usize = 1024 * 1024;
 
@@ -253,25 +255,44 @@ async fn write_loop<R>(
 ) {
     let mut buffer = BytesMut::with_capacity(64 * 1024);
     let mut written = Vec::new();
+    // A large request met while coalescing small ones waits for the next write.
+    let mut carried: Option<Outgoing> = None;
     loop {
-        let first = tokio::select! {
-            biased;
-            _ = cancel.cancelled() => break,
-            item = queue.recv() => match item {
-                Some(item) => item,
-                None => break,
+        let first = match carried.take() {
+            Some(item) => item,
+            None => tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break,
+                item = queue.recv() => match item {
+                    Some(item) => item,
+                    None => break,
+                },
             },
         };
-        let mut next = Some(first);
-        while let Some(item) = next.take() {
-            buffer.extend_from_slice(&item.frame);
-            written.extend(item.written);
-            if buffer.len() < MAX_WRITE_BYTES {
-                next = queue.try_recv().ok();
+        let result = if first.frame.len() >= DIRECT_WRITE_BYTES {
+            // A large request goes out as it is: copying it to coalesce gains nothing.
+            written.extend(first.written);
+            writer.write_all(&first.frame).await
+        } else {
+            buffer.extend_from_slice(&first.frame);
+            written.extend(first.written);
+            while buffer.len() < MAX_WRITE_BYTES {
+                match queue.try_recv() {
+                    Ok(item) if item.frame.len() >= DIRECT_WRITE_BYTES => {
+                        carried = Some(item);
+                        break;
+                    }
+                    Ok(item) => {
+                        buffer.extend_from_slice(&item.frame);
+                        written.extend(item.written);
+                    }
+                    Err(_) => break,
+                }
             }
-        }
-        let result = writer.write_all(&buffer).await;
-        buffer.clear();
+            let result = writer.write_all(&buffer).await;
+            buffer.clear();
+            result
+        };
         let failed = result.err().map(|e| match e {
             Error::ConnectionClosed { reason, .. } => reason,
             other => other.to_string(),

@@ -260,7 +260,11 @@ impl Producer {
             value: Some(record.value),
             headers: record.headers,
             bytes: size,
-            completion: Completion { tx, timestamp },
+            completion: Completion {
+                tx,
+                timestamp,
+                _unsettled: inner.unsettled.enter(),
+            },
         };
         let full = shared.accumulator.lock().expect("accumulator lock").append(
             &topic,
@@ -271,10 +275,7 @@ impl Producer {
         if full || config.linger.is_zero() {
             shared.wake.notify_one();
         }
-        let guard = inner.unsettled.enter();
-        Ok(DeliveryFuture {
-            rx: guard.watch(rx),
-        })
+        Ok(DeliveryFuture { rx })
     }
 
     /// Refuses, as the Java client does, a Kafka record naming a partition its topic lacks.
@@ -439,7 +440,9 @@ struct Unsettled {
     idle: Arc<Notify>,
 }
 
-struct UnsettledGuard {
+/// Counts one record as unsettled while it lives.
+#[derive(Debug)]
+pub(crate) struct UnsettledGuard {
     count: Arc<AtomicUsize>,
     idle: Arc<Notify>,
 }
@@ -461,22 +464,6 @@ impl Unsettled {
             }
             notified.await;
         }
-    }
-}
-
-impl UnsettledGuard {
-    /// A receiver that stays counted until its record is settled, whether or not anyone awaits it.
-    fn watch(
-        self,
-        rx: oneshot::Receiver<Result<Delivery, Error>>,
-    ) -> oneshot::Receiver<Result<Delivery, Error>> {
-        let (tx, out) = oneshot::channel();
-        tokio::spawn(async move {
-            let result = rx.await.unwrap_or(Err(Error::Closed));
-            drop(self);
-            let _ = tx.send(result);
-        });
-        out
     }
 }
 
