@@ -303,7 +303,7 @@ mod tests {
         assert!(
             text.starts_with(
                 "scenario command-line: built from command-line flags\n\
-             target: embedded broker at 127.0.0.1:9, protocol frame, topic bench (1 partition)\n\
+             target: embedded broker at 127.0.0.1:9, protocol kafka, topic bench (1 partition)\n\
              workload: 1 producer, 100-byte values, keys none, 0 headers, in_flight 256, acks all\n"
             ),
             "{text}"

@@ -25,7 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use crate::pacer::Pacer;
 use crate::payload::{KeyPicker, MessageId, ValueBuilder, headers};
 use crate::recorder::Recorder;
-use crate::scenario::{Phase, Protocol, Scenario};
+use crate::scenario::{Phase, Scenario};
 use crate::schedule::{Schedule, TaskPlan};
 use crate::target::{Audit, Broker, TargetError};
 
@@ -109,9 +109,7 @@ async fn run_against(scenario: &Scenario, broker: &Broker) -> Result<RunResult, 
     let mut lanes = Vec::new();
     for index in 0..workload.producers {
         let mut config = scenario.producer.clone();
-        config.protocol = match scenario.target.protocol {
-            Protocol::Frame => producer::Protocol::Frame,
-        };
+        config.protocol = scenario.target.protocol.producer_protocol();
         config.topic = workload.topic.clone();
         config.client_id = format!("{}-{index}", config.client_id);
         let producer = broker.connect(config).await?;

@@ -63,9 +63,21 @@ pub enum BrokerSpec {
 /// The wire protocol the producers speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Protocol {
-    /// The project's frame protocol (`docs/frame-protocol.md`).
+    /// The Kafka protocol: the embedded broker, a mock broker, or any Kafka cluster.
     #[default]
+    Kafka,
+    /// The project's frame protocol (`docs/frame-protocol.md`): the mock broker only.
     Frame,
+}
+
+impl Protocol {
+    /// The producer library's setting for this protocol.
+    pub fn producer_protocol(self) -> producer::Protocol {
+        match self {
+            Protocol::Kafka => producer::Protocol::Kafka,
+            Protocol::Frame => producer::Protocol::Frame,
+        }
+    }
 }
 
 /// The `[workload]` table: the messages and the producer instances sending them.
@@ -241,7 +253,7 @@ impl Scenario {
     /// the [`Workload`] defaults (topic `bench`, 100-byte values).
     pub fn command_line_default() -> Scenario {
         let mut producer = producer::Config::default();
-        producer.protocol = producer::Protocol::Frame;
+        producer.protocol = Target::default().protocol.producer_protocol();
         producer.client_id = DEFAULT_CLIENT_ID.into();
         Scenario {
             name: "command-line".into(),
@@ -314,7 +326,7 @@ impl ScenarioToml {
             ));
         }
         let mut producer = self.producer.unwrap_or_default();
-        producer.protocol = producer::Protocol::Frame;
+        producer.protocol = self.target.protocol.producer_protocol();
         if !client_id_set {
             producer.client_id = DEFAULT_CLIENT_ID.into();
         }
@@ -422,12 +434,9 @@ impl FromStr for Protocol {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text {
             "frame" => Ok(Protocol::Frame),
-            "kafka" => Err(
-                "protocol \"kafka\": the Kafka protocol path is not implemented yet; use \"frame\""
-                    .into(),
-            ),
+            "kafka" => Ok(Protocol::Kafka),
             other => Err(format!(
-                "{other:?} is not a protocol; expected \"frame\" (\"kafka\" is reserved for later)"
+                "{other:?} is not a protocol; expected \"kafka\" or \"frame\""
             )),
         }
     }
@@ -437,6 +446,7 @@ impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Protocol::Frame => f.write_str("frame"),
+            Protocol::Kafka => f.write_str("kafka"),
         }
     }
 }

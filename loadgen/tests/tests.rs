@@ -162,19 +162,14 @@ fn an_unreachable_broker_exits_2_naming_the_address() {
 }
 
 #[test]
-fn the_kafka_protocol_is_refused_as_not_implemented_yet() {
-    let path = scratch_file(
-        "kafka",
-        "kafka.toml",
-        "name = \"k\"\n[target]\nprotocol = \"kafka\"\n[[phases]]\nname = \"p\"\nmessages = 1\n",
-    );
-    let output = loadgen(&["run", path.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        reason(&output).contains("line 3: target.protocol: protocol \"kafka\": the Kafka protocol path is not implemented yet"),
-        "{}",
-        stderr(&output)
-    );
+fn a_kafka_scenario_runs_against_the_embedded_broker_and_passes_the_audit() {
+    let scenario = scenarios_dir().join("kafka-idempotent.toml");
+    let output = loadgen(&["run", scenario.to_str().unwrap(), "--messages", "3000"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("acked 3000"), "{stdout}");
+    assert!(stdout.contains("3000 recorded"), "{stdout}");
+    assert!(stdout.contains(": ok"), "{stdout}");
 }
 
 #[test]

@@ -80,7 +80,8 @@ fn missing_tables_take_the_documented_defaults() {
     assert_eq!(s.workload.in_flight, 256);
     assert_eq!(s.producer.acks, Acks::All);
     assert_eq!(s.producer.client_id, "loadgen");
-    assert_eq!(s.producer.protocol, producer::Protocol::Frame);
+    assert_eq!(s.target.protocol, Protocol::Kafka);
+    assert_eq!(s.producer.protocol, producer::Protocol::Kafka);
     assert_eq!(s.phases[0].rate, 0);
     assert!(s.phases[0].record);
 }
@@ -208,12 +209,12 @@ fn invalid_values_name_the_key_and_what_is_allowed() {
             "line 6: target.broker: \"localhost\" is not a broker; expected \"embedded\" or host:port",
         ),
         (
-            "[target]\nprotocol = \"kafka\"\n",
-            "target.protocol: protocol \"kafka\": the Kafka protocol path is not implemented yet",
+            "[target]\nprotocol = \"frame\"\n[producer]\nidempotent = true\n",
+            "producer: idempotent = true needs protocol = \"kafka\"",
         ),
         (
             "[target]\nprotocol = \"http\"\n",
-            "target.protocol: \"http\" is not a protocol; expected \"frame\"",
+            "target.protocol: \"http\" is not a protocol; expected \"kafka\" or \"frame\"",
         ),
         (
             "[producer]\nacks = 3\n",
