@@ -160,38 +160,9 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// A short, stable name for what went wrong: the broker's status name
-/// (`MESSAGE_TOO_LARGE`, …) when the frame broker refused, otherwise the
-/// [`producer::Error`] variant in snake case (`connection_closed`,
-/// `delivery_timeout`, …).
-///
-/// The variant is read from the `Debug` form so that variants the producer
-/// adds get their own names here without a change.
+/// A short, stable name for what went wrong: [`producer::Error::kind`].
 pub fn error_kind(error: &producer::Error) -> String {
-    if let Some(status) = error.status() {
-        return status.name().to_string();
-    }
-    let debug = format!("{error:?}");
-    let variant = debug
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .next()
-        .unwrap_or_default();
-    let mut kind = String::with_capacity(variant.len() + 4);
-    for (i, c) in variant.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                kind.push('_');
-            }
-            kind.push(c.to_ascii_lowercase());
-        } else {
-            kind.push(c);
-        }
-    }
-    if kind.is_empty() {
-        "other".into()
-    } else {
-        kind
-    }
+    error.kind()
 }
 
 #[cfg(test)]

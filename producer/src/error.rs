@@ -119,6 +119,30 @@ pub enum Error {
 }
 
 impl Error {
+    /// A short, stable name for what went wrong, for counting errors: the
+    /// broker's error name when a broker refused (`NOT_LEADER_OR_FOLLOWER`,
+    /// `MESSAGE_TOO_LARGE`, …), otherwise the variant in snake case
+    /// (`connection_closed`, `delivery_timeout`, …).
+    pub fn kind(&self) -> String {
+        let name = match self {
+            Error::Broker { status, .. } => status.name(),
+            Error::Kafka { name, .. } => return name.clone(),
+            Error::Connect { .. } => "connect",
+            Error::ConnectTimeout { .. } => "connect_timeout",
+            Error::Timeout { .. } => "timeout",
+            Error::DeliveryTimeout { .. } => "delivery_timeout",
+            Error::BufferFull { .. } => "buffer_full",
+            Error::MessageTooLarge { .. } => "message_too_large",
+            Error::FrameTooLarge { .. } => "frame_too_large",
+            Error::Encode(_) => "encode",
+            Error::ConnectionClosed { .. } => "connection_closed",
+            Error::Protocol { .. } => "protocol",
+            Error::InvalidConfig { .. } => "invalid_config",
+            Error::Closed => "closed",
+        };
+        name.to_string()
+    }
+
     /// The broker's status code, when the broker refused the request.
     pub fn status(&self) -> Option<Status> {
         match self {
