@@ -4,8 +4,9 @@ use kafka_protocol::ResponseError;
 use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use kafka_protocol::messages::init_producer_id_response::InitProducerIdResponse;
 
-use super::{Ctx, error_code};
+use super::Ctx;
 use crate::record_store::Protocol;
+use producer::kafka::error_name;
 
 /// Hands out a new producer id, or bumps the epoch of the one the request names (KIP-360).
 ///
@@ -41,7 +42,7 @@ pub(crate) fn handle(
         Err(error) => {
             ctx.state
                 .stats
-                .error(Protocol::Kafka, &error_code::name(error));
+                .error(Protocol::Kafka, &error_name(error.code()));
             InitProducerIdResponse::default()
                 .with_error_code(error.code())
                 .with_producer_id((-1).into())

@@ -9,7 +9,6 @@
 //! exception is ApiVersions, which always gets an answer (KIP-511).
 
 pub(crate) mod api_versions;
-mod error_code;
 mod fetch;
 mod find_coordinator;
 pub(crate) mod framing;

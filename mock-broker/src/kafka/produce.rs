@@ -11,10 +11,11 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::protocol::StrBytes;
 use producer::topic_name::validate_topic_name;
 
+use super::Ctx;
 use super::idempotence::Verdict;
 use super::record_batch::{Batch, BatchError, parse_batches};
-use super::{Ctx, error_code};
 use crate::record_store::{NewRecord, ProducerInfo, Protocol, StoreError, TopicLog};
+use producer::kafka::error_name;
 
 /// A partition's outcome: the base offset, or the error and why.
 type Outcome = Result<i64, (ResponseError, String)>;
@@ -53,8 +54,8 @@ pub(crate) fn handle(
             if let Err((error, reason)) = &outcome {
                 ctx.state
                     .stats
-                    .error(Protocol::Kafka, &error_code::name(*error));
-                tracing::debug!(peer = %ctx.client.address, topic = %topic_data.name.as_str(), partition = index, error = %error_code::name(*error), %reason, "produce refused");
+                    .error(Protocol::Kafka, &error_name(error.code()));
+                tracing::debug!(peer = %ctx.client.address, topic = %topic_data.name.as_str(), partition = index, error = %error_name(error.code()), %reason, "produce refused");
             }
             partition_responses.push(partition_response(index, outcome, version));
         }
