@@ -17,7 +17,7 @@ use crate::accumulator::{Accumulator, BatchSettings, Completion, Pending};
 use crate::backoff::Backoff;
 use crate::config::{Config, Protocol};
 use crate::error::Error;
-use crate::kafka::cluster::{Cluster, ConnectSettings, TopicState};
+use crate::kafka::cluster::{Cluster, ConnectSettings};
 use crate::metrics::{Counters, Metrics};
 use crate::partitioner::Partitioner;
 use crate::sender::{self, BROKER_CHOOSES, FrameTransport, Idempotence, Shared, Transport};
@@ -378,12 +378,8 @@ async fn partition_count(cluster: &Cluster, topic: &str, timeout: Duration) -> R
     let deadline = Instant::now() + timeout;
     let mut backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(500), 7);
     loop {
-        match cluster.topic(topic) {
-            Some(TopicState::Known(leaders)) if !leaders.is_empty() => {
-                return Ok(leaders.len() as u32);
-            }
-            Some(TopicState::Failed(error)) => return Err(error),
-            _ => {}
+        if let Some(known) = cluster.partition_count(topic) {
+            return known;
         }
         if Instant::now() >= deadline {
             return Err(crate::kafka::kafka_error(
@@ -396,10 +392,7 @@ async fn partition_count(cluster: &Cluster, topic: &str, timeout: Duration) -> R
         if let Err(e) = cluster.refresh(&[topic]).await {
             tracing::debug!(%topic, error = %e, "metadata refresh failed");
         }
-        if !matches!(
-            cluster.topic(topic),
-            Some(TopicState::Known(_)) | Some(TopicState::Failed(_))
-        ) {
+        if cluster.partition_count(topic).is_none() {
             tokio::time::sleep(backoff.next_delay()).await;
         }
     }

@@ -205,12 +205,10 @@ fn dispatch(shared: &Arc<Shared>, batches: Vec<Batch>, requests: &mut JoinSet<()
                     .expect("partitioners")
                     .get(&batch.topic)
                 {
-                    let partitions = match cluster.topic(&batch.topic) {
-                        Some(crate::kafka::cluster::TopicState::Known(leaders)) => {
-                            leaders.len() as u32
-                        }
-                        _ => 0,
-                    };
+                    let partitions = cluster
+                        .partition_count(&batch.topic)
+                        .and_then(Result::ok)
+                        .unwrap_or(0);
                     partitioner.batch_sent(batch.partition, partitions);
                 }
                 match cluster.leader(&batch.topic, batch.partition) {

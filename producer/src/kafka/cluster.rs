@@ -71,9 +71,14 @@ impl Cluster {
         self.state.lock().expect("cluster lock")
     }
 
-    /// The partition count of `topic`, if known.
-    pub(crate) fn topic(&self, topic: &str) -> Option<TopicState> {
-        self.lock().topics.get(topic).cloned()
+    /// The partition count of `topic` (or why it has none), without copying its leaders:
+    /// this runs for every record sent.
+    pub(crate) fn partition_count(&self, topic: &str) -> Option<Result<u32, Error>> {
+        match self.lock().topics.get(topic)? {
+            TopicState::Known(leaders) if leaders.is_empty() => None,
+            TopicState::Known(leaders) => Some(Ok(leaders.len() as u32)),
+            TopicState::Failed(error) => Some(Err(error.clone())),
+        }
     }
 
     /// The leader of a partition, if known.
