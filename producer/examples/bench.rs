@@ -35,6 +35,9 @@ struct Args {
     /// Partitions of the topic.
     #[arg(long, default_value_t = 3)]
     partitions: i32,
+    /// Run only this producer (for profiling one side): `this` or `librdkafka`.
+    #[arg(long)]
+    only: Option<String>,
 }
 
 /// One run's result.
@@ -76,6 +79,22 @@ fn main() {
         "size", "producer", "msgs/s", "MB/s", "p50 ms", "p99 ms"
     );
     for &size in &args.sizes {
+        if let Some(only) = &args.only {
+            let run = match only.as_str() {
+                "this" => runtime.block_on(run_ours(args.messages, size, args.partitions)),
+                _ => run_librdkafka(args.messages, size, args.partitions),
+            };
+            println!(
+                "{:>6}  {:<12} {:>12.0} {:>10.1} {:>9.2} {:>9.2}",
+                size,
+                only,
+                run.rate(),
+                run.rate() * run.size as f64 / 1e6,
+                run.ms(0.5),
+                run.ms(0.99)
+            );
+            continue;
+        }
         let ours = runtime.block_on(run_ours(args.messages, size, args.partitions));
         let theirs = run_librdkafka(args.messages, size, args.partitions);
         for (name, run) in [("this", &ours), ("librdkafka", &theirs)] {

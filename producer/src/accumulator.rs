@@ -6,7 +6,7 @@
 //! retried sends nothing newer until that batch is through, so records keep
 //! their order per partition.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +32,8 @@ pub(crate) struct Completion {
 pub(crate) enum BatchBody {
     /// A RecordBatch v2 being built.
     Kafka(BatchBuilder),
+    /// A RecordBatch v2 sealed for sending, with the producer fields it carries.
+    Sealed(bytes::Bytes, crate::kafka::batch_builder::ProducerFields),
     /// Frame-protocol messages.
     Frame(Vec<Message>),
 }
@@ -74,6 +76,7 @@ impl Batch {
     fn size(&self) -> usize {
         match &self.body {
             BatchBody::Kafka(builder) => builder.size(),
+            BatchBody::Sealed(bytes, _) => bytes.len(),
             BatchBody::Frame(messages) => messages.iter().map(Message::encoded_len).sum(),
         }
     }
@@ -99,6 +102,9 @@ struct PartitionQueue {
     in_flight: usize,
 }
 
+/// The most a new batch's buffer reserves up front, whatever `batch_size` says.
+const MAX_PREALLOCATED: usize = 1024 * 1024;
+
 /// Batching settings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BatchSettings {
@@ -114,26 +120,21 @@ pub(crate) struct BatchSettings {
 #[derive(Debug)]
 pub(crate) struct Accumulator {
     settings: BatchSettings,
-    queues: HashMap<(Arc<str>, u32), PartitionQueue>,
+    /// FNV rather than SipHash: looked up for every record.
+    queues: fnv::FnvHashMap<(Arc<str>, u32), PartitionQueue>,
 }
 
 impl Accumulator {
     pub(crate) fn new(settings: BatchSettings) -> Self {
         Accumulator {
             settings,
-            queues: HashMap::new(),
+            queues: fnv::FnvHashMap::default(),
         }
     }
 
     /// Appends a record; returns true when the sender should look again: the
     /// record opened a new batch (with a new linger deadline) or filled one.
-    pub(crate) fn append(
-        &mut self,
-        topic: &Arc<str>,
-        partition: u32,
-        record: Pending,
-        now: Instant,
-    ) -> bool {
+    pub(crate) fn append(&mut self, topic: &Arc<str>, partition: u32, record: Pending) -> bool {
         let settings = self.settings;
         let queue = self.queues.entry((topic.clone(), partition)).or_default();
         let record_size = match queue.open.as_ref().map(|b| &b.body) {
@@ -154,22 +155,29 @@ impl Accumulator {
             queue.retries.push_back(full);
         }
         let opened = queue.open.is_none();
-        let batch = queue.open.get_or_insert_with(|| Batch {
-            topic: topic.clone(),
-            partition,
-            body: if settings.kafka {
-                BatchBody::Kafka(BatchBuilder::new(record.timestamp))
-            } else {
-                BatchBody::Frame(Vec::new())
-            },
-            completions: Vec::new(),
-            bytes: 0,
-            created: now,
-            deadline: now + settings.delivery_timeout,
-            attempts: 0,
-            not_before: None,
-            sequence: None,
-            last_error: None,
+        let batch = queue.open.get_or_insert_with(|| {
+            // The clock is read when a batch opens, not for every record.
+            let now = Instant::now();
+            Batch {
+                topic: topic.clone(),
+                partition,
+                body: if settings.kafka {
+                    BatchBody::Kafka(BatchBuilder::with_capacity(
+                        record.timestamp,
+                        settings.batch_size.min(MAX_PREALLOCATED),
+                    ))
+                } else {
+                    BatchBody::Frame(Vec::new())
+                },
+                completions: Vec::new(),
+                bytes: 0,
+                created: now,
+                deadline: now + settings.delivery_timeout,
+                attempts: 0,
+                not_before: None,
+                sequence: None,
+                last_error: None,
+            }
         });
         match &mut batch.body {
             BatchBody::Kafka(builder) => {
@@ -186,6 +194,7 @@ impl Accumulator {
                 value: record.value.unwrap_or_default(),
                 headers: record.headers,
             }),
+            BatchBody::Sealed(..) => unreachable!("only batches that were drained are sealed"),
         }
         batch.bytes += record.bytes;
         batch.completions.push(record.completion);

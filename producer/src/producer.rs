@@ -266,12 +266,11 @@ impl Producer {
                 _unsettled: inner.unsettled.enter(),
             },
         };
-        let full = shared.accumulator.lock().expect("accumulator lock").append(
-            &topic,
-            partition,
-            pending,
-            Instant::now(),
-        );
+        let full = shared
+            .accumulator
+            .lock()
+            .expect("accumulator lock")
+            .append(&topic, partition, pending);
         if full || config.linger.is_zero() {
             shared.wake.notify_one();
         }
@@ -375,9 +374,16 @@ async fn frame_connect(frame: &FrameTransport, config: &Config) -> Result<(), Er
 /// The partition count of `topic`, asking the cluster (and so creating it,
 /// where the broker allows) until `timeout`.
 async fn partition_count(cluster: &Cluster, topic: &str, timeout: Duration) -> Result<u32, Error> {
+    // The common case, a topic already known, reads no clock.
+    if let Some(known) = cluster.partition_count(topic) {
+        return known;
+    }
     let deadline = Instant::now() + timeout;
     let mut backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(500), 7);
     loop {
+        if let Err(e) = cluster.refresh(&[topic]).await {
+            tracing::debug!(%topic, error = %e, "metadata refresh failed");
+        }
         if let Some(known) = cluster.partition_count(topic) {
             return known;
         }
@@ -389,12 +395,7 @@ async fn partition_count(cluster: &Cluster, topic: &str, timeout: Duration) -> R
                 )),
             ));
         }
-        if let Err(e) = cluster.refresh(&[topic]).await {
-            tracing::debug!(%topic, error = %e, "metadata refresh failed");
-        }
-        if cluster.partition_count(topic).is_none() {
-            tokio::time::sleep(backoff.next_delay()).await;
-        }
+        tokio::time::sleep(backoff.next_delay()).await;
     }
 }
 
@@ -428,31 +429,28 @@ fn now_ms() -> i64 {
 
 /// Counts records enqueued but not settled, so that [`Producer::flush`] can wait for them.
 #[derive(Debug, Default)]
-struct Unsettled {
-    count: Arc<AtomicUsize>,
-    idle: Arc<Notify>,
+struct Unsettled(Arc<UnsettledCount>);
+
+#[derive(Debug, Default)]
+struct UnsettledCount {
+    count: AtomicUsize,
+    idle: Notify,
 }
 
 /// Counts one record as unsettled while it lives.
 #[derive(Debug)]
-pub(crate) struct UnsettledGuard {
-    count: Arc<AtomicUsize>,
-    idle: Arc<Notify>,
-}
+pub(crate) struct UnsettledGuard(Arc<UnsettledCount>);
 
 impl Unsettled {
     fn enter(&self) -> UnsettledGuard {
-        self.count.fetch_add(1, Ordering::AcqRel);
-        UnsettledGuard {
-            count: self.count.clone(),
-            idle: self.idle.clone(),
-        }
+        self.0.count.fetch_add(1, Ordering::AcqRel);
+        UnsettledGuard(self.0.clone())
     }
 
     async fn wait_idle(&self) {
         loop {
-            let notified = self.idle.notified();
-            if self.count.load(Ordering::Acquire) == 0 {
+            let notified = self.0.idle.notified();
+            if self.0.count.load(Ordering::Acquire) == 0 {
                 return;
             }
             notified.await;
@@ -462,8 +460,8 @@ impl Unsettled {
 
 impl Drop for UnsettledGuard {
     fn drop(&mut self) {
-        if self.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.idle.notify_waiters();
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
         }
     }
 }

@@ -30,7 +30,7 @@ use crate::config::Config;
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::frame::{self, FrameAcks, Status};
-use crate::kafka::batch_builder::ProducerFields;
+use crate::kafka::batch_builder::{ProducerFields, reseal};
 use crate::kafka::cluster::Cluster;
 use crate::kafka::{error_name, is_retriable, kafka_error};
 use crate::link::Link;
@@ -266,10 +266,9 @@ fn assign_sequence(shared: &Shared, batch: &mut Batch) {
     batch.sequence = Some((id, epoch, base));
 }
 
-fn encode_batch(shared: &Shared, batch: &Batch) -> Result<Bytes, String> {
-    let BatchBody::Kafka(builder) = &batch.body else {
-        return Err("a frame batch cannot be sent over Kafka".into());
-    };
+/// The batch's bytes for sending: sealed once (in place when uncompressed),
+/// reused by retries, rewritten only when an epoch bump changed its sequence.
+fn encode_batch(shared: &Shared, batch: &mut Batch) -> Result<Bytes, String> {
     let producer = batch.sequence.map_or(
         ProducerFields::NONE,
         |(producer_id, producer_epoch, base_sequence)| ProducerFields {
@@ -278,9 +277,15 @@ fn encode_batch(shared: &Shared, batch: &Batch) -> Result<Bytes, String> {
             base_sequence,
         },
     );
-    let mut out = BytesMut::with_capacity(builder.size());
-    builder.finish(producer, shared.config.compression, &mut out)?;
-    Ok(out.freeze())
+    let body = std::mem::replace(&mut batch.body, BatchBody::Frame(Vec::new()));
+    let bytes = match body {
+        BatchBody::Kafka(builder) => builder.seal(producer, shared.config.compression)?,
+        BatchBody::Sealed(bytes, sealed_as) if sealed_as == producer => bytes,
+        BatchBody::Sealed(bytes, _) => reseal(&bytes, producer),
+        BatchBody::Frame(_) => return Err("a frame batch cannot be sent over Kafka".into()),
+    };
+    batch.body = BatchBody::Sealed(bytes.clone(), producer);
+    Ok(bytes)
 }
 
 async fn send_kafka(shared: Arc<Shared>, node: i32, mut batches: Vec<Batch>) {
@@ -303,8 +308,8 @@ async fn send_kafka(shared: Arc<Shared>, node: i32, mut batches: Vec<Batch>) {
     let mut topics: Vec<TopicProduceData> = Vec::new();
     let mut bytes_sent = 0u64;
     let mut encoded = Vec::with_capacity(batches.len());
-    for batch in batches.drain(..) {
-        match encode_batch(&shared, &batch) {
+    for mut batch in batches.drain(..) {
+        match encode_batch(&shared, &mut batch) {
             Ok(records) => {
                 bytes_sent += records.len() as u64;
                 let data = PartitionProduceData::default()

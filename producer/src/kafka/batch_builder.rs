@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::compression::{Compressor, Gzip, Lz4, Snappy, Zstd};
 use serde::{Deserialize, Serialize};
 
@@ -91,7 +91,9 @@ impl ProducerFields {
     };
 }
 
-/// A batch being filled: its records are encoded into one buffer as they are appended.
+/// A batch being filled: its records are encoded into one buffer as they are
+/// appended, behind room left for the header, so that an uncompressed batch
+/// is sealed in place (see [`BatchBuilder::seal`]) without copying.
 #[derive(Debug, Clone)]
 pub struct BatchBuilder {
     records: BytesMut,
@@ -103,8 +105,16 @@ pub struct BatchBuilder {
 impl BatchBuilder {
     /// An empty batch whose timestamps are relative to `base_timestamp` (ms since the epoch).
     pub fn new(base_timestamp: i64) -> Self {
+        Self::with_capacity(base_timestamp, 0)
+    }
+
+    /// An empty batch with room for `capacity` bytes of records, so that
+    /// filling it never reallocates (and re-copies) the buffer.
+    pub fn with_capacity(base_timestamp: i64, capacity: usize) -> Self {
+        let mut records = BytesMut::with_capacity(capacity.max(BATCH_HEADER_LEN));
+        records.put_bytes(0, BATCH_HEADER_LEN);
         BatchBuilder {
-            records: BytesMut::new(),
+            records,
             count: 0,
             base_timestamp,
             max_timestamp: base_timestamp,
@@ -123,7 +133,7 @@ impl BatchBuilder {
 
     /// The batch's size uncompressed, header included: what `batch.size` limits.
     pub fn size(&self) -> usize {
-        BATCH_HEADER_LEN + self.records.len()
+        self.records.len()
     }
 
     /// The size `push` would add for this record.
@@ -210,7 +220,7 @@ impl BatchBuilder {
         out.put_i16(producer.producer_epoch);
         out.put_i32(producer.base_sequence);
         out.put_i32(self.count);
-        let records = &self.records[..];
+        let records = &self.records[BATCH_HEADER_LEN..];
         let copy = |tmp: &mut BytesMut| {
             tmp.put_slice(records);
             Ok(())
@@ -235,6 +245,59 @@ impl BatchBuilder {
         out[start + 17..start + 21].copy_from_slice(&crc.to_be_bytes());
         Ok(())
     }
+}
+
+impl BatchBuilder {
+    /// The finished batch. An uncompressed one is the builder's own buffer with
+    /// the header written in place: no copy. A compressed one is built anew.
+    ///
+    /// # Errors
+    /// The compressor's failure, naming the codec.
+    pub fn seal(
+        mut self,
+        producer: ProducerFields,
+        compression: Compression,
+    ) -> Result<Bytes, String> {
+        if compression != Compression::None {
+            let mut out = BytesMut::with_capacity(self.records.len());
+            self.finish(producer, compression, &mut out)?;
+            return Ok(out.freeze());
+        }
+        let mut header = BytesMut::with_capacity(BATCH_HEADER_LEN);
+        header.put_i64(0); // base offset: assigned by the broker
+        header.put_i32((self.records.len() - 12) as i32);
+        header.put_i32(-1); // partition leader epoch
+        header.put_i8(2); // magic
+        header.put_u32(0); // CRC, filled in below
+        header.put_i16(Compression::None.attribute());
+        header.put_i32(self.count - 1);
+        header.put_i64(self.base_timestamp);
+        header.put_i64(self.max_timestamp);
+        header.put_i64(producer.producer_id);
+        header.put_i16(producer.producer_epoch);
+        header.put_i32(producer.base_sequence);
+        header.put_i32(self.count);
+        self.records[..BATCH_HEADER_LEN].copy_from_slice(&header);
+        let crc = crc32c::crc32c(&self.records[CRC_START..]);
+        self.records[17..21].copy_from_slice(&crc.to_be_bytes());
+        Ok(self.records.freeze())
+    }
+}
+
+/// Offset of the attributes field, where the CRC-covered part of a batch starts.
+const CRC_START: usize = 21;
+
+/// A sealed batch with other producer fields (after an epoch bump): a copy
+/// with the producer id, epoch and base sequence rewritten and the CRC redone.
+/// These fields sit before any compressed payload, so this works for every codec.
+pub fn reseal(batch: &Bytes, producer: ProducerFields) -> Bytes {
+    let mut copy = BytesMut::from(&batch[..]);
+    copy[43..51].copy_from_slice(&producer.producer_id.to_be_bytes());
+    copy[51..53].copy_from_slice(&producer.producer_epoch.to_be_bytes());
+    copy[53..57].copy_from_slice(&producer.base_sequence.to_be_bytes());
+    let crc = crc32c::crc32c(&copy[CRC_START..]);
+    copy[17..21].copy_from_slice(&crc.to_be_bytes());
+    copy.freeze()
 }
 
 fn zigzag(value: i64) -> u64 {
@@ -364,6 +427,50 @@ mod tests {
                 prop_assert_eq!(got, expected);
             }
         }
+    }
+
+    #[test]
+    fn sealing_in_place_and_resealing_give_the_same_batch_as_finish() {
+        let entries: Vec<Entry> = (0..5)
+            .map(|i| {
+                (
+                    1_700_000_000_000 + i,
+                    Some(vec![b'k']),
+                    Some(vec![b'v'; 10]),
+                    vec![],
+                )
+            })
+            .collect();
+        let producer = ProducerFields {
+            producer_id: 7,
+            producer_epoch: 1,
+            base_sequence: 40,
+        };
+        let finished = build(&entries, producer, Compression::None);
+        let mut builder = BatchBuilder::with_capacity(entries[0].0, 4096);
+        for (timestamp, key, value, _) in &entries {
+            builder.push(*timestamp, key.as_deref(), value.as_deref(), &[]);
+        }
+        let sealed = builder.seal(producer, Compression::None).unwrap();
+        assert_eq!(
+            sealed, finished,
+            "in-place sealing writes what finish writes"
+        );
+        let bumped = ProducerFields {
+            producer_id: 7,
+            producer_epoch: 2,
+            base_sequence: 0,
+        };
+        let mut resealed = reseal(&sealed, bumped);
+        let decoded = RecordBatchDecoder::decode(&mut resealed).unwrap();
+        assert_eq!(decoded.records[0].producer_epoch, 2);
+        assert_eq!(decoded.records[4].sequence, 4);
+        let mut compressed = reseal(&build(&entries, producer, Compression::Zstd), bumped);
+        let decoded = RecordBatchDecoder::decode(&mut compressed).unwrap();
+        assert_eq!(
+            (decoded.records.len(), decoded.records[0].producer_epoch),
+            (5, 2)
+        );
     }
 
     #[test]

@@ -97,7 +97,10 @@ impl BrokerConnection {
             .with_request_api_version(version)
             .with_correlation_id(correlation_id)
             .with_client_id(Some(self.client_id.clone()));
-        let mut buf = BytesMut::with_capacity(256);
+        // Sized up front: a Produce request is megabytes, and growing the
+        // buffer by doubling would copy every batch several times.
+        let size = body.compute_size(version).unwrap_or(0);
+        let mut buf = BytesMut::with_capacity(64 + size);
         buf.put_i32(0);
         header
             .encode(&mut buf, key.request_header_version(version))
