@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use bytes::BytesMut;
+use std::io::IoSlice;
+
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -151,6 +153,51 @@ impl RequestWriter {
                 address: self.address.clone(),
                 reason: e.to_string(),
             })
+    }
+
+    /// Writes a request given as segments, with vectored writes: large batches
+    /// go to the socket from where they are, without being copied together.
+    ///
+    /// # Errors
+    /// [`Error::ConnectionClosed`] when the socket fails.
+    pub(crate) async fn write_all_segments(&mut self, segments: &mut [Bytes]) -> Result<(), Error> {
+        let mut first = 0;
+        while first < segments.len() {
+            if segments[first].is_empty() {
+                first += 1;
+                continue;
+            }
+            let slices: Vec<IoSlice<'_>> = segments[first..]
+                .iter()
+                .take(64)
+                .map(|s| IoSlice::new(s))
+                .collect();
+            let mut written =
+                self.stream
+                    .write_vectored(&slices)
+                    .await
+                    .map_err(|e| Error::ConnectionClosed {
+                        address: self.address.clone(),
+                        reason: e.to_string(),
+                    })?;
+            if written == 0 {
+                return Err(Error::ConnectionClosed {
+                    address: self.address.clone(),
+                    reason: "the socket accepted no bytes".into(),
+                });
+            }
+            while written > 0 {
+                let len = segments[first].len();
+                if written >= len {
+                    written -= len;
+                    first += 1;
+                } else {
+                    segments[first].advance(written);
+                    written = 0;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Tells the broker no more requests follow; it answers what it has and closes.

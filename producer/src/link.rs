@@ -35,10 +35,22 @@ pub(crate) struct Link<W: Wire> {
     cancel: CancellationToken,
 }
 
-/// An encoded frame on its way to the writer.
+impl Outgoing {
+    fn len(&self) -> usize {
+        self.segments.iter().map(Bytes::len).sum()
+    }
+
+    fn copy_into(&self, buffer: &mut BytesMut) {
+        for segment in &self.segments {
+            buffer.extend_from_slice(segment);
+        }
+    }
+}
+
+/// An encoded request on its way to the writer, as segments written in order.
 #[derive(Debug)]
 struct Outgoing {
-    frame: Bytes,
+    segments: Vec<Bytes>,
     /// Told when the frame is on the wire; used by requests that get no response.
     written: Option<oneshot::Sender<Result<(), Error>>>,
 }
@@ -67,7 +79,7 @@ impl<W: Wire> Link<W> {
     pub(crate) async fn round_trip(
         &self,
         correlation_id: u32,
-        frame: Bytes,
+        frame: Vec<Bytes>,
     ) -> Result<W::Response, Error> {
         let (tx, rx) = oneshot::channel();
         self.pending.register(correlation_id, tx)?;
@@ -76,7 +88,7 @@ impl<W: Wire> Link<W> {
             correlation_id,
         };
         let outgoing = Outgoing {
-            frame,
+            segments: frame,
             written: None,
         };
         if self.queue.send(outgoing).await.is_err() {
@@ -87,11 +99,11 @@ impl<W: Wire> Link<W> {
     }
 
     /// Sends a request that gets no response; returns once it is written.
-    pub(crate) async fn send_only(&self, frame: Bytes) -> Result<(), Error> {
+    pub(crate) async fn send_only(&self, frame: Vec<Bytes>) -> Result<(), Error> {
         self.pending.check_open()?;
         let (tx, rx) = oneshot::channel();
         let outgoing = Outgoing {
-            frame,
+            segments: frame,
             written: Some(tx),
         };
         if self.queue.send(outgoing).await.is_err() {
@@ -269,21 +281,22 @@ async fn write_loop<R>(
                 },
             },
         };
-        let result = if first.frame.len() >= DIRECT_WRITE_BYTES {
+        let result = if first.len() >= DIRECT_WRITE_BYTES {
             // A large request goes out as it is: copying it to coalesce gains nothing.
-            written.extend(first.written);
-            writer.write_all(&first.frame).await
+            let mut first = first;
+            written.extend(first.written.take());
+            writer.write_all_segments(&mut first.segments).await
         } else {
-            buffer.extend_from_slice(&first.frame);
+            first.copy_into(&mut buffer);
             written.extend(first.written);
             while buffer.len() < MAX_WRITE_BYTES {
                 match queue.try_recv() {
-                    Ok(item) if item.frame.len() >= DIRECT_WRITE_BYTES => {
+                    Ok(item) if item.len() >= DIRECT_WRITE_BYTES => {
                         carried = Some(item);
                         break;
                     }
                     Ok(item) => {
-                        buffer.extend_from_slice(&item.frame);
+                        item.copy_into(&mut buffer);
                         written.extend(item.written);
                     }
                     Err(_) => break,

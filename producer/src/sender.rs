@@ -13,11 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::produce_request::{
-    PartitionProduceData, ProduceRequest, TopicProduceData,
-};
-use kafka_protocol::messages::{InitProducerIdRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::InitProducerIdRequest;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -32,6 +28,7 @@ use crate::error::Error;
 use crate::frame::{self, FrameAcks, Status};
 use crate::kafka::batch_builder::{ProducerFields, reseal};
 use crate::kafka::cluster::Cluster;
+use crate::kafka::produce_request::{PartitionBatch, TopicBatches};
 use crate::kafka::{error_name, is_retriable, kafka_error};
 use crate::link::Link;
 use crate::metrics::Counters;
@@ -305,26 +302,23 @@ async fn send_kafka(shared: Arc<Shared>, node: i32, mut batches: Vec<Batch>) {
             return;
         }
     };
-    let mut topics: Vec<TopicProduceData> = Vec::new();
+    let mut topics: Vec<TopicBatches> = Vec::new();
     let mut bytes_sent = 0u64;
     let mut encoded = Vec::with_capacity(batches.len());
     for mut batch in batches.drain(..) {
         match encode_batch(&shared, &mut batch) {
             Ok(records) => {
                 bytes_sent += records.len() as u64;
-                let data = PartitionProduceData::default()
-                    .with_index(batch.partition as i32)
-                    .with_records(Some(records));
-                match topics
-                    .iter_mut()
-                    .find(|t| t.name.0.as_str() == &*batch.topic)
-                {
-                    Some(topic) => topic.partition_data.push(data),
-                    None => topics.push(
-                        TopicProduceData::default()
-                            .with_name(TopicName(StrBytes::from_string(batch.topic.to_string())))
-                            .with_partition_data(vec![data]),
-                    ),
+                let data = PartitionBatch {
+                    partition: batch.partition as i32,
+                    records,
+                };
+                match topics.iter_mut().find(|t| t.topic == *batch.topic) {
+                    Some(topic) => topic.partitions.push(data),
+                    None => topics.push(TopicBatches {
+                        topic: batch.topic.to_string(),
+                        partitions: vec![data],
+                    }),
                 }
                 encoded.push(batch);
             }
@@ -344,38 +338,27 @@ async fn send_kafka(shared: Arc<Shared>, node: i32, mut batches: Vec<Batch>) {
     for batch in &mut encoded {
         batch.attempts += 1;
     }
-    let request = ProduceRequest::default()
-        .with_transactional_id(None)
-        .with_acks(shared.config.acks.as_i16())
-        .with_timeout_ms(
-            shared
-                .config
-                .request_timeout
-                .as_millis()
-                .min(i32::MAX as u128) as i32,
-        )
-        .with_topic_data(topics);
     let counters = &shared.counters;
     Counters::add(&counters.requests, 1);
     Counters::add(&counters.batches_sent, encoded.len() as u64);
     Counters::add(&counters.in_flight, 1);
-    if shared.config.acks == Acks::None {
-        let result = connection.send_only(&request).await;
-        counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-        for batch in encoded {
-            match &result {
-                Ok(()) => complete(&shared, batch, -1, bytes_sent),
-                Err(e) => retry_later(&shared, batch, e.to_string(), true),
-            }
-        }
-        return;
-    }
     let result = connection
-        .request(&request, shared.config.request_timeout)
+        .produce(
+            shared.config.acks.as_i16(),
+            &topics,
+            shared.config.request_timeout,
+        )
         .await;
     counters.in_flight.fetch_sub(1, Ordering::Relaxed);
     let response = match result {
-        Ok(response) => response,
+        Ok(Some(response)) => response,
+        // acks = 0: written is all there is to know.
+        Ok(None) => {
+            for batch in encoded {
+                complete(&shared, batch, -1, bytes_sent);
+            }
+            return;
+        }
         Err(e) => {
             counters.error(if matches!(e, Error::Timeout { .. }) {
                 "REQUEST_TIMEOUT"
@@ -628,10 +611,10 @@ async fn send_frame(shared: Arc<Shared>, mut batch: Batch) {
     Counters::add(&counters.batches_sent, 1);
     Counters::add(&counters.in_flight, 1);
     let result = match acks {
-        FrameAcks::None => link.send_only(buf.freeze()).await.map(|()| None),
+        FrameAcks::None => link.send_only(vec![buf.freeze()]).await.map(|()| None),
         FrameAcks::Recorded => tokio::time::timeout(
             shared.config.request_timeout,
-            link.round_trip(correlation_id, buf.freeze()),
+            link.round_trip(correlation_id, vec![buf.freeze()]),
         )
         .await
         .unwrap_or_else(|_| {

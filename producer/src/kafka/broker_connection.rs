@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::api_versions_response::ApiVersionsResponse;
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ProduceRequest, ProduceResponse, RequestHeader, ResponseHeader,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
 
+use super::produce_request::{self, TopicBatches};
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::link::Link;
@@ -121,22 +124,56 @@ impl BrokerConnection {
         timeout: Duration,
     ) -> Result<R::Response, Error> {
         let (correlation_id, version, bytes) = self.encode(body)?;
-        let raw = tokio::time::timeout(timeout, self.link.round_trip(correlation_id as u32, bytes))
-            .await
-            .map_err(|_| Error::Timeout {
-                address: self.address.clone(),
-                timeout,
-            })??;
+        let raw = tokio::time::timeout(
+            timeout,
+            self.link.round_trip(correlation_id as u32, vec![bytes]),
+        )
+        .await
+        .map_err(|_| Error::Timeout {
+            address: self.address.clone(),
+            timeout,
+        })??;
         self.decode::<R>(raw, version)
     }
 
-    /// Sends `body` without waiting for a response (Produce with acks=0).
+    /// Sends a Produce request carrying `topics`' sealed batches without
+    /// copying them, and decodes the answer; `None` with `acks = 0`.
     ///
     /// # Errors
-    /// [`Error::ConnectionClosed`] or [`Error::Protocol`].
-    pub(crate) async fn send_only<R: Request>(&self, body: &R) -> Result<(), Error> {
-        let (_, _, bytes) = self.encode(body)?;
-        self.link.send_only(bytes).await
+    /// [`Error::Timeout`] after `timeout`; [`Error::ConnectionClosed`]; [`Error::Protocol`].
+    pub(crate) async fn produce(
+        &self,
+        acks: i16,
+        topics: &[TopicBatches],
+        timeout: Duration,
+    ) -> Result<Option<ProduceResponse>, Error> {
+        let version = self
+            .version(ApiKey::Produce)
+            .ok_or_else(|| self.protocol("the broker does not serve Produce".into()))?
+            .min(produce_request::MAX_VERSION);
+        let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
+        let timeout_ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        let segments = produce_request::encode(
+            version,
+            correlation_id,
+            self.client_id.as_str(),
+            acks,
+            timeout_ms,
+            topics,
+        );
+        if acks == 0 {
+            return self.link.send_only(segments).await.map(|()| None);
+        }
+        let raw = tokio::time::timeout(
+            timeout,
+            self.link.round_trip(correlation_id as u32, segments),
+        )
+        .await
+        .map_err(|_| Error::Timeout {
+            address: self.address.clone(),
+            timeout,
+        })??;
+        self.decode::<ProduceRequest>(raw, version).map(Some)
     }
 
     fn decode<R: Request>(&self, mut raw: Bytes, version: i16) -> Result<R::Response, Error> {

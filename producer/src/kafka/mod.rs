@@ -3,6 +3,7 @@
 pub mod batch_builder;
 pub(crate) mod broker_connection;
 pub(crate) mod cluster;
+pub(crate) mod produce_request;
 
 use kafka_protocol::error::ParseResponseErrorCode;
 
