@@ -35,6 +35,10 @@ struct Args {
     /// Partitions of the topic.
     #[arg(long, default_value_t = 3)]
     partitions: i32,
+    /// Runs per producer and size; with more than one, medians are reported
+    /// (the two producers alternate, so both see the same machine).
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
     /// Run only this producer (for profiling one side): `this` or `librdkafka`.
     #[arg(long)]
     only: Option<String>,
@@ -95,26 +99,51 @@ fn main() {
             );
             continue;
         }
-        let ours = runtime.block_on(run_ours(args.messages, size, args.partitions));
-        let theirs = run_librdkafka(args.messages, size, args.partitions);
-        for (name, run) in [("this", &ours), ("librdkafka", &theirs)] {
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        for _ in 0..args.repeat.max(1) {
+            ours.push(runtime.block_on(run_ours(args.messages, size, args.partitions)));
+            theirs.push(run_librdkafka(args.messages, size, args.partitions));
+        }
+        let summary = |runs: &[Run]| {
+            let mut rates: Vec<f64> = runs.iter().map(Run::rate).collect();
+            let mut p50: Vec<f64> = runs.iter().map(|r| r.ms(0.5)).collect();
+            let mut p99: Vec<f64> = runs.iter().map(|r| r.ms(0.99)).collect();
+            (median(&mut rates), median(&mut p50), median(&mut p99))
+        };
+        let (our_rate, our_p50, our_p99) = summary(&ours);
+        let (their_rate, their_p50, their_p99) = summary(&theirs);
+        for (name, rate, p50, p99) in [
+            ("this", our_rate, our_p50, our_p99),
+            ("librdkafka", their_rate, their_p50, their_p99),
+        ] {
             println!(
                 "{:>6}  {:<12} {:>12.0} {:>10.1} {:>9.2} {:>9.2}",
                 size,
                 name,
-                run.rate(),
-                run.rate() * run.size as f64 / 1e6,
-                run.ms(0.5),
-                run.ms(0.99)
+                rate,
+                rate * size as f64 / 1e6,
+                p50,
+                p99
             );
         }
         println!(
-            "{:>6}  ratio        throughput {:.2}x   p99 {:.2}x (this / librdkafka)",
+            "{:>6}  ratio        throughput {:.2}x   p99 {:.2}x (this / librdkafka{})",
             size,
-            ours.rate() / theirs.rate(),
-            ours.ms(0.99) / theirs.ms(0.99)
+            our_rate / their_rate,
+            our_p99 / their_p99,
+            if args.repeat > 1 {
+                format!(", medians of {} runs", args.repeat)
+            } else {
+                String::new()
+            }
         );
     }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
 }
 
 fn cluster(partitions: i32) -> MockCluster<'static, DefaultProducerContext> {

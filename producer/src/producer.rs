@@ -57,6 +57,8 @@ struct Inner {
     closed: AtomicBool,
     unsettled: Unsettled,
     round_robin_start: AtomicU32,
+    /// The configured topic's name, shared by every record sent to it.
+    default_topic: Arc<str>,
 }
 
 impl Drop for Inner {
@@ -143,7 +145,7 @@ impl Producer {
             buffer: Arc::new(Semaphore::new(config.buffer_memory)),
             counters: Counters::default(),
             idempotence,
-            partitioners: Mutex::new(HashMap::new()),
+            partitioners: Mutex::new(fnv::FnvHashMap::default()),
             backoff: Mutex::new(Backoff::new(
                 config.retry_backoff,
                 config.retry_backoff_max,
@@ -159,12 +161,14 @@ impl Producer {
             tokio::spawn(refresh_metadata_periodically(shared.clone()));
         }
         tracing::info!(broker = %shared.config.broker_address, protocol = ?shared.config.protocol, client_id = %shared.config.client_id, "producer ready");
+        let default_topic: Arc<str> = Arc::from(shared.config.topic.as_str());
         Ok(Producer {
             inner: Arc::new(Inner {
                 shared,
                 closed: AtomicBool::new(false),
                 unsettled: Unsettled::default(),
                 round_robin_start: AtomicU32::new(seed as u32),
+                default_topic,
             }),
         })
     }
@@ -226,7 +230,12 @@ impl Producer {
                 limit: config.max_message_bytes.min(config.buffer_memory as u32),
             });
         }
-        let topic: Arc<str> = Arc::from(record.topic.as_deref().unwrap_or(&config.topic));
+        // The configured topic's name is shared, not copied, for every record.
+        let topic: Arc<str> = match record.topic.as_deref() {
+            None => inner.default_topic.clone(),
+            Some(topic) if topic == &*inner.default_topic => inner.default_topic.clone(),
+            Some(topic) => Arc::from(topic),
+        };
         let partition = match record.partition {
             Some(partition) => {
                 self.check_partition(&topic, partition).await?;

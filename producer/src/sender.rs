@@ -112,7 +112,7 @@ pub(crate) struct Shared {
     pub(crate) buffer: Arc<Semaphore>,
     pub(crate) counters: Counters,
     pub(crate) idempotence: Option<Mutex<Idempotence>>,
-    pub(crate) partitioners: Mutex<HashMap<Arc<str>, Arc<Partitioner>>>,
+    pub(crate) partitioners: Mutex<fnv::FnvHashMap<Arc<str>, Arc<Partitioner>>>,
     pub(crate) backoff: Mutex<Backoff>,
     /// Requests in flight per broker connection (`max_in_flight`).
     pub(crate) slots: Mutex<HashMap<i32, Arc<Semaphore>>>,
