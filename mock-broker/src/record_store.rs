@@ -484,6 +484,36 @@ impl TopicLog {
         Ok(records[start..].iter().take(limit).cloned().collect())
     }
 
+    /// The first record of `partition` stamped at or after `timestamp` (the
+    /// producer's timestamp, else the receive time), as (timestamp, offset);
+    /// scanned in place, without copying records.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`].
+    pub fn offset_for_timestamp(
+        &self,
+        partition: u32,
+        timestamp: i64,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        let log = self.partition(partition)?.lock().expect("partition lock");
+        Ok(log
+            .iter()
+            .map(|r| (r.timestamp.unwrap_or(r.receive_time), r.offset))
+            .find(|&(stamp, _)| stamp >= timestamp))
+    }
+
+    /// The record of `partition` with the largest timestamp, as (timestamp, offset).
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`].
+    pub fn max_timestamp(&self, partition: u32) -> Result<Option<(i64, i64)>, StoreError> {
+        let log = self.partition(partition)?.lock().expect("partition lock");
+        Ok(log
+            .iter()
+            .map(|r| (r.timestamp.unwrap_or(r.receive_time), r.offset))
+            .max_by_key(|&(stamp, _)| stamp))
+    }
+
     /// The next offset of `partition` (its record count).
     ///
     /// # Errors

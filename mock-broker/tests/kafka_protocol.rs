@@ -643,3 +643,38 @@ async fn hostile_array_lengths_close_the_connection_without_harming_the_broker()
         0
     );
 }
+
+#[tokio::test]
+async fn list_offsets_finds_earliest_latest_and_by_timestamp() {
+    let broker = broker(|_| {}).await;
+    let mut client = KafkaClient::connect(broker.local_addr()).await;
+    let response = client
+        .call(9, &produce("times", 0, records(&["a", "b", "c"], None), 1))
+        .await;
+    assert_eq!(outcome(&response), (0, 0));
+    // Every record of `records()` is stamped 1_700_000_000_000.
+    let ask = |timestamp: i64| {
+        ListOffsetsRequest::default().with_topics(vec![
+            ListOffsetsTopic::default()
+                .with_name(name("times"))
+                .with_partitions(vec![
+                    ListOffsetsPartition::default().with_timestamp(timestamp),
+                ]),
+        ])
+    };
+    for (timestamp, expected) in [
+        (-2, (-1, 0)),
+        (-1, (-1, 3)),
+        (-3, (1_700_000_000_000, 0)),
+        (1_700_000_000_000, (1_700_000_000_000, 0)),
+        (1_700_000_000_001, (-1, -1)),
+    ] {
+        let response = client.call(7, &ask(timestamp)).await;
+        let p = &response.topics[0].partitions[0];
+        assert_eq!(
+            (p.error_code, p.timestamp, p.offset),
+            (0, expected.0, expected.1),
+            "timestamp {timestamp}"
+        );
+    }
+}

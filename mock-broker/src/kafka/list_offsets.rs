@@ -43,21 +43,18 @@ pub(crate) fn handle(
                     if ctx.state.cluster.leader(index) != ctx.node_id {
                         return response.with_error_code(ResponseError::NotLeaderOrFollower.code());
                     }
-                    let records = log.read(index, 0, usize::MAX).unwrap_or_default();
-                    let stamp = |r: &crate::record_store::StoredRecord| {
-                        r.timestamp.unwrap_or(r.receive_time)
-                    };
+                    // Earliest and latest need no records; timestamp lookups scan in place.
                     let (timestamp, offset) = match p.timestamp {
-                        LATEST => (-1, records.len() as i64),
+                        LATEST => (-1, log.high_watermark(index).unwrap_or(0)),
                         EARLIEST => (-1, 0),
-                        MAX_TIMESTAMP => records
-                            .iter()
-                            .max_by_key(|r| stamp(r))
-                            .map_or((-1, -1), |r| (stamp(r), r.offset)),
-                        t if t >= 0 => records
-                            .iter()
-                            .find(|r| stamp(r) >= t)
-                            .map_or((-1, -1), |r| (stamp(r), r.offset)),
+                        MAX_TIMESTAMP => {
+                            log.max_timestamp(index).ok().flatten().unwrap_or((-1, -1))
+                        }
+                        t if t >= 0 => log
+                            .offset_for_timestamp(index, t)
+                            .ok()
+                            .flatten()
+                            .unwrap_or((-1, -1)),
                         _ => {
                             return response
                                 .with_error_code(ResponseError::UnsupportedVersion.code());
