@@ -143,7 +143,13 @@ fn records(values: &[&str], producer: Option<(i64, i16, i32)>) -> Bytes {
             producer_epoch: epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: if base < 0 { -1 } else { base + i as i32 },
+            // The encoder starts a new batch whenever offset − sequence changes:
+            // without a producer, −1, 0, 1, … keeps one batch with base sequence −1.
+            sequence: if base < 0 {
+                i as i32 - 1
+            } else {
+                base + i as i32
+            },
             timestamp: 1_700_000_000_000,
             key: Some(Bytes::from(format!("key-{v}"))),
             value: Some(Bytes::copy_from_slice(v.as_bytes())),
