@@ -502,16 +502,24 @@ impl TopicLog {
             .find(|&(stamp, _)| stamp >= timestamp))
     }
 
-    /// The record of `partition` with the largest timestamp, as (timestamp, offset).
+    /// The first record of `partition` with the largest timestamp, as (timestamp, offset).
     ///
     /// # Errors
     /// [`StoreError::UnknownPartition`].
     pub fn max_timestamp(&self, partition: u32) -> Result<Option<(i64, i64)>, StoreError> {
         let log = self.partition(partition)?.lock().expect("partition lock");
+        // The first record with the largest timestamp, as Kafka answers (a later
+        // tie does not move it; `max_by_key` would return the last one).
         Ok(log
             .iter()
             .map(|r| (r.timestamp.unwrap_or(r.receive_time), r.offset))
-            .max_by_key(|&(stamp, _)| stamp))
+            .fold(
+                None,
+                |best: Option<(i64, i64)>, (stamp, offset)| match best {
+                    Some((max, _)) if max >= stamp => best,
+                    _ => Some((stamp, offset)),
+                },
+            ))
     }
 
     /// The next offset of `partition` (its record count).
