@@ -462,3 +462,68 @@ async fn connecting_to_a_closed_port_names_the_address() {
         assert!(err.to_string().contains(&address), "{err}");
     }
 }
+
+#[tokio::test]
+async fn every_compression_codec_arrives_intact() {
+    use producer::kafka::batch_builder::Compression;
+    for compression in [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ] {
+        let broker = broker_with(2).await;
+        let mut config = config(&broker, "codec", Protocol::Kafka);
+        config.compression = compression;
+        let producer = Producer::new(config).await.unwrap();
+        let mut deliveries = Vec::new();
+        for i in 0..300 {
+            let record = Record::new(format!("value {i} {}", "x".repeat(i % 50)))
+                .with_key(format!("k{i}"))
+                .with_header("i", i.to_string());
+            deliveries.push(producer.send(record).await.unwrap());
+        }
+        for delivery in deliveries {
+            delivery.await.unwrap();
+        }
+        let stored = broker.store().read_all("codec").unwrap();
+        assert_eq!(stored.len(), 300, "{compression}");
+        for r in &stored {
+            let i: usize = String::from_utf8(r.headers[0].value.clone().unwrap().to_vec())
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert_eq!(
+                value_of(r),
+                format!("value {i} {}", "x".repeat(i % 50)),
+                "{compression}"
+            );
+            assert_eq!(
+                r.key.as_deref(),
+                Some(format!("k{i}").as_bytes()),
+                "{compression}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn dropping_the_producer_without_close_fails_what_is_unsent_and_does_not_hang() {
+    for protocol in BOTH {
+        let broker = broker_with(1).await;
+        let mut config = config(&broker, "dropped", protocol);
+        config.linger = Duration::from_secs(3600);
+        config.delivery_timeout = Duration::from_secs(7200);
+        let producer = Producer::new(config).await.unwrap();
+        let pending = producer.send(Record::new("never sent")).await.unwrap();
+        drop(producer);
+        let outcome = tokio::time::timeout(Duration::from_secs(30), pending)
+            .await
+            .expect("the delivery future resolves once the producer is gone");
+        assert!(
+            matches!(outcome, Err(Error::Closed)),
+            "{protocol:?}: {outcome:?}"
+        );
+    }
+}
