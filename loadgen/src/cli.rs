@@ -26,8 +26,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario and print a latency summary.
     ///
-    /// Exit status: 0 when every send succeeded, 1 when any send failed,
-    /// 2 when the scenario is invalid or the broker cannot be reached.
+    /// Exit status: 0 when every threshold is met (without `[thresholds]`: every
+    /// send succeeded), 1 when one is not (any send failed), 2 when the
+    /// scenario is invalid or the broker cannot be reached.
     Run(RunArgs),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
@@ -40,6 +41,13 @@ pub struct RunArgs {
     /// (10000 messages, closed loop, 1 producer, 100-byte values, embedded broker).
     #[arg(value_name = "SCENARIO")]
     pub scenario: Option<PathBuf>,
+    /// Also write the report as JSON to PATH (created, or replaced, before the run starts).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Also write the corrected latency of the recorded phases to PATH, in
+    /// HdrHistogram's percentile-distribution format (.hgrm, values in ms).
+    #[arg(long, value_name = "PATH")]
+    pub hgrm: Option<PathBuf>,
     /// Flags that override the scenario.
     #[command(flatten)]
     pub overrides: Overrides,

@@ -4,11 +4,15 @@
 //! command-line [`cli`] flags) says what to send, where and how fast; the
 //! [`runner`] drives its phases through [`producer::Producer`]s against a
 //! [`target`] broker, each producer instance's sends measured by a
-//! [`recorder`], and [`report`] turns the result into the printed summary.
+//! [`recorder`], and [`report`] turns the result into the printed summary;
+//! [`thresholds`] decides whether the run passed, and [`json_report`] is the
+//! same report for machines; [`hgrm`] writes a latency histogram for HdrHistogram's plotter.
 //! [`schedule`] and [`payload`] are the pure pieces: when each message is due,
 //! and what it carries; [`pacer`] waits for due times to within microseconds.
 
 pub mod cli;
+pub mod hgrm;
+pub mod json_report;
 pub mod pacer;
 pub mod payload;
 pub mod recorder;
@@ -17,3 +21,4 @@ pub mod runner;
 pub mod scenario;
 pub mod schedule;
 pub mod target;
+pub mod thresholds;

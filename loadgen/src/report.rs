@@ -1,5 +1,6 @@
 //! The summary printed at the end of a run: per phase and in total, counts,
-//! throughput, latency percentiles and schedule lag, then the audit line.
+//! throughput, latency percentiles and schedule lag, then the audit line and
+//! the verdict of each threshold.
 //!
 //! Pure formatting: it reads a [`RunResult`] and returns text.
 
@@ -12,12 +13,13 @@ use crate::recorder::Recorder;
 use crate::runner::{PhaseResult, RunResult};
 use crate::scenario::{Keys, Scenario};
 use crate::target::Audit;
+use crate::thresholds::{Verdict, number};
 
 /// The percentiles shown, as quantiles with their column titles.
 const PERCENTILES: [(f64, &str); 4] = [(0.5, "p50"), (0.9, "p90"), (0.99, "p99"), (0.999, "p99.9")];
 
-/// The whole summary.
-pub fn render(scenario: &Scenario, result: &RunResult) -> String {
+/// The whole summary; `verdicts` are those of the scenario's thresholds.
+pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> String {
     let mut out = String::new();
     let workload = &scenario.workload;
     if scenario.description.is_empty() {
@@ -70,6 +72,29 @@ pub fn render(scenario: &Scenario, result: &RunResult) -> String {
         &result.broker,
     ));
     out.push('\n');
+    if scenario.thresholds.is_some() {
+        out.push('\n');
+        out.push_str(&threshold_lines(verdicts));
+    }
+    out
+}
+
+/// The `thresholds` title and one line per verdict: name, limit, actual, pass or FAIL.
+pub fn threshold_lines(verdicts: &[Verdict]) -> String {
+    let mut out = String::from("thresholds\n");
+    if verdicts.is_empty() {
+        out.push_str("  none set: the run passes\n");
+    }
+    for verdict in verdicts {
+        let limit = format!("{} {}", verdict.comparison(), number(verdict.limit));
+        let _ = writeln!(
+            out,
+            "  {:<16}{limit:<14}actual {:<11} {}",
+            verdict.name,
+            verdict.actual_text(),
+            if verdict.passed { "pass" } else { "FAIL" }
+        );
+    }
     out
 }
 
@@ -299,7 +324,7 @@ mod tests {
                 recorded: 1001,
             },
         };
-        let text = render(&scenario, &result);
+        let text = render(&scenario, &result, &[]);
         assert!(
             text.starts_with(
                 "scenario command-line: built from command-line flags\n\
@@ -324,6 +349,38 @@ mod tests {
             text.ends_with("1001 acknowledged in all phases: ok\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn each_threshold_shows_its_limit_actual_and_verdict() {
+        let verdicts = [
+            Verdict {
+                name: "p99_ms",
+                limit: 250.0,
+                actual: Ok(5.911),
+                passed: true,
+            },
+            Verdict {
+                name: "min_throughput",
+                limit: 4000.0,
+                actual: Ok(3999.5),
+                passed: false,
+            },
+            Verdict {
+                name: "max_lost",
+                limit: 0.0,
+                actual: Err("no audit".into()),
+                passed: false,
+            },
+        ];
+        assert_eq!(
+            threshold_lines(&verdicts),
+            "thresholds\n\
+             \x20 p99_ms          <= 250        actual 5.911       pass\n\
+             \x20 min_throughput  >= 4000       actual 3999.5      FAIL\n\
+             \x20 max_lost        <= 0          actual unavailable (no audit) FAIL\n"
+        );
+        assert!(threshold_lines(&[]).contains("none set"));
     }
 
     #[test]

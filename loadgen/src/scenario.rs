@@ -20,9 +20,10 @@ use toml::Spanned;
 use toml::de::DeTable;
 
 use crate::payload::ID_LEN;
+use crate::thresholds::Thresholds;
 
 /// A validated scenario: what the runner runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
     /// Short name, printed in the summary.
     pub name: String,
@@ -38,6 +39,8 @@ pub struct Scenario {
     pub workload: Workload,
     /// The phases, run in order; at least one is recorded.
     pub phases: Vec<Phase>,
+    /// The `[thresholds]` table; without it, a run fails when any send fails.
+    pub thresholds: Option<Thresholds>,
 }
 
 /// The `[target]` table: where the load goes.
@@ -188,7 +191,7 @@ pub enum ScenarioError {
 
 /// Top-level keys a later version of loadgen will read; rejected today with a
 /// message that says so, rather than as unknown keys.
-pub const RESERVED_KEYS: [&str; 3] = ["thresholds", "audit", "faults"];
+pub const RESERVED_KEYS: [&str; 2] = ["audit", "faults"];
 
 /// `[producer]` keys that come from elsewhere in the scenario: the key and where its value comes from.
 const FILLED_PRODUCER_KEYS: [(&str, &str); 5] = [
@@ -267,6 +270,7 @@ impl Scenario {
                 rate: 0,
                 record: true,
             }],
+            thresholds: None,
         }
     }
 }
@@ -286,6 +290,8 @@ struct ScenarioToml {
     workload: Workload,
     #[serde(default)]
     phases: Vec<Spanned<fields::PhaseToml>>,
+    #[serde(default)]
+    thresholds: Option<Thresholds>,
 }
 
 type Rejection = (Option<std::ops::Range<usize>>, String, String);
@@ -348,6 +354,7 @@ impl ScenarioToml {
             producer,
             workload: self.workload,
             phases,
+            thresholds: self.thresholds,
         })
     }
 }

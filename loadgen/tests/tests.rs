@@ -51,9 +51,9 @@ fn scratch_file(test: &str, name: &str, text: &str) -> PathBuf {
 }
 
 #[test]
-fn the_smoke_scenario_runs_against_the_embedded_broker_and_every_message_is_recorded() {
+fn the_smoke_scenario_runs_against_the_embedded_broker_and_meets_its_thresholds() {
     let smoke = scenarios_dir().join("smoke.toml");
-    let output = loadgen(&["run", smoke.to_str().unwrap(), "--messages", "2000"]);
+    let output = loadgen(&["run", smoke.to_str().unwrap()]);
     let out = stdout(&output);
     assert!(
         output.status.success(),
@@ -66,15 +66,294 @@ fn the_smoke_scenario_runs_against_the_embedded_broker_and_every_message_is_reco
         out.contains("phase steady (open loop at 5000 msgs/s)"),
         "{out}"
     );
-    assert!(out.contains("sent 2000  acked 2000  errors 0"), "{out}");
+    // Open loop sends exactly rate x duration: 5000/s for 3 s.
+    assert!(out.contains("sent 15000  acked 15000  errors 0"), "{out}");
     assert!(out.contains("total of recorded phases (steady)"), "{out}");
     for row in ["corrected", "uncorrected", "schedule lag"] {
         assert!(out.contains(&format!("  {row:<14}")), "{row}: {out}");
     }
     assert!(
-        out.contains("audit: 2000 recorded by the embedded broker on topic bench, 2000 acknowledged in all phases: ok"),
+        out.contains("audit: 20000 recorded by the embedded broker on topic bench, 20000 acknowledged in all phases: ok"),
         "{out}"
     );
+    let verdicts = out.split("\nthresholds\n").nth(1).expect("thresholds");
+    for name in [
+        "p99_ms",
+        "max_error_rate",
+        "max_lost",
+        "max_duplicates",
+        "min_throughput",
+    ] {
+        let line = verdicts
+            .lines()
+            .find(|l| l.starts_with(&format!("  {name} ")))
+            .unwrap_or_else(|| panic!("no {name} verdict in {out}"));
+        assert!(line.ends_with(" pass"), "{line}");
+    }
+    assert!(
+        verdicts.contains("max_lost        <= 0          actual 0"),
+        "{out}"
+    );
+}
+
+/// A copy of the smoke scenario, shortened to 500 messages, with `thresholds` instead of its own.
+fn smoke_with_thresholds(test: &str, thresholds: &str) -> PathBuf {
+    let text = std::fs::read_to_string(scenarios_dir().join("smoke.toml")).unwrap();
+    let without = text.split("[thresholds]").next().unwrap();
+    scratch_file(
+        test,
+        "thresholds.toml",
+        &format!("{without}[thresholds]\n{thresholds}"),
+    )
+}
+
+#[test]
+fn a_missed_threshold_exits_1_naming_it_on_the_last_stderr_line() {
+    // No acknowledgement over TCP takes under a microsecond, nor a billion a second.
+    let path = smoke_with_thresholds(
+        "missed-threshold",
+        "max_lost = 0\np99_ms = 0.001\nmin_throughput = 1000000000\n",
+    );
+    let json = path.with_file_name("report.json");
+    let output = loadgen(&[
+        "run",
+        path.to_str().unwrap(),
+        "--messages",
+        "500",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}\n{}", stderr(&output));
+    let report = read_json(&json);
+    assert_eq!(report["passed"], false);
+    let passed: Vec<bool> = report["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["passed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        passed,
+        [false, true, false],
+        "p99_ms, max_lost, min_throughput"
+    );
+    assert!(out.contains("sent 500  acked 500  errors 0"), "{out}");
+    assert!(
+        out.contains("  max_lost        <= 0          actual 0           pass"),
+        "{out}"
+    );
+    let p99 = out
+        .lines()
+        .find(|l| l.starts_with("  p99_ms "))
+        .expect("a p99_ms verdict");
+    assert!(
+        p99.starts_with("  p99_ms          <= 0.001      actual ") && p99.ends_with(" FAIL"),
+        "{p99}"
+    );
+    let why = reason(&output);
+    assert!(
+        why.starts_with("loadgen: error: threshold min_throughput failed: actual ")
+            && why.ends_with(", limit 1000000000"),
+        "{why}"
+    );
+    assert!(
+        stderr(&output).contains("loadgen: error: threshold p99_ms failed: actual "),
+        "every missed threshold is named: {}",
+        stderr(&output)
+    );
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[test]
+fn json_writes_the_report_with_totals_phases_audit_and_verdicts() {
+    let path = smoke_with_thresholds("json", "max_error_rate = 0.0\nmax_lost = 0\n");
+    let json = path.with_file_name("report.json");
+    let output = loadgen(&[
+        "run",
+        path.to_str().unwrap(),
+        "--messages",
+        "500",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = read_json(&json);
+    assert_eq!(report["scenario"], "smoke");
+    assert_eq!(report["passed"], true);
+    let total = &report["total"];
+    assert_eq!(
+        (&total["sent"], &total["acked"], &total["errors"]),
+        (&500.into(), &500.into(), &0.into())
+    );
+    assert!(total["duration_s"].as_f64().unwrap() > 0.0, "{total}");
+    assert!(
+        total["throughput_msgs_per_s"].as_f64().unwrap() > 0.0,
+        "{total}"
+    );
+    assert!(
+        total["throughput_mb_per_s"].as_f64().unwrap() > 0.0,
+        "{total}"
+    );
+    for histogram in ["latency_us", "uncorrected_latency_us"] {
+        let latency = &total[histogram];
+        let values: Vec<f64> = ["p50", "p90", "p99", "p999", "p9999", "max"]
+            .iter()
+            .map(|key| {
+                latency[key]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{histogram}.{key}: {latency}"))
+            })
+            .collect();
+        assert!(
+            values.windows(2).all(|w| w[0] <= w[1]),
+            "{histogram}: {latency}"
+        );
+        assert!(latency["mean"].as_f64().unwrap() > 0.0, "{latency}");
+    }
+    let phases = report["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 1);
+    assert_eq!(phases[0]["name"], "steady");
+    assert_eq!(phases[0]["acked"], 500);
+    assert_eq!(
+        phases[0]["latency_us"], total["latency_us"],
+        "one phase: the total"
+    );
+    let audit = &report["audit"];
+    assert_eq!(
+        (&audit["lost"], &audit["duplicates"]),
+        (&0.into(), &0.into())
+    );
+    assert!(
+        audit["reordered"].is_null(),
+        "the count-based audit cannot see order"
+    );
+    assert_eq!(
+        report["thresholds"],
+        serde_json::json!([
+            {"name": "max_error_rate", "limit": 0.0, "actual": 0.0, "passed": true, "reason": null},
+            {"name": "max_lost", "limit": 0.0, "actual": 0.0, "passed": true, "reason": null},
+        ])
+    );
+}
+
+#[test]
+fn hgrm_writes_the_corrected_latency_distribution_of_the_recorded_phases_in_ms() {
+    let path = smoke_with_thresholds("hgrm", "max_lost = 0\n");
+    let hgrm = path.with_file_name("latency.hgrm");
+    let json = path.with_file_name("report.json");
+    let output = loadgen(&[
+        "run",
+        path.to_str().unwrap(),
+        "--messages",
+        "500",
+        "--hgrm",
+        hgrm.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = std::fs::read_to_string(&hgrm).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "       Value     Percentile TotalCount 1/(1-Percentile)",
+            ""
+        ],
+        "{text}"
+    );
+    let footer = &lines[lines.len() - 3..];
+    assert!(footer[0].starts_with("#[Mean    = "), "{text}");
+    assert!(
+        footer[1].ends_with("Total count    =          500]"),
+        "{text}"
+    );
+    assert!(footer[2].starts_with("#[Buckets = "), "{text}");
+    let rows: Vec<Vec<&str>> = lines[2..lines.len() - 3]
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let last = rows.last().unwrap();
+    assert_eq!(last[1..], ["1.000000000000", "500"], "{text}");
+    // The distribution's max is the JSON report's, in ms rather than µs.
+    let max_us = read_json(&json)["total"]["latency_us"]["max"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        last[0],
+        format!("{}.{:03}", max_us / 1000, max_us % 1000),
+        "{text}"
+    );
+    assert!(
+        rows[..rows.len() - 1].iter().all(|r| r.len() == 4),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unwritable_json_path_exits_2_before_running() {
+    let output = loadgen(&[
+        "run",
+        "--messages",
+        "10",
+        "--json",
+        "/nonexistent-dir/report.json",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let why = reason(&output);
+    assert!(
+        why.contains("cannot create report file /nonexistent-dir/report.json"),
+        "{why}"
+    );
+    assert!(stdout(&output).is_empty());
+}
+
+#[test]
+fn with_thresholds_failed_sends_within_max_error_rate_exit_0() {
+    let path = smoke_with_thresholds("error-rate", "max_error_rate = 1.0\n");
+    // Larger than the producer's max_message_bytes (1 MiB): every send fails.
+    let output = loadgen(&[
+        "run",
+        path.to_str().unwrap(),
+        "--messages",
+        "20",
+        "--size",
+        "2000000",
+    ]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}\n{}", stderr(&output));
+    assert!(out.contains("sent 20  acked 0  errors 20"), "{out}");
+    assert!(
+        out.contains("  max_error_rate  <= 1          actual 1           pass"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_invalid_threshold_exits_2_naming_the_line_and_the_key() {
+    let path = smoke_with_thresholds("bad-threshold", "max_error_rate = 2\n");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("max_error_rate"))
+        .unwrap()
+        + 1;
+    let output = loadgen(&["run", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let why = reason(&output);
+    assert!(
+        why.contains(&format!(
+            "line {line}: thresholds.max_error_rate: 2 is not allowed; expected a share from 0.0 to 1.0"
+        )),
+        "{why}"
+    );
+    assert!(stdout(&output).is_empty());
 }
 
 #[test]

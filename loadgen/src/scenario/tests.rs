@@ -284,11 +284,72 @@ fn broker_and_topic_must_not_be_set_in_the_producer_table() {
 
 #[test]
 fn reserved_keys_say_they_are_not_implemented_yet() {
-    let err = error(&format!("{MINIMAL}[thresholds]\np99_ms = 5\n"));
+    let err = error(&format!("{MINIMAL}[audit]\nby_id = true\n"));
     assert!(
-        err.contains("line 5: thresholds: `thresholds` is reserved for a later version"),
+        err.contains("line 5: audit: `audit` is reserved for a later version"),
         "{err}"
     );
+}
+
+#[test]
+fn every_threshold_key_is_read_and_all_are_optional() {
+    let s = parse(&format!(
+        "{MINIMAL}[thresholds]\np99_ms = 250\np999_ms = 12.5\nmax_error_rate = 0.0\n\
+         max_lost = 0\nmax_duplicates = 3\nmin_throughput = 4000\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        s.thresholds,
+        Some(crate::thresholds::Thresholds {
+            p99_ms: Some(250.0),
+            p999_ms: Some(12.5),
+            max_error_rate: Some(0.0),
+            max_lost: Some(0),
+            max_duplicates: Some(3),
+            min_throughput: Some(4000.0),
+        })
+    );
+    let s = parse(&format!("{MINIMAL}[thresholds]\n")).unwrap();
+    assert_eq!(s.thresholds, Some(Default::default()));
+    assert_eq!(parse(MINIMAL).unwrap().thresholds, None);
+}
+
+#[test]
+fn invalid_thresholds_name_the_line_and_the_key() {
+    let cases = [
+        (
+            "[thresholds]\np99_msx = 5\n",
+            "line 6: thresholds.p99_msx: unknown field `p99_msx`, expected one of `p99_ms`",
+        ),
+        (
+            "[thresholds]\np99_ms = 0\n",
+            "line 6: thresholds.p99_ms: 0 is not allowed; expected a positive number",
+        ),
+        (
+            "[thresholds]\np999_ms = \"5ms\"\n",
+            "line 6: thresholds.p999_ms: invalid type: string \"5ms\", expected f64",
+        ),
+        (
+            "[thresholds]\nmax_error_rate = 1.5\n",
+            "line 6: thresholds.max_error_rate: 1.5 is not allowed; expected a share from 0.0 to 1.0",
+        ),
+        (
+            "[thresholds]\nmax_lost = -1\n",
+            "line 6: thresholds.max_lost: invalid value: integer `-1`, expected u64",
+        ),
+        (
+            "[thresholds]\nmax_duplicates = 0.5\n",
+            "line 6: thresholds.max_duplicates: invalid type: floating point `0.5`, expected u64",
+        ),
+        (
+            "[thresholds]\nmin_throughput = -10\n",
+            "line 6: thresholds.min_throughput: -10 is not allowed; expected a positive number",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let err = error(&format!("{MINIMAL}{extra}"));
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+    }
 }
 
 #[test]

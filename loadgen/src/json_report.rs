@@ -1,0 +1,243 @@
+//! The machine-readable report of `loadgen run --json PATH`: the summary's
+//! numbers, per phase and in total, with the audit and the threshold verdicts.
+//!
+//! Pure: it reads a [`RunResult`] and returns a [`serde_json::Value`].
+//! `docs/scenarios.md` documents the shape.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde_json::{Map, Value, json};
+
+use crate::recorder::Recorder;
+use crate::runner::RunResult;
+use crate::scenario::Scenario;
+use crate::target::Audit;
+use crate::thresholds::Verdict;
+
+/// The quantiles reported, with their JSON keys.
+const QUANTILES: [(f64, &str); 5] = [
+    (0.5, "p50"),
+    (0.9, "p90"),
+    (0.99, "p99"),
+    (0.999, "p999"),
+    (0.9999, "p9999"),
+];
+
+/// The whole report; `passed` is the run's verdict (exit status 0).
+pub fn report(
+    scenario: &Scenario,
+    result: &RunResult,
+    verdicts: &[Verdict],
+    passed: bool,
+) -> Value {
+    let message_size = u64::from(scenario.workload.message_size);
+    let (total, elapsed) = result.recorded_total();
+    let phases: Vec<Value> = result
+        .phases
+        .iter()
+        .map(|phase| {
+            let mut fields = Map::new();
+            fields.insert("name".into(), json!(phase.name));
+            fields.insert("record".into(), json!(phase.record));
+            fields.insert("rate".into(), json!(phase.rate));
+            fields.extend(measurements(&phase.recorder, phase.elapsed, message_size));
+            Value::Object(fields)
+        })
+        .collect();
+    json!({
+        "scenario": scenario.name,
+        "broker": result.broker,
+        "passed": passed,
+        "total": Value::Object(measurements(&total, elapsed, message_size)),
+        "phases": phases,
+        "audit": audit(&result.audit, result.acked_in_all_phases()),
+        "thresholds": verdicts.iter().map(verdict).collect::<Vec<_>>(),
+    })
+}
+
+/// Counts, throughput and the three latency histograms of some sends.
+fn measurements(recorder: &Recorder, elapsed: Duration, message_size: u64) -> Map<String, Value> {
+    let seconds = elapsed.as_secs_f64();
+    let per_second = |n: f64| if seconds > 0.0 { n / seconds } else { 0.0 };
+    let acked = recorder.acked();
+    let errors_by_kind: Map<String, Value> = recorder
+        .errors()
+        .iter()
+        .map(|(kind, tally)| {
+            (
+                kind.clone(),
+                json!({ "count": tally.count, "example": tally.example }),
+            )
+        })
+        .collect();
+    let value = json!({
+        "sent": recorder.sent(),
+        "acked": acked,
+        "errors": recorder.error_count(),
+        "errors_by_kind": errors_by_kind,
+        "duration_s": seconds,
+        "throughput_msgs_per_s": per_second(acked as f64),
+        "throughput_mb_per_s": per_second((acked * message_size) as f64) / 1e6,
+        "latency_us": latency(recorder.corrected()),
+        "uncorrected_latency_us": latency(recorder.uncorrected()),
+        "schedule_lag_us": latency(recorder.lag()),
+    });
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("json! of an object literal is an object"),
+    }
+}
+
+/// Percentiles, max and mean in µs, each the upper end of its bucket as in
+/// the summary; `null` when nothing was recorded.
+fn latency(histogram: &Histogram<u64>) -> Value {
+    if histogram.is_empty() {
+        return Value::Null;
+    }
+    let mut fields = Map::new();
+    for (quantile, key) in QUANTILES {
+        fields.insert(key.into(), json!(histogram.value_at_quantile(quantile)));
+    }
+    fields.insert("max".into(), json!(histogram.max()));
+    fields.insert("mean".into(), json!(histogram.mean()));
+    Value::Object(fields)
+}
+
+fn audit(audit: &Audit, acked: u64) -> Value {
+    match audit {
+        Audit::Unavailable => Value::Null,
+        Audit::Recorded { topic, recorded } => json!({
+            "topic": topic,
+            "recorded": recorded,
+            "acked": acked,
+            "lost": acked.saturating_sub(*recorded),
+            "duplicates": recorded.saturating_sub(acked),
+            // The count-based audit cannot see order.
+            "reordered": Value::Null,
+        }),
+    }
+}
+
+fn verdict(verdict: &Verdict) -> Value {
+    let (actual, reason) = match &verdict.actual {
+        Ok(actual) => (json!(actual), Value::Null),
+        Err(why) => (Value::Null, json!(why)),
+    };
+    json!({
+        "name": verdict.name,
+        "limit": verdict.limit,
+        "actual": actual,
+        "passed": verdict.passed,
+        "reason": reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::PhaseResult;
+
+    fn result(audit: Audit) -> RunResult {
+        let mut warm = Recorder::new();
+        warm.record_sent(Duration::ZERO);
+        warm.record_ack(Duration::from_millis(50), Duration::from_millis(50));
+        let mut main = Recorder::new();
+        for us in 1..=1000 {
+            main.record_sent(Duration::from_micros(2));
+            main.record_ack(Duration::from_micros(us), Duration::from_micros(us));
+        }
+        main.record_sent(Duration::ZERO);
+        main.record_error(&producer::Error::Closed);
+        let phase = |name: &str, record, recorder| PhaseResult {
+            name: name.into(),
+            record,
+            rate: 100,
+            elapsed: Duration::from_secs(2),
+            recorder,
+        };
+        RunResult {
+            broker: "embedded broker at 127.0.0.1:9".into(),
+            phases: vec![phase("warmup", false, warm), phase("main", true, main)],
+            audit,
+        }
+    }
+
+    #[test]
+    fn the_total_is_of_the_recorded_phases_with_every_documented_field() {
+        let scenario = Scenario::command_line_default();
+        let audit = Audit::Recorded {
+            topic: "bench".into(),
+            recorded: 999,
+        };
+        let report = report(&scenario, &result(audit), &[], false);
+        assert_eq!(report["scenario"], "command-line");
+        assert_eq!(report["passed"], false);
+        let total = &report["total"];
+        assert_eq!(total["sent"], 1001);
+        assert_eq!(total["acked"], 1000);
+        assert_eq!(total["errors"], 1);
+        assert_eq!(total["errors_by_kind"]["closed"]["count"], 1);
+        assert_eq!(total["duration_s"], 2.0);
+        assert_eq!(total["throughput_msgs_per_s"], 500.0);
+        assert_eq!(total["throughput_mb_per_s"], 0.05);
+        let latency = &total["latency_us"];
+        assert_eq!(latency["p50"], 500);
+        assert_eq!(latency["p99"], 990);
+        assert_eq!(latency["p999"], 999);
+        assert_eq!(latency["p9999"], 1000);
+        assert_eq!(latency["max"], 1000);
+        assert_eq!(latency["mean"], 500.5);
+        assert_eq!(total["uncorrected_latency_us"]["p90"], 900);
+        assert_eq!(total["schedule_lag_us"]["max"], 2);
+        let phases = report["phases"].as_array().unwrap();
+        assert_eq!(phases.len(), 2);
+        assert_eq!(phases[0]["name"], "warmup");
+        assert_eq!(phases[0]["record"], false);
+        assert_eq!(phases[0]["acked"], 1);
+        assert_eq!(
+            phases[0]["latency_us"]["max"], 50_015,
+            "50 ms, bucket upper end"
+        );
+        assert_eq!(phases[1]["rate"], 100);
+        assert_eq!(
+            report["audit"],
+            json!({"topic": "bench", "recorded": 999, "acked": 1001,
+                   "lost": 2, "duplicates": 0, "reordered": null})
+        );
+        assert_eq!(report["thresholds"], json!([]));
+    }
+
+    #[test]
+    fn an_unavailable_audit_and_unmeasured_thresholds_are_null() {
+        let scenario = Scenario::command_line_default();
+        let verdicts = [
+            Verdict {
+                name: "max_lost",
+                limit: 0.0,
+                actual: Err("no audit".into()),
+                passed: false,
+            },
+            Verdict {
+                name: "p99_ms",
+                limit: 250.0,
+                actual: Ok(0.99),
+                passed: true,
+            },
+        ];
+        let report = report(&scenario, &result(Audit::Unavailable), &verdicts, false);
+        assert_eq!(report["audit"], Value::Null);
+        assert_eq!(
+            report["thresholds"],
+            json!([
+                {"name": "max_lost", "limit": 0.0, "actual": null, "passed": false, "reason": "no audit"},
+                {"name": "p99_ms", "limit": 250.0, "actual": 0.99, "passed": true, "reason": null},
+            ])
+        );
+    }
+
+    #[test]
+    fn empty_histograms_are_null() {
+        assert_eq!(latency(Recorder::new().corrected()), Value::Null);
+    }
+}

@@ -1,0 +1,335 @@
+//! Pass/fail limits of a run (the scenario's `[thresholds]` table) and their
+//! verdicts against what the run measured.
+//!
+//! Latency and throughput limits are checked against the recorded phases; the
+//! lost and duplicate limits against the count-based audit, which covers every
+//! phase because the broker cannot tell warmup messages apart.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+
+use crate::runner::RunResult;
+use crate::target::Audit;
+
+/// The `[thresholds]` table: every key optional; a run passes when each set limit is met.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Highest allowed p99 of the corrected latency of the recorded phases, in ms.
+    #[serde(default, deserialize_with = "positive_number")]
+    pub p99_ms: Option<f64>,
+    /// Highest allowed p99.9 of the corrected latency of the recorded phases, in ms.
+    #[serde(default, deserialize_with = "positive_number")]
+    pub p999_ms: Option<f64>,
+    /// Highest allowed share of failed sends among those started in the recorded phases.
+    #[serde(default, deserialize_with = "rate")]
+    pub max_error_rate: Option<f64>,
+    /// Most acknowledged messages the broker may be missing.
+    #[serde(default)]
+    pub max_lost: Option<u64>,
+    /// Most records the broker may hold beyond the acknowledged messages.
+    #[serde(default)]
+    pub max_duplicates: Option<u64>,
+    /// Lowest allowed throughput of the recorded phases, acknowledged msgs/s.
+    #[serde(default, deserialize_with = "positive_number")]
+    pub min_throughput: Option<f64>,
+}
+
+/// The outcome of one threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// The key of `[thresholds]`, such as `p99_ms`.
+    pub name: &'static str,
+    /// The limit the scenario set.
+    pub limit: f64,
+    /// What the run measured, or why it could not be measured (which fails the threshold).
+    pub actual: Result<f64, String>,
+    /// Whether the limit was met.
+    pub passed: bool,
+}
+
+impl Verdict {
+    fn upper(name: &'static str, limit: f64, actual: Result<f64, String>) -> Verdict {
+        let passed = actual.as_ref().is_ok_and(|&a| a <= limit);
+        Verdict {
+            name,
+            limit,
+            actual,
+            passed,
+        }
+    }
+
+    fn lower(name: &'static str, limit: f64, actual: Result<f64, String>) -> Verdict {
+        let passed = actual.as_ref().is_ok_and(|&a| a >= limit);
+        Verdict {
+            name,
+            limit,
+            actual,
+            passed,
+        }
+    }
+
+    /// `<=` for a maximum, `>=` for a minimum.
+    pub fn comparison(&self) -> &'static str {
+        if self.name.starts_with("min_") {
+            ">="
+        } else {
+            "<="
+        }
+    }
+
+    /// The measured value as shown to users, or `unavailable (why)`.
+    pub fn actual_text(&self) -> String {
+        match &self.actual {
+            Ok(actual) => number(*actual),
+            Err(why) => format!("unavailable ({why})"),
+        }
+    }
+}
+
+impl Thresholds {
+    /// The verdict of every limit set, in the order of the schema.
+    pub fn evaluate(&self, result: &RunResult) -> Vec<Verdict> {
+        let (total, elapsed) = result.recorded_total();
+        let corrected = total.corrected();
+        let latency_ms = |quantile: f64| {
+            if corrected.is_empty() {
+                Err("no send was acknowledged in the recorded phases".to_string())
+            } else {
+                Ok(corrected.value_at_quantile(quantile) as f64 / 1000.0)
+            }
+        };
+        let (lost, duplicates) = match &result.audit {
+            Audit::Recorded { recorded, .. } => {
+                let acked = result.acked_in_all_phases();
+                (
+                    Ok(acked.saturating_sub(*recorded) as f64),
+                    Ok(recorded.saturating_sub(acked) as f64),
+                )
+            }
+            Audit::Unavailable => {
+                let why = "the audit is not available for an external broker".to_string();
+                (Err(why.clone()), Err(why))
+            }
+        };
+        let error_rate = if total.sent() == 0 {
+            0.0
+        } else {
+            total.error_count() as f64 / total.sent() as f64
+        };
+        let throughput = if elapsed.is_zero() {
+            0.0
+        } else {
+            total.acked() as f64 / elapsed.as_secs_f64()
+        };
+        let mut verdicts = Vec::new();
+        if let Some(limit) = self.p99_ms {
+            verdicts.push(Verdict::upper("p99_ms", limit, latency_ms(0.99)));
+        }
+        if let Some(limit) = self.p999_ms {
+            verdicts.push(Verdict::upper("p999_ms", limit, latency_ms(0.999)));
+        }
+        if let Some(limit) = self.max_error_rate {
+            verdicts.push(Verdict::upper("max_error_rate", limit, Ok(error_rate)));
+        }
+        if let Some(limit) = self.max_lost {
+            verdicts.push(Verdict::upper("max_lost", limit as f64, lost));
+        }
+        if let Some(limit) = self.max_duplicates {
+            verdicts.push(Verdict::upper("max_duplicates", limit as f64, duplicates));
+        }
+        if let Some(limit) = self.min_throughput {
+            verdicts.push(Verdict::lower("min_throughput", limit, Ok(throughput)));
+        }
+        verdicts
+    }
+}
+
+/// A limit or measurement as shown to users: integers without decimals,
+/// others rounded to 3 decimals, or 6 below 1 (`250`, `5.911`, `0.000125`).
+pub fn number(value: f64) -> String {
+    let scale = if value.abs() < 1.0 { 1e6 } else { 1e3 };
+    let rounded = (value * scale).round() / scale;
+    format!("{rounded}")
+}
+
+fn positive_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let value = f64::deserialize(d)?;
+    if value.is_finite() && value > 0.0 {
+        Ok(Some(value))
+    } else {
+        Err(de::Error::custom(format!(
+            "{value} is not allowed; expected a positive number"
+        )))
+    }
+}
+
+fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let value = f64::deserialize(d)?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(Some(value))
+    } else {
+        Err(de::Error::custom(format!(
+            "{value} is not allowed; expected a share from 0.0 to 1.0"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::recorder::Recorder;
+    use crate::runner::PhaseResult;
+
+    /// A run whose recorded phase acked 1000 sends of 1..=1000 ms over 2 s
+    /// with 10 failures, after a warmup of 5 sends; the broker holds `recorded`.
+    fn run(audit: Audit) -> RunResult {
+        let mut warm = Recorder::new();
+        let mut main = Recorder::new();
+        for _ in 0..5 {
+            warm.record_sent(Duration::ZERO);
+            warm.record_ack(Duration::from_secs(60), Duration::from_secs(60));
+        }
+        for ms in 1..=1000 {
+            main.record_sent(Duration::ZERO);
+            main.record_ack(Duration::from_millis(ms), Duration::from_millis(ms));
+        }
+        for _ in 0..10 {
+            main.record_sent(Duration::ZERO);
+            main.record_error(&producer::Error::Closed);
+        }
+        let phase = |name: &str, record, recorder| PhaseResult {
+            name: name.into(),
+            record,
+            rate: 0,
+            elapsed: Duration::from_secs(2),
+            recorder,
+        };
+        RunResult {
+            broker: "b".into(),
+            phases: vec![phase("warmup", false, warm), phase("main", true, main)],
+            audit,
+        }
+    }
+
+    fn recorded(n: u64) -> Audit {
+        Audit::Recorded {
+            topic: "bench".into(),
+            recorded: n,
+        }
+    }
+
+    fn all() -> Thresholds {
+        Thresholds {
+            p99_ms: Some(1000.0),
+            p999_ms: Some(1000.0),
+            max_error_rate: Some(0.01),
+            max_lost: Some(0),
+            max_duplicates: Some(0),
+            min_throughput: Some(500.0),
+        }
+    }
+
+    #[test]
+    fn each_limit_is_checked_against_the_recorded_phases_and_the_audit() {
+        let verdicts = all().evaluate(&run(recorded(1005)));
+        let shown: Vec<(&str, String, bool)> = verdicts
+            .iter()
+            .map(|v| (v.name, v.actual_text(), v.passed))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("p99_ms", "990.207".to_string(), true),
+                ("p999_ms", "999.423".to_string(), true),
+                ("max_error_rate", "0.009901".to_string(), true),
+                ("max_lost", "0".to_string(), true),
+                ("max_duplicates", "0".to_string(), true),
+                ("min_throughput", "500".to_string(), true),
+            ]
+        );
+    }
+
+    #[test]
+    fn limits_fail_when_exceeded_and_min_throughput_when_not_reached() {
+        let strict = Thresholds {
+            p99_ms: Some(900.0),
+            p999_ms: None,
+            max_error_rate: Some(0.005),
+            max_lost: Some(2),
+            max_duplicates: None,
+            min_throughput: Some(501.0),
+        };
+        let verdicts = strict.evaluate(&run(recorded(1000)));
+        let failed: Vec<(&str, String)> = verdicts
+            .iter()
+            .filter(|v| !v.passed)
+            .map(|v| (v.name, v.actual_text()))
+            .collect();
+        assert_eq!(
+            failed,
+            [
+                ("p99_ms", "990.207".to_string()),
+                ("max_error_rate", "0.009901".to_string()),
+                ("max_lost", "5".to_string()),
+                ("min_throughput", "500".to_string()),
+            ]
+        );
+        let dup = Thresholds {
+            max_duplicates: Some(0),
+            ..Thresholds::default()
+        };
+        let verdicts = dup.evaluate(&run(recorded(1008)));
+        assert_eq!(verdicts[0].actual, Ok(3.0));
+        assert!(!verdicts[0].passed);
+    }
+
+    #[test]
+    fn audit_limits_fail_with_a_reason_when_the_audit_is_unavailable() {
+        let verdicts = all().evaluate(&run(Audit::Unavailable));
+        let lost = verdicts.iter().find(|v| v.name == "max_lost").unwrap();
+        assert!(!lost.passed);
+        assert_eq!(
+            lost.actual_text(),
+            "unavailable (the audit is not available for an external broker)"
+        );
+        assert!(verdicts.iter().filter(|v| v.passed).count() == 4);
+    }
+
+    #[test]
+    fn latency_limits_fail_when_nothing_was_acknowledged() {
+        let mut only_errors = Recorder::new();
+        only_errors.record_sent(Duration::ZERO);
+        only_errors.record_error(&producer::Error::Closed);
+        let result = RunResult {
+            broker: "b".into(),
+            phases: vec![PhaseResult {
+                name: "main".into(),
+                record: true,
+                rate: 0,
+                elapsed: Duration::from_secs(1),
+                recorder: only_errors,
+            }],
+            audit: recorded(0),
+        };
+        let verdicts = all().evaluate(&result);
+        assert!(!verdicts[0].passed);
+        assert!(
+            verdicts[0]
+                .actual_text()
+                .contains("no send was acknowledged")
+        );
+        assert_eq!(verdicts[2].actual, Ok(1.0), "error rate");
+    }
+
+    #[test]
+    fn numbers_drop_needless_decimals() {
+        assert_eq!(number(250.0), "250");
+        assert_eq!(number(5.911), "5.911");
+        assert_eq!(number(1.0 / 3.0), "0.333333");
+        assert_eq!(number(4996.082367), "4996.082");
+        assert_eq!(number(0.0), "0");
+    }
+}
