@@ -51,7 +51,7 @@ pub fn report(
         "passed": passed,
         "total": Value::Object(measurements(&total, elapsed, message_size)),
         "phases": phases,
-        "audit": audit(&result.audit, result.acked_in_all_phases()),
+        "audit": audit(&result.audit),
         "thresholds": verdicts.iter().map(verdict).collect::<Vec<_>>(),
     })
 }
@@ -104,17 +104,23 @@ fn latency(histogram: &Histogram<u64>) -> Value {
     Value::Object(fields)
 }
 
-fn audit(audit: &Audit, acked: u64) -> Value {
+fn audit(audit: &Audit) -> Value {
     match audit {
-        Audit::Unavailable => Value::Null,
-        Audit::Recorded { topic, recorded } => json!({
+        Audit::Unavailable(_) => Value::Null,
+        Audit::Checked {
+            topic,
+            source,
+            counts,
+        } => json!({
             "topic": topic,
-            "recorded": recorded,
-            "acked": acked,
-            "lost": acked.saturating_sub(*recorded),
-            "duplicates": recorded.saturating_sub(acked),
-            // The count-based audit cannot see order.
-            "reordered": Value::Null,
+            "source": source,
+            "recorded": counts.recorded,
+            "acked": counts.acked,
+            "lost": counts.lost,
+            "duplicates": counts.duplicates,
+            "reordered": counts.reordered,
+            "unacknowledged_recorded": counts.unacknowledged_recorded,
+            "foreign": counts.foreign,
         }),
     }
 }
@@ -136,6 +142,7 @@ fn verdict(verdict: &Verdict) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::Counts;
     use crate::runner::PhaseResult;
 
     fn result(audit: Audit) -> RunResult {
@@ -166,9 +173,18 @@ mod tests {
     #[test]
     fn the_total_is_of_the_recorded_phases_with_every_documented_field() {
         let scenario = Scenario::command_line_default();
-        let audit = Audit::Recorded {
+        let audit = Audit::Checked {
             topic: "bench".into(),
-            recorded: 999,
+            source: "the embedded broker".into(),
+            counts: Counts {
+                recorded: 999,
+                acked: 1001,
+                lost: 3,
+                duplicates: 1,
+                reordered: 2,
+                unacknowledged_recorded: 0,
+                foreign: 0,
+            },
         };
         let report = report(&scenario, &result(audit), &[], false);
         assert_eq!(report["scenario"], "command-line");
@@ -202,8 +218,9 @@ mod tests {
         assert_eq!(phases[1]["rate"], 100);
         assert_eq!(
             report["audit"],
-            json!({"topic": "bench", "recorded": 999, "acked": 1001,
-                   "lost": 2, "duplicates": 0, "reordered": null})
+            json!({"topic": "bench", "source": "the embedded broker", "recorded": 999,
+                   "acked": 1001, "lost": 3, "duplicates": 1, "reordered": 2,
+                   "unacknowledged_recorded": 0, "foreign": 0})
         );
         assert_eq!(report["thresholds"], json!([]));
     }
@@ -225,7 +242,12 @@ mod tests {
                 passed: true,
             },
         ];
-        let report = report(&scenario, &result(Audit::Unavailable), &verdicts, false);
+        let report = report(
+            &scenario,
+            &result(Audit::Unavailable("no admin".into())),
+            &verdicts,
+            false,
+        );
         assert_eq!(report["audit"], Value::Null);
         assert_eq!(
             report["thresholds"],

@@ -9,7 +9,11 @@
 //! same report for machines; [`hgrm`] writes a latency histogram for HdrHistogram's plotter.
 //! [`schedule`] and [`payload`] are the pure pieces: when each message is due,
 //! and what it carries; [`pacer`] waits for due times to within microseconds.
+//! After the run, [`audit`] checks by message id what the broker recorded,
+//! read in-process or, for an external mock broker, through its [`admin`] API.
 
+pub mod admin;
+pub mod audit;
 pub mod cli;
 pub mod hgrm;
 pub mod json_report;

@@ -1,7 +1,7 @@
 //! What each message carries: a unique id at the start of its value, filler,
 //! and the key and headers the workload asks for.
 //!
-//! The id lets a later delivery audit tell exactly which messages a broker
+//! The id lets the delivery audit ([`crate::audit`]) tell exactly which messages a broker
 //! recorded. Value layout (all integers big-endian):
 //!
 //! | bytes  | field                                  |

@@ -66,11 +66,7 @@ pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> 
         any_open_loop,
     ));
     out.push('\n');
-    out.push_str(&audit_line(
-        &result.audit,
-        result.acked_in_all_phases(),
-        &result.broker,
-    ));
+    out.push_str(&audit_line(&result.audit, &result.broker));
     out.push('\n');
     if scenario.thresholds.is_some() {
         out.push('\n');
@@ -198,26 +194,35 @@ fn describe_keys(keys: Keys) -> String {
     }
 }
 
-/// The first, simple delivery audit: the broker's count against the acknowledgements.
-pub fn audit_line(audit: &Audit, acked: u64, broker: &str) -> String {
+/// The delivery audit's line: what the broker recorded, by message id,
+/// against the acknowledgements of every phase.
+pub fn audit_line(audit: &Audit, broker: &str) -> String {
     match audit {
-        Audit::Unavailable => {
-            format!("audit: not available yet for an external broker ({broker})")
-        }
-        Audit::Recorded { topic, recorded } => {
-            let verdict = match recorded.cmp(&acked) {
-                std::cmp::Ordering::Equal => "ok".to_string(),
-                std::cmp::Ordering::Less => {
-                    format!("MISSING {} acknowledged messages", acked - recorded)
-                }
-                std::cmp::Ordering::Greater => format!(
-                    "{} more than acknowledged (sends that failed or timed out may still be stored)",
-                    recorded - acked
-                ),
-            };
-            format!(
-                "audit: {recorded} recorded by the embedded broker on topic {topic}, {acked} acknowledged in all phases: {verdict}"
-            )
+        Audit::Unavailable(why) => format!("audit: not available for the {broker}: {why}"),
+        Audit::Checked {
+            topic,
+            source,
+            counts,
+        } => {
+            let mut line = format!(
+                "audit: {} recorded by {source} on topic {topic}, {} acknowledged in all phases: \
+                 lost {}, duplicates {}, reordered {}, unacknowledged recorded {}",
+                counts.recorded,
+                counts.acked,
+                counts.lost,
+                counts.duplicates,
+                counts.reordered,
+                counts.unacknowledged_recorded
+            );
+            if counts.foreign > 0 {
+                let _ = write!(
+                    line,
+                    ", {} records that are not messages of this run skipped",
+                    counts.foreign
+                );
+            }
+            line.push_str(if counts.ok() { ": ok" } else { ": NOT OK" });
+            line
         }
     }
 }
@@ -225,6 +230,7 @@ pub fn audit_line(audit: &Audit, acked: u64, broker: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::Counts;
 
     fn recorder_with_latencies_1_to_1000_micros() -> Recorder {
         let mut r = Recorder::new();
@@ -319,9 +325,14 @@ mod tests {
                     recorder: recorder_with_latencies_1_to_1000_micros(),
                 },
             ],
-            audit: Audit::Recorded {
+            audit: Audit::Checked {
                 topic: "bench".into(),
-                recorded: 1001,
+                source: "the embedded broker".into(),
+                counts: Counts {
+                    recorded: 1001,
+                    acked: 1001,
+                    ..Counts::default()
+                },
             },
         };
         let text = render(&scenario, &result, &[]);
@@ -346,7 +357,10 @@ mod tests {
             "the warmup's 50 ms is not in it: {total}"
         );
         assert!(
-            text.ends_with("1001 acknowledged in all phases: ok\n"),
+            text.ends_with(
+                "1001 acknowledged in all phases: \
+                 lost 0, duplicates 0, reordered 0, unacknowledged recorded 0: ok\n"
+            ),
             "{text}"
         );
     }
@@ -384,22 +398,49 @@ mod tests {
     }
 
     #[test]
-    fn the_audit_compares_the_broker_count_with_the_acknowledgements() {
-        let recorded = |n| Audit::Recorded {
+    fn the_audit_line_shows_each_number_and_a_verdict() {
+        let checked = |counts| Audit::Checked {
             topic: "bench".into(),
-            recorded: n,
+            source: "the embedded broker".into(),
+            counts,
+        };
+        let clean = Counts {
+            recorded: 2000,
+            acked: 2000,
+            ..Counts::default()
         };
         assert_eq!(
-            audit_line(&recorded(2000), 2000, "b"),
-            "audit: 2000 recorded by the embedded broker on topic bench, 2000 acknowledged in all phases: ok"
+            audit_line(&checked(clean), "b"),
+            "audit: 2000 recorded by the embedded broker on topic bench, 2000 acknowledged in all phases: \
+             lost 0, duplicates 0, reordered 0, unacknowledged recorded 0: ok"
         );
+        let bad = Counts {
+            lost: 10,
+            duplicates: 2,
+            reordered: 1,
+            unacknowledged_recorded: 3,
+            foreign: 4,
+            ..clean
+        };
         assert!(
-            audit_line(&recorded(1990), 2000, "b").ends_with("MISSING 10 acknowledged messages")
+            audit_line(&checked(bad), "b").ends_with(
+                "lost 10, duplicates 2, reordered 1, unacknowledged recorded 3, \
+                 4 records that are not messages of this run skipped: NOT OK"
+            ),
+            "{}",
+            audit_line(&checked(bad), "b")
         );
-        assert!(audit_line(&recorded(2001), 2000, "b").contains("1 more than acknowledged"));
+        let unacked_only = Counts {
+            unacknowledged_recorded: 5,
+            ..clean
+        };
+        assert!(audit_line(&checked(unacked_only), "b").ends_with(": ok"));
         assert_eq!(
-            audit_line(&Audit::Unavailable, 5, "external broker at h:1"),
-            "audit: not available yet for an external broker (external broker at h:1)"
+            audit_line(
+                &Audit::Unavailable("no admin".into()),
+                "external broker at h:1"
+            ),
+            "audit: not available for the external broker at h:1: no admin"
         );
     }
 }

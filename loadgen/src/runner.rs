@@ -13,15 +13,20 @@
 //! - closed loop (rate 0): the issuer is a task that starts a send whenever
 //!   the window has room.
 //!
-//! Every send runs as its own task, so up to `in_flight` are outstanding per lane.
+//! The issuer hands each record to the producer itself, in sequence order, so
+//! that a lane's messages reach the producer in order and any reordering the
+//! audit finds is the producer's or the broker's, not loadgen's; each send's
+//! delivery is then awaited by a task of its own, so up to `in_flight` are
+//! outstanding per lane.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use producer::{Header, Producer, Record};
+use producer::{DeliveryFuture, Header, Producer, Record};
 use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
+use crate::audit::{Acknowledged, SequenceSet};
 use crate::pacer::Pacer;
 use crate::payload::{KeyPicker, MessageId, ValueBuilder, headers};
 use crate::recorder::Recorder;
@@ -36,7 +41,7 @@ pub struct RunResult {
     pub broker: String,
     /// Each phase, in order.
     pub phases: Vec<PhaseResult>,
-    /// What the broker recorded.
+    /// What the broker recorded, checked by message id.
     pub audit: Audit,
 }
 
@@ -98,7 +103,7 @@ impl RunResult {
 /// [`RunError::Target`] when the broker cannot be started or reached;
 /// [`RunError::Task`] on a bug.
 pub async fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
-    let broker = Broker::start(&scenario.target.broker, &scenario.workload).await?;
+    let broker = Broker::start(&scenario.target, &scenario.workload).await?;
     let outcome = run_against(scenario, &broker).await;
     broker.shutdown().await;
     outcome
@@ -121,6 +126,7 @@ async fn run_against(scenario: &Scenario, broker: &Broker) -> Result<RunResult, 
             headers: headers(workload.headers),
             window: Arc::new(Semaphore::new(workload.in_flight as usize)),
             next_sequence: 0,
+            acked: SequenceSet::new(),
         });
     }
     tracing::info!(broker = %broker, producers = lanes.len(), "connected");
@@ -134,15 +140,16 @@ async fn run_against(scenario: &Scenario, broker: &Broker) -> Result<RunResult, 
     for lane in &lanes {
         lane.producer.close().await;
     }
-    let result = RunResult {
-        broker: broker.to_string(),
-        audit: Audit::Unavailable,
-        phases,
+    let acknowledged = Acknowledged {
+        acked: lanes.iter().map(|lane| lane.acked.clone()).collect(),
+        sent: lanes.iter().map(|lane| lane.next_sequence).collect(),
     };
-    let audit = broker
-        .audit(&workload.topic, result.acked_in_all_phases())
-        .await;
-    Ok(RunResult { audit, ..result })
+    let audit: Audit = broker.audit(&workload.topic, &acknowledged).await;
+    Ok(RunResult {
+        broker: broker.to_string(),
+        phases,
+        audit,
+    })
 }
 
 async fn run_phase(phase: &Phase, lanes: Vec<Lane>) -> Result<(PhaseResult, Vec<Lane>), RunError> {
@@ -198,13 +205,22 @@ struct Lane {
     /// Permits for sends in flight; every permit is back when a phase ends.
     window: Arc<Semaphore>,
     next_sequence: u64,
+    /// The sequences acknowledged so far, in every phase, for the audit.
+    acked: SequenceSet,
+}
+
+/// The start of one send.
+#[derive(Debug, Clone, Copy)]
+struct Started {
+    sequence: u64,
+    due: Instant,
+    sent: Instant,
 }
 
 /// The end of one send.
 #[derive(Debug)]
 struct Outcome {
-    due: Instant,
-    sent: Instant,
+    started: Started,
     done: Instant,
     result: Result<(), producer::Error>,
 }
@@ -225,17 +241,22 @@ impl Lane {
         };
         // The channel closes once the issuer and every send it started are done.
         let mut recorder = Recorder::new();
+        let mut acked = SequenceSet::new();
         while let Some(outcome) = received.recv().await {
             match outcome.result {
-                Ok(()) => recorder.record_ack(
-                    outcome.done.saturating_duration_since(outcome.due),
-                    outcome.done.saturating_duration_since(outcome.sent),
-                ),
+                Ok(()) => {
+                    acked.insert(outcome.started.sequence);
+                    recorder.record_ack(
+                        outcome.done.saturating_duration_since(outcome.started.due),
+                        outcome.done.saturating_duration_since(outcome.started.sent),
+                    );
+                }
                 Err(e) => recorder.record_error(&e),
             }
         }
-        let (lane, issued) = issuer.await.map_err(RunError::Task)?;
+        let (mut lane, issued) = issuer.await.map_err(RunError::Task)?;
         recorder.merge(&issued);
+        lane.acked.union(&acked);
         Ok((lane, recorder))
     }
 
@@ -260,7 +281,14 @@ impl Lane {
                     .expect("the window is never closed"),
             };
             let sent = Instant::now();
-            self.send(permit, due, sent, outcomes, handle);
+            let (sequence, record) = self.next_record();
+            let enqueued = handle.block_on(self.producer.send(record));
+            let started = Started {
+                sequence,
+                due,
+                sent,
+            };
+            await_delivery(started, enqueued, permit, outcomes, handle);
             issued.record_sent(sent.saturating_duration_since(due));
         }
         (self, issued)
@@ -288,23 +316,22 @@ impl Lane {
             if deadline.is_some_and(|deadline| now >= deadline) {
                 break;
             }
-            self.send(permit, now, now, &outcomes, &handle);
+            let (sequence, record) = self.next_record();
+            let enqueued = self.producer.send(record).await;
+            let started = Started {
+                sequence,
+                due: now,
+                sent: now,
+            };
+            await_delivery(started, enqueued, permit, &outcomes, &handle);
             issued.record_sent(Duration::ZERO);
             count += 1;
         }
         (self, issued)
     }
 
-    /// Starts sending the lane's next message as its own task, which holds
-    /// `permit` until the send completes and then reports the outcome.
-    fn send(
-        &mut self,
-        permit: OwnedSemaphorePermit,
-        due: Instant,
-        sent: Instant,
-        outcomes: &mpsc::UnboundedSender<Outcome>,
-        handle: &Handle,
-    ) {
+    /// The lane's next message: its sequence and its record.
+    fn next_record(&mut self) -> (u64, Record) {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
         let id = MessageId {
@@ -316,23 +343,32 @@ impl Lane {
             record = record.with_key(key);
         }
         record.headers.clone_from(&self.headers);
-        let producer = self.producer.clone();
-        let outcomes = outcomes.clone();
-        handle.spawn(async move {
-            // `send` enqueues the record (waiting for buffer space if need be);
-            // the future it returns settles when the broker has acknowledged it.
-            let result = match producer.send(record).await {
-                Ok(delivery) => delivery.await.map(drop),
-                Err(e) => Err(e),
-            };
-            let done = Instant::now();
-            let _ = outcomes.send(Outcome {
-                due,
-                sent,
-                done,
-                result,
-            });
-            drop(permit);
-        });
+        (sequence, record)
     }
+}
+
+/// Awaits the delivery of an enqueued message as its own task, which holds
+/// `permit` until the send completes and then reports the outcome.
+fn await_delivery(
+    started: Started,
+    enqueued: Result<DeliveryFuture, producer::Error>,
+    permit: OwnedSemaphorePermit,
+    outcomes: &mpsc::UnboundedSender<Outcome>,
+    handle: &Handle,
+) {
+    let outcomes = outcomes.clone();
+    handle.spawn(async move {
+        // The future settles when the broker has acknowledged the record.
+        let result = match enqueued {
+            Ok(delivery) => delivery.await.map(drop),
+            Err(e) => Err(e),
+        };
+        let done = Instant::now();
+        let _ = outcomes.send(Outcome {
+            started,
+            done,
+            result,
+        });
+        drop(permit);
+    });
 }

@@ -51,6 +51,10 @@ pub struct Target {
     pub broker: BrokerSpec,
     /// The protocol spoken to it.
     pub protocol: Protocol,
+    /// `host:port` of the admin API of an external mock broker, for faults and
+    /// the audit; the embedded broker is read in-process and does not use it.
+    #[serde(deserialize_with = "fields::admin_address")]
+    pub admin: Option<String>,
 }
 
 /// Which broker a scenario runs against.

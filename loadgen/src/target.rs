@@ -6,7 +6,9 @@ use std::time::Duration;
 use mock_broker::{BrokerConfig, MockBroker};
 use producer::Producer;
 
-use crate::scenario::{BrokerSpec, Workload};
+use crate::admin::{AdminApi, AdminError};
+use crate::audit::{self, Acknowledged, Counts, SeenRecord};
+use crate::scenario::{BrokerSpec, Target, Workload};
 
 /// How long the audit waits for the embedded broker to record messages whose
 /// sends completed without an acknowledgement (`acks = 0`).
@@ -17,8 +19,9 @@ const AUDIT_SETTLE: Duration = Duration::from_secs(10);
 pub enum Broker {
     /// Started by [`Broker::start`], stopped by [`Broker::shutdown`].
     Embedded(MockBroker),
-    /// Somebody else's broker at this `host:port`.
-    External(String),
+    /// Somebody else's broker at this `host:port`, with the admin API its
+    /// records are read through, if the scenario names one.
+    External(String, Option<AdminApi>),
 }
 
 /// Why a run could not reach its broker.
@@ -40,18 +43,20 @@ pub enum TargetError {
     },
 }
 
-/// What the broker says it recorded, compared with what the producers were told.
+/// The delivery audit's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audit {
-    /// The embedded broker's count of the topic's records.
-    Recorded {
-        /// The topic counted.
+    /// The broker's records of the topic were read and checked by message id.
+    Checked {
+        /// The topic read.
         topic: String,
-        /// Records the broker holds for it.
-        recorded: u64,
+        /// Where the records were read, as shown to the user (`the embedded broker`).
+        source: String,
+        /// The numbers.
+        counts: Counts,
     },
-    /// The broker is external: its recordings cannot be read yet.
-    Unavailable,
+    /// The records could not be read; why.
+    Unavailable(String),
 }
 
 impl Broker {
@@ -60,8 +65,8 @@ impl Broker {
     ///
     /// # Errors
     /// [`TargetError::Start`] when the embedded broker cannot start.
-    pub async fn start(spec: &BrokerSpec, workload: &Workload) -> Result<Broker, TargetError> {
-        match spec {
+    pub async fn start(target: &Target, workload: &Workload) -> Result<Broker, TargetError> {
+        match &target.broker {
             BrokerSpec::Embedded => {
                 let mut config = BrokerConfig::ephemeral();
                 config.partitions = workload.partitions;
@@ -81,7 +86,8 @@ impl Broker {
                         "[workload] partitions is not applied to an external broker"
                     );
                 }
-                Ok(Broker::External(address.clone()))
+                let admin = target.admin.as_deref().map(AdminApi::new);
+                Ok(Broker::External(address.clone(), admin))
             }
         }
     }
@@ -90,7 +96,7 @@ impl Broker {
     pub fn address(&self) -> String {
         match self {
             Broker::Embedded(broker) => broker.local_addr().to_string(),
-            Broker::External(address) => address.clone(),
+            Broker::External(address, _) => address.clone(),
         }
     }
 
@@ -106,34 +112,77 @@ impl Broker {
             .map_err(|error| TargetError::Unreachable { address, error })
     }
 
-    /// Counts what the embedded broker recorded for `topic`; call it after the
-    /// producers are closed. `acked` is what the producers were told, so that
-    /// records of unacknowledged sends (`acks = 0`) still in the broker's
-    /// socket buffer get a moment to land.
-    pub async fn audit(&self, topic: &str, acked: u64) -> Audit {
-        let Broker::Embedded(broker) = self else {
-            return Audit::Unavailable;
-        };
-        let count = || {
-            broker
-                .store()
-                .topics()
-                .into_iter()
-                .filter(|t| t.name == topic)
-                .flat_map(|t| t.partitions)
-                .map(|p| u64::try_from(p.high_watermark).unwrap_or(0))
-                .sum::<u64>()
-        };
+    /// Audits what the broker recorded for `topic` against what the
+    /// producers were told; call it after the producers are closed. Records of
+    /// sends that completed without an acknowledgement (`acks = 0`) may still
+    /// be on their way, so it first waits, up to [`AUDIT_SETTLE`], until the
+    /// broker holds at least as many records as were acknowledged.
+    pub async fn audit(&self, topic: &str, acknowledged: &Acknowledged) -> Audit {
+        match self {
+            Broker::Embedded(broker) => {
+                let store = broker.store();
+                let count = || {
+                    store
+                        .topic(topic)
+                        .map(|log| {
+                            (0..log.partition_count())
+                                .map(|p| log.high_watermark(p).unwrap_or(0).max(0) as u64)
+                                .sum::<u64>()
+                        })
+                        .unwrap_or(0)
+                };
+                let give_up = tokio::time::Instant::now() + AUDIT_SETTLE;
+                while count() < acknowledged.count() && tokio::time::Instant::now() < give_up {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let records = match store.read_all(topic) {
+                    Ok(records) => records,
+                    Err(e) => return Audit::Unavailable(format!("the embedded broker: {e}")),
+                };
+                let seen = records.iter().map(|r| SeenRecord {
+                    partition: r.partition,
+                    value: r.value.as_deref(),
+                });
+                Audit::Checked {
+                    topic: topic.to_string(),
+                    source: "the embedded broker".to_string(),
+                    counts: audit::audit(acknowledged, seen),
+                }
+            }
+            Broker::External(_, None) => Audit::Unavailable(
+                "the external broker has no [target] admin API to read its records from"
+                    .to_string(),
+            ),
+            Broker::External(_, Some(admin)) => {
+                match Self::audit_through(admin, topic, acknowledged).await {
+                    Ok(audit) => audit,
+                    Err(e) => Audit::Unavailable(e.to_string()),
+                }
+            }
+        }
+    }
+
+    async fn audit_through(
+        admin: &AdminApi,
+        topic: &str,
+        acknowledged: &Acknowledged,
+    ) -> Result<Audit, AdminError> {
         let give_up = tokio::time::Instant::now() + AUDIT_SETTLE;
-        let mut recorded = count();
-        while recorded < acked && tokio::time::Instant::now() < give_up {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            recorded = count();
+        while admin.record_count(topic).await? < acknowledged.count()
+            && tokio::time::Instant::now() < give_up
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Audit::Recorded {
+        let records = admin.read_all(topic).await?;
+        let seen = records.iter().map(|r| SeenRecord {
+            partition: r.partition,
+            value: r.value.as_deref(),
+        });
+        Ok(Audit::Checked {
             topic: topic.to_string(),
-            recorded,
-        }
+            source: format!("the admin API at {}", admin.address()),
+            counts: audit::audit(acknowledged, seen),
+        })
     }
 
     /// Stops the embedded broker, letting it answer what it has received.
@@ -148,7 +197,7 @@ impl fmt::Display for Broker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Broker::Embedded(broker) => write!(f, "embedded broker at {}", broker.local_addr()),
-            Broker::External(address) => write!(f, "external broker at {address}"),
+            Broker::External(address, _) => write!(f, "external broker at {address}"),
         }
     }
 }

@@ -2,8 +2,8 @@
 //! verdicts against what the run measured.
 //!
 //! Latency and throughput limits are checked against the recorded phases; the
-//! lost and duplicate limits against the count-based audit, which covers every
-//! phase because the broker cannot tell warmup messages apart.
+//! lost and duplicate limits against the audit by message id, which covers
+//! every phase because the broker holds warmup messages too.
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
@@ -24,10 +24,10 @@ pub struct Thresholds {
     /// Highest allowed share of failed sends among those started in the recorded phases.
     #[serde(default, deserialize_with = "rate")]
     pub max_error_rate: Option<f64>,
-    /// Most acknowledged messages the broker may be missing.
+    /// Most acknowledged messages the broker may be missing (the audit's `lost`).
     #[serde(default)]
     pub max_lost: Option<u64>,
-    /// Most records the broker may hold beyond the acknowledged messages.
+    /// Most extra copies of messages the broker may hold (the audit's `duplicates`).
     #[serde(default)]
     pub max_duplicates: Option<u64>,
     /// Lowest allowed throughput of the recorded phases, acknowledged msgs/s.
@@ -100,15 +100,9 @@ impl Thresholds {
             }
         };
         let (lost, duplicates) = match &result.audit {
-            Audit::Recorded { recorded, .. } => {
-                let acked = result.acked_in_all_phases();
-                (
-                    Ok(acked.saturating_sub(*recorded) as f64),
-                    Ok(recorded.saturating_sub(acked) as f64),
-                )
-            }
-            Audit::Unavailable => {
-                let why = "the audit is not available for an external broker".to_string();
+            Audit::Checked { counts, .. } => (Ok(counts.lost as f64), Ok(counts.duplicates as f64)),
+            Audit::Unavailable(why) => {
+                let why = format!("no audit: {why}");
                 (Err(why.clone()), Err(why))
             }
         };
@@ -180,6 +174,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::audit::Counts;
     use crate::recorder::Recorder;
     use crate::runner::PhaseResult;
 
@@ -214,10 +209,18 @@ mod tests {
         }
     }
 
-    fn recorded(n: u64) -> Audit {
-        Audit::Recorded {
+    /// An audit that found `lost` and `duplicates`.
+    fn audited(lost: u64, duplicates: u64) -> Audit {
+        Audit::Checked {
             topic: "bench".into(),
-            recorded: n,
+            source: "the embedded broker".into(),
+            counts: Counts {
+                recorded: 1005 - lost + duplicates,
+                acked: 1005,
+                lost,
+                duplicates,
+                ..Counts::default()
+            },
         }
     }
 
@@ -234,7 +237,7 @@ mod tests {
 
     #[test]
     fn each_limit_is_checked_against_the_recorded_phases_and_the_audit() {
-        let verdicts = all().evaluate(&run(recorded(1005)));
+        let verdicts = all().evaluate(&run(audited(0, 0)));
         let shown: Vec<(&str, String, bool)> = verdicts
             .iter()
             .map(|v| (v.name, v.actual_text(), v.passed))
@@ -262,7 +265,7 @@ mod tests {
             max_duplicates: None,
             min_throughput: Some(501.0),
         };
-        let verdicts = strict.evaluate(&run(recorded(1000)));
+        let verdicts = strict.evaluate(&run(audited(5, 0)));
         let failed: Vec<(&str, String)> = verdicts
             .iter()
             .filter(|v| !v.passed)
@@ -281,19 +284,19 @@ mod tests {
             max_duplicates: Some(0),
             ..Thresholds::default()
         };
-        let verdicts = dup.evaluate(&run(recorded(1008)));
+        let verdicts = dup.evaluate(&run(audited(0, 3)));
         assert_eq!(verdicts[0].actual, Ok(3.0));
         assert!(!verdicts[0].passed);
     }
 
     #[test]
     fn audit_limits_fail_with_a_reason_when_the_audit_is_unavailable() {
-        let verdicts = all().evaluate(&run(Audit::Unavailable));
+        let verdicts = all().evaluate(&run(Audit::Unavailable("no [target] admin".into())));
         let lost = verdicts.iter().find(|v| v.name == "max_lost").unwrap();
         assert!(!lost.passed);
         assert_eq!(
             lost.actual_text(),
-            "unavailable (the audit is not available for an external broker)"
+            "unavailable (no audit: no [target] admin)"
         );
         assert!(verdicts.iter().filter(|v| v.passed).count() == 4);
     }
@@ -312,7 +315,7 @@ mod tests {
                 elapsed: Duration::from_secs(1),
                 recorder: only_errors,
             }],
-            audit: recorded(0),
+            audit: audited(0, 0),
         };
         let verdicts = all().evaluate(&result);
         assert!(!verdicts[0].passed);

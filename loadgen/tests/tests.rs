@@ -73,7 +73,10 @@ fn the_smoke_scenario_runs_against_the_embedded_broker_and_meets_its_thresholds(
         assert!(out.contains(&format!("  {row:<14}")), "{row}: {out}");
     }
     assert!(
-        out.contains("audit: 20000 recorded by the embedded broker on topic bench, 20000 acknowledged in all phases: ok"),
+        out.contains(
+            "audit: 20000 recorded by the embedded broker on topic bench, 20000 acknowledged in all phases: \
+             lost 0, duplicates 0, reordered 0, unacknowledged recorded 0: ok"
+        ),
         "{out}"
     );
     let verdicts = out.split("\nthresholds\n").nth(1).expect("thresholds");
@@ -226,12 +229,8 @@ fn json_writes_the_report_with_totals_phases_audit_and_verdicts() {
     );
     let audit = &report["audit"];
     assert_eq!(
-        (&audit["lost"], &audit["duplicates"]),
-        (&0.into(), &0.into())
-    );
-    assert!(
-        audit["reordered"].is_null(),
-        "the count-based audit cannot see order"
+        (&audit["lost"], &audit["duplicates"], &audit["reordered"]),
+        (&0.into(), &0.into(), &0.into())
     );
     assert_eq!(
         report["thresholds"],
@@ -469,4 +468,149 @@ fn every_shipped_scenario_validates() {
         .map(|f| format!("ok: {}", f.display()))
         .collect();
     assert_eq!(stdout(&output).lines().collect::<Vec<_>>(), expected);
+}
+
+/// The audit's numbers in a JSON report, without where they were read.
+fn audit_numbers(report: &serde_json::Value) -> serde_json::Value {
+    let mut audit = report["audit"].clone();
+    let fields = audit
+        .as_object_mut()
+        .unwrap_or_else(|| panic!("no audit in {report}"));
+    fields.remove("source");
+    audit
+}
+
+#[test]
+fn the_smoke_scenario_audited_by_message_id_loses_duplicates_and_reorders_nothing() {
+    let smoke = scenarios_dir().join("smoke.toml");
+    let json = scratch_file("audit-embedded", "report.json", "");
+    let output = loadgen(&[
+        "run",
+        smoke.to_str().unwrap(),
+        "--messages",
+        "2000",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        audit_numbers(&read_json(&json)),
+        serde_json::json!({"topic": "bench", "recorded": 2000, "acked": 2000, "lost": 0,
+                           "duplicates": 0, "reordered": 0, "unacknowledged_recorded": 0,
+                           "foreign": 0})
+    );
+    assert!(
+        stdout(&output)
+            .contains("lost 0, duplicates 0, reordered 0, unacknowledged recorded 0: ok"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn an_external_mock_broker_is_audited_through_its_admin_api_like_the_embedded_one() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = mock_broker::BrokerConfig::ephemeral();
+    config.admin = Some("127.0.0.1:0".parse().unwrap());
+    config.partitions = 3;
+    let broker = runtime
+        .block_on(mock_broker::MockBroker::start(config))
+        .expect("the mock broker starts");
+    let address = broker.local_addr().to_string();
+    let admin = broker
+        .admin_addr()
+        .expect("the admin API is on")
+        .to_string();
+
+    let smoke = std::fs::read_to_string(scenarios_dir().join("smoke.toml")).unwrap();
+    let external = smoke.replace(
+        "broker = \"embedded\"",
+        &format!("broker = \"{address}\"\nadmin = \"{admin}\""),
+    );
+    assert_ne!(external, smoke);
+    let path = scratch_file("audit-external", "external.toml", &external);
+    let json = path.with_file_name("external.json");
+    let args = |scenario: &Path, json: &Path| {
+        let output = loadgen(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--messages",
+            "2000",
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert!(
+            output.status.success(),
+            "{}\n{}",
+            stdout(&output),
+            stderr(&output)
+        );
+        output
+    };
+    let output = args(&path, &json);
+    let external_report = read_json(&json);
+    assert_eq!(
+        external_report["audit"]["source"],
+        format!("the admin API at {admin}")
+    );
+    assert!(
+        stdout(&output).contains(&format!(
+            "audit: 2000 recorded by the admin API at {admin} on topic bench"
+        )),
+        "{}",
+        stdout(&output)
+    );
+
+    let embedded_json = path.with_file_name("embedded.json");
+    args(&scenarios_dir().join("smoke.toml"), &embedded_json);
+    let embedded_report = read_json(&embedded_json);
+    assert_eq!(
+        audit_numbers(&external_report),
+        audit_numbers(&embedded_report)
+    );
+    assert_eq!(
+        (
+            &embedded_report["audit"]["lost"],
+            &embedded_report["audit"]["duplicates"],
+            &embedded_report["audit"]["reordered"]
+        ),
+        (&0.into(), &0.into(), &0.into())
+    );
+
+    // Without `admin` the records cannot be read: no audit, and an audit limit fails.
+    let without = scratch_file(
+        "audit-external",
+        "no-admin.toml",
+        &external.replace(&format!("admin = \"{admin}\""), ""),
+    );
+    let json = path.with_file_name("no-admin.json");
+    let output = loadgen(&[
+        "run",
+        without.to_str().unwrap(),
+        "--messages",
+        "200",
+        "--topic",
+        "no-admin",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(read_json(&json)["audit"].is_null());
+    assert!(
+        stdout(&output).contains(&format!(
+            "audit: not available for the external broker at {address}: "
+        )),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains("threshold max_lost failed"),
+        "{}",
+        stderr(&output)
+    );
+    runtime.block_on(broker.shutdown());
 }

@@ -37,6 +37,17 @@ pub(super) fn topic_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::E
     Ok(name)
 }
 
+/// `[target] admin`: a `host:port`, as an external broker is written.
+pub(super) fn admin_address<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = String::deserialize(d)?;
+    match text.parse::<BrokerSpec>() {
+        Ok(BrokerSpec::External(address)) => Ok(Some(address)),
+        _ => Err(de::Error::custom(format!(
+            "{text:?} is not an admin API address; expected host:port"
+        ))),
+    }
+}
+
 /// Parses a string value with `FromStr`, reporting its error as is.
 fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
 where

@@ -91,6 +91,7 @@ fn every_key_of_the_schema_is_read() {
     let s = parse(
         "name = \"n\"\ndescription = \"d\"\n\
          [target]\nbroker = \"broker.example:9093\"\nprotocol = \"frame\"\n\
+         admin = \"broker.example:9644\"\n\
          [producer]\nacks = 0\nclient_id = \"me\"\nrequest_timeout_ms = 500\n\
          [workload]\ntopic = \"t.1\"\npartitions = 4\nproducers = 3\nmessage_size = 16\n\
          keys = { kind = \"uniform\", count = 50 }\nheaders = 2\nin_flight = 8\n\
@@ -103,6 +104,7 @@ fn every_key_of_the_schema_is_read() {
         s.target.broker,
         BrokerSpec::External("broker.example:9093".into())
     );
+    assert_eq!(s.target.admin.as_deref(), Some("broker.example:9644"));
     assert_eq!(s.producer.acks, Acks::None);
     assert_eq!(s.producer.client_id, "me");
     assert_eq!(s.producer.request_timeout, Duration::from_millis(500));
@@ -207,6 +209,10 @@ fn invalid_values_name_the_key_and_what_is_allowed() {
         (
             "[target]\nbroker = \"localhost\"\n",
             "line 6: target.broker: \"localhost\" is not a broker; expected \"embedded\" or host:port",
+        ),
+        (
+            "[target]\nadmin = \"embedded\"\n",
+            "line 6: target.admin: \"embedded\" is not an admin API address; expected host:port",
         ),
         (
             "[target]\nprotocol = \"frame\"\n[producer]\nidempotent = true\n",
