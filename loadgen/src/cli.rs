@@ -4,6 +4,7 @@
 //! validated scenario into another validated scenario, so the runner only
 //! ever sees a [`Scenario`].
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ pub enum Command {
     /// Exit status: 0 when every threshold is met (without `[thresholds]`: every
     /// send succeeded), 1 when one is not (any send failed), 2 when the
     /// scenario is invalid or the broker cannot be reached.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
 }
@@ -48,6 +49,11 @@ pub struct RunArgs {
     /// HdrHistogram's percentile-distribution format (.hgrm, values in ms).
     #[arg(long, value_name = "PATH")]
     pub hgrm: Option<PathBuf>,
+    /// Multiply the duration of every timed phase by F (0 < F <= 1000), for
+    /// short CI runs; phases of N messages are unchanged. Overrides the
+    /// environment variable LOADGEN_DURATION_SCALE.
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    pub duration_scale: Option<String>,
     /// Flags that override the scenario.
     #[command(flatten)]
     pub overrides: Overrides,
@@ -98,18 +104,115 @@ pub struct Overrides {
     pub in_flight: Option<u32>,
 }
 
+/// The environment variable read for the duration scale when `--duration-scale` is not given.
+pub const DURATION_SCALE_ENV: &str = "LOADGEN_DURATION_SCALE";
+
+/// The largest duration scale accepted.
+pub const MAX_DURATION_SCALE: f64 = 1000.0;
+
+/// Why `loadgen run`'s arguments cannot be turned into a scenario.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResolveError {
+    /// The scenario file cannot be read or is invalid.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// `--duration-scale` or `LOADGEN_DURATION_SCALE` is not a number in range.
+    #[error("invalid {source_name} {value:?}: expected a number greater than 0 and at most 1000")]
+    DurationScale {
+        /// `--duration-scale` or `LOADGEN_DURATION_SCALE`.
+        source_name: &'static str,
+        /// The value as given.
+        value: String,
+    },
+    /// A phase's scaled duration does not fit in a [`Duration`].
+    #[error("--duration-scale {scale}: phase {phase:?} would last too long")]
+    ScaledTooLong {
+        /// The scale.
+        scale: f64,
+        /// The phase's name.
+        phase: String,
+    },
+}
+
 impl RunArgs {
-    /// The scenario to run: the file's (or the built-in default), with the flags applied.
+    /// The scenario to run: the file's (or the built-in default), with the
+    /// flags applied, then every timed phase scaled by the duration scale
+    /// (`--duration-scale`, else the environment variable `LOADGEN_DURATION_SCALE`).
     ///
     /// # Errors
-    /// [`ScenarioError`] when the file cannot be read or is invalid.
-    pub fn resolve(&self) -> Result<Scenario, ScenarioError> {
+    /// [`ResolveError`] when the file cannot be read or is invalid, or the
+    /// duration scale is not a number in `(0, 1000]`.
+    pub fn resolve(&self) -> Result<Scenario, ResolveError> {
+        self.resolve_with_env(std::env::var_os(DURATION_SCALE_ENV))
+    }
+
+    /// [`RunArgs::resolve`] with `env` as the value of `LOADGEN_DURATION_SCALE`.
+    fn resolve_with_env(&self, env: Option<OsString>) -> Result<Scenario, ResolveError> {
+        let scale = self.duration_scale(env)?;
         let scenario = match &self.scenario {
             Some(path) => Scenario::from_toml_file(path)?,
             None => Scenario::command_line_default(),
         };
-        Ok(self.overrides.apply(scenario))
+        let scenario = self.overrides.apply(scenario);
+        match scale {
+            Some(scale) => scale_durations(scenario, scale),
+            None => Ok(scenario),
+        }
     }
+
+    /// The duration scale: the flag's, else the variable's (an empty variable
+    /// counts as unset), else none.
+    fn duration_scale(&self, env: Option<OsString>) -> Result<Option<f64>, ResolveError> {
+        if let Some(flag) = &self.duration_scale {
+            return parse_duration_scale("--duration-scale", flag).map(Some);
+        }
+        match env {
+            None => Ok(None),
+            Some(value) if value.is_empty() => Ok(None),
+            Some(value) => match value.to_str() {
+                Some(text) => parse_duration_scale(DURATION_SCALE_ENV, text).map(Some),
+                None => Err(ResolveError::DurationScale {
+                    source_name: DURATION_SCALE_ENV,
+                    value: value.to_string_lossy().into_owned(),
+                }),
+            },
+        }
+    }
+}
+
+/// `text` as a duration scale: a finite number in `(0, 1000]`.
+fn parse_duration_scale(source_name: &'static str, text: &str) -> Result<f64, ResolveError> {
+    match text.trim().parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 0.0 && f <= MAX_DURATION_SCALE => Ok(f),
+        _ => Err(ResolveError::DurationScale {
+            source_name,
+            value: text.to_string(),
+        }),
+    }
+}
+
+/// `scenario` with every timed phase's duration multiplied by `scale`, to the
+/// nearest nanosecond and at least 1 ns; phases of N messages are unchanged.
+///
+/// # Errors
+/// [`ResolveError::ScaledTooLong`] when a scaled duration overflows.
+pub fn scale_durations(mut scenario: Scenario, scale: f64) -> Result<Scenario, ResolveError> {
+    for phase in &mut scenario.phases {
+        if let PhaseLength::Duration(d) = phase.length {
+            // Exact for every duration below 2^53 ns (104 days), as f64.
+            let nanos = (d.as_nanos() as f64 * scale).round();
+            if nanos >= u64::MAX as f64 {
+                return Err(ResolveError::ScaledTooLong {
+                    scale,
+                    phase: phase.name.clone(),
+                });
+            }
+            let nanos = nanos as u64;
+            phase.length = PhaseLength::Duration(Duration::from_nanos(nanos.max(1)));
+        }
+    }
+    Ok(scenario)
 }
 
 impl Overrides {
@@ -184,7 +287,7 @@ mod tests {
     fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
         let cli = Cli::try_parse_from(["loadgen", "run"].iter().chain(args))?;
         match cli.command {
-            Command::Run(run) => Ok(run),
+            Command::Run(run) => Ok(*run),
             Command::Validate(_) => unreachable!("parsed run"),
         }
     }
@@ -260,5 +363,93 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("cannot be used with"), "{err}");
+    }
+
+    fn smoke_durations(args: &[&str], env: Option<&str>) -> Vec<PhaseLength> {
+        let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/smoke.toml");
+        let args: Vec<&str> = std::iter::once(smoke).chain(args.iter().copied()).collect();
+        parse(&args)
+            .unwrap()
+            .resolve_with_env(env.map(OsString::from))
+            .unwrap()
+            .phases
+            .into_iter()
+            .map(|p| p.length)
+            .collect()
+    }
+
+    #[test]
+    fn the_duration_scale_multiplies_every_timed_phase() {
+        let ms = |n| PhaseLength::Duration(Duration::from_millis(n));
+        // smoke: warmup 1s, steady 3s.
+        assert_eq!(smoke_durations(&[], None), [ms(1000), ms(3000)]);
+        assert_eq!(
+            smoke_durations(&["--duration-scale", "0.1"], None),
+            [ms(100), ms(300)]
+        );
+        assert_eq!(
+            smoke_durations(&["--duration-scale", "2.5"], None),
+            [ms(2500), ms(7500)]
+        );
+        assert_eq!(
+            smoke_durations(&["--duration-scale", "1000"], None),
+            [ms(1_000_000), ms(3_000_000)]
+        );
+        // The variable applies without the flag; the flag wins over it, even an invalid one.
+        assert_eq!(smoke_durations(&[], Some("0.5")), [ms(500), ms(1500)]);
+        assert_eq!(
+            smoke_durations(&["--duration-scale", "2"], Some("junk")),
+            [ms(2000), ms(6000)]
+        );
+        assert_eq!(smoke_durations(&[], Some("")), [ms(1000), ms(3000)]);
+        // After --duration, of the one phase.
+        assert_eq!(
+            smoke_durations(&["--duration", "2s", "--duration-scale", "0.25"], None),
+            [ms(500)]
+        );
+        // Never to zero: at least 1 ns.
+        assert_eq!(
+            smoke_durations(&["--duration", "1ns", "--duration-scale", "0.1"], None),
+            [PhaseLength::Duration(Duration::from_nanos(1))]
+        );
+    }
+
+    #[test]
+    fn the_duration_scale_leaves_phases_of_messages_alone() {
+        assert_eq!(
+            smoke_durations(&["--messages", "700", "--duration-scale", "0.1"], None),
+            [PhaseLength::Messages(700)]
+        );
+    }
+
+    #[test]
+    fn an_invalid_duration_scale_is_refused_naming_its_source_and_value() {
+        let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/smoke.toml");
+        for bad in ["0", "-1", "1000.5", "abc", "NaN", "inf", ""] {
+            let err = parse(&[smoke, "--duration-scale", bad])
+                .unwrap()
+                .resolve_with_env(None)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "invalid --duration-scale {bad:?}: expected a number greater than 0 and at most 1000"
+                )
+            );
+            if !bad.is_empty() {
+                let err = parse(&[smoke])
+                    .unwrap()
+                    .resolve_with_env(Some(bad.into()))
+                    .unwrap_err()
+                    .to_string();
+                assert_eq!(
+                    err,
+                    format!(
+                        "invalid LOADGEN_DURATION_SCALE {bad:?}: expected a number greater than 0 and at most 1000"
+                    )
+                );
+            }
+        }
     }
 }

@@ -12,10 +12,19 @@ fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
 }
 
-/// Runs `loadgen` with `args` to completion.
+/// Runs `loadgen` with `args` to completion (without `LOADGEN_DURATION_SCALE`).
 fn loadgen(args: &[&str]) -> Output {
+    loadgen_with_env(args, &[])
+}
+
+/// Runs `loadgen` with `args` and the environment variables `env` to completion.
+fn loadgen_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_loadgen"));
-    command.args(args).env("RUST_LOG", "warn");
+    command
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("LOADGEN_DURATION_SCALE")
+        .envs(env.iter().copied());
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(command.output());
@@ -451,13 +460,86 @@ fn a_kafka_scenario_runs_against_the_embedded_broker_and_passes_the_audit() {
 }
 
 #[test]
-fn every_shipped_scenario_validates() {
+fn an_invalid_duration_scale_exits_2_naming_the_flag_or_the_variable_and_the_value() {
+    let smoke = scenarios_dir().join("smoke.toml");
+    let smoke = smoke.to_str().unwrap();
+    let output = loadgen(&["run", smoke, "--duration-scale", "1001"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(
+        reason(&output),
+        "loadgen: error: invalid --duration-scale \"1001\": expected a number greater than 0 and at most 1000"
+    );
+    assert!(stdout(&output).is_empty());
+    let output = loadgen_with_env(&["run", smoke], &[("LOADGEN_DURATION_SCALE", "0")]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(
+        reason(&output),
+        "loadgen: error: invalid LOADGEN_DURATION_SCALE \"0\": expected a number greater than 0 and at most 1000"
+    );
+}
+
+#[test]
+fn the_duration_scale_variable_shortens_a_run_and_the_flag_wins_over_it() {
+    let smoke = scenarios_dir().join("smoke.toml");
+    let smoke = smoke.to_str().unwrap();
+    // smoke: 5000/s for 1 s of warmup and 3 s recorded; x0.1 is 500 and 1500 messages.
+    let output = loadgen_with_env(&["run", smoke], &[("LOADGEN_DURATION_SCALE", "0.1")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("sent 1500  acked 1500  errors 0"));
+    let output = loadgen_with_env(
+        &["run", smoke, "--duration-scale", "0.05"],
+        &[("LOADGEN_DURATION_SCALE", "junk")],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("sent 750  acked 750  errors 0"));
+}
+
+/// Every `.toml` file in `scenarios/`, sorted.
+fn shipped_scenarios() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
+    files
+}
+
+/// Runs every shipped scenario at a tenth of its durations, one after another
+/// (they would compete for the CPU otherwise): each must pass its thresholds
+/// and its audit. About 5 s in all in a debug build on a 2-core machine
+/// (the longest, steady.toml, is 12 s of phases at full length, 1.2 s here).
+#[test]
+fn every_shipped_scenario_runs_at_a_tenth_of_its_durations_and_passes() {
+    let files = shipped_scenarios();
+    assert!(files.len() >= 7, "{files:?}");
+    for file in &files {
+        let started = std::time::Instant::now();
+        let output = loadgen(&["run", file.to_str().unwrap(), "--duration-scale", "0.1"]);
+        let out = stdout(&output);
+        assert!(
+            output.status.success(),
+            "{}: exit {:?}\n{out}\n{}",
+            file.display(),
+            output.status,
+            stderr(&output)
+        );
+        let audit = out
+            .lines()
+            .find(|l| l.starts_with("audit: "))
+            .unwrap_or_else(|| panic!("{}: no audit line in {out}", file.display()));
+        assert!(
+            audit.contains(": lost 0, duplicates 0,") && audit.ends_with(": ok"),
+            "{}: {audit}",
+            file.display()
+        );
+        eprintln!("{}: {:?}", file.display(), started.elapsed());
+    }
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    let files = shipped_scenarios();
     assert!(!files.is_empty());
     let mut args = vec!["validate"];
     args.extend(files.iter().map(|f| f.to_str().unwrap()));
