@@ -91,14 +91,7 @@ impl BrokerConfig {
         })?;
         let config: BrokerConfig = toml::from_str(&text).map_err(|e| ConfigError {
             file: file.clone(),
-            reason: match e.span() {
-                Some(span) => format!(
-                    "line {}: {}",
-                    text[..span.start.min(text.len())].matches('\n').count() + 1,
-                    e.message()
-                ),
-                None => e.message().to_string(),
-            },
+            reason: producer::config::describe_toml_error(&text, &e),
         })?;
         config
             .validate()

@@ -285,8 +285,9 @@ impl Config {
     }
 }
 
-/// One line: where in the text, and what serde said.
-fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+/// One line for a TOML error: the line it is on in `text`, and what serde said
+/// (naming the key). Shared by every TOML file the project reads.
+pub fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
     match error.span() {
         Some(span) => {
             let line = text[..span.start.min(text.len())].matches('\n').count() + 1;

@@ -195,6 +195,29 @@ impl BatchBuilder {
         self.records.len() - start
     }
 
+    /// Appends the 61-byte batch header, CRC left as 0 for the caller to fill in.
+    fn put_header(
+        &self,
+        out: &mut BytesMut,
+        compression: Compression,
+        batch_length: i32,
+        producer: ProducerFields,
+    ) {
+        out.put_i64(0); // base offset: assigned by the broker
+        out.put_i32(batch_length);
+        out.put_i32(-1); // partition leader epoch
+        out.put_i8(2); // magic
+        out.put_u32(0); // CRC
+        out.put_i16(compression.attribute());
+        out.put_i32(self.count - 1);
+        out.put_i64(self.base_timestamp);
+        out.put_i64(self.max_timestamp);
+        out.put_i64(producer.producer_id);
+        out.put_i16(producer.producer_epoch);
+        out.put_i32(producer.base_sequence);
+        out.put_i32(self.count);
+    }
+
     /// Writes the finished batch (header, then the records, compressed) to `out`.
     ///
     /// # Errors
@@ -206,20 +229,9 @@ impl BatchBuilder {
         out: &mut BytesMut,
     ) -> Result<(), String> {
         let start = out.len();
-        out.put_i64(0); // base offset: assigned by the broker
-        out.put_i32(0); // batch length, filled in below
-        out.put_i32(-1); // partition leader epoch
-        out.put_i8(2); // magic
-        out.put_u32(0); // CRC, filled in below
-        let crc_start = out.len();
-        out.put_i16(compression.attribute());
-        out.put_i32(self.count - 1);
-        out.put_i64(self.base_timestamp);
-        out.put_i64(self.max_timestamp);
-        out.put_i64(producer.producer_id);
-        out.put_i16(producer.producer_epoch);
-        out.put_i32(producer.base_sequence);
-        out.put_i32(self.count);
+        // The batch length is filled in once the (compressed) records are written.
+        self.put_header(out, compression, 0, producer);
+        let crc_start = start + CRC_START;
         let records = &self.records[BATCH_HEADER_LEN..];
         let copy = |tmp: &mut BytesMut| {
             tmp.put_slice(records);
@@ -264,19 +276,8 @@ impl BatchBuilder {
             return Ok(out.freeze());
         }
         let mut header = BytesMut::with_capacity(BATCH_HEADER_LEN);
-        header.put_i64(0); // base offset: assigned by the broker
-        header.put_i32((self.records.len() - 12) as i32);
-        header.put_i32(-1); // partition leader epoch
-        header.put_i8(2); // magic
-        header.put_u32(0); // CRC, filled in below
-        header.put_i16(Compression::None.attribute());
-        header.put_i32(self.count - 1);
-        header.put_i64(self.base_timestamp);
-        header.put_i64(self.max_timestamp);
-        header.put_i64(producer.producer_id);
-        header.put_i16(producer.producer_epoch);
-        header.put_i32(producer.base_sequence);
-        header.put_i32(self.count);
+        let batch_length = (self.records.len() - 12) as i32;
+        self.put_header(&mut header, Compression::None, batch_length, producer);
         self.records[..BATCH_HEADER_LEN].copy_from_slice(&header);
         let crc = crc32c::crc32c(&self.records[CRC_START..]);
         self.records[17..21].copy_from_slice(&crc.to_be_bytes());
