@@ -135,6 +135,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: BrokerConfig) -> anyhow::Result<()> {
+    // Listen for signals before announcing the addresses: a script that reads
+    // the first line and sends SIGTERM at once must get a graceful shutdown,
+    // not the default action of the signal.
+    let mut signals = ShutdownSignals::install().context("cannot listen for shutdown signals")?;
     let broker = MockBroker::start(config).await?;
     // Machine-readable lines on stdout, so scripts and tests can find the ports.
     // The first line is always the bootstrap address.
@@ -142,26 +146,49 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     if let Some(admin) = broker.admin_addr() {
         println!("admin API on http://{admin}");
     }
-    wait_for_signal()
-        .await
-        .context("cannot listen for shutdown signals")?;
+    signals.recv().await;
     tracing::info!("shutting down: no new connections, finishing requests in flight");
     broker.shutdown().await;
     Ok(())
 }
 
-async fn wait_for_signal() -> std::io::Result<()> {
+/// The signals that ask for a graceful shutdown: SIGINT (Ctrl-C) and SIGTERM.
+struct ShutdownSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = term.recv() => Ok(()),
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    /// Replaces the default actions of the signals from now on.
+    fn install() -> std::io::Result<ShutdownSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(ShutdownSignals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+
+    /// Waits for the first of the signals.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
