@@ -1,6 +1,9 @@
 //! The brokers this process runs, how clients reach them, and who leads which partition.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One broker of the cluster as Metadata describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,11 +25,25 @@ impl BrokerNode {
     }
 }
 
-/// The brokers and partition leadership: partition *p* is led by broker `p mod N`.
-#[derive(Debug, Clone)]
+/// The brokers and partition leadership: partition *p* of every topic is led
+/// by broker `p mod N`, unless a `leader_move` fault moved it.
+#[derive(Debug)]
 pub struct Cluster {
     cluster_id: String,
     nodes: Vec<BrokerNode>,
+    /// Partitions whose leader was moved: (topic, partition) → leader and epoch.
+    moved: RwLock<HashMap<(String, u32), Leadership>>,
+    /// Whether `moved` has any entry, so that lookups skip the lock until then.
+    any_moved: AtomicBool,
+}
+
+/// Who leads a partition, and how many times its leadership changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leadership {
+    /// The leader's node id.
+    pub leader: i32,
+    /// The leader epoch: 0, plus one per move.
+    pub epoch: i32,
 }
 
 impl Cluster {
@@ -76,7 +93,12 @@ impl Cluster {
                 }
             })
             .collect();
-        Ok(Cluster { cluster_id, nodes })
+        Ok(Cluster {
+            cluster_id,
+            nodes,
+            moved: RwLock::default(),
+            any_moved: AtomicBool::new(false),
+        })
     }
 
     /// The id Metadata reports for the cluster.
@@ -94,9 +116,39 @@ impl Cluster {
         self.nodes[0].node_id
     }
 
-    /// The node id of the broker that leads `partition` (of any topic).
-    pub fn leader(&self, partition: u32) -> i32 {
-        self.nodes[partition as usize % self.nodes.len()].node_id
+    /// The node id of the broker that leads `partition` of `topic`.
+    pub fn leader(&self, topic: &str, partition: u32) -> i32 {
+        self.leadership(topic, partition).leader
+    }
+
+    /// The leader of `partition` of `topic` and its epoch.
+    pub fn leadership(&self, topic: &str, partition: u32) -> Leadership {
+        if self.any_moved.load(Ordering::Acquire) {
+            let moved = self.moved.read().expect("leadership lock");
+            if let Some(leadership) = moved.get(&(topic.to_string(), partition)) {
+                return *leadership;
+            }
+        }
+        Leadership {
+            leader: self.nodes[partition as usize % self.nodes.len()].node_id,
+            epoch: 0,
+        }
+    }
+
+    /// Makes broker `to` lead `partition` of `topic`, bumping the leader epoch;
+    /// returns the previous leader.
+    pub fn move_leader(&self, topic: &str, partition: u32, to: i32) -> i32 {
+        let before = self.leadership(topic, partition);
+        let mut moved = self.moved.write().expect("leadership lock");
+        moved.insert(
+            (topic.to_string(), partition),
+            Leadership {
+                leader: to,
+                epoch: before.epoch + 1,
+            },
+        );
+        self.any_moved.store(true, Ordering::Release);
+        before.leader
     }
 }
 
@@ -132,7 +184,35 @@ mod tests {
     #[test]
     fn leadership_is_spread_over_the_brokers() {
         let cluster = Cluster::new("c".into(), &listens(&[1, 2, 3]), None).unwrap();
-        let leaders: Vec<_> = (0..6).map(|p| cluster.leader(p)).collect();
+        let leaders: Vec<_> = (0..6).map(|p| cluster.leader("t", p)).collect();
         assert_eq!(leaders, vec![1, 2, 3, 1, 2, 3]);
+    }
+
+    #[test]
+    fn a_moved_partition_has_a_new_leader_and_a_higher_epoch() {
+        let cluster = Cluster::new("c".into(), &listens(&[1, 2, 3]), None).unwrap();
+        assert_eq!(cluster.move_leader("t", 0, 3), 1);
+        assert_eq!(
+            cluster.leadership("t", 0),
+            Leadership {
+                leader: 3,
+                epoch: 1
+            }
+        );
+        assert_eq!(
+            cluster.leadership("u", 0),
+            Leadership {
+                leader: 1,
+                epoch: 0
+            }
+        );
+        assert_eq!(cluster.move_leader("t", 0, 1), 3);
+        assert_eq!(
+            cluster.leadership("t", 0),
+            Leadership {
+                leader: 1,
+                epoch: 2
+            }
+        );
     }
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 /// Everything the broker can be told.
 ///
 /// The TOML keys of `--config FILE` are the field names; unknown keys are rejected.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct BrokerConfig {
@@ -39,6 +39,9 @@ pub struct BrokerConfig {
     pub max_frame_bytes: u32,
     /// Connections served at once; further clients wait to be accepted. Default 1024.
     pub max_connections: usize,
+    /// Fault rules in force from the start (`[[faults]]` tables; see `docs/faults.md`).
+    /// Their `at` counts from when the broker starts. Default: none.
+    pub faults: Vec<crate::fault::FaultSpec>,
 }
 
 impl Default for BrokerConfig {
@@ -55,6 +58,7 @@ impl Default for BrokerConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             max_connections: 1024,
+            faults: Vec::new(),
         }
     }
 }
@@ -138,6 +142,10 @@ impl BrokerConfig {
         if self.max_connections == 0 {
             return Err("max_connections is 0; expected at least 1".into());
         }
+        for (index, spec) in self.faults.iter().enumerate() {
+            crate::fault::FaultRule::new(spec, self.brokers)
+                .map_err(|e| format!("faults[{index}].{}: {}", e.key, e.reason))?;
+        }
         Ok(())
     }
 }
@@ -207,6 +215,32 @@ mod tests {
         let path = write("admin3", "admin = \"nope\"\n");
         let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
         assert!(err.contains("\"nope\"") && err.contains("off"), "{err}");
+    }
+
+    #[test]
+    fn fault_rules_are_read_and_checked() {
+        let path = write(
+            "faults",
+            "brokers = 2\n[[faults]]\nkind = \"latency\"\nlatency_ms = 5\n[[faults]]\nkind = \"down\"\nbroker = 2\nduration = \"1s\"\n",
+        );
+        let config = BrokerConfig::from_toml_file(&path).unwrap();
+        assert_eq!(config.faults.len(), 2);
+        let path = write(
+            "bad-fault",
+            "[[faults]]\nkind = \"latency\"\nlatency_ms = 5\n[[faults]]\nkind = \"down\"\n",
+        );
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("broker.toml")
+                && err.contains("faults[1].duration: is required for kind = \"down\""),
+            "{err}"
+        );
+        let path = write(
+            "typo-fault",
+            "[[faults]]\nkind = \"latency\"\nlatncy_ms = 5\n",
+        );
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("latncy_ms"), "{err}");
     }
 
     #[test]

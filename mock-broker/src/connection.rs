@@ -5,16 +5,19 @@
 //! their responses written in that order; whatever complete frames a read
 //! brought in are answered with one write.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 use producer::frame::{self, Frame, FrameAcks, ProduceResponse, Status};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::fault::{ApiScope, Condition, ProtocolScope, RequestFacts, Verdict, When};
 use crate::frame_handler::{MessageLimits, handle_produce};
 use crate::kafka;
 use crate::record_store::{ClientInfo, Protocol};
@@ -36,8 +39,12 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
+    let mut condition = state.faults.condition(node_id);
     let mut buffer = BytesMut::with_capacity(READ_CHUNK);
     while buffer.len() < 4 {
+        if condition.borrow().down {
+            return Ok(());
+        }
         if read_more(&mut stream, &mut buffer, &shutdown).await? == 0 {
             if !buffer.is_empty() {
                 tracing::debug!(%peer, bytes = buffer.len(), "client left before sending a whole request");
@@ -45,57 +52,342 @@ pub(crate) async fn serve(
             return Ok(());
         }
     }
-    if frame::starts_with_magic(&buffer) {
-        serve_frames(&mut stream, buffer, peer, &state, &shutdown).await?;
-        linger(stream).await;
-        Ok(())
+    let handler = if frame::starts_with_magic(&buffer) {
+        Handler::Frames(FrameSession {
+            peer,
+            node_id,
+            client: None,
+        })
     } else {
-        serve_kafka(&mut stream, buffer, peer, node_id, &state, &shutdown).await?;
-        linger(stream).await;
+        Handler::Kafka(kafka::Session::new(peer, node_id))
+    };
+    let mut connection = Connection {
+        stream,
+        buffer,
+        outbox: Outbox::default(),
+        condition: &mut condition,
+        shutdown: &shutdown,
+        peer,
+    };
+    match connection.run(handler, &state).await? {
+        Ending::Closed => linger(connection.stream).await,
+        // A `down` fault drops connections the way a crashed broker does.
+        Ending::Dropped => {}
+    }
+    Ok(())
+}
+
+/// How a connection ended.
+enum Ending {
+    /// Normally: the client left, the broker is shutting down, or the client broke the protocol.
+    Closed,
+    /// A `down` fault: dropped at once, responses in flight lost.
+    Dropped,
+}
+
+/// One connection's socket, input and output.
+struct Connection<'a> {
+    stream: TcpStream,
+    buffer: BytesMut,
+    outbox: Outbox,
+    condition: &'a mut watch::Receiver<Condition>,
+    shutdown: &'a CancellationToken,
+    peer: SocketAddr,
+}
+
+impl Connection<'_> {
+    /// Reads, handles and answers requests until the connection ends.
+    async fn run(&mut self, mut handler: Handler, state: &BrokerState) -> std::io::Result<Ending> {
+        loop {
+            if let Some(ending) = self.wait_out_stall().await {
+                return Ok(ending);
+            }
+            let close = handler
+                .process(&mut self.buffer, &mut self.outbox, state)
+                .await;
+            self.outbox.release_due(Instant::now());
+            self.write_ready().await?;
+            if let Some(reason) = close {
+                tracing::warn!(peer = %self.peer, %reason, "closing the connection");
+                // Responses held back by a latency fault still go out, on time.
+                while let Some(at) = self.outbox.next_release() {
+                    tokio::time::sleep_until(at.into()).await;
+                    self.outbox.release_due(Instant::now());
+                    self.write_ready().await?;
+                }
+                return Ok(Ending::Closed);
+            }
+            let release = self.outbox.next_release();
+            let held = async {
+                match release {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            if self.buffer.capacity() - self.buffer.len() < MIN_READ_SPACE {
+                self.buffer.reserve(READ_CHUNK);
+            }
+            tokio::select! {
+                read = self.stream.read_buf(&mut self.buffer) => {
+                    if read? == 0 {
+                        if !self.buffer.is_empty() {
+                            tracing::warn!(peer = %self.peer, bytes = self.buffer.len(), "client closed the connection in the middle of a request");
+                        }
+                        return Ok(Ending::Closed);
+                    }
+                }
+                () = held => {}
+                _ = self.condition.changed() => {}
+                () = self.shutdown.cancelled() => return Ok(Ending::Closed),
+            }
+        }
+    }
+
+    /// While a `stall` fault holds the broker, does nothing at all; `Some` when
+    /// the connection must end instead (the broker went down or is shutting down).
+    async fn wait_out_stall(&mut self) -> Option<Ending> {
+        loop {
+            let now = *self.condition.borrow_and_update();
+            if now.down {
+                tracing::debug!(peer = %self.peer, "broker is down (fault); dropping the connection");
+                return Some(Ending::Dropped);
+            }
+            if !now.stalled {
+                return None;
+            }
+            tokio::select! {
+                _ = self.condition.changed() => {}
+                () = self.shutdown.cancelled() => return Some(Ending::Closed),
+            }
+        }
+    }
+
+    async fn write_ready(&mut self) -> std::io::Result<()> {
+        if !self.outbox.ready.is_empty() {
+            self.stream.write_all(&self.outbox.ready).await?;
+            self.outbox.ready.clear();
+        }
         Ok(())
     }
 }
 
-async fn serve_kafka(
-    stream: &mut TcpStream,
-    mut buffer: BytesMut,
-    peer: SocketAddr,
-    node_id: i32,
-    state: &BrokerState,
-    shutdown: &CancellationToken,
-) -> std::io::Result<()> {
-    let mut session = kafka::Session::new(peer, node_id);
-    let mut out = BytesMut::with_capacity(READ_CHUNK);
-    loop {
-        let mut close = None;
-        while close.is_none() {
-            match kafka::framing::parse(&mut buffer, state.config.max_frame_bytes) {
-                Ok(Some(request)) => {
-                    if let Err(reason) =
-                        kafka::handle(request, &mut session, state, now_ms(), &mut out).await
-                    {
-                        close = Some(reason);
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => close = Some(e.to_string()),
-            }
+/// Responses in the order their requests arrived: ready to write, or held
+/// back by a latency fault until their time (and every later one behind them).
+#[derive(Default)]
+struct Outbox {
+    ready: BytesMut,
+    held: VecDeque<(Instant, BytesMut)>,
+}
+
+impl Outbox {
+    /// Where the next response will start in `ready`.
+    fn mark(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// The response appended to `ready` since `mark` waits `delay` if a fault
+    /// asked for one, and in any case behind responses already held back.
+    fn settle(&mut self, mark: usize, delay: Option<Duration>) {
+        if delay.is_none() && self.held.is_empty() {
+            return;
         }
-        if !out.is_empty() {
-            stream.write_all(&out).await?;
-            out.clear();
+        let response = self.ready.split_off(mark);
+        if response.is_empty() {
+            return;
         }
-        if let Some(reason) = close {
-            tracing::warn!(%peer, node_id, %reason, "closing Kafka connection");
-            return Ok(());
+        let mut release = Instant::now() + delay.unwrap_or_default();
+        if let Some((last, _)) = self.held.back() {
+            release = release.max(*last);
         }
-        if read_more(stream, &mut buffer, shutdown).await? == 0 {
-            if !buffer.is_empty() && !shutdown.is_cancelled() {
-                tracing::warn!(%peer, bytes = buffer.len(), "client closed the connection in the middle of a request");
-            }
-            return Ok(());
+        self.held.push_back((release, response));
+    }
+
+    /// Moves the held responses whose time has come to `ready`.
+    fn release_due(&mut self, now: Instant) {
+        while self.held.front().is_some_and(|(at, _)| *at <= now) {
+            let (_, response) = self.held.pop_front().expect("just checked");
+            self.ready.extend_from_slice(&response);
         }
     }
+
+    fn next_release(&self) -> Option<Instant> {
+        self.held.front().map(|(at, _)| *at)
+    }
+}
+
+/// The protocol a connection speaks, with its per-connection state.
+enum Handler {
+    Kafka(kafka::Session),
+    Frames(FrameSession),
+}
+
+impl Handler {
+    /// Handles every complete request in `buffer`; the reason to close the connection, if any.
+    async fn process(
+        &mut self,
+        buffer: &mut BytesMut,
+        outbox: &mut Outbox,
+        state: &BrokerState,
+    ) -> Option<String> {
+        match self {
+            Handler::Kafka(session) => loop {
+                match kafka::framing::parse(buffer, state.config.max_frame_bytes) {
+                    Ok(Some(request)) => {
+                        let mark = outbox.mark();
+                        match kafka::handle(request, session, state, now_ms(), &mut outbox.ready)
+                            .await
+                        {
+                            Ok(delay) => outbox.settle(mark, delay),
+                            Err(reason) => {
+                                outbox.settle(mark, None);
+                                return Some(reason);
+                            }
+                        }
+                    }
+                    Ok(None) => return None,
+                    Err(e) => return Some(e.to_string()),
+                }
+            },
+            Handler::Frames(session) => session.process(buffer, outbox, state),
+        }
+    }
+}
+
+/// A frame protocol connection's state.
+struct FrameSession {
+    peer: SocketAddr,
+    node_id: i32,
+    client: Option<Arc<ClientInfo>>,
+}
+
+impl FrameSession {
+    fn process(
+        &mut self,
+        buffer: &mut BytesMut,
+        outbox: &mut Outbox,
+        state: &BrokerState,
+    ) -> Option<String> {
+        let config = &state.config;
+        let peer = self.peer;
+        loop {
+            let mark = outbox.mark();
+            let mut delay = None;
+            let mut close = None;
+            let reply = match frame::parse(buffer, config.max_frame_bytes) {
+                Ok(None) => return None,
+                Ok(Some(Frame::ProduceRequest(request))) => {
+                    state
+                        .stats
+                        .request(Protocol::Frame, "Produce", i16::from(frame::VERSION));
+                    let verdict = frame_verdict(&request, self.node_id, state);
+                    delay = verdict.delay;
+                    if verdict.disconnect == Some(When::Before) {
+                        return Some(format!(
+                            "fault: disconnect before handling produce frame {}",
+                            request.correlation_id
+                        ));
+                    }
+                    let correlation_id = request.correlation_id;
+                    let acks = request.acks;
+                    let response = match verdict.error.and_then(|e| e.frame) {
+                        Some(status) => {
+                            tracing::debug!(%peer, status = status.name(), "fault: answered with an error");
+                            ProduceResponse::error(
+                                correlation_id,
+                                status,
+                                format!("injected by a fault rule: {}", status.name()),
+                            )
+                        }
+                        None => {
+                            let client = client_info(&mut self.client, peer, &request.client_id);
+                            let limits = MessageLimits {
+                                max_message_bytes: config.max_message_bytes,
+                            };
+                            handle_produce(
+                                request,
+                                client,
+                                &state.store,
+                                &state.stats,
+                                limits,
+                                now_ms(),
+                            )
+                        }
+                    };
+                    if verdict.disconnect == Some(When::After) {
+                        return Some(format!(
+                            "fault: disconnect after handling produce frame {correlation_id}, before answering"
+                        ));
+                    }
+                    if response.status != Status::Ok {
+                        state.stats.error(Protocol::Frame, response.status.name());
+                    }
+                    match acks {
+                        FrameAcks::Recorded => Some(response),
+                        FrameAcks::None => {
+                            if response.status != Status::Ok {
+                                tracing::warn!(%peer, status = %response.status, reason = %response.error_message,
+                                    "refused an acks=0 request; the client is not told");
+                            }
+                            None
+                        }
+                    }
+                }
+                Ok(Some(other)) => {
+                    close = Some("the client sent a response frame".to_string());
+                    state
+                        .stats
+                        .error(Protocol::Frame, Status::InvalidRequest.name());
+                    Some(ProduceResponse::error(
+                        other.correlation_id(),
+                        Status::InvalidRequest,
+                        "the broker accepts only produce requests",
+                    ))
+                }
+                Err(e) => {
+                    state.stats.error(Protocol::Frame, e.status().name());
+                    if e.is_fatal() {
+                        close = Some(e.to_string());
+                    } else {
+                        tracing::debug!(%peer, error = %e, "skipped a frame");
+                    }
+                    Some(ProduceResponse::error(
+                        e.correlation_id().unwrap_or(0),
+                        e.status(),
+                        e.to_string(),
+                    ))
+                }
+            };
+            if let Some(response) = reply
+                && let Err(e) = response.encode(&mut outbox.ready)
+            {
+                tracing::error!(%peer, error = %e, "could not encode a response; closing");
+                close = Some(format!("could not encode a response: {e}"));
+            }
+            outbox.settle(mark, delay);
+            if close.is_some() {
+                return close;
+            }
+        }
+    }
+}
+
+/// What the fault rules say about a produce frame.
+fn frame_verdict(request: &frame::ProduceRequest, node_id: i32, state: &BrokerState) -> Verdict {
+    if !state.faults.any_per_request() {
+        return Verdict::default();
+    }
+    // Placement left to the broker matches only rules without a partition.
+    let touches = |topic: Option<&str>, partition: Option<u32>| {
+        topic.is_none_or(|t| t == request.topic)
+            && partition.is_none_or(|p| request.partition == Some(p))
+    };
+    let facts = RequestFacts {
+        protocol: ProtocolScope::Frame,
+        broker: node_id,
+        api: ApiScope::Produce,
+        touches: &touches,
+    };
+    state.faults.on_request(&facts)
 }
 
 /// Reads what the socket has; 0 at end of stream or when the broker shuts down.
@@ -131,102 +423,6 @@ async fn linger(mut stream: TcpStream) {
         }
     };
     let _ = tokio::time::timeout(LINGER, drain).await;
-}
-
-async fn serve_frames(
-    stream: &mut TcpStream,
-    mut buffer: BytesMut,
-    peer: SocketAddr,
-    state: &BrokerState,
-    shutdown: &CancellationToken,
-) -> std::io::Result<()> {
-    let config = &state.config;
-    let limits = MessageLimits {
-        max_message_bytes: config.max_message_bytes,
-    };
-    let mut client: Option<Arc<ClientInfo>> = None;
-    let mut out = BytesMut::with_capacity(READ_CHUNK);
-    loop {
-        let mut close = false;
-        while !close {
-            let reply = match frame::parse(&mut buffer, config.max_frame_bytes) {
-                Ok(None) => break,
-                Ok(Some(Frame::ProduceRequest(request))) => {
-                    state
-                        .stats
-                        .request(Protocol::Frame, "Produce", i16::from(frame::VERSION));
-                    let client = client_info(&mut client, peer, &request.client_id);
-                    let acks = request.acks;
-                    let response = handle_produce(
-                        request,
-                        client,
-                        &state.store,
-                        &state.stats,
-                        limits,
-                        now_ms(),
-                    );
-                    if response.status != Status::Ok {
-                        state.stats.error(Protocol::Frame, response.status.name());
-                    }
-                    match acks {
-                        FrameAcks::Recorded => Some(response),
-                        FrameAcks::None => {
-                            if response.status != Status::Ok {
-                                tracing::warn!(%peer, status = %response.status, reason = %response.error_message,
-                                    "refused an acks=0 request; the client is not told");
-                            }
-                            None
-                        }
-                    }
-                }
-                Ok(Some(other)) => {
-                    close = true;
-                    state
-                        .stats
-                        .error(Protocol::Frame, Status::InvalidRequest.name());
-                    tracing::warn!(%peer, "client sent a response frame; closing");
-                    Some(ProduceResponse::error(
-                        other.correlation_id(),
-                        Status::InvalidRequest,
-                        "the broker accepts only produce requests",
-                    ))
-                }
-                Err(e) => {
-                    close = e.is_fatal();
-                    state.stats.error(Protocol::Frame, e.status().name());
-                    if close {
-                        tracing::warn!(%peer, error = %e, "closing the connection");
-                    } else {
-                        tracing::debug!(%peer, error = %e, "skipped a frame");
-                    }
-                    Some(ProduceResponse::error(
-                        e.correlation_id().unwrap_or(0),
-                        e.status(),
-                        e.to_string(),
-                    ))
-                }
-            };
-            if let Some(response) = reply
-                && let Err(e) = response.encode(&mut out)
-            {
-                tracing::error!(%peer, error = %e, "could not encode a response; closing");
-                close = true;
-            }
-        }
-        if !out.is_empty() {
-            stream.write_all(&out).await?;
-            out.clear();
-        }
-        if close {
-            return Ok(());
-        }
-        if read_more(stream, &mut buffer, shutdown).await? == 0 {
-            if !buffer.is_empty() && !shutdown.is_cancelled() {
-                tracing::warn!(%peer, bytes = buffer.len(), "client closed the connection in the middle of a frame");
-            }
-            return Ok(());
-        }
-    }
 }
 
 /// The connection's client description, refreshed if the client id changes.

@@ -8,6 +8,7 @@ mod admin;
 pub mod cluster;
 pub mod config;
 mod connection;
+pub mod fault;
 mod frame_handler;
 mod kafka;
 mod record_file;

@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::connection;
+use crate::fault::Faults;
 use crate::record_store::RecordStore;
 use crate::stats::Stats;
 
@@ -23,9 +24,11 @@ pub(crate) struct BrokerState {
     pub(crate) config: BrokerConfig,
     pub(crate) store: RecordStore,
     pub(crate) stats: Arc<Stats>,
-    pub(crate) cluster: Cluster,
+    pub(crate) cluster: Arc<Cluster>,
     /// Idempotent producers' ids, epochs and sequences.
     pub(crate) producers: std::sync::Mutex<crate::kafka::idempotence::Producers>,
+    /// The fault rules in force.
+    pub(crate) faults: Faults,
 }
 
 /// Why the broker could not start.
@@ -117,12 +120,22 @@ impl MockBroker {
             })?;
             store.set_sink(Arc::new(file));
         }
+        let cluster = Arc::new(cluster);
+        let stats = Arc::new(Stats::default());
+        let faults = Faults::new(cluster.clone(), stats.clone());
+        for spec in &config.faults {
+            // `validate` checked them; an error here would be a bug, so say which rule.
+            faults
+                .add(spec.clone())
+                .map_err(|e| StartError::Config(e.to_string()))?;
+        }
         let state = Arc::new(BrokerState {
             config,
             store,
-            stats: Arc::new(Stats::default()),
+            stats,
             cluster,
             producers: Default::default(),
+            faults,
         });
         let shutdown = CancellationToken::new();
         let nodes = state.cluster.nodes().iter().map(|n| n.node_id);
@@ -183,6 +196,11 @@ impl MockBroker {
         &self.state.cluster
     }
 
+    /// The fault rules: add, list and remove them (see [`crate::fault`]).
+    pub fn faults(&self) -> &Faults {
+        &self.state.faults
+    }
+
     /// Stops accepting, lets every connection finish the requests it has
     /// received and answer them, then returns.
     pub async fn shutdown(mut self) {
@@ -228,6 +246,11 @@ async fn run(
     if let Some(admin) = admin {
         tasks.spawn(crate::admin::serve(admin, state.clone(), shutdown.clone()));
     }
+    let clock_state = state.clone();
+    let clock_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        clock_state.faults.run_clock(clock_shutdown).await;
+    });
     tasks.close();
     tasks.wait().await;
 }
@@ -242,6 +265,7 @@ async fn accept_loop(
     connections: TaskTracker,
     shutdown: CancellationToken,
 ) {
+    let condition = state.faults.condition(node_id);
     loop {
         let permit = tokio::select! {
             permit = limit.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
@@ -259,6 +283,12 @@ async fn accept_loop(
             },
             _ = shutdown.cancelled() => break,
         };
+        if condition.borrow().down {
+            // A `down` fault: the client sees its connection closed at once.
+            tracing::debug!(node_id, %peer, "broker is down (fault); dropping the new connection");
+            drop(stream);
+            continue;
+        }
         tracing::debug!(node_id, %peer, "client connected");
         let state = state.clone();
         let shutdown = shutdown.clone();

@@ -24,6 +24,8 @@ struct Counters {
     errors: BTreeMap<&'static str, BTreeMap<String, u64>>,
     /// topic → records and bytes recorded.
     topics: BTreeMap<String, TopicCounters>,
+    /// fault kind → times fired.
+    faults: BTreeMap<&'static str, u64>,
 }
 
 /// What has been recorded for one topic.
@@ -46,6 +48,8 @@ pub struct StatsSnapshot {
     pub errors: BTreeMap<&'static str, BTreeMap<String, u64>>,
     /// Records and bytes recorded, by topic.
     pub topics: BTreeMap<String, TopicCounters>,
+    /// Faults fired, by kind (`latency`, `error`, …).
+    pub faults: BTreeMap<&'static str, u64>,
 }
 
 /// Connection counts.
@@ -104,6 +108,11 @@ impl Stats {
         }
     }
 
+    /// Counts one firing of a fault of `kind`.
+    pub fn fault_fired(&self, kind: &'static str) {
+        *self.counters().faults.entry(kind).or_default() += 1;
+    }
+
     /// Counts `records` records of `bytes` bytes recorded in `topic`.
     pub fn recorded(&self, topic: &str, records: u64, bytes: u64) {
         let mut counters = self.counters();
@@ -126,6 +135,7 @@ impl Stats {
             requests: counters.requests.clone(),
             errors: counters.errors.clone(),
             topics: counters.topics.clone(),
+            faults: counters.faults.clone(),
         }
     }
 }
@@ -147,6 +157,8 @@ mod tests {
         stats.error(Protocol::Kafka, "CORRUPT_MESSAGE");
         stats.recorded("t", 3, 300);
         stats.recorded("t", 1, 50);
+        stats.fault_fired("latency");
+        stats.fault_fired("latency");
         let snap = stats.snapshot();
         assert_eq!(snap.connections, ConnectionCounts { open: 1, total: 2 });
         assert_eq!(snap.requests["kafka"]["Produce"][&9], 2);
@@ -159,6 +171,7 @@ mod tests {
                 bytes: 350
             }
         );
+        assert_eq!(snap.faults["latency"], 2);
         drop(first);
         assert_eq!(stats.snapshot().connections.open, 0);
     }

@@ -1,9 +1,10 @@
-//! The admin HTTP API: health, topics, recordings and stats as JSON.
+//! The admin HTTP API: health, topics, recordings, stats and fault rules as JSON.
 //!
 //! `docs/admin-api.md` describes every endpoint. Errors are JSON too:
 //! `{"error": "…"}` with a status saying what kind of failure it is.
 
 mod error;
+mod faults;
 mod records;
 mod stats;
 mod topics;
@@ -41,6 +42,11 @@ fn router(state: Arc<BrokerState>) -> Router {
         .route("/topics/{topic}/records", get(records::list))
         .route("/stats", get(stats::get))
         .route("/reset", post(topics::reset))
+        .route(
+            "/faults",
+            get(faults::list).post(faults::add).delete(faults::clear),
+        )
+        .route("/faults/{id}", get(faults::get).delete(faults::remove))
         // Applies to the routes above, so it comes after them.
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

@@ -34,17 +34,17 @@ pub(super) async fn list(State(state): State<Arc<BrokerState>>) -> Json<Vec<Topi
         .topics()
         .into_iter()
         .map(|topic| TopicJson {
-            name: topic.name,
             id: topic.id.to_string(),
             partitions: topic
                 .partitions
                 .iter()
                 .map(|p| PartitionJson {
                     partition: p.partition,
-                    leader: state.cluster.leader(p.partition),
+                    leader: state.cluster.leader(&topic.name, p.partition),
                     high_watermark: p.high_watermark,
                 })
                 .collect(),
+            name: topic.name,
         })
         .collect();
     Json(topics)

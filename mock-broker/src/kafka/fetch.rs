@@ -26,6 +26,15 @@ use crate::record_store::StoredRecord;
 const MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// Answers a Fetch request, waiting briefly when there is nothing to return.
+/// Whether the request reads `partition` of `topic` (each `None` = any), for fault rules.
+pub(crate) fn touches(request: &FetchRequest, topic: Option<&str>, partition: Option<u32>) -> bool {
+    request.topics.iter().any(|t| {
+        t.partitions
+            .iter()
+            .any(|p| super::scope_covers((topic, partition), t.topic.as_str(), p.partition))
+    })
+}
+
 pub(crate) async fn handle(request: FetchRequest, version: i16, ctx: &Ctx<'_>) -> FetchResponse {
     let response = answer(&request, version, ctx);
     if has_records(&response) || request.max_wait_ms <= 0 {
@@ -65,7 +74,7 @@ fn answer(request: &FetchRequest, version: i16, ctx: &Ctx<'_>) -> FetchResponse 
                     let Ok(high_watermark) = log.high_watermark(index) else {
                         return data.with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
-                    if ctx.state.cluster.leader(index) != ctx.node_id {
+                    if ctx.state.cluster.leader(log.name(), index) != ctx.node_id {
                         return data.with_error_code(ResponseError::NotLeaderOrFollower.code());
                     }
                     data = data

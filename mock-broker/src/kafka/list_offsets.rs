@@ -13,6 +13,19 @@ const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
 /// Answers a ListOffsets request.
+/// Whether the request asks about `partition` of `topic` (each `None` = any), for fault rules.
+pub(crate) fn touches(
+    request: &ListOffsetsRequest,
+    topic: Option<&str>,
+    partition: Option<u32>,
+) -> bool {
+    request.topics.iter().any(|t| {
+        t.partitions
+            .iter()
+            .any(|p| super::scope_covers((topic, partition), t.name.as_str(), p.partition_index))
+    })
+}
+
 pub(crate) fn handle(
     request: ListOffsetsRequest,
     version: i16,
@@ -40,7 +53,8 @@ pub(crate) fn handle(
                         return response
                             .with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
-                    if ctx.state.cluster.leader(index) != ctx.node_id {
+                    let leadership = ctx.state.cluster.leadership(log.name(), index);
+                    if leadership.leader != ctx.node_id {
                         return response.with_error_code(ResponseError::NotLeaderOrFollower.code());
                     }
                     // Earliest and latest need no records; timestamp lookups scan in place.
@@ -62,7 +76,7 @@ pub(crate) fn handle(
                     };
                     let mut response = response.with_timestamp(timestamp).with_offset(offset);
                     if version >= 4 {
-                        response = response.with_leader_epoch(0);
+                        response = response.with_leader_epoch(leadership.epoch);
                     }
                     response
                 })

@@ -13,6 +13,16 @@ use super::Ctx;
 use crate::record_store::TopicLog;
 
 /// Answers a Metadata request at `version`, auto-creating requested topics when allowed.
+/// Whether the request asks about `topic` (`None` = any; a request for every topic asks about all), for fault rules.
+pub(crate) fn touches(request: &MetadataRequest, topic: Option<&str>) -> bool {
+    match (&request.topics, topic) {
+        (None, _) | (_, None) => true,
+        (Some(topics), Some(wanted)) => topics
+            .iter()
+            .any(|t| t.name.as_ref().is_some_and(|n| n.as_str() == wanted)),
+    }
+}
+
 pub(crate) fn handle(request: MetadataRequest, version: i16, ctx: &Ctx<'_>) -> MetadataResponse {
     let store = &ctx.state.store;
     // v0 has no null: an empty list means every topic. v4+ says whether to create.
@@ -90,14 +100,15 @@ fn failed(name: Option<TopicName>, error: ResponseError, _version: i16) -> Metad
 fn describe(topic: &TopicLog, version: i16, ctx: &Ctx<'_>) -> MetadataResponseTopic {
     let partitions = (0..topic.partition_count())
         .map(|p| {
-            let leader = ctx.state.cluster.leader(p);
+            let leadership = ctx.state.cluster.leadership(topic.name(), p);
+            let leader = leadership.leader;
             let mut partition = MetadataResponsePartition::default()
                 .with_partition_index(p as i32)
                 .with_leader_id(leader.into())
                 .with_replica_nodes(vec![leader.into()])
                 .with_isr_nodes(vec![leader.into()]);
             if version >= 7 {
-                partition = partition.with_leader_epoch(0);
+                partition = partition.with_leader_epoch(leadership.epoch);
             }
             partition
         })

@@ -9,6 +9,7 @@
 //! exception is ApiVersions, which always gets an answer (KIP-511).
 
 pub(crate) mod api_versions;
+mod fault_response;
 mod fetch;
 mod find_coordinator;
 pub(crate) mod framing;
@@ -21,6 +22,7 @@ pub(crate) mod record_batch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
@@ -29,8 +31,10 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 
+use crate::fault::{ApiScope, ProtocolScope, RequestFacts, Verdict, When};
 use crate::record_store::{ClientInfo, Protocol};
 use crate::server::BrokerState;
+use fault_response::FaultableResponse;
 
 /// What one request's handler may use.
 pub(crate) struct Ctx<'a> {
@@ -78,6 +82,8 @@ impl Session {
 
 /// Handles one request (without its size prefix), appending any response to `out`.
 ///
+/// Returns how long a fault rule wants the response held back, if at all.
+///
 /// # Errors
 /// The reason to close the connection, after whatever `out` holds is sent.
 pub(crate) async fn handle(
@@ -86,7 +92,7 @@ pub(crate) async fn handle(
     state: &BrokerState,
     receive_time: i64,
     out: &mut BytesMut,
-) -> Result<(), String> {
+) -> Result<Option<Duration>, String> {
     let raw_key = i16::from_be_bytes([request[0], request[1]]);
     let version = i16::from_be_bytes([request[2], request[3]]);
     let correlation_id = i32::from_be_bytes([request[4], request[5], request[6], request[7]]);
@@ -101,7 +107,8 @@ pub(crate) async fn handle(
     if api_key == ApiKey::ApiVersions && !(0..=4).contains(&version) {
         // KIP-511: v0 header and body, listing what is served, whatever was asked.
         let body = api_versions::unsupported_version_response();
-        return write_response(out, correlation_id, 0, 0, &body);
+        write_response(out, correlation_id, 0, 0, &body)?;
+        return Ok(None);
     }
     let Some((min, max)) = api_versions::served(api_key) else {
         return Err(format!(
@@ -122,58 +129,160 @@ pub(crate) async fn handle(
         client: &client,
         receive_time,
     };
-    let header_version = api_key.response_header_version(version);
+    let reply = Reply {
+        out,
+        correlation_id,
+        header_version: api_key.response_header_version(version),
+        version,
+        api_key,
+        state,
+        peer: session.peer,
+    };
     let decode_error =
         |e: anyhow::Error| format!("cannot decode the {api_key:?} v{version} request: {e:#}");
+    let faults = |api: ApiScope, touches: &dyn Fn(Option<&str>, Option<u32>) -> bool| {
+        if !state.faults.any_per_request() {
+            return Verdict::default();
+        }
+        let facts = RequestFacts {
+            protocol: ProtocolScope::Kafka,
+            broker: session.node_id,
+            api,
+            touches,
+        };
+        state.faults.on_request(&facts)
+    };
+    let untargeted = |_: Option<&str>, _: Option<u32>| false;
     match api_key {
         ApiKey::ApiVersions => {
             ApiVersionsRequest::decode(&mut request, version).map_err(decode_error)?;
-            write_response(
-                out,
-                correlation_id,
-                header_version,
-                version,
-                &api_versions::response(),
-            )
+            let verdict = faults(ApiScope::ApiVersions, &untargeted);
+            reply.check_before(&verdict)?;
+            reply.send(verdict, Some(api_versions::response()))
         }
         ApiKey::Metadata => {
             let body = MetadataRequest::decode(&mut request, version).map_err(decode_error)?;
-            let response = metadata::handle(body, version, &ctx);
-            write_response(out, correlation_id, header_version, version, &response)
+            let verdict = faults(ApiScope::Metadata, &|topic, _| {
+                metadata::touches(&body, topic)
+            });
+            reply.check_before(&verdict)?;
+            reply.send(verdict, Some(metadata::handle(body, version, &ctx)))
         }
         ApiKey::Produce => {
             let body = ProduceRequest::decode(&mut request, version).map_err(decode_error)?;
-            match produce::handle(body, version, &ctx) {
-                Some(response) => {
-                    write_response(out, correlation_id, header_version, version, &response)
-                }
-                None => Ok(()),
-            }
+            let verdict = faults(ApiScope::Produce, &|topic, partition| {
+                produce::touches(&body, topic, partition)
+            });
+            reply.check_before(&verdict)?;
+            // An injected error records nothing, so the handler does not run.
+            let response = match verdict.error.and_then(|e| e.kafka) {
+                Some(code) => fault_response::produce_error(&body, version, code),
+                None => produce::handle(body, version, &ctx),
+            };
+            reply.send(verdict, response)
         }
         ApiKey::InitProducerId => {
             let body =
                 InitProducerIdRequest::decode(&mut request, version).map_err(decode_error)?;
-            let response = init_producer_id::handle(body, version, &ctx);
-            write_response(out, correlation_id, header_version, version, &response)
+            let verdict = faults(ApiScope::InitProducerId, &untargeted);
+            reply.check_before(&verdict)?;
+            reply.send(verdict, Some(init_producer_id::handle(body, version, &ctx)))
         }
         ApiKey::Fetch => {
             let body = FetchRequest::decode(&mut request, version).map_err(decode_error)?;
-            let response = fetch::handle(body, version, &ctx).await;
-            write_response(out, correlation_id, header_version, version, &response)
+            let verdict = faults(ApiScope::Fetch, &|topic, partition| {
+                fetch::touches(&body, topic, partition)
+            });
+            reply.check_before(&verdict)?;
+            let response = match verdict.error.and_then(|e| e.kafka) {
+                Some(code) => fault_response::fetch_error(&body, version, code),
+                None => fetch::handle(body, version, &ctx).await,
+            };
+            reply.send(verdict, Some(response))
         }
         ApiKey::FindCoordinator => {
             let body =
                 FindCoordinatorRequest::decode(&mut request, version).map_err(decode_error)?;
-            let response = find_coordinator::handle(body, version, &ctx);
-            write_response(out, correlation_id, header_version, version, &response)
+            let verdict = faults(ApiScope::FindCoordinator, &untargeted);
+            reply.check_before(&verdict)?;
+            reply.send(verdict, Some(find_coordinator::handle(body, version, &ctx)))
         }
         ApiKey::ListOffsets => {
             let body = ListOffsetsRequest::decode(&mut request, version).map_err(decode_error)?;
-            let response = list_offsets::handle(body, version, &ctx);
-            write_response(out, correlation_id, header_version, version, &response)
+            let verdict = faults(ApiScope::ListOffsets, &|topic, partition| {
+                list_offsets::touches(&body, topic, partition)
+            });
+            reply.check_before(&verdict)?;
+            reply.send(verdict, Some(list_offsets::handle(body, version, &ctx)))
         }
         other => Err(format!("{other:?} is advertised but has no handler")),
     }
+}
+
+/// Where and how one request's response is written, faults applied.
+struct Reply<'a> {
+    out: &'a mut BytesMut,
+    correlation_id: i32,
+    header_version: i16,
+    version: i16,
+    api_key: ApiKey,
+    state: &'a BrokerState,
+    peer: SocketAddr,
+}
+
+impl Reply<'_> {
+    /// Closes the connection now if a `disconnect when = "before"` fired.
+    fn check_before(&self, verdict: &Verdict) -> Result<(), String> {
+        if verdict.disconnect == Some(When::Before) {
+            return Err(format!(
+                "fault: disconnect before handling {:?} (correlation id {})",
+                self.api_key, self.correlation_id
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes `response` (none for acks=0) with the verdict's error and
+    /// throttle applied, or closes the connection instead for a
+    /// `disconnect when = "after"`.
+    fn send<R: Encodable + FaultableResponse>(
+        self,
+        verdict: Verdict,
+        response: Option<R>,
+    ) -> Result<Option<Duration>, String> {
+        if verdict.disconnect == Some(When::After) {
+            return Err(format!(
+                "fault: disconnect after handling {:?} (correlation id {}), before answering",
+                self.api_key, self.correlation_id
+            ));
+        }
+        let Some(mut response) = response else {
+            return Ok(verdict.delay);
+        };
+        if let Some(code) = verdict.error.and_then(|e| e.kafka) {
+            response.set_error(code, self.version);
+            let name = producer::kafka::error_name(code);
+            self.state.stats.error(Protocol::Kafka, &name);
+            tracing::debug!(peer = %self.peer, api = ?self.api_key, error = %name, "fault: answered with an error");
+        }
+        if let Some(ms) = verdict.throttle_ms {
+            response.throttle(ms, self.version);
+        }
+        write_response(
+            self.out,
+            self.correlation_id,
+            self.header_version,
+            self.version,
+            &response,
+        )?;
+        Ok(verdict.delay)
+    }
+}
+
+/// Whether a partition of a request matches a fault rule's topic and partition (`None` = any).
+fn scope_covers(scope: (Option<&str>, Option<u32>), topic: &str, partition: i32) -> bool {
+    scope.0.is_none_or(|t| t == topic)
+        && scope.1.is_none_or(|p| i64::from(p) == i64::from(partition))
 }
 
 /// Appends a size-prefixed response: header at `header_version`, body at `version`.

@@ -20,6 +20,19 @@ use producer::kafka::error_name;
 /// A partition's outcome: the base offset, or the error and why.
 type Outcome = Result<i64, (ResponseError, String)>;
 
+/// Whether the request writes to `partition` of `topic` (each `None` = any), for fault rules.
+pub(crate) fn touches(
+    request: &ProduceRequest,
+    topic: Option<&str>,
+    partition: Option<u32>,
+) -> bool {
+    request.topic_data.iter().any(|t| {
+        t.partition_data
+            .iter()
+            .any(|p| super::scope_covers((topic, partition), t.name.as_str(), p.index))
+    })
+}
+
 /// Records what the request carries and says where it went; `None` for acks=0.
 pub(crate) fn handle(
     request: ProduceRequest,
@@ -122,7 +135,7 @@ fn produce_partition(
                 ),
             )
         })?;
-    let leader = ctx.state.cluster.leader(partition);
+    let leader = ctx.state.cluster.leader(topic.name(), partition);
     if leader != ctx.node_id {
         return Err((
             ResponseError::NotLeaderOrFollower,
