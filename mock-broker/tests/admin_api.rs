@@ -14,21 +14,21 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One HTTP response, read whole.
 #[derive(Debug)]
-struct Response {
-    status: u16,
+pub(crate) struct Response {
+    pub(crate) status: u16,
     /// The header lines, lower-cased.
     headers: String,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Response {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
 
     /// The `error` of a JSON error body, after checking the status.
-    fn error(&self, status: u16) -> String {
+    pub(crate) fn error(&self, status: u16) -> String {
         assert_eq!(self.status, status, "{self:?}");
         assert!(
             self.headers.contains("content-type: application/json"),
@@ -43,11 +43,17 @@ impl Response {
 
 /// A bare HTTP/1.1 request on its own connection, so the tests need no HTTP client dependency.
 fn http(admin: SocketAddr, method: &str, path: &str) -> Response {
+    http_with_body(admin, method, path, "")
+}
+
+/// [`http`] with a JSON body.
+pub(crate) fn http_with_body(admin: SocketAddr, method: &str, path: &str, body: &str) -> Response {
     let mut stream = std::net::TcpStream::connect(admin).expect("admin API accepts");
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {admin}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {admin}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut response = String::new();

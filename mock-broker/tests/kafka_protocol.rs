@@ -33,20 +33,20 @@ use tokio::net::TcpStream;
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A bare Kafka client: one request at a time, or raw bytes.
-struct KafkaClient {
+pub(crate) struct KafkaClient {
     stream: TcpStream,
     next_correlation_id: i32,
 }
 
 impl KafkaClient {
-    async fn connect(address: SocketAddr) -> KafkaClient {
+    pub(crate) async fn connect(address: SocketAddr) -> KafkaClient {
         KafkaClient {
             stream: TcpStream::connect(address).await.unwrap(),
             next_correlation_id: 1,
         }
     }
 
-    fn encode<R: Request>(&mut self, version: i16, body: &R) -> (i32, BytesMut) {
+    pub(crate) fn encode<R: Request>(&mut self, version: i16, body: &R) -> (i32, BytesMut) {
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id += 1;
         let key = ApiKey::try_from(R::KEY).unwrap();
@@ -66,14 +66,14 @@ impl KafkaClient {
         (correlation_id, buf)
     }
 
-    async fn send<R: Request>(&mut self, version: i16, body: &R) -> i32 {
+    pub(crate) async fn send<R: Request>(&mut self, version: i16, body: &R) -> i32 {
         let (id, buf) = self.encode(version, body);
         self.stream.write_all(&buf).await.unwrap();
         id
     }
 
     /// The next response's bytes, or `None` when the broker closed the connection.
-    async fn read_response(&mut self) -> Option<Bytes> {
+    pub(crate) async fn read_response(&mut self) -> Option<Bytes> {
         tokio::time::timeout(TIMEOUT, async {
             let mut size = [0u8; 4];
             if self.stream.read_exact(&mut size).await.is_err() {
@@ -87,7 +87,11 @@ impl KafkaClient {
         .expect("the broker answers in time")
     }
 
-    async fn receive<R: Request>(&mut self, version: i16, correlation_id: i32) -> R::Response {
+    pub(crate) async fn receive<R: Request>(
+        &mut self,
+        version: i16,
+        correlation_id: i32,
+    ) -> R::Response {
         let mut bytes = self
             .read_response()
             .await
@@ -106,12 +110,12 @@ impl KafkaClient {
         response
     }
 
-    async fn call<R: Request>(&mut self, version: i16, body: &R) -> R::Response {
+    pub(crate) async fn call<R: Request>(&mut self, version: i16, body: &R) -> R::Response {
         let id = self.send(version, body).await;
         self.receive::<R>(version, id).await
     }
 
-    async fn expect_closed(&mut self) {
+    pub(crate) async fn expect_closed(&mut self) {
         assert!(
             self.read_response().await.is_none(),
             "expected the broker to close"
@@ -125,11 +129,11 @@ async fn broker(config: impl FnOnce(&mut BrokerConfig)) -> MockBroker {
     MockBroker::start(c).await.unwrap()
 }
 
-fn name(topic: &str) -> TopicName {
+pub(crate) fn name(topic: &str) -> TopicName {
     TopicName(StrBytes::from_string(topic.to_string()))
 }
 
-fn records(values: &[&str], producer: Option<(i64, i16, i32)>) -> Bytes {
+pub(crate) fn records(values: &[&str], producer: Option<(i64, i16, i32)>) -> Bytes {
     let (id, epoch, base) = producer.unwrap_or((-1, -1, -1));
     let records: Vec<Record> = values
         .iter()
@@ -165,7 +169,7 @@ fn records(values: &[&str], producer: Option<(i64, i16, i32)>) -> Bytes {
     buf.freeze()
 }
 
-fn produce(topic: &str, partition: i32, batch: Bytes, acks: i16) -> ProduceRequest {
+pub(crate) fn produce(topic: &str, partition: i32, batch: Bytes, acks: i16) -> ProduceRequest {
     ProduceRequest::default()
         .with_acks(acks)
         .with_timeout_ms(5000)
@@ -181,7 +185,7 @@ fn produce(topic: &str, partition: i32, batch: Bytes, acks: i16) -> ProduceReque
 }
 
 /// (error code, base offset) of the single partition of a produce response.
-fn outcome(response: &kafka_protocol::messages::ProduceResponse) -> (i16, i64) {
+pub(crate) fn outcome(response: &kafka_protocol::messages::ProduceResponse) -> (i16, i64) {
     let p = &response.responses[0].partition_responses[0];
     (p.error_code, p.base_offset)
 }

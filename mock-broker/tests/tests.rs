@@ -2,6 +2,7 @@
 
 mod admin_api;
 mod binaries;
+mod faults;
 mod frame_errors;
 mod kafka_protocol;
 mod raw_client;
