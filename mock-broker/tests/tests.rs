@@ -3,6 +3,7 @@
 mod admin_api;
 mod binaries;
 mod faults;
+mod faults_rdkafka;
 mod frame_errors;
 mod kafka_protocol;
 mod raw_client;
