@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Unexpected, Visitor};
 
 use super::MIN_MESSAGE_SIZE;
+use crate::thresholds::number;
 
 /// How many bytes each message's value has.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,7 +61,8 @@ impl Default for MessageSize {
     }
 }
 
-/// `100-byte values`, or `values of 50 to 5000 bytes, normal (mean 2525, stddev 825)`.
+/// `100-byte values`, or `values of 50 to 5000 bytes, normal (mean 2525, stddev 825)`
+/// (means and deviations to 3 decimals).
 impl fmt::Display for MessageSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -79,9 +81,16 @@ impl fmt::Display for SizeDistribution {
         match self {
             SizeDistribution::Uniform => f.write_str("uniform"),
             SizeDistribution::Normal { mean, stddev } => {
-                write!(f, "normal (mean {mean}, stddev {stddev})")
+                write!(
+                    f,
+                    "normal (mean {}, stddev {})",
+                    number(*mean),
+                    number(*stddev)
+                )
             }
-            SizeDistribution::Exponential { mean } => write!(f, "exponential (mean {mean})"),
+            SizeDistribution::Exponential { mean } => {
+                write!(f, "exponential (mean {})", number(*mean))
+            }
         }
     }
 }
