@@ -154,13 +154,16 @@ enum KeyKind {
     Zipf,
 }
 
-fn optional_positive_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+/// A finite number above 0, such as a zipf exponent or a standard deviation.
+pub(super) fn optional_positive_f64<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<f64>, D::Error> {
     let value = f64::deserialize(d)?;
     if value.is_finite() && value > 0.0 {
         Ok(Some(value))
     } else {
         Err(de::Error::custom(format!(
-            "{value} is not allowed; expected a number greater than 0"
+            "{value} is not allowed; expected a positive number"
         )))
     }
 }

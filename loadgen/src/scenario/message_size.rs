@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Unexpected, Visitor};
 
-use super::MIN_MESSAGE_SIZE;
+use super::{MIN_MESSAGE_SIZE, fields};
 use crate::thresholds::number;
 
 /// How many bytes each message's value has.
@@ -43,16 +43,6 @@ pub enum SizeDistribution {
         /// Bytes, before clamping; within `min..=max`.
         mean: f64,
     },
-}
-
-impl MessageSize {
-    /// The largest value this can ask for.
-    pub fn max(&self) -> u32 {
-        match *self {
-            MessageSize::Fixed(size) => size,
-            MessageSize::Distributed { max, .. } => max,
-        }
-    }
 }
 
 impl Default for MessageSize {
@@ -146,17 +136,6 @@ fn min_size<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     at_least_the_id(u32::deserialize(d)?)
 }
 
-fn optional_positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    let value = f64::deserialize(d)?;
-    if value.is_finite() && value > 0.0 {
-        Ok(Some(value))
-    } else {
-        Err(de::Error::custom(format!(
-            "{value} is not allowed; expected a positive number"
-        )))
-    }
-}
-
 fn optional_finite<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     let value = f64::deserialize(d)?;
     if value.is_finite() {
@@ -179,7 +158,7 @@ struct SizeTable {
     distribution: Kind,
     #[serde(default, deserialize_with = "optional_finite")]
     mean: Option<f64>,
-    #[serde(default, deserialize_with = "optional_positive")]
+    #[serde(default, deserialize_with = "fields::optional_positive_f64")]
     stddev: Option<f64>,
 }
 

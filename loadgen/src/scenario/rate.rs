@@ -38,12 +38,6 @@ impl Default for Rate {
     }
 }
 
-impl From<u64> for Rate {
-    fn from(rate: u64) -> Self {
-        Rate::Constant(rate)
-    }
-}
-
 /// `5000`, or a ramp as `10000→100000`.
 impl fmt::Display for Rate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

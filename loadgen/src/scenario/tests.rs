@@ -564,7 +564,7 @@ fn invalid_workload_distributions_and_ramps_name_the_key_and_what_is_allowed() {
         ),
         (
             "[workload]\nkeys = { kind = \"zipf\", count = 5, exponent = 0 }\n",
-            "line 6: workload.keys.exponent: 0 is not allowed; expected a number greater than 0",
+            "line 6: workload.keys.exponent: 0 is not allowed; expected a positive number",
         ),
         (
             "[workload]\nkeys = { kind = \"zipf\", count = 5, exponent = \"steep\" }\n",
