@@ -198,11 +198,14 @@ mod tests {
 
     /// Records of messages `(partition, producer, sequence)`, in offset order.
     fn records(messages: &[(u32, u32, u64)]) -> Vec<(u32, bytes::Bytes)> {
-        let mut builder = ValueBuilder::new(20);
+        let mut builder = ValueBuilder::new();
         messages
             .iter()
             .map(|&(partition, producer, sequence)| {
-                (partition, builder.value(MessageId { producer, sequence }))
+                (
+                    partition,
+                    builder.value(MessageId { producer, sequence }, 20),
+                )
             })
             .collect()
     }

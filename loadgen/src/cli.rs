@@ -11,7 +11,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use producer::Acks;
 
-use crate::scenario::{BrokerSpec, MIN_MESSAGE_SIZE, Phase, PhaseLength, Scenario, ScenarioError};
+use crate::scenario::{
+    BrokerSpec, MIN_MESSAGE_SIZE, MessageSize, Phase, PhaseLength, Rate, Scenario, ScenarioError,
+};
 
 /// Replays load scenarios against the mock broker (or a running broker) and reports latency.
 #[derive(Debug, Parser)]
@@ -236,7 +238,7 @@ impl Overrides {
                 .cloned();
             let (name, rate) = first_recorded
                 .map(|p| (p.name, p.rate))
-                .unwrap_or_else(|| ("main".into(), 0));
+                .unwrap_or_else(|| ("main".into(), Rate::CLOSED_LOOP));
             scenario.phases = vec![Phase {
                 name,
                 length,
@@ -246,7 +248,7 @@ impl Overrides {
         }
         if let Some(rate) = self.rate {
             for phase in &mut scenario.phases {
-                phase.rate = rate;
+                phase.rate = Rate::Constant(rate);
             }
         }
         let workload = &mut scenario.workload;
@@ -254,7 +256,7 @@ impl Overrides {
             scenario.target.broker = broker.clone();
         }
         if let Some(size) = self.size {
-            workload.message_size = size;
+            workload.message_size = MessageSize::Fixed(size);
         }
         if let Some(producers) = self.producers {
             workload.producers = producers;
@@ -301,17 +303,17 @@ mod tests {
         assert_eq!(scenario.target.broker, BrokerSpec::Embedded);
         assert_eq!(scenario.workload.topic, "bench");
         assert_eq!(scenario.workload.producers, 3);
-        assert_eq!(scenario.workload.message_size, 100);
+        assert_eq!(scenario.workload.message_size, MessageSize::Fixed(100));
         assert_eq!(scenario.phases.len(), 1);
         assert_eq!(scenario.phases[0].length, PhaseLength::Messages(500));
-        assert_eq!(scenario.phases[0].rate, 100);
+        assert_eq!(scenario.phases[0].rate, Rate::Constant(100));
     }
 
     #[test]
     fn the_default_scenario_is_ten_thousand_messages_closed_loop() {
         let scenario = parse(&[]).unwrap().resolve().unwrap();
         assert_eq!(scenario.phases[0].length, PhaseLength::Messages(10_000));
-        assert_eq!(scenario.phases[0].rate, 0);
+        assert_eq!(scenario.phases[0].rate, Rate::CLOSED_LOOP);
         assert_eq!(scenario.workload.producers, 1);
     }
 
@@ -325,7 +327,7 @@ mod tests {
         assert_eq!(scenario.phases.len(), 1);
         assert_eq!(scenario.phases[0].name, "steady");
         assert_eq!(scenario.phases[0].length, PhaseLength::Messages(2000));
-        assert_eq!(scenario.phases[0].rate, 5000);
+        assert_eq!(scenario.phases[0].rate, Rate::Constant(5000));
         assert!(scenario.phases[0].record);
         assert_eq!(
             scenario.target.broker,
@@ -341,7 +343,7 @@ mod tests {
             .resolve()
             .unwrap();
         assert!(scenario.phases.len() > 1);
-        assert!(scenario.phases.iter().all(|p| p.rate == 0));
+        assert!(scenario.phases.iter().all(|p| p.rate == Rate::CLOSED_LOOP));
         assert_eq!(scenario.producer.acks, Acks::All);
     }
 

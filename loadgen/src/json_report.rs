@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::recorder::Recorder;
 use crate::runner::RunResult;
-use crate::scenario::Scenario;
+use crate::scenario::{Rate, Scenario};
 use crate::target::Audit;
 use crate::thresholds::Verdict;
 
@@ -31,7 +31,6 @@ pub fn report(
     verdicts: &[Verdict],
     passed: bool,
 ) -> Value {
-    let message_size = u64::from(scenario.workload.message_size);
     let (total, elapsed) = result.recorded_total();
     let phases: Vec<Value> = result
         .phases
@@ -40,8 +39,8 @@ pub fn report(
             let mut fields = Map::new();
             fields.insert("name".into(), json!(phase.name));
             fields.insert("record".into(), json!(phase.record));
-            fields.insert("rate".into(), json!(phase.rate));
-            fields.extend(measurements(&phase.recorder, phase.elapsed, message_size));
+            fields.insert("rate".into(), rate(phase.rate));
+            fields.extend(measurements(&phase.recorder, phase.elapsed));
             Value::Object(fields)
         })
         .collect();
@@ -49,15 +48,23 @@ pub fn report(
         "scenario": scenario.name,
         "broker": result.broker,
         "passed": passed,
-        "total": Value::Object(measurements(&total, elapsed, message_size)),
+        "total": Value::Object(measurements(&total, elapsed)),
         "phases": phases,
         "audit": audit(&result.audit),
         "thresholds": verdicts.iter().map(verdict).collect::<Vec<_>>(),
     })
 }
 
+/// A constant rate as a number (0 = closed loop), a ramp as `{ "from": A, "to": B }`.
+fn rate(rate: Rate) -> Value {
+    match rate {
+        Rate::Constant(rate) => json!(rate),
+        Rate::Ramp { from, to } => json!({ "from": from, "to": to }),
+    }
+}
+
 /// Counts, throughput and the three latency histograms of some sends.
-fn measurements(recorder: &Recorder, elapsed: Duration, message_size: u64) -> Map<String, Value> {
+fn measurements(recorder: &Recorder, elapsed: Duration) -> Map<String, Value> {
     let seconds = elapsed.as_secs_f64();
     let per_second = |n: f64| if seconds > 0.0 { n / seconds } else { 0.0 };
     let acked = recorder.acked();
@@ -78,7 +85,7 @@ fn measurements(recorder: &Recorder, elapsed: Duration, message_size: u64) -> Ma
         "errors_by_kind": errors_by_kind,
         "duration_s": seconds,
         "throughput_msgs_per_s": per_second(acked as f64),
-        "throughput_mb_per_s": per_second((acked * message_size) as f64) / 1e6,
+        "throughput_mb_per_s": per_second(recorder.acked_bytes() as f64) / 1e6,
         "latency_us": latency(recorder.corrected()),
         "uncorrected_latency_us": latency(recorder.uncorrected()),
         "schedule_lag_us": latency(recorder.lag()),
@@ -148,18 +155,19 @@ mod tests {
     fn result(audit: Audit) -> RunResult {
         let mut warm = Recorder::new();
         warm.record_sent(Duration::ZERO);
-        warm.record_ack(Duration::from_millis(50), Duration::from_millis(50));
+        warm.record_ack(Duration::from_millis(50), Duration::from_millis(50), 100);
         let mut main = Recorder::new();
         for us in 1..=1000 {
             main.record_sent(Duration::from_micros(2));
-            main.record_ack(Duration::from_micros(us), Duration::from_micros(us));
+            // Values of 1 to 1000 bytes: 500 500 bytes in all.
+            main.record_ack(Duration::from_micros(us), Duration::from_micros(us), us);
         }
         main.record_sent(Duration::ZERO);
         main.record_error(&producer::Error::Closed);
         let phase = |name: &str, record, recorder| PhaseResult {
             name: name.into(),
             record,
-            rate: 100,
+            rate: Rate::Constant(100),
             elapsed: Duration::from_secs(2),
             recorder,
         };
@@ -196,7 +204,10 @@ mod tests {
         assert_eq!(total["errors_by_kind"]["closed"]["count"], 1);
         assert_eq!(total["duration_s"], 2.0);
         assert_eq!(total["throughput_msgs_per_s"], 500.0);
-        assert_eq!(total["throughput_mb_per_s"], 0.05);
+        assert_eq!(
+            total["throughput_mb_per_s"], 0.25025,
+            "the bytes sent, whatever their sizes"
+        );
         let latency = &total["latency_us"];
         assert_eq!(latency["p50"], 500);
         assert_eq!(latency["p99"], 990);
@@ -255,6 +266,15 @@ mod tests {
                 {"name": "max_lost", "limit": 0.0, "actual": null, "passed": false, "reason": "no audit"},
                 {"name": "p99_ms", "limit": 250.0, "actual": 0.99, "passed": true, "reason": null},
             ])
+        );
+    }
+
+    #[test]
+    fn a_ramp_rate_is_an_object_of_both_ends() {
+        assert_eq!(rate(Rate::Constant(0)), json!(0));
+        assert_eq!(
+            rate(Rate::Ramp { from: 10, to: 0 }),
+            json!({"from": 10, "to": 0})
         );
     }
 

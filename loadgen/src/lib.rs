@@ -7,8 +7,9 @@
 //! [`recorder`], and [`report`] turns the result into the printed summary;
 //! [`thresholds`] decides whether the run passed, and [`json_report`] is the
 //! same report for machines; [`hgrm`] writes a latency histogram for HdrHistogram's plotter.
-//! [`schedule`] and [`payload`] are the pure pieces: when each message is due,
-//! and what it carries; [`pacer`] waits for due times to within microseconds.
+//! [`schedule`], [`payload`] and [`value_size`] are the pure pieces: when each
+//! message is due, what it carries and how big its value is, drawn by [`random`]
+//! generators; [`pacer`] waits for due times to within microseconds.
 //! After the run, [`audit`] checks by message id what the broker recorded,
 //! read in-process or, for an external mock broker, through its [`admin`] API.
 
@@ -19,6 +20,7 @@ pub mod hgrm;
 pub mod json_report;
 pub mod pacer;
 pub mod payload;
+pub mod random;
 pub mod recorder;
 pub mod report;
 pub mod runner;
@@ -26,3 +28,4 @@ pub mod scenario;
 pub mod schedule;
 pub mod target;
 pub mod thresholds;
+pub mod value_size;

@@ -33,6 +33,7 @@ pub struct Recorder {
     lag: Histogram<u64>,
     sent: u64,
     acked: u64,
+    acked_bytes: u64,
     errors: BTreeMap<String, ErrorTally>,
 }
 
@@ -64,6 +65,7 @@ impl Recorder {
             lag: histogram(),
             sent: 0,
             acked: 0,
+            acked_bytes: 0,
             errors: BTreeMap::new(),
         }
     }
@@ -74,10 +76,11 @@ impl Recorder {
         self.lag.saturating_record(micros(lag));
     }
 
-    /// Counts an acknowledgement that came `since_due` after the message was due
-    /// and `since_sent` after its send started.
-    pub fn record_ack(&mut self, since_due: Duration, since_sent: Duration) {
+    /// Counts an acknowledgement of a value of `bytes` that came `since_due`
+    /// after the message was due and `since_sent` after its send started.
+    pub fn record_ack(&mut self, since_due: Duration, since_sent: Duration, bytes: u64) {
         self.acked += 1;
+        self.acked_bytes += bytes;
         self.corrected.saturating_record(micros(since_due));
         self.uncorrected.saturating_record(micros(since_sent));
     }
@@ -107,6 +110,7 @@ impl Recorder {
             .expect("histograms with equal bounds add");
         self.sent += other.sent;
         self.acked += other.acked;
+        self.acked_bytes += other.acked_bytes;
         for (kind, tally) in &other.errors {
             self.errors
                 .entry(kind.clone())
@@ -123,6 +127,11 @@ impl Recorder {
     /// Sends acknowledged (with `acks = 0`: written to the connection).
     pub fn acked(&self) -> u64 {
         self.acked
+    }
+
+    /// Bytes of the values of the acknowledged sends.
+    pub fn acked_bytes(&self) -> u64 {
+        self.acked_bytes
     }
 
     /// Sends that failed, of every kind.
@@ -179,23 +188,24 @@ mod tests {
     fn acks_go_to_both_histograms_in_microseconds() {
         let mut r = Recorder::new();
         r.record_sent(ms(0));
-        r.record_ack(ms(5), ms(2));
+        r.record_ack(ms(5), ms(2), 100);
         assert_eq!((r.sent(), r.acked(), r.error_count()), (1, 1, 0));
+        assert_eq!(r.acked_bytes(), 100);
         // Values are kept to 3 significant digits: 5000 µs is stored as 5000..=5003.
         assert!(r.corrected().equivalent(r.corrected().max(), 5000));
         assert_eq!(r.uncorrected().max(), 2000, "exact below 2048 µs");
     }
 
     #[test]
-    fn merging_adds_counts_histograms_and_errors_and_keeps_the_largest_lag() {
+    fn merging_adds_counts_bytes_histograms_and_errors_and_keeps_the_largest_lag() {
         let mut a = Recorder::new();
         a.record_sent(ms(3));
-        a.record_ack(ms(10), ms(1));
+        a.record_ack(ms(10), ms(1), 16);
         a.record_sent(ms(0));
         a.record_error(&producer::Error::Closed);
         let mut b = Recorder::new();
         b.record_sent(ms(7));
-        b.record_ack(ms(20), ms(2));
+        b.record_ack(ms(20), ms(2), 5000);
         b.record_sent(ms(1));
         b.record_error(&producer::Error::Closed);
         b.record_sent(ms(1));
@@ -206,6 +216,7 @@ mod tests {
 
         a.merge(&b);
         assert_eq!((a.sent(), a.acked(), a.error_count()), (5, 2, 3));
+        assert_eq!(a.acked_bytes(), 5016);
         assert_eq!(a.corrected().len(), 2);
         assert!(a.corrected().equivalent(a.corrected().max(), 20_000));
         assert_eq!(a.uncorrected().max(), 2000);
@@ -235,7 +246,7 @@ mod tests {
     #[test]
     fn latencies_beyond_an_hour_are_clamped_not_lost() {
         let mut r = Recorder::new();
-        r.record_ack(Duration::from_secs(7200), ms(1));
+        r.record_ack(Duration::from_secs(7200), ms(1), 100);
         assert_eq!(r.corrected().len(), 1);
         assert!(r.corrected().max() >= HIGHEST_MICROS);
     }

@@ -37,7 +37,7 @@ pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> 
     );
     let _ = writeln!(
         out,
-        "workload: {}, {}-byte values, keys {}, {}, in_flight {}, acks {}",
+        "workload: {}, {}, keys {}, {}, in_flight {}, acks {}",
         plural(u64::from(workload.producers), "producer"),
         workload.message_size,
         describe_keys(workload.keys),
@@ -47,7 +47,7 @@ pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> 
     );
     for phase in &result.phases {
         out.push('\n');
-        out.push_str(&phase_block(phase, u64::from(workload.message_size)));
+        out.push_str(&phase_block(phase));
     }
     let (total, elapsed) = result.recorded_total();
     let recorded: Vec<&str> = result
@@ -56,15 +56,13 @@ pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> 
         .filter(|p| p.record)
         .map(|p| p.name.as_str())
         .collect();
-    let any_open_loop = result.phases.iter().any(|p| p.record && p.rate > 0);
+    let any_open_loop = result
+        .phases
+        .iter()
+        .any(|p| p.record && p.rate.is_open_loop());
     out.push('\n');
     let _ = writeln!(out, "total of recorded phases ({})", recorded.join(", "));
-    out.push_str(&measurements(
-        &total,
-        elapsed,
-        u64::from(workload.message_size),
-        any_open_loop,
-    ));
+    out.push_str(&measurements(&total, elapsed, any_open_loop));
     out.push('\n');
     out.push_str(&audit_line(&result.audit, &result.broker));
     out.push('\n');
@@ -95,8 +93,9 @@ pub fn threshold_lines(verdicts: &[Verdict]) -> String {
 }
 
 /// One phase: its title line, then its measurements.
-pub fn phase_block(phase: &PhaseResult, message_size: u64) -> String {
-    let pace = if phase.rate > 0 {
+pub fn phase_block(phase: &PhaseResult) -> String {
+    let open_loop = phase.rate.is_open_loop();
+    let pace = if open_loop {
         format!("open loop at {} msgs/s", phase.rate)
     } else {
         "closed loop".to_string()
@@ -109,17 +108,13 @@ pub fn phase_block(phase: &PhaseResult, message_size: u64) -> String {
     format!(
         "phase {} ({pace}{warmup})\n{}",
         phase.name,
-        measurements(&phase.recorder, phase.elapsed, message_size, phase.rate > 0)
+        measurements(&phase.recorder, phase.elapsed, open_loop)
     )
 }
 
-/// Counts, throughput, the latency table and the schedule lag, indented.
-pub fn measurements(
-    recorder: &Recorder,
-    elapsed: Duration,
-    message_size: u64,
-    open_loop: bool,
-) -> String {
+/// Counts, throughput (MB/s of the acknowledged values' bytes), the latency
+/// table and the schedule lag, indented.
+pub fn measurements(recorder: &Recorder, elapsed: Duration, open_loop: bool) -> String {
     let mut out = String::new();
     let seconds = elapsed.as_secs_f64();
     let per_second = |n: f64| if seconds > 0.0 { n / seconds } else { 0.0 };
@@ -136,7 +131,7 @@ pub fn measurements(
         out,
         "  throughput {:.1} msgs/s  {:.2} MB/s",
         per_second(acked as f64),
-        per_second((acked * message_size) as f64) / 1e6
+        per_second(recorder.acked_bytes() as f64) / 1e6
     );
     for (kind, tally) in recorder.errors() {
         let _ = writeln!(out, "  error {kind} x{}: {}", tally.count, tally.example);
@@ -191,6 +186,7 @@ fn describe_keys(keys: Keys) -> String {
         Keys::None => "none".into(),
         Keys::Sequential { count } => format!("sequential over {count}"),
         Keys::Uniform { count } => format!("uniform over {count}"),
+        Keys::Zipf { count, exponent } => format!("zipf over {count} (exponent {exponent})"),
     }
 }
 
@@ -231,13 +227,18 @@ pub fn audit_line(audit: &Audit, broker: &str) -> String {
 mod tests {
     use super::*;
     use crate::audit::Counts;
+    use crate::scenario::Rate;
 
     fn recorder_with_latencies_1_to_1000_micros() -> Recorder {
         let mut r = Recorder::new();
         for us in 1..=1000 {
             r.record_sent(Duration::from_micros(us % 7));
             // Corrected is the uncorrected latency plus 1 ms of waiting.
-            r.record_ack(Duration::from_micros(us + 1000), Duration::from_micros(us));
+            r.record_ack(
+                Duration::from_micros(us + 1000),
+                Duration::from_micros(us),
+                100,
+            );
         }
         r
     }
@@ -253,7 +254,7 @@ mod tests {
     #[test]
     fn measurements_show_counts_throughput_percentiles_and_lag() {
         let r = recorder_with_latencies_1_to_1000_micros();
-        let text = measurements(&r, Duration::from_secs(2), 100, true);
+        let text = measurements(&r, Duration::from_secs(2), true);
         let expected = [
             "  sent 1000  acked 1000  errors 0  duration 2.000 s",
             "  throughput 500.0 msgs/s  0.05 MB/s",
@@ -272,7 +273,7 @@ mod tests {
         let mut r = Recorder::new();
         r.record_sent(Duration::ZERO);
         r.record_error(&producer::Error::Closed);
-        let text = measurements(&r, Duration::from_secs(1), 100, false);
+        let text = measurements(&r, Duration::from_secs(1), false);
         assert!(text.contains("sent 1  acked 0  errors 1"), "{text}");
         assert!(
             text.contains("error closed x1: the producer is closed"),
@@ -290,13 +291,32 @@ mod tests {
         let phase = PhaseResult {
             name: "warmup".into(),
             record: false,
-            rate: 5000,
+            rate: Rate::Constant(5000),
             elapsed: Duration::from_secs(1),
             recorder: Recorder::new(),
         };
-        let text = phase_block(&phase, 100);
+        let text = phase_block(&phase);
         assert!(
             text.starts_with("phase warmup (open loop at 5000 msgs/s, warmup: not in the total)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_ramp_phase_shows_both_ends_of_its_rate() {
+        let phase = PhaseResult {
+            name: "ramp".into(),
+            record: true,
+            rate: Rate::Ramp {
+                from: 10_000,
+                to: 100_000,
+            },
+            elapsed: Duration::from_secs(5),
+            recorder: Recorder::new(),
+        };
+        let text = phase_block(&phase);
+        assert!(
+            text.starts_with("phase ramp (open loop at 10000→100000 msgs/s)\n"),
             "{text}"
         );
     }
@@ -306,21 +326,21 @@ mod tests {
         let scenario = Scenario::command_line_default();
         let mut warm = Recorder::new();
         warm.record_sent(Duration::ZERO);
-        warm.record_ack(Duration::from_millis(50), Duration::from_millis(50));
+        warm.record_ack(Duration::from_millis(50), Duration::from_millis(50), 100);
         let result = RunResult {
             broker: "embedded broker at 127.0.0.1:9".into(),
             phases: vec![
                 PhaseResult {
                     name: "warmup".into(),
                     record: false,
-                    rate: 0,
+                    rate: Rate::CLOSED_LOOP,
                     elapsed: Duration::from_secs(1),
                     recorder: warm,
                 },
                 PhaseResult {
                     name: "main".into(),
                     record: true,
-                    rate: 0,
+                    rate: Rate::CLOSED_LOOP,
                     elapsed: Duration::from_secs(2),
                     recorder: recorder_with_latencies_1_to_1000_micros(),
                 },

@@ -30,9 +30,10 @@ use crate::audit::{Acknowledged, SequenceSet};
 use crate::pacer::Pacer;
 use crate::payload::{KeyPicker, MessageId, ValueBuilder, headers};
 use crate::recorder::Recorder;
-use crate::scenario::{Phase, Scenario};
+use crate::scenario::{Phase, Rate, Scenario};
 use crate::schedule::{Schedule, TaskPlan};
 use crate::target::{Audit, Broker, TargetError};
+use crate::value_size::SizePicker;
 
 /// Everything a run measured.
 #[derive(Debug, Clone)]
@@ -52,8 +53,8 @@ pub struct PhaseResult {
     pub name: String,
     /// Whether it counts in the totals.
     pub record: bool,
-    /// Its rate, messages per second; 0 for closed loop.
-    pub rate: u64,
+    /// Its rate, messages per second or a ramp; 0 for closed loop.
+    pub rate: Rate,
     /// From its start until the last outcome of its sends.
     pub elapsed: Duration,
     /// Its counters and histograms.
@@ -121,8 +122,9 @@ async fn run_against(scenario: &Scenario, broker: &Broker) -> Result<RunResult, 
         lanes.push(Lane {
             index,
             producer,
-            values: ValueBuilder::new(workload.message_size as usize),
-            keys: KeyPicker::new(workload.keys, index),
+            values: ValueBuilder::new(),
+            sizes: SizePicker::new(workload.message_size, workload.seed, index),
+            keys: KeyPicker::new(workload.keys, workload.seed, index),
             headers: headers(workload.headers),
             window: Arc::new(Semaphore::new(workload.in_flight as usize)),
             next_sequence: 0,
@@ -156,7 +158,7 @@ async fn run_phase(phase: &Phase, lanes: Vec<Lane>) -> Result<(PhaseResult, Vec<
     tracing::info!(
         phase = %phase.name,
         length = %phase.length,
-        rate = phase.rate,
+        rate = %phase.rate,
         recorded = phase.record,
         "phase started"
     );
@@ -200,6 +202,7 @@ struct Lane {
     index: u32,
     producer: Producer,
     values: ValueBuilder,
+    sizes: SizePicker,
     keys: KeyPicker,
     headers: Vec<Header>,
     /// Permits for sends in flight; every permit is back when a phase ends.
@@ -215,6 +218,8 @@ struct Started {
     sequence: u64,
     due: Instant,
     sent: Instant,
+    /// Bytes of the message's value.
+    bytes: u64,
 }
 
 /// The end of one send.
@@ -249,6 +254,7 @@ impl Lane {
                     recorder.record_ack(
                         outcome.done.saturating_duration_since(outcome.started.due),
                         outcome.done.saturating_duration_since(outcome.started.sent),
+                        outcome.started.bytes,
                     );
                 }
                 Err(e) => recorder.record_error(&e),
@@ -282,11 +288,13 @@ impl Lane {
             };
             let sent = Instant::now();
             let (sequence, record) = self.next_record();
+            let bytes = record.value.len() as u64;
             let enqueued = handle.block_on(self.producer.send(record));
             let started = Started {
                 sequence,
                 due,
                 sent,
+                bytes,
             };
             await_delivery(started, enqueued, permit, outcomes, handle);
             issued.record_sent(sent.saturating_duration_since(due));
@@ -317,11 +325,13 @@ impl Lane {
                 break;
             }
             let (sequence, record) = self.next_record();
+            let bytes = record.value.len() as u64;
             let enqueued = self.producer.send(record).await;
             let started = Started {
                 sequence,
                 due: now,
                 sent: now,
+                bytes,
             };
             await_delivery(started, enqueued, permit, &outcomes, &handle);
             issued.record_sent(Duration::ZERO);
@@ -338,7 +348,8 @@ impl Lane {
             producer: self.index,
             sequence,
         };
-        let mut record = Record::new(self.values.value(id));
+        let size = self.sizes.next_size();
+        let mut record = Record::new(self.values.value(id, size));
         if let Some(key) = self.keys.key(sequence) {
             record = record.with_key(key);
         }

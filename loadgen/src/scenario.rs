@@ -7,6 +7,8 @@
 
 mod fields;
 mod location;
+mod message_size;
+mod rate;
 #[cfg(test)]
 mod tests;
 
@@ -21,6 +23,9 @@ use toml::de::DeTable;
 
 use crate::payload::ID_LEN;
 use crate::thresholds::Thresholds;
+
+pub use message_size::{MessageSize, SizeDistribution};
+pub use rate::Rate;
 
 /// A validated scenario: what the runner runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,7 +93,7 @@ impl Protocol {
 }
 
 /// The `[workload]` table: the messages and the producer instances sending them.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Workload {
     /// The topic every message goes to.
@@ -100,11 +105,12 @@ pub struct Workload {
     /// Producer instances, each with its own connection; they share each phase's rate.
     #[serde(deserialize_with = "fields::at_least_one")]
     pub producers: u32,
-    /// Bytes of each message's value, the 16-byte message id included.
-    #[serde(deserialize_with = "fields::message_size")]
-    pub message_size: u32,
+    /// Bytes of each message's value, the 16-byte message id included: fixed, or drawn per message.
+    pub message_size: MessageSize,
     /// Which keys messages carry.
     pub keys: Keys,
+    /// Mixed into the seed of every producer instance's random draws (keys, value sizes).
+    pub seed: u64,
     /// Headers per message.
     pub headers: u32,
     /// Sends each producer instance keeps outstanding at most.
@@ -118,8 +124,9 @@ impl Default for Workload {
             topic: "bench".into(),
             partitions: 1,
             producers: 1,
-            message_size: 100,
+            message_size: MessageSize::default(),
             keys: Keys::None,
+            seed: 0,
             headers: 0,
             in_flight: 256,
         }
@@ -127,7 +134,7 @@ impl Default for Workload {
 }
 
 /// The keys messages carry (`workload.keys`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Keys {
     /// No key: the broker spreads messages round-robin.
     #[default]
@@ -142,6 +149,14 @@ pub enum Keys {
         /// How many distinct keys.
         count: u64,
     },
+    /// Key `n` drawn from `count` keys with probability proportional to
+    /// `1 / (n + 1)^exponent`, so `key-0` is the most frequent; seeded per producer instance.
+    Zipf {
+        /// How many distinct keys.
+        count: u64,
+        /// How steeply the frequency falls with the key's rank; above 0.
+        exponent: f64,
+    },
 }
 
 /// One `[[phases]]` entry: a stretch of load at one rate.
@@ -151,9 +166,9 @@ pub struct Phase {
     pub name: String,
     /// When the phase ends.
     pub length: PhaseLength,
-    /// Messages per second across all producer instances; 0 = as fast as the
-    /// `in_flight` window allows (closed loop).
-    pub rate: u64,
+    /// Messages per second across all producer instances, or a ramp; 0 = as
+    /// fast as the `in_flight` window allows (closed loop).
+    pub rate: Rate,
     /// Whether the phase counts in the totals; `false` for a warmup.
     pub record: bool,
 }
@@ -271,7 +286,7 @@ impl Scenario {
             phases: vec![Phase {
                 name: "main".into(),
                 length: PhaseLength::Messages(10_000),
-                rate: 0,
+                rate: Rate::CLOSED_LOOP,
                 record: true,
             }],
             thresholds: None,

@@ -4,11 +4,16 @@
 //! `rate` messages per second and `tasks` instances, the phase's `g`-th
 //! message is due `g / rate` seconds after the phase starts and is sent by
 //! instance `g mod tasks`. So instance `k`'s `i`-th message is the phase's
-//! message `i * tasks + k`. Pure arithmetic, no clocks.
+//! message `i * tasks + k`. A ramp interleaves the same way; only the due time
+//! of message `g` differs ([`ramp`]). Pure arithmetic, no clocks.
+
+pub mod ramp;
 
 use std::time::Duration;
 
-use crate::scenario::PhaseLength;
+use crate::scenario::{PhaseLength, Rate};
+
+pub use ramp::Ramp;
 
 /// What one producer instance does in one phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,9 +29,18 @@ pub struct TaskPlan {
 /// The due times of one producer instance's messages in an open-loop phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
-    rate: u64,
+    pace: Pace,
     tasks: u32,
     task: u32,
+}
+
+/// When the phase's message `g` is due, all instances together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    /// At `g / rate` seconds.
+    Constant(u64),
+    /// On a linearly changing rate.
+    Ramp(Ramp),
 }
 
 impl Schedule {
@@ -39,36 +53,80 @@ impl Schedule {
             rate > 0 && task < tasks,
             "rate {rate}, task {task} of {tasks}"
         );
-        Schedule { rate, tasks, task }
+        Schedule {
+            pace: Pace::Constant(rate),
+            tasks,
+            task,
+        }
+    }
+
+    /// The schedule of instance `task` of `tasks` sharing the messages of `ramp`.
+    ///
+    /// # Panics
+    /// If `tasks` is 0, or `task >= tasks`.
+    pub fn ramp(ramp: Ramp, tasks: u32, task: u32) -> Self {
+        assert!(task < tasks, "task {task} of {tasks}");
+        Schedule {
+            pace: Pace::Ramp(ramp),
+            tasks,
+            task,
+        }
     }
 
     /// How long after the phase start the instance's message `i` is due.
     pub fn due(&self, i: u64) -> Duration {
         let global = u128::from(i) * u128::from(self.tasks) + u128::from(self.task);
-        let nanos = global * 1_000_000_000 / u128::from(self.rate);
-        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+        match self.pace {
+            Pace::Constant(rate) => {
+                let nanos = global * 1_000_000_000 / u128::from(rate);
+                Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+            }
+            Pace::Ramp(ramp) => ramp.due(u64::try_from(global).unwrap_or(u64::MAX)),
+        }
     }
 }
 
 impl TaskPlan {
-    /// The plan of instance `task` of `tasks` for a phase of `length` at `rate` (0 = closed loop).
+    /// The plan of instance `task` of `tasks` for a phase of `length` at `rate`
+    /// (constant 0 = closed loop). A ramp over a phase of `messages` lasts as
+    /// long as they take at its mean rate ([`Ramp::sending`]).
     ///
     /// # Panics
     /// If `tasks` is 0 or `task >= tasks`.
-    pub fn new(length: PhaseLength, rate: u64, tasks: u32, task: u32) -> Self {
+    pub fn new(length: PhaseLength, rate: Rate, tasks: u32, task: u32) -> Self {
         assert!(task < tasks, "task {task} of {tasks}");
-        let schedule = (rate > 0).then(|| Schedule::new(rate, tasks, task));
-        let (quota, deadline) = match (length, schedule) {
-            (PhaseLength::Messages(total), _) => (Some(share(total, tasks, task)), None),
-            (PhaseLength::Duration(d), Some(_)) => {
-                (Some(share(messages_due_within(d, rate), tasks, task)), None)
+        let (schedule, total) = match (rate, length) {
+            (Rate::Constant(0), PhaseLength::Messages(total)) => (None, Some(total)),
+            (Rate::Constant(0), PhaseLength::Duration(d)) => {
+                return TaskPlan {
+                    schedule: None,
+                    quota: None,
+                    deadline: Some(d),
+                };
             }
-            (PhaseLength::Duration(d), None) => (None, Some(d)),
+            (Rate::Constant(rate), length) => {
+                let total = match length {
+                    PhaseLength::Messages(total) => total,
+                    PhaseLength::Duration(d) => messages_due_within(d, rate),
+                };
+                (Some(Schedule::new(rate, tasks, task)), Some(total))
+            }
+            (Rate::Ramp { from, to }, PhaseLength::Duration(d)) => {
+                let ramp = Ramp::new(from, to, d);
+                (
+                    Some(Schedule::ramp(ramp, tasks, task)),
+                    Some(ramp.messages()),
+                )
+            }
+            (Rate::Ramp { from, to }, PhaseLength::Messages(total)) => {
+                let ramp = Ramp::sending(from, to, total);
+                (Some(Schedule::ramp(ramp, tasks, task)), Some(total))
+            }
         };
         TaskPlan {
             schedule,
-            quota,
-            deadline,
+            quota: total.map(|total| share(total, tasks, task)),
+            deadline: None,
         }
     }
 }
@@ -143,7 +201,14 @@ mod tests {
         // Due at 0, 1/3 s, 2/3 s: exactly three before one second.
         assert_eq!(messages_due_within(Duration::from_secs(1), 3), 3);
         let plans: Vec<TaskPlan> = (0..2)
-            .map(|k| TaskPlan::new(PhaseLength::Duration(Duration::from_secs(3)), 5000, 2, k))
+            .map(|k| {
+                TaskPlan::new(
+                    PhaseLength::Duration(Duration::from_secs(3)),
+                    Rate::Constant(5000),
+                    2,
+                    k,
+                )
+            })
             .collect();
         assert_eq!(plans[0].quota, Some(7500));
         assert_eq!(plans[1].quota, Some(7500));
@@ -153,11 +218,59 @@ mod tests {
 
     #[test]
     fn a_closed_loop_phase_has_no_schedule() {
-        let timed = TaskPlan::new(PhaseLength::Duration(Duration::from_secs(2)), 0, 3, 1);
+        let timed = TaskPlan::new(
+            PhaseLength::Duration(Duration::from_secs(2)),
+            Rate::CLOSED_LOOP,
+            3,
+            1,
+        );
         assert_eq!(timed.schedule, None);
         assert_eq!(timed.quota, None);
         assert_eq!(timed.deadline, Some(Duration::from_secs(2)));
-        let counted = TaskPlan::new(PhaseLength::Messages(10), 0, 3, 0);
+        let counted = TaskPlan::new(PhaseLength::Messages(10), Rate::CLOSED_LOOP, 3, 0);
         assert_eq!((counted.quota, counted.deadline), (Some(4), None));
+    }
+
+    #[test]
+    fn instances_interleave_on_one_shared_ramp() {
+        let ramp = Ramp::new(10_000, 100_000, Duration::from_secs(5));
+        let length = PhaseLength::Duration(Duration::from_secs(5));
+        let rate = Rate::Ramp {
+            from: 10_000,
+            to: 100_000,
+        };
+        let plans: Vec<TaskPlan> = (0..3).map(|k| TaskPlan::new(length, rate, 3, k)).collect();
+        let quotas: Vec<u64> = plans.iter().map(|p| p.quota.unwrap()).collect();
+        assert_eq!(quotas, [91_667, 91_667, 91_666]);
+        assert_eq!(quotas.iter().sum::<u64>(), ramp.messages());
+        for (k, plan) in plans.iter().enumerate() {
+            let schedule = plan.schedule.unwrap();
+            assert_eq!(plan.deadline, None);
+            for i in [0, 1, 2, 1000, quotas[k] - 1] {
+                assert_eq!(
+                    schedule.due(i),
+                    ramp.due(i * 3 + k as u64),
+                    "instance {k}, {i}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_ramp_over_a_number_of_messages_sends_exactly_that_many() {
+        let rate = Rate::Ramp { from: 0, to: 1000 };
+        let plans: Vec<TaskPlan> = (0..2)
+            .map(|k| TaskPlan::new(PhaseLength::Messages(1001), rate, 2, k))
+            .collect();
+        assert_eq!(plans[0].quota, Some(501));
+        assert_eq!(plans[1].quota, Some(500));
+        // 1001 messages at a mean of 500/s take 2.002 s: the last is due just before.
+        let last = plans[0].schedule.unwrap().due(500);
+        let ramp = Ramp::sending(0, 1000, 1001);
+        assert_eq!(ramp.length(), Duration::from_millis(2002));
+        assert!(
+            last <= ramp.length() && last > Duration::from_secs(2),
+            "{last:?}"
+        );
     }
 }

@@ -177,6 +177,7 @@ mod tests {
     use crate::audit::Counts;
     use crate::recorder::Recorder;
     use crate::runner::PhaseResult;
+    use crate::scenario::Rate;
 
     /// A run whose recorded phase acked 1000 sends of 1..=1000 ms over 2 s
     /// with 10 failures, after a warmup of 5 sends; the broker holds `recorded`.
@@ -185,11 +186,11 @@ mod tests {
         let mut main = Recorder::new();
         for _ in 0..5 {
             warm.record_sent(Duration::ZERO);
-            warm.record_ack(Duration::from_secs(60), Duration::from_secs(60));
+            warm.record_ack(Duration::from_secs(60), Duration::from_secs(60), 100);
         }
         for ms in 1..=1000 {
             main.record_sent(Duration::ZERO);
-            main.record_ack(Duration::from_millis(ms), Duration::from_millis(ms));
+            main.record_ack(Duration::from_millis(ms), Duration::from_millis(ms), 100);
         }
         for _ in 0..10 {
             main.record_sent(Duration::ZERO);
@@ -198,7 +199,7 @@ mod tests {
         let phase = |name: &str, record, recorder| PhaseResult {
             name: name.into(),
             record,
-            rate: 0,
+            rate: Rate::CLOSED_LOOP,
             elapsed: Duration::from_secs(2),
             recorder,
         };
@@ -311,7 +312,7 @@ mod tests {
             phases: vec![PhaseResult {
                 name: "main".into(),
                 record: true,
-                rate: 0,
+                rate: Rate::CLOSED_LOOP,
                 elapsed: Duration::from_secs(1),
                 recorder: only_errors,
             }],

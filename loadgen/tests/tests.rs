@@ -507,12 +507,13 @@ fn shipped_scenarios() -> Vec<PathBuf> {
 
 /// Runs every shipped scenario at a tenth of its durations, one after another
 /// (they would compete for the CPU otherwise): each must pass its thresholds
-/// and its audit. About 5 s in all in a debug build on a 2-core machine
+/// and its audit. About 6 s in all in a debug build on a 2-core machine
 /// (the longest, steady.toml, is 12 s of phases at full length, 1.2 s here).
 #[test]
 fn every_shipped_scenario_runs_at_a_tenth_of_its_durations_and_passes() {
     let files = shipped_scenarios();
-    assert!(files.len() >= 7, "{files:?}");
+    assert!(files.len() >= 8, "{files:?}");
+    assert!(files.iter().any(|f| f.ends_with("ramp.toml")), "{files:?}");
     for file in &files {
         let started = std::time::Instant::now();
         let output = loadgen(&["run", file.to_str().unwrap(), "--duration-scale", "0.1"]);
@@ -535,6 +536,82 @@ fn every_shipped_scenario_runs_at_a_tenth_of_its_durations_and_passes() {
         );
         eprintln!("{}: {:?}", file.display(), started.elapsed());
     }
+}
+
+#[test]
+fn a_ramp_phase_sends_its_mean_rate_times_its_length_and_reports_both_ends() {
+    let scenario = scenarios_dir().join("ramp.toml");
+    let json = scratch_file("ramp", "report.json", "");
+    let output = loadgen(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--duration-scale",
+        "0.1",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let out = stdout(&output);
+    assert!(output.status.success(), "{out}\n{}", stderr(&output));
+    assert!(
+        out.contains("\nphase ramp (open loop at 2000→25000 msgs/s)\n"),
+        "{out}"
+    );
+    let report = read_json(&json);
+    let phases = report["phases"].as_array().unwrap();
+    let summary: Vec<(&str, &serde_json::Value, u64)> = phases
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap(),
+                &p["rate"],
+                p["sent"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // At a tenth: 0.1 s at 2000/s; 0.5 s ramping from 2000 to 25 000/s, so
+    // (2000 + 25 000) / 2 x 0.5 = 6750 messages; 0.2 s at 25 000/s.
+    assert_eq!(
+        summary,
+        [
+            ("warmup", &serde_json::json!(2000), 200),
+            (
+                "ramp",
+                &serde_json::json!({"from": 2000, "to": 25000}),
+                6750
+            ),
+            ("steady", &serde_json::json!(25000), 5000),
+        ]
+    );
+}
+
+#[test]
+fn throughput_in_mb_counts_the_bytes_of_values_of_varying_size() {
+    let scenario = scenarios_dir().join("large-messages.toml");
+    let json = scratch_file("sizes", "report.json", "");
+    let output = loadgen(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--messages",
+        "200",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output)
+            .contains("values of 51200 to 153600 bytes, normal (mean 102400, stddev 17066.667)"),
+        "{}",
+        stdout(&output)
+    );
+    let total = &read_json(&json)["total"];
+    let bytes_per_message = total["throughput_mb_per_s"].as_f64().unwrap() * 1e6
+        / total["throughput_msgs_per_s"].as_f64().unwrap();
+    // The sizes are drawn around 102 400 bytes; their mean over 200 messages
+    // is within 3% of it, and not exactly it, as one size for all would be.
+    assert!(
+        (99_000.0..105_800.0).contains(&bytes_per_message) && bytes_per_message.fract() != 0.0,
+        "{bytes_per_message}"
+    );
 }
 
 #[test]

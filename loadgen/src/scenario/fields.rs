@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Unexpected, Visitor};
 
-use super::{BrokerSpec, Keys, MIN_MESSAGE_SIZE, Phase, PhaseLength, Protocol, parse_duration};
+use super::{BrokerSpec, Keys, Phase, PhaseLength, Protocol, Rate, parse_duration};
 
 pub(super) fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     match u32::deserialize(d)? {
@@ -19,16 +19,6 @@ pub(super) fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Er
         )),
         n => Ok(n),
     }
-}
-
-pub(super) fn message_size<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let size = u32::deserialize(d)?;
-    if size < MIN_MESSAGE_SIZE {
-        return Err(de::Error::custom(format!(
-            "{size} bytes is too small; expected at least {MIN_MESSAGE_SIZE} (the message id takes 16 bytes)"
-        )));
-    }
-    Ok(size)
 }
 
 pub(super) fn topic_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -100,7 +90,8 @@ fn optional_positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>,
     positive_u64(d).map(Some)
 }
 
-/// `"none"`, or an inline table `{ kind = "sequential" | "uniform", count = N }`.
+/// `"none"`, or an inline table `{ kind = "sequential" | "uniform" | "zipf", count = N }`
+/// with, for zipf only, `exponent = s`.
 impl<'de> Deserialize<'de> for Keys {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct KeysVisitor;
@@ -110,7 +101,7 @@ impl<'de> Deserialize<'de> for Keys {
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(
-                    "\"none\" or { kind = \"sequential\" | \"uniform\", count = N } with N at least 1",
+                    "\"none\" or { kind = \"sequential\" | \"uniform\" | \"zipf\", count = N } with N at least 1",
                 )
             }
 
@@ -123,10 +114,18 @@ impl<'de> Deserialize<'de> for Keys {
 
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Keys, A::Error> {
                 let table = KeysTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(match table.kind {
-                    KeyKind::Sequential => Keys::Sequential { count: table.count },
-                    KeyKind::Uniform => Keys::Uniform { count: table.count },
-                })
+                let count = table.count;
+                match (table.kind, table.exponent) {
+                    (KeyKind::Sequential, None) => Ok(Keys::Sequential { count }),
+                    (KeyKind::Uniform, None) => Ok(Keys::Uniform { count }),
+                    (KeyKind::Zipf, exponent) => Ok(Keys::Zipf {
+                        count,
+                        exponent: exponent.unwrap_or(DEFAULT_ZIPF_EXPONENT),
+                    }),
+                    (KeyKind::Sequential | KeyKind::Uniform, Some(_)) => Err(de::Error::custom(
+                        "exponent applies to kind = \"zipf\" only",
+                    )),
+                }
             }
         }
 
@@ -134,12 +133,17 @@ impl<'de> Deserialize<'de> for Keys {
     }
 }
 
+/// The zipf exponent when `workload.keys` sets none: classic Zipf, key `n` twice as frequent as key `2n + 1`.
+const DEFAULT_ZIPF_EXPONENT: f64 = 1.0;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeysTable {
     kind: KeyKind,
     #[serde(deserialize_with = "positive_u64")]
     count: u64,
+    #[serde(default, deserialize_with = "optional_positive_f64")]
+    exponent: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +151,21 @@ struct KeysTable {
 enum KeyKind {
     Sequential,
     Uniform,
+    Zipf,
+}
+
+/// A finite number above 0, such as a zipf exponent or a standard deviation.
+pub(super) fn optional_positive_f64<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<f64>, D::Error> {
+    let value = f64::deserialize(d)?;
+    if value.is_finite() && value > 0.0 {
+        Ok(Some(value))
+    } else {
+        Err(de::Error::custom(format!(
+            "{value} is not allowed; expected a positive number"
+        )))
+    }
 }
 
 /// A `[[phases]]` table as written, before `duration` and `messages` are reconciled.
@@ -159,7 +178,7 @@ pub(super) struct PhaseToml {
     #[serde(default, deserialize_with = "optional_positive_u64")]
     messages: Option<u64>,
     #[serde(default)]
-    rate: u64,
+    rate: Rate,
     #[serde(default = "yes")]
     record: bool,
 }
