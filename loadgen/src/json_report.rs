@@ -162,9 +162,13 @@ mod tests {
             rate: 100,
             elapsed: Duration::from_secs(2),
             recorder,
+            interrupted: false,
         };
         RunResult {
             broker: "embedded broker at 127.0.0.1:9".into(),
+            started: std::time::SystemTime::UNIX_EPOCH,
+            intervals: Vec::new(),
+            interrupted: false,
             phases: vec![phase("warmup", false, warm), phase("main", true, main)],
             audit,
         }

@@ -293,6 +293,7 @@ mod tests {
             rate: 5000,
             elapsed: Duration::from_secs(1),
             recorder: Recorder::new(),
+            interrupted: false,
         };
         let text = phase_block(&phase, 100);
         assert!(
@@ -309,6 +310,9 @@ mod tests {
         warm.record_ack(Duration::from_millis(50), Duration::from_millis(50));
         let result = RunResult {
             broker: "embedded broker at 127.0.0.1:9".into(),
+            started: std::time::SystemTime::UNIX_EPOCH,
+            intervals: Vec::new(),
+            interrupted: false,
             phases: vec![
                 PhaseResult {
                     name: "warmup".into(),
@@ -316,6 +320,7 @@ mod tests {
                     rate: 0,
                     elapsed: Duration::from_secs(1),
                     recorder: warm,
+                    interrupted: false,
                 },
                 PhaseResult {
                     name: "main".into(),
@@ -323,6 +328,7 @@ mod tests {
                     rate: 0,
                     elapsed: Duration::from_secs(2),
                     recorder: recorder_with_latencies_1_to_1000_micros(),
+                    interrupted: false,
                 },
             ],
             audit: Audit::Checked {
