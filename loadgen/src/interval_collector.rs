@@ -18,6 +18,8 @@ use crate::scenario::{Phase, PhaseLength};
 
 /// Seconds this far behind the clock are closed (compressed); later parts still merge.
 const KEEP_OPEN_SECONDS: u64 = 5;
+/// How long after a second ends its progress line is printed.
+const TICK_DELAY: Duration = Duration::from_millis(100);
 
 /// The phase being run, as the collector follows it.
 #[derive(Debug)]
@@ -38,7 +40,8 @@ pub async fn collect(
 ) -> IntervalSeries {
     let mut series = IntervalSeries::new();
     let second = Duration::from_secs(1);
-    let mut tick = tokio::time::interval_at((origin + second).into(), second);
+    // A little after each second ends, so that the lanes have rotated it out.
+    let mut tick = tokio::time::interval_at((origin + second + TICK_DELAY).into(), second);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut current: Option<CurrentPhase> = None;
     let mut last = (origin, LiveTotals::default());

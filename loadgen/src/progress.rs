@@ -91,6 +91,25 @@ impl BarSlot {
     }
 }
 
+/// Stderr for log lines: each is written with the progress bar (if any)
+/// cleared, so that logs and bar do not tear each other. For
+/// `tracing_subscriber`'s `with_writer`.
+#[derive(Debug, Clone)]
+pub struct LogWriter(pub BarSlot);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The fmt layer writes each event whole, so an event is never split around a redraw.
+        self.0
+            .suspend(|| std::io::stderr().write_all(buf))
+            .map(|()| buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 /// The bar's resolution: a phase is this many steps.
 const BAR_STEPS: u64 = 1000;
 

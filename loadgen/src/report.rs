@@ -45,6 +45,12 @@ pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> 
         workload.in_flight,
         scenario.producer.acks
     );
+    if result.interrupted {
+        let _ = writeln!(
+            out,
+            "INTERRUPTED: stopped by Ctrl-C; the last phase shown was cut short and later phases did not run"
+        );
+    }
     for phase in &result.phases {
         out.push('\n');
         out.push_str(&phase_block(phase, u64::from(workload.message_size)));
@@ -106,8 +112,13 @@ pub fn phase_block(phase: &PhaseResult, message_size: u64) -> String {
     } else {
         ", warmup: not in the total"
     };
+    let interrupted = if phase.interrupted {
+        ", interrupted"
+    } else {
+        ""
+    };
     format!(
-        "phase {} ({pace}{warmup})\n{}",
+        "phase {} ({pace}{warmup}{interrupted})\n{}",
         phase.name,
         measurements(&phase.recorder, phase.elapsed, message_size, phase.rate > 0)
     )
