@@ -30,7 +30,8 @@ pub enum Command {
     ///
     /// Exit status: 0 when every threshold is met (without `[thresholds]`: every
     /// send succeeded), 1 when one is not (any send failed), 2 when the
-    /// scenario is invalid or the broker cannot be reached.
+    /// scenario is invalid or the broker cannot be reached, 130 when Ctrl-C
+    /// interrupted it (the summary of what ran is printed).
     Run(Box<RunArgs>),
     /// Check scenario files without running them.
     Validate(ValidateArgs),

@@ -11,6 +11,13 @@
 //! and what it carries; [`pacer`] waits for due times to within microseconds.
 //! After the run, [`audit`] checks by message id what the broker recorded,
 //! read in-process or, for an external mock broker, through its [`admin`] API.
+//!
+//! Second by second, each stream of sends keeps an [`interval`] recorder; an
+//! [`interval_collector`] task merges them into an [`interval_series`] and,
+//! from the [`live`] counters, drives the [`progress`] display. [`hlog`]
+//! writes the seconds as an HdrHistogram interval log, and [`html_report`]
+//! the whole report as one HTML page with [`svg_chart`] charts. [`stop`] is
+//! the switch Ctrl-C pulls.
 
 pub mod admin;
 pub mod audit;
