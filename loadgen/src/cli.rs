@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use producer::Acks;
 
+use crate::progress::ProgressMode;
 use crate::scenario::{
     BrokerSpec, MIN_MESSAGE_SIZE, MessageSize, Phase, PhaseLength, Rate, Scenario, ScenarioError,
 };
@@ -31,7 +32,8 @@ pub enum Command {
     ///
     /// Exit status: 0 when every threshold is met (without `[thresholds]`: every
     /// send succeeded), 1 when one is not (any send failed), 2 when the
-    /// scenario is invalid or the broker cannot be reached.
+    /// scenario is invalid or the broker cannot be reached, 130 when Ctrl-C
+    /// interrupted it (the summary of what ran is printed).
     Run(Box<RunArgs>),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
@@ -51,6 +53,17 @@ pub struct RunArgs {
     /// HdrHistogram's percentile-distribution format (.hgrm, values in ms).
     #[arg(long, value_name = "PATH")]
     pub hgrm: Option<PathBuf>,
+    /// Also write an HdrHistogram interval log to PATH: per second of the run,
+    /// the corrected and the uncorrected latency histogram (µs).
+    #[arg(long, value_name = "PATH")]
+    pub hlog: Option<PathBuf>,
+    /// Also write a self-contained HTML report with latency and throughput charts to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    /// Live progress on stderr: `auto` (bar and a line per second on a
+    /// terminal), `always` (plain lines when not a terminal) or `never`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
     /// Multiply the duration of every timed phase by F (0 < F <= 1000), for
     /// short CI runs; phases of N messages are unchanged. Overrides the
     /// environment variable LOADGEN_DURATION_SCALE.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde_json::{Map, Value, json};
 
+use crate::interval_series::Interval;
 use crate::recorder::Recorder;
 use crate::runner::RunResult;
 use crate::scenario::{Rate, Scenario};
@@ -48,10 +49,37 @@ pub fn report(
         "scenario": scenario.name,
         "broker": result.broker,
         "passed": passed,
+        "interrupted": result.interrupted,
         "total": Value::Object(measurements(&total, elapsed)),
         "phases": phases,
         "audit": audit(&result.audit),
         "thresholds": verdicts.iter().map(verdict).collect::<Vec<_>>(),
+        "intervals": result.intervals.iter().map(interval).collect::<Vec<_>>(),
+    })
+}
+
+/// One second of the run: its counts and its corrected latency percentiles
+/// (`null` without acknowledgements).
+fn interval(interval: &Interval) -> Value {
+    let latency = &interval.corrected;
+    let us = |value: u64| {
+        if latency.count == 0 {
+            Value::Null
+        } else {
+            json!(value)
+        }
+    };
+    json!({
+        "t_s": interval.second,
+        "target": interval.counts.due,
+        "sent": interval.counts.sent,
+        "acked": interval.counts.acked,
+        "errors": interval.counts.errors,
+        "bytes": interval.counts.bytes,
+        "p50_us": us(latency.p50),
+        "p90_us": us(latency.p90),
+        "p99_us": us(latency.p99),
+        "max_us": us(latency.max),
     })
 }
 
@@ -170,9 +198,13 @@ mod tests {
             rate: Rate::Constant(100),
             elapsed: Duration::from_secs(2),
             recorder,
+            interrupted: false,
         };
         RunResult {
             broker: "embedded broker at 127.0.0.1:9".into(),
+            started: std::time::SystemTime::UNIX_EPOCH,
+            intervals: Vec::new(),
+            interrupted: false,
             phases: vec![phase("warmup", false, warm), phase("main", true, main)],
             audit,
         }
@@ -275,6 +307,47 @@ mod tests {
         assert_eq!(
             rate(Rate::Ramp { from: 10, to: 0 }),
             json!({"from": 10, "to": 0})
+        );
+    }
+
+    #[test]
+    fn each_second_lists_its_counts_and_corrected_percentiles() {
+        use crate::interval::{IntervalEvent, SecondCounts, second_histogram};
+        use crate::interval_series::IntervalSeries;
+
+        let mut series = IntervalSeries::new();
+        let mut corrected = second_histogram();
+        for us in 1..=100 {
+            corrected.record(us * 10).unwrap();
+        }
+        series.add(IntervalEvent::Latency {
+            second: 1,
+            corrected,
+            uncorrected: second_histogram(),
+        });
+        series.add(IntervalEvent::Counts {
+            first: 1,
+            counts: vec![SecondCounts {
+                due: 120,
+                sent: 110,
+                acked: 100,
+                errors: 2,
+                bytes: 10_000,
+            }],
+        });
+        let mut run = result(Audit::Unavailable("no admin".into()));
+        run.intervals = series.into_intervals(2);
+        run.interrupted = true;
+        let report = report(&Scenario::command_line_default(), &run, &[], false);
+        assert_eq!(report["interrupted"], true);
+        assert_eq!(
+            report["intervals"],
+            json!([
+                {"t_s": 0, "target": 0, "sent": 0, "acked": 0, "errors": 0, "bytes": 0,
+                 "p50_us": null, "p90_us": null, "p99_us": null, "max_us": null},
+                {"t_s": 1, "target": 120, "sent": 110, "acked": 100, "errors": 2, "bytes": 10_000,
+                 "p50_us": 500, "p90_us": 900, "p99_us": 990, "max_us": 1000},
+            ])
         );
     }
 

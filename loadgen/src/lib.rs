@@ -12,20 +12,36 @@
 //! generators; [`pacer`] waits for due times to within microseconds.
 //! After the run, [`audit`] checks by message id what the broker recorded,
 //! read in-process or, for an external mock broker, through its [`admin`] API.
+//!
+//! Second by second, each stream of sends keeps an [`interval`] recorder; an
+//! [`interval_collector`] task merges them into an [`interval_series`] and,
+//! from the [`live`] counters, drives the [`progress`] display. [`hlog`]
+//! writes the seconds as an HdrHistogram interval log, and [`html_report`]
+//! the whole report as one HTML page with [`svg_chart`] charts. [`stop`] is
+//! the switch Ctrl-C pulls.
 
 pub mod admin;
 pub mod audit;
 pub mod cli;
 pub mod hgrm;
+pub mod hlog;
+pub mod html_report;
+pub mod interval;
+pub mod interval_collector;
+pub mod interval_series;
 pub mod json_report;
+pub mod live;
 pub mod pacer;
 pub mod payload;
+pub mod progress;
 pub mod random;
 pub mod recorder;
 pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod schedule;
+pub mod stop;
+pub mod svg_chart;
 pub mod target;
 pub mod thresholds;
 pub mod value_size;

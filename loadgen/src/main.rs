@@ -3,7 +3,8 @@
 //! Exit status: 0 when the run passed: every threshold of `[thresholds]` met,
 //! or without that table, every send succeeded; 1 when it failed (a failed
 //! threshold is named on stderr); 2 when nothing could be run (invalid
-//! scenario or flags, unreachable broker), with the reason as the last line on
+//! scenario or flags, unreachable broker); 130 when Ctrl-C interrupted the
+//! run (the summary of what ran is printed). The reason is the last line on
 //! stderr: `loadgen: error: …`.
 
 use std::fs::File;
@@ -13,20 +14,28 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use loadgen::cli::{Cli, Command, RunArgs, ValidateArgs};
+use loadgen::progress::{BarSlot, LogWriter, Progress};
+use loadgen::runner::{Controls, RunError};
 use loadgen::scenario::Scenario;
+use loadgen::stop::{GRACE, Stop};
 use tracing_subscriber::EnvFilter;
 
+/// The exit status after Ctrl-C, as shells report a process ended by SIGINT.
+const INTERRUPTED: u8 = 130;
+
 fn main() -> ExitCode {
+    let bar = BarSlot::new();
+    let log_bar = bar.clone();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(move || LogWriter(log_bar.clone()))
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Run(args) => run(&args),
+        Command::Run(args) => run(&args, &bar),
         Command::Validate(args) => validate(&args),
     };
     match outcome {
@@ -34,20 +43,31 @@ fn main() -> ExitCode {
         Err(e) => {
             // Every error's message already includes its cause.
             eprintln!("loadgen: error: {e}");
-            ExitCode::from(2)
+            match e.downcast_ref::<RunError>() {
+                Some(RunError::Interrupted) => ExitCode::from(INTERRUPTED),
+                _ => ExitCode::from(2),
+            }
         }
     }
 }
 
-/// Runs the scenario and prints the summary; exit 1 when the run failed.
-fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+/// Runs the scenario and prints the summary; exit 1 when the run failed, 130 when interrupted.
+fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
     let scenario = args.resolve()?;
     // Created up front so that an unwritable path fails before the run, not after it.
     let json = args.json.as_deref().map(create_output).transpose()?;
     let hgrm = args.hgrm.as_deref().map(create_output).transpose()?;
+    let hlog = args.hlog.as_deref().map(create_output).transpose()?;
+    let html = args.html.as_deref().map(create_output).transpose()?;
+    let stop = Stop::new();
+    handle_interrupts(&stop, bar)?;
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
-    let result = runtime.block_on(loadgen::runner::run(&scenario));
+    let controls = Controls {
+        stop,
+        progress: Progress::new(args.progress, std::io::stderr().is_terminal(), bar),
+    };
+    let result = runtime.block_on(loadgen::runner::run_with(&scenario, controls));
     // Every background task is gone before anything more is printed.
     drop(runtime);
     let result = result?;
@@ -57,20 +77,11 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .map(|t| t.evaluate(&result))
         .unwrap_or_default();
     print!("{}", loadgen::report::render(&scenario, &result, &verdicts));
-    let passed = match scenario.thresholds {
-        Some(_) => {
-            for failed in verdicts.iter().filter(|v| !v.passed) {
-                eprintln!(
-                    "loadgen: error: threshold {} failed: actual {}, limit {}",
-                    failed.name,
-                    failed.actual_text(),
-                    loadgen::thresholds::number(failed.limit)
-                );
-            }
-            verdicts.iter().all(|v| v.passed)
-        }
-        None => result.errors_in_all_phases() == 0,
-    };
+    let passed = !result.interrupted
+        && match scenario.thresholds {
+            Some(_) => verdicts.iter().all(|v| v.passed),
+            None => result.errors_in_all_phases() == 0,
+        };
     if let Some((path, file)) = json {
         let report = loadgen::json_report::report(&scenario, &result, &verdicts, passed);
         write_output(&path, file, |w| {
@@ -83,11 +94,111 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         let text = loadgen::hgrm::percentile_distribution(total.corrected());
         write_output(&path, file, |w| w.write_all(text.as_bytes()))?;
     }
+    if let Some((path, file)) = hlog {
+        write_output(&path, file, |w| {
+            loadgen::hlog::write_interval_log(w, &scenario.name, result.started, &result.intervals)
+        })?;
+    }
+    if let Some((path, file)) = html {
+        let page = loadgen::html_report::page(&scenario, &result, &verdicts, passed);
+        write_output(&path, file, |w| w.write_all(page.as_bytes()))?;
+    }
+    if result.interrupted {
+        eprintln!(
+            "loadgen: error: interrupted by Ctrl-C: the summary and reports cover the run until then"
+        );
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
+    if scenario.thresholds.is_some() {
+        for failed in verdicts.iter().filter(|v| !v.passed) {
+            eprintln!(
+                "loadgen: error: threshold {} failed: actual {}, limit {}",
+                failed.name,
+                failed.actual_text(),
+                loadgen::thresholds::number(failed.limit)
+            );
+        }
+    }
     Ok(if passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Listens for Ctrl-C (SIGINT) on a thread of its own, from now until the
+/// process exits: the first requests `stop` and, after the grace period,
+/// abandons the sends in flight; the second exits at once.
+fn handle_interrupts(stop: &Stop, bar: &BarSlot) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the signal handler's runtime: {e}"))?;
+    // Registered here, before the run starts, so that no Ctrl-C is missed.
+    let mut interrupts = runtime
+        .block_on(async { Interrupts::new() })
+        .map_err(|e| anyhow::anyhow!("cannot listen for Ctrl-C: {e}"))?;
+    let (stop, bar) = (stop.clone(), bar.clone());
+    std::thread::Builder::new()
+        .name("loadgen-interrupts".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                interrupts.next().await;
+                bar.suspend(|| {
+                    eprintln!(
+                        "loadgen: interrupted: starting no more sends, waiting up to {GRACE:?} for those in flight \
+                         (Ctrl-C again to exit at once)"
+                    );
+                });
+                stop.request();
+                tokio::select! {
+                    () = interrupts.next() => {}
+                    () = tokio::time::sleep(GRACE) => {
+                        stop.abandon();
+                        interrupts.next().await;
+                    }
+                }
+                bar.suspend(|| eprintln!("loadgen: error: interrupted twice: exiting without a summary"));
+                std::process::exit(i32::from(INTERRUPTED));
+            });
+        })
+        .map_err(|e| anyhow::anyhow!("cannot start the signal handler's thread: {e}"))?;
+    Ok(())
+}
+
+/// Ctrl-C as a stream of events.
+struct Interrupts {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    /// Starts listening; must run inside a tokio runtime.
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Interrupts {
+                signal: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Interrupts {})
+        }
+    }
+
+    /// The next Ctrl-C.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            self.signal.recv().await;
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 /// Creates (or truncates) a report file, naming it when that fails.

@@ -45,6 +45,12 @@ pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> 
         workload.in_flight,
         scenario.producer.acks
     );
+    if result.interrupted {
+        let _ = writeln!(
+            out,
+            "INTERRUPTED: stopped by Ctrl-C; the last phase shown was cut short and later phases did not run"
+        );
+    }
     for phase in &result.phases {
         out.push('\n');
         out.push_str(&phase_block(phase));
@@ -105,8 +111,13 @@ pub fn phase_block(phase: &PhaseResult) -> String {
     } else {
         ", warmup: not in the total"
     };
+    let interrupted = if phase.interrupted {
+        ", interrupted"
+    } else {
+        ""
+    };
     format!(
-        "phase {} ({pace}{warmup})\n{}",
+        "phase {} ({pace}{warmup}{interrupted})\n{}",
         phase.name,
         measurements(&phase.recorder, phase.elapsed, open_loop)
     )
@@ -294,6 +305,7 @@ mod tests {
             rate: Rate::Constant(5000),
             elapsed: Duration::from_secs(1),
             recorder: Recorder::new(),
+            interrupted: false,
         };
         let text = phase_block(&phase);
         assert!(
@@ -313,6 +325,7 @@ mod tests {
             },
             elapsed: Duration::from_secs(5),
             recorder: Recorder::new(),
+            interrupted: false,
         };
         let text = phase_block(&phase);
         assert!(
@@ -329,6 +342,9 @@ mod tests {
         warm.record_ack(Duration::from_millis(50), Duration::from_millis(50), 100);
         let result = RunResult {
             broker: "embedded broker at 127.0.0.1:9".into(),
+            started: std::time::SystemTime::UNIX_EPOCH,
+            intervals: Vec::new(),
+            interrupted: false,
             phases: vec![
                 PhaseResult {
                     name: "warmup".into(),
@@ -336,6 +352,7 @@ mod tests {
                     rate: Rate::CLOSED_LOOP,
                     elapsed: Duration::from_secs(1),
                     recorder: warm,
+                    interrupted: false,
                 },
                 PhaseResult {
                     name: "main".into(),
@@ -343,6 +360,7 @@ mod tests {
                     rate: Rate::CLOSED_LOOP,
                     elapsed: Duration::from_secs(2),
                     recorder: recorder_with_latencies_1_to_1000_micros(),
+                    interrupted: false,
                 },
             ],
             audit: Audit::Checked {

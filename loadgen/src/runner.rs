@@ -18,20 +18,33 @@
 //! audit finds is the producer's or the broker's, not loadgen's; each send's
 //! delivery is then awaited by a task of its own, so up to `in_flight` are
 //! outstanding per lane.
+//!
+//! Besides its phase [`Recorder`], each issuer and collector keeps an
+//! [`IntervalRecorder`] of the run's seconds and bumps its lane's [`Live`]
+//! counters; a collector task merges the seconds and shows progress. A
+//! [`Stop`] request (Ctrl-C) makes issuers start no more sends and skips the
+//! remaining phases; after its grace period, sends still in flight are abandoned.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use producer::{DeliveryFuture, Header, Producer, Record};
 use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::audit::{Acknowledged, SequenceSet};
+use crate::interval::{IntervalEvent, IntervalRecorder, IntervalSink};
+use crate::interval_collector;
+use crate::interval_series::Interval;
+use crate::live::{LaneCounters, Live};
 use crate::pacer::Pacer;
 use crate::payload::{KeyPicker, MessageId, ValueBuilder, headers};
+use crate::progress::Progress;
 use crate::recorder::Recorder;
 use crate::scenario::{Phase, Rate, Scenario};
 use crate::schedule::{Schedule, TaskPlan};
+use crate::stop::{GRACE, Stop};
 use crate::target::{Audit, Broker, TargetError};
 use crate::value_size::SizePicker;
 
@@ -44,6 +57,14 @@ pub struct RunResult {
     pub phases: Vec<PhaseResult>,
     /// What the broker recorded, checked by message id.
     pub audit: Audit,
+    /// When the first phase started, by the wall clock.
+    pub started: SystemTime,
+    /// Each second from the first phase's start to the end of the last, every
+    /// producer instance merged.
+    pub intervals: Vec<Interval>,
+    /// Whether a stop request (Ctrl-C) cut the run short: the last phase is
+    /// the one it interrupted, and later phases did not run.
+    pub interrupted: bool,
 }
 
 /// What one phase measured, all producer instances merged.
@@ -59,6 +80,8 @@ pub struct PhaseResult {
     pub elapsed: Duration,
     /// Its counters and histograms.
     pub recorder: Recorder,
+    /// Whether a stop request came while it ran, so it may not have sent all its messages.
+    pub interrupted: bool,
 }
 
 /// Why a run stopped before its end.
@@ -73,6 +96,18 @@ pub enum RunError {
     /// A producer instance's task panicked: a bug in loadgen.
     #[error("a producer instance's task failed: {0}")]
     Task(tokio::task::JoinError),
+    /// A stop request came before the first phase started.
+    #[error("interrupted before the first phase started")]
+    Interrupted,
+}
+
+/// How a run is watched and stopped from outside it.
+#[derive(Debug, Default)]
+pub struct Controls {
+    /// Pulled by the Ctrl-C handler.
+    pub stop: Stop,
+    /// The live display, if any.
+    pub progress: Option<Progress>,
 }
 
 impl RunResult {
@@ -104,21 +139,42 @@ impl RunResult {
 /// [`RunError::Target`] when the broker cannot be started or reached;
 /// [`RunError::Task`] on a bug.
 pub async fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
-    let broker = Broker::start(&scenario.target, &scenario.workload).await?;
-    let outcome = run_against(scenario, &broker).await;
+    run_with(scenario, Controls::default()).await
+}
+
+/// Runs `scenario` to the end, or until `controls.stop` is requested, showing
+/// `controls.progress`. Send failures are counted, not fatal.
+///
+/// # Errors
+/// As [`run`], and [`RunError::Interrupted`] when the stop request comes
+/// before the first phase started.
+pub async fn run_with(scenario: &Scenario, controls: Controls) -> Result<RunResult, RunError> {
+    let stop = controls.stop.clone();
+    let broker = until_stopped(Broker::start(&scenario.target, &scenario.workload), &stop)
+        .await
+        .ok_or(RunError::Interrupted)??;
+    let outcome = run_against(scenario, &broker, controls).await;
     broker.shutdown().await;
     outcome
 }
 
-async fn run_against(scenario: &Scenario, broker: &Broker) -> Result<RunResult, RunError> {
+async fn run_against(
+    scenario: &Scenario,
+    broker: &Broker,
+    controls: Controls,
+) -> Result<RunResult, RunError> {
+    let Controls { stop, progress } = controls;
     let workload = &scenario.workload;
+    let live = Live::new(workload.producers);
     let mut lanes = Vec::new();
     for index in 0..workload.producers {
         let mut config = scenario.producer.clone();
         config.protocol = scenario.target.protocol.producer_protocol();
         config.topic = workload.topic.clone();
         config.client_id = format!("{}-{index}", config.client_id);
-        let producer = broker.connect(config).await?;
+        let producer = until_stopped(broker.connect(config), &stop)
+            .await
+            .ok_or(RunError::Interrupted)??;
         lanes.push(Lane {
             index,
             producer,
@@ -129,32 +185,104 @@ async fn run_against(scenario: &Scenario, broker: &Broker) -> Result<RunResult, 
             window: Arc::new(Semaphore::new(workload.in_flight as usize)),
             next_sequence: 0,
             acked: SequenceSet::new(),
+            counters: live.lane(index),
         });
     }
     tracing::info!(broker = %broker, producers = lanes.len(), "connected");
+    if stop.is_requested() {
+        return Err(RunError::Interrupted);
+    }
 
+    let origin = Instant::now();
+    let started = SystemTime::now();
+    let (sink, events) = IntervalSink::channel();
+    let collector = tokio::spawn(interval_collector::collect(
+        events,
+        origin,
+        live,
+        scenario.phases.clone(),
+        progress,
+    ));
     let mut phases = Vec::new();
-    for phase in &scenario.phases {
-        let (result, returned) = run_phase(phase, lanes).await?;
+    for (index, phase) in scenario.phases.iter().enumerate() {
+        if stop.is_requested() {
+            break;
+        }
+        sink.send(IntervalEvent::PhaseStarted { index });
+        let run = PhaseRun {
+            origin,
+            sink: &sink,
+            stop: &stop,
+        };
+        let (result, returned) = run_phase(phase, lanes, run).await?;
         lanes = returned;
         phases.push(result);
     }
+    let seconds = origin.elapsed().as_secs_f64().ceil() as u64;
+    drop(sink);
+    let interrupted = stop.is_requested();
     for lane in &lanes {
-        lane.producer.close().await;
+        let close = lane.producer.close();
+        // After a stop request, closing (which flushes) is not waited for past the grace period.
+        tokio::select! {
+            biased;
+            () = close => {}
+            () = stop.abandoned() => {}
+        }
     }
     let acknowledged = Acknowledged {
         acked: lanes.iter().map(|lane| lane.acked.clone()).collect(),
         sent: lanes.iter().map(|lane| lane.next_sequence).collect(),
     };
-    let audit: Audit = broker.audit(&workload.topic, &acknowledged).await;
+    let audit = broker.audit(&workload.topic, &acknowledged);
+    let audit: Audit = if interrupted {
+        tokio::time::timeout(GRACE, audit)
+            .await
+            .unwrap_or_else(|_| {
+                Audit::Unavailable(format!(
+                    "interrupted, and the audit did not finish within {GRACE:?}"
+                ))
+            })
+    } else {
+        audit.await
+    };
+    let intervals = collector
+        .await
+        .map_err(RunError::Task)?
+        .into_intervals(seconds);
     Ok(RunResult {
         broker: broker.to_string(),
         phases,
         audit,
+        started,
+        intervals,
+        interrupted,
     })
 }
 
-async fn run_phase(phase: &Phase, lanes: Vec<Lane>) -> Result<(PhaseResult, Vec<Lane>), RunError> {
+/// Awaits `future` unless `stop` is requested first (then `None`).
+async fn until_stopped<T>(future: impl Future<Output = T>, stop: &Stop) -> Option<T> {
+    tokio::select! {
+        biased;
+        value = future => Some(value),
+        () = stop.requested() => None,
+    }
+}
+
+/// What every phase of a run shares.
+#[derive(Debug, Clone, Copy)]
+struct PhaseRun<'a> {
+    /// The run's start, from which seconds are counted.
+    origin: Instant,
+    sink: &'a IntervalSink,
+    stop: &'a Stop,
+}
+
+async fn run_phase(
+    phase: &Phase,
+    lanes: Vec<Lane>,
+    run: PhaseRun<'_>,
+) -> Result<(PhaseResult, Vec<Lane>), RunError> {
     tracing::info!(
         phase = %phase.name,
         length = %phase.length,
@@ -168,7 +296,12 @@ async fn run_phase(phase: &Phase, lanes: Vec<Lane>) -> Result<(PhaseResult, Vec<
         .into_iter()
         .map(|lane| {
             let plan = TaskPlan::new(phase.length, phase.rate, tasks, lane.index);
-            tokio::spawn(lane.run(plan, start))
+            let streams = Streams {
+                origin: run.origin,
+                sink: run.sink.clone(),
+                stop: run.stop.clone(),
+            };
+            tokio::spawn(lane.run(plan, start, streams))
         })
         .collect();
     let mut recorder = Recorder::new();
@@ -192,9 +325,28 @@ async fn run_phase(phase: &Phase, lanes: Vec<Lane>) -> Result<(PhaseResult, Vec<
         rate: phase.rate,
         elapsed,
         recorder,
+        interrupted: run.stop.is_requested(),
     };
     Ok((result, lanes))
 }
+
+/// What a lane's issuer and collector need besides the lane: where their
+/// seconds go and the stop switch.
+#[derive(Debug, Clone)]
+struct Streams {
+    origin: Instant,
+    sink: IntervalSink,
+    stop: Stop,
+}
+
+impl Streams {
+    fn intervals(&self, phase_start: Instant) -> IntervalRecorder {
+        IntervalRecorder::new(self.origin, phase_start, self.sink.clone())
+    }
+}
+
+/// Above this wait, the issuer sleeps in slices of it to notice a stop request.
+const STOP_CHECK: Duration = Duration::from_millis(100);
 
 /// One producer instance and what it keeps between phases.
 #[derive(Debug)]
@@ -210,6 +362,8 @@ struct Lane {
     next_sequence: u64,
     /// The sequences acknowledged so far, in every phase, for the audit.
     acked: SequenceSet,
+    /// Running totals for the progress display.
+    counters: Arc<LaneCounters>,
 }
 
 /// The start of one send.
@@ -232,41 +386,69 @@ struct Outcome {
 
 impl Lane {
     /// Runs one phase's plan; returns the lane for the next phase and its measurements.
-    async fn run(self, plan: TaskPlan, start: Instant) -> Result<(Lane, Recorder), RunError> {
+    async fn run(
+        self,
+        plan: TaskPlan,
+        start: Instant,
+        streams: Streams,
+    ) -> Result<(Lane, Recorder), RunError> {
+        let counters = Arc::clone(&self.counters);
         let (outcomes, mut received) = mpsc::unbounded_channel();
+        let issuer_streams = streams.clone();
         let issuer = match plan.schedule {
             Some(schedule) => {
                 let handle = Handle::current();
                 let quota = plan.quota.unwrap_or(0);
                 tokio::task::spawn_blocking(move || {
-                    self.open_loop(schedule, quota, start, &outcomes, &handle)
+                    self.open_loop(schedule, quota, start, &outcomes, &handle, &issuer_streams)
                 })
             }
-            None => tokio::spawn(self.closed_loop(plan, start, outcomes)),
+            None => tokio::spawn(self.closed_loop(plan, start, outcomes, issuer_streams)),
         };
-        // The channel closes once the issuer and every send it started are done.
+        // The channel closes once the issuer and every send it started are done;
+        // after a stop request's grace period, sends still in flight are abandoned.
         let mut recorder = Recorder::new();
+        let mut intervals = streams.intervals(start);
         let mut acked = SequenceSet::new();
-        while let Some(outcome) = received.recv().await {
+        let abandoned = streams.stop.abandoned();
+        tokio::pin!(abandoned);
+        loop {
+            let outcome = tokio::select! {
+                biased;
+                outcome = received.recv() => outcome,
+                () = &mut abandoned => None,
+            };
+            let Some(outcome) = outcome else { break };
             match outcome.result {
                 Ok(()) => {
                     acked.insert(outcome.started.sequence);
-                    recorder.record_ack(
-                        outcome.done.saturating_duration_since(outcome.started.due),
-                        outcome.done.saturating_duration_since(outcome.started.sent),
+                    let since_due = outcome.done.saturating_duration_since(outcome.started.due);
+                    let since_sent = outcome.done.saturating_duration_since(outcome.started.sent);
+                    recorder.record_ack(since_due, since_sent, outcome.started.bytes);
+                    intervals.record_ack(
+                        outcome.done,
+                        since_due,
+                        since_sent,
                         outcome.started.bytes,
                     );
+                    counters.acked();
                 }
-                Err(e) => recorder.record_error(&e),
+                Err(e) => {
+                    recorder.record_error(&e);
+                    intervals.record_error(outcome.done);
+                    counters.failed();
+                }
             }
         }
+        intervals.finish();
         let (mut lane, issued) = issuer.await.map_err(RunError::Task)?;
         recorder.merge(&issued);
         lane.acked.union(&acked);
         Ok((lane, recorder))
     }
 
-    /// Starts each message when it is due, or at once when behind.
+    /// Starts each message when it is due, or at once when behind, until
+    /// the quota or a stop request.
     fn open_loop(
         mut self,
         schedule: Schedule,
@@ -274,22 +456,33 @@ impl Lane {
         start: Instant,
         outcomes: &mpsc::UnboundedSender<Outcome>,
         handle: &Handle,
+        streams: &Streams,
     ) -> (Lane, Recorder) {
+        let stop = &streams.stop;
         let mut issued = Recorder::new();
+        let mut intervals = streams.intervals(start);
         let mut pacer = Pacer::new();
         for i in 0..quota {
             let due = start + schedule.due(i);
-            pacer.wait_until(due);
+            if !wait_unless_stopped(&mut pacer, due, stop) {
+                break;
+            }
             let permit = match self.window.clone().try_acquire_owned() {
                 Ok(permit) => permit,
-                Err(_) => handle
-                    .block_on(self.window.clone().acquire_owned())
-                    .expect("the window is never closed"),
+                Err(_) => match handle
+                    .block_on(until_stopped(self.window.clone().acquire_owned(), stop))
+                {
+                    Some(permit) => permit.expect("the window is never closed"),
+                    None => break,
+                },
             };
             let sent = Instant::now();
             let (sequence, record) = self.next_record();
             let bytes = record.value.len() as u64;
-            let enqueued = handle.block_on(self.producer.send(record));
+            let Some(enqueued) = handle.block_on(until_stopped(self.producer.send(record), stop))
+            else {
+                break;
+            };
             let started = Started {
                 sequence,
                 due,
@@ -297,36 +490,46 @@ impl Lane {
                 bytes,
             };
             await_delivery(started, enqueued, permit, outcomes, handle);
-            issued.record_sent(sent.saturating_duration_since(due));
+            let lag = sent.saturating_duration_since(due);
+            issued.record_sent(lag);
+            intervals.record_due(due);
+            intervals.record_sent(sent);
+            self.counters.sent(lag);
         }
+        intervals.finish();
         (self, issued)
     }
 
-    /// Starts a send whenever the window has room, until the quota or the deadline.
+    /// Starts a send whenever the window has room, until the quota, the
+    /// deadline or a stop request.
     async fn closed_loop(
         mut self,
         plan: TaskPlan,
         start: Instant,
         outcomes: mpsc::UnboundedSender<Outcome>,
+        streams: Streams,
     ) -> (Lane, Recorder) {
         let handle = Handle::current();
+        let stop = &streams.stop;
         let deadline = plan.deadline.map(|d| start + d);
         let mut issued = Recorder::new();
+        let mut intervals = streams.intervals(start);
         let mut count = 0u64;
-        while plan.quota.is_none_or(|quota| count < quota) {
-            let permit = self
-                .window
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("the window is never closed");
+        while plan.quota.is_none_or(|quota| count < quota) && !stop.is_requested() {
+            let Some(permit) = until_stopped(self.window.clone().acquire_owned(), stop).await
+            else {
+                break;
+            };
+            let permit = permit.expect("the window is never closed");
             let now = Instant::now();
             if deadline.is_some_and(|deadline| now >= deadline) {
                 break;
             }
             let (sequence, record) = self.next_record();
             let bytes = record.value.len() as u64;
-            let enqueued = self.producer.send(record).await;
+            let Some(enqueued) = until_stopped(self.producer.send(record), stop).await else {
+                break;
+            };
             let started = Started {
                 sequence,
                 due: now,
@@ -335,8 +538,11 @@ impl Lane {
             };
             await_delivery(started, enqueued, permit, &outcomes, &handle);
             issued.record_sent(Duration::ZERO);
+            intervals.record_sent(now);
+            self.counters.sent(Duration::ZERO);
             count += 1;
         }
+        intervals.finish();
         (self, issued)
     }
 
@@ -356,6 +562,19 @@ impl Lane {
         record.headers.clone_from(&self.headers);
         (sequence, record)
     }
+}
+
+/// Waits until `due` with `pacer`, in slices when it is far off so that a
+/// stop request is noticed; `false` when one was.
+fn wait_unless_stopped(pacer: &mut Pacer, due: Instant, stop: &Stop) -> bool {
+    while due.saturating_duration_since(Instant::now()) > STOP_CHECK {
+        if stop.is_requested() {
+            return false;
+        }
+        std::thread::sleep(STOP_CHECK / 2);
+    }
+    pacer.wait_until(due);
+    !stop.is_requested()
 }
 
 /// Awaits the delivery of an enqueued message as its own task, which holds

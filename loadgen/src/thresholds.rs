@@ -202,9 +202,13 @@ mod tests {
             rate: Rate::CLOSED_LOOP,
             elapsed: Duration::from_secs(2),
             recorder,
+            interrupted: false,
         };
         RunResult {
             broker: "b".into(),
+            started: std::time::SystemTime::UNIX_EPOCH,
+            intervals: Vec::new(),
+            interrupted: false,
             phases: vec![phase("warmup", false, warm), phase("main", true, main)],
             audit,
         }
@@ -309,12 +313,16 @@ mod tests {
         only_errors.record_error(&producer::Error::Closed);
         let result = RunResult {
             broker: "b".into(),
+            started: std::time::SystemTime::UNIX_EPOCH,
+            intervals: Vec::new(),
+            interrupted: false,
             phases: vec![PhaseResult {
                 name: "main".into(),
                 record: true,
                 rate: Rate::CLOSED_LOOP,
                 elapsed: Duration::from_secs(1),
                 recorder: only_errors,
+                interrupted: false,
             }],
             audit: audited(0, 0),
         };

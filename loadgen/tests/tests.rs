@@ -5,6 +5,8 @@ use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod reports;
+
 /// Far longer than any of these runs takes, even on a loaded 2-core machine.
 const TIMEOUT: Duration = Duration::from_secs(180);
 
