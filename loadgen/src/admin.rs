@@ -82,7 +82,7 @@ impl AdminApi {
                     "/topics/{topic}/records?partition={partition}&offset={offset}&limit={PAGE}"
                 );
                 let body = self.get(&path).await?;
-                let page = parse_records(&body).map_err(|reason| self.error(&path, reason))?;
+                let page = parse_records(&body).map_err(|reason| self.error("GET", &path, reason))?;
                 let got = page.len() as u64;
                 records.extend(page);
                 if got < PAGE {
@@ -97,16 +97,63 @@ impl AdminApi {
     /// `(partition, high watermark)` of each partition of `topic`.
     async fn partitions(&self, topic: &str) -> Result<Vec<(u32, u64)>, AdminError> {
         let body = self.get("/topics").await?;
-        parse_partitions(&body, topic).map_err(|reason| self.error("/topics", reason))
+        parse_partitions(&body, topic).map_err(|reason| self.error("GET", "/topics", reason))
+    }
+
+    /// Puts a fault rule in force (`POST /faults`); the broker's answer: the
+    /// rule with its `id`, `fired` and `state`.
+    ///
+    /// # Errors
+    /// [`AdminError`] when the API cannot be reached or refuses the rule (with its reason).
+    pub async fn add_fault(&self, rule: &Value) -> Result<Value, AdminError> {
+        let body = self
+            .request("POST", "/faults", Some(&rule.to_string()))
+            .await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| self.error("POST", "/faults", format!("invalid JSON: {e}")))
+    }
+
+    /// A fault rule as the broker reports it now (`GET /faults/{id}`).
+    ///
+    /// # Errors
+    /// [`AdminError`] when the API cannot be reached or the rule does not exist.
+    pub async fn fault(&self, id: u64) -> Result<Value, AdminError> {
+        let path = format!("/faults/{id}");
+        let body = self.get(&path).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| self.error("GET", &path, format!("invalid JSON: {e}")))
+    }
+
+    /// Removes a fault rule (`DELETE /faults/{id}`).
+    ///
+    /// # Errors
+    /// [`AdminError`] when the API cannot be reached or the rule does not exist.
+    pub async fn remove_fault(&self, id: u64) -> Result<(), AdminError> {
+        self.request("DELETE", &format!("/faults/{id}"), None)
+            .await
+            .map(|_| ())
     }
 
     /// The body of a `200` answer to `GET path`.
     async fn get(&self, path: &str) -> Result<Vec<u8>, AdminError> {
+        self.request("GET", path, None).await
+    }
+
+    /// The body of a successful (2xx) answer to `method path` with an optional JSON `body`.
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<Vec<u8>, AdminError> {
         let exchange = async {
             let mut stream = TcpStream::connect(&self.address).await?;
+            let body = body.unwrap_or_default();
             let request = format!(
-                "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
-                self.address
+                "{method} {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                self.address,
+                body.len()
             );
             stream.write_all(request.as_bytes()).await?;
             let mut response = Vec::new();
@@ -115,27 +162,31 @@ impl AdminApi {
         };
         let response = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
             .await
-            .map_err(|_| self.error(path, format!("no answer within {REQUEST_TIMEOUT:?}")))?
-            .map_err(|e| self.error(path, e.to_string()))?;
-        parse_response(&response).map_err(|reason| self.error(path, reason))
+            .map_err(|_| self.error(method, path, format!("no answer within {REQUEST_TIMEOUT:?}")))?
+            .map_err(|e| self.error(method, path, e.to_string()))?;
+        parse_response(&response).map_err(|reason| self.error(method, path, reason))
     }
 
-    fn error(&self, path: &str, reason: String) -> AdminError {
+    fn error(&self, method: &str, path: &str, reason: String) -> AdminError {
         AdminError {
             address: self.address.clone(),
-            reason: format!("GET {path}: {reason}"),
+            reason: format!("{method} {path}: {reason}"),
         }
     }
 }
 
-/// The body of a whole HTTP/1.1 response, which must be `200`; a chunked body is decoded.
+/// The body of a whole HTTP/1.1 response, which must be 2xx; a chunked body is decoded.
 fn parse_response(response: &[u8]) -> Result<Vec<u8>, String> {
     let end = find(response, b"\r\n\r\n").ok_or("the response has no end of headers")?;
     let head = String::from_utf8_lossy(&response[..end]);
     let body = &response[end + 4..];
     let mut lines = head.split("\r\n");
     let status = lines.next().unwrap_or_default();
-    if status.split_whitespace().nth(1) != Some("200") {
+    if !status
+        .split_whitespace()
+        .nth(1)
+        .is_some_and(|code| code.len() == 3 && code.starts_with('2'))
+    {
         let detail = String::from_utf8_lossy(body);
         return Err(format!("answered {status:?}: {detail}"));
     }

@@ -102,6 +102,13 @@ pub fn page(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict], passe
         "<p>{}</p>",
         escape(&audit_line(&result.audit, &result.broker))
     );
+    if !result.faults.is_empty() {
+        html.push_str("<h2>Faults</h2>\n<ul>\n");
+        for fault in &result.faults {
+            let _ = writeln!(html, "<li>{}</li>", escape(&crate::faults::describe(fault)));
+        }
+        html.push_str("</ul>\n");
+    }
 
     html.push_str("<h2>Charts</h2>\n");
     html.push_str(&render(&percentile_chart(&total)));
@@ -354,6 +361,7 @@ mod tests {
             started: SystemTime::UNIX_EPOCH,
             intervals: series.into_intervals(2),
             interrupted: false,
+            faults: Vec::new(),
         }
     }
 

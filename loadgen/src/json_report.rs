@@ -55,6 +55,7 @@ pub fn report(
         "audit": audit(&result.audit),
         "thresholds": verdicts.iter().map(verdict).collect::<Vec<_>>(),
         "intervals": result.intervals.iter().map(interval).collect::<Vec<_>>(),
+        "faults": result.faults,
     })
 }
 
@@ -205,6 +206,7 @@ mod tests {
             started: std::time::SystemTime::UNIX_EPOCH,
             intervals: Vec::new(),
             interrupted: false,
+            faults: Vec::new(),
             phases: vec![phase("warmup", false, warm), phase("main", true, main)],
             audit,
         }

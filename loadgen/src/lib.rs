@@ -23,6 +23,7 @@
 pub mod admin;
 pub mod audit;
 pub mod cli;
+pub mod faults;
 pub mod hgrm;
 pub mod hlog;
 pub mod html_report;

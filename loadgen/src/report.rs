@@ -72,6 +72,12 @@ pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> 
     out.push('\n');
     out.push_str(&audit_line(&result.audit, &result.broker));
     out.push('\n');
+    if !result.faults.is_empty() {
+        out.push_str("faults\n");
+        for fault in &result.faults {
+            let _ = writeln!(out, "  {}", crate::faults::describe(fault));
+        }
+    }
     if scenario.thresholds.is_some() {
         out.push('\n');
         out.push_str(&threshold_lines(verdicts));
@@ -345,6 +351,7 @@ mod tests {
             started: std::time::SystemTime::UNIX_EPOCH,
             intervals: Vec::new(),
             interrupted: false,
+            faults: Vec::new(),
             phases: vec![
                 PhaseResult {
                     name: "warmup".into(),

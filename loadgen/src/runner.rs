@@ -33,6 +33,7 @@ use producer::{DeliveryFuture, Header, Producer, Record};
 use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
+use crate::faults::{self, FaultOutcome, FaultsError};
 use crate::audit::{Acknowledged, SequenceSet};
 use crate::interval::{IntervalEvent, IntervalRecorder, IntervalSink};
 use crate::interval_collector;
@@ -65,6 +66,8 @@ pub struct RunResult {
     /// Whether a stop request (Ctrl-C) cut the run short: the last phase is
     /// the one it interrupted, and later phases did not run.
     pub interrupted: bool,
+    /// The scenario's `[[faults]]`, with how often each fired.
+    pub faults: Vec<FaultOutcome>,
 }
 
 /// What one phase measured, all producer instances merged.
@@ -99,6 +102,9 @@ pub enum RunError {
     /// A stop request came before the first phase started.
     #[error("interrupted before the first phase started")]
     Interrupted,
+    /// The broker refused a `[[faults]]` rule, or has no admin API to set it through.
+    #[error(transparent)]
+    Faults(#[from] FaultsError),
 }
 
 /// How a run is watched and stopped from outside it.
@@ -193,6 +199,7 @@ async fn run_against(
         return Err(RunError::Interrupted);
     }
 
+    let applied = faults::apply(broker, &scenario.faults).await?;
     let origin = Instant::now();
     let started = SystemTime::now();
     let (sink, events) = IntervalSink::channel();
@@ -230,6 +237,7 @@ async fn run_against(
             () = stop.abandoned() => {}
         }
     }
+    let faults = faults::finish(broker, applied).await;
     let acknowledged = Acknowledged {
         acked: lanes.iter().map(|lane| lane.acked.clone()).collect(),
         sent: lanes.iter().map(|lane| lane.next_sequence).collect(),
@@ -257,6 +265,7 @@ async fn run_against(
         started,
         intervals,
         interrupted,
+        faults,
     })
 }
 

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use mock_broker::fault::FaultSpec;
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeTable;
@@ -46,10 +47,13 @@ pub struct Scenario {
     pub phases: Vec<Phase>,
     /// The `[thresholds]` table; without it, a run fails when any send fails.
     pub thresholds: Option<Thresholds>,
+    /// The `[[faults]]` rules (`docs/faults.md`), put in force on the broker
+    /// when the first phase starts; their `at` counts from then.
+    pub faults: Vec<FaultSpec>,
 }
 
 /// The `[target]` table: where the load goes.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Target {
     /// The broker: started in-process, or one already running.
@@ -60,6 +64,21 @@ pub struct Target {
     /// the audit; the embedded broker is read in-process and does not use it.
     #[serde(deserialize_with = "fields::admin_address")]
     pub admin: Option<String>,
+    /// Brokers the embedded mock broker runs (cluster mode, partition leaders
+    /// spread over them); 1 by default. Not used with an external broker.
+    #[serde(deserialize_with = "fields::embedded_brokers")]
+    pub brokers: u32,
+}
+
+impl Default for Target {
+    fn default() -> Self {
+        Target {
+            broker: BrokerSpec::default(),
+            protocol: Protocol::default(),
+            admin: None,
+            brokers: 1,
+        }
+    }
 }
 
 /// Which broker a scenario runs against.
@@ -210,7 +229,7 @@ pub enum ScenarioError {
 
 /// Top-level keys a later version of loadgen will read; rejected today with a
 /// message that says so, rather than as unknown keys.
-pub const RESERVED_KEYS: [&str; 2] = ["audit", "faults"];
+pub const RESERVED_KEYS: [&str; 1] = ["audit"];
 
 /// `[producer]` keys that come from elsewhere in the scenario: the key and where its value comes from.
 const FILLED_PRODUCER_KEYS: [(&str, &str); 5] = [
@@ -290,6 +309,7 @@ impl Scenario {
                 record: true,
             }],
             thresholds: None,
+            faults: Vec::new(),
         }
     }
 }
@@ -311,6 +331,8 @@ struct ScenarioToml {
     phases: Vec<Spanned<fields::PhaseToml>>,
     #[serde(default)]
     thresholds: Option<Thresholds>,
+    #[serde(default)]
+    faults: Vec<Spanned<FaultSpec>>,
 }
 
 type Rejection = (Option<std::ops::Range<usize>>, String, String);
@@ -366,6 +388,7 @@ impl ScenarioToml {
             };
             return Err((None, "producer".into(), reason));
         }
+        let faults = faults(self.faults, &self.target)?;
         Ok(Scenario {
             name: self.name,
             description: self.description,
@@ -374,8 +397,40 @@ impl ScenarioToml {
             workload: self.workload,
             phases,
             thresholds: self.thresholds,
+            faults,
         })
     }
+}
+
+/// Checks each `[[faults]]` rule as the broker will; node ids only against
+/// the embedded broker, whose size is known.
+fn faults(raw: Vec<Spanned<FaultSpec>>, target: &Target) -> Result<Vec<FaultSpec>, Rejection> {
+    let brokers = match target.broker {
+        BrokerSpec::Embedded => Some(target.brokers),
+        BrokerSpec::External(_) => None,
+    };
+    if let (BrokerSpec::External(address), None, Some(first)) =
+        (&target.broker, &target.admin, raw.first())
+    {
+        return Err((
+            Some(first.span()),
+            "faults".into(),
+            format!(
+                "[[faults]] are set through a mock broker's admin API, and [target] names none for {address}; \
+                 add [target] admin = \"host:port\", or run against the embedded broker"
+            ),
+        ));
+    }
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, spanned)| {
+            let span = spanned.span();
+            let spec = spanned.into_inner();
+            spec.validate(brokers)
+                .map_err(|e| (Some(span), format!("faults[{i}].{}", e.key), e.reason))?;
+            Ok(spec)
+        })
+        .collect()
 }
 
 /// A key that must not appear, with where it is.

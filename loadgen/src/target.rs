@@ -70,6 +70,7 @@ impl Broker {
             BrokerSpec::Embedded => {
                 let mut config = BrokerConfig::ephemeral();
                 config.partitions = workload.partitions;
+                config.brokers = target.brokers;
                 let broker = MockBroker::start(config)
                     .await
                     .map_err(TargetError::Start)?;

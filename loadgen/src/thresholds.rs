@@ -209,6 +209,7 @@ mod tests {
             started: std::time::SystemTime::UNIX_EPOCH,
             intervals: Vec::new(),
             interrupted: false,
+            faults: Vec::new(),
             phases: vec![phase("warmup", false, warm), phase("main", true, main)],
             audit,
         }
@@ -316,6 +317,7 @@ mod tests {
             started: std::time::SystemTime::UNIX_EPOCH,
             intervals: Vec::new(),
             interrupted: false,
+            faults: Vec::new(),
             phases: vec![PhaseResult {
                 name: "main".into(),
                 record: true,

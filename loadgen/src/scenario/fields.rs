@@ -38,6 +38,18 @@ pub(super) fn admin_address<'de, D: Deserializer<'de>>(d: D) -> Result<Option<St
     }
 }
 
+/// `[target] brokers`: 1 to 64, as the mock broker allows.
+pub(super) fn embedded_brokers<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u32::deserialize(d)?;
+    if (1..=64).contains(&n) {
+        Ok(n)
+    } else {
+        Err(de::Error::custom(format!(
+            "{n} brokers; expected 1 to 64 (the embedded mock broker's cluster size)"
+        )))
+    }
+}
+
 /// Parses a string value with `FromStr`, reporting its error as is.
 fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
 where

@@ -160,8 +160,8 @@ fn every_key_of_the_schema_is_read() {
 fn unknown_keys_are_rejected_anywhere_naming_line_and_key() {
     let cases = [
         (
-            "[target]\nbrokers = \"embedded\"\n",
-            "line 6: target.brokers: unknown field `brokers`",
+            "[target]\nbroker_list = \"embedded\"\n",
+            "line 6: target.broker_list: unknown field `broker_list`",
         ),
         (
             "[producer]\nlinger_mss = 5\n",
@@ -308,6 +308,50 @@ fn broker_and_topic_must_not_be_set_in_the_producer_table() {
         ),
         "{err}"
     );
+}
+
+#[test]
+fn fault_rules_are_read_checked_and_named_by_index_and_key() {
+    let s = parse(&format!(
+        "{MINIMAL}[target]\nbrokers = 3\n\
+         [[faults]]\nkind = \"disconnect\"\nwhen = \"after\"\nprobability = 0.05\nseed = 1\n\
+         [[faults]]\nkind = \"leader_move\"\ntopic = \"bench\"\npartition = 0\nto = 3\nat = \"2s\"\n"
+    ))
+    .unwrap();
+    assert_eq!(s.target.brokers, 3);
+    assert_eq!(s.faults.len(), 2);
+    assert_eq!(s.faults[1].at.unwrap().0, Duration::from_secs(2));
+
+    let err = error(&format!(
+        "{MINIMAL}[[faults]]\nkind = \"latency\"\nlatency_ms = 5\n[[faults]]\nkind = \"stall\"\n"
+    ));
+    assert!(
+        err.contains("faults[1].duration: is required for kind = \"stall\""),
+        "{err}"
+    );
+    assert!(err.contains("line 8"), "the second rule's line: {err}");
+    let err = error(&format!(
+        "{MINIMAL}[[faults]]\nkind = \"leader_move\"\ntopic = \"t\"\npartition = 0\nto = 2\n"
+    ));
+    assert!(
+        err.contains("faults[0].to: broker 2 does not exist; node ids are 1 to 1"),
+        "{err}"
+    );
+    let err = error(&format!(
+        "{MINIMAL}[[faults]]\nkind = \"latency\"\nlatncy_ms = 5\n"
+    ));
+    assert!(err.contains("line 7: faults[0].latncy_ms: unknown field `latncy_ms`"), "{err}");
+    let err = error(&format!(
+        "{MINIMAL}[target]\nbroker = \"kafka:9092\"\n[[faults]]\nkind = \"down\"\nduration = \"1s\"\n"
+    ));
+    assert!(err.contains("faults: [[faults]] are set through a mock broker's admin API"), "{err}");
+    // With an admin API, node ids are the external broker's business.
+    let s = parse(&format!(
+        "{MINIMAL}[target]\nbroker = \"kafka:9092\"\nadmin = \"kafka:9644\"\n\
+         [[faults]]\nkind = \"down\"\nduration = \"1s\"\nbroker = 7\n"
+    ))
+    .unwrap();
+    assert_eq!(s.faults[0].broker, Some(7));
 }
 
 #[test]

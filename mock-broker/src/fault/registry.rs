@@ -287,7 +287,8 @@ impl Faults {
             }
             rule.fired += 1;
             self.stats.fault_fired(rule.rule.kind.as_str());
-            tracing::info!(id = rule.id, kind = %rule.rule.kind, broker = request.broker, api = ?request.api, protocol = ?request.protocol, "fault fired");
+            // Per request, so at debug level: a rule may fire thousands of times a second.
+            tracing::debug!(id = rule.id, kind = %rule.rule.kind, broker = request.broker, api = ?request.api, protocol = ?request.protocol, "fault fired");
             apply(&rule.rule.action, &mut rule.dice, &mut verdict);
         }
         drop(registry);

@@ -336,6 +336,18 @@ fn random_seed() -> u64 {
     RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
+impl FaultSpec {
+    /// Checks the rule as [`Faults::add`](super::Faults::add) would, for a
+    /// cluster of `brokers` brokers, or without checking node ids when the
+    /// cluster is not known (a broker elsewhere).
+    ///
+    /// # Errors
+    /// [`FaultError`] naming the first key at fault.
+    pub fn validate(&self, brokers: Option<u32>) -> Result<(), FaultError> {
+        FaultRule::new(self, brokers.unwrap_or(i32::MAX as u32)).map(|_| ())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,180 @@
+//! A scenario's `[[faults]]`: put in force on the broker when the first phase
+//! starts (so each rule's `at` counts from the start of the run), read back
+//! and removed when the run ends, so that a shared broker is left as found.
+
+use mock_broker::fault::FaultSpec;
+use serde::Serialize;
+
+use crate::target::Broker;
+
+/// Why a scenario's faults could not be put in force.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot put [[faults]] rule {index} ({kind}) in force: {reason}")]
+pub struct FaultsError {
+    /// The rule's index in the scenario's `[[faults]]`.
+    pub index: usize,
+    /// Its kind.
+    pub kind: String,
+    /// The broker's (or its admin API's) reason.
+    pub reason: String,
+}
+
+/// The rules a run put in force, by their ids on the broker.
+#[derive(Debug, Default)]
+pub struct AppliedFaults {
+    rules: Vec<(FaultSpec, u64)>,
+}
+
+/// One rule after the run: its keys and how often it fired.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaultOutcome {
+    /// The rule as the scenario gave it (durations scaled).
+    #[serde(flatten)]
+    pub spec: FaultSpec,
+    /// How often it fired during the run; `None` when it could not be read back.
+    pub fired: Option<u64>,
+    /// `pending`, `active` or `expired` when the run ended, as the broker says.
+    pub state: Option<String>,
+}
+
+/// Puts every rule in force, in order.
+///
+/// # Errors
+/// [`FaultsError`] for the first rule the broker refuses; the rules added
+/// before it are removed again.
+pub async fn apply(broker: &Broker, specs: &[FaultSpec]) -> Result<AppliedFaults, FaultsError> {
+    let mut applied = AppliedFaults::default();
+    for (index, spec) in specs.iter().enumerate() {
+        let added = match broker {
+            Broker::Embedded(mock) => mock
+                .faults()
+                .add(spec.clone())
+                .map(|info| info.id)
+                .map_err(|e| e.to_string()),
+            Broker::External(_, Some(admin)) => {
+                let rule = serde_json::to_value(spec).expect("a fault rule serializes");
+                match admin.add_fault(&rule).await {
+                    Ok(answer) => answer["id"]
+                        .as_u64()
+                        .ok_or_else(|| format!("the admin API answered without an id: {answer}")),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Broker::External(address, None) => Err(format!(
+                "{address} has no admin API in [target] admin to set faults through"
+            )),
+        };
+        match added {
+            Ok(id) => {
+                tracing::info!(index, kind = %spec.kind, id, "fault rule in force");
+                applied.rules.push((spec.clone(), id));
+            }
+            Err(reason) => {
+                finish(broker, applied).await;
+                return Err(FaultsError {
+                    index,
+                    kind: spec.kind.to_string(),
+                    reason,
+                });
+            }
+        }
+    }
+    Ok(applied)
+}
+
+/// Reads how often each rule fired, then removes it from the broker.
+pub async fn finish(broker: &Broker, applied: AppliedFaults) -> Vec<FaultOutcome> {
+    let mut outcomes = Vec::with_capacity(applied.rules.len());
+    for (spec, id) in applied.rules {
+        let (fired, state) = match broker {
+            Broker::Embedded(mock) => {
+                let info = mock.faults().get(id);
+                mock.faults().remove(id);
+                (
+                    info.as_ref().map(|i| i.fired),
+                    info.map(|i| state_name(&i.state)),
+                )
+            }
+            Broker::External(_, Some(admin)) => {
+                let info = admin.fault(id).await;
+                if let Err(e) = admin.remove_fault(id).await {
+                    tracing::warn!(id, error = %e, "could not remove a fault rule from the broker");
+                }
+                match info {
+                    Ok(info) => (
+                        info["fired"].as_u64(),
+                        info["state"].as_str().map(str::to_string),
+                    ),
+                    Err(e) => {
+                        tracing::warn!(id, error = %e, "could not read a fault rule back");
+                        (None, None)
+                    }
+                }
+            }
+            Broker::External(_, None) => (None, None),
+        };
+        outcomes.push(FaultOutcome { spec, fired, state });
+    }
+    outcomes
+}
+
+fn state_name(state: &mock_broker::fault::FaultState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{state:?}"))
+}
+
+/// One line per rule for the console summary: `latency (latency_ms 200, at 8s for 2s): fired 1234`.
+pub fn describe(outcome: &FaultOutcome) -> String {
+    let mut keys = serde_json::to_value(&outcome.spec).expect("a fault rule serializes");
+    let kind = outcome.spec.kind.to_string();
+    if let Some(map) = keys.as_object_mut() {
+        map.remove("kind");
+    }
+    let keys: Vec<String> = keys
+        .as_object()
+        .map(|map| {
+            map.iter()
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => format!("{k} {s}"),
+                    other => format!("{k} {other}"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let fired = match outcome.fired {
+        Some(n) => format!("fired {n}"),
+        None => "fired: unknown".to_string(),
+    };
+    if keys.is_empty() {
+        format!("{kind}: {fired}")
+    } else {
+        format!("{kind} ({}): {fired}", keys.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use mock_broker::fault::{ApiScope, When};
+
+    use super::*;
+
+    #[test]
+    fn the_summary_line_names_the_kind_its_keys_and_the_count() {
+        let outcome = FaultOutcome {
+            spec: FaultSpec::disconnect(When::After)
+                .with_api(ApiScope::Produce)
+                .with_probability(0.05, Some(1))
+                .with_at(Duration::from_secs(2)),
+            fired: Some(17),
+            state: Some("active".into()),
+        };
+        assert_eq!(
+            describe(&outcome),
+            "disconnect (api produce, at 2s, probability 0.05, seed 1, when after): fired 17"
+        );
+    }
+}
