@@ -82,7 +82,8 @@ impl AdminApi {
                     "/topics/{topic}/records?partition={partition}&offset={offset}&limit={PAGE}"
                 );
                 let body = self.get(&path).await?;
-                let page = parse_records(&body).map_err(|reason| self.error("GET", &path, reason))?;
+                let page =
+                    parse_records(&body).map_err(|reason| self.error("GET", &path, reason))?;
                 let got = page.len() as u64;
                 records.extend(page);
                 if got < PAGE {
@@ -162,7 +163,13 @@ impl AdminApi {
         };
         let response = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
             .await
-            .map_err(|_| self.error(method, path, format!("no answer within {REQUEST_TIMEOUT:?}")))?
+            .map_err(|_| {
+                self.error(
+                    method,
+                    path,
+                    format!("no answer within {REQUEST_TIMEOUT:?}"),
+                )
+            })?
             .map_err(|e| self.error(method, path, e.to_string()))?;
         parse_response(&response).map_err(|reason| self.error(method, path, reason))
     }

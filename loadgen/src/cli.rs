@@ -230,7 +230,9 @@ pub fn scale_durations(mut scenario: Scenario, scale: f64) -> Result<Scenario, R
     // Faults keep their place in the (scaled) run.
     for fault in &mut scenario.faults {
         for d in [&mut fault.at, &mut fault.duration].into_iter().flatten() {
-            let nanos = (d.0.as_nanos() as f64 * scale).round().min(u64::MAX as f64 / 2.0);
+            let nanos = (d.0.as_nanos() as f64 * scale)
+                .round()
+                .min(u64::MAX as f64 / 2.0);
             d.0 = Duration::from_nanos((nanos as u64).max(1));
         }
     }

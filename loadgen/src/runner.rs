@@ -33,8 +33,8 @@ use producer::{DeliveryFuture, Header, Producer, Record};
 use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
-use crate::faults::{self, FaultOutcome, FaultsError};
 use crate::audit::{Acknowledged, SequenceSet};
+use crate::faults::{self, FaultOutcome, FaultsError};
 use crate::interval::{IntervalEvent, IntervalRecorder, IntervalSink};
 use crate::interval_collector;
 use crate::interval_series::Interval;

@@ -82,7 +82,14 @@ fn assert_exactly_once(broker: &MockBroker, topic: &str, range: std::ops::Range<
         *copies.entry(value).or_default() += 1;
     }
     let expected: BTreeMap<String, usize> = range.map(|i| (format!("{i:05}"), 1)).collect();
-    assert_eq!(copies, expected);
+    if copies != expected {
+        let missing: Vec<&String> = expected
+            .keys()
+            .filter(|v| !copies.contains_key(*v))
+            .collect();
+        let repeated: Vec<(&String, &usize)> = copies.iter().filter(|(_, n)| **n > 1).collect();
+        panic!("{topic}: missing {missing:?}, recorded more than once {repeated:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -58,6 +58,9 @@ pub(crate) struct Batch {
     pub(crate) sequence: Option<(i64, i16, i32)>,
     /// The last retriable error, reported if the batch times out.
     pub(crate) last_error: Option<String>,
+    /// Where the batch stands among its partition's batches: they are sent,
+    /// retried and sequenced in this order.
+    pub(crate) order: u64,
 }
 
 impl Batch {
@@ -100,6 +103,8 @@ struct PartitionQueue {
     retries: VecDeque<Batch>,
     /// Batches of this partition being sent now.
     in_flight: usize,
+    /// The `order` of the next batch opened.
+    next_order: u64,
 }
 
 /// The most a new batch's buffer reserves up front, whatever `batch_size` says.
@@ -155,6 +160,10 @@ impl Accumulator {
             queue.retries.push_back(full);
         }
         let opened = queue.open.is_none();
+        let order = queue.next_order;
+        if opened {
+            queue.next_order += 1;
+        }
         let batch = queue.open.get_or_insert_with(|| {
             // The clock is read when a batch opens, not for every record.
             let now = Instant::now();
@@ -177,6 +186,7 @@ impl Accumulator {
                 not_before: None,
                 sequence: None,
                 last_error: None,
+                order,
             }
         });
         match &mut batch.body {
@@ -260,19 +270,14 @@ impl Accumulator {
             .entry((batch.topic.clone(), batch.partition))
             .or_default();
         queue.in_flight = queue.in_flight.saturating_sub(1);
-        // Keep retries in sequence (or first-sent) order.
-        let key = |b: &Batch| b.sequence.map_or(i64::MAX, |s| i64::from(s.2));
+        // In the partition's order, whether or not the batches were ever sent:
+        // a batch that failed to reach the broker must not fall behind a newer
+        // one, or an idempotent producer's sequences would arrive out of order.
         let at = queue
             .retries
             .iter()
-            .position(|b| b.attempts > 0 && key(b) > key(&batch))
-            .unwrap_or_else(|| {
-                queue
-                    .retries
-                    .iter()
-                    .position(|b| b.attempts == 0)
-                    .unwrap_or(queue.retries.len())
-            });
+            .position(|b| b.order > batch.order)
+            .unwrap_or(queue.retries.len());
         queue.retries.insert(at, batch);
     }
 
@@ -305,5 +310,95 @@ impl Accumulator {
         self.queues
             .values()
             .all(|q| q.open.is_none() && q.retries.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accumulator() -> Accumulator {
+        Accumulator::new(BatchSettings {
+            batch_size: 1,
+            linger: Duration::from_millis(5),
+            delivery_timeout: Duration::from_secs(60),
+            max_in_flight_per_partition: 5,
+            kafka: false,
+        })
+    }
+
+    fn record(value: &'static str) -> Pending {
+        let (tx, _rx) = oneshot::channel();
+        Pending {
+            timestamp: 0,
+            key: None,
+            value: Some(bytes::Bytes::from_static(value.as_bytes())),
+            headers: Vec::new(),
+            bytes: value.len(),
+            completion: Completion {
+                tx,
+                timestamp: 0,
+                _unsettled: crate::producer::UnsettledGuard::detached(),
+            },
+        }
+    }
+
+    fn values(batches: &[Batch]) -> Vec<String> {
+        batches
+            .iter()
+            .map(|b| match &b.body {
+                BatchBody::Frame(messages) => {
+                    String::from_utf8(messages[0].value.to_vec()).unwrap()
+                }
+                _ => unreachable!("frame batches"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batches_that_never_reached_the_broker_are_retried_in_their_order() {
+        let mut acc = accumulator();
+        let topic: Arc<str> = Arc::from("t");
+        for value in ["a", "b", "c"] {
+            acc.append(&topic, 0, record(value));
+        }
+        let now = Instant::now();
+        let (ready, _) = acc.drain(now, true);
+        assert_eq!(
+            values(&ready),
+            ["a", "b", "c"],
+            "one record per batch, in order"
+        );
+        // The connection failed before any was sent: the failures come back one by one.
+        for batch in ready {
+            assert_eq!(batch.attempts, 0);
+            acc.retry(batch, now);
+        }
+        let (ready, _) = acc.drain(now, true);
+        assert_eq!(values(&ready), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_batch_that_was_sent_goes_alone_before_anything_newer() {
+        let mut acc = accumulator();
+        let topic: Arc<str> = Arc::from("t");
+        for value in ["a", "b"] {
+            acc.append(&topic, 0, record(value));
+        }
+        let now = Instant::now();
+        let (mut ready, _) = acc.drain(now, true);
+        for batch in &mut ready {
+            batch.attempts = 1;
+        }
+        let b = ready.pop().unwrap();
+        let a = ready.pop().unwrap();
+        acc.retry(a, now);
+        acc.append(&topic, 0, record("c"));
+        // "b" is still in flight: "a" waits for it, and nothing newer overtakes "a".
+        let (ready, _) = acc.drain(now, true);
+        assert!(ready.is_empty(), "{:?}", values(&ready));
+        acc.retry(b, now);
+        let (ready, _) = acc.drain(now, true);
+        assert_eq!(values(&ready), ["a"]);
     }
 }

@@ -467,6 +467,16 @@ impl Unsettled {
     }
 }
 
+#[cfg(test)]
+impl UnsettledGuard {
+    /// A guard counted nowhere, for tests of the accumulator.
+    pub(crate) fn detached() -> UnsettledGuard {
+        let count = UnsettledCount::default();
+        count.count.store(1, Ordering::Relaxed);
+        UnsettledGuard(Arc::new(count))
+    }
+}
+
 impl Drop for UnsettledGuard {
     fn drop(&mut self) {
         if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {

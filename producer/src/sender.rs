@@ -471,9 +471,16 @@ async fn sequence_trouble(shared: &Arc<Shared>, mut batch: Batch, code: i16) {
         return;
     }
     let sent_epoch = batch.sequence.map(|s| s.1);
-    bump_epoch(shared, sent_epoch).await;
-    batch.sequence = None;
-    retry_later(shared, batch, error_name(code), false);
+    if bump_epoch(shared, sent_epoch).await {
+        batch.sequence = None;
+        retry_later(shared, batch, error_name(code), false);
+    } else {
+        // The bump failed (the broker may be unreachable): keep the batch's
+        // sequence, so that it is not appended twice under one epoch, and try
+        // again after a backoff, counted against its retries.
+        let reason = format!("{} and the epoch bump failed", error_name(code));
+        retry_later(shared, batch, reason, true);
+    }
 }
 
 /// A sequenced batch failed for good, leaving a gap the broker would refuse
@@ -488,11 +495,12 @@ fn sequence_gap(shared: &Arc<Shared>, epoch: Option<i16>) {
     });
 }
 
-/// Bumps the producer epoch unless it already moved past `seen`.
-pub(crate) async fn bump_epoch(shared: &Arc<Shared>, seen: Option<i16>) {
+/// Bumps the producer epoch unless it already moved past `seen`; whether the
+/// epoch is now past `seen` (false when the bump failed).
+pub(crate) async fn bump_epoch(shared: &Arc<Shared>, seen: Option<i16>) -> bool {
     let (Some(idempotence), Transport::Kafka(cluster)) = (&shared.idempotence, &shared.transport)
     else {
-        return;
+        return false;
     };
     let _one = shared.bumping.lock().await;
     let (id, epoch) = {
@@ -500,7 +508,7 @@ pub(crate) async fn bump_epoch(shared: &Arc<Shared>, seen: Option<i16>) {
         (state.producer_id, state.epoch)
     };
     if seen.is_some_and(|s| s < epoch) {
-        return;
+        return true;
     }
     let request = InitProducerIdRequest::default()
         .with_transactional_id(None)
@@ -523,13 +531,13 @@ pub(crate) async fn bump_epoch(shared: &Arc<Shared>, seen: Option<i16>) {
                 Ok(fresh) => fresh,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot get a new producer id");
-                    return;
+                    return false;
                 }
             }
         }
         Err(e) => {
             tracing::warn!(error = %e, "epoch bump failed");
-            return;
+            return false;
         }
     };
     tracing::info!(
@@ -545,6 +553,7 @@ pub(crate) async fn bump_epoch(shared: &Arc<Shared>, seen: Option<i16>) {
         state.acknowledged.clear();
     }
     shared.acc().reset_sequences();
+    true
 }
 
 /// A new producer id and epoch from any broker.
@@ -759,7 +768,7 @@ fn retry_later(shared: &Arc<Shared>, mut batch: Batch, reason: String, counts: b
     }
     if counts {
         Counters::add(&shared.counters.retries, 1);
-        tracing::debug!(topic = %batch.topic, partition = batch.partition, attempt = batch.attempts, %reason, "retrying batch");
+        tracing::debug!(topic = %batch.topic, partition = batch.partition, attempt = batch.attempts, sequence = ?batch.sequence, records = batch.len(), %reason, "retrying batch");
     }
     let delay = shared
         .backoff

@@ -340,11 +340,17 @@ fn fault_rules_are_read_checked_and_named_by_index_and_key() {
     let err = error(&format!(
         "{MINIMAL}[[faults]]\nkind = \"latency\"\nlatncy_ms = 5\n"
     ));
-    assert!(err.contains("line 7: faults[0].latncy_ms: unknown field `latncy_ms`"), "{err}");
+    assert!(
+        err.contains("line 7: faults[0].latncy_ms: unknown field `latncy_ms`"),
+        "{err}"
+    );
     let err = error(&format!(
         "{MINIMAL}[target]\nbroker = \"kafka:9092\"\n[[faults]]\nkind = \"down\"\nduration = \"1s\"\n"
     ));
-    assert!(err.contains("faults: [[faults]] are set through a mock broker's admin API"), "{err}");
+    assert!(
+        err.contains("faults: [[faults]] are set through a mock broker's admin API"),
+        "{err}"
+    );
     // With an admin API, node ids are the external broker's business.
     let s = parse(&format!(
         "{MINIMAL}[target]\nbroker = \"kafka:9092\"\nadmin = \"kafka:9644\"\n\
