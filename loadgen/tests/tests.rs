@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod faults;
 mod reports;
 
 /// Far longer than any of these runs takes, even on a loaded 2-core machine.
