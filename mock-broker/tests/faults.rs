@@ -238,6 +238,32 @@ async fn throttle_sets_throttle_time_ms_in_the_responses_it_matches() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_producer_sends_a_throttling_broker_nothing_until_the_throttle_time_passed() {
+    let broker = broker(1, 1).await;
+    let producer = Producer::new(config(&broker, "quiet", Protocol::Kafka))
+        .await
+        .unwrap();
+    deliver(&producer, 0..1).await;
+    broker
+        .faults()
+        .add(
+            FaultSpec::throttle(400)
+                .with_api(ApiScope::Produce)
+                .with_count(1),
+        )
+        .unwrap();
+    deliver(&producer, 1..2).await;
+    let throttled_answer = Instant::now();
+    deliver(&producer, 2..3).await;
+    assert!(
+        throttled_answer.elapsed() >= Duration::from_millis(400),
+        "the next request went out {:?} after the throttled answer",
+        throttled_answer.elapsed()
+    );
+    assert_exactly_once(&broker, "quiet", 0..3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnect_after_recording_duplicates_for_a_plain_producer_and_not_for_an_idempotent_one()
 {
     let broker = broker(1, 1).await;

@@ -152,6 +152,7 @@ impl Producer {
                 seed,
             )),
             slots: Mutex::new(HashMap::new()),
+            throttled: Mutex::new(HashMap::new()),
             cancel: CancellationToken::new(),
             bumping: tokio::sync::Mutex::new(()),
             config,

@@ -116,6 +116,9 @@ pub(crate) struct Shared {
     pub(crate) backoff: Mutex<Backoff>,
     /// Requests in flight per broker connection (`max_in_flight`).
     pub(crate) slots: Mutex<HashMap<i32, Arc<Semaphore>>>,
+    /// Brokers that asked for quiet (`throttle_time_ms`, KIP-219): nothing is
+    /// sent to them before this instant.
+    pub(crate) throttled: Mutex<HashMap<i32, Instant>>,
     pub(crate) cancel: CancellationToken,
     /// Set while an epoch bump is under way.
     pub(crate) bumping: tokio::sync::Mutex<()>,
@@ -291,6 +294,18 @@ async fn send_kafka(shared: Arc<Shared>, node: i32, mut batches: Vec<Batch>) {
     };
     let slot = shared.slot(node);
     let _permit = slot.acquire_owned().await.expect("never closed");
+    let quiet_until = shared
+        .throttled
+        .lock()
+        .expect("throttle lock")
+        .get(&node)
+        .copied();
+    if let Some(until) = quiet_until
+        && until > Instant::now()
+    {
+        // KIP-219: the broker answered but asked this client to wait before the next request.
+        tokio::time::sleep_until(until).await;
+    }
     let connection = match cluster.connection(node).await {
         Ok(connection) => connection,
         Err(e) => {
@@ -434,8 +449,11 @@ async fn send_kafka(shared: Arc<Shared>, node: i32, mut batches: Vec<Batch>) {
         spawn_refresh(&shared);
     }
     if response.throttle_time_ms > 0 {
-        // The broker asked this client to slow down: hold the slot that long.
-        tokio::time::sleep(Duration::from_millis(response.throttle_time_ms as u64)).await;
+        // The broker asked this client to send it nothing for that long (KIP-219).
+        let until = Instant::now() + Duration::from_millis(response.throttle_time_ms as u64);
+        let mut throttled = shared.throttled.lock().expect("throttle lock");
+        let entry = throttled.entry(node).or_insert(until);
+        *entry = (*entry).max(until);
     }
 }
 
