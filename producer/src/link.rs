@@ -81,10 +81,24 @@ impl<W: Wire> Link<W> {
         correlation_id: u32,
         frame: Vec<Bytes>,
     ) -> Result<W::Response, Error> {
+        self.enqueue(correlation_id, frame).await?.await
+    }
+
+    /// Puts a request in the connection's write queue, behind every request
+    /// enqueued before it; the returned future is its response. Callers that
+    /// must keep their requests in order enqueue them one after another.
+    ///
+    /// If the returned future is dropped, the waiter is removed, so a late
+    /// response is discarded rather than leaked.
+    pub(crate) async fn enqueue(
+        &self,
+        correlation_id: u32,
+        frame: Vec<Bytes>,
+    ) -> Result<impl Future<Output = Result<W::Response, Error>> + use<W>, Error> {
         let (tx, rx) = oneshot::channel();
         self.pending.register(correlation_id, tx)?;
-        let _guard = WaiterGuard {
-            pending: &self.pending,
+        let guard = WaiterGuard {
+            pending: self.pending.clone(),
             correlation_id,
         };
         let outgoing = Outgoing {
@@ -94,8 +108,11 @@ impl<W: Wire> Link<W> {
         if self.queue.send(outgoing).await.is_err() {
             return Err(self.pending.closed_error());
         }
-        rx.await
-            .unwrap_or_else(|_| Err(self.pending.closed_error()))
+        Ok(async move {
+            let pending = guard.pending.clone();
+            let _guard = guard;
+            rx.await.unwrap_or_else(|_| Err(pending.closed_error()))
+        })
     }
 
     /// Sends a request that gets no response; returns once it is written.
@@ -226,12 +243,12 @@ impl<R> Pending<R> {
 }
 
 /// Removes a waiter when its caller stops waiting, whatever the reason.
-struct WaiterGuard<'a, R> {
-    pending: &'a Pending<R>,
+struct WaiterGuard<R> {
+    pending: Arc<Pending<R>>,
     correlation_id: u32,
 }
 
-impl<R> Drop for WaiterGuard<'_, R> {
+impl<R> Drop for WaiterGuard<R> {
     fn drop(&mut self) {
         self.pending.forget(self.correlation_id);
     }

@@ -109,6 +109,8 @@ impl Producer {
                 address: config.broker_address.clone(),
                 link: tokio::sync::Mutex::new(None),
                 next_correlation_id: AtomicU32::new(1),
+                next_ticket: std::sync::atomic::AtomicU64::new(0),
+                turn: tokio::sync::watch::Sender::new(0),
             };
             // Connect now, so a wrong address fails here and not at the first send.
             frame_connect(&frame, &config).await?;

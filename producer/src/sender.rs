@@ -52,9 +52,36 @@ pub(crate) struct FrameTransport {
     pub(crate) address: String,
     pub(crate) link: tokio::sync::Mutex<Option<Arc<Link<FrameWire>>>>,
     pub(crate) next_correlation_id: AtomicU32,
+    /// Each batch's place in the write order, taken when it is dispatched.
+    pub(crate) next_ticket: std::sync::atomic::AtomicU64,
+    /// The ticket whose batch may enqueue its request now. Batches are sent by
+    /// tasks of their own, which the runtime may run in any order; without
+    /// turns, a partition's batches could reach the broker out of order.
+    pub(crate) turn: tokio::sync::watch::Sender<u64>,
+}
+
+/// A batch's turn to enqueue its request; the next batch's turn comes when it is dropped.
+struct Turn<'a>(&'a tokio::sync::watch::Sender<u64>);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|turn| *turn += 1);
+    }
 }
 
 impl FrameTransport {
+    /// Takes the next place in the write order (in dispatch order).
+    fn ticket(&self) -> u64 {
+        self.next_ticket.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Waits until every batch dispatched before `ticket` has enqueued its request (or given up).
+    async fn turn(&self, ticket: u64) -> Turn<'_> {
+        let mut turn = self.turn.subscribe();
+        let _ = turn.wait_for(|now| *now == ticket).await;
+        Turn(&self.turn)
+    }
+
     async fn link(&self, config: &Config) -> Result<Arc<Link<FrameWire>>, Error> {
         let mut link = self.link.lock().await;
         if let Some(link) = link.as_ref() {
@@ -192,7 +219,11 @@ fn dispatch(shared: &Arc<Shared>, batches: Vec<Batch>, requests: &mut JoinSet<()
     match &shared.transport {
         Transport::Frame(_) => {
             for batch in batches {
-                requests.spawn(send_frame(shared.clone(), batch));
+                let ticket = match &shared.transport {
+                    Transport::Frame(transport) => transport.ticket(),
+                    Transport::Kafka(_) => unreachable!("in the frame branch"),
+                };
+                requests.spawn(send_frame(shared.clone(), batch, ticket));
             }
         }
         Transport::Kafka(cluster) => {
@@ -212,6 +243,12 @@ fn dispatch(shared: &Arc<Shared>, batches: Vec<Batch>, requests: &mut JoinSet<()
                     partitioner.batch_sent(batch.partition, partitions);
                 }
                 match cluster.leader(&batch.topic, batch.partition) {
+                    Some(node) if let Some(until) = throttled_until(shared, node) => {
+                        // KIP-219: nothing goes to a throttling broker before its time.
+                        // The loop looks again and sleeps until then.
+                        shared.acc().retry(batch, until);
+                        shared.wake.notify_one();
+                    }
                     Some(node) => {
                         assign_sequence(shared, &mut batch);
                         by_node.entry(node).or_default().push(batch);
@@ -234,6 +271,17 @@ fn dispatch(shared: &Arc<Shared>, batches: Vec<Batch>, requests: &mut JoinSet<()
             }
         }
     }
+}
+
+/// When broker `node` accepts requests again, if it asked for quiet (`throttle_time_ms`).
+fn throttled_until(shared: &Shared, node: i32) -> Option<Instant> {
+    shared
+        .throttled
+        .lock()
+        .expect("throttle lock")
+        .get(&node)
+        .copied()
+        .filter(|until| *until > Instant::now())
 }
 
 fn spawn_refresh(shared: &Arc<Shared>) {
@@ -294,17 +342,15 @@ async fn send_kafka(shared: Arc<Shared>, node: i32, mut batches: Vec<Batch>) {
     };
     let slot = shared.slot(node);
     let _permit = slot.acquire_owned().await.expect("never closed");
-    let quiet_until = shared
-        .throttled
-        .lock()
-        .expect("throttle lock")
-        .get(&node)
-        .copied();
-    if let Some(until) = quiet_until
-        && until > Instant::now()
-    {
-        // KIP-219: the broker answered but asked this client to wait before the next request.
-        tokio::time::sleep_until(until).await;
+    if let Some(until) = throttled_until(&shared, node) {
+        // Throttled while waiting for the slot: back in line, in order.
+        let mut acc = shared.acc();
+        for batch in batches {
+            acc.retry(batch, until);
+        }
+        drop(acc);
+        shared.wake.notify_one();
+        return;
     }
     let connection = match cluster.connection(node).await {
         Ok(connection) => connection,
@@ -408,6 +454,11 @@ async fn send_kafka(shared: Arc<Shared>, node: i32, mut batches: Vec<Batch>) {
         };
         let code = answer.error_code;
         let message = answer.error_message.as_ref().map(|m| m.to_string());
+        let stale_epoch = code == 47
+            && match batch.sequence {
+                Some(s) => epoch_after_bumps(&shared).await > s.1,
+                None => false,
+            };
         match code {
             0 => complete(&shared, batch, answer.base_offset, per_batch_bytes),
             // An older broker's answer to a retry it had already appended.
@@ -416,7 +467,7 @@ async fn send_kafka(shared: Arc<Shared>, node: i32, mut batches: Vec<Batch>) {
                 counters.error(&error_name(code));
                 sequence_trouble(&shared, batch, code).await;
             }
-            47 if batch.sequence.is_some_and(|s| current_epoch(&shared) > s.1) => {
+            47 if stale_epoch => {
                 // Sent under an epoch that has since been bumped: resend under the new one.
                 let mut batch = batch;
                 batch.sequence = None;
@@ -455,6 +506,13 @@ async fn send_kafka(shared: Arc<Shared>, node: i32, mut batches: Vec<Batch>) {
         let entry = throttled.entry(node).or_insert(until);
         *entry = (*entry).max(until);
     }
+}
+
+/// The epoch once any bump under way is done: a batch refused for an old
+/// epoch may have raced the bump that made it old.
+async fn epoch_after_bumps(shared: &Shared) -> i16 {
+    drop(shared.bumping.lock().await);
+    current_epoch(shared)
 }
 
 fn current_epoch(shared: &Shared) -> i16 {
@@ -595,10 +653,12 @@ pub(crate) async fn init_producer_id(
     Ok((response.producer_id.0, response.producer_epoch))
 }
 
-async fn send_frame(shared: Arc<Shared>, mut batch: Batch) {
+async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u64) {
     let Transport::Frame(transport) = &shared.transport else {
         return;
     };
+    // Every return before the request is enqueued passes the turn on too.
+    let turn = transport.turn(ticket).await;
     let link = match transport.link(&shared.config).await {
         Ok(link) => link,
         Err(e) => {
@@ -638,11 +698,16 @@ async fn send_frame(shared: Arc<Shared>, mut batch: Batch) {
     Counters::add(&counters.batches_sent, 1);
     Counters::add(&counters.in_flight, 1);
     let result = match acks {
-        FrameAcks::None => link.send_only(vec![buf.freeze()]).await.map(|()| None),
-        FrameAcks::Recorded => tokio::time::timeout(
-            shared.config.request_timeout,
-            link.round_trip(correlation_id, vec![buf.freeze()]),
-        )
+        FrameAcks::None => {
+            let written = link.send_only(vec![buf.freeze()]).await.map(|()| None);
+            drop(turn);
+            written
+        }
+        FrameAcks::Recorded => tokio::time::timeout(shared.config.request_timeout, async {
+            let response = link.enqueue(correlation_id, vec![buf.freeze()]).await;
+            drop(turn);
+            response?.await
+        })
         .await
         .unwrap_or_else(|_| {
             Err(Error::Timeout {
