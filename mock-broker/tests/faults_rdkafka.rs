@@ -189,3 +189,44 @@ async fn librdkafka_reports_the_throttle_time_the_broker_asks_for() {
     assert_eq!(throttle, 300, "librdkafka's largest throttle time, in ms");
     assert_exactly_once(&broker, "throttled", 0..5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn librdkafka_waits_out_added_latency_and_a_stall_and_delivers_everything() {
+    let broker = cluster(1, 3).await;
+    let producer: FutureProducer = producer_config(&broker.bootstrap_servers())
+        .create()
+        .unwrap();
+    let p = producer.clone();
+    tokio::task::spawn_blocking(move || deliver(&p, "slow", 0..30))
+        .await
+        .unwrap();
+
+    broker
+        .faults()
+        .add(
+            FaultSpec::latency(300)
+                .with_api(ApiScope::Produce)
+                .with_count(1),
+        )
+        .unwrap();
+    let started = Instant::now();
+    let p = producer.clone();
+    tokio::task::spawn_blocking(move || deliver(&p, "slow", 30..31))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let stall = Duration::from_millis(500);
+    let started = Instant::now();
+    broker.faults().add(FaultSpec::stall(stall)).unwrap();
+    let p = producer.clone();
+    tokio::task::spawn_blocking(move || deliver(&p, "slow", 31..60))
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= stall, "{:?}", started.elapsed());
+    assert_exactly_once(&broker, "slow", 0..60);
+}
