@@ -16,7 +16,13 @@ use crate::target::Audit;
 use crate::thresholds::{Verdict, number};
 
 /// The percentiles shown, as quantiles with their column titles.
-const PERCENTILES: [(f64, &str); 4] = [(0.5, "p50"), (0.9, "p90"), (0.99, "p99"), (0.999, "p99.9")];
+const PERCENTILES: [(f64, &str); 5] = [
+    (0.5, "p50"),
+    (0.9, "p90"),
+    (0.99, "p99"),
+    (0.999, "p99.9"),
+    (0.9999, "p99.99"),
+];
 
 /// The whole summary; `verdicts` are those of the scenario's thresholds.
 pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> String {
@@ -275,10 +281,10 @@ mod tests {
         let expected = [
             "  sent 1000  acked 1000  errors 0  duration 2.000 s",
             "  throughput 500.0 msgs/s  0.05 MB/s",
-            "  latency ms           p50       p90       p99     p99.9       max",
-            "  corrected          1.500     1.900     1.990     1.999     2.000",
-            "  uncorrected        0.500     0.900     0.990     0.999     1.000",
-            "  schedule lag       0.003     0.006     0.006     0.006     0.006",
+            "  latency ms           p50       p90       p99     p99.9    p99.99       max",
+            "  corrected          1.500     1.900     1.990     1.999     2.000     2.000",
+            "  uncorrected        0.500     0.900     0.990     0.999     1.000     1.000",
+            "  schedule lag       0.003     0.006     0.006     0.006     0.006     0.006",
             "",
         ]
         .join("\n");
