@@ -77,7 +77,7 @@ fn recorded(broker: &MockBroker, topic: &str) -> BTreeMap<String, usize> {
 }
 
 /// Every value of `range` recorded exactly once, in order per partition.
-fn assert_exactly_once(broker: &MockBroker, topic: &str, range: std::ops::Range<u32>) {
+pub(crate) fn assert_exactly_once(broker: &MockBroker, topic: &str, range: std::ops::Range<u32>) {
     let copies = recorded(broker, topic);
     let expected: Vec<String> = range.map(|i| format!("{i:05}")).collect();
     let missing: Vec<&String> = expected

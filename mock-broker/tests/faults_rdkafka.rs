@@ -1,7 +1,6 @@
 //! Fault injection seen by librdkafka (the `rdkafka` crate): a Kafka client we
 //! did not write must ride out the faults the way it would with a real cluster.
 
-use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -11,6 +10,8 @@ use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::statistics::Statistics;
+
+use crate::faults::assert_exactly_once;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -63,33 +64,6 @@ fn deliver<C: ClientContext + 'static>(
             );
         }
     });
-}
-
-/// Each value of `range` recorded exactly once, in order within its partition.
-fn assert_exactly_once(broker: &MockBroker, topic: &str, range: std::ops::Range<u32>) {
-    let mut copies: BTreeMap<String, usize> = BTreeMap::new();
-    let mut last: BTreeMap<u32, String> = BTreeMap::new();
-    for record in broker.store().read_all(topic).unwrap() {
-        let value = String::from_utf8(record.value.unwrap().to_vec()).unwrap();
-        if let Some(previous) = last.get(&record.partition) {
-            assert!(
-                *previous < value,
-                "partition {}: {value} after {previous}",
-                record.partition
-            );
-        }
-        last.insert(record.partition, value.clone());
-        *copies.entry(value).or_default() += 1;
-    }
-    let expected: BTreeMap<String, usize> = range.map(|i| (format!("{i:05}"), 1)).collect();
-    if copies != expected {
-        let missing: Vec<&String> = expected
-            .keys()
-            .filter(|v| !copies.contains_key(*v))
-            .collect();
-        let repeated: Vec<(&String, &usize)> = copies.iter().filter(|(_, n)| **n > 1).collect();
-        panic!("{topic}: missing {missing:?}, recorded more than once {repeated:?}");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
