@@ -92,7 +92,7 @@ pub async fn finish(broker: &Broker, applied: AppliedFaults) -> Vec<FaultOutcome
                 mock.faults().remove(id);
                 (
                     info.as_ref().map(|i| i.fired),
-                    info.map(|i| state_name(&i.state)),
+                    info.map(|i| i.state.as_str().to_string()),
                 )
             }
             Broker::External(_, Some(admin)) => {
@@ -116,13 +116,6 @@ pub async fn finish(broker: &Broker, applied: AppliedFaults) -> Vec<FaultOutcome
         outcomes.push(FaultOutcome { spec, fired, state });
     }
     outcomes
-}
-
-fn state_name(state: &mock_broker::fault::FaultState) -> String {
-    serde_json::to_value(state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("{state:?}"))
 }
 
 /// One line per rule for the console summary: `latency (latency_ms 200, at 8s for 2s): fired 1234`.

@@ -105,14 +105,14 @@ impl Connection<'_> {
             let close = handler
                 .process(&mut self.buffer, &mut self.outbox, state)
                 .await;
-            self.outbox.release_due(Instant::now());
+            self.outbox.release_due();
             self.write_ready().await?;
             if let Some(reason) = close {
                 tracing::warn!(peer = %self.peer, %reason, "closing the connection");
                 // Responses held back by a latency fault still go out, on time.
                 while let Some(at) = self.outbox.next_release() {
                     tokio::time::sleep_until(at.into()).await;
-                    self.outbox.release_due(Instant::now());
+                    self.outbox.release_due();
                     self.write_ready().await?;
                 }
                 return Ok(Ending::Closed);
@@ -203,7 +203,11 @@ impl Outbox {
     }
 
     /// Moves the held responses whose time has come to `ready`.
-    fn release_due(&mut self, now: Instant) {
+    fn release_due(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let now = Instant::now();
         while self.held.front().is_some_and(|(at, _)| *at <= now) {
             let (_, response) = self.held.pop_front().expect("just checked");
             self.ready.extend_from_slice(&response);

@@ -13,8 +13,6 @@ use kafka_protocol::messages::metadata_request::{MetadataRequest, MetadataReques
 use mock_broker::fault::{ApiScope, FaultSpec, FaultState, ProtocolScope, When};
 use mock_broker::{BrokerConfig, MockBroker};
 use producer::{Acks, Config, Producer, Protocol, Record};
-use rdkafka::ClientConfig;
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::json;
 
 use crate::admin_api::http_with_body;
@@ -92,7 +90,7 @@ pub(crate) fn assert_exactly_once(broker: &MockBroker, topic: &str, range: std::
     );
 }
 
-fn fired(broker: &MockBroker, id: u64) -> (u64, FaultState) {
+pub(crate) fn fired(broker: &MockBroker, id: u64) -> (u64, FaultState) {
     let info = broker.faults().get(id).expect("the rule exists");
     (info.fired, info.state)
 }
@@ -128,53 +126,6 @@ async fn not_leader_errors_make_our_producer_refresh_metadata_and_deliver_everyt
         metadata_after > metadata_before,
         "NOT_LEADER_OR_FOLLOWER must trigger a metadata refresh"
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn not_leader_errors_make_librdkafka_refresh_metadata_and_deliver_everything() {
-    let broker = broker(1, 3).await;
-    let rule = broker
-        .faults()
-        .add(
-            FaultSpec::error("NOT_LEADER_OR_FOLLOWER")
-                .with_api(ApiScope::Produce)
-                .with_count(3),
-        )
-        .unwrap();
-    let bootstrap = broker.bootstrap_servers();
-    tokio::task::spawn_blocking(move || {
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &bootstrap)
-            .set("enable.idempotence", "true")
-            .set("linger.ms", "1")
-            .set("retry.backoff.ms", "20")
-            .set("message.timeout.ms", TIMEOUT.as_millis().to_string())
-            .create()
-            .unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let mut pending = Vec::new();
-            for i in 0..60u32 {
-                let (value, key) = (format!("{i:05}"), format!("k{}", i % 3));
-                let record = FutureRecord::to("rdkafka-errors").key(&key).payload(&value);
-                pending.push(producer.send_result(record).expect("enqueued"));
-            }
-            for (i, delivery) in pending.into_iter().enumerate() {
-                let result = tokio::time::timeout(TIMEOUT * 2, delivery)
-                    .await
-                    .expect("a delivery report")
-                    .expect("not dropped");
-                assert!(result.is_ok(), "message {i}: {:?}", result.err());
-            }
-        });
-    })
-    .await
-    .unwrap();
-    assert_eq!(fired(&broker, rule.id), (3, FaultState::Expired));
-    assert_exactly_once(&broker, "rdkafka-errors", 0..60);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

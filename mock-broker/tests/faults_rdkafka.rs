@@ -4,14 +4,14 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use mock_broker::fault::{ApiScope, FaultSpec, When};
+use mock_broker::fault::{ApiScope, FaultSpec, FaultState, When};
 use mock_broker::{BrokerConfig, MockBroker};
 use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::statistics::Statistics;
 
-use crate::faults::assert_exactly_once;
+use crate::faults::{assert_exactly_once, fired};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -64,6 +64,27 @@ fn deliver<C: ClientContext + 'static>(
             );
         }
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_leader_errors_make_librdkafka_refresh_metadata_and_deliver_everything() {
+    let broker = cluster(1, 3).await;
+    let rule = broker
+        .faults()
+        .add(
+            FaultSpec::error("NOT_LEADER_OR_FOLLOWER")
+                .with_api(ApiScope::Produce)
+                .with_count(3),
+        )
+        .unwrap();
+    let producer: FutureProducer = producer_config(&broker.bootstrap_servers())
+        .create()
+        .unwrap();
+    tokio::task::spawn_blocking(move || deliver(&producer, "rdkafka-errors", 0..60))
+        .await
+        .unwrap();
+    assert_eq!(fired(&broker, rule.id), (3, FaultState::Expired));
+    assert_exactly_once(&broker, "rdkafka-errors", 0..60);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -217,12 +217,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 
 fn dispatch(shared: &Arc<Shared>, batches: Vec<Batch>, requests: &mut JoinSet<()>) {
     match &shared.transport {
-        Transport::Frame(_) => {
+        Transport::Frame(transport) => {
             for batch in batches {
-                let ticket = match &shared.transport {
-                    Transport::Frame(transport) => transport.ticket(),
-                    Transport::Kafka(_) => unreachable!("in the frame branch"),
-                };
+                let ticket = transport.ticket();
                 requests.spawn(send_frame(shared.clone(), batch, ticket));
             }
         }

@@ -91,6 +91,17 @@ pub enum FaultState {
     Expired,
 }
 
+impl FaultState {
+    /// The name the admin API and reports use: `pending`, `active` or `expired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultState::Pending => "pending",
+            FaultState::Active => "active",
+            FaultState::Expired => "expired",
+        }
+    }
+}
+
 /// A rule as the interfaces report it: its id, its keys, how often it fired.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FaultInfo {
@@ -663,6 +674,13 @@ mod tests {
         assert_eq!(rule.state, FaultState::Expired);
         assert_eq!(faults.cluster.leader("t", 1), 1);
         assert_eq!(rule.spec.kind, FaultKindName::LeaderMove);
+    }
+
+    #[test]
+    fn state_names_are_the_serialized_ones() {
+        for state in [FaultState::Pending, FaultState::Active, FaultState::Expired] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
     }
 
     #[test]
