@@ -10,22 +10,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::delivery::{DeliveryFuture, Fate, Outcome, Unsettled};
 use crate::error::Error;
 use crate::frame::Message;
 use crate::kafka::batch_builder::BatchBuilder;
-use crate::record::{Delivery, Header};
-
-/// How a record learns its fate.
-#[derive(Debug)]
-pub(crate) struct Completion {
-    pub(crate) tx: oneshot::Sender<Result<Delivery, Error>>,
-    pub(crate) timestamp: i64,
-    /// Keeps the record counted by `flush` until the completion is used or dropped.
-    pub(crate) _unsettled: crate::producer::UnsettledGuard,
-}
+use crate::record::Header;
 
 /// A batch's records in the encoding of the protocol in use.
 #[derive(Debug)]
@@ -44,7 +35,8 @@ pub(crate) struct Batch {
     pub(crate) topic: Arc<str>,
     pub(crate) partition: u32,
     pub(crate) body: BatchBody,
-    pub(crate) completions: Vec<Completion>,
+    /// What its records' delivery futures wait for.
+    pub(crate) fate: Fate,
     /// Bytes of `buffer_memory` the batch holds until it completes.
     pub(crate) bytes: usize,
     pub(crate) created: Instant,
@@ -66,14 +58,12 @@ pub(crate) struct Batch {
 impl Batch {
     /// Fails every record of the batch with `error`.
     pub(crate) fn fail(self, error: &Error) {
-        for completion in self.completions {
-            let _ = completion.tx.send(Err(error.clone()));
-        }
+        self.fate.settle(Outcome::Failed(error.clone()));
     }
 
     /// How many records the batch holds.
     pub(crate) fn len(&self) -> usize {
-        self.completions.len()
+        self.fate.len()
     }
 
     fn size(&self) -> usize {
@@ -93,7 +83,6 @@ pub(crate) struct Pending {
     pub(crate) value: Option<bytes::Bytes>,
     pub(crate) headers: Vec<Header>,
     pub(crate) bytes: usize,
-    pub(crate) completion: Completion,
 }
 
 #[derive(Debug, Default)]
@@ -125,22 +114,32 @@ pub(crate) struct BatchSettings {
 #[derive(Debug)]
 pub(crate) struct Accumulator {
     settings: BatchSettings,
+    /// Counts the records not yet settled, for `flush`.
+    unsettled: Unsettled,
     /// FNV rather than SipHash: looked up for every record.
     queues: fnv::FnvHashMap<(Arc<str>, u32), PartitionQueue>,
 }
 
 impl Accumulator {
-    pub(crate) fn new(settings: BatchSettings) -> Self {
+    pub(crate) fn new(settings: BatchSettings, unsettled: Unsettled) -> Self {
         Accumulator {
             settings,
+            unsettled,
             queues: fnv::FnvHashMap::default(),
         }
     }
 
-    /// Appends a record; returns true when the sender should look again: the
-    /// record opened a new batch (with a new linger deadline) or filled one.
-    pub(crate) fn append(&mut self, topic: &Arc<str>, partition: u32, record: Pending) -> bool {
+    /// Appends a record; returns the future of its delivery, and true when the
+    /// sender should look again: the record opened a new batch (with a new
+    /// linger deadline) or filled one.
+    pub(crate) fn append(
+        &mut self,
+        topic: &Arc<str>,
+        partition: u32,
+        record: Pending,
+    ) -> (DeliveryFuture, bool) {
         let settings = self.settings;
+        let unsettled = &self.unsettled;
         let queue = self.queues.entry((topic.clone(), partition)).or_default();
         let record_size = match queue.open.as_ref().map(|b| &b.body) {
             Some(BatchBody::Kafka(builder)) => builder.record_size(
@@ -153,7 +152,7 @@ impl Accumulator {
         };
         // A record that does not fit starts a new batch; the full one waits in line.
         if let Some(open) = &queue.open
-            && !open.completions.is_empty()
+            && open.len() > 0
             && open.size() + record_size > settings.batch_size
         {
             let full = queue.open.take().expect("checked");
@@ -178,7 +177,7 @@ impl Accumulator {
                 } else {
                     BatchBody::Frame(Vec::new())
                 },
-                completions: Vec::new(),
+                fate: Fate::new(unsettled),
                 bytes: 0,
                 created: now,
                 deadline: now + settings.delivery_timeout,
@@ -207,8 +206,8 @@ impl Accumulator {
             BatchBody::Sealed(..) => unreachable!("only batches that were drained are sealed"),
         }
         batch.bytes += record.bytes;
-        batch.completions.push(record.completion);
-        opened || batch.size() >= settings.batch_size
+        let delivery = batch.fate.add(record.timestamp);
+        (delivery, opened || batch.size() >= settings.batch_size)
     }
 
     /// Takes every batch that may be sent now, and says when to look again.
@@ -318,28 +317,25 @@ mod tests {
     use super::*;
 
     fn accumulator() -> Accumulator {
-        Accumulator::new(BatchSettings {
-            batch_size: 1,
-            linger: Duration::from_millis(5),
-            delivery_timeout: Duration::from_secs(60),
-            max_in_flight_per_partition: 5,
-            kafka: false,
-        })
+        Accumulator::new(
+            BatchSettings {
+                batch_size: 1,
+                linger: Duration::from_millis(5),
+                delivery_timeout: Duration::from_secs(60),
+                max_in_flight_per_partition: 5,
+                kafka: false,
+            },
+            Unsettled::default(),
+        )
     }
 
     fn record(value: &'static str) -> Pending {
-        let (tx, _rx) = oneshot::channel();
         Pending {
             timestamp: 0,
             key: None,
             value: Some(bytes::Bytes::from_static(value.as_bytes())),
             headers: Vec::new(),
             bytes: value.len(),
-            completion: Completion {
-                tx,
-                timestamp: 0,
-                _unsettled: crate::producer::UnsettledGuard::detached(),
-            },
         }
     }
 
@@ -360,7 +356,7 @@ mod tests {
         let mut acc = accumulator();
         let topic: Arc<str> = Arc::from("t");
         for value in ["a", "b", "c"] {
-            acc.append(&topic, 0, record(value));
+            let (_delivery, _) = acc.append(&topic, 0, record(value));
         }
         let now = Instant::now();
         let (ready, _) = acc.drain(now, true);
@@ -383,7 +379,7 @@ mod tests {
         let mut acc = accumulator();
         let topic: Arc<str> = Arc::from("t");
         for value in ["a", "b"] {
-            acc.append(&topic, 0, record(value));
+            let (_delivery, _) = acc.append(&topic, 0, record(value));
         }
         let now = Instant::now();
         let (mut ready, _) = acc.drain(now, true);
@@ -393,7 +389,7 @@ mod tests {
         let b = ready.pop().unwrap();
         let a = ready.pop().unwrap();
         acc.retry(a, now);
-        acc.append(&topic, 0, record("c"));
+        let (_delivery, _) = acc.append(&topic, 0, record("c"));
         // "b" is still in flight: "a" waits for it, and nothing newer overtakes "a".
         let (ready, _) = acc.drain(now, true);
         assert!(ready.is_empty(), "{:?}", values(&ready));

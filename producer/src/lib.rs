@@ -10,6 +10,7 @@ mod acks;
 pub mod backoff;
 pub mod config;
 mod connection;
+mod delivery;
 mod error;
 pub mod frame;
 pub mod kafka;
@@ -25,7 +26,8 @@ mod wire;
 
 pub use acks::Acks;
 pub use config::{Config, Protocol};
+pub use delivery::DeliveryFuture;
 pub use error::Error;
 pub use metrics::Metrics;
-pub use producer::{DeliveryFuture, Producer};
+pub use producer::Producer;
 pub use record::{Delivery, Header, Record};

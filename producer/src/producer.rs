@@ -1,21 +1,19 @@
 //! The high-level producer: what applications and the load generator call.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use tokio::sync::{Notify, Semaphore, oneshot};
+use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::accumulator::{Accumulator, BatchSettings, Completion, Pending};
+use crate::accumulator::{Accumulator, BatchSettings, Pending};
 use crate::backoff::Backoff;
 use crate::config::{Config, Protocol};
+use crate::delivery::{DeliveryFuture, Unsettled};
 use crate::error::Error;
 use crate::kafka::cluster::{Cluster, ConnectSettings};
 use crate::metrics::{Counters, Metrics};
@@ -65,23 +63,6 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // The last handle is gone: stop the sender; unsent records fail with `Closed`.
         self.shared.cancel.cancel();
-    }
-}
-
-/// The outcome of one [`Producer::send`]: resolves once the broker acknowledged the record
-/// (with `acks` 0, once it was written), or with the error that ended its delivery.
-#[derive(Debug)]
-pub struct DeliveryFuture {
-    rx: oneshot::Receiver<Result<Delivery, Error>>,
-}
-
-impl Future for DeliveryFuture {
-    type Output = Result<Delivery, Error>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.rx)
-            .poll(cx)
-            .map(|r| r.unwrap_or(Err(Error::Closed)))
     }
 }
 
@@ -139,8 +120,9 @@ impl Producer {
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64);
+        let unsettled = Unsettled::default();
         let shared = Arc::new(Shared {
-            accumulator: Mutex::new(Accumulator::new(settings)),
+            accumulator: Mutex::new(Accumulator::new(settings, unsettled.clone())),
             wake: Notify::new(),
             flushing: AtomicUsize::new(0),
             transport,
@@ -169,7 +151,7 @@ impl Producer {
             inner: Arc::new(Inner {
                 shared,
                 closed: AtomicBool::new(false),
-                unsettled: Unsettled::default(),
+                unsettled,
                 round_robin_start: AtomicU32::new(seed as u32),
                 default_topic,
             }),
@@ -264,7 +246,6 @@ impl Producer {
                 })?
                 .forget();
         }
-        let (tx, rx) = oneshot::channel();
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         let pending = Pending {
             timestamp,
@@ -272,13 +253,8 @@ impl Producer {
             value: Some(record.value),
             headers: record.headers,
             bytes: size,
-            completion: Completion {
-                tx,
-                timestamp,
-                _unsettled: inner.unsettled.enter(),
-            },
         };
-        let full = shared
+        let (delivery, full) = shared
             .accumulator
             .lock()
             .expect("accumulator lock")
@@ -286,7 +262,7 @@ impl Producer {
         if full || config.linger.is_zero() {
             shared.wake.notify_one();
         }
-        Ok(DeliveryFuture { rx })
+        Ok(delivery)
     }
 
     /// Refuses, as the Java client does, a Kafka record naming a partition its topic lacks.
@@ -437,53 +413,4 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-/// Counts records enqueued but not settled, so that [`Producer::flush`] can wait for them.
-#[derive(Debug, Default)]
-struct Unsettled(Arc<UnsettledCount>);
-
-#[derive(Debug, Default)]
-struct UnsettledCount {
-    count: AtomicUsize,
-    idle: Notify,
-}
-
-/// Counts one record as unsettled while it lives.
-#[derive(Debug)]
-pub(crate) struct UnsettledGuard(Arc<UnsettledCount>);
-
-impl Unsettled {
-    fn enter(&self) -> UnsettledGuard {
-        self.0.count.fetch_add(1, Ordering::AcqRel);
-        UnsettledGuard(self.0.clone())
-    }
-
-    async fn wait_idle(&self) {
-        loop {
-            let notified = self.0.idle.notified();
-            if self.0.count.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-#[cfg(test)]
-impl UnsettledGuard {
-    /// A guard counted nowhere, for tests of the accumulator.
-    pub(crate) fn detached() -> UnsettledGuard {
-        let count = UnsettledCount::default();
-        count.count.store(1, Ordering::Relaxed);
-        UnsettledGuard(Arc::new(count))
-    }
-}
-
-impl Drop for UnsettledGuard {
-    fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
 }

@@ -81,7 +81,8 @@ impl Record {
 
 /// Where a record was stored, as reported by the broker.
 ///
-/// With `acks = 0` the broker does not answer, so neither is known.
+/// With `acks = 0` the broker does not answer, so the offset is not known;
+/// the partition is, when this producer chose it (Kafka), as in the Java client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Delivery {

@@ -24,6 +24,7 @@ use crate::accumulator::{Accumulator, Batch, BatchBody};
 use crate::backoff::Backoff;
 use crate::config::Config;
 use crate::connection::Connection;
+use crate::delivery::Outcome;
 use crate::error::Error;
 use crate::frame::{self, FrameAcks, Status};
 use crate::kafka::batch_builder::{ProducerFields, reseal};
@@ -33,7 +34,6 @@ use crate::kafka::{error_name, is_retriable, kafka_error};
 use crate::link::Link;
 use crate::metrics::Counters;
 use crate::partitioner::Partitioner;
-use crate::record::Delivery;
 use crate::wire::FrameWire;
 
 /// The partition value of frame-protocol batches whose broker picks each message's partition.
@@ -735,7 +735,8 @@ async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u64) {
                 );
                 return;
             }
-            settle(&shared, batch, bytes, |i| Some(placements[i]));
+            let places = placements.into_iter().map(|(p, o)| (Some(p), o)).collect();
+            settle(&shared, batch, bytes, Outcome::Placed(places));
         }
         Ok(Some(response)) if response.status.is_retriable() => {
             counters.error(response.status.name());
@@ -767,20 +768,15 @@ async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u64) {
 
 /// Acknowledges every record of `batch`, the first at `base_offset` (−1: unknown).
 fn complete(shared: &Shared, batch: Batch, base_offset: i64, bytes: u64) {
-    let partition = batch.partition;
-    settle(shared, batch, bytes, |i| {
-        Some((
-            partition,
-            if base_offset >= 0 {
-                base_offset + i as i64
-            } else {
-                -1
-            },
-        ))
-    });
+    let outcome = Outcome::Stored {
+        partition: (batch.partition != BROKER_CHOOSES).then_some(batch.partition),
+        base_offset: (base_offset >= 0 && shared.config.acks != Acks::None).then_some(base_offset),
+    };
+    settle(shared, batch, bytes, outcome);
 }
 
-fn settle(shared: &Shared, batch: Batch, bytes: u64, place: impl Fn(usize) -> Option<(u32, i64)>) {
+/// Settles a batch the broker stored, and gives back its buffer and its partition's turn.
+fn settle(shared: &Shared, batch: Batch, bytes: u64, outcome: Outcome) {
     if let (Some(idempotence), Some((_, epoch, base))) = (&shared.idempotence, batch.sequence) {
         let mut state = idempotence.lock().expect("idempotence lock");
         if state.epoch == epoch {
@@ -793,17 +789,10 @@ fn settle(shared: &Shared, batch: Batch, bytes: u64, place: impl Fn(usize) -> Op
     let counters = &shared.counters;
     Counters::add(&counters.records_sent, batch.len() as u64);
     Counters::add(&counters.bytes_sent, bytes);
-    let acknowledged = shared.config.acks != Acks::None;
-    for (i, completion) in batch.completions.into_iter().enumerate() {
-        let placed = place(i).filter(|_| acknowledged);
-        let _ = completion.tx.send(Ok(Delivery {
-            partition: placed.map(|p| p.0).filter(|&p| p != BROKER_CHOOSES),
-            offset: placed.map(|p| p.1).filter(|&o| o >= 0),
-            timestamp: completion.timestamp,
-        }));
-    }
-    shared.buffer.add_permits(batch.bytes);
-    shared.acc().finished(&batch.topic, batch.partition);
+    let (topic, partition, bytes) = (batch.topic, batch.partition, batch.bytes);
+    batch.fate.settle(outcome);
+    shared.buffer.add_permits(bytes);
+    shared.acc().finished(&topic, partition);
     shared.wake.notify_one();
 }
 
