@@ -16,6 +16,7 @@ use crate::delivery::{DeliveryFuture, Fate, Outcome, Unsettled};
 use crate::error::Error;
 use crate::frame::Message;
 use crate::kafka::batch_builder::BatchBuilder;
+use crate::partitioner::{KeyHash, KeylessStrategy, Partitioner};
 use crate::record::Header;
 
 /// A batch's records in the encoding of the protocol in use.
@@ -96,6 +97,76 @@ struct PartitionQueue {
     next_order: u64,
 }
 
+/// The queues of one topic's partitions, and how its records pick one.
+#[derive(Debug)]
+struct TopicQueues {
+    partitioner: Partitioner,
+    /// The partition count records were last placed with.
+    partitions: u32,
+    queues: fnv::FnvHashMap<u32, PartitionQueue>,
+}
+
+/// Where a record goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// To this partition.
+    Partition(u32),
+    /// To the partition the topic's partitioner picks among this many.
+    Choose(u32),
+}
+
+impl TopicQueues {
+    /// Closes `partition`'s open batch if `record` does not fit in it: the
+    /// full batch waits in line to be sent. Returns whether that moved a
+    /// sticky partitioner on.
+    fn close_if_full(&mut self, partition: u32, record: &Pending, batch_size: usize) -> bool {
+        let Some(queue) = self.queues.get_mut(&partition) else {
+            return false;
+        };
+        let Some(open) = &queue.open else {
+            return false;
+        };
+        let record_size = match &open.body {
+            BatchBody::Kafka(builder) => builder.record_size(
+                record.timestamp,
+                record.key.as_deref(),
+                record.value.as_deref(),
+                &record.headers,
+            ),
+            _ => record.bytes,
+        };
+        if open.len() == 0 || open.size() + record_size <= batch_size {
+            return false;
+        }
+        let full = queue.open.take().expect("checked");
+        queue.retries.push_back(full);
+        self.partitioner.batch_sent(partition, self.partitions)
+    }
+}
+
+/// A topic's queues, made on first use; looked up without cloning the name.
+fn topic_queues<'a>(
+    topics: &'a mut fnv::FnvHashMap<Arc<str>, TopicQueues>,
+    next_start: &mut u32,
+    (key_hash, keyless): (KeyHash, KeylessStrategy),
+    topic: &Arc<str>,
+) -> &'a mut TopicQueues {
+    if !topics.contains_key(&**topic) {
+        // Each topic's keyless records start on a different partition.
+        let start = *next_start;
+        *next_start = next_start.wrapping_add(1);
+        topics.insert(
+            topic.clone(),
+            TopicQueues {
+                partitioner: Partitioner::new(key_hash, keyless, start),
+                partitions: 0,
+                queues: fnv::FnvHashMap::default(),
+            },
+        );
+    }
+    topics.get_mut(&**topic).expect("inserted")
+}
+
 /// The most a new batch's buffer reserves up front, whatever `batch_size` says.
 const MAX_PREALLOCATED: usize = 1024 * 1024;
 
@@ -108,6 +179,10 @@ pub(crate) struct BatchSettings {
     /// Batches of one partition in flight at once.
     pub(crate) max_in_flight_per_partition: usize,
     pub(crate) kafka: bool,
+    /// Whether Kafka batches are compressed before they are sent.
+    pub(crate) compressed: bool,
+    /// How a new topic's partitioner picks: keyed, and keyless records.
+    pub(crate) partitioning: (KeyHash, KeylessStrategy),
 }
 
 /// Every partition's queue.
@@ -117,16 +192,34 @@ pub(crate) struct Accumulator {
     /// Counts the records not yet settled, for `flush`.
     unsettled: Unsettled,
     /// FNV rather than SipHash: looked up for every record.
-    queues: fnv::FnvHashMap<(Arc<str>, u32), PartitionQueue>,
+    topics: fnv::FnvHashMap<Arc<str>, TopicQueues>,
+    /// Where the next topic's keyless records start, so that producers and
+    /// topics do not all start on partition 0.
+    next_start: u32,
 }
 
 impl Accumulator {
-    pub(crate) fn new(settings: BatchSettings, unsettled: Unsettled) -> Self {
+    /// An empty accumulator; keyless records of its first topic start at partition `start`.
+    pub(crate) fn new(settings: BatchSettings, unsettled: Unsettled, start: u32) -> Self {
         Accumulator {
             settings,
             unsettled,
-            queues: fnv::FnvHashMap::default(),
+            topics: fnv::FnvHashMap::default(),
+            next_start: start,
         }
+    }
+
+    /// The queue of one partition, made on first use.
+    fn queue(&mut self, topic: &Arc<str>, partition: u32) -> &mut PartitionQueue {
+        let partitioning = self.settings.partitioning;
+        topic_queues(&mut self.topics, &mut self.next_start, partitioning, topic)
+            .queues
+            .entry(partition)
+            .or_default()
+    }
+
+    fn queues(&mut self) -> impl Iterator<Item = &mut PartitionQueue> {
+        self.topics.values_mut().flat_map(|t| t.queues.values_mut())
     }
 
     /// Appends a record; returns the future of its delivery, and true when the
@@ -135,29 +228,36 @@ impl Accumulator {
     pub(crate) fn append(
         &mut self,
         topic: &Arc<str>,
-        partition: u32,
+        target: Target,
         record: Pending,
     ) -> (DeliveryFuture, bool) {
-        let settings = self.settings;
-        let unsettled = &self.unsettled;
-        let queue = self.queues.entry((topic.clone(), partition)).or_default();
-        let record_size = match queue.open.as_ref().map(|b| &b.body) {
-            Some(BatchBody::Kafka(builder)) => builder.record_size(
-                record.timestamp,
-                record.key.as_deref(),
-                record.value.as_deref(),
-                &record.headers,
-            ),
-            _ => record.bytes,
+        let Accumulator {
+            settings,
+            unsettled,
+            topics,
+            next_start,
+        } = self;
+        let settings = *settings;
+        let entry = topic_queues(topics, next_start, settings.partitioning, topic);
+        let mut partition = match target {
+            Target::Partition(partition) => partition,
+            Target::Choose(partitions) => {
+                entry.partitions = partitions;
+                entry
+                    .partitioner
+                    .partition(record.key.as_deref(), partitions)
+            }
         };
-        // A record that does not fit starts a new batch; the full one waits in line.
-        if let Some(open) = &queue.open
-            && open.len() > 0
-            && open.size() + record_size > settings.batch_size
+        if entry.close_if_full(partition, &record, settings.batch_size)
+            && matches!(target, Target::Choose(_))
+            && record.key.is_none()
         {
-            let full = queue.open.take().expect("checked");
-            queue.retries.push_back(full);
+            // Sticky (KIP-480): the record that closed its partition's batch
+            // goes on to the next partition with the records after it.
+            partition = entry.partitioner.partition(None, entry.partitions);
+            entry.close_if_full(partition, &record, settings.batch_size);
         }
+        let queue = entry.queues.entry(partition).or_default();
         let opened = queue.open.is_none();
         let order = queue.next_order;
         if opened {
@@ -170,10 +270,15 @@ impl Accumulator {
                 topic: topic.clone(),
                 partition,
                 body: if settings.kafka {
-                    BatchBody::Kafka(BatchBuilder::with_capacity(
+                    let builder = BatchBuilder::with_capacity(
                         record.timestamp,
                         settings.batch_size.min(MAX_PREALLOCATED),
-                    ))
+                    );
+                    BatchBody::Kafka(if settings.compressed {
+                        builder.without_running_crc()
+                    } else {
+                        builder
+                    })
                 } else {
                     BatchBody::Frame(Vec::new())
                 },
@@ -218,36 +323,40 @@ impl Accumulator {
         let mut ready = Vec::new();
         let mut next: Option<Instant> = None;
         let mut wake_at = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
-        for queue in self.queues.values_mut() {
-            // Retries and full batches first, in order, while the partition has room.
-            while queue.in_flight < settings.max_in_flight_per_partition {
-                let Some(front) = queue.retries.front() else {
-                    break;
-                };
-                if let Some(at) = front.not_before
-                    && at > now
-                {
-                    wake_at(at);
-                    break;
-                }
-                // A batch sent before and failing must be through before the next goes.
-                if front.attempts > 0 && queue.in_flight > 0 {
-                    break;
-                }
-                let batch = queue.retries.pop_front().expect("front exists");
-                queue.in_flight += 1;
-                ready.push(batch);
-            }
-            let blocked = !queue.retries.is_empty()
-                || queue.in_flight >= settings.max_in_flight_per_partition;
-            if let Some(open) = &queue.open {
-                let due = open.created + settings.linger;
-                if !blocked && (flush || due <= now || open.size() >= settings.batch_size) {
-                    let batch = queue.open.take().expect("checked");
+        for topic in self.topics.values_mut() {
+            for (&partition, queue) in topic.queues.iter_mut() {
+                // Retries and full batches first, in order, while the partition has room.
+                while queue.in_flight < settings.max_in_flight_per_partition {
+                    let Some(front) = queue.retries.front() else {
+                        break;
+                    };
+                    if let Some(at) = front.not_before
+                        && at > now
+                    {
+                        wake_at(at);
+                        break;
+                    }
+                    // A batch sent before and failing must be through before the next goes.
+                    if front.attempts > 0 && queue.in_flight > 0 {
+                        break;
+                    }
+                    let batch = queue.retries.pop_front().expect("front exists");
                     queue.in_flight += 1;
                     ready.push(batch);
-                } else if !blocked {
-                    wake_at(due);
+                }
+                let blocked = !queue.retries.is_empty()
+                    || queue.in_flight >= settings.max_in_flight_per_partition;
+                if let Some(open) = &queue.open {
+                    let due = open.created + settings.linger;
+                    if !blocked && (flush || due <= now || open.size() >= settings.batch_size) {
+                        let batch = queue.open.take().expect("checked");
+                        queue.in_flight += 1;
+                        ready.push(batch);
+                        // A sticky partitioner moves on once its partition's batch is sent (KIP-480).
+                        topic.partitioner.batch_sent(partition, topic.partitions);
+                    } else if !blocked {
+                        wake_at(due);
+                    }
                 }
             }
         }
@@ -256,7 +365,11 @@ impl Accumulator {
 
     /// A sent batch is done (acknowledged or failed for good).
     pub(crate) fn finished(&mut self, topic: &Arc<str>, partition: u32) {
-        if let Some(queue) = self.queues.get_mut(&(topic.clone(), partition)) {
+        if let Some(queue) = self
+            .topics
+            .get_mut(&**topic)
+            .and_then(|t| t.queues.get_mut(&partition))
+        {
             queue.in_flight = queue.in_flight.saturating_sub(1);
         }
     }
@@ -264,10 +377,7 @@ impl Accumulator {
     /// Puts a sent batch back to be retried at `not_before`, before anything newer of its partition.
     pub(crate) fn retry(&mut self, mut batch: Batch, not_before: Instant) {
         batch.not_before = Some(not_before);
-        let queue = self
-            .queues
-            .entry((batch.topic.clone(), batch.partition))
-            .or_default();
+        let queue = self.queue(&batch.topic, batch.partition);
         queue.in_flight = queue.in_flight.saturating_sub(1);
         // In the partition's order, whether or not the batches were ever sent:
         // a batch that failed to reach the broker must not fall behind a newer
@@ -283,7 +393,7 @@ impl Accumulator {
     /// Removes batches whose delivery deadline has passed and are not in flight.
     pub(crate) fn expired(&mut self, now: Instant) -> Vec<Batch> {
         let mut expired = Vec::new();
-        for queue in self.queues.values_mut() {
+        for queue in self.queues() {
             if queue.open.as_ref().is_some_and(|b| b.deadline <= now) {
                 expired.extend(queue.open.take());
             }
@@ -297,7 +407,7 @@ impl Accumulator {
 
     /// Forgets the sequence of every batch not yet acknowledged (after an epoch bump).
     pub(crate) fn reset_sequences(&mut self) {
-        for queue in self.queues.values_mut() {
+        for queue in self.queues() {
             for batch in queue.retries.iter_mut().chain(queue.open.iter_mut()) {
                 batch.sequence = None;
             }
@@ -306,8 +416,9 @@ impl Accumulator {
 
     /// Whether any record is waiting to be sent.
     pub(crate) fn is_empty(&self) -> bool {
-        self.queues
+        self.topics
             .values()
+            .flat_map(|t| t.queues.values())
             .all(|q| q.open.is_none() && q.retries.is_empty())
     }
 }
@@ -324,8 +435,11 @@ mod tests {
                 delivery_timeout: Duration::from_secs(60),
                 max_in_flight_per_partition: 5,
                 kafka: false,
+                compressed: false,
+                partitioning: (KeyHash::Fnv1a, KeylessStrategy::Sticky),
             },
             Unsettled::default(),
+            0,
         )
     }
 
@@ -356,7 +470,7 @@ mod tests {
         let mut acc = accumulator();
         let topic: Arc<str> = Arc::from("t");
         for value in ["a", "b", "c"] {
-            let (_delivery, _) = acc.append(&topic, 0, record(value));
+            let (_delivery, _) = acc.append(&topic, Target::Partition(0), record(value));
         }
         let now = Instant::now();
         let (ready, _) = acc.drain(now, true);
@@ -375,11 +489,46 @@ mod tests {
     }
 
     #[test]
+    fn keyless_records_stick_to_a_partition_until_its_batch_closes() {
+        let mut acc = Accumulator::new(
+            BatchSettings {
+                // The 61-byte header and two 11-byte records.
+                batch_size: 85,
+                linger: Duration::from_secs(60),
+                delivery_timeout: Duration::from_secs(60),
+                max_in_flight_per_partition: 5,
+                kafka: true,
+                compressed: false,
+                partitioning: (KeyHash::Fnv1a, KeylessStrategy::Sticky),
+            },
+            Unsettled::default(),
+            0,
+        );
+        let topic: Arc<str> = Arc::from("t");
+        // Records of 4-byte values: two fit in a batch, and the third closes the
+        // batch and goes on to the next partition.
+        for value in ["aaaa", "bbbb", "cccc", "dddd", "eeee"] {
+            let (_delivery, _) = acc.append(&topic, Target::Choose(3), record(value));
+        }
+        // Draining sends partition 2's open batch: the next record goes to partition 0.
+        let (ready, _) = acc.drain(Instant::now(), true);
+        let (_delivery, _) = acc.append(&topic, Target::Choose(3), record("ffff"));
+        let (last, _) = acc.drain(Instant::now(), true);
+        let mut placed: Vec<(u32, usize)> = ready
+            .iter()
+            .chain(&last)
+            .map(|b| (b.partition, b.len()))
+            .collect();
+        placed.sort();
+        assert_eq!(placed, [(0, 1), (0, 2), (1, 2), (2, 1)]);
+    }
+
+    #[test]
     fn a_batch_that_was_sent_goes_alone_before_anything_newer() {
         let mut acc = accumulator();
         let topic: Arc<str> = Arc::from("t");
         for value in ["a", "b"] {
-            let (_delivery, _) = acc.append(&topic, 0, record(value));
+            let (_delivery, _) = acc.append(&topic, Target::Partition(0), record(value));
         }
         let now = Instant::now();
         let (mut ready, _) = acc.drain(now, true);
@@ -389,7 +538,7 @@ mod tests {
         let b = ready.pop().unwrap();
         let a = ready.pop().unwrap();
         acc.retry(a, now);
-        let (_delivery, _) = acc.append(&topic, 0, record("c"));
+        let (_delivery, _) = acc.append(&topic, Target::Partition(0), record("c"));
         // "b" is still in flight: "a" waits for it, and nothing newer overtakes "a".
         let (ready, _) = acc.drain(now, true);
         assert!(ready.is_empty(), "{:?}", values(&ready));

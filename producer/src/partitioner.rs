@@ -106,17 +106,19 @@ impl Partitioner {
         }
     }
 
-    /// Tells a sticky partitioner that a batch of `partition` (of `partitions`) was sent.
-    pub fn batch_sent(&self, partition: u32, partitions: u32) {
-        if self.keyless == KeylessStrategy::Sticky && partitions > 0 {
+    /// Tells a sticky partitioner that a batch of `partition` (of `partitions`)
+    /// was closed; returns whether that moved it on to the next partition.
+    pub fn batch_sent(&self, partition: u32, partitions: u32) -> bool {
+        self.keyless == KeylessStrategy::Sticky
+            && partitions > 0
             // Only a batch of the current sticky partition moves it on, once.
-            let _ = self
+            && self
                 .cursor
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |cursor| {
                     (cursor % partitions == partition)
                         .then(|| (cursor % partitions).wrapping_add(1))
-                });
-        }
+                })
+                .is_ok()
     }
 }
 

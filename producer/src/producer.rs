@@ -6,18 +6,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, TryAcquireError};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::accumulator::{Accumulator, BatchSettings, Pending};
+use crate::accumulator::{Accumulator, BatchSettings, Pending, Target};
 use crate::backoff::Backoff;
 use crate::config::{Config, Protocol};
 use crate::delivery::{DeliveryFuture, Unsettled};
 use crate::error::Error;
+use crate::kafka::batch_builder::Compression;
 use crate::kafka::cluster::{Cluster, ConnectSettings};
 use crate::metrics::{Counters, Metrics};
-use crate::partitioner::Partitioner;
 use crate::sender::{self, BROKER_CHOOSES, FrameTransport, Idempotence, Shared, Transport};
 use crate::{Delivery, Record};
 
@@ -54,7 +54,6 @@ struct Inner {
     shared: Arc<Shared>,
     closed: AtomicBool,
     unsettled: Unsettled,
-    round_robin_start: AtomicU32,
     /// The configured topic's name, shared by every record sent to it.
     default_topic: Arc<str>,
 }
@@ -116,20 +115,21 @@ impl Producer {
                 config.max_in_flight as usize
             },
             kafka,
+            compressed: config.compression != Compression::None,
+            partitioning: (config.partitioner, config.keyless_partitioner),
         };
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64);
         let unsettled = Unsettled::default();
         let shared = Arc::new(Shared {
-            accumulator: Mutex::new(Accumulator::new(settings, unsettled.clone())),
+            accumulator: Mutex::new(Accumulator::new(settings, unsettled.clone(), seed as u32)),
             wake: Notify::new(),
             flushing: AtomicUsize::new(0),
             transport,
             buffer: Arc::new(Semaphore::new(config.buffer_memory)),
             counters: Counters::default(),
             idempotence,
-            partitioners: Mutex::new(fnv::FnvHashMap::default()),
             backoff: Mutex::new(Backoff::new(
                 config.retry_backoff,
                 config.retry_backoff_max,
@@ -152,7 +152,6 @@ impl Producer {
                 shared,
                 closed: AtomicBool::new(false),
                 unsettled,
-                round_robin_start: AtomicU32::new(seed as u32),
                 default_topic,
             }),
         })
@@ -221,30 +220,38 @@ impl Producer {
             Some(topic) if topic == &*inner.default_topic => inner.default_topic.clone(),
             Some(topic) => Arc::from(topic),
         };
-        let partition = match record.partition {
-            Some(partition) => {
+        let target = match (record.partition, &shared.transport) {
+            (Some(partition), _) => {
                 self.check_partition(&topic, partition).await?;
-                partition
+                Target::Partition(partition)
             }
-            None => self.choose_partition(&topic, record.key.as_deref()).await?,
+            (None, Transport::Kafka(cluster)) => Target::Choose(
+                partition_count(
+                    cluster,
+                    &topic,
+                    config.request_timeout.max(Duration::from_secs(1)),
+                )
+                .await?,
+            ),
+            // The frame protocol has no metadata: the broker picks by key hash or round-robin.
+            (None, Transport::Frame(_)) => Target::Partition(BROKER_CHOOSES),
         };
         let permits = u32::try_from(size).expect("bounded by max_message_bytes");
-        if wait {
-            shared
+        match shared.buffer.try_acquire_many(permits) {
+            Ok(taken) => taken.forget(),
+            Err(TryAcquireError::NoPermits) if wait => shared
                 .buffer
                 .acquire_many(permits)
                 .await
                 .map_err(|_| Error::Closed)?
-                .forget();
-        } else {
-            shared
-                .buffer
-                .try_acquire_many(permits)
-                .map_err(|_| Error::BufferFull {
+                .forget(),
+            Err(TryAcquireError::NoPermits) => {
+                return Err(Error::BufferFull {
                     used: config.buffer_memory - shared.buffer.available_permits(),
                     limit: config.buffer_memory,
-                })?
-                .forget();
+                });
+            }
+            Err(TryAcquireError::Closed) => return Err(Error::Closed),
         }
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         let pending = Pending {
@@ -258,7 +265,7 @@ impl Producer {
             .accumulator
             .lock()
             .expect("accumulator lock")
-            .append(&topic, partition, pending);
+            .append(&topic, target, pending);
         if full || config.linger.is_zero() {
             shared.wake.notify_one();
         }
@@ -286,35 +293,6 @@ impl Producer {
             ));
         }
         Ok(())
-    }
-
-    async fn choose_partition(&self, topic: &Arc<str>, key: Option<&[u8]>) -> Result<u32, Error> {
-        let shared = &self.inner.shared;
-        let Transport::Kafka(cluster) = &shared.transport else {
-            // The frame protocol has no metadata: the broker picks by key hash or round-robin.
-            return Ok(BROKER_CHOOSES);
-        };
-        let partitions = partition_count(
-            cluster,
-            topic,
-            shared.config.request_timeout.max(Duration::from_secs(1)),
-        )
-        .await?;
-        let partitioner = shared
-            .partitioners
-            .lock()
-            .expect("partitioners lock")
-            .entry(topic.clone())
-            .or_insert_with(|| {
-                let start = self.inner.round_robin_start.fetch_add(1, Ordering::Relaxed);
-                Arc::new(Partitioner::new(
-                    shared.config.partitioner,
-                    shared.config.keyless_partitioner,
-                    start,
-                ))
-            })
-            .clone();
-        Ok(partitioner.partition(key, partitions))
     }
 
     /// Sends every record enqueued so far without waiting for `linger`, and

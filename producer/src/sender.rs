@@ -33,7 +33,6 @@ use crate::kafka::produce_request::{PartitionBatch, TopicBatches};
 use crate::kafka::{error_name, is_retriable, kafka_error};
 use crate::link::Link;
 use crate::metrics::Counters;
-use crate::partitioner::Partitioner;
 use crate::wire::FrameWire;
 
 /// The partition value of frame-protocol batches whose broker picks each message's partition.
@@ -139,7 +138,6 @@ pub(crate) struct Shared {
     pub(crate) buffer: Arc<Semaphore>,
     pub(crate) counters: Counters,
     pub(crate) idempotence: Option<Mutex<Idempotence>>,
-    pub(crate) partitioners: Mutex<fnv::FnvHashMap<Arc<str>, Arc<Partitioner>>>,
     pub(crate) backoff: Mutex<Backoff>,
     /// Requests in flight per broker connection (`max_in_flight`).
     pub(crate) slots: Mutex<HashMap<i32, Arc<Semaphore>>>,
@@ -227,18 +225,6 @@ fn dispatch(shared: &Arc<Shared>, batches: Vec<Batch>, requests: &mut JoinSet<()
             let mut by_node: HashMap<i32, Vec<Batch>> = HashMap::new();
             let mut refresh = false;
             for mut batch in batches {
-                if let Some(partitioner) = shared
-                    .partitioners
-                    .lock()
-                    .expect("partitioners")
-                    .get(&batch.topic)
-                {
-                    let partitions = cluster
-                        .partition_count(&batch.topic)
-                        .and_then(Result::ok)
-                        .unwrap_or(0);
-                    partitioner.batch_sent(batch.partition, partitions);
-                }
                 match cluster.leader(&batch.topic, batch.partition) {
                     Some(node) if let Some(until) = throttled_until(shared, node) => {
                         // KIP-219: nothing goes to a throttling broker before its time.

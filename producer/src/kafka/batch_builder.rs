@@ -100,6 +100,11 @@ pub struct BatchBuilder {
     count: i32,
     base_timestamp: i64,
     max_timestamp: i64,
+    /// CRC-32C of the records so far, kept up as they are appended, while
+    /// they are still in cache, so that sealing an uncompressed batch only
+    /// adds the header's; `None` for a batch that will be compressed, whose
+    /// CRC covers the compressed bytes instead.
+    records_crc: Option<u32>,
 }
 
 impl BatchBuilder {
@@ -118,7 +123,15 @@ impl BatchBuilder {
             count: 0,
             base_timestamp,
             max_timestamp: base_timestamp,
+            records_crc: Some(0),
         }
+    }
+
+    /// The same builder without the running CRC, for a batch that will be
+    /// compressed (its CRC is computed over the compressed records).
+    pub fn without_running_crc(mut self) -> Self {
+        self.records_crc = None;
+        self
     }
 
     /// How many records the batch holds.
@@ -192,6 +205,9 @@ impl BatchBuilder {
         }
         self.count += 1;
         self.max_timestamp = self.max_timestamp.max(timestamp);
+        if let Some(crc) = &mut self.records_crc {
+            *crc = crc32c::crc32c_append(*crc, &self.records[start..]);
+        }
         self.records.len() - start
     }
 
@@ -279,7 +295,15 @@ impl BatchBuilder {
         let batch_length = (self.records.len() - 12) as i32;
         self.put_header(&mut header, Compression::None, batch_length, producer);
         self.records[..BATCH_HEADER_LEN].copy_from_slice(&header);
-        let crc = crc32c::crc32c(&self.records[CRC_START..]);
+        let crc = match self.records_crc {
+            // The header's part of the CRC, joined to the records' running one.
+            Some(records_crc) => crc32c::crc32c_combine(
+                crc32c::crc32c(&header[CRC_START..]),
+                records_crc,
+                self.records.len() - BATCH_HEADER_LEN,
+            ),
+            None => crc32c::crc32c(&self.records[CRC_START..]),
+        };
         self.records[17..21].copy_from_slice(&crc.to_be_bytes());
         Ok(self.records.freeze())
     }
@@ -367,7 +391,12 @@ mod tests {
         let mut out = BytesMut::from(&b"prefix"[..]);
         builder.finish(producer, compression, &mut out).unwrap();
         assert_eq!(&out[..6], b"prefix");
-        out.freeze().slice(6..)
+        let finished = out.freeze().slice(6..);
+        if compression == Compression::None {
+            // Sealing in place, with the running CRC, writes the same bytes.
+            assert_eq!(builder.seal(producer, compression).unwrap(), finished);
+        }
+        finished
     }
 
     fn arb_entries() -> impl Strategy<Value = Vec<Entry>> {
@@ -452,10 +481,18 @@ mod tests {
         for (timestamp, key, value, _) in &entries {
             builder.push(*timestamp, key.as_deref(), value.as_deref(), &[]);
         }
+        let without_running_crc = builder.clone().without_running_crc();
         let sealed = builder.seal(producer, Compression::None).unwrap();
         assert_eq!(
             sealed, finished,
             "in-place sealing writes what finish writes"
+        );
+        assert_eq!(
+            without_running_crc
+                .seal(producer, Compression::None)
+                .unwrap(),
+            finished,
+            "the running CRC is the CRC of the whole batch"
         );
         let bumped = ProducerFields {
             producer_id: 7,

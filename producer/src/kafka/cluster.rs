@@ -33,7 +33,8 @@ pub(crate) enum TopicState {
 #[derive(Debug, Default)]
 struct State {
     brokers: HashMap<i32, String>,
-    topics: HashMap<String, TopicState>,
+    /// FNV rather than SipHash: looked up for every record sent.
+    topics: fnv::FnvHashMap<String, TopicState>,
     connections: HashMap<i32, Arc<BrokerConnection>>,
     refreshed: Option<Instant>,
 }
