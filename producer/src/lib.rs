@@ -23,6 +23,7 @@ mod record;
 mod sender;
 pub mod topic_name;
 mod wire;
+mod write_order;
 
 pub use acks::Acks;
 pub use config::{Config, Protocol};

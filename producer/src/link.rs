@@ -115,8 +115,12 @@ impl<W: Wire> Link<W> {
         })
     }
 
-    /// Sends a request that gets no response; returns once it is written.
-    pub(crate) async fn send_only(&self, frame: Vec<Bytes>) -> Result<(), Error> {
+    /// Puts a request that gets no response in the write queue, behind every
+    /// request enqueued before it; the returned future resolves once it is written.
+    pub(crate) async fn enqueue_only(
+        &self,
+        frame: Vec<Bytes>,
+    ) -> Result<impl Future<Output = Result<(), Error>> + use<W>, Error> {
         self.pending.check_open()?;
         let (tx, rx) = oneshot::channel();
         let outgoing = Outgoing {
@@ -126,8 +130,8 @@ impl<W: Wire> Link<W> {
         if self.queue.send(outgoing).await.is_err() {
             return Err(self.pending.closed_error());
         }
-        rx.await
-            .unwrap_or_else(|_| Err(self.pending.closed_error()))
+        let pending = self.pending.clone();
+        Ok(async move { rx.await.unwrap_or_else(|_| Err(pending.closed_error())) })
     }
 }
 

@@ -19,6 +19,7 @@ use crate::kafka::batch_builder::Compression;
 use crate::kafka::cluster::{Cluster, ConnectSettings};
 use crate::metrics::{Counters, Metrics};
 use crate::sender::{self, BROKER_CHOOSES, FrameTransport, Idempotence, Shared, Transport};
+use crate::write_order::WriteOrder;
 use crate::{Delivery, Record};
 
 /// Sends records to Kafka (or the mock broker), batched per partition and pipelined.
@@ -89,8 +90,7 @@ impl Producer {
                 address: config.broker_address.clone(),
                 link: tokio::sync::Mutex::new(None),
                 next_correlation_id: AtomicU32::new(1),
-                next_ticket: std::sync::atomic::AtomicU64::new(0),
-                turn: tokio::sync::watch::Sender::new(0),
+                order: WriteOrder::default(),
             };
             // Connect now, so a wrong address fails here and not at the first send.
             frame_connect(&frame, &config).await?;
@@ -135,7 +135,7 @@ impl Producer {
                 config.retry_backoff_max,
                 seed,
             )),
-            slots: Mutex::new(HashMap::new()),
+            lanes: Mutex::new(HashMap::new()),
             throttled: Mutex::new(HashMap::new()),
             cancel: CancellationToken::new(),
             bumping: tokio::sync::Mutex::new(()),

@@ -34,6 +34,7 @@ use crate::kafka::{error_name, is_retriable, kafka_error};
 use crate::link::Link;
 use crate::metrics::Counters;
 use crate::wire::FrameWire;
+use crate::write_order::WriteOrder;
 
 /// The partition value of frame-protocol batches whose broker picks each message's partition.
 pub(crate) const BROKER_CHOOSES: u32 = u32::MAX;
@@ -51,36 +52,19 @@ pub(crate) struct FrameTransport {
     pub(crate) address: String,
     pub(crate) link: tokio::sync::Mutex<Option<Arc<Link<FrameWire>>>>,
     pub(crate) next_correlation_id: AtomicU32,
-    /// Each batch's place in the write order, taken when it is dispatched.
-    pub(crate) next_ticket: std::sync::atomic::AtomicU64,
-    /// The ticket whose batch may enqueue its request now. Batches are sent by
-    /// tasks of their own, which the runtime may run in any order; without
-    /// turns, a partition's batches could reach the broker out of order.
-    pub(crate) turn: tokio::sync::watch::Sender<u64>,
+    /// Batches enqueue their requests in the order they were dispatched.
+    pub(crate) order: WriteOrder,
 }
 
-/// A batch's turn to enqueue its request; the next batch's turn comes when it is dropped.
-struct Turn<'a>(&'a tokio::sync::watch::Sender<u64>);
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        self.0.send_modify(|turn| *turn += 1);
-    }
+/// Requests to one Kafka broker: at most `max_in_flight` at once, enqueued
+/// on its connection in the order they were dispatched.
+#[derive(Debug)]
+pub(crate) struct BrokerLane {
+    slots: Semaphore,
+    order: WriteOrder,
 }
 
 impl FrameTransport {
-    /// Takes the next place in the write order (in dispatch order).
-    fn ticket(&self) -> u64 {
-        self.next_ticket.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// Waits until every batch dispatched before `ticket` has enqueued its request (or given up).
-    async fn turn(&self, ticket: u64) -> Turn<'_> {
-        let mut turn = self.turn.subscribe();
-        let _ = turn.wait_for(|now| *now == ticket).await;
-        Turn(&self.turn)
-    }
-
     async fn link(&self, config: &Config) -> Result<Arc<Link<FrameWire>>, Error> {
         let mut link = self.link.lock().await;
         if let Some(link) = link.as_ref() {
@@ -139,8 +123,8 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     pub(crate) idempotence: Option<Mutex<Idempotence>>,
     pub(crate) backoff: Mutex<Backoff>,
-    /// Requests in flight per broker connection (`max_in_flight`).
-    pub(crate) slots: Mutex<HashMap<i32, Arc<Semaphore>>>,
+    /// Each broker's requests in flight and their order.
+    pub(crate) lanes: Mutex<HashMap<i32, Arc<BrokerLane>>>,
     /// Brokers that asked for quiet (`throttle_time_ms`, KIP-219): nothing is
     /// sent to them before this instant.
     pub(crate) throttled: Mutex<HashMap<i32, Instant>>,
@@ -154,12 +138,17 @@ impl Shared {
         self.accumulator.lock().expect("accumulator lock")
     }
 
-    fn slot(&self, node: i32) -> Arc<Semaphore> {
-        self.slots
+    fn lane(&self, node: i32) -> Arc<BrokerLane> {
+        self.lanes
             .lock()
-            .expect("slots lock")
+            .expect("lanes lock")
             .entry(node)
-            .or_insert_with(|| Arc::new(Semaphore::new(self.config.max_in_flight as usize)))
+            .or_insert_with(|| {
+                Arc::new(BrokerLane {
+                    slots: Semaphore::new(self.config.max_in_flight as usize),
+                    order: WriteOrder::default(),
+                })
+            })
             .clone()
     }
 }
@@ -217,7 +206,7 @@ fn dispatch(shared: &Arc<Shared>, batches: Vec<Batch>, requests: &mut JoinSet<()
     match &shared.transport {
         Transport::Frame(transport) => {
             for batch in batches {
-                let ticket = transport.ticket();
+                let ticket = transport.order.ticket();
                 requests.spawn(send_frame(shared.clone(), batch, ticket));
             }
         }
@@ -250,7 +239,9 @@ fn dispatch(shared: &Arc<Shared>, batches: Vec<Batch>, requests: &mut JoinSet<()
                 spawn_refresh(shared);
             }
             for (node, group) in by_node {
-                requests.spawn(send_kafka(shared.clone(), node, group));
+                let lane = shared.lane(node);
+                let ticket = lane.order.ticket();
+                requests.spawn(send_kafka(shared.clone(), node, group, lane, ticket));
             }
         }
     }
@@ -319,12 +310,19 @@ fn encode_batch(shared: &Shared, batch: &mut Batch) -> Result<Bytes, String> {
     Ok(bytes)
 }
 
-async fn send_kafka(shared: Arc<Shared>, node: i32, mut batches: Vec<Batch>) {
+async fn send_kafka(
+    shared: Arc<Shared>,
+    node: i32,
+    mut batches: Vec<Batch>,
+    lane: Arc<BrokerLane>,
+    ticket: u64,
+) {
     let Transport::Kafka(cluster) = &shared.transport else {
         return;
     };
-    let slot = shared.slot(node);
-    let _permit = slot.acquire_owned().await.expect("never closed");
+    // Every return before the request is enqueued passes the turn on too.
+    let turn = lane.order.turn(ticket).await;
+    let _permit = lane.slots.acquire().await.expect("never closed");
     if let Some(until) = throttled_until(&shared, node) {
         // Throttled while waiting for the slot: back in line, in order.
         let mut acc = shared.acc();
@@ -386,13 +384,20 @@ async fn send_kafka(shared: Arc<Shared>, node: i32, mut batches: Vec<Batch>) {
     Counters::add(&counters.requests, 1);
     Counters::add(&counters.batches_sent, encoded.len() as u64);
     Counters::add(&counters.in_flight, 1);
-    let result = connection
-        .produce(
+    let result = match connection
+        .enqueue_produce(
             shared.config.acks.as_i16(),
             &topics,
             shared.config.request_timeout,
         )
-        .await;
+        .await
+    {
+        Ok(answer) => {
+            drop(turn);
+            answer.await
+        }
+        Err(e) => Err(e),
+    };
     counters.in_flight.fetch_sub(1, Ordering::Relaxed);
     let response = match result {
         Ok(Some(response)) => response,
@@ -641,7 +646,7 @@ async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u64) {
         return;
     };
     // Every return before the request is enqueued passes the turn on too.
-    let turn = transport.turn(ticket).await;
+    let turn = transport.order.turn(ticket).await;
     let link = match transport.link(&shared.config).await {
         Ok(link) => link,
         Err(e) => {
@@ -681,11 +686,13 @@ async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u64) {
     Counters::add(&counters.batches_sent, 1);
     Counters::add(&counters.in_flight, 1);
     let result = match acks {
-        FrameAcks::None => {
-            let written = link.send_only(vec![buf.freeze()]).await.map(|()| None);
-            drop(turn);
-            written
-        }
+        FrameAcks::None => match link.enqueue_only(vec![buf.freeze()]).await {
+            Ok(written) => {
+                drop(turn);
+                written.await.map(|()| None)
+            }
+            Err(e) => Err(e),
+        },
         FrameAcks::Recorded => tokio::time::timeout(shared.config.request_timeout, async {
             let response = link.enqueue(correlation_id, vec![buf.freeze()]).await;
             drop(turn);

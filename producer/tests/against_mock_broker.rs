@@ -175,6 +175,53 @@ async fn ten_thousand_messages_from_sixteen_tasks_are_recorded_once_with_dense_o
     }
 }
 
+/// A plain producer (no idempotence) with several requests in flight keeps
+/// each partition's order when nothing fails: its requests are written in
+/// the order their batches were dispatched, though separate tasks send them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_producer_with_requests_in_flight_keeps_send_order_per_partition() {
+    const RECORDS: usize = 20_000;
+    for protocol in BOTH {
+        let broker = broker_with(2).await;
+        let mut config = config(&broker, "ordered", protocol);
+        config.idempotent = Some(false);
+        config.acks = Acks::Leader;
+        config.max_in_flight = 5;
+        // Small batches, sent at once: many requests, several in flight together.
+        config.batch_size = 2048;
+        config.linger = Duration::ZERO;
+        let producer = Producer::new(config).await.unwrap();
+        let mut pending = Vec::with_capacity(RECORDS);
+        for i in 0..RECORDS {
+            let record = Record::new(format!("{i:06}")).with_partition((i % 2) as u32);
+            pending.push(producer.send(record).await.unwrap());
+        }
+        for delivery in pending {
+            delivery.await.unwrap();
+        }
+        for partition in 0..2 {
+            let stored: Vec<String> = broker
+                .store()
+                .read("ordered", partition, 0, RECORDS)
+                .unwrap()
+                .iter()
+                .map(value_of)
+                .collect();
+            let sent: Vec<String> = (0..RECORDS)
+                .filter(|i| i % 2 == partition as usize)
+                .map(|i| format!("{i:06}"))
+                .collect();
+            assert!(
+                stored == sent,
+                "{protocol:?}: partition {partition} stored {} records, first out of order at {:?}",
+                stored.len(),
+                stored.iter().zip(&sent).position(|(a, b)| a != b)
+            );
+        }
+        producer.close().await;
+    }
+}
+
 #[tokio::test]
 async fn keyed_messages_land_where_fnv1a_says() {
     for protocol in BOTH {

@@ -2,6 +2,8 @@
 //! pipelined requests over a [`Link`].
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
@@ -28,6 +30,10 @@ const SPOKEN: &[(ApiKey, i16, i16)] = &[
 
 /// The largest response accepted (Kafka's default `socket.request.max.bytes`).
 const MAX_RESPONSE_BYTES: u32 = 100 * 1024 * 1024;
+
+/// The answer to an enqueued Produce request (see [`BrokerConnection::enqueue_produce`]).
+pub(crate) type ProduceAnswer<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<ProduceResponse>, Error>> + Send + 'a>>;
 
 /// A connection to one broker with the API versions both sides speak.
 #[derive(Debug)]
@@ -136,17 +142,20 @@ impl BrokerConnection {
         self.decode::<R>(raw, version)
     }
 
-    /// Sends a Produce request carrying `topics`' sealed batches without
-    /// copying them, and decodes the answer; `None` with `acks = 0`.
+    /// Puts a Produce request carrying `topics`' sealed batches (not copied)
+    /// in the connection's write queue, behind every request enqueued before
+    /// it. The returned future is its answer: the decoded response, or `None`
+    /// with `acks = 0` once the request is written.
     ///
     /// # Errors
-    /// [`Error::Timeout`] after `timeout`; [`Error::ConnectionClosed`]; [`Error::Protocol`].
-    pub(crate) async fn produce(
+    /// [`Error::ConnectionClosed`]; [`Error::Protocol`]. The answer fails
+    /// with those, or [`Error::Timeout`] after `timeout`.
+    pub(crate) async fn enqueue_produce(
         &self,
         acks: i16,
         topics: &[TopicBatches],
         timeout: Duration,
-    ) -> Result<Option<ProduceResponse>, Error> {
+    ) -> Result<ProduceAnswer<'_>, Error> {
         let version = self
             .version(ApiKey::Produce)
             .ok_or_else(|| self.protocol("the broker does not serve Produce".into()))?
@@ -162,18 +171,19 @@ impl BrokerConnection {
             topics,
         );
         if acks == 0 {
-            return self.link.send_only(segments).await.map(|()| None);
+            let written = self.link.enqueue_only(segments).await?;
+            return Ok(Box::pin(async move { written.await.map(|()| None) }));
         }
-        let raw = tokio::time::timeout(
-            timeout,
-            self.link.round_trip(correlation_id as u32, segments),
-        )
-        .await
-        .map_err(|_| Error::Timeout {
-            address: self.address.clone(),
-            timeout,
-        })??;
-        self.decode::<ProduceRequest>(raw, version).map(Some)
+        let response = self.link.enqueue(correlation_id as u32, segments).await?;
+        Ok(Box::pin(async move {
+            let raw = tokio::time::timeout(timeout, response)
+                .await
+                .map_err(|_| Error::Timeout {
+                    address: self.address.clone(),
+                    timeout,
+                })??;
+            self.decode::<ProduceRequest>(raw, version).map(Some)
+        }))
     }
 
     fn decode<R: Request>(&self, mut raw: Bytes, version: i16) -> Result<R::Response, Error> {
