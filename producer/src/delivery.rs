@@ -21,7 +21,8 @@ use crate::record::Delivery;
 #[derive(Debug)]
 pub(crate) enum Outcome {
     /// Stored; the first record at `base_offset`, the others after it.
-    /// Either is `None` when the broker did not say (acks = 0).
+    /// `None` when not known: the offset with acks = 0, the partition when
+    /// the frame broker chose it and did not say (acks = 0).
     Stored {
         partition: Option<u32>,
         base_offset: Option<i64>,
