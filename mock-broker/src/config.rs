@@ -37,6 +37,10 @@ pub struct BrokerConfig {
     pub max_message_bytes: u32,
     /// The largest frame accepted, in bytes, fixed header included. Default 16 MiB.
     pub max_frame_bytes: u32,
+    /// The most a compressed Kafka batch may expand to, in bytes; a batch
+    /// past it is refused with MESSAGE_TOO_LARGE before the memory is taken.
+    /// Default 64 MiB.
+    pub max_decompressed_bytes: u32,
     /// Connections served at once; further clients wait to be accepted. Default 1024.
     pub max_connections: usize,
     /// Fault rules in force from the start (`[[faults]]` tables; see `docs/faults.md`).
@@ -57,6 +61,7 @@ impl Default for BrokerConfig {
             auto_create_topics: true,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            max_decompressed_bytes: 64 * 1024 * 1024,
             max_connections: 1024,
             faults: Vec::new(),
         }
@@ -138,6 +143,9 @@ impl BrokerConfig {
                 "max_frame_bytes is {}; expected at least {min_frame}",
                 self.max_frame_bytes
             ));
+        }
+        if self.max_decompressed_bytes == 0 {
+            return Err("max_decompressed_bytes is 0; expected at least 1".into());
         }
         if self.max_connections == 0 {
             return Err("max_connections is 0; expected at least 1".into());

@@ -46,6 +46,9 @@ struct Args {
     /// Largest frame accepted, in bytes [default: 16777216].
     #[arg(long, value_name = "BYTES")]
     max_frame_bytes: Option<u32>,
+    /// Most bytes a compressed Kafka batch may expand to [default: 67108864].
+    #[arg(long, value_name = "BYTES")]
+    max_decompressed_bytes: Option<u32>,
     /// Connections served at once [default: 1024].
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
@@ -88,6 +91,9 @@ impl Args {
         }
         if let Some(bytes) = self.max_frame_bytes {
             config.max_frame_bytes = bytes;
+        }
+        if let Some(bytes) = self.max_decompressed_bytes {
+            config.max_decompressed_bytes = bytes;
         }
         if let Some(n) = self.max_connections {
             config.max_connections = n;

@@ -424,6 +424,54 @@ async fn a_batch_over_max_message_bytes_is_message_too_large() {
     assert_eq!(outcome(&response).0, 10, "MESSAGE_TOO_LARGE");
 }
 
+/// A decompression bomb: a small zstd batch whose one record is 16 MiB of zeros.
+fn bomb() -> Bytes {
+    let record = Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: 0,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence: -1,
+        timestamp: 1_700_000_000_000,
+        key: None,
+        value: Some(Bytes::from(vec![0u8; 16 * 1024 * 1024])),
+        headers: IndexMap::new(),
+    };
+    let mut buf = BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::Zstd,
+    };
+    RecordBatchEncoder::encode(&mut buf, &[record], &options).unwrap();
+    buf.freeze()
+}
+
+#[tokio::test]
+async fn a_batch_decompressing_past_the_limit_is_message_too_large_and_not_recorded() {
+    let broker = broker(|c| c.max_decompressed_bytes = 1024 * 1024).await;
+    let mut client = KafkaClient::connect(broker.local_addr()).await;
+    let bomb = bomb();
+    assert!(bomb.len() < 64 * 1024, "the bomb is {} bytes", bomb.len());
+    let response = client.call(9, &produce("bomb", 0, bomb, 1)).await;
+    let partition = &response.responses[0].partition_responses[0];
+    assert_eq!(partition.error_code, 10, "MESSAGE_TOO_LARGE");
+    let message = partition.error_message.as_ref().unwrap().to_string();
+    assert!(
+        message.contains("max_decompressed_bytes = 1048576"),
+        "{message}"
+    );
+    assert!(broker.store().read_all("bomb").unwrap().is_empty());
+    // The connection goes on serving.
+    let response = client
+        .call(9, &produce("bomb", 0, records(&["after"], None), 1))
+        .await;
+    assert_eq!(outcome(&response), (0, 0));
+}
+
 #[tokio::test]
 async fn invalid_and_unknown_topics_are_named_errors() {
     let broker = broker(|c| c.auto_create_topics = false).await;

@@ -9,6 +9,7 @@
 //! exception is ApiVersions, which always gets an answer (KIP-511).
 
 pub(crate) mod api_versions;
+mod decompress;
 mod fault_response;
 mod fetch;
 mod find_coordinator;

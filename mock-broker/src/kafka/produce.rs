@@ -157,8 +157,10 @@ fn produce_partition(
             format!("record batch of {size} bytes exceeds max_message_bytes = {limit}"),
         ));
     }
-    let mut batches = parse_batches(records).map_err(|e| match e {
+    let max_decompressed = ctx.state.config.max_decompressed_bytes as usize;
+    let mut batches = parse_batches(records, max_decompressed).map_err(|e| match e {
         BatchError::Corrupt(reason) => (ResponseError::CorruptMessage, reason),
+        BatchError::TooLarge(reason) => (ResponseError::MessageTooLarge, reason),
         BatchError::Invalid(reason) => (ResponseError::InvalidRecord, reason),
         e @ BatchError::OldFormat(_) => (ResponseError::UnsupportedForMessageFormat, e.to_string()),
     })?;

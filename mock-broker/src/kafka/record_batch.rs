@@ -5,12 +5,13 @@
 //! that a batch's records fill it exactly. A mock broker that promises to
 //! record exactly what was sent must reject every batch whose header
 //! disagrees with its records, so the layout is walked here, over `Bytes`
-//! slices of the request (no copy for uncompressed batches). The CRC-32C and
-//! the decompressors come from crates.
+//! slices of the request (no copy for uncompressed batches). The CRC-32C comes
+//! from a crate; decompression, with a limit, is in [`super::decompress`].
 
 use bytes::{Buf, Bytes};
-use kafka_protocol::compression::{Decompressor, Gzip, Lz4, Snappy, Zstd};
 use producer::Header;
+
+use super::decompress::{DecompressError, decompress};
 
 /// Bytes of a batch header, from the base offset to the record count.
 pub(crate) const HEADER_LEN: usize = 61;
@@ -29,6 +30,9 @@ pub(crate) enum BatchError {
     /// The batch uses the v0/v1 message format (UNSUPPORTED_FOR_MESSAGE_FORMAT).
     #[error("message format v{0} is not supported; producers must send RecordBatch v2")]
     OldFormat(i8),
+    /// The records decompress past `max_decompressed_bytes` (MESSAGE_TOO_LARGE).
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// The fields of a batch header that recording and idempotence need.
@@ -77,19 +81,28 @@ pub(crate) struct Batch {
     pub(crate) raw: Bytes,
 }
 
-/// Splits `data` (a produce request's partition records) into validated batches.
+/// Splits `data` (a produce request's partition records) into validated
+/// batches, each decompressing to at most `max_decompressed` bytes.
 ///
 /// # Errors
 /// A [`BatchError`] naming the first thing wrong; nothing of `data` should be recorded then.
-pub(crate) fn parse_batches(mut data: Bytes) -> Result<Vec<Batch>, BatchError> {
+pub(crate) fn parse_batches(
+    mut data: Bytes,
+    max_decompressed: usize,
+) -> Result<Vec<Batch>, BatchError> {
     let mut batches = Vec::new();
     while data.has_remaining() {
         let index = batches.len();
         // Whatever follows a valid batch and is not one is corruption, not an old format.
-        batches.push(parse_batch(&mut data).map_err(|e| match e {
-            e if index == 0 => e,
-            e => BatchError::Corrupt(format!("batch {index}: {e}")),
-        })?);
+        batches.push(
+            parse_batch(&mut data, max_decompressed).map_err(|e| match e {
+                e if index == 0 => e,
+                BatchError::TooLarge(reason) => {
+                    BatchError::TooLarge(format!("batch {index}: {reason}"))
+                }
+                e => BatchError::Corrupt(format!("batch {index}: {e}")),
+            })?,
+        );
     }
     if batches.is_empty() {
         return Err(BatchError::Invalid(
@@ -103,7 +116,7 @@ fn corrupt(reason: impl Into<String>) -> BatchError {
     BatchError::Corrupt(reason.into())
 }
 
-fn parse_batch(data: &mut Bytes) -> Result<Batch, BatchError> {
+fn parse_batch(data: &mut Bytes, max_decompressed: usize) -> Result<Batch, BatchError> {
     if data.len() < 17 {
         return Err(corrupt(format!(
             "{} bytes cannot hold a batch header ({HEADER_LEN} bytes)",
@@ -171,26 +184,16 @@ fn parse_batch(data: &mut Bytes) -> Result<Batch, BatchError> {
             header.last_offset_delta, header.record_count
         )));
     }
-    let body = decompress(header.codec(), h)?;
+    let body = decompress(header.codec(), h, max_decompressed).map_err(|e| match e {
+        DecompressError::TooLarge { .. } => BatchError::TooLarge(e.to_string()),
+        e => corrupt(e.to_string()),
+    })?;
     let records = parse_records(body, &header)?;
     Ok(Batch {
         header,
         records,
         raw,
     })
-}
-
-fn decompress(codec: i16, mut body: Bytes) -> Result<Bytes, BatchError> {
-    let take = |b: &mut Bytes| Ok(std::mem::take(b));
-    let result = match codec {
-        0 => return Ok(body),
-        1 => Gzip::decompress(&mut body, take),
-        2 => Snappy::decompress(&mut body, take),
-        3 => Lz4::decompress(&mut body, take),
-        4 => Zstd::decompress(&mut body, take),
-        other => return Err(corrupt(format!("unknown compression codec {other}"))),
-    };
-    result.map_err(|e| corrupt(format!("cannot decompress the records: {e:#}")))
 }
 
 fn parse_records(mut body: Bytes, header: &BatchHeader) -> Result<Vec<BatchRecord>, BatchError> {
