@@ -43,6 +43,9 @@ pub struct BrokerConfig {
     pub max_decompressed_bytes: u32,
     /// Connections served at once; further clients wait to be accepted. Default 1024.
     pub max_connections: usize,
+    /// A connection that sends nothing for this long is closed, as Kafka's
+    /// `connections.max.idle.ms` does; 0 never closes one. Default 600000 (10 minutes).
+    pub connections_max_idle_ms: u64,
     /// Fault rules in force from the start (`[[faults]]` tables; see `docs/faults.md`).
     /// Their `at` counts from when the broker starts. Default: none.
     pub faults: Vec<crate::fault::FaultSpec>,
@@ -63,6 +66,7 @@ impl Default for BrokerConfig {
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             max_decompressed_bytes: 64 * 1024 * 1024,
             max_connections: 1024,
+            connections_max_idle_ms: 600_000,
             faults: Vec::new(),
         }
     }
@@ -79,6 +83,12 @@ pub struct ConfigError {
 }
 
 impl BrokerConfig {
+    /// How long an idle connection is kept, if it is closed at all.
+    pub fn idle_timeout(&self) -> Option<std::time::Duration> {
+        (self.connections_max_idle_ms > 0)
+            .then(|| std::time::Duration::from_millis(self.connections_max_idle_ms))
+    }
+
     /// A default configuration listening on `127.0.0.1:0` without the admin API, for tests.
     pub fn ephemeral() -> Self {
         BrokerConfig {

@@ -41,11 +41,23 @@ pub(crate) async fn serve(
     let _ = stream.set_nodelay(true);
     let mut condition = state.faults.condition(node_id);
     let mut buffer = BytesMut::with_capacity(READ_CHUNK);
+    let idle_timeout = state.config.idle_timeout();
     while buffer.len() < 4 {
         if condition.borrow().down {
             return Ok(());
         }
-        if read_more(&mut stream, &mut buffer, &shutdown).await? == 0 {
+        let read = read_more(&mut stream, &mut buffer, &shutdown);
+        let read = match idle_timeout {
+            Some(idle) => match tokio::time::timeout(idle, read).await {
+                Ok(read) => read?,
+                Err(_) => {
+                    tracing::debug!(%peer, ?idle, "closing a connection that sent nothing");
+                    return Ok(());
+                }
+            },
+            None => read.await?,
+        };
+        if read == 0 {
             if !buffer.is_empty() {
                 tracing::debug!(%peer, bytes = buffer.len(), "client left before sending a whole request");
             }
@@ -98,6 +110,12 @@ struct Connection<'a> {
 impl Connection<'_> {
     /// Reads, handles and answers requests until the connection ends.
     async fn run(&mut self, mut handler: Handler, state: &BrokerState) -> std::io::Result<Ending> {
+        let idle_timeout = state.config.idle_timeout();
+        // One timer for the connection's life, moved on only when it fires:
+        // a read just notes the time.
+        let mut last_read = Instant::now();
+        let idle = tokio::time::sleep(idle_timeout.unwrap_or(Duration::MAX / 4));
+        tokio::pin!(idle);
         loop {
             if let Some(ending) = self.wait_out_stall().await {
                 return Ok(ending);
@@ -135,6 +153,22 @@ impl Connection<'_> {
                         }
                         return Ok(Ending::Closed);
                     }
+                    if idle_timeout.is_some() {
+                        last_read = Instant::now();
+                    }
+                }
+                () = &mut idle, if idle_timeout.is_some() => {
+                    let idle_timeout = idle_timeout.expect("checked");
+                    let mut due = last_read + idle_timeout;
+                    if let Some(release) = self.outbox.next_release() {
+                        // Responses still held back (a latency fault) count as activity.
+                        due = due.max(release + idle_timeout);
+                    }
+                    if Instant::now() >= due {
+                        tracing::info!(peer = %self.peer, ?idle_timeout, "closing an idle connection (connections_max_idle_ms)");
+                        return Ok(Ending::Closed);
+                    }
+                    idle.as_mut().reset(due.into());
                 }
                 () = held => {}
                 _ = self.condition.changed() => {}

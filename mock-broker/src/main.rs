@@ -49,6 +49,9 @@ struct Args {
     /// Most bytes a compressed Kafka batch may expand to [default: 67108864].
     #[arg(long, value_name = "BYTES")]
     max_decompressed_bytes: Option<u32>,
+    /// Close connections idle this long, in ms; 0 never [default: 600000].
+    #[arg(long, value_name = "MS")]
+    connections_max_idle_ms: Option<u64>,
     /// Connections served at once [default: 1024].
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
@@ -94,6 +97,9 @@ impl Args {
         }
         if let Some(bytes) = self.max_decompressed_bytes {
             config.max_decompressed_bytes = bytes;
+        }
+        if let Some(ms) = self.connections_max_idle_ms {
+            config.connections_max_idle_ms = ms;
         }
         if let Some(n) = self.max_connections {
             config.max_connections = n;

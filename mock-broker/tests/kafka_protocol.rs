@@ -473,6 +473,19 @@ async fn a_batch_decompressing_past_the_limit_is_message_too_large_and_not_recor
 }
 
 #[tokio::test]
+async fn idle_connections_are_closed_after_connections_max_idle_ms() {
+    let broker = broker(|c| c.connections_max_idle_ms = 200).await;
+    // One that never sent a byte.
+    let mut silent = KafkaClient::connect(broker.local_addr()).await;
+    assert_eq!(silent.read_response().await, None, "closed, not answered");
+    // One that was served, then went quiet.
+    let mut served = KafkaClient::connect(broker.local_addr()).await;
+    let response = served.call(3, &ApiVersionsRequest::default()).await;
+    assert_eq!(response.error_code, 0);
+    assert_eq!(served.read_response().await, None, "closed once idle");
+}
+
+#[tokio::test]
 async fn invalid_and_unknown_topics_are_named_errors() {
     let broker = broker(|c| c.auto_create_topics = false).await;
     let mut client = KafkaClient::connect(broker.local_addr()).await;
