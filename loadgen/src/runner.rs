@@ -5,19 +5,20 @@
 //! window of `in_flight` sends, and its message sequence. In every phase a lane
 //! has an *issuer*, which starts sends on schedule, and a *collector*, which
 //! records each send's outcome:
-//! - open loop (rate > 0): the issuer is a blocking thread that waits until
-//!   each message is due with a [`Pacer`], because tokio's timer has 1 ms
-//!   resolution and would add up to a millisecond of pacing error to every
-//!   corrected latency; when the issuer is behind it does not wait, and it
-//!   never skips a message;
+//! - open loop (rate > 0): issuers are blocking threads, at most one per core,
+//!   each driving some of the lanes and starting whichever lane's message is
+//!   due first; they wait until it is due with a [`Pacer`], because tokio's
+//!   timer has 1 ms resolution and would add up to a millisecond of pacing
+//!   error to every corrected latency; when an issuer is behind it does not
+//!   wait, and it never skips a message;
 //! - closed loop (rate 0): the issuer is a task that starts a send whenever
 //!   the window has room.
 //!
 //! The issuer hands each record to the producer itself, in sequence order, so
 //! that a lane's messages reach the producer in order and any reordering the
 //! audit finds is the producer's or the broker's, not loadgen's; each send's
-//! delivery is then awaited by a task of its own, so up to `in_flight` are
-//! outstanding per lane.
+//! delivery is then awaited by the lane's collector, which polls all of the
+//! lane's outstanding deliveries together, up to `in_flight` of them.
 //!
 //! Besides its phase [`Recorder`], each issuer and collector keeps an
 //! [`IntervalRecorder`] of the run's seconds and bumps its lane's [`Live`]
@@ -29,6 +30,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use producer::{DeliveryFuture, Header, Producer, Record};
 use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
@@ -301,23 +304,33 @@ async fn run_phase(
     );
     let tasks = u32::try_from(lanes.len()).expect("the lane count came from a u32");
     let start = Instant::now();
-    let running: Vec<_> = lanes
-        .into_iter()
-        .map(|lane| {
-            let plan = TaskPlan::new(phase.length, phase.rate, tasks, lane.index);
-            let streams = Streams {
-                origin: run.origin,
-                sink: run.sink.clone(),
-                stop: run.stop.clone(),
-            };
-            tokio::spawn(lane.run(plan, start, streams))
-        })
+    let streams = Streams {
+        origin: run.origin,
+        sink: run.sink.clone(),
+        stop: run.stop.clone(),
+    };
+    let plans: Vec<TaskPlan> = lanes
+        .iter()
+        .map(|lane| TaskPlan::new(phase.length, phase.rate, tasks, lane.index))
         .collect();
+    let measured = if plans.iter().all(|plan| plan.schedule.is_some()) {
+        open_loop(lanes, plans, start, &streams).await?
+    } else {
+        let running: Vec<_> = lanes
+            .into_iter()
+            .zip(plans)
+            .map(|(lane, plan)| tokio::spawn(lane.run_closed_loop(plan, start, streams.clone())))
+            .collect();
+        let mut measured = Vec::with_capacity(running.len());
+        for task in running {
+            measured.push(task.await.map_err(RunError::Task)??);
+        }
+        measured
+    };
     let mut recorder = Recorder::new();
-    let mut lanes = Vec::with_capacity(running.len());
-    for task in running {
-        let (lane, measured) = task.await.map_err(RunError::Task)??;
-        recorder.merge(&measured);
+    let mut lanes = Vec::with_capacity(measured.len());
+    for (lane, lane_measured) in measured {
+        recorder.merge(&lane_measured);
         lanes.push(lane);
     }
     let elapsed = start.elapsed();
@@ -385,128 +398,32 @@ struct Started {
     bytes: u64,
 }
 
-/// The end of one send.
+/// A send handed to its lane's collector, which awaits its delivery.
 #[derive(Debug)]
-struct Outcome {
+struct InFlight {
     started: Started,
-    done: Instant,
-    result: Result<(), producer::Error>,
+    enqueued: Result<DeliveryFuture, producer::Error>,
+    /// The send's place in the lane's window, given back when it settles.
+    permit: OwnedSemaphorePermit,
 }
 
 impl Lane {
-    /// Runs one phase's plan; returns the lane for the next phase and its measurements.
-    async fn run(
+    /// Runs a closed-loop phase's plan; returns the lane for the next phase
+    /// and its measurements. (Open-loop lanes are driven by [`open_loop`].)
+    async fn run_closed_loop(
         self,
         plan: TaskPlan,
         start: Instant,
         streams: Streams,
     ) -> Result<(Lane, Recorder), RunError> {
         let counters = Arc::clone(&self.counters);
-        let (outcomes, mut received) = mpsc::unbounded_channel();
-        let issuer_streams = streams.clone();
-        let issuer = match plan.schedule {
-            Some(schedule) => {
-                let handle = Handle::current();
-                let quota = plan.quota.unwrap_or(0);
-                tokio::task::spawn_blocking(move || {
-                    self.open_loop(schedule, quota, start, &outcomes, &handle, &issuer_streams)
-                })
-            }
-            None => tokio::spawn(self.closed_loop(plan, start, outcomes, issuer_streams)),
-        };
-        // The channel closes once the issuer and every send it started are done;
-        // after a stop request's grace period, sends still in flight are abandoned.
-        let mut recorder = Recorder::new();
-        let mut intervals = streams.intervals(start);
-        let mut acked = SequenceSet::new();
-        let abandoned = streams.stop.abandoned();
-        tokio::pin!(abandoned);
-        loop {
-            let outcome = tokio::select! {
-                biased;
-                outcome = received.recv() => outcome,
-                () = &mut abandoned => None,
-            };
-            let Some(outcome) = outcome else { break };
-            match outcome.result {
-                Ok(()) => {
-                    acked.insert(outcome.started.sequence);
-                    let since_due = outcome.done.saturating_duration_since(outcome.started.due);
-                    let since_sent = outcome.done.saturating_duration_since(outcome.started.sent);
-                    recorder.record_ack(since_due, since_sent, outcome.started.bytes);
-                    intervals.record_ack(
-                        outcome.done,
-                        since_due,
-                        since_sent,
-                        outcome.started.bytes,
-                    );
-                    counters.acked();
-                }
-                Err(e) => {
-                    recorder.record_error(&e);
-                    intervals.record_error(outcome.done);
-                    counters.failed();
-                }
-            }
-        }
-        intervals.finish();
+        let (in_flight, received) = mpsc::unbounded_channel();
+        let issuer = tokio::spawn(self.closed_loop(plan, start, in_flight, streams.clone()));
+        let (mut recorder, acked) = collect(received, start, &streams, &counters).await;
         let (mut lane, issued) = issuer.await.map_err(RunError::Task)?;
         recorder.merge(&issued);
         lane.acked.union(&acked);
         Ok((lane, recorder))
-    }
-
-    /// Starts each message when it is due, or at once when behind, until
-    /// the quota or a stop request.
-    fn open_loop(
-        mut self,
-        schedule: Schedule,
-        quota: u64,
-        start: Instant,
-        outcomes: &mpsc::UnboundedSender<Outcome>,
-        handle: &Handle,
-        streams: &Streams,
-    ) -> (Lane, Recorder) {
-        let stop = &streams.stop;
-        let mut issued = Recorder::new();
-        let mut intervals = streams.intervals(start);
-        let mut pacer = Pacer::new();
-        for i in 0..quota {
-            let due = start + schedule.due(i);
-            if !wait_unless_stopped(&mut pacer, due, stop) {
-                break;
-            }
-            let permit = match self.window.clone().try_acquire_owned() {
-                Ok(permit) => permit,
-                Err(_) => match handle
-                    .block_on(until_stopped(self.window.clone().acquire_owned(), stop))
-                {
-                    Some(permit) => permit.expect("the window is never closed"),
-                    None => break,
-                },
-            };
-            let sent = Instant::now();
-            let (sequence, record) = self.next_record();
-            let bytes = record.value.len() as u64;
-            let Some(enqueued) = handle.block_on(until_stopped(self.producer.send(record), stop))
-            else {
-                break;
-            };
-            let started = Started {
-                sequence,
-                due,
-                sent,
-                bytes,
-            };
-            await_delivery(started, enqueued, permit, outcomes, handle);
-            let lag = sent.saturating_duration_since(due);
-            issued.record_sent(lag);
-            intervals.record_due(due);
-            intervals.record_sent(sent);
-            self.counters.sent(lag);
-        }
-        intervals.finish();
-        (self, issued)
     }
 
     /// Starts a send whenever the window has room, until the quota, the
@@ -515,10 +432,9 @@ impl Lane {
         mut self,
         plan: TaskPlan,
         start: Instant,
-        outcomes: mpsc::UnboundedSender<Outcome>,
+        in_flight: mpsc::UnboundedSender<InFlight>,
         streams: Streams,
     ) -> (Lane, Recorder) {
-        let handle = Handle::current();
         let stop = &streams.stop;
         let deadline = plan.deadline.map(|d| start + d);
         let mut issued = Recorder::new();
@@ -545,7 +461,11 @@ impl Lane {
                 sent: now,
                 bytes,
             };
-            await_delivery(started, enqueued, permit, &outcomes, &handle);
+            let _ = in_flight.send(InFlight {
+                started,
+                enqueued,
+                permit,
+            });
             issued.record_sent(Duration::ZERO);
             intervals.record_sent(now);
             self.counters.sent(Duration::ZERO);
@@ -573,6 +493,243 @@ impl Lane {
     }
 }
 
+/// A send whose delivery has settled.
+struct Settled {
+    started: Started,
+    result: Result<(), producer::Error>,
+    permit: OwnedSemaphorePermit,
+}
+
+/// Awaits the delivery of each of a lane's sends and records its outcome,
+/// until the issuer is done and every send has settled or, after a stop
+/// request's grace period, is abandoned. Returns the measurements and the
+/// sequences acknowledged.
+///
+/// The deliveries are awaited together here rather than by a task each: the
+/// records of a batch settle at once, and one task polling them all costs
+/// far less than waking a task per record, which at a million records a
+/// second crowded the runtime's queues and slowed the broker sharing them.
+async fn collect(
+    mut received: mpsc::UnboundedReceiver<InFlight>,
+    start: Instant,
+    streams: &Streams,
+    counters: &LaneCounters,
+) -> (Recorder, SequenceSet) {
+    let mut recorder = Recorder::new();
+    let mut intervals = streams.intervals(start);
+    let mut acked = SequenceSet::new();
+    let mut deliveries = FuturesUnordered::new();
+    let mut issuing = true;
+    let abandoned = streams.stop.abandoned();
+    tokio::pin!(abandoned);
+    while issuing || !deliveries.is_empty() {
+        tokio::select! {
+            biased;
+            Some(settled) = deliveries.next(), if !deliveries.is_empty() => {
+                let Settled { started, result, permit } = settled;
+                let done = Instant::now();
+                drop(permit);
+                match result {
+                    Ok(()) => {
+                        acked.insert(started.sequence);
+                        let since_due = done.saturating_duration_since(started.due);
+                        let since_sent = done.saturating_duration_since(started.sent);
+                        recorder.record_ack(since_due, since_sent, started.bytes);
+                        intervals.record_ack(done, since_due, since_sent, started.bytes);
+                        counters.acked();
+                    }
+                    Err(e) => {
+                        recorder.record_error(&e);
+                        intervals.record_error(done);
+                        counters.failed();
+                    }
+                }
+            }
+            sent = received.recv(), if issuing => match sent {
+                Some(InFlight { started, enqueued, permit }) => deliveries.push(async move {
+                    // Settles when the broker has acknowledged the record.
+                    let result = match enqueued {
+                        Ok(delivery) => delivery.await.map(drop),
+                        Err(e) => Err(e),
+                    };
+                    Settled { started, result, permit }
+                }),
+                None => issuing = false,
+            },
+            () = &mut abandoned => break,
+        }
+    }
+    intervals.finish();
+    (recorder, acked)
+}
+
+/// Runs an open-loop phase: every lane's collector is a task, and the lanes
+/// are issued by at most one thread per core, each interleaving its lanes by
+/// due time. A thread per lane would be simpler, but with more lanes than
+/// cores its issuer threads would compete for the cores with the runtime's
+/// workers, which run the collectors and (embedded) the broker.
+async fn open_loop(
+    lanes: Vec<Lane>,
+    plans: Vec<TaskPlan>,
+    start: Instant,
+    streams: &Streams,
+) -> Result<Vec<(Lane, Recorder)>, RunError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, lanes.len().max(1));
+    let mut groups: Vec<Vec<Issuing>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut collectors = Vec::with_capacity(lanes.len());
+    for (position, (lane, plan)) in lanes.into_iter().zip(plans).enumerate() {
+        let (in_flight, received) = mpsc::unbounded_channel();
+        let counters = Arc::clone(&lane.counters);
+        let collector_streams = streams.clone();
+        collectors.push(tokio::spawn(async move {
+            collect(received, start, &collector_streams, &counters).await
+        }));
+        groups[position % threads].push(Issuing {
+            position,
+            schedule: plan.schedule.expect("open loop"),
+            quota: plan.quota.unwrap_or(0),
+            next: 0,
+            intervals: streams.intervals(start),
+            issued: Recorder::new(),
+            in_flight,
+            lane,
+        });
+    }
+    let handle = Handle::current();
+    let issuers: Vec<_> = groups
+        .into_iter()
+        .map(|group| {
+            let (handle, streams) = (handle.clone(), streams.clone());
+            tokio::task::spawn_blocking(move || issue_open_loop(group, start, &handle, &streams))
+        })
+        .collect();
+    let mut issued: Vec<Issued> = Vec::with_capacity(collectors.len());
+    for issuer in issuers {
+        issued.extend(issuer.await.map_err(RunError::Task)?);
+    }
+    issued.sort_by_key(|issuing| issuing.position);
+    let mut measured = Vec::with_capacity(issued.len());
+    for (issuing, collector) in issued.into_iter().zip(collectors) {
+        let Issued {
+            mut lane,
+            issued,
+            in_flight,
+            ..
+        } = issuing;
+        // The collector ends once the sends still in flight have settled.
+        drop(in_flight);
+        let (mut recorder, acked) = collector.await.map_err(RunError::Task)?;
+        recorder.merge(&issued);
+        lane.acked.union(&acked);
+        measured.push((lane, recorder));
+    }
+    Ok(measured)
+}
+
+/// One lane's part in an open-loop phase, on the issuer thread that drives it.
+struct Issuing {
+    /// The lane's place among the phase's lanes.
+    position: usize,
+    schedule: Schedule,
+    quota: u64,
+    /// The next message's place in the lane's schedule.
+    next: u64,
+    intervals: IntervalRecorder,
+    issued: Recorder,
+    in_flight: mpsc::UnboundedSender<InFlight>,
+    lane: Lane,
+}
+
+/// A lane whose issuer is done with the phase.
+struct Issued {
+    position: usize,
+    lane: Lane,
+    issued: Recorder,
+    /// Dropped once the issuer is done, so that the collector can end.
+    in_flight: mpsc::UnboundedSender<InFlight>,
+}
+
+/// Starts each message of `lanes` when it is due (whichever lane's is due
+/// first), or at once when behind, until every quota or a stop request. It
+/// never skips a message, and hands each lane's records to its producer in
+/// sequence order.
+fn issue_open_loop(
+    mut lanes: Vec<Issuing>,
+    start: Instant,
+    handle: &Handle,
+    streams: &Streams,
+) -> Vec<Issued> {
+    let stop = &streams.stop;
+    let mut pacer = Pacer::new();
+    while let Some(issuing) = lanes
+        .iter_mut()
+        .filter(|issuing| issuing.next < issuing.quota)
+        .min_by_key(|issuing| issuing.schedule.due(issuing.next))
+    {
+        let due = start + issuing.schedule.due(issuing.next);
+        if !wait_unless_stopped(&mut pacer, due, stop) || !issuing.issue(due, handle, stop) {
+            break;
+        }
+        issuing.next += 1;
+    }
+    lanes
+        .into_iter()
+        .map(|issuing| {
+            issuing.intervals.finish();
+            Issued {
+                position: issuing.position,
+                lane: issuing.lane,
+                issued: issuing.issued,
+                in_flight: issuing.in_flight,
+            }
+        })
+        .collect()
+}
+
+impl Issuing {
+    /// Starts the lane's next send, due at `due`: waits for room in its
+    /// window, enqueues the record, and leaves its delivery to a task.
+    /// `false` when a stop request came first.
+    fn issue(&mut self, due: Instant, handle: &Handle, stop: &Stop) -> bool {
+        let lane = &mut self.lane;
+        let permit = match lane.window.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                match handle.block_on(until_stopped(lane.window.clone().acquire_owned(), stop)) {
+                    Some(permit) => permit.expect("the window is never closed"),
+                    None => return false,
+                }
+            }
+        };
+        let sent = Instant::now();
+        let (sequence, record) = lane.next_record();
+        let bytes = record.value.len() as u64;
+        let Some(enqueued) = handle.block_on(until_stopped(lane.producer.send(record), stop))
+        else {
+            return false;
+        };
+        let started = Started {
+            sequence,
+            due,
+            sent,
+            bytes,
+        };
+        let _ = self.in_flight.send(InFlight {
+            started,
+            enqueued,
+            permit,
+        });
+        let lag = sent.saturating_duration_since(due);
+        self.issued.record_sent(lag);
+        self.intervals.record_due(due);
+        self.intervals.record_sent(sent);
+        lane.counters.sent(lag);
+        true
+    }
+}
+
 /// Waits until `due` with `pacer`, in slices when it is far off so that a
 /// stop request is noticed; `false` when one was.
 fn wait_unless_stopped(pacer: &mut Pacer, due: Instant, stop: &Stop) -> bool {
@@ -584,30 +741,4 @@ fn wait_unless_stopped(pacer: &mut Pacer, due: Instant, stop: &Stop) -> bool {
     }
     pacer.wait_until(due);
     !stop.is_requested()
-}
-
-/// Awaits the delivery of an enqueued message as its own task, which holds
-/// `permit` until the send completes and then reports the outcome.
-fn await_delivery(
-    started: Started,
-    enqueued: Result<DeliveryFuture, producer::Error>,
-    permit: OwnedSemaphorePermit,
-    outcomes: &mpsc::UnboundedSender<Outcome>,
-    handle: &Handle,
-) {
-    let outcomes = outcomes.clone();
-    handle.spawn(async move {
-        // The future settles when the broker has acknowledged the record.
-        let result = match enqueued {
-            Ok(delivery) => delivery.await.map(drop),
-            Err(e) => Err(e),
-        };
-        let done = Instant::now();
-        let _ = outcomes.send(Outcome {
-            started,
-            done,
-            result,
-        });
-        drop(permit);
-    });
 }
