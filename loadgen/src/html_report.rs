@@ -13,7 +13,7 @@ use hdrhistogram::Histogram;
 
 use crate::interval_series::Interval;
 use crate::recorder::Recorder;
-use crate::report::{audit_line, millis};
+use crate::report::{audit_line, millis, producer_line};
 use crate::runner::RunResult;
 use crate::scenario::Scenario;
 use crate::svg_chart::{Chart, Series, XScale, escape, render};
@@ -101,6 +101,12 @@ pub fn page(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict], passe
         html,
         "<p>{}</p>",
         escape(&audit_line(&result.audit, &result.broker))
+    );
+    html.push_str("<h2>Producers</h2>\n");
+    let _ = writeln!(
+        html,
+        "<p>{}</p>",
+        escape(producer_line(&result.producer).trim_end())
     );
     if !result.faults.is_empty() {
         html.push_str("<h2>Faults</h2>\n<ul>\n");
@@ -362,6 +368,7 @@ mod tests {
             intervals: series.into_intervals(2),
             interrupted: false,
             faults: Vec::new(),
+            producer: producer::Metrics::default(),
         }
     }
 

@@ -56,6 +56,21 @@ pub fn report(
         "thresholds": verdicts.iter().map(verdict).collect::<Vec<_>>(),
         "intervals": result.intervals.iter().map(interval).collect::<Vec<_>>(),
         "faults": result.faults,
+        "producer": producer(&result.producer),
+    })
+}
+
+/// The producer instances' counters over the whole run, added up.
+fn producer(metrics: &producer::Metrics) -> Value {
+    json!({
+        "records_sent": metrics.records_sent,
+        "bytes_sent": metrics.bytes_sent,
+        "batches": metrics.batches_sent,
+        "requests": metrics.requests,
+        "retries": metrics.retries,
+        "records_per_request": metrics.records_per_request(),
+        "average_batch_bytes": metrics.average_batch_bytes(),
+        "errors": metrics.errors,
     })
 }
 
@@ -207,6 +222,7 @@ mod tests {
             intervals: Vec::new(),
             interrupted: false,
             faults: Vec::new(),
+            producer: producer::Metrics::default(),
             phases: vec![phase("warmup", false, warm), phase("main", true, main)],
             audit,
         }

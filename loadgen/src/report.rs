@@ -76,6 +76,7 @@ pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> 
     let _ = writeln!(out, "total of recorded phases ({})", recorded.join(", "));
     out.push_str(&measurements(&total, elapsed, any_open_loop));
     out.push('\n');
+    out.push_str(&producer_line(&result.producer));
     out.push_str(&audit_line(&result.audit, &result.broker));
     out.push('\n');
     if !result.faults.is_empty() {
@@ -196,9 +197,36 @@ pub fn millis(micros: u64) -> String {
 }
 
 /// `1 producer`, `2 producers`.
+/// What the producer instances did over the whole run, warmup included:
+/// requests, batching, retries and the errors they saw, by name.
+pub fn producer_line(metrics: &producer::Metrics) -> String {
+    let errors = if metrics.errors.is_empty() {
+        "none".to_string()
+    } else {
+        metrics
+            .errors
+            .iter()
+            .map(|(name, count)| format!("{name} {count}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "producers (whole run): {}, {}, {:.1} records per request, {:.1} KB per batch, {}, errors: {errors}\n",
+        plural(metrics.requests, "request"),
+        plural(metrics.batches_sent, "batch"),
+        metrics.records_per_request(),
+        metrics.average_batch_bytes() / 1000.0,
+        plural(metrics.retries, "retry"),
+    )
+}
+
 fn plural(n: u64, noun: &str) -> String {
     if n == 1 {
         format!("{n} {noun}")
+    } else if noun.ends_with("ch") {
+        format!("{n} {noun}es")
+    } else if let Some(stem) = noun.strip_suffix('y') {
+        format!("{n} {stem}ies")
     } else {
         format!("{n} {noun}s")
     }
@@ -358,6 +386,7 @@ mod tests {
             intervals: Vec::new(),
             interrupted: false,
             faults: Vec::new(),
+            producer: producer::Metrics::default(),
             phases: vec![
                 PhaseResult {
                     name: "warmup".into(),
@@ -492,6 +521,28 @@ mod tests {
                 "external broker at h:1"
             ),
             "audit: not available for the external broker at h:1: no admin"
+        );
+    }
+
+    #[test]
+    fn the_producer_line_shows_batching_retries_and_errors_by_name() {
+        let mut metrics = producer::Metrics::default();
+        assert_eq!(
+            producer_line(&metrics),
+            "producers (whole run): 0 requests, 0 batches, 0.0 records per request, \
+             0.0 KB per batch, 0 retries, errors: none\n"
+        );
+        metrics.records_sent = 2760;
+        metrics.bytes_sent = 330_000;
+        metrics.batches_sent = 20;
+        metrics.requests = 20;
+        metrics.retries = 1;
+        metrics.errors.insert("CONNECTION".into(), 1);
+        metrics.errors.insert("NOT_LEADER_OR_FOLLOWER".into(), 2);
+        assert_eq!(
+            producer_line(&metrics),
+            "producers (whole run): 20 requests, 20 batches, 138.0 records per request, \
+             16.5 KB per batch, 1 retry, errors: CONNECTION 1, NOT_LEADER_OR_FOLLOWER 2\n"
         );
     }
 }

@@ -71,6 +71,9 @@ pub struct RunResult {
     pub interrupted: bool,
     /// The scenario's `[[faults]]`, with how often each fired.
     pub faults: Vec<FaultOutcome>,
+    /// The producer instances' counters over the whole run, warmup included,
+    /// added up: requests, batches, records per request, retries, errors.
+    pub producer: producer::Metrics,
 }
 
 /// What one phase measured, all producer instances merged.
@@ -241,6 +244,10 @@ async fn run_against(
         }
     }
     let faults = faults::finish(broker, applied).await;
+    let mut producer = producer::Metrics::default();
+    for lane in &lanes {
+        producer.add(&lane.producer.metrics());
+    }
     let acknowledged = Acknowledged {
         acked: lanes.iter().map(|lane| lane.acked.clone()).collect(),
         sent: lanes.iter().map(|lane| lane.next_sequence).collect(),
@@ -269,6 +276,7 @@ async fn run_against(
         intervals,
         interrupted,
         faults,
+        producer,
     })
 }
 

@@ -210,6 +210,7 @@ mod tests {
             intervals: Vec::new(),
             interrupted: false,
             faults: Vec::new(),
+            producer: producer::Metrics::default(),
             phases: vec![phase("warmup", false, warm), phase("main", true, main)],
             audit,
         }
@@ -318,6 +319,7 @@ mod tests {
             intervals: Vec::new(),
             interrupted: false,
             faults: Vec::new(),
+            producer: producer::Metrics::default(),
             phases: vec![PhaseResult {
                 name: "main".into(),
                 record: true,

@@ -231,6 +231,17 @@ fn json_writes_the_report_with_totals_phases_audit_and_verdicts() {
         );
         assert!(latency["mean"].as_f64().unwrap() > 0.0, "{latency}");
     }
+    let producer = &report["producer"];
+    assert_eq!(producer["records_sent"], 500, "{producer}");
+    assert!(producer["requests"].as_u64().unwrap() > 0, "{producer}");
+    assert!(
+        producer["records_per_request"].as_f64().unwrap() >= 1.0,
+        "{producer}"
+    );
+    assert_eq!(
+        (&producer["retries"], &producer["errors"]),
+        (&0.into(), &serde_json::json!({}))
+    );
     let phases = report["phases"].as_array().unwrap();
     assert_eq!(phases.len(), 1);
     assert_eq!(phases[0]["name"], "steady");

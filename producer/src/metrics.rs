@@ -72,6 +72,20 @@ impl Metrics {
         }
     }
 
+    /// Adds another producer's counters to these, for a total over several producers.
+    pub fn add(&mut self, other: &Metrics) {
+        self.records_sent += other.records_sent;
+        self.bytes_sent += other.bytes_sent;
+        self.batches_sent += other.batches_sent;
+        self.requests += other.requests;
+        self.retries += other.retries;
+        self.in_flight_requests += other.in_flight_requests;
+        self.buffer_used += other.buffer_used;
+        for (name, count) in &other.errors {
+            *self.errors.entry(name.clone()).or_default() += count;
+        }
+    }
+
     /// Average batch size in bytes.
     pub fn average_batch_bytes(&self) -> f64 {
         if self.batches_sent == 0 {
@@ -95,5 +109,41 @@ impl Counters {
             buffer_used,
             errors: self.errors.lock().expect("metrics lock").clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adding_sums_every_counter_and_error() {
+        let one = Metrics {
+            records_sent: 10,
+            bytes_sent: 1000,
+            batches_sent: 2,
+            requests: 1,
+            retries: 1,
+            in_flight_requests: 1,
+            buffer_used: 50,
+            errors: BTreeMap::from([("CONNECTION".to_string(), 1)]),
+        };
+        let mut total = one.clone();
+        total.add(&one);
+        assert_eq!(
+            (
+                total.records_sent,
+                total.bytes_sent,
+                total.batches_sent,
+                total.requests
+            ),
+            (20, 2000, 4, 2)
+        );
+        assert_eq!(
+            (total.retries, total.in_flight_requests, total.buffer_used),
+            (2, 2, 100)
+        );
+        assert_eq!(total.errors["CONNECTION"], 2);
+        assert_eq!(total.records_per_request(), 10.0);
     }
 }

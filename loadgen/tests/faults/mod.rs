@@ -79,6 +79,13 @@ fn lost_answers_leave_an_idempotent_producer_with_nothing_lost_or_duplicated() {
         report["faults"]
     );
     assert_eq!(report["faults"][0]["kind"], "disconnect");
+    // The producers saw the lost connections, and retried past them.
+    let producer = &report["producer"];
+    assert!(
+        producer["errors"]["CONNECTION"].as_u64().unwrap_or(0) > 0,
+        "{producer}"
+    );
+    assert!(producer["retries"].as_u64().unwrap() > 0, "{producer}");
 }
 
 #[test]
