@@ -134,11 +134,29 @@ pub(crate) fn name(topic: &str) -> TopicName {
 }
 
 pub(crate) fn records(values: &[&str], producer: Option<(i64, i16, i32)>) -> Bytes {
+    let entries: Vec<(Option<Bytes>, Bytes)> = values
+        .iter()
+        .map(|v| {
+            (
+                Some(Bytes::from(format!("key-{v}"))),
+                Bytes::copy_from_slice(v.as_bytes()),
+            )
+        })
+        .collect();
+    batch(&entries, producer, Compression::None)
+}
+
+/// One batch of records with these keys and values, by `kafka-protocol`'s encoder.
+fn batch(
+    entries: &[(Option<Bytes>, Bytes)],
+    producer: Option<(i64, i16, i32)>,
+    compression: Compression,
+) -> Bytes {
     let (id, epoch, base) = producer.unwrap_or((-1, -1, -1));
-    let records: Vec<Record> = values
+    let records: Vec<Record> = entries
         .iter()
         .enumerate()
-        .map(|(i, v)| Record {
+        .map(|(i, (key, value))| Record {
             transactional: false,
             control: false,
             delete_horizon: false,
@@ -155,15 +173,15 @@ pub(crate) fn records(values: &[&str], producer: Option<(i64, i16, i32)>) -> Byt
                 base + i as i32
             },
             timestamp: 1_700_000_000_000,
-            key: Some(Bytes::from(format!("key-{v}"))),
-            value: Some(Bytes::copy_from_slice(v.as_bytes())),
+            key: key.clone(),
+            value: Some(value.clone()),
             headers: IndexMap::new(),
         })
         .collect();
     let mut buf = BytesMut::new();
     let options = RecordEncodeOptions {
         version: 2,
-        compression: Compression::None,
+        compression,
     };
     RecordBatchEncoder::encode(&mut buf, &records, &options).unwrap();
     buf.freeze()
@@ -426,28 +444,8 @@ async fn a_batch_over_max_message_bytes_is_message_too_large() {
 
 /// A decompression bomb: a small zstd batch whose one record is 16 MiB of zeros.
 fn bomb() -> Bytes {
-    let record = Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: 0,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
-        timestamp: 1_700_000_000_000,
-        key: None,
-        value: Some(Bytes::from(vec![0u8; 16 * 1024 * 1024])),
-        headers: IndexMap::new(),
-    };
-    let mut buf = BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::Zstd,
-    };
-    RecordBatchEncoder::encode(&mut buf, &[record], &options).unwrap();
-    buf.freeze()
+    let zeros = Bytes::from(vec![0u8; 16 * 1024 * 1024]);
+    batch(&[(None, zeros)], None, Compression::Zstd)
 }
 
 #[tokio::test]
