@@ -655,7 +655,7 @@ async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u64) {
             return;
         }
     };
-    let BatchBody::Frame(messages) = &batch.body else {
+    let BatchBody::Frame(messages) = &mut batch.body else {
         return;
     };
     let correlation_id = transport
@@ -666,16 +666,27 @@ async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u64) {
     } else {
         FrameAcks::Recorded
     };
+    // The messages are lent to the request for encoding, not copied, and
+    // stay with the batch for a retry.
     let request = frame::ProduceRequest {
         correlation_id,
         acks,
         client_id: shared.config.client_id.clone(),
         topic: batch.topic.to_string(),
         partition: (batch.partition != BROKER_CHOOSES).then_some(batch.partition),
-        messages: messages.clone(),
+        messages: std::mem::take(messages),
     };
-    let mut buf = BytesMut::new();
-    if let Err(e) = request.encode(&mut buf) {
+    let size = request
+        .messages
+        .iter()
+        .map(frame::Message::encoded_len)
+        .sum::<usize>();
+    // 64: the frame header and the fixed fields (27 bytes), with room to spare.
+    let mut buf =
+        BytesMut::with_capacity(64 + request.client_id.len() + request.topic.len() + size);
+    let encoded = request.encode(&mut buf);
+    *messages = request.messages;
+    if let Err(e) = encoded {
         fail(&shared, batch, &Error::Encode(e));
         return;
     }
