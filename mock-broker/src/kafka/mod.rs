@@ -104,7 +104,7 @@ pub(crate) async fn handle(
     };
     state
         .stats
-        .request(Protocol::Kafka, &format!("{api_key:?}"), version);
+        .request(Protocol::Kafka, api_name(api_key), version);
     if api_key == ApiKey::ApiVersions && !(0..=4).contains(&version) {
         // KIP-511: v0 header and body, listing what is served, whatever was asked.
         let body = api_versions::unsupported_version_response();
@@ -311,4 +311,14 @@ fn write_response<R: Encodable>(
     let size = (out.len() - start - 4) as i32;
     out[start..start + 4].copy_from_slice(&size.to_be_bytes());
     Ok(())
+}
+
+/// The API's name as Kafka spells it (`Produce`, `ApiVersions`, …), made
+/// once per API rather than for every request.
+fn api_name(key: ApiKey) -> &'static str {
+    static NAMES: [std::sync::OnceLock<String>; 128] = [const { std::sync::OnceLock::new() }; 128];
+    match NAMES.get(key as usize) {
+        Some(name) => name.get_or_init(|| format!("{key:?}")),
+        None => "Unknown",
+    }
 }
