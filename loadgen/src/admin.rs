@@ -6,6 +6,7 @@
 //! library would add more than it saves. Parsing is pure and kept apart from
 //! the socket.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -68,15 +69,20 @@ impl AdminApi {
         Ok(partitions.iter().map(|&(_, hw)| hw).sum())
     }
 
-    /// Every record of `topic`, partition by partition, each in offset order;
+    /// Every record of `topic` from each partition's offset in `from` (0 for
+    /// a partition it lacks), partition by partition, each in offset order;
     /// empty when the topic does not exist.
     ///
     /// # Errors
     /// [`AdminError`] when the API cannot be reached or answers unexpectedly.
-    pub async fn read_all(&self, topic: &str) -> Result<Vec<AdminRecord>, AdminError> {
+    pub async fn read_from(
+        &self,
+        topic: &str,
+        from: &BTreeMap<u32, u64>,
+    ) -> Result<Vec<AdminRecord>, AdminError> {
         let mut records = Vec::new();
         for (partition, _) in self.partitions(topic).await? {
-            let mut offset = 0u64;
+            let mut offset = from.get(&partition).copied().unwrap_or(0);
             loop {
                 let path = format!(
                     "/topics/{topic}/records?partition={partition}&offset={offset}&limit={PAGE}"
@@ -93,6 +99,14 @@ impl AdminApi {
             }
         }
         Ok(records)
+    }
+
+    /// The high watermark of each partition of `topic`; empty when the topic does not exist.
+    ///
+    /// # Errors
+    /// [`AdminError`] when the API cannot be reached or answers unexpectedly.
+    pub async fn end_offsets(&self, topic: &str) -> Result<BTreeMap<u32, u64>, AdminError> {
+        Ok(self.partitions(topic).await?.into_iter().collect())
     }
 
     /// `(partition, high watermark)` of each partition of `topic`.

@@ -205,6 +205,8 @@ async fn run_against(
         return Err(RunError::Interrupted);
     }
 
+    // The audit reads only what this run adds to the topic.
+    let start_offsets = broker.end_offsets(&workload.topic).await;
     let applied = faults::apply(broker, &scenario.faults).await?;
     let origin = Instant::now();
     let started = SystemTime::now();
@@ -252,7 +254,7 @@ async fn run_against(
         acked: lanes.iter().map(|lane| lane.acked.clone()).collect(),
         sent: lanes.iter().map(|lane| lane.next_sequence).collect(),
     };
-    let audit = broker.audit(&workload.topic, &acknowledged);
+    let audit = broker.audit(&workload.topic, &acknowledged, &start_offsets);
     let audit: Audit = if interrupted {
         tokio::time::timeout(GRACE, audit)
             .await

@@ -1,5 +1,6 @@
 //! The broker a run loads: a mock broker started in-process, or one already running.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -113,12 +114,44 @@ impl Broker {
             .map_err(|error| TargetError::Unreachable { address, error })
     }
 
-    /// Audits what the broker recorded for `topic` against what the
-    /// producers were told; call it after the producers are closed. Records of
-    /// sends that completed without an acknowledgement (`acks = 0`) may still
-    /// be on their way, so it first waits, up to [`AUDIT_SETTLE`], until the
-    /// broker holds at least as many records as were acknowledged.
-    pub async fn audit(&self, topic: &str, acknowledged: &Acknowledged) -> Audit {
+    /// Where each partition of `topic` ends now (its high watermark), so that
+    /// the audit reads only what a run adds after it; empty when the topic
+    /// does not exist yet or its records cannot be read.
+    pub async fn end_offsets(&self, topic: &str) -> BTreeMap<u32, u64> {
+        match self {
+            Broker::Embedded(broker) => broker
+                .store()
+                .topic(topic)
+                .map(|log| {
+                    (0..log.partition_count())
+                        .map(|p| (p, log.high_watermark(p).unwrap_or(0).max(0) as u64))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Broker::External(_, Some(admin)) => {
+                admin.end_offsets(topic).await.unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "cannot read where the topic ends; the audit will read it whole");
+                    BTreeMap::new()
+                })
+            }
+            Broker::External(_, None) => BTreeMap::new(),
+        }
+    }
+
+    /// Audits what the broker recorded for `topic` after the offsets in
+    /// `from` (what [`Broker::end_offsets`] said before the run) against what
+    /// the producers were told; call it after the producers are closed.
+    /// Records of sends that completed without an acknowledgement (`acks =
+    /// 0`) may still be on their way, so it first waits, up to
+    /// [`AUDIT_SETTLE`], until the broker holds at least as many new records
+    /// as were acknowledged.
+    pub async fn audit(
+        &self,
+        topic: &str,
+        acknowledged: &Acknowledged,
+        from: &BTreeMap<u32, u64>,
+    ) -> Audit {
+        let before: u64 = from.values().sum();
         match self {
             Broker::Embedded(broker) => {
                 let store = broker.store();
@@ -133,13 +166,28 @@ impl Broker {
                         .unwrap_or(0)
                 };
                 let give_up = tokio::time::Instant::now() + AUDIT_SETTLE;
-                while count() < acknowledged.count() && tokio::time::Instant::now() < give_up {
+                while count().saturating_sub(before) < acknowledged.count()
+                    && tokio::time::Instant::now() < give_up
+                {
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
-                let records = match store.read_all(topic) {
-                    Ok(records) => records,
-                    Err(e) => return Audit::Unavailable(format!("the embedded broker: {e}")),
+                let Some(log) = store.topic(topic) else {
+                    return Audit::Unavailable(format!(
+                        "the embedded broker has no topic {topic:?}"
+                    ));
                 };
+                let mut records = Vec::new();
+                for partition in 0..log.partition_count() {
+                    let start = from.get(&partition).copied().unwrap_or(0);
+                    match log.read(
+                        partition,
+                        i64::try_from(start).unwrap_or(i64::MAX),
+                        usize::MAX,
+                    ) {
+                        Ok(read) => records.extend(read),
+                        Err(e) => return Audit::Unavailable(format!("the embedded broker: {e}")),
+                    }
+                }
                 let seen = records.iter().map(|r| SeenRecord {
                     partition: r.partition,
                     value: r.value.as_deref(),
@@ -155,7 +203,7 @@ impl Broker {
                     .to_string(),
             ),
             Broker::External(_, Some(admin)) => {
-                match Self::audit_through(admin, topic, acknowledged).await {
+                match Self::audit_through(admin, topic, acknowledged, from, before).await {
                     Ok(audit) => audit,
                     Err(e) => Audit::Unavailable(e.to_string()),
                 }
@@ -167,14 +215,16 @@ impl Broker {
         admin: &AdminApi,
         topic: &str,
         acknowledged: &Acknowledged,
+        from: &BTreeMap<u32, u64>,
+        before: u64,
     ) -> Result<Audit, AdminError> {
         let give_up = tokio::time::Instant::now() + AUDIT_SETTLE;
-        while admin.record_count(topic).await? < acknowledged.count()
+        while admin.record_count(topic).await?.saturating_sub(before) < acknowledged.count()
             && tokio::time::Instant::now() < give_up
         {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let records = admin.read_all(topic).await?;
+        let records = admin.read_from(topic, from).await?;
         let seen = records.iter().map(|r| SeenRecord {
             partition: r.partition,
             value: r.value.as_deref(),

@@ -754,6 +754,15 @@ fn an_external_mock_broker_is_audited_through_its_admin_api_like_the_embedded_on
         (&0.into(), &0.into(), &0.into())
     );
 
+    // A second run on the same topic is audited on what it added, not on the
+    // first run's records as well (whose ids it repeats).
+    let again_json = path.with_file_name("again.json");
+    args(&path, &again_json);
+    assert_eq!(
+        audit_numbers(&read_json(&again_json)),
+        audit_numbers(&external_report)
+    );
+
     // Without `admin` the records cannot be read: no audit, and an audit limit fails.
     let without = scratch_file(
         "audit-external",
