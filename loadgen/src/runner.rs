@@ -596,9 +596,11 @@ async fn open_loop(
         collectors.push(tokio::spawn(async move {
             collect(received, start, &collector_streams, &counters).await
         }));
+        let schedule = plan.schedule.expect("open loop");
         groups[position % threads].push(Issuing {
             position,
-            schedule: plan.schedule.expect("open loop"),
+            due: schedule.due(0),
+            schedule,
             quota: plan.quota.unwrap_or(0),
             next: 0,
             intervals: streams.intervals(start),
@@ -646,6 +648,8 @@ struct Issuing {
     quota: u64,
     /// The next message's place in the lane's schedule.
     next: u64,
+    /// When the next message is due, from the phase start (`schedule.due(next)`).
+    due: Duration,
     intervals: IntervalRecorder,
     issued: Recorder,
     in_flight: mpsc::UnboundedSender<InFlight>,
@@ -676,13 +680,14 @@ fn issue_open_loop(
     while let Some(issuing) = lanes
         .iter_mut()
         .filter(|issuing| issuing.next < issuing.quota)
-        .min_by_key(|issuing| issuing.schedule.due(issuing.next))
+        .min_by_key(|issuing| issuing.due)
     {
-        let due = start + issuing.schedule.due(issuing.next);
+        let due = start + issuing.due;
         if !wait_unless_stopped(&mut pacer, due, stop) || !issuing.issue(due, handle, stop) {
             break;
         }
         issuing.next += 1;
+        issuing.due = issuing.schedule.due(issuing.next);
     }
     lanes
         .into_iter()
@@ -700,7 +705,7 @@ fn issue_open_loop(
 
 impl Issuing {
     /// Starts the lane's next send, due at `due`: waits for room in its
-    /// window, enqueues the record, and leaves its delivery to a task.
+    /// window, enqueues the record, and hands its delivery to the collector.
     /// `false` when a stop request came first.
     fn issue(&mut self, due: Instant, handle: &Handle, stop: &Stop) -> bool {
         let lane = &mut self.lane;
