@@ -13,7 +13,7 @@ use hdrhistogram::Histogram;
 
 use crate::interval_series::Interval;
 use crate::recorder::Recorder;
-use crate::report::{audit_line, millis, producer_line};
+use crate::report::{PERCENTILES, audit_line, millis, producer_line};
 use crate::runner::RunResult;
 use crate::scenario::Scenario;
 use crate::svg_chart::{Chart, Series, XScale, escape, render};
@@ -21,15 +21,6 @@ use crate::thresholds::{Verdict, number};
 
 /// Quantile steps per halving of the distance to 100% in the percentile chart, as in `.hgrm`.
 const TICKS_PER_HALF_DISTANCE: u32 = 5;
-
-/// The percentiles of the latency table.
-const PERCENTILES: [(f64, &str); 5] = [
-    (0.5, "p50"),
-    (0.9, "p90"),
-    (0.99, "p99"),
-    (0.999, "p99.9"),
-    (0.9999, "p99.99"),
-];
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222;max-width:960px}\
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}\

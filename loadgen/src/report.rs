@@ -15,8 +15,8 @@ use crate::scenario::{Keys, Scenario};
 use crate::target::Audit;
 use crate::thresholds::{Verdict, number};
 
-/// The percentiles shown, as quantiles with their column titles.
-const PERCENTILES: [(f64, &str); 5] = [
+/// The percentiles shown (here and in the HTML report), as quantiles with their column titles.
+pub(crate) const PERCENTILES: [(f64, &str); 5] = [
     (0.5, "p50"),
     (0.9, "p90"),
     (0.99, "p99"),
