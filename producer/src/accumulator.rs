@@ -27,7 +27,11 @@ pub(crate) enum BatchBody {
     /// A RecordBatch v2 sealed for sending, with the producer fields it carries.
     Sealed(bytes::Bytes, crate::kafka::batch_builder::ProducerFields),
     /// Frame-protocol messages.
-    Frame(Vec<Message>),
+    Frame {
+        messages: Vec<Message>,
+        /// Their encoded size, kept as they are pushed (what `batch_size` limits).
+        size: usize,
+    },
 }
 
 /// The records of one partition sent together.
@@ -71,7 +75,7 @@ impl Batch {
         match &self.body {
             BatchBody::Kafka(builder) => builder.size(),
             BatchBody::Sealed(bytes, _) => bytes.len(),
-            BatchBody::Frame(messages) => messages.iter().map(Message::encoded_len).sum(),
+            BatchBody::Frame { size, .. } => *size,
         }
     }
 }
@@ -95,6 +99,10 @@ struct PartitionQueue {
     in_flight: usize,
     /// The `order` of the next batch opened.
     next_order: u64,
+    /// A batch that failed is being sent again: it goes alone, and nothing
+    /// else of the partition goes until it is through (as the Java client
+    /// does), or a newer batch could overtake it.
+    resending: bool,
 }
 
 /// The queues of one topic's partitions, and how its records pick one.
@@ -144,29 +152,6 @@ impl TopicQueues {
     }
 }
 
-/// A topic's queues, made on first use; looked up without cloning the name.
-fn topic_queues<'a>(
-    topics: &'a mut fnv::FnvHashMap<Arc<str>, TopicQueues>,
-    next_start: &mut u32,
-    (key_hash, keyless): (KeyHash, KeylessStrategy),
-    topic: &Arc<str>,
-) -> &'a mut TopicQueues {
-    if !topics.contains_key(&**topic) {
-        // Each topic's keyless records start on a different partition.
-        let start = *next_start;
-        *next_start = next_start.wrapping_add(1);
-        topics.insert(
-            topic.clone(),
-            TopicQueues {
-                partitioner: Partitioner::new(key_hash, keyless, start),
-                partitions: 0,
-                queues: fnv::FnvHashMap::default(),
-            },
-        );
-    }
-    topics.get_mut(&**topic).expect("inserted")
-}
-
 /// The most a new batch's buffer reserves up front, whatever `batch_size` says.
 const MAX_PREALLOCATED: usize = 1024 * 1024;
 
@@ -191,11 +176,15 @@ pub(crate) struct Accumulator {
     settings: BatchSettings,
     /// Counts the records not yet settled, for `flush`.
     unsettled: Unsettled,
-    /// FNV rather than SipHash: looked up for every record.
-    topics: fnv::FnvHashMap<Arc<str>, TopicQueues>,
-    /// Where the next topic's keyless records start, so that producers and
-    /// topics do not all start on partition 0.
-    next_start: u32,
+    /// Each topic's queues, in the order the topics were first used.
+    topics: Vec<TopicQueues>,
+    /// Where each topic is in `topics`; FNV rather than SipHash, as it is
+    /// looked up for every record.
+    by_name: fnv::FnvHashMap<Arc<str>, usize>,
+    /// Where the first topic's keyless records start; each later topic
+    /// starts one further, so that producers and topics do not all start on
+    /// partition 0.
+    first_start: u32,
 }
 
 impl Accumulator {
@@ -204,22 +193,38 @@ impl Accumulator {
         Accumulator {
             settings,
             unsettled,
-            topics: fnv::FnvHashMap::default(),
-            next_start: start,
+            topics: Vec::new(),
+            by_name: fnv::FnvHashMap::default(),
+            first_start: start,
         }
+    }
+
+    /// Where `topic`'s queues are in `topics`, made on first use: one lookup,
+    /// and no clone of the name, for a topic already known.
+    fn topic_index(&mut self, topic: &Arc<str>) -> usize {
+        if let Some(&index) = self.by_name.get(&**topic) {
+            return index;
+        }
+        let (key_hash, keyless) = self.settings.partitioning;
+        let index = self.topics.len();
+        let start = self.first_start.wrapping_add(index as u32);
+        self.topics.push(TopicQueues {
+            partitioner: Partitioner::new(key_hash, keyless, start),
+            partitions: 0,
+            queues: fnv::FnvHashMap::default(),
+        });
+        self.by_name.insert(topic.clone(), index);
+        index
     }
 
     /// The queue of one partition, made on first use.
     fn queue(&mut self, topic: &Arc<str>, partition: u32) -> &mut PartitionQueue {
-        let partitioning = self.settings.partitioning;
-        topic_queues(&mut self.topics, &mut self.next_start, partitioning, topic)
-            .queues
-            .entry(partition)
-            .or_default()
+        let index = self.topic_index(topic);
+        self.topics[index].queues.entry(partition).or_default()
     }
 
     fn queues(&mut self) -> impl Iterator<Item = &mut PartitionQueue> {
-        self.topics.values_mut().flat_map(|t| t.queues.values_mut())
+        self.topics.iter_mut().flat_map(|t| t.queues.values_mut())
     }
 
     /// Appends a record; returns the future of its delivery, and true when the
@@ -231,14 +236,10 @@ impl Accumulator {
         target: Target,
         record: Pending,
     ) -> (DeliveryFuture, bool) {
-        let Accumulator {
-            settings,
-            unsettled,
-            topics,
-            next_start,
-        } = self;
-        let settings = *settings;
-        let entry = topic_queues(topics, next_start, settings.partitioning, topic);
+        let settings = self.settings;
+        let index = self.topic_index(topic);
+        let unsettled = &self.unsettled;
+        let entry = &mut self.topics[index];
         let mut partition = match target {
             Target::Partition(partition) => partition,
             Target::Choose(partitions) => {
@@ -280,7 +281,10 @@ impl Accumulator {
                         builder
                     })
                 } else {
-                    BatchBody::Frame(Vec::new())
+                    BatchBody::Frame {
+                        messages: Vec::new(),
+                        size: 0,
+                    }
                 },
                 fate: Fate::new(unsettled),
                 bytes: 0,
@@ -302,12 +306,16 @@ impl Accumulator {
                     &record.headers,
                 );
             }
-            BatchBody::Frame(messages) => messages.push(Message {
-                timestamp: Some(record.timestamp),
-                key: record.key,
-                value: record.value.unwrap_or_default(),
-                headers: record.headers,
-            }),
+            BatchBody::Frame { messages, size } => {
+                let message = Message {
+                    timestamp: Some(record.timestamp),
+                    key: record.key,
+                    value: record.value.unwrap_or_default(),
+                    headers: record.headers,
+                };
+                *size += message.encoded_len();
+                messages.push(message);
+            }
             BatchBody::Sealed(..) => unreachable!("only batches that were drained are sealed"),
         }
         batch.bytes += record.bytes;
@@ -323,7 +331,7 @@ impl Accumulator {
         let mut ready = Vec::new();
         let mut next: Option<Instant> = None;
         let mut wake_at = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
-        for topic in self.topics.values_mut() {
+        for topic in &mut self.topics {
             for (&partition, queue) in topic.queues.iter_mut() {
                 // Retries and full batches first, in order, while the partition has room.
                 while queue.in_flight < settings.max_in_flight_per_partition {
@@ -336,15 +344,18 @@ impl Accumulator {
                         wake_at(at);
                         break;
                     }
-                    // A batch sent before and failing must be through before the next goes.
-                    if front.attempts > 0 && queue.in_flight > 0 {
+                    // A batch sent before and failing waits for what is in flight,
+                    // then goes alone.
+                    if queue.resending || (front.attempts > 0 && queue.in_flight > 0) {
                         break;
                     }
                     let batch = queue.retries.pop_front().expect("front exists");
+                    queue.resending = batch.attempts > 0;
                     queue.in_flight += 1;
                     ready.push(batch);
                 }
-                let blocked = !queue.retries.is_empty()
+                let blocked = queue.resending
+                    || !queue.retries.is_empty()
                     || queue.in_flight >= settings.max_in_flight_per_partition;
                 if let Some(open) = &queue.open {
                     let due = open.created + settings.linger;
@@ -366,11 +377,12 @@ impl Accumulator {
     /// A sent batch is done (acknowledged or failed for good).
     pub(crate) fn finished(&mut self, topic: &Arc<str>, partition: u32) {
         if let Some(queue) = self
-            .topics
-            .get_mut(&**topic)
-            .and_then(|t| t.queues.get_mut(&partition))
+            .by_name
+            .get(&**topic)
+            .and_then(|&index| self.topics[index].queues.get_mut(&partition))
         {
             queue.in_flight = queue.in_flight.saturating_sub(1);
+            queue.resending = false;
         }
     }
 
@@ -379,6 +391,7 @@ impl Accumulator {
         batch.not_before = Some(not_before);
         let queue = self.queue(&batch.topic, batch.partition);
         queue.in_flight = queue.in_flight.saturating_sub(1);
+        queue.resending = false;
         // In the partition's order, whether or not the batches were ever sent:
         // a batch that failed to reach the broker must not fall behind a newer
         // one, or an idempotent producer's sequences would arrive out of order.
@@ -417,7 +430,7 @@ impl Accumulator {
     /// Whether any record is waiting to be sent.
     pub(crate) fn is_empty(&self) -> bool {
         self.topics
-            .values()
+            .iter()
             .flat_map(|t| t.queues.values())
             .all(|q| q.open.is_none() && q.retries.is_empty())
     }
@@ -457,7 +470,7 @@ mod tests {
         batches
             .iter()
             .map(|b| match &b.body {
-                BatchBody::Frame(messages) => {
+                BatchBody::Frame { messages, .. } => {
                     String::from_utf8(messages[0].value.to_vec()).unwrap()
                 }
                 _ => unreachable!("frame batches"),
@@ -545,5 +558,15 @@ mod tests {
         acc.retry(b, now);
         let (ready, _) = acc.drain(now, true);
         assert_eq!(values(&ready), ["a"]);
+        // While "a" is sent again, nothing else of the partition goes, not even
+        // the never-sent "c": it would overtake "a" if "a" failed once more.
+        let (ready, _) = acc.drain(now, true);
+        assert!(ready.is_empty(), "{:?}", values(&ready));
+        acc.finished(&topic, 0);
+        let (ready, _) = acc.drain(now, true);
+        assert_eq!(values(&ready), ["b"], "the next resent batch, alone too");
+        acc.finished(&topic, 0);
+        let (ready, _) = acc.drain(now, true);
+        assert_eq!(values(&ready), ["c"]);
     }
 }

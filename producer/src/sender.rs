@@ -211,7 +211,11 @@ fn dispatch(shared: &Arc<Shared>, batches: Vec<Batch>, requests: &mut JoinSet<()
             }
         }
         Transport::Kafka(cluster) => {
-            let mut by_node: HashMap<i32, Vec<Batch>> = HashMap::new();
+            // Each node's requests, in order; a request carries at most one
+            // batch per partition (a broker keeps one entry per partition of a
+            // request, and its answer could not be told apart), so a
+            // partition's next batch goes in the node's next request.
+            let mut by_node: HashMap<i32, Vec<Vec<Batch>>> = HashMap::new();
             let mut refresh = false;
             for mut batch in batches {
                 match cluster.leader(&batch.topic, batch.partition) {
@@ -223,7 +227,16 @@ fn dispatch(shared: &Arc<Shared>, batches: Vec<Batch>, requests: &mut JoinSet<()
                     }
                     Some(node) => {
                         assign_sequence(shared, &mut batch);
-                        by_node.entry(node).or_default().push(batch);
+                        let requests = by_node.entry(node).or_default();
+                        let has_partition = |request: &Vec<Batch>| {
+                            request
+                                .iter()
+                                .any(|b| b.partition == batch.partition && b.topic == batch.topic)
+                        };
+                        match requests.last_mut() {
+                            Some(request) if !has_partition(request) => request.push(batch),
+                            _ => requests.push(vec![batch]),
+                        }
                     }
                     None => {
                         refresh = true;
@@ -238,10 +251,18 @@ fn dispatch(shared: &Arc<Shared>, batches: Vec<Batch>, requests: &mut JoinSet<()
             if refresh {
                 spawn_refresh(shared);
             }
-            for (node, group) in by_node {
+            for (node, groups) in by_node {
                 let lane = shared.lane(node);
-                let ticket = lane.order.ticket();
-                requests.spawn(send_kafka(shared.clone(), node, group, lane, ticket));
+                for group in groups {
+                    let ticket = lane.order.ticket();
+                    requests.spawn(send_kafka(
+                        shared.clone(),
+                        node,
+                        group,
+                        lane.clone(),
+                        ticket,
+                    ));
+                }
             }
         }
     }
@@ -299,12 +320,18 @@ fn encode_batch(shared: &Shared, batch: &mut Batch) -> Result<Bytes, String> {
             base_sequence,
         },
     );
-    let body = std::mem::replace(&mut batch.body, BatchBody::Frame(Vec::new()));
+    let body = std::mem::replace(
+        &mut batch.body,
+        BatchBody::Frame {
+            messages: Vec::new(),
+            size: 0,
+        },
+    );
     let bytes = match body {
         BatchBody::Kafka(builder) => builder.seal(producer, shared.config.compression)?,
         BatchBody::Sealed(bytes, sealed_as) if sealed_as == producer => bytes,
         BatchBody::Sealed(bytes, _) => reseal(&bytes, producer),
-        BatchBody::Frame(_) => return Err("a frame batch cannot be sent over Kafka".into()),
+        BatchBody::Frame { .. } => return Err("a frame batch cannot be sent over Kafka".into()),
     };
     batch.body = BatchBody::Sealed(bytes.clone(), producer);
     Ok(bytes)
@@ -655,9 +682,10 @@ async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u64) {
             return;
         }
     };
-    let BatchBody::Frame(messages) = &mut batch.body else {
+    let BatchBody::Frame { messages, size } = &mut batch.body else {
         return;
     };
+    let size = *size;
     let correlation_id = transport
         .next_correlation_id
         .fetch_add(1, Ordering::Relaxed);
@@ -676,11 +704,6 @@ async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u64) {
         partition: (batch.partition != BROKER_CHOOSES).then_some(batch.partition),
         messages: std::mem::take(messages),
     };
-    let size = request
-        .messages
-        .iter()
-        .map(frame::Message::encoded_len)
-        .sum::<usize>();
     // 64: the frame header and the fixed fields (27 bytes), with room to spare.
     let mut buf =
         BytesMut::with_capacity(64 + request.client_id.len() + request.topic.len() + size);

@@ -222,6 +222,44 @@ async fn a_plain_producer_with_requests_in_flight_keeps_send_order_per_partition
     }
 }
 
+/// Several full batches of one partition drained at once go in separate
+/// requests: a request carries one batch per partition, or the answer's
+/// offsets could not be told apart (and a Kafka broker keeps one entry per
+/// partition of a request).
+#[tokio::test]
+async fn full_batches_of_one_partition_drained_together_report_their_own_offsets() {
+    for protocol in BOTH {
+        let broker = broker_with(1).await;
+        let mut config = config(&broker, "full", protocol);
+        config.batch_size = 1024;
+        // Nothing is sent by age: the batches fill, and flush drains them together.
+        config.linger = Duration::from_secs(60);
+        config.delivery_timeout = Duration::from_secs(300);
+        let producer = Producer::new(config).await.unwrap();
+        let mut pending = Vec::new();
+        for i in 0..200 {
+            let value = format!("{i:04}-{}", "x".repeat(95));
+            pending.push((
+                value.clone(),
+                producer.send(Record::new(value)).await.unwrap(),
+            ));
+        }
+        producer.flush().await;
+        for (value, delivery) in pending {
+            let delivery = delivery.await.unwrap();
+            let (partition, offset) = (delivery.partition.unwrap(), delivery.offset.unwrap());
+            let at = broker.store().read("full", partition, offset, 1).unwrap();
+            assert_eq!(value_of(&at[0]), value, "{protocol:?}: offset {offset}");
+        }
+        assert!(
+            producer.metrics().requests >= 20,
+            "{protocol:?}: {:?}",
+            producer.metrics()
+        );
+        producer.close().await;
+    }
+}
+
 #[tokio::test]
 async fn keyed_messages_land_where_fnv1a_says() {
     for protocol in BOTH {
@@ -419,7 +457,8 @@ async fn flush_sends_without_waiting_for_linger_and_waits_for_every_record() {
     for protocol in BOTH {
         let broker = broker_with(1).await;
         let mut config = config(&broker, "flush", protocol);
-        config.linger = Duration::from_secs(3600);
+        config.linger = Duration::from_secs(60);
+        config.delivery_timeout = Duration::from_secs(300);
         config.delivery_timeout = Duration::from_secs(7200);
         let producer = Producer::new(config).await.unwrap();
         let mut deliveries = Vec::new();
@@ -440,7 +479,8 @@ async fn a_full_buffer_makes_try_send_fail_and_send_wait() {
         let broker = broker_with(1).await;
         let mut config = config(&broker, "buffer", protocol);
         config.buffer_memory = 2000;
-        config.linger = Duration::from_secs(3600);
+        config.linger = Duration::from_secs(60);
+        config.delivery_timeout = Duration::from_secs(300);
         config.delivery_timeout = Duration::from_secs(7200);
         let producer = Producer::new(config).await.unwrap();
         let first = producer
@@ -565,7 +605,8 @@ async fn dropping_the_producer_without_close_fails_what_is_unsent_and_does_not_h
     for protocol in BOTH {
         let broker = broker_with(1).await;
         let mut config = config(&broker, "dropped", protocol);
-        config.linger = Duration::from_secs(3600);
+        config.linger = Duration::from_secs(60);
+        config.delivery_timeout = Duration::from_secs(300);
         config.delivery_timeout = Duration::from_secs(7200);
         let producer = Producer::new(config).await.unwrap();
         let pending = producer.send(Record::new("never sent")).await.unwrap();
