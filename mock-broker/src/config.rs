@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use producer::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, HEADER_LEN};
+use protocol::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, HEADER_LEN};
 use serde::Deserialize;
 
 /// Everything the broker can be told.
@@ -110,7 +110,7 @@ impl BrokerConfig {
         })?;
         let config: BrokerConfig = toml::from_str(&text).map_err(|e| ConfigError {
             file: file.clone(),
-            reason: producer::config::describe_toml_error(&text, &e),
+            reason: describe_toml_error(&text, &e),
         })?;
         config
             .validate()
@@ -184,6 +184,17 @@ pub fn parse_admin(text: &str) -> Result<Option<SocketAddr>, String> {
 fn admin_address<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
     let text = String::deserialize(d)?;
     parse_admin(&text).map_err(serde::de::Error::custom)
+}
+
+/// A TOML error as a sentence that starts with its line: `line 3: unknown field ...`.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    match error.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {}", error.message())
+        }
+        None => error.message().to_string(),
+    }
 }
 
 #[cfg(test)]

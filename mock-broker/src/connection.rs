@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
-use producer::frame::{self, Frame, FrameAcks, ProduceResponse, Status};
+use protocol::frame::{self, Frame, FrameAcks, ProduceResponse, Status};
+use protocol::size_prefix::{self, Framed, SizePrefixError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -269,7 +270,7 @@ impl Handler {
     ) -> Option<String> {
         match self {
             Handler::Kafka(session) => loop {
-                match kafka::framing::parse(buffer, state.config.max_frame_bytes) {
+                match size_prefix::split(buffer, Framed::Request, state.config.max_frame_bytes) {
                     Ok(Some(request)) => {
                         let mark = outbox.mark();
                         match kafka::handle(request, session, state, now_ms(), &mut outbox.ready)
@@ -283,6 +284,9 @@ impl Handler {
                         }
                     }
                     Ok(None) => return None,
+                    Err(e @ SizePrefixError::TooLarge { .. }) => {
+                        return Some(format!("{e} (max_frame_bytes)"));
+                    }
                     Err(e) => return Some(e.to_string()),
                 }
             },

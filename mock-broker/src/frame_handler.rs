@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use producer::frame::{PartitionRun, ProduceRequest, ProduceResponse, Status};
-use producer::key_hash::partition_for_key;
-use producer::topic_name::validate_topic_name;
+use protocol::frame::{PartitionRun, ProduceRequest, ProduceResponse, Status};
+use protocol::key_hash::partition_for_key;
+use protocol::topic_name::validate_topic_name;
 
 use crate::record_store::{ClientInfo, NewRecord, RecordStore, StoreError};
 use crate::stats::Stats;
@@ -30,7 +30,7 @@ pub(crate) fn handle_produce(
 ) -> ProduceResponse {
     let id = request.correlation_id;
     if let Err(reason) = validate_topic_name(&request.topic) {
-        return ProduceResponse::error(id, Status::InvalidTopicName, reason);
+        return ProduceResponse::error(id, Status::InvalidTopicName, reason.to_string());
     }
     for (i, message) in request.messages.iter().enumerate() {
         let size = message.encoded_len();
@@ -133,7 +133,7 @@ pub(crate) fn handle_produce(
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use producer::frame::{FrameAcks, Message};
+    use protocol::frame::{FrameAcks, Message};
 
     use super::*;
     use crate::record_store::Protocol;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
-use producer::Header;
+use protocol::Header;
 
 /// Which protocol a message arrived over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

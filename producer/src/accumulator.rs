@@ -14,10 +14,10 @@ use tokio::time::Instant;
 
 use crate::delivery::{DeliveryFuture, Fate, Outcome, Unsettled};
 use crate::error::Error;
-use crate::frame::Message;
 use crate::kafka::batch_builder::BatchBuilder;
 use crate::partitioner::{KeyHash, KeylessStrategy, Partitioner};
 use crate::record::Header;
+use protocol::frame::Message;
 
 /// A batch's records in the encoding of the protocol in use.
 #[derive(Debug)]

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::Acks;
 use crate::error::Error;
-use crate::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES};
 use crate::kafka::batch_builder::Compression;
 use crate::partitioner::{KeyHash, KeylessStrategy};
-use crate::topic_name::validate_topic_name;
+use protocol::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES};
+use protocol::topic_name::validate_topic_name;
 
 /// Which wire protocol the producer speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -236,11 +236,11 @@ impl Config {
                 "max_message_bytes is 0; expected at least 1".into(),
             ));
         }
-        if self.max_frame_bytes < crate::frame::HEADER_LEN as u32 + 64 {
+        if self.max_frame_bytes < protocol::frame::HEADER_LEN as u32 + 64 {
             return Err(invalid(format!(
                 "max_frame_bytes is {}; expected at least {}",
                 self.max_frame_bytes,
-                crate::frame::HEADER_LEN + 64
+                protocol::frame::HEADER_LEN + 64
             )));
         }
         if self.idempotent == Some(true) {

@@ -108,10 +108,10 @@ impl<W: Wire> ResponseReader<W> {
             match W::parse(&mut self.buffer, self.max_bytes) {
                 Ok(Some(response)) => return Ok(Some(response)),
                 Ok(None) => {}
-                Err(reason) => {
+                Err(e) => {
                     return Err(Error::Protocol {
                         address: self.address.clone(),
-                        reason,
+                        reason: e.to_string(),
                     });
                 }
             }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::frame::{EncodeError, Status};
+use protocol::frame::{EncodeError, Status};
 
 /// Everything that can go wrong when producing, in a form callers can match on.
 ///

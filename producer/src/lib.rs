@@ -2,8 +2,9 @@
 //!
 //! Build a [`Config`], create a [`Producer`], and [`send`](Producer::send)
 //! [`Record`]s; every send returns where the broker stored the record.
-//! The frame protocol ([`frame`]) is the codec this crate shares with the
-//! mock broker; [`key_hash`] is how keys pick partitions.
+//! The wire codecs this crate shares with the mock broker live in the
+//! `protocol` crate; [`frame`] (the frame protocol), [`key_hash`] (how keys
+//! pick partitions) and [`topic_name`] are re-exported from it.
 
 mod accumulator;
 mod acks;
@@ -12,18 +13,17 @@ pub mod config;
 mod connection;
 mod delivery;
 mod error;
-pub mod frame;
 pub mod kafka;
-pub mod key_hash;
 mod link;
 mod metrics;
 pub mod partitioner;
 mod producer;
 mod record;
 mod sender;
-pub mod topic_name;
 mod wire;
 mod write_order;
+
+pub use protocol::{frame, key_hash, topic_name};
 
 pub use acks::Acks;
 pub use config::{Config, Protocol};

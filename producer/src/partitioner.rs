@@ -4,7 +4,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::key_hash::partition_for_key;
+use protocol::key_hash::partition_for_key;
+pub use protocol::key_hash::{murmur2, murmur2_partition};
 
 /// How keyed records are spread over partitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -26,48 +27,6 @@ pub enum KeylessStrategy {
     Sticky,
     /// Each record to the next partition.
     RoundRobin,
-}
-
-/// Murmur2 as Kafka's Java client computes it (`Utils.murmur2`).
-pub fn murmur2(data: &[u8]) -> i32 {
-    const SEED: u32 = 0x9747_b28c;
-    const M: u32 = 0x5bd1_e995;
-    const R: u32 = 24;
-    let length = data.len();
-    let mut h = SEED ^ length as u32;
-    let mut chunks = data.chunks_exact(4);
-    for chunk in &mut chunks {
-        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        k = k.wrapping_mul(M);
-        k ^= k >> R;
-        k = k.wrapping_mul(M);
-        h = h.wrapping_mul(M);
-        h ^= k;
-    }
-    let rest = chunks.remainder();
-    if rest.len() == 3 {
-        h ^= u32::from(rest[2]) << 16;
-    }
-    if rest.len() >= 2 {
-        h ^= u32::from(rest[1]) << 8;
-    }
-    if !rest.is_empty() {
-        h ^= u32::from(rest[0]);
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^= h >> 15;
-    h as i32
-}
-
-/// The Java client's partition for a keyed record: `toPositive(murmur2(key)) % partitions`.
-///
-/// # Panics
-/// If `partitions` is 0.
-pub fn murmur2_partition(key: &[u8], partitions: u32) -> u32 {
-    assert!(partitions > 0, "a topic has at least one partition");
-    (murmur2(key) & 0x7FFF_FFFF) as u32 % partitions
 }
 
 /// Picks partitions for one topic.
@@ -125,20 +84,6 @@ impl Partitioner {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn murmur2_matches_the_java_clients_test_vectors() {
-        // From Kafka's UtilsTest.testMurmur2.
-        assert_eq!(murmur2(b"21"), -973_932_308);
-        assert_eq!(murmur2(b"foobar"), -790_332_482);
-        assert_eq!(murmur2(b"a-little-bit-long-string"), -985_981_536);
-        assert_eq!(murmur2(b"a-little-bit-longer-string"), -1_486_304_829);
-        assert_eq!(
-            murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"),
-            -58_897_971
-        );
-        assert_eq!(murmur2(b"abc"), 479_470_107);
-    }
 
     #[test]
     fn keyed_records_follow_the_chosen_hash() {

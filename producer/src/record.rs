@@ -27,14 +27,8 @@ pub struct Record {
     pub timestamp: Option<i64>,
 }
 
-/// One application header of a record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// The header's name.
-    pub key: String,
-    /// The header's value; `None` is a null value, distinct from an empty one.
-    pub value: Option<Bytes>,
-}
+/// One application header of a record (the wire type both protocols share).
+pub use protocol::Header;
 
 impl Record {
     /// A record with this value and nothing else set.

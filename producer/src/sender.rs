@@ -26,7 +26,6 @@ use crate::config::Config;
 use crate::connection::Connection;
 use crate::delivery::Outcome;
 use crate::error::Error;
-use crate::frame::{self, FrameAcks, Status};
 use crate::kafka::batch_builder::{ProducerFields, reseal};
 use crate::kafka::cluster::Cluster;
 use crate::kafka::produce_request::{PartitionBatch, TopicBatches};
@@ -35,6 +34,7 @@ use crate::link::Link;
 use crate::metrics::Counters;
 use crate::wire::FrameWire;
 use crate::write_order::WriteOrder;
+use protocol::frame::{self, FrameAcks, Status};
 
 /// The partition value of frame-protocol batches whose broker picks each message's partition.
 pub(crate) const BROKER_CHOOSES: u32 = u32::MAX;

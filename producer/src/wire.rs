@@ -6,8 +6,22 @@
 //! lives in `link.rs`.
 
 use bytes::{Buf, Bytes, BytesMut};
+use protocol::frame::{self, Frame, FrameError, ProduceResponse};
+use protocol::size_prefix::{self, Framed, SizePrefixError};
 
-use crate::frame::{self, Frame, ProduceResponse};
+/// Bytes from a broker that cannot be a response: the connection is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum WireError {
+    /// A Kafka response's size prefix is out of bounds.
+    #[error(transparent)]
+    Size(#[from] SizePrefixError),
+    /// A frame could not be decoded.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// A frame decoded, but it is not a produce response.
+    #[error("expected a produce response, got {0}")]
+    NotAResponse(String),
+}
 
 /// A protocol's response framing.
 pub(crate) trait Wire: Send + Sync + 'static {
@@ -18,11 +32,11 @@ pub(crate) trait Wire: Send + Sync + 'static {
     /// `Ok(None)` while incomplete.
     ///
     /// # Errors
-    /// A sentence saying why the bytes cannot be a response.
+    /// [`WireError`] saying why the bytes cannot be a response.
     fn parse(
         buffer: &mut BytesMut,
         max_bytes: u32,
-    ) -> Result<Option<(u32, Self::Response)>, String>;
+    ) -> Result<Option<(u32, Self::Response)>, WireError>;
 }
 
 /// The frame protocol: responses are decoded produce-response frames.
@@ -35,14 +49,11 @@ impl Wire for FrameWire {
     fn parse(
         buffer: &mut BytesMut,
         max_bytes: u32,
-    ) -> Result<Option<(u32, ProduceResponse)>, String> {
-        match frame::parse(buffer, max_bytes) {
-            Ok(Some(Frame::ProduceResponse(response))) => {
-                Ok(Some((response.correlation_id, response)))
-            }
-            Ok(Some(other)) => Err(format!("expected a produce response, got {other:?}")),
-            Ok(None) => Ok(None),
-            Err(e) => Err(e.to_string()),
+    ) -> Result<Option<(u32, ProduceResponse)>, WireError> {
+        match frame::parse(buffer, max_bytes)? {
+            Some(Frame::ProduceResponse(response)) => Ok(Some((response.correlation_id, response))),
+            Some(other) => Err(WireError::NotAResponse(format!("{other:?}"))),
+            None => Ok(None),
         }
     }
 }
@@ -56,28 +67,10 @@ impl Wire for KafkaWire {
     /// The response after its size prefix and correlation id.
     type Response = Bytes;
 
-    fn parse(buffer: &mut BytesMut, max_bytes: u32) -> Result<Option<(u32, Bytes)>, String> {
-        if buffer.len() < 4 {
+    fn parse(buffer: &mut BytesMut, max_bytes: u32) -> Result<Option<(u32, Bytes)>, WireError> {
+        let Some(mut response) = size_prefix::split(buffer, Framed::Response, max_bytes)? else {
             return Ok(None);
-        }
-        let size = i32::from_be_bytes([buffer[0], buffer[1], buffer[2], buffer[3]]);
-        if size < 4 {
-            return Err(format!(
-                "response size {size} is too small for a correlation id"
-            ));
-        }
-        if size as u64 + 4 > u64::from(max_bytes) {
-            return Err(format!(
-                "response of {size} bytes exceeds the limit of {max_bytes} bytes"
-            ));
-        }
-        let total = size as usize + 4;
-        if buffer.len() < total {
-            buffer.reserve(total - buffer.len());
-            return Ok(None);
-        }
-        let mut response = buffer.split_to(total).freeze();
-        response.advance(4);
+        };
         let correlation_id = response.get_i32();
         Ok(Some((correlation_id as u32, response)))
     }
@@ -97,6 +90,7 @@ mod tests {
         assert!(
             KafkaWire::parse(&mut huge, 1024)
                 .unwrap_err()
+                .to_string()
                 .contains("exceeds")
         );
     }

@@ -1,11 +1,8 @@
 //! The error a rule of kind `error` answers with, in each protocol.
 
-use producer::frame::Status;
+use protocol::frame::Status;
 
 use super::spec::ErrorValue;
-
-/// Kafka error codes are small; this bounds the search of names.
-const KAFKA_CODES: std::ops::RangeInclusive<i16> = -1..=200;
 
 /// A rule's error as each protocol says it; `None` where a protocol has no such error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +20,7 @@ pub(crate) struct InjectedError {
 pub(crate) fn resolve(value: &ErrorValue) -> Result<InjectedError, String> {
     match value {
         ErrorValue::Code(code) => {
-            let name = producer::kafka::error_name(*code);
+            let name = protocol::kafka_error::error_name(*code);
             if *code == 0 || name.starts_with("UNKNOWN_ERROR_") {
                 return Err(format!(
                     "{code} is not a Kafka error code; expected a code such as 6 (NOT_LEADER_OR_FOLLOWER) or an error name"
@@ -36,9 +33,7 @@ pub(crate) fn resolve(value: &ErrorValue) -> Result<InjectedError, String> {
         }
         ErrorValue::Name(name) => {
             let name = name.trim().to_ascii_uppercase();
-            let kafka = KAFKA_CODES
-                .clone()
-                .find(|&c| c != 0 && producer::kafka::error_name(c) == name);
+            let kafka = protocol::kafka_error::error_code(&name);
             let frame = frame_status(&name);
             if kafka.is_none() && frame.is_none() {
                 return Err(format!(

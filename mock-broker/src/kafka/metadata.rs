@@ -7,7 +7,7 @@ use kafka_protocol::messages::metadata_response::{
     MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
 use kafka_protocol::protocol::StrBytes;
-use producer::topic_name::validate_topic_name;
+use protocol::topic_name::validate_topic_name;
 
 use super::Ctx;
 use crate::record_store::TopicLog;

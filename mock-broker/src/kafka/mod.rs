@@ -13,7 +13,6 @@ mod decompress;
 mod fault_response;
 mod fetch;
 mod find_coordinator;
-pub(crate) mod framing;
 pub(crate) mod idempotence;
 mod init_producer_id;
 mod list_offsets;
@@ -262,7 +261,7 @@ impl Reply<'_> {
         };
         if let Some(code) = verdict.error.and_then(|e| e.kafka) {
             response.set_error(code, self.version);
-            let name = producer::kafka::error_name(code);
+            let name = protocol::kafka_error::error_name(code);
             self.state.stats.error(Protocol::Kafka, &name);
             tracing::debug!(peer = %self.peer, api = ?self.api_key, error = %name, "fault: answered with an error");
         }

@@ -9,13 +9,13 @@ use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, PartitionProduceResponse, ProduceResponse, TopicProduceResponse,
 };
 use kafka_protocol::protocol::StrBytes;
-use producer::topic_name::validate_topic_name;
+use protocol::topic_name::validate_topic_name;
 
 use super::Ctx;
 use super::idempotence::Verdict;
 use super::record_batch::{Batch, BatchError, parse_batches};
 use crate::record_store::{NewRecord, ProducerInfo, Protocol, StoreError, TopicLog};
-use producer::kafka::error_name;
+use protocol::kafka_error::error_name;
 
 /// A partition's outcome: the base offset, or the error and why.
 type Outcome = Result<i64, (ResponseError, String)>;
@@ -105,7 +105,10 @@ fn resolve_topic(
         };
     }
     if let Err(reason) = validate_topic_name(name) {
-        return (None, Some((ResponseError::InvalidTopicException, reason)));
+        return (
+            None,
+            Some((ResponseError::InvalidTopicException, reason.to_string())),
+        );
     }
     match store.topic_for_write(name) {
         Ok(topic) => (Some(topic), None),

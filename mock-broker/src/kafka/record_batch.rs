@@ -9,7 +9,7 @@
 //! from a crate; decompression, with a limit, is in [`super::decompress`].
 
 use bytes::{Buf, Bytes};
-use producer::Header;
+use protocol::Header;
 
 use super::decompress::{DecompressError, decompress};
 

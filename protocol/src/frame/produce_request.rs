@@ -2,9 +2,11 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::error::{EncodeError, FrameError};
+use super::fixed_header::encode_frame;
+use super::layout::KIND_PRODUCE_REQUEST;
 use super::reader::FieldReader;
-use super::{EncodeError, FrameError, KIND_PRODUCE_REQUEST};
-use crate::record::Header;
+use crate::header::Header;
 
 /// Smallest encoded message: timestamp, key length, value length and header count.
 const MIN_MESSAGE_LEN: usize = 8 + 4 + 4 + 2;
@@ -148,7 +150,7 @@ impl ProduceRequest {
     /// [`EncodeError::FieldTooLong`] when a field does not fit its length
     /// prefix; `dst` is then left as it was.
     pub fn encode(&self, dst: &mut BytesMut) -> Result<(), EncodeError> {
-        super::encode_frame(KIND_PRODUCE_REQUEST, self.correlation_id, dst, |dst| {
+        encode_frame(KIND_PRODUCE_REQUEST, self.correlation_id, dst, |dst| {
             dst.put_u8(self.acks as u8);
             dst.put_u16(len_u16(self.client_id.len(), &"client id")?);
             dst.put_slice(self.client_id.as_bytes());

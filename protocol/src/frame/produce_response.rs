@@ -2,9 +2,12 @@
 
 use bytes::{BufMut, BytesMut};
 
+use super::error::{EncodeError, FrameError};
+use super::fixed_header::encode_frame;
+use super::layout::KIND_PRODUCE_RESPONSE;
 use super::produce_request::{len_u16, len_u32};
 use super::reader::FieldReader;
-use super::{EncodeError, FrameError, KIND_PRODUCE_RESPONSE, Status};
+use super::status::Status;
 
 /// Encoded size of one [`PartitionRun`].
 const RUN_LEN: usize = 4 + 8 + 4;
@@ -76,7 +79,7 @@ impl ProduceResponse {
     /// [`EncodeError::FieldTooLong`] when the error message or the run list
     /// does not fit its length prefix; `dst` is then left as it was.
     pub fn encode(&self, dst: &mut BytesMut) -> Result<(), EncodeError> {
-        super::encode_frame(KIND_PRODUCE_RESPONSE, self.correlation_id, dst, |dst| {
+        encode_frame(KIND_PRODUCE_RESPONSE, self.correlation_id, dst, |dst| {
             dst.put_u16(self.status.code());
             dst.put_u16(len_u16(self.error_message.len(), &"error message")?);
             dst.put_slice(self.error_message.as_bytes());

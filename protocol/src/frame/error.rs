@@ -1,6 +1,7 @@
-//! Why a frame could not be decoded, and what the peer should be told.
+//! Why a frame could not be decoded (and what the peer should be told), or encoded.
 
-use super::Status;
+use super::layout::VERSION;
+use super::status::Status;
 
 /// A frame that could not be decoded.
 ///
@@ -54,7 +55,7 @@ impl FrameError {
         match self {
             FrameError::BadMagic { .. } | FrameError::Malformed { .. } => Status::MalformedFrame,
             FrameError::FrameTooLarge { .. } => Status::FrameTooLarge,
-            FrameError::Unsupported { version, .. } if *version != super::VERSION => {
+            FrameError::Unsupported { version, .. } if *version != VERSION => {
                 Status::UnsupportedVersion
             }
             FrameError::Unsupported { .. } => Status::UnsupportedKind,
@@ -75,4 +76,20 @@ impl FrameError {
     pub fn is_fatal(&self) -> bool {
         !matches!(self, FrameError::Unsupported { .. })
     }
+}
+
+/// A frame that cannot be encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A field is longer than its length prefix can express.
+    #[error("{field} is {len} bytes long; the frame protocol allows at most {max}")]
+    FieldTooLong {
+        /// The field, e.g. `message 3 value`.
+        field: String,
+        /// Its length.
+        len: usize,
+        /// The most its length prefix allows.
+        max: usize,
+    },
 }

@@ -2,7 +2,7 @@
 
 use bytes::{Buf, Bytes};
 
-use super::FrameError;
+use super::error::FrameError;
 
 /// Reads the fields of one frame body, turning every short read into a
 /// [`FrameError::Malformed`] that names the field.
