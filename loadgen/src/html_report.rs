@@ -13,11 +13,12 @@ use hdrhistogram::Histogram;
 
 use crate::interval_series::Interval;
 use crate::recorder::Recorder;
-use crate::report::{PERCENTILES, audit_line, millis, producer_line};
+use crate::format::{millis, number};
+use crate::report::{PERCENTILES, audit_line, producer_line};
 use crate::runner::RunResult;
 use crate::scenario::Scenario;
 use crate::svg_chart::{Chart, Series, XScale, escape, render};
-use crate::thresholds::{Verdict, number};
+use crate::thresholds::Verdict;
 
 /// Quantile steps per halving of the distance to 100% in the percentile chart, as in `.hgrm`.
 const TICKS_PER_HALF_DISTANCE: u32 = 5;

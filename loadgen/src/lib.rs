@@ -24,6 +24,7 @@ pub mod admin;
 pub mod audit;
 pub mod cli;
 pub mod faults;
+pub mod format;
 pub mod hgrm;
 pub mod hlog;
 pub mod html_report;

@@ -115,7 +115,7 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
                 "loadgen: error: threshold {} failed: actual {}, limit {}",
                 failed.name,
                 failed.actual_text(),
-                loadgen::thresholds::number(failed.limit)
+                loadgen::format::number(failed.limit)
             );
         }
     }

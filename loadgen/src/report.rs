@@ -13,7 +13,8 @@ use crate::recorder::Recorder;
 use crate::runner::{PhaseResult, RunResult};
 use crate::scenario::{Keys, Scenario};
 use crate::target::Audit;
-use crate::thresholds::{Verdict, number};
+use crate::format::{millis, number};
+use crate::thresholds::Verdict;
 
 /// The percentiles shown (here and in the HTML report), as quantiles with their column titles.
 pub(crate) const PERCENTILES: [(f64, &str); 5] = [
@@ -191,12 +192,6 @@ fn latency_row(title: &str, histogram: &Histogram<u64>) -> String {
     row
 }
 
-/// Microseconds as milliseconds with three decimals: `1234` → `1.234`.
-pub fn millis(micros: u64) -> String {
-    format!("{}.{:03}", micros / 1000, micros % 1000)
-}
-
-/// `1 producer`, `2 producers`.
 /// What the producer instances did over the whole run, warmup included:
 /// requests, batching, retries and the errors they saw, by name.
 pub fn producer_line(metrics: &producer::Metrics) -> String {
@@ -220,6 +215,7 @@ pub fn producer_line(metrics: &producer::Metrics) -> String {
     )
 }
 
+/// `1 producer`, `2 producers`.
 fn plural(n: u64, noun: &str) -> String {
     if n == 1 {
         format!("{n} {noun}")
@@ -292,14 +288,6 @@ mod tests {
             );
         }
         r
-    }
-
-    #[test]
-    fn milliseconds_keep_microsecond_precision() {
-        assert_eq!(millis(0), "0.000");
-        assert_eq!(millis(7), "0.007");
-        assert_eq!(millis(1234), "1.234");
-        assert_eq!(millis(60_000_001), "60000.001");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
+use crate::format::number;
 use crate::runner::RunResult;
 use crate::target::Audit;
 
@@ -137,14 +138,6 @@ impl Thresholds {
         }
         verdicts
     }
-}
-
-/// A limit or measurement as shown to users: integers without decimals,
-/// others rounded to 3 decimals, or 6 below 1 (`250`, `5.911`, `0.000125`).
-pub fn number(value: f64) -> String {
-    let scale = if value.abs() < 1.0 { 1e6 } else { 1e3 };
-    let rounded = (value * scale).round() / scale;
-    format!("{rounded}")
 }
 
 fn positive_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
@@ -338,14 +331,5 @@ mod tests {
                 .contains("no send was acknowledged")
         );
         assert_eq!(verdicts[2].actual, Ok(1.0), "error rate");
-    }
-
-    #[test]
-    fn numbers_drop_needless_decimals() {
-        assert_eq!(number(250.0), "250");
-        assert_eq!(number(5.911), "5.911");
-        assert_eq!(number(1.0 / 3.0), "0.333333");
-        assert_eq!(number(4996.082367), "4996.082");
-        assert_eq!(number(0.0), "0");
     }
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Unexpected, Visitor};
 
 use super::{MIN_MESSAGE_SIZE, fields};
-use crate::thresholds::number;
+use crate::format::number;
 
 /// How many bytes each message's value has.
 #[derive(Debug, Clone, Copy, PartialEq)]
