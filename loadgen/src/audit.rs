@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::payload::MessageId;
+use crate::message_id::MessageId;
 
 /// A set of sequence numbers of one producer instance, one bit each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use crate::format::{millis, number};
 use crate::interval_series::Interval;
 use crate::recorder::Recorder;
-use crate::format::{millis, number};
 use crate::report::{PERCENTILES, audit_line, producer_line};
 use crate::runner::RunResult;
 use crate::scenario::Scenario;

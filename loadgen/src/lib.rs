@@ -33,6 +33,7 @@ pub mod interval_collector;
 pub mod interval_series;
 pub mod json_report;
 pub mod live;
+pub mod message_id;
 pub mod pacer;
 pub mod payload;
 pub mod progress;

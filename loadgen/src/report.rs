@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use crate::format::{millis, number};
 use crate::recorder::Recorder;
 use crate::runner::{PhaseResult, RunResult};
 use crate::scenario::{Keys, Scenario};
 use crate::target::Audit;
-use crate::format::{millis, number};
 use crate::thresholds::Verdict;
 
 /// The percentiles shown (here and in the HTML report), as quantiles with their column titles.

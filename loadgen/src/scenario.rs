@@ -22,7 +22,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeTable;
 
-use crate::payload::ID_LEN;
+use crate::message_id::ID_LEN;
 use crate::thresholds::Thresholds;
 
 pub use message_size::{MessageSize, SizeDistribution};
