@@ -174,6 +174,22 @@ pub fn audit<'a>(
     counts
 }
 
+/// The delivery audit's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audit {
+    /// The broker's records of the topic were read and checked by message id.
+    Checked {
+        /// The topic read.
+        topic: String,
+        /// Where the records were read, as shown to the user (`the embedded broker`).
+        source: String,
+        /// The numbers.
+        counts: Counts,
+    },
+    /// The records could not be read; why.
+    Unavailable(String),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

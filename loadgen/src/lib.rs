@@ -40,6 +40,7 @@ pub mod progress;
 pub mod random;
 pub mod recorder;
 pub mod report;
+pub mod run_result;
 pub mod runner;
 pub mod scenario;
 pub mod schedule;

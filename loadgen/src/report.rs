@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use crate::audit::Audit;
 use crate::format::{millis, number};
 use crate::recorder::Recorder;
-use crate::runner::{PhaseResult, RunResult};
+use crate::run_result::{FaultOutcome, PhaseResult, RunResult};
 use crate::scenario::{Keys, Scenario};
-use crate::target::Audit;
 use crate::thresholds::Verdict;
 
 /// The percentiles shown (here and in the HTML report), as quantiles with their column titles.
@@ -83,7 +83,7 @@ pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> 
     if !result.faults.is_empty() {
         out.push_str("faults\n");
         for fault in &result.faults {
-            let _ = writeln!(out, "  {}", crate::faults::describe(fault));
+            let _ = writeln!(out, "  {}", fault_line(fault));
         }
     }
     if scenario.thresholds.is_some() {
@@ -237,6 +237,35 @@ fn describe_keys(keys: Keys) -> String {
     }
 }
 
+/// One line per rule for the console summary: `latency (latency_ms 200, at 8s for 2s): fired 1234`.
+pub fn fault_line(outcome: &FaultOutcome) -> String {
+    let mut keys = serde_json::to_value(&outcome.spec).expect("a fault rule serializes");
+    let kind = outcome.spec.kind.to_string();
+    if let Some(map) = keys.as_object_mut() {
+        map.remove("kind");
+    }
+    let keys: Vec<String> = keys
+        .as_object()
+        .map(|map| {
+            map.iter()
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => format!("{k} {s}"),
+                    other => format!("{k} {other}"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let fired = match outcome.fired {
+        Some(n) => format!("fired {n}"),
+        None => "fired: unknown".to_string(),
+    };
+    if keys.is_empty() {
+        format!("{kind}: {fired}")
+    } else {
+        format!("{kind} ({}): {fired}", keys.join(", "))
+    }
+}
+
 /// The delivery audit's line: what the broker recorded, by message id,
 /// against the acknowledgements of every phase.
 pub fn audit_line(audit: &Audit, broker: &str) -> String {
@@ -272,6 +301,8 @@ pub fn audit_line(audit: &Audit, broker: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use mock_broker::fault::{ApiScope, FaultSpec, When};
+
     use super::*;
     use crate::audit::Counts;
     use crate::scenario::Rate;
@@ -531,6 +562,22 @@ mod tests {
             producer_line(&metrics),
             "producers (whole run): 20 requests, 20 batches, 138.0 records per request, \
              16.5 KB per batch, 1 retry, errors: CONNECTION 1, NOT_LEADER_OR_FOLLOWER 2\n"
+        );
+    }
+
+    #[test]
+    fn the_summary_line_names_the_kind_its_keys_and_the_count() {
+        let outcome = FaultOutcome {
+            spec: FaultSpec::disconnect(When::After)
+                .with_api(ApiScope::Produce)
+                .with_probability(0.05, Some(1))
+                .with_at(Duration::from_secs(2)),
+            fired: Some(17),
+            state: Some("active".into()),
+        };
+        assert_eq!(
+            fault_line(&outcome),
+            "disconnect (api produce, at 2s, probability 0.05, seed 1, when after): fired 17"
         );
     }
 }

@@ -36,63 +36,22 @@ use producer::{DeliveryFuture, Header, Producer, Record};
 use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
-use crate::audit::{Acknowledged, SequenceSet};
-use crate::faults::{self, FaultOutcome, FaultsError};
+use crate::audit::{Acknowledged, Audit, SequenceSet};
+use crate::faults::{self, FaultsError};
 use crate::interval::{IntervalEvent, IntervalRecorder, IntervalSink};
 use crate::interval_collector;
-use crate::interval_series::Interval;
 use crate::live::{LaneCounters, Live};
 use crate::message_id::MessageId;
 use crate::pacer::Pacer;
 use crate::payload::{KeyPicker, ValueBuilder, headers};
 use crate::progress::Progress;
 use crate::recorder::Recorder;
-use crate::scenario::{Phase, Rate, Scenario};
+use crate::run_result::{PhaseResult, RunResult};
+use crate::scenario::{Phase, Scenario};
 use crate::schedule::{Schedule, TaskPlan};
 use crate::stop::{GRACE, Stop};
-use crate::target::{Audit, Broker, TargetError};
+use crate::target::{Broker, TargetError};
 use crate::value_size::SizePicker;
-
-/// Everything a run measured.
-#[derive(Debug, Clone)]
-pub struct RunResult {
-    /// The broker, as shown to the user (`embedded broker at 127.0.0.1:40531`).
-    pub broker: String,
-    /// Each phase, in order.
-    pub phases: Vec<PhaseResult>,
-    /// What the broker recorded, checked by message id.
-    pub audit: Audit,
-    /// When the first phase started, by the wall clock.
-    pub started: SystemTime,
-    /// Each second from the first phase's start to the end of the last, every
-    /// producer instance merged.
-    pub intervals: Vec<Interval>,
-    /// Whether a stop request (Ctrl-C) cut the run short: the last phase is
-    /// the one it interrupted, and later phases did not run.
-    pub interrupted: bool,
-    /// The scenario's `[[faults]]`, with how often each fired.
-    pub faults: Vec<FaultOutcome>,
-    /// The producer instances' counters over the whole run, warmup included,
-    /// added up: requests, batches, records per request, retries, errors.
-    pub producer: producer::Metrics,
-}
-
-/// What one phase measured, all producer instances merged.
-#[derive(Debug, Clone)]
-pub struct PhaseResult {
-    /// The phase's name.
-    pub name: String,
-    /// Whether it counts in the totals.
-    pub record: bool,
-    /// Its rate, messages per second or a ramp; 0 for closed loop.
-    pub rate: Rate,
-    /// From its start until the last outcome of its sends.
-    pub elapsed: Duration,
-    /// Its counters and histograms.
-    pub recorder: Recorder,
-    /// Whether a stop request came while it ran, so it may not have sent all its messages.
-    pub interrupted: bool,
-}
 
 /// Why a run stopped before its end.
 ///
@@ -121,29 +80,6 @@ pub struct Controls {
     pub stop: Stop,
     /// The live display, if any.
     pub progress: Option<Progress>,
-}
-
-impl RunResult {
-    /// The recorded phases merged, and their summed durations.
-    pub fn recorded_total(&self) -> (Recorder, Duration) {
-        let mut total = Recorder::new();
-        let mut elapsed = Duration::ZERO;
-        for phase in self.phases.iter().filter(|p| p.record) {
-            total.merge(&phase.recorder);
-            elapsed += phase.elapsed;
-        }
-        (total, elapsed)
-    }
-
-    /// Acknowledged sends in every phase, warmups included: what the broker should hold.
-    pub fn acked_in_all_phases(&self) -> u64 {
-        self.phases.iter().map(|p| p.recorder.acked()).sum()
-    }
-
-    /// Failed sends in every phase, warmups included.
-    pub fn errors_in_all_phases(&self) -> u64 {
-        self.phases.iter().map(|p| p.recorder.error_count()).sum()
-    }
 }
 
 /// Runs `scenario` to the end. Send failures are counted, not fatal.

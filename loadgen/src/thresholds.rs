@@ -8,9 +8,9 @@
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
+use crate::audit::Audit;
 use crate::format::number;
-use crate::runner::RunResult;
-use crate::target::Audit;
+use crate::run_result::RunResult;
 
 /// The `[thresholds]` table: every key optional; a run passes when each set limit is met.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -169,7 +169,7 @@ mod tests {
     use super::*;
     use crate::audit::Counts;
     use crate::recorder::Recorder;
-    use crate::runner::PhaseResult;
+    use crate::run_result::PhaseResult;
     use crate::scenario::Rate;
 
     /// A run whose recorded phase acked 1000 sends of 1..=1000 ms over 2 s
