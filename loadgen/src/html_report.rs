@@ -18,7 +18,7 @@ use crate::report::{PERCENTILES, audit_line, fault_line, producer_line};
 use crate::run_result::RunResult;
 use crate::scenario::Scenario;
 use crate::svg_chart::{Chart, Series, XScale, escape, render};
-use crate::thresholds::Verdict;
+use crate::verdict::Verdict;
 
 /// Quantile steps per halving of the distance to 100% in the percentile chart, as in `.hgrm`.
 const TICKS_PER_HALF_DISTANCE: u32 = 5;

@@ -14,7 +14,7 @@ use crate::interval_series::Interval;
 use crate::recorder::Recorder;
 use crate::run_result::RunResult;
 use crate::scenario::{Rate, Scenario};
-use crate::thresholds::Verdict;
+use crate::verdict::Verdict;
 
 /// The quantiles reported, with their JSON keys.
 const QUANTILES: [(f64, &str); 5] = [

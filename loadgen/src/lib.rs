@@ -47,5 +47,5 @@ pub mod schedule;
 pub mod stop;
 pub mod svg_chart;
 pub mod target;
-pub mod thresholds;
 pub mod value_size;
+pub mod verdict;

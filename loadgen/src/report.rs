@@ -14,7 +14,7 @@ use crate::format::{millis, number};
 use crate::recorder::Recorder;
 use crate::run_result::{FaultOutcome, PhaseResult, RunResult};
 use crate::scenario::{Keys, Scenario};
-use crate::thresholds::Verdict;
+use crate::verdict::Verdict;
 
 /// The percentiles shown (here and in the HTML report), as quantiles with their column titles.
 pub(crate) const PERCENTILES: [(f64, &str); 5] = [

@@ -11,6 +11,7 @@ mod message_size;
 mod rate;
 #[cfg(test)]
 mod tests;
+mod thresholds;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,10 +24,10 @@ use toml::Spanned;
 use toml::de::DeTable;
 
 use crate::message_id::ID_LEN;
-use crate::thresholds::Thresholds;
 
 pub use message_size::{MessageSize, SizeDistribution};
 pub use rate::Rate;
+pub use thresholds::Thresholds;
 
 /// A validated scenario: what the runner runs.
 #[derive(Debug, Clone, PartialEq)]

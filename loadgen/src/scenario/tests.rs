@@ -378,7 +378,7 @@ fn every_threshold_key_is_read_and_all_are_optional() {
     .unwrap();
     assert_eq!(
         s.thresholds,
-        Some(crate::thresholds::Thresholds {
+        Some(Thresholds {
             p99_ms: Some(250.0),
             p999_ms: Some(12.5),
             max_error_rate: Some(0.0),
