@@ -19,9 +19,13 @@ mod phase;
 mod rate;
 mod target;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 mod thresholds;
 mod workload;
+#[cfg(test)]
+mod workload_tests;
 
 use std::path::Path;
 
