@@ -2,7 +2,7 @@
 //! with those the producers were told were acknowledged.
 //!
 //! Pure arithmetic over records already read: [`target`](crate::target) reads
-//! them from the broker. Every phase counts, warmups included, since the
+//! them from the broker, and the outcome is an [`Audit`] in the run's result. Every phase counts, warmups included, since the
 //! broker holds them all.
 
 use std::collections::HashMap;
