@@ -2,12 +2,12 @@
 //! with those the producers were told were acknowledged.
 //!
 //! Pure arithmetic over records already read: [`target`](crate::target) reads
-//! them from the broker. Every phase counts, warmups included, since the
+//! them from the broker, and the outcome is an [`Audit`] in the run's result. Every phase counts, warmups included, since the
 //! broker holds them all.
 
 use std::collections::HashMap;
 
-use crate::payload::MessageId;
+use crate::message_id::MessageId;
 
 /// A set of sequence numbers of one producer instance, one bit each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -172,6 +172,22 @@ pub fn audit<'a>(
         })
         .sum();
     counts
+}
+
+/// The delivery audit's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audit {
+    /// The broker's records of the topic were read and checked by message id.
+    Checked {
+        /// The topic read.
+        topic: String,
+        /// Where the records were read, as shown to the user (`the embedded broker`).
+        source: String,
+        /// The numbers.
+        counts: Counts,
+    },
+    /// The records could not be read; why.
+    Unavailable(String),
 }
 
 #[cfg(test)]

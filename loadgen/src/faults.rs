@@ -3,8 +3,8 @@
 //! and removed when the run ends, so that a shared broker is left as found.
 
 use mock_broker::fault::FaultSpec;
-use serde::Serialize;
 
+use crate::run_result::FaultOutcome;
 use crate::target::Broker;
 
 /// Why a scenario's faults could not be put in force.
@@ -23,18 +23,6 @@ pub struct FaultsError {
 #[derive(Debug, Default)]
 pub struct AppliedFaults {
     rules: Vec<(FaultSpec, u64)>,
-}
-
-/// One rule after the run: its keys and how often it fired.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FaultOutcome {
-    /// The rule as the scenario gave it (durations scaled).
-    #[serde(flatten)]
-    pub spec: FaultSpec,
-    /// How often it fired during the run; `None` when it could not be read back.
-    pub fired: Option<u64>,
-    /// `pending`, `active` or `expired` when the run ended, as the broker says.
-    pub state: Option<String>,
 }
 
 /// Puts every rule in force, in order.
@@ -116,58 +104,4 @@ pub async fn finish(broker: &Broker, applied: AppliedFaults) -> Vec<FaultOutcome
         outcomes.push(FaultOutcome { spec, fired, state });
     }
     outcomes
-}
-
-/// One line per rule for the console summary: `latency (latency_ms 200, at 8s for 2s): fired 1234`.
-pub fn describe(outcome: &FaultOutcome) -> String {
-    let mut keys = serde_json::to_value(&outcome.spec).expect("a fault rule serializes");
-    let kind = outcome.spec.kind.to_string();
-    if let Some(map) = keys.as_object_mut() {
-        map.remove("kind");
-    }
-    let keys: Vec<String> = keys
-        .as_object()
-        .map(|map| {
-            map.iter()
-                .map(|(k, v)| match v {
-                    serde_json::Value::String(s) => format!("{k} {s}"),
-                    other => format!("{k} {other}"),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let fired = match outcome.fired {
-        Some(n) => format!("fired {n}"),
-        None => "fired: unknown".to_string(),
-    };
-    if keys.is_empty() {
-        format!("{kind}: {fired}")
-    } else {
-        format!("{kind} ({}): {fired}", keys.join(", "))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use mock_broker::fault::{ApiScope, When};
-
-    use super::*;
-
-    #[test]
-    fn the_summary_line_names_the_kind_its_keys_and_the_count() {
-        let outcome = FaultOutcome {
-            spec: FaultSpec::disconnect(When::After)
-                .with_api(ApiScope::Produce)
-                .with_probability(0.05, Some(1))
-                .with_at(Duration::from_secs(2)),
-            fired: Some(17),
-            state: Some("active".into()),
-        };
-        assert_eq!(
-            describe(&outcome),
-            "disconnect (api produce, at 2s, probability 0.05, seed 1, when after): fired 17"
-        );
-    }
 }

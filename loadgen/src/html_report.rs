@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use crate::format::{millis, number};
 use crate::interval_series::Interval;
 use crate::recorder::Recorder;
-use crate::report::{PERCENTILES, audit_line, millis, producer_line};
-use crate::runner::RunResult;
+use crate::report::{PERCENTILES, audit_line, fault_line, producer_line};
+use crate::run_result::RunResult;
 use crate::scenario::Scenario;
 use crate::svg_chart::{Chart, Series, XScale, escape, render};
-use crate::thresholds::{Verdict, number};
+use crate::verdict::Verdict;
 
 /// Quantile steps per halving of the distance to 100% in the percentile chart, as in `.hgrm`.
 const TICKS_PER_HALF_DISTANCE: u32 = 5;
@@ -102,7 +103,7 @@ pub fn page(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict], passe
     if !result.faults.is_empty() {
         html.push_str("<h2>Faults</h2>\n<ul>\n");
         for fault in &result.faults {
-            let _ = writeln!(html, "<li>{}</li>", escape(&crate::faults::describe(fault)));
+            let _ = writeln!(html, "<li>{}</li>", escape(&fault_line(fault)));
         }
         html.push_str("</ul>\n");
     }
@@ -311,11 +312,11 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
+    use crate::audit::Audit;
     use crate::interval::{IntervalEvent, SecondCounts, second_histogram};
     use crate::interval_series::IntervalSeries;
-    use crate::runner::PhaseResult;
+    use crate::run_result::PhaseResult;
     use crate::scenario::Rate;
-    use crate::target::Audit;
 
     fn result() -> RunResult {
         let mut recorder = Recorder::new();

@@ -9,12 +9,12 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde_json::{Map, Value, json};
 
+use crate::audit::Audit;
 use crate::interval_series::Interval;
 use crate::recorder::Recorder;
-use crate::runner::RunResult;
+use crate::run_result::RunResult;
 use crate::scenario::{Rate, Scenario};
-use crate::target::Audit;
-use crate::thresholds::Verdict;
+use crate::verdict::Verdict;
 
 /// The quantiles reported, with their JSON keys.
 const QUANTILES: [(f64, &str); 5] = [
@@ -194,7 +194,7 @@ fn verdict(verdict: &Verdict) -> Value {
 mod tests {
     use super::*;
     use crate::audit::Counts;
-    use crate::runner::PhaseResult;
+    use crate::run_result::PhaseResult;
 
     fn result(audit: Audit) -> RunResult {
         let mut warm = Recorder::new();

@@ -74,7 +74,7 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
     let verdicts = scenario
         .thresholds
         .as_ref()
-        .map(|t| t.evaluate(&result))
+        .map(|t| loadgen::verdict::evaluate(t, &result))
         .unwrap_or_default();
     print!("{}", loadgen::report::render(&scenario, &result, &verdicts));
     let passed = !result.interrupted
@@ -115,7 +115,7 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
                 "loadgen: error: threshold {} failed: actual {}, limit {}",
                 failed.name,
                 failed.actual_text(),
-                loadgen::thresholds::number(failed.limit)
+                loadgen::format::number(failed.limit)
             );
         }
     }

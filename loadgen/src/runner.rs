@@ -7,9 +7,10 @@
 //! records each send's outcome:
 //! - open loop (rate > 0): issuers are blocking threads, at most one per core,
 //!   each driving some of the lanes and starting whichever lane's message is
-//!   due first; they wait until it is due with a [`Pacer`], because tokio's
-//!   timer has 1 ms resolution and would add up to a millisecond of pacing
-//!   error to every corrected latency; when an issuer is behind it does not
+//!   due first; they wait until it is due with a
+//!   [`Pacer`](crate::pacer::Pacer), because tokio's timer has 1 ms
+//!   resolution and would add up to a millisecond of pacing error to every
+//!   corrected latency; when an issuer is behind it does not
 //!   wait, and it never skips a message;
 //! - closed loop (rate 0): the issuer is a task that starts a send whenever
 //!   the window has room.
@@ -20,98 +21,45 @@
 //! delivery is then awaited by the lane's collector, which polls all of the
 //! lane's outstanding deliveries together, up to `in_flight` of them.
 //!
-//! Besides its phase [`Recorder`], each issuer and collector keeps an
-//! [`IntervalRecorder`] of the run's seconds and bumps its lane's [`Live`]
-//! counters; a collector task merges the seconds and shows progress. A
+//! Besides its phase [`Recorder`](crate::recorder::Recorder), each issuer and
+//! collector keeps an [`IntervalRecorder`](crate::interval::IntervalRecorder)
+//! of the run's seconds and bumps its lane's [`Live`] counters; a collector task merges the seconds and shows progress. A
 //! [`Stop`] request (Ctrl-C) makes issuers start no more sends and skips the
 //! remaining phases; after its grace period, sends still in flight are abandoned.
+//!
+//! This module starts the broker, connects the lanes and runs the phases in
+//! order; `phase` runs one phase, `open_loop` and `closed_loop` its issuers,
+//! `collector` the collectors, over the `lane` each keeps between phases. The
+//! [`RunResult`] it returns is defined in [`run_result`](crate::run_result).
 
-use std::future::Future;
+mod closed_loop;
+mod collector;
+mod error;
+mod lane;
+mod open_loop;
+mod phase;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
-use producer::{DeliveryFuture, Header, Producer, Record};
-use tokio::runtime::Handle;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::Semaphore;
 
-use crate::audit::{Acknowledged, SequenceSet};
-use crate::faults::{self, FaultOutcome, FaultsError};
-use crate::interval::{IntervalEvent, IntervalRecorder, IntervalSink};
+use crate::audit::{Acknowledged, Audit, SequenceSet};
+use crate::faults;
+use crate::interval::{IntervalEvent, IntervalSink};
 use crate::interval_collector;
-use crate::interval_series::Interval;
-use crate::live::{LaneCounters, Live};
-use crate::pacer::Pacer;
-use crate::payload::{KeyPicker, MessageId, ValueBuilder, headers};
+use crate::live::Live;
+use crate::payload::{KeyPicker, ValueBuilder, headers};
 use crate::progress::Progress;
-use crate::recorder::Recorder;
-use crate::scenario::{Phase, Rate, Scenario};
-use crate::schedule::{Schedule, TaskPlan};
-use crate::stop::{GRACE, Stop};
-use crate::target::{Audit, Broker, TargetError};
+use crate::run_result::RunResult;
+use crate::scenario::Scenario;
+use crate::stop::{GRACE, Stop, until_stopped};
+use crate::target::Broker;
 use crate::value_size::SizePicker;
+use lane::Lane;
+use phase::{PhaseRun, run_phase};
 
-/// Everything a run measured.
-#[derive(Debug, Clone)]
-pub struct RunResult {
-    /// The broker, as shown to the user (`embedded broker at 127.0.0.1:40531`).
-    pub broker: String,
-    /// Each phase, in order.
-    pub phases: Vec<PhaseResult>,
-    /// What the broker recorded, checked by message id.
-    pub audit: Audit,
-    /// When the first phase started, by the wall clock.
-    pub started: SystemTime,
-    /// Each second from the first phase's start to the end of the last, every
-    /// producer instance merged.
-    pub intervals: Vec<Interval>,
-    /// Whether a stop request (Ctrl-C) cut the run short: the last phase is
-    /// the one it interrupted, and later phases did not run.
-    pub interrupted: bool,
-    /// The scenario's `[[faults]]`, with how often each fired.
-    pub faults: Vec<FaultOutcome>,
-    /// The producer instances' counters over the whole run, warmup included,
-    /// added up: requests, batches, records per request, retries, errors.
-    pub producer: producer::Metrics,
-}
-
-/// What one phase measured, all producer instances merged.
-#[derive(Debug, Clone)]
-pub struct PhaseResult {
-    /// The phase's name.
-    pub name: String,
-    /// Whether it counts in the totals.
-    pub record: bool,
-    /// Its rate, messages per second or a ramp; 0 for closed loop.
-    pub rate: Rate,
-    /// From its start until the last outcome of its sends.
-    pub elapsed: Duration,
-    /// Its counters and histograms.
-    pub recorder: Recorder,
-    /// Whether a stop request came while it ran, so it may not have sent all its messages.
-    pub interrupted: bool,
-}
-
-/// Why a run stopped before its end.
-///
-/// Each message includes its cause; none is repeated as an error source.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RunError {
-    /// The broker could not be started or reached.
-    #[error(transparent)]
-    Target(#[from] TargetError),
-    /// A producer instance's task panicked: a bug in loadgen.
-    #[error("a producer instance's task failed: {0}")]
-    Task(tokio::task::JoinError),
-    /// A stop request came before the first phase started.
-    #[error("interrupted before the first phase started")]
-    Interrupted,
-    /// The broker refused a `[[faults]]` rule, or has no admin API to set it through.
-    #[error(transparent)]
-    Faults(#[from] FaultsError),
-}
+pub use error::RunError;
 
 /// How a run is watched and stopped from outside it.
 #[derive(Debug, Default)]
@@ -120,29 +68,6 @@ pub struct Controls {
     pub stop: Stop,
     /// The live display, if any.
     pub progress: Option<Progress>,
-}
-
-impl RunResult {
-    /// The recorded phases merged, and their summed durations.
-    pub fn recorded_total(&self) -> (Recorder, Duration) {
-        let mut total = Recorder::new();
-        let mut elapsed = Duration::ZERO;
-        for phase in self.phases.iter().filter(|p| p.record) {
-            total.merge(&phase.recorder);
-            elapsed += phase.elapsed;
-        }
-        (total, elapsed)
-    }
-
-    /// Acknowledged sends in every phase, warmups included: what the broker should hold.
-    pub fn acked_in_all_phases(&self) -> u64 {
-        self.phases.iter().map(|p| p.recorder.acked()).sum()
-    }
-
-    /// Failed sends in every phase, warmups included.
-    pub fn errors_in_all_phases(&self) -> u64 {
-        self.phases.iter().map(|p| p.recorder.error_count()).sum()
-    }
 }
 
 /// Runs `scenario` to the end. Send failures are counted, not fatal.
@@ -280,480 +205,4 @@ async fn run_against(
         faults,
         producer,
     })
-}
-
-/// Awaits `future` unless `stop` is requested first (then `None`).
-async fn until_stopped<T>(future: impl Future<Output = T>, stop: &Stop) -> Option<T> {
-    tokio::select! {
-        biased;
-        value = future => Some(value),
-        () = stop.requested() => None,
-    }
-}
-
-/// What every phase of a run shares.
-#[derive(Debug, Clone, Copy)]
-struct PhaseRun<'a> {
-    /// The run's start, from which seconds are counted.
-    origin: Instant,
-    sink: &'a IntervalSink,
-    stop: &'a Stop,
-}
-
-async fn run_phase(
-    phase: &Phase,
-    lanes: Vec<Lane>,
-    run: PhaseRun<'_>,
-) -> Result<(PhaseResult, Vec<Lane>), RunError> {
-    tracing::info!(
-        phase = %phase.name,
-        length = %phase.length,
-        rate = %phase.rate,
-        recorded = phase.record,
-        "phase started"
-    );
-    let tasks = u32::try_from(lanes.len()).expect("the lane count came from a u32");
-    let start = Instant::now();
-    let streams = Streams {
-        origin: run.origin,
-        sink: run.sink.clone(),
-        stop: run.stop.clone(),
-    };
-    let plans: Vec<TaskPlan> = lanes
-        .iter()
-        .map(|lane| TaskPlan::new(phase.length, phase.rate, tasks, lane.index))
-        .collect();
-    let measured = if plans.iter().all(|plan| plan.schedule.is_some()) {
-        open_loop(lanes, plans, start, &streams).await?
-    } else {
-        let running: Vec<_> = lanes
-            .into_iter()
-            .zip(plans)
-            .map(|(lane, plan)| tokio::spawn(lane.run_closed_loop(plan, start, streams.clone())))
-            .collect();
-        let mut measured = Vec::with_capacity(running.len());
-        for task in running {
-            measured.push(task.await.map_err(RunError::Task)??);
-        }
-        measured
-    };
-    let mut recorder = Recorder::new();
-    let mut lanes = Vec::with_capacity(measured.len());
-    for (lane, lane_measured) in measured {
-        recorder.merge(&lane_measured);
-        lanes.push(lane);
-    }
-    let elapsed = start.elapsed();
-    tracing::info!(
-        phase = %phase.name,
-        acked = recorder.acked(),
-        errors = recorder.error_count(),
-        elapsed = ?elapsed,
-        "phase finished"
-    );
-    let result = PhaseResult {
-        name: phase.name.clone(),
-        record: phase.record,
-        rate: phase.rate,
-        elapsed,
-        recorder,
-        interrupted: run.stop.is_requested(),
-    };
-    Ok((result, lanes))
-}
-
-/// What a lane's issuer and collector need besides the lane: where their
-/// seconds go and the stop switch.
-#[derive(Debug, Clone)]
-struct Streams {
-    origin: Instant,
-    sink: IntervalSink,
-    stop: Stop,
-}
-
-impl Streams {
-    fn intervals(&self, phase_start: Instant) -> IntervalRecorder {
-        IntervalRecorder::new(self.origin, phase_start, self.sink.clone())
-    }
-}
-
-/// Above this wait, the issuer sleeps in slices of it to notice a stop request.
-const STOP_CHECK: Duration = Duration::from_millis(100);
-
-/// One producer instance and what it keeps between phases.
-#[derive(Debug)]
-struct Lane {
-    index: u32,
-    producer: Producer,
-    values: ValueBuilder,
-    sizes: SizePicker,
-    keys: KeyPicker,
-    headers: Vec<Header>,
-    /// Permits for sends in flight; every permit is back when a phase ends.
-    window: Arc<Semaphore>,
-    next_sequence: u64,
-    /// The sequences acknowledged so far, in every phase, for the audit.
-    acked: SequenceSet,
-    /// Running totals for the progress display.
-    counters: Arc<LaneCounters>,
-}
-
-/// The start of one send.
-#[derive(Debug, Clone, Copy)]
-struct Started {
-    sequence: u64,
-    due: Instant,
-    sent: Instant,
-    /// Bytes of the message's value.
-    bytes: u64,
-}
-
-/// A send handed to its lane's collector, which awaits its delivery.
-#[derive(Debug)]
-struct InFlight {
-    started: Started,
-    enqueued: Result<DeliveryFuture, producer::Error>,
-    /// The send's place in the lane's window, given back when it settles.
-    permit: OwnedSemaphorePermit,
-}
-
-impl Lane {
-    /// Runs a closed-loop phase's plan; returns the lane for the next phase
-    /// and its measurements. (Open-loop lanes are driven by [`open_loop`].)
-    async fn run_closed_loop(
-        self,
-        plan: TaskPlan,
-        start: Instant,
-        streams: Streams,
-    ) -> Result<(Lane, Recorder), RunError> {
-        let counters = Arc::clone(&self.counters);
-        let (in_flight, received) = mpsc::unbounded_channel();
-        let issuer = tokio::spawn(self.closed_loop(plan, start, in_flight, streams.clone()));
-        let (mut recorder, acked) = collect(received, start, &streams, &counters).await;
-        let (mut lane, issued) = issuer.await.map_err(RunError::Task)?;
-        recorder.merge(&issued);
-        lane.acked.union(&acked);
-        Ok((lane, recorder))
-    }
-
-    /// Starts a send whenever the window has room, until the quota, the
-    /// deadline or a stop request.
-    async fn closed_loop(
-        mut self,
-        plan: TaskPlan,
-        start: Instant,
-        in_flight: mpsc::UnboundedSender<InFlight>,
-        streams: Streams,
-    ) -> (Lane, Recorder) {
-        let stop = &streams.stop;
-        let deadline = plan.deadline.map(|d| start + d);
-        let mut issued = Recorder::new();
-        let mut intervals = streams.intervals(start);
-        let mut count = 0u64;
-        while plan.quota.is_none_or(|quota| count < quota) && !stop.is_requested() {
-            let Some(permit) = until_stopped(self.window.clone().acquire_owned(), stop).await
-            else {
-                break;
-            };
-            let permit = permit.expect("the window is never closed");
-            let now = Instant::now();
-            if deadline.is_some_and(|deadline| now >= deadline) {
-                break;
-            }
-            let (sequence, record) = self.next_record();
-            let bytes = record.value.len() as u64;
-            let Some(enqueued) = until_stopped(self.producer.send(record), stop).await else {
-                break;
-            };
-            let started = Started {
-                sequence,
-                due: now,
-                sent: now,
-                bytes,
-            };
-            let _ = in_flight.send(InFlight {
-                started,
-                enqueued,
-                permit,
-            });
-            issued.record_sent(Duration::ZERO);
-            intervals.record_sent(now);
-            self.counters.sent(Duration::ZERO);
-            count += 1;
-        }
-        intervals.finish();
-        (self, issued)
-    }
-
-    /// The lane's next message: its sequence and its record.
-    fn next_record(&mut self) -> (u64, Record) {
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
-        let id = MessageId {
-            producer: self.index,
-            sequence,
-        };
-        let size = self.sizes.next_size();
-        let mut record = Record::new(self.values.value(id, size));
-        if let Some(key) = self.keys.key(sequence) {
-            record = record.with_key(key);
-        }
-        record.headers.clone_from(&self.headers);
-        (sequence, record)
-    }
-}
-
-/// A send whose delivery has settled.
-struct Settled {
-    started: Started,
-    result: Result<(), producer::Error>,
-    permit: OwnedSemaphorePermit,
-}
-
-/// Awaits the delivery of each of a lane's sends and records its outcome,
-/// until the issuer is done and every send has settled or, after a stop
-/// request's grace period, is abandoned. Returns the measurements and the
-/// sequences acknowledged.
-///
-/// The deliveries are awaited together here rather than by a task each: the
-/// records of a batch settle at once, and one task polling them all costs
-/// far less than waking a task per record, which at a million records a
-/// second crowded the runtime's queues and slowed the broker sharing them.
-async fn collect(
-    mut received: mpsc::UnboundedReceiver<InFlight>,
-    start: Instant,
-    streams: &Streams,
-    counters: &LaneCounters,
-) -> (Recorder, SequenceSet) {
-    let mut recorder = Recorder::new();
-    let mut intervals = streams.intervals(start);
-    let mut acked = SequenceSet::new();
-    let mut deliveries = FuturesUnordered::new();
-    let mut issuing = true;
-    let abandoned = streams.stop.abandoned();
-    tokio::pin!(abandoned);
-    while issuing || !deliveries.is_empty() {
-        tokio::select! {
-            biased;
-            Some(settled) = deliveries.next(), if !deliveries.is_empty() => {
-                let Settled { started, result, permit } = settled;
-                let done = Instant::now();
-                drop(permit);
-                match result {
-                    Ok(()) => {
-                        acked.insert(started.sequence);
-                        let since_due = done.saturating_duration_since(started.due);
-                        let since_sent = done.saturating_duration_since(started.sent);
-                        recorder.record_ack(since_due, since_sent, started.bytes);
-                        intervals.record_ack(done, since_due, since_sent, started.bytes);
-                        counters.acked();
-                    }
-                    Err(e) => {
-                        recorder.record_error(&e);
-                        intervals.record_error(done);
-                        counters.failed();
-                    }
-                }
-            }
-            sent = received.recv(), if issuing => match sent {
-                Some(InFlight { started, enqueued, permit }) => deliveries.push(async move {
-                    // Settles when the broker has acknowledged the record.
-                    let result = match enqueued {
-                        Ok(delivery) => delivery.await.map(drop),
-                        Err(e) => Err(e),
-                    };
-                    Settled { started, result, permit }
-                }),
-                None => issuing = false,
-            },
-            () = &mut abandoned => break,
-        }
-    }
-    intervals.finish();
-    (recorder, acked)
-}
-
-/// Runs an open-loop phase: every lane's collector is a task, and the lanes
-/// are issued by at most one thread per core, each interleaving its lanes by
-/// due time. A thread per lane would be simpler, but with more lanes than
-/// cores its issuer threads would compete for the cores with the runtime's
-/// workers, which run the collectors and (embedded) the broker.
-async fn open_loop(
-    lanes: Vec<Lane>,
-    plans: Vec<TaskPlan>,
-    start: Instant,
-    streams: &Streams,
-) -> Result<Vec<(Lane, Recorder)>, RunError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, lanes.len().max(1));
-    let mut groups: Vec<Vec<Issuing>> = (0..threads).map(|_| Vec::new()).collect();
-    let mut collectors = Vec::with_capacity(lanes.len());
-    for (position, (lane, plan)) in lanes.into_iter().zip(plans).enumerate() {
-        let (in_flight, received) = mpsc::unbounded_channel();
-        let counters = Arc::clone(&lane.counters);
-        let collector_streams = streams.clone();
-        collectors.push(tokio::spawn(async move {
-            collect(received, start, &collector_streams, &counters).await
-        }));
-        let schedule = plan.schedule.expect("open loop");
-        groups[position % threads].push(Issuing {
-            position,
-            due: schedule.due(0),
-            schedule,
-            quota: plan.quota.unwrap_or(0),
-            next: 0,
-            intervals: streams.intervals(start),
-            issued: Recorder::new(),
-            in_flight,
-            lane,
-        });
-    }
-    let handle = Handle::current();
-    let issuers: Vec<_> = groups
-        .into_iter()
-        .map(|group| {
-            let (handle, streams) = (handle.clone(), streams.clone());
-            tokio::task::spawn_blocking(move || issue_open_loop(group, start, &handle, &streams))
-        })
-        .collect();
-    let mut issued: Vec<Issued> = Vec::with_capacity(collectors.len());
-    for issuer in issuers {
-        issued.extend(issuer.await.map_err(RunError::Task)?);
-    }
-    issued.sort_by_key(|issuing| issuing.position);
-    let mut measured = Vec::with_capacity(issued.len());
-    for (issuing, collector) in issued.into_iter().zip(collectors) {
-        let Issued {
-            mut lane,
-            issued,
-            in_flight,
-            ..
-        } = issuing;
-        // The collector ends once the sends still in flight have settled.
-        drop(in_flight);
-        let (mut recorder, acked) = collector.await.map_err(RunError::Task)?;
-        recorder.merge(&issued);
-        lane.acked.union(&acked);
-        measured.push((lane, recorder));
-    }
-    Ok(measured)
-}
-
-/// One lane's part in an open-loop phase, on the issuer thread that drives it.
-struct Issuing {
-    /// The lane's place among the phase's lanes.
-    position: usize,
-    schedule: Schedule,
-    quota: u64,
-    /// The next message's place in the lane's schedule.
-    next: u64,
-    /// When the next message is due, from the phase start (`schedule.due(next)`).
-    due: Duration,
-    intervals: IntervalRecorder,
-    issued: Recorder,
-    in_flight: mpsc::UnboundedSender<InFlight>,
-    lane: Lane,
-}
-
-/// A lane whose issuer is done with the phase.
-struct Issued {
-    position: usize,
-    lane: Lane,
-    issued: Recorder,
-    /// Dropped once the issuer is done, so that the collector can end.
-    in_flight: mpsc::UnboundedSender<InFlight>,
-}
-
-/// Starts each message of `lanes` when it is due (whichever lane's is due
-/// first), or at once when behind, until every quota or a stop request. It
-/// never skips a message, and hands each lane's records to its producer in
-/// sequence order.
-fn issue_open_loop(
-    mut lanes: Vec<Issuing>,
-    start: Instant,
-    handle: &Handle,
-    streams: &Streams,
-) -> Vec<Issued> {
-    let stop = &streams.stop;
-    let mut pacer = Pacer::new();
-    while let Some(issuing) = lanes
-        .iter_mut()
-        .filter(|issuing| issuing.next < issuing.quota)
-        .min_by_key(|issuing| issuing.due)
-    {
-        let due = start + issuing.due;
-        if !wait_unless_stopped(&mut pacer, due, stop) || !issuing.issue(due, handle, stop) {
-            break;
-        }
-        issuing.next += 1;
-        issuing.due = issuing.schedule.due(issuing.next);
-    }
-    lanes
-        .into_iter()
-        .map(|issuing| {
-            issuing.intervals.finish();
-            Issued {
-                position: issuing.position,
-                lane: issuing.lane,
-                issued: issuing.issued,
-                in_flight: issuing.in_flight,
-            }
-        })
-        .collect()
-}
-
-impl Issuing {
-    /// Starts the lane's next send, due at `due`: waits for room in its
-    /// window, enqueues the record, and hands its delivery to the collector.
-    /// `false` when a stop request came first.
-    fn issue(&mut self, due: Instant, handle: &Handle, stop: &Stop) -> bool {
-        let lane = &mut self.lane;
-        let permit = match lane.window.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                match handle.block_on(until_stopped(lane.window.clone().acquire_owned(), stop)) {
-                    Some(permit) => permit.expect("the window is never closed"),
-                    None => return false,
-                }
-            }
-        };
-        let sent = Instant::now();
-        let (sequence, record) = lane.next_record();
-        let bytes = record.value.len() as u64;
-        let Some(enqueued) = handle.block_on(until_stopped(lane.producer.send(record), stop))
-        else {
-            return false;
-        };
-        let started = Started {
-            sequence,
-            due,
-            sent,
-            bytes,
-        };
-        let _ = self.in_flight.send(InFlight {
-            started,
-            enqueued,
-            permit,
-        });
-        let lag = sent.saturating_duration_since(due);
-        self.issued.record_sent(lag);
-        self.intervals.record_due(due);
-        self.intervals.record_sent(sent);
-        lane.counters.sent(lag);
-        true
-    }
-}
-
-/// Waits until `due` with `pacer`, in slices when it is far off so that a
-/// stop request is noticed; `false` when one was.
-fn wait_unless_stopped(pacer: &mut Pacer, due: Instant, stop: &Stop) -> bool {
-    while due.saturating_duration_since(Instant::now()) > STOP_CHECK {
-        if stop.is_requested() {
-            return false;
-        }
-        std::thread::sleep(STOP_CHECK / 2);
-    }
-    pacer.wait_until(due);
-    !stop.is_requested()
 }

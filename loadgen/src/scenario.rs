@@ -4,29 +4,45 @@
 //! runs: every key must be known and every value in range, and an error names
 //! the file, the line and the key at fault. `docs/scenarios.md` is the
 //! reference for the schema.
+//!
+//! Each table's types live in a module of their own ([`Target`], [`Workload`]
+//! with its [`Keys`] and [`MessageSize`], [`Phase`] with its [`Rate`],
+//! [`Thresholds`]), over the shared value checks of `fields`; this module
+//! reads the file whole and checks what spans several tables.
 
+mod error;
 mod fields;
+mod keys;
 mod location;
 mod message_size;
+mod phase;
 mod rate;
+mod target;
+#[cfg(test)]
+mod test_support;
 #[cfg(test)]
 mod tests;
+mod thresholds;
+mod workload;
+#[cfg(test)]
+mod workload_tests;
 
-use std::fmt;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
+use std::path::Path;
 
 use mock_broker::fault::FaultSpec;
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeTable;
 
-use crate::payload::ID_LEN;
-use crate::thresholds::Thresholds;
-
-pub use message_size::{MessageSize, SizeDistribution};
+pub use error::ScenarioError;
+pub use fields::parse_duration;
+pub use keys::Keys;
+pub use message_size::{MIN_MESSAGE_SIZE, MessageSize, SizeDistribution};
+pub use phase::{Phase, PhaseLength};
 pub use rate::Rate;
+pub use target::{BrokerSpec, Protocol, Target};
+pub use thresholds::Thresholds;
+pub use workload::Workload;
 
 /// A validated scenario: what the runner runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,181 +66,6 @@ pub struct Scenario {
     /// The `[[faults]]` rules (`docs/faults.md`), put in force on the broker
     /// when the first phase starts; their `at` counts from then.
     pub faults: Vec<FaultSpec>,
-}
-
-/// The `[target]` table: where the load goes.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Target {
-    /// The broker: started in-process, or one already running.
-    pub broker: BrokerSpec,
-    /// The protocol spoken to it.
-    pub protocol: Protocol,
-    /// `host:port` of the admin API of an external mock broker, for faults and
-    /// the audit; the embedded broker is read in-process and does not use it.
-    #[serde(deserialize_with = "fields::admin_address")]
-    pub admin: Option<String>,
-    /// Brokers the embedded mock broker runs (cluster mode, partition leaders
-    /// spread over them); 1 by default. Not used with an external broker.
-    #[serde(deserialize_with = "fields::embedded_brokers")]
-    pub brokers: u32,
-}
-
-impl Default for Target {
-    fn default() -> Self {
-        Target {
-            broker: BrokerSpec::default(),
-            protocol: Protocol::default(),
-            admin: None,
-            brokers: 1,
-        }
-    }
-}
-
-/// Which broker a scenario runs against.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum BrokerSpec {
-    /// A [`mock_broker::MockBroker`] started in-process on `127.0.0.1:0`.
-    #[default]
-    Embedded,
-    /// A broker already running at this `host:port`.
-    External(String),
-}
-
-/// The wire protocol the producers speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Protocol {
-    /// The Kafka protocol: the embedded broker, a mock broker, or any Kafka cluster.
-    #[default]
-    Kafka,
-    /// The project's frame protocol (`docs/frame-protocol.md`): the mock broker only.
-    Frame,
-}
-
-impl Protocol {
-    /// The producer library's setting for this protocol.
-    pub fn producer_protocol(self) -> producer::Protocol {
-        match self {
-            Protocol::Kafka => producer::Protocol::Kafka,
-            Protocol::Frame => producer::Protocol::Frame,
-        }
-    }
-}
-
-/// The `[workload]` table: the messages and the producer instances sending them.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Workload {
-    /// The topic every message goes to.
-    #[serde(deserialize_with = "fields::topic_name")]
-    pub topic: String,
-    /// Partitions the topic is created with on the embedded broker.
-    #[serde(deserialize_with = "fields::at_least_one")]
-    pub partitions: u32,
-    /// Producer instances, each with its own connection; they share each phase's rate.
-    #[serde(deserialize_with = "fields::at_least_one")]
-    pub producers: u32,
-    /// Bytes of each message's value, the 16-byte message id included: fixed, or drawn per message.
-    pub message_size: MessageSize,
-    /// Which keys messages carry.
-    pub keys: Keys,
-    /// Mixed into the seed of every producer instance's random draws (keys, value sizes).
-    pub seed: u64,
-    /// Headers per message.
-    pub headers: u32,
-    /// Sends each producer instance keeps outstanding at most.
-    #[serde(deserialize_with = "fields::at_least_one")]
-    pub in_flight: u32,
-}
-
-impl Default for Workload {
-    fn default() -> Self {
-        Workload {
-            topic: "bench".into(),
-            partitions: 1,
-            producers: 1,
-            message_size: MessageSize::default(),
-            keys: Keys::None,
-            seed: 0,
-            headers: 0,
-            in_flight: 256,
-        }
-    }
-}
-
-/// The keys messages carry (`workload.keys`).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub enum Keys {
-    /// No key: the broker spreads messages round-robin.
-    #[default]
-    None,
-    /// Key `n mod count` for a producer instance's `n`-th message.
-    Sequential {
-        /// How many distinct keys.
-        count: u64,
-    },
-    /// A key drawn uniformly from `count` keys, by a generator seeded per producer instance.
-    Uniform {
-        /// How many distinct keys.
-        count: u64,
-    },
-    /// Key `n` drawn from `count` keys with probability proportional to
-    /// `1 / (n + 1)^exponent`, so `key-0` is the most frequent; seeded per producer instance.
-    Zipf {
-        /// How many distinct keys.
-        count: u64,
-        /// How steeply the frequency falls with the key's rank; above 0.
-        exponent: f64,
-    },
-}
-
-/// One `[[phases]]` entry: a stretch of load at one rate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Phase {
-    /// Name shown in logs and the summary; unique within the scenario.
-    pub name: String,
-    /// When the phase ends.
-    pub length: PhaseLength,
-    /// Messages per second across all producer instances, or a ramp; 0 = as
-    /// fast as the `in_flight` window allows (closed loop).
-    pub rate: Rate,
-    /// Whether the phase counts in the totals; `false` for a warmup.
-    pub record: bool,
-}
-
-/// How long a phase lasts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PhaseLength {
-    /// For this long (open loop: the messages scheduled within it).
-    Duration(Duration),
-    /// This many messages in all producer instances together.
-    Messages(u64),
-}
-
-/// Why a scenario cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ScenarioError {
-    /// The file could not be read.
-    #[error("cannot read scenario {}: {error}", file.display())]
-    Read {
-        /// The file.
-        file: PathBuf,
-        /// Why the operating system refused.
-        error: std::io::Error,
-    },
-    /// The file is not valid TOML, or not a valid scenario.
-    #[error("invalid scenario {}{}: {reason}", file.display(), location::describe(*line, key.as_deref()))]
-    Invalid {
-        /// The file.
-        file: PathBuf,
-        /// The line at fault, when known (1-based).
-        line: Option<usize>,
-        /// The dotted path of the key at fault, when known, such as `workload.message_size`.
-        key: Option<String>,
-        /// What is wrong and what is allowed.
-        reason: String,
-    },
 }
 
 /// Top-level keys a later version of loadgen will read; rejected today with a
@@ -328,7 +169,7 @@ struct ScenarioToml {
     #[serde(default)]
     workload: Workload,
     #[serde(default)]
-    phases: Vec<Spanned<fields::PhaseToml>>,
+    phases: Vec<Spanned<phase::PhaseToml>>,
     #[serde(default)]
     thresholds: Option<Thresholds>,
     #[serde(default)]
@@ -478,82 +319,3 @@ fn reserved_or_filled_key(doc: &DeTable<'_>) -> Option<(BadKey, String)> {
     }
     None
 }
-
-impl FromStr for BrokerSpec {
-    type Err = String;
-
-    /// `embedded`, or `host:port` with a non-empty host and a port from 1 to 65535.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        if text == "embedded" {
-            return Ok(BrokerSpec::Embedded);
-        }
-        let valid = text.rsplit_once(':').is_some_and(|(host, port)| {
-            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-        });
-        if valid {
-            Ok(BrokerSpec::External(text.to_string()))
-        } else {
-            Err(format!(
-                "{text:?} is not a broker; expected \"embedded\" or host:port"
-            ))
-        }
-    }
-}
-
-impl fmt::Display for BrokerSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BrokerSpec::Embedded => f.write_str("embedded"),
-            BrokerSpec::External(address) => f.write_str(address),
-        }
-    }
-}
-
-impl FromStr for Protocol {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "frame" => Ok(Protocol::Frame),
-            "kafka" => Ok(Protocol::Kafka),
-            other => Err(format!(
-                "{other:?} is not a protocol; expected \"kafka\" or \"frame\""
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Protocol::Frame => f.write_str("frame"),
-            Protocol::Kafka => f.write_str("kafka"),
-        }
-    }
-}
-
-impl fmt::Display for PhaseLength {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PhaseLength::Duration(d) => write!(f, "{}", humantime::format_duration(*d)),
-            PhaseLength::Messages(n) => write!(f, "{n} messages"),
-        }
-    }
-}
-
-/// Parses a positive duration written for humans: `"3s"`, `"500ms"`, `"1m 30s"`.
-///
-/// # Errors
-/// A sentence naming the text and what is allowed.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(text) {
-        Ok(d) if d.is_zero() => Err(format!("{text:?} is zero; expected a positive duration")),
-        Ok(d) => Ok(d),
-        Err(e) => Err(format!(
-            "{text:?} is not a duration ({e}); expected a string such as \"3s\" or \"500ms\""
-        )),
-    }
-}
-
-/// The smallest `message_size`: the message id.
-pub const MIN_MESSAGE_SIZE: u32 = ID_LEN as u32;

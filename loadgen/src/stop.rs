@@ -5,6 +5,7 @@
 //! that could last (a full window, a full producer buffer, in-flight
 //! deliveries, closing producers) race with the matching future.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -64,6 +65,15 @@ impl Stop {
     /// Resolves once [`Stop::abandon`] is called.
     pub async fn abandoned(&self) {
         self.inner.abandoned.cancelled().await;
+    }
+}
+
+/// Awaits `future` unless `stop` is requested first (then `None`).
+pub(crate) async fn until_stopped<T>(future: impl Future<Output = T>, stop: &Stop) -> Option<T> {
+    tokio::select! {
+        biased;
+        value = future => Some(value),
+        () = stop.requested() => None,
     }
 }
 

@@ -8,7 +8,7 @@ use mock_broker::{BrokerConfig, MockBroker};
 use producer::Producer;
 
 use crate::admin::{AdminApi, AdminError};
-use crate::audit::{self, Acknowledged, Counts, SeenRecord};
+use crate::audit::{self, Acknowledged, Audit, SeenRecord};
 use crate::scenario::{BrokerSpec, Target, Workload};
 
 /// How long the audit waits for the embedded broker to record messages whose
@@ -42,22 +42,6 @@ pub enum TargetError {
         /// The producer's error, which names the address and the cause.
         error: producer::Error,
     },
-}
-
-/// The delivery audit's outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Audit {
-    /// The broker's records of the topic were read and checked by message id.
-    Checked {
-        /// The topic read.
-        topic: String,
-        /// Where the records were read, as shown to the user (`the embedded broker`).
-        source: String,
-        /// The numbers.
-        counts: Counts,
-    },
-    /// The records could not be read; why.
-    Unavailable(String),
 }
 
 impl Broker {

@@ -1,4 +1,5 @@
-//! How each scenario value is read from TOML and checked.
+//! The checks of scenario values that several tables share (counts,
+//! topic names, durations, positive numbers), run as they are read from TOML.
 //!
 //! Checks run inside deserialization so that a rejected value's error carries
 //! the value's position, from which the caller names the line and the key.
@@ -8,9 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Unexpected, Visitor};
-
-use super::{BrokerSpec, Keys, Phase, PhaseLength, Protocol, Rate, parse_duration};
+use serde::de::{self, Deserializer, Visitor};
 
 pub(super) fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     match u32::deserialize(d)? {
@@ -27,31 +26,8 @@ pub(super) fn topic_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::E
     Ok(name)
 }
 
-/// `[target] admin`: a `host:port`, as an external broker is written.
-pub(super) fn admin_address<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let text = String::deserialize(d)?;
-    match text.parse::<BrokerSpec>() {
-        Ok(BrokerSpec::External(address)) => Ok(Some(address)),
-        _ => Err(de::Error::custom(format!(
-            "{text:?} is not an admin API address; expected host:port"
-        ))),
-    }
-}
-
-/// `[target] brokers`: 1 to 64, as the mock broker allows.
-pub(super) fn embedded_brokers<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let n = u32::deserialize(d)?;
-    if (1..=64).contains(&n) {
-        Ok(n)
-    } else {
-        Err(de::Error::custom(format!(
-            "{n} brokers; expected 1 to 64 (the embedded mock broker's cluster size)"
-        )))
-    }
-}
-
 /// Parses a string value with `FromStr`, reporting its error as is.
-fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(super) fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: FromStr<Err = String>,
@@ -59,18 +35,7 @@ where
     String::deserialize(d)?.parse().map_err(de::Error::custom)
 }
 
-impl<'de> Deserialize<'de> for BrokerSpec {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        from_str(d)
-    }
-}
-
-impl<'de> Deserialize<'de> for Protocol {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        from_str(d)
-    }
-}
-
+/// Reads a duration string with [`parse_duration`].
 struct DurationVisitor;
 
 impl Visitor<'_> for DurationVisitor {
@@ -85,11 +50,13 @@ impl Visitor<'_> for DurationVisitor {
     }
 }
 
-fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+pub(super) fn optional_duration<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
     d.deserialize_str(DurationVisitor).map(Some)
 }
 
-fn positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+pub(super) fn positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     match u64::deserialize(d)? {
         0 => Err(de::Error::custom(
             "0 is not allowed; expected an integer of at least 1",
@@ -98,72 +65,10 @@ fn positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     }
 }
 
-fn optional_positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+pub(super) fn optional_positive_u64<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<u64>, D::Error> {
     positive_u64(d).map(Some)
-}
-
-/// `"none"`, or an inline table `{ kind = "sequential" | "uniform" | "zipf", count = N }`
-/// with, for zipf only, `exponent = s`.
-impl<'de> Deserialize<'de> for Keys {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeysVisitor;
-
-        impl<'de> Visitor<'de> for KeysVisitor {
-            type Value = Keys;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(
-                    "\"none\" or { kind = \"sequential\" | \"uniform\" | \"zipf\", count = N } with N at least 1",
-                )
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Keys, E> {
-                match v {
-                    "none" => Ok(Keys::None),
-                    other => Err(E::invalid_value(Unexpected::Str(other), &self)),
-                }
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Keys, A::Error> {
-                let table = KeysTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                let count = table.count;
-                match (table.kind, table.exponent) {
-                    (KeyKind::Sequential, None) => Ok(Keys::Sequential { count }),
-                    (KeyKind::Uniform, None) => Ok(Keys::Uniform { count }),
-                    (KeyKind::Zipf, exponent) => Ok(Keys::Zipf {
-                        count,
-                        exponent: exponent.unwrap_or(DEFAULT_ZIPF_EXPONENT),
-                    }),
-                    (KeyKind::Sequential | KeyKind::Uniform, Some(_)) => Err(de::Error::custom(
-                        "exponent applies to kind = \"zipf\" only",
-                    )),
-                }
-            }
-        }
-
-        d.deserialize_any(KeysVisitor)
-    }
-}
-
-/// The zipf exponent when `workload.keys` sets none: classic Zipf, key `n` twice as frequent as key `2n + 1`.
-const DEFAULT_ZIPF_EXPONENT: f64 = 1.0;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeysTable {
-    kind: KeyKind,
-    #[serde(deserialize_with = "positive_u64")]
-    count: u64,
-    #[serde(default, deserialize_with = "optional_positive_f64")]
-    exponent: Option<f64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum KeyKind {
-    Sequential,
-    Uniform,
-    Zipf,
 }
 
 /// A finite number above 0, such as a zipf exponent or a standard deviation.
@@ -180,53 +85,16 @@ pub(super) fn optional_positive_f64<'de, D: Deserializer<'de>>(
     }
 }
 
-/// A `[[phases]]` table as written, before `duration` and `messages` are reconciled.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct PhaseToml {
-    name: String,
-    #[serde(default, deserialize_with = "optional_duration")]
-    duration: Option<Duration>,
-    #[serde(default, deserialize_with = "optional_positive_u64")]
-    messages: Option<u64>,
-    #[serde(default)]
-    rate: Rate,
-    #[serde(default = "yes")]
-    record: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl TryFrom<PhaseToml> for Phase {
-    type Error = String;
-
-    fn try_from(raw: PhaseToml) -> Result<Phase, String> {
-        if raw.name.trim().is_empty() {
-            return Err("a phase's name is empty; expected a short name such as \"steady\"".into());
-        }
-        let length = match (raw.duration, raw.messages) {
-            (Some(d), None) => PhaseLength::Duration(d),
-            (None, Some(n)) => PhaseLength::Messages(n),
-            (Some(_), Some(_)) => {
-                return Err(format!(
-                    "phase {:?} sets both duration and messages; set exactly one",
-                    raw.name
-                ));
-            }
-            (None, None) => {
-                return Err(format!(
-                    "phase {:?} sets neither duration nor messages; set exactly one",
-                    raw.name
-                ));
-            }
-        };
-        Ok(Phase {
-            name: raw.name,
-            length,
-            rate: raw.rate,
-            record: raw.record,
-        })
+/// Parses a positive duration written for humans: `"3s"`, `"500ms"`, `"1m 30s"`.
+///
+/// # Errors
+/// A sentence naming the text and what is allowed.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err(format!("{text:?} is zero; expected a positive duration")),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!(
+            "{text:?} is not a duration ({e}); expected a string such as \"3s\" or \"500ms\""
+        )),
     }
 }

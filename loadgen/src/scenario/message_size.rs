@@ -7,8 +7,12 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Unexpected, Visitor};
 
-use super::{MIN_MESSAGE_SIZE, fields};
-use crate::thresholds::number;
+use super::fields;
+use crate::format::number;
+use crate::message_id::ID_LEN;
+
+/// The smallest `message_size`: the message id.
+pub const MIN_MESSAGE_SIZE: u32 = ID_LEN as u32;
 
 /// How many bytes each message's value has.
 #[derive(Debug, Clone, Copy, PartialEq)]

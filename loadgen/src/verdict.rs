@@ -1,39 +1,14 @@
-//! Pass/fail limits of a run (the scenario's `[thresholds]` table) and their
-//! verdicts against what the run measured.
+//! The verdict of each threshold: the scenario's `[thresholds]` limits
+//! ([`Thresholds`]) checked against what a run measured ([`RunResult`]).
 //!
 //! Latency and throughput limits are checked against the recorded phases; the
 //! lost and duplicate limits against the audit by message id, which covers
 //! every phase because the broker holds warmup messages too.
 
-use serde::Deserialize;
-use serde::de::{self, Deserializer};
-
-use crate::runner::RunResult;
-use crate::target::Audit;
-
-/// The `[thresholds]` table: every key optional; a run passes when each set limit is met.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Thresholds {
-    /// Highest allowed p99 of the corrected latency of the recorded phases, in ms.
-    #[serde(default, deserialize_with = "positive_number")]
-    pub p99_ms: Option<f64>,
-    /// Highest allowed p99.9 of the corrected latency of the recorded phases, in ms.
-    #[serde(default, deserialize_with = "positive_number")]
-    pub p999_ms: Option<f64>,
-    /// Highest allowed share of failed sends among those started in the recorded phases.
-    #[serde(default, deserialize_with = "rate")]
-    pub max_error_rate: Option<f64>,
-    /// Most acknowledged messages the broker may be missing (the audit's `lost`).
-    #[serde(default)]
-    pub max_lost: Option<u64>,
-    /// Most extra copies of messages the broker may hold (the audit's `duplicates`).
-    #[serde(default)]
-    pub max_duplicates: Option<u64>,
-    /// Lowest allowed throughput of the recorded phases, acknowledged msgs/s.
-    #[serde(default, deserialize_with = "positive_number")]
-    pub min_throughput: Option<f64>,
-}
+use crate::audit::Audit;
+use crate::format::number;
+use crate::run_result::RunResult;
+use crate::scenario::Thresholds;
 
 /// The outcome of one threshold.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,86 +62,54 @@ impl Verdict {
     }
 }
 
-impl Thresholds {
-    /// The verdict of every limit set, in the order of the schema.
-    pub fn evaluate(&self, result: &RunResult) -> Vec<Verdict> {
-        let (total, elapsed) = result.recorded_total();
-        let corrected = total.corrected();
-        let latency_ms = |quantile: f64| {
-            if corrected.is_empty() {
-                Err("no send was acknowledged in the recorded phases".to_string())
-            } else {
-                Ok(corrected.value_at_quantile(quantile) as f64 / 1000.0)
-            }
-        };
-        let (lost, duplicates) = match &result.audit {
-            Audit::Checked { counts, .. } => (Ok(counts.lost as f64), Ok(counts.duplicates as f64)),
-            Audit::Unavailable(why) => {
-                let why = format!("no audit: {why}");
-                (Err(why.clone()), Err(why))
-            }
-        };
-        let error_rate = if total.sent() == 0 {
-            0.0
+/// The verdict of every limit of `thresholds` that is set, in the order of the schema.
+pub fn evaluate(thresholds: &Thresholds, result: &RunResult) -> Vec<Verdict> {
+    let (total, elapsed) = result.recorded_total();
+    let corrected = total.corrected();
+    let latency_ms = |quantile: f64| {
+        if corrected.is_empty() {
+            Err("no send was acknowledged in the recorded phases".to_string())
         } else {
-            total.error_count() as f64 / total.sent() as f64
-        };
-        let throughput = if elapsed.is_zero() {
-            0.0
-        } else {
-            total.acked() as f64 / elapsed.as_secs_f64()
-        };
-        let mut verdicts = Vec::new();
-        if let Some(limit) = self.p99_ms {
-            verdicts.push(Verdict::upper("p99_ms", limit, latency_ms(0.99)));
+            Ok(corrected.value_at_quantile(quantile) as f64 / 1000.0)
         }
-        if let Some(limit) = self.p999_ms {
-            verdicts.push(Verdict::upper("p999_ms", limit, latency_ms(0.999)));
+    };
+    let (lost, duplicates) = match &result.audit {
+        Audit::Checked { counts, .. } => (Ok(counts.lost as f64), Ok(counts.duplicates as f64)),
+        Audit::Unavailable(why) => {
+            let why = format!("no audit: {why}");
+            (Err(why.clone()), Err(why))
         }
-        if let Some(limit) = self.max_error_rate {
-            verdicts.push(Verdict::upper("max_error_rate", limit, Ok(error_rate)));
-        }
-        if let Some(limit) = self.max_lost {
-            verdicts.push(Verdict::upper("max_lost", limit as f64, lost));
-        }
-        if let Some(limit) = self.max_duplicates {
-            verdicts.push(Verdict::upper("max_duplicates", limit as f64, duplicates));
-        }
-        if let Some(limit) = self.min_throughput {
-            verdicts.push(Verdict::lower("min_throughput", limit, Ok(throughput)));
-        }
-        verdicts
-    }
-}
-
-/// A limit or measurement as shown to users: integers without decimals,
-/// others rounded to 3 decimals, or 6 below 1 (`250`, `5.911`, `0.000125`).
-pub fn number(value: f64) -> String {
-    let scale = if value.abs() < 1.0 { 1e6 } else { 1e3 };
-    let rounded = (value * scale).round() / scale;
-    format!("{rounded}")
-}
-
-fn positive_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    let value = f64::deserialize(d)?;
-    if value.is_finite() && value > 0.0 {
-        Ok(Some(value))
+    };
+    let error_rate = if total.sent() == 0 {
+        0.0
     } else {
-        Err(de::Error::custom(format!(
-            "{value} is not allowed; expected a positive number"
-        )))
-    }
-}
-
-fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    let value = f64::deserialize(d)?;
-    if (0.0..=1.0).contains(&value) {
-        Ok(Some(value))
+        total.error_count() as f64 / total.sent() as f64
+    };
+    let throughput = if elapsed.is_zero() {
+        0.0
     } else {
-        Err(de::Error::custom(format!(
-            "{value} is not allowed; expected a share from 0.0 to 1.0"
-        )))
+        total.acked() as f64 / elapsed.as_secs_f64()
+    };
+    let mut verdicts = Vec::new();
+    if let Some(limit) = thresholds.p99_ms {
+        verdicts.push(Verdict::upper("p99_ms", limit, latency_ms(0.99)));
     }
+    if let Some(limit) = thresholds.p999_ms {
+        verdicts.push(Verdict::upper("p999_ms", limit, latency_ms(0.999)));
+    }
+    if let Some(limit) = thresholds.max_error_rate {
+        verdicts.push(Verdict::upper("max_error_rate", limit, Ok(error_rate)));
+    }
+    if let Some(limit) = thresholds.max_lost {
+        verdicts.push(Verdict::upper("max_lost", limit as f64, lost));
+    }
+    if let Some(limit) = thresholds.max_duplicates {
+        verdicts.push(Verdict::upper("max_duplicates", limit as f64, duplicates));
+    }
+    if let Some(limit) = thresholds.min_throughput {
+        verdicts.push(Verdict::lower("min_throughput", limit, Ok(throughput)));
+    }
+    verdicts
 }
 
 #[cfg(test)]
@@ -176,7 +119,7 @@ mod tests {
     use super::*;
     use crate::audit::Counts;
     use crate::recorder::Recorder;
-    use crate::runner::PhaseResult;
+    use crate::run_result::PhaseResult;
     use crate::scenario::Rate;
 
     /// A run whose recorded phase acked 1000 sends of 1..=1000 ms over 2 s
@@ -244,7 +187,7 @@ mod tests {
 
     #[test]
     fn each_limit_is_checked_against_the_recorded_phases_and_the_audit() {
-        let verdicts = all().evaluate(&run(audited(0, 0)));
+        let verdicts = evaluate(&all(), &run(audited(0, 0)));
         let shown: Vec<(&str, String, bool)> = verdicts
             .iter()
             .map(|v| (v.name, v.actual_text(), v.passed))
@@ -272,7 +215,7 @@ mod tests {
             max_duplicates: None,
             min_throughput: Some(501.0),
         };
-        let verdicts = strict.evaluate(&run(audited(5, 0)));
+        let verdicts = evaluate(&strict, &run(audited(5, 0)));
         let failed: Vec<(&str, String)> = verdicts
             .iter()
             .filter(|v| !v.passed)
@@ -291,14 +234,14 @@ mod tests {
             max_duplicates: Some(0),
             ..Thresholds::default()
         };
-        let verdicts = dup.evaluate(&run(audited(0, 3)));
+        let verdicts = evaluate(&dup, &run(audited(0, 3)));
         assert_eq!(verdicts[0].actual, Ok(3.0));
         assert!(!verdicts[0].passed);
     }
 
     #[test]
     fn audit_limits_fail_with_a_reason_when_the_audit_is_unavailable() {
-        let verdicts = all().evaluate(&run(Audit::Unavailable("no [target] admin".into())));
+        let verdicts = evaluate(&all(), &run(Audit::Unavailable("no [target] admin".into())));
         let lost = verdicts.iter().find(|v| v.name == "max_lost").unwrap();
         assert!(!lost.passed);
         assert_eq!(
@@ -330,7 +273,7 @@ mod tests {
             }],
             audit: audited(0, 0),
         };
-        let verdicts = all().evaluate(&result);
+        let verdicts = evaluate(&all(), &result);
         assert!(!verdicts[0].passed);
         assert!(
             verdicts[0]
@@ -338,14 +281,5 @@ mod tests {
                 .contains("no send was acknowledged")
         );
         assert_eq!(verdicts[2].actual, Ok(1.0), "error rate");
-    }
-
-    #[test]
-    fn numbers_drop_needless_decimals() {
-        assert_eq!(number(250.0), "250");
-        assert_eq!(number(5.911), "5.911");
-        assert_eq!(number(1.0 / 3.0), "0.333333");
-        assert_eq!(number(4996.082367), "4996.082");
-        assert_eq!(number(0.0), "0");
     }
 }

@@ -1,0 +1,90 @@
+//! A *lane*: one producer instance and what it keeps between phases (its
+//! window of sends in flight, its message sequence, its key and size
+//! pickers), and the records of one send as it passes from the lane's issuer
+//! to its collector.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use producer::{DeliveryFuture, Header, Producer, Record};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::audit::SequenceSet;
+use crate::interval::{IntervalRecorder, IntervalSink};
+use crate::live::LaneCounters;
+use crate::message_id::MessageId;
+use crate::payload::{KeyPicker, ValueBuilder};
+use crate::stop::Stop;
+use crate::value_size::SizePicker;
+
+/// One producer instance and what it keeps between phases.
+#[derive(Debug)]
+pub(super) struct Lane {
+    pub(super) index: u32,
+    pub(super) producer: Producer,
+    pub(super) values: ValueBuilder,
+    pub(super) sizes: SizePicker,
+    pub(super) keys: KeyPicker,
+    pub(super) headers: Vec<Header>,
+    /// Permits for sends in flight; every permit is back when a phase ends.
+    pub(super) window: Arc<Semaphore>,
+    pub(super) next_sequence: u64,
+    /// The sequences acknowledged so far, in every phase, for the audit.
+    pub(super) acked: SequenceSet,
+    /// Running totals for the progress display.
+    pub(super) counters: Arc<LaneCounters>,
+}
+
+/// The start of one send.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Started {
+    pub(super) sequence: u64,
+    pub(super) due: Instant,
+    pub(super) sent: Instant,
+    /// Bytes of the message's value.
+    pub(super) bytes: u64,
+}
+
+/// A send handed to its lane's collector, which awaits its delivery.
+#[derive(Debug)]
+pub(super) struct InFlight {
+    pub(super) started: Started,
+    pub(super) enqueued: Result<DeliveryFuture, producer::Error>,
+    /// The send's place in the lane's window, given back when it settles.
+    pub(super) permit: OwnedSemaphorePermit,
+}
+
+impl Lane {
+    /// The lane's next message: its sequence and its record.
+    pub(super) fn next_record(&mut self) -> (u64, Record) {
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        let id = MessageId {
+            producer: self.index,
+            sequence,
+        };
+        let size = self.sizes.next_size();
+        let mut record = Record::new(self.values.value(id, size));
+        if let Some(key) = self.keys.key(sequence) {
+            record = record.with_key(key);
+        }
+        record.headers.clone_from(&self.headers);
+        (sequence, record)
+    }
+}
+
+/// What a lane's issuer and collector need besides the lane: where their
+/// seconds go and the stop switch.
+#[derive(Debug, Clone)]
+pub(super) struct Streams {
+    pub(super) origin: Instant,
+    pub(super) sink: IntervalSink,
+    pub(super) stop: Stop,
+}
+
+impl Streams {
+    /// A recorder of the seconds of a phase that started at `phase_start`.
+    pub(super) fn intervals(&self, phase_start: Instant) -> IntervalRecorder {
+        IntervalRecorder::new(self.origin, phase_start, self.sink.clone())
+    }
+}

@@ -1,0 +1,206 @@
+//! An open-loop phase (rate above 0): issuer threads, at most one per core,
+//! each starting its lanes' messages when they are due, waited for with a
+//! [`Pacer`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+
+use super::collector::collect;
+use super::error::RunError;
+use super::lane::{InFlight, Lane, Started, Streams};
+use crate::interval::IntervalRecorder;
+use crate::pacer::Pacer;
+use crate::recorder::Recorder;
+use crate::schedule::{Schedule, TaskPlan};
+use crate::stop::{Stop, until_stopped};
+
+/// Above this wait, the issuer sleeps in slices of it to notice a stop request.
+const STOP_CHECK: Duration = Duration::from_millis(100);
+
+/// Runs an open-loop phase: every lane's collector is a task, and the lanes
+/// are issued by at most one thread per core, each interleaving its lanes by
+/// due time. A thread per lane would be simpler, but with more lanes than
+/// cores its issuer threads would compete for the cores with the runtime's
+/// workers, which run the collectors and (embedded) the broker.
+pub(super) async fn run(
+    lanes: Vec<Lane>,
+    plans: Vec<TaskPlan>,
+    start: Instant,
+    streams: &Streams,
+) -> Result<Vec<(Lane, Recorder)>, RunError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, lanes.len().max(1));
+    let mut groups: Vec<Vec<Issuing>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut collectors = Vec::with_capacity(lanes.len());
+    for (position, (lane, plan)) in lanes.into_iter().zip(plans).enumerate() {
+        let (in_flight, received) = mpsc::unbounded_channel();
+        let counters = Arc::clone(&lane.counters);
+        let collector_streams = streams.clone();
+        collectors.push(tokio::spawn(async move {
+            collect(received, start, &collector_streams, &counters).await
+        }));
+        let schedule = plan.schedule.expect("open loop");
+        groups[position % threads].push(Issuing {
+            position,
+            due: schedule.due(0),
+            schedule,
+            quota: plan.quota.unwrap_or(0),
+            next: 0,
+            intervals: streams.intervals(start),
+            issued: Recorder::new(),
+            in_flight,
+            lane,
+        });
+    }
+    let handle = Handle::current();
+    let issuers: Vec<_> = groups
+        .into_iter()
+        .map(|group| {
+            let (handle, streams) = (handle.clone(), streams.clone());
+            tokio::task::spawn_blocking(move || issue_open_loop(group, start, &handle, &streams))
+        })
+        .collect();
+    let mut issued: Vec<Issued> = Vec::with_capacity(collectors.len());
+    for issuer in issuers {
+        issued.extend(issuer.await.map_err(RunError::Task)?);
+    }
+    issued.sort_by_key(|issuing| issuing.position);
+    let mut measured = Vec::with_capacity(issued.len());
+    for (issuing, collector) in issued.into_iter().zip(collectors) {
+        let Issued {
+            mut lane,
+            issued,
+            in_flight,
+            ..
+        } = issuing;
+        // The collector ends once the sends still in flight have settled.
+        drop(in_flight);
+        let (mut recorder, acked) = collector.await.map_err(RunError::Task)?;
+        recorder.merge(&issued);
+        lane.acked.union(&acked);
+        measured.push((lane, recorder));
+    }
+    Ok(measured)
+}
+
+/// One lane's part in an open-loop phase, on the issuer thread that drives it.
+struct Issuing {
+    /// The lane's place among the phase's lanes.
+    position: usize,
+    schedule: Schedule,
+    quota: u64,
+    /// The next message's place in the lane's schedule.
+    next: u64,
+    /// When the next message is due, from the phase start (`schedule.due(next)`).
+    due: Duration,
+    intervals: IntervalRecorder,
+    issued: Recorder,
+    in_flight: mpsc::UnboundedSender<InFlight>,
+    lane: Lane,
+}
+
+/// A lane whose issuer is done with the phase.
+struct Issued {
+    position: usize,
+    lane: Lane,
+    issued: Recorder,
+    /// Dropped once the issuer is done, so that the collector can end.
+    in_flight: mpsc::UnboundedSender<InFlight>,
+}
+
+/// Starts each message of `lanes` when it is due (whichever lane's is due
+/// first), or at once when behind, until every quota or a stop request. It
+/// never skips a message, and hands each lane's records to its producer in
+/// sequence order.
+fn issue_open_loop(
+    mut lanes: Vec<Issuing>,
+    start: Instant,
+    handle: &Handle,
+    streams: &Streams,
+) -> Vec<Issued> {
+    let stop = &streams.stop;
+    let mut pacer = Pacer::new();
+    while let Some(issuing) = lanes
+        .iter_mut()
+        .filter(|issuing| issuing.next < issuing.quota)
+        .min_by_key(|issuing| issuing.due)
+    {
+        let due = start + issuing.due;
+        if !wait_unless_stopped(&mut pacer, due, stop) || !issuing.issue(due, handle, stop) {
+            break;
+        }
+        issuing.next += 1;
+        issuing.due = issuing.schedule.due(issuing.next);
+    }
+    lanes
+        .into_iter()
+        .map(|issuing| {
+            issuing.intervals.finish();
+            Issued {
+                position: issuing.position,
+                lane: issuing.lane,
+                issued: issuing.issued,
+                in_flight: issuing.in_flight,
+            }
+        })
+        .collect()
+}
+
+impl Issuing {
+    /// Starts the lane's next send, due at `due`: waits for room in its
+    /// window, enqueues the record, and hands its delivery to the collector.
+    /// `false` when a stop request came first.
+    fn issue(&mut self, due: Instant, handle: &Handle, stop: &Stop) -> bool {
+        let lane = &mut self.lane;
+        let permit = match lane.window.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                match handle.block_on(until_stopped(lane.window.clone().acquire_owned(), stop)) {
+                    Some(permit) => permit.expect("the window is never closed"),
+                    None => return false,
+                }
+            }
+        };
+        let sent = Instant::now();
+        let (sequence, record) = lane.next_record();
+        let bytes = record.value.len() as u64;
+        let Some(enqueued) = handle.block_on(until_stopped(lane.producer.send(record), stop))
+        else {
+            return false;
+        };
+        let started = Started {
+            sequence,
+            due,
+            sent,
+            bytes,
+        };
+        let _ = self.in_flight.send(InFlight {
+            started,
+            enqueued,
+            permit,
+        });
+        let lag = sent.saturating_duration_since(due);
+        self.issued.record_sent(lag);
+        self.intervals.record_due(due);
+        self.intervals.record_sent(sent);
+        lane.counters.sent(lag);
+        true
+    }
+}
+
+/// Waits until `due` with `pacer`, in slices when it is far off so that a
+/// stop request is noticed; `false` when one was.
+fn wait_unless_stopped(pacer: &mut Pacer, due: Instant, stop: &Stop) -> bool {
+    while due.saturating_duration_since(Instant::now()) > STOP_CHECK {
+        if stop.is_requested() {
+            return false;
+        }
+        std::thread::sleep(STOP_CHECK / 2);
+    }
+    pacer.wait_until(due);
+    !stop.is_requested()
+}
