@@ -22,7 +22,7 @@ use crate::fault::{ApiScope, Condition, ProtocolScope, RequestFacts, Verdict, Wh
 use crate::frame_handler::{MessageLimits, handle_produce};
 use crate::kafka;
 use crate::record_store::{ClientInfo, Protocol};
-use crate::server::BrokerState;
+use crate::state::BrokerState;
 
 /// Below this much free space the read buffer grows, so reads stay large.
 const MIN_READ_SPACE: usize = 8 * 1024;

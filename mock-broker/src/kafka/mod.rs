@@ -13,7 +13,6 @@ mod decompress;
 mod fault_response;
 mod fetch;
 mod find_coordinator;
-pub(crate) mod idempotence;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;
@@ -33,7 +32,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 
 use crate::fault::{ApiScope, ProtocolScope, RequestFacts, Verdict, When};
 use crate::record_store::{ClientInfo, Protocol};
-use crate::server::BrokerState;
+use crate::state::BrokerState;
 use fault_response::FaultableResponse;
 
 /// What one request's handler may use.

@@ -12,8 +12,8 @@ use kafka_protocol::protocol::StrBytes;
 use protocol::topic_name::validate_topic_name;
 
 use super::Ctx;
-use super::idempotence::Verdict;
 use super::record_batch::{Batch, BatchError, parse_batches};
+use crate::idempotence::Verdict;
 use crate::record_store::{NewRecord, ProducerInfo, Protocol, StoreError, TopicLog};
 use protocol::kafka_error::error_name;
 
