@@ -11,10 +11,10 @@ use tokio_util::sync::CancellationToken;
 use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::fault::Faults;
-use crate::record_store::RecordStore;
 use crate::server;
 use crate::state::BrokerState;
 use crate::stats::Stats;
+use crate::store::RecordStore;
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]

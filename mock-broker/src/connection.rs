@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 use crate::fault::{ApiScope, Condition, ProtocolScope, RequestFacts, Verdict, When};
 use crate::frame_handler::{MessageLimits, handle_produce};
 use crate::kafka;
-use crate::record_store::{ClientInfo, Protocol};
 use crate::state::BrokerState;
+use crate::store::{ClientInfo, Protocol};
 
 /// Below this much free space the read buffer grows, so reads stay large.
 const MIN_READ_SPACE: usize = 8 * 1024;

@@ -10,8 +10,8 @@ use protocol::frame::{PartitionRun, ProduceRequest, ProduceResponse, Status};
 use protocol::key_hash::partition_for_key;
 use protocol::topic_name::validate_topic_name;
 
-use crate::record_store::{ClientInfo, NewRecord, RecordStore, StoreError};
 use crate::stats::Stats;
+use crate::store::{ClientInfo, NewRecord, RecordStore, StoreError};
 
 /// The limits a frame's messages are checked against.
 #[derive(Debug, Clone, Copy)]
@@ -136,7 +136,7 @@ mod tests {
     use protocol::frame::{FrameAcks, Message};
 
     use super::*;
-    use crate::record_store::Protocol;
+    use crate::store::Protocol;
 
     fn client() -> Arc<ClientInfo> {
         Arc::new(ClientInfo {

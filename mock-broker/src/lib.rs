@@ -15,11 +15,13 @@ mod idempotence;
 mod kafka;
 mod record_file;
 mod record_json;
-pub mod record_store;
 mod server;
 mod state;
 pub mod stats;
+pub mod store;
 
 pub use broker::{MockBroker, StartError};
 pub use config::BrokerConfig;
-pub use record_store::{ClientInfo, Protocol, RecordStore, StoredRecord, TopicInfo};
+/// The store's former name, kept so that `mock_broker::record_store::…` paths still work.
+pub use store as record_store;
+pub use store::{ClientInfo, Protocol, RecordStore, StoredRecord, TopicInfo};

@@ -14,8 +14,8 @@ use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::fault::Faults;
 use crate::idempotence::Producers;
-use crate::record_store::RecordStore;
 use crate::stats::Stats;
+use crate::store::RecordStore;
 
 /// What every connection shares.
 ///

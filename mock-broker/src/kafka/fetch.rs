@@ -20,7 +20,7 @@ use kafka_protocol::records::{
 };
 
 use super::Ctx;
-use crate::record_store::StoredRecord;
+use crate::store::StoredRecord;
 
 /// The longest a fetch with nothing to return waits.
 const MAX_WAIT: Duration = Duration::from_secs(1);

@@ -31,8 +31,8 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 use crate::fault::{ApiScope, ProtocolScope, RequestFacts, Verdict, When};
-use crate::record_store::{ClientInfo, Protocol};
 use crate::state::BrokerState;
+use crate::store::{ClientInfo, Protocol};
 use fault_response::FaultableResponse;
 
 /// What one request's handler may use.

@@ -14,7 +14,7 @@ use protocol::topic_name::validate_topic_name;
 use super::Ctx;
 use super::record_batch::{Batch, BatchError, parse_batches};
 use crate::idempotence::Verdict;
-use crate::record_store::{NewRecord, ProducerInfo, Protocol, StoreError, TopicLog};
+use crate::store::{NewRecord, ProducerInfo, Protocol, StoreError, TopicLog};
 use protocol::kafka_error::error_name;
 
 /// A partition's outcome: the base offset, or the error and why.
