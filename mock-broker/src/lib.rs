@@ -6,11 +6,13 @@
 
 mod admin;
 mod broker;
+mod client;
+mod clock;
 pub mod cluster;
 pub mod config;
 mod connection;
 pub mod fault;
-mod frame_handler;
+mod frame;
 mod idempotence;
 mod kafka;
 mod record_file;
@@ -18,6 +20,7 @@ mod record_json;
 mod server;
 mod state;
 pub mod stats;
+mod step;
 pub mod store;
 
 pub use broker::{MockBroker, StartError};

@@ -13,14 +13,16 @@
 
 mod error_code;
 mod registry;
+mod reply;
 mod rule;
 mod spec;
 mod verdict;
 
 pub use registry::{FaultInfo, FaultState, Faults};
+pub(crate) use reply::{FaultDisconnect, FaultReply, RequestName};
 pub use rule::FaultError;
 pub(crate) use rule::FaultRule;
 pub use spec::{
     ApiScope, ErrorValue, FaultDuration, FaultKindName, FaultSpec, ProtocolScope, When,
 };
-pub(crate) use verdict::{Condition, RequestFacts, Verdict};
+pub(crate) use verdict::Condition;

@@ -4,7 +4,7 @@ use kafka_protocol::ResponseError;
 use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use kafka_protocol::messages::init_producer_id_response::InitProducerIdResponse;
 
-use super::Ctx;
+use super::context::Ctx;
 use crate::store::Protocol;
 use protocol::kafka_error::error_name;
 

@@ -9,7 +9,7 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::protocol::StrBytes;
 use protocol::topic_name::validate_topic_name;
 
-use super::Ctx;
+use super::context::Ctx;
 use crate::store::TopicLog;
 
 /// Answers a Metadata request at `version`, auto-creating requested topics when allowed.
