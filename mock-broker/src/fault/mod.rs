@@ -7,9 +7,9 @@
 //!
 //! Per-request kinds (`latency`, `error`, `disconnect`, `throttle`) are
 //! consulted by the protocols' sessions as requests arrive, through
-//! [`FaultReply`](reply::FaultReply), the one place a verdict is applied;
+//! `FaultReply` (`reply.rs`), the one place a verdict is applied;
 //! time-based kinds (`stall`, `down`, `leader_move`) are started and ended by
-//! a clock task that publishes each broker's [`Condition`](verdict::Condition).
+//! a clock task that publishes each broker's `Condition` (`verdict.rs`).
 
 mod error_code;
 mod registry;

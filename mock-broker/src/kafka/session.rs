@@ -2,7 +2,7 @@
 //! dispatches each to its API's handler.
 //!
 //! [`handle`] decodes the header, checks the API and version against what is
-//! served ([`api_versions::SERVED`](super::api_versions::SERVED)), consults
+//! served ([`api_versions::SERVED`]), consults
 //! the fault rules, runs the API's handler, and appends the encoded response.
 //! Requests the broker cannot answer correctly (an API it does not serve, a
 //! version outside the served range, a body that does not decode) close the
