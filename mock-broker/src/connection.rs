@@ -1,28 +1,28 @@
 //! One client connection: the only place the broker's bytes meet the socket.
 //!
-//! The first four bytes decide the protocol for the connection's whole life
-//! (see `docs/frame-protocol.md`). Frames are handled in arrival order and
-//! their responses written in that order; whatever complete frames a read
+//! The connection owns the socket, the read buffer, the outbox of responses
+//! (some held back by a latency fault) and the idle timer. The first four
+//! bytes decide the protocol for the connection's whole life (see
+//! `docs/frame-protocol.md`): the buffer then goes to that protocol's session
+//! (`kafka/`, `frame/`), which handles each whole request in arrival order.
+//! Responses are written in that order; whatever complete requests a read
 //! brought in are answered with one write.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use protocol::frame::{self, Frame, FrameAcks, ProduceResponse, Status};
-use protocol::size_prefix::{self, Framed, SizePrefixError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::fault::{ApiScope, Condition, ProtocolScope, RequestFacts, Verdict, When};
-use crate::frame_handler::{MessageLimits, handle_produce};
-use crate::kafka;
-use crate::record_store::{ClientInfo, Protocol};
-use crate::server::BrokerState;
+use crate::fault::Condition;
+use crate::state::BrokerState;
+use crate::step::Step;
+use crate::{frame, kafka};
 
 /// Below this much free space the read buffer grows, so reads stay large.
 const MIN_READ_SPACE: usize = 8 * 1024;
@@ -65,12 +65,8 @@ pub(crate) async fn serve(
             return Ok(());
         }
     }
-    let handler = if frame::starts_with_magic(&buffer) {
-        Handler::Frames(FrameSession {
-            peer,
-            node_id,
-            client: None,
-        })
+    let handler = if protocol::frame::starts_with_magic(&buffer) {
+        Handler::Frames(frame::Session::new(peer, node_id))
     } else {
         Handler::Kafka(kafka::Session::new(peer, node_id))
     };
@@ -257,179 +253,48 @@ impl Outbox {
 /// The protocol a connection speaks, with its per-connection state.
 enum Handler {
     Kafka(kafka::Session),
-    Frames(FrameSession),
+    Frames(frame::Session),
+}
+
+/// Why a connection is closed, in either protocol.
+#[derive(Debug, thiserror::Error)]
+enum Close {
+    #[error(transparent)]
+    Kafka(#[from] kafka::CloseReason),
+    #[error(transparent)]
+    Frame(#[from] frame::CloseReason),
 }
 
 impl Handler {
-    /// Handles every complete request in `buffer`; the reason to close the connection, if any.
+    /// Hands every whole request in `buffer` to the session, in order, each
+    /// response into the outbox; the reason to close the connection, if any.
     async fn process(
         &mut self,
         buffer: &mut BytesMut,
         outbox: &mut Outbox,
         state: &BrokerState,
-    ) -> Option<String> {
-        match self {
-            Handler::Kafka(session) => loop {
-                match size_prefix::split(buffer, Framed::Request, state.config.max_frame_bytes) {
-                    Ok(Some(request)) => {
-                        let mark = outbox.mark();
-                        match kafka::handle(request, session, state, now_ms(), &mut outbox.ready)
-                            .await
-                        {
-                            Ok(delay) => outbox.settle(mark, delay),
-                            Err(reason) => {
-                                outbox.settle(mark, None);
-                                return Some(reason);
-                            }
-                        }
-                    }
-                    Ok(None) => return None,
-                    Err(e @ SizePrefixError::TooLarge { .. }) => {
-                        return Some(format!("{e} (max_frame_bytes)"));
-                    }
-                    Err(e) => return Some(e.to_string()),
-                }
-            },
-            Handler::Frames(session) => session.process(buffer, outbox, state),
-        }
-    }
-}
-
-/// A frame protocol connection's state.
-struct FrameSession {
-    peer: SocketAddr,
-    node_id: i32,
-    client: Option<Arc<ClientInfo>>,
-}
-
-impl FrameSession {
-    fn process(
-        &mut self,
-        buffer: &mut BytesMut,
-        outbox: &mut Outbox,
-        state: &BrokerState,
-    ) -> Option<String> {
-        let config = &state.config;
-        let peer = self.peer;
+    ) -> Option<Close> {
         loop {
             let mark = outbox.mark();
-            let mut delay = None;
-            let mut close = None;
-            let reply = match frame::parse(buffer, config.max_frame_bytes) {
-                Ok(None) => return None,
-                Ok(Some(Frame::ProduceRequest(request))) => {
-                    state
-                        .stats
-                        .request(Protocol::Frame, "Produce", i16::from(frame::VERSION));
-                    let verdict = frame_verdict(&request, self.node_id, state);
-                    delay = verdict.delay;
-                    if verdict.disconnect == Some(When::Before) {
-                        return Some(format!(
-                            "fault: disconnect before handling produce frame {}",
-                            request.correlation_id
-                        ));
-                    }
-                    let correlation_id = request.correlation_id;
-                    let acks = request.acks;
-                    let response = match verdict.error.and_then(|e| e.frame) {
-                        Some(status) => {
-                            tracing::debug!(%peer, status = status.name(), "fault: answered with an error");
-                            ProduceResponse::error(
-                                correlation_id,
-                                status,
-                                format!("injected by a fault rule: {}", status.name()),
-                            )
-                        }
-                        None => {
-                            let client = client_info(&mut self.client, peer, &request.client_id);
-                            let limits = MessageLimits {
-                                max_message_bytes: config.max_message_bytes,
-                            };
-                            handle_produce(
-                                request,
-                                client,
-                                &state.store,
-                                &state.stats,
-                                limits,
-                                now_ms(),
-                            )
-                        }
-                    };
-                    if verdict.disconnect == Some(When::After) {
-                        return Some(format!(
-                            "fault: disconnect after handling produce frame {correlation_id}, before answering"
-                        ));
-                    }
-                    if response.status != Status::Ok {
-                        state.stats.error(Protocol::Frame, response.status.name());
-                    }
-                    match acks {
-                        FrameAcks::Recorded => Some(response),
-                        FrameAcks::None => {
-                            if response.status != Status::Ok {
-                                tracing::warn!(%peer, status = %response.status, reason = %response.error_message,
-                                    "refused an acks=0 request; the client is not told");
-                            }
-                            None
-                        }
-                    }
-                }
-                Ok(Some(other)) => {
-                    close = Some("the client sent a response frame".to_string());
-                    state
-                        .stats
-                        .error(Protocol::Frame, Status::InvalidRequest.name());
-                    Some(ProduceResponse::error(
-                        other.correlation_id(),
-                        Status::InvalidRequest,
-                        "the broker accepts only produce requests",
-                    ))
-                }
-                Err(e) => {
-                    state.stats.error(Protocol::Frame, e.status().name());
-                    if e.is_fatal() {
-                        close = Some(e.to_string());
-                    } else {
-                        tracing::debug!(%peer, error = %e, "skipped a frame");
-                    }
-                    Some(ProduceResponse::error(
-                        e.correlation_id().unwrap_or(0),
-                        e.status(),
-                        e.to_string(),
-                    ))
-                }
+            let step = match self {
+                Handler::Kafka(session) => session
+                    .next(buffer, &mut outbox.ready, state)
+                    .await
+                    .map_close(Close::Kafka),
+                Handler::Frames(session) => session
+                    .next(buffer, &mut outbox.ready, state)
+                    .map_close(Close::Frame),
             };
-            if let Some(response) = reply
-                && let Err(e) = response.encode(&mut outbox.ready)
-            {
-                tracing::error!(%peer, error = %e, "could not encode a response; closing");
-                close = Some(format!("could not encode a response: {e}"));
-            }
-            outbox.settle(mark, delay);
-            if close.is_some() {
-                return close;
+            match step {
+                Step::Incomplete => return None,
+                Step::Answered(hold) => outbox.settle(mark, hold),
+                Step::Close(reason, hold) => {
+                    outbox.settle(mark, hold);
+                    return Some(reason);
+                }
             }
         }
     }
-}
-
-/// What the fault rules say about a produce frame.
-fn frame_verdict(request: &frame::ProduceRequest, node_id: i32, state: &BrokerState) -> Verdict {
-    if !state.faults.any_per_request() {
-        return Verdict::default();
-    }
-    // Placement left to the broker matches only rules without a partition.
-    let touches = |topic: Option<&str>, partition: Option<u32>| {
-        topic.is_none_or(|t| t == request.topic)
-            && partition.is_none_or(|p| request.partition == Some(p))
-    };
-    let facts = RequestFacts {
-        protocol: ProtocolScope::Frame,
-        broker: node_id,
-        api: ApiScope::Produce,
-        touches: &touches,
-    };
-    state.faults.on_request(&facts)
 }
 
 /// Reads what the socket has; 0 at end of stream or when the broker shuts down.
@@ -465,28 +330,4 @@ async fn linger(mut stream: TcpStream) {
         }
     };
     let _ = tokio::time::timeout(LINGER, drain).await;
-}
-
-/// The connection's client description, refreshed if the client id changes.
-fn client_info<'a>(
-    slot: &'a mut Option<Arc<ClientInfo>>,
-    peer: SocketAddr,
-    client_id: &str,
-) -> &'a Arc<ClientInfo> {
-    let client_id = (!client_id.is_empty()).then(|| client_id.to_string());
-    if slot.as_ref().is_none_or(|c| c.client_id != client_id) {
-        *slot = Some(Arc::new(ClientInfo {
-            address: peer,
-            protocol: Protocol::Frame,
-            client_id,
-        }));
-    }
-    slot.as_ref().expect("just set")
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

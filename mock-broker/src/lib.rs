@@ -5,18 +5,26 @@
 //! wraps the same library.
 
 mod admin;
+mod broker;
+mod client;
+mod clock;
 pub mod cluster;
 pub mod config;
 mod connection;
 pub mod fault;
-mod frame_handler;
+mod frame;
+mod idempotence;
 mod kafka;
 mod record_file;
 mod record_json;
-pub mod record_store;
 mod server;
-
-pub use config::BrokerConfig;
-pub use record_store::{ClientInfo, Protocol, RecordStore, StoredRecord, TopicInfo};
-pub use server::{MockBroker, StartError};
+mod state;
 pub mod stats;
+mod step;
+pub mod store;
+
+pub use broker::{MockBroker, StartError};
+pub use config::BrokerConfig;
+/// The store's former name, kept so that `mock_broker::record_store::…` paths still work.
+pub use store as record_store;
+pub use store::{ClientInfo, Protocol, RecordStore, StoredRecord, TopicInfo};

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use crate::record_json::RecordJson;
-use crate::record_store::{RecordSink, StoredRecord};
+use crate::store::{RecordSink, StoredRecord};
 
 /// An append-only JSON-lines file of recorded messages, shared by every partition.
 #[derive(Debug)]
@@ -71,7 +71,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::record_store::{ClientInfo, NewRecord, Protocol, RecordStore};
+    use crate::store::{ClientInfo, NewRecord, Protocol, RecordStore};
 
     fn record(value: &'static str) -> NewRecord {
         NewRecord {

@@ -13,7 +13,7 @@ use protocol::Header;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use crate::record_store::StoredRecord;
+use crate::store::StoredRecord;
 
 /// One recorded message as JSON, borrowing from the record it describes.
 #[derive(Debug, Serialize)]
@@ -123,7 +123,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::record_store::{ClientInfo, NewRecord, ProducerInfo, Protocol, RecordStore};
+    use crate::store::{ClientInfo, NewRecord, ProducerInfo, Protocol, RecordStore};
 
     fn header(key: &str, value: Option<&'static [u8]>) -> Header {
         Header {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-use crate::record_store::Protocol;
+use crate::store::Protocol;
 
 /// Connection, request, record and error counters, shared by every connection.
 #[derive(Debug, Default)]

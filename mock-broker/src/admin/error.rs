@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::record_store::StoreError;
+use crate::store::StoreError;
 
 /// A failed admin request: the status to answer with and a sentence for the user.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::error::ApiError;
 use crate::fault::{FaultInfo, FaultSpec};
-use crate::server::BrokerState;
+use crate::state::BrokerState;
 
 /// `POST /faults`: checks the JSON rule and puts it in force; answers 201 with the rule and its id.
 pub(super) async fn add(

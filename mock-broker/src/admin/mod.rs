@@ -17,7 +17,7 @@ use axum::routing::{delete, get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::server::BrokerState;
+use crate::state::BrokerState;
 use error::ApiError;
 
 /// Serves the admin API on `listener` until `shutdown`.

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use crate::record_json::RecordJson;
-use crate::record_store::{RecordStore, StoreError, StoredRecord};
-use crate::server::BrokerState;
+use crate::state::BrokerState;
+use crate::store::{RecordStore, StoreError, StoredRecord};
 
 /// How many records one request returns when it does not say.
 const DEFAULT_LIMIT: usize = 1000;

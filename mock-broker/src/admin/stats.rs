@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use crate::server::BrokerState;
+use crate::state::BrokerState;
 use crate::stats::StatsSnapshot;
 
 /// The `/stats` body: the counters' fields, then the totals only the broker knows.

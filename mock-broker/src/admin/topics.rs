@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::error::ApiError;
-use crate::server::BrokerState;
+use crate::state::BrokerState;
 
 /// One topic as `GET /topics` lists it.
 #[derive(Debug, Serialize)]

@@ -1,5 +1,7 @@
 //! The error a rule of kind `error` answers with, in each protocol.
 
+use kafka_protocol::ResponseError;
+use kafka_protocol::error::ParseResponseErrorCode as _;
 use protocol::frame::Status;
 
 use super::spec::ErrorValue;
@@ -13,19 +15,33 @@ pub(crate) struct InjectedError {
     pub(crate) frame: Option<Status>,
 }
 
+/// Why a rule's `error` value names no error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum UnknownError {
+    /// A number that is not a Kafka error code.
+    #[error(
+        "{0} is not a Kafka error code; expected a code such as 6 (NOT_LEADER_OR_FOLLOWER) or an error name"
+    )]
+    NotAKafkaCode(i16),
+    /// A name neither protocol defines.
+    #[error(
+        "{0:?} is neither a Kafka error name (such as \"NOT_LEADER_OR_FOLLOWER\", \
+         \"REQUEST_TIMED_OUT\") nor a frame protocol status (such as \"BROKER_BUSY\")"
+    )]
+    UnknownName(String),
+}
+
 /// Resolves a rule's `error` value.
 ///
 /// # Errors
-/// A sentence naming the value and what is allowed.
-pub(crate) fn resolve(value: &ErrorValue) -> Result<InjectedError, String> {
+/// [`UnknownError`], naming the value and what is allowed.
+pub(crate) fn resolve(value: &ErrorValue) -> Result<InjectedError, UnknownError> {
     match value {
         ErrorValue::Code(code) => {
-            let name = protocol::kafka_error::error_name(*code);
-            if *code == 0 || name.starts_with("UNKNOWN_ERROR_") {
-                return Err(format!(
-                    "{code} is not a Kafka error code; expected a code such as 6 (NOT_LEADER_OR_FOLLOWER) or an error name"
-                ));
+            if matches!(code.err(), None | Some(ResponseError::Unknown(_))) {
+                return Err(UnknownError::NotAKafkaCode(*code));
             }
+            let name = protocol::kafka_error::error_name(*code);
             Ok(InjectedError {
                 kafka: Some(*code),
                 frame: frame_status(&name),
@@ -36,10 +52,7 @@ pub(crate) fn resolve(value: &ErrorValue) -> Result<InjectedError, String> {
             let kafka = protocol::kafka_error::error_code(&name);
             let frame = frame_status(&name);
             if kafka.is_none() && frame.is_none() {
-                return Err(format!(
-                    "{name:?} is neither a Kafka error name (such as \"NOT_LEADER_OR_FOLLOWER\", \
-                     \"REQUEST_TIMED_OUT\") nor a frame protocol status (such as \"BROKER_BUSY\")"
-                ));
+                return Err(UnknownError::UnknownName(name));
             }
             Ok(InjectedError { kafka, frame })
         }
@@ -82,9 +95,9 @@ mod tests {
 
     #[test]
     fn unknown_names_and_codes_are_refused_with_examples() {
-        let err = resolve(&name("NOT_AN_ERROR")).unwrap_err();
+        let err = resolve(&name("NOT_AN_ERROR")).unwrap_err().to_string();
         assert!(err.contains("\"NOT_AN_ERROR\" is neither"), "{err}");
-        let err = resolve(&ErrorValue::Code(0)).unwrap_err();
+        let err = resolve(&ErrorValue::Code(0)).unwrap_err().to_string();
         assert!(err.contains("0 is not a Kafka error code"), "{err}");
         assert!(resolve(&ErrorValue::Code(31000)).is_err());
     }

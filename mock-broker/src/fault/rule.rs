@@ -197,8 +197,8 @@ impl FaultRule {
                         "is required for kind = \"error\"; expected a Kafka error name such as \"NOT_LEADER_OR_FOLLOWER\", a Kafka error code, or a frame status name such as \"BROKER_BUSY\"",
                     )
                 })?;
-                let error =
-                    error_code::resolve(value).map_err(|reason| invalid("error", reason))?;
+                let error = error_code::resolve(value)
+                    .map_err(|reason| invalid("error", reason.to_string()))?;
                 match spec.protocol {
                     Some(ProtocolScope::Kafka) if error.kafka.is_none() => {
                         return Err(invalid(

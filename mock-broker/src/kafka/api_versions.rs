@@ -4,6 +4,9 @@ use kafka_protocol::ResponseError;
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::messages::api_versions_response::{ApiVersion, ApiVersionsResponse};
 
+/// Kafka's error code for success, `NONE`.
+const NONE: i16 = 0;
+
 /// Every API the broker serves, with the versions it serves.
 ///
 /// Only what is really served is advertised, because clients gate features
@@ -46,7 +49,7 @@ fn api_list() -> Vec<ApiVersion> {
 /// The answer to a supported ApiVersions request.
 pub(crate) fn response() -> ApiVersionsResponse {
     ApiVersionsResponse::default()
-        .with_error_code(0)
+        .with_error_code(NONE)
         .with_api_keys(api_list())
 }
 

@@ -19,8 +19,8 @@ use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 
-use super::Ctx;
-use crate::record_store::StoredRecord;
+use super::context::Ctx;
+use crate::store::StoredRecord;
 
 /// The longest a fetch with nothing to return waits.
 const MAX_WAIT: Duration = Duration::from_secs(1);
@@ -29,9 +29,9 @@ const MAX_WAIT: Duration = Duration::from_secs(1);
 /// Whether the request reads `partition` of `topic` (each `None` = any), for fault rules.
 pub(crate) fn touches(request: &FetchRequest, topic: Option<&str>, partition: Option<u32>) -> bool {
     request.topics.iter().any(|t| {
-        t.partitions
-            .iter()
-            .any(|p| super::scope_covers((topic, partition), t.topic.as_str(), p.partition))
+        t.partitions.iter().any(|p| {
+            super::context::scope_covers((topic, partition), t.topic.as_str(), p.partition)
+        })
     })
 }
 

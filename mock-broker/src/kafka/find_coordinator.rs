@@ -10,7 +10,7 @@ use kafka_protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use kafka_protocol::messages::find_coordinator_response::{Coordinator, FindCoordinatorResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::Ctx;
+use super::context::Ctx;
 
 /// Names the controller as coordinator of every key asked for.
 pub(crate) fn handle(

@@ -4,8 +4,8 @@ use kafka_protocol::ResponseError;
 use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use kafka_protocol::messages::init_producer_id_response::InitProducerIdResponse;
 
-use super::Ctx;
-use crate::record_store::Protocol;
+use super::context::Ctx;
+use crate::store::Protocol;
 use protocol::kafka_error::error_name;
 
 /// Hands out a new producer id, or bumps the epoch of the one the request names (KIP-360).

@@ -6,7 +6,7 @@ use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsResponse, ListOffsetsTopicResponse,
 };
 
-use super::Ctx;
+use super::context::Ctx;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -20,9 +20,9 @@ pub(crate) fn touches(
     partition: Option<u32>,
 ) -> bool {
     request.topics.iter().any(|t| {
-        t.partitions
-            .iter()
-            .any(|p| super::scope_covers((topic, partition), t.name.as_str(), p.partition_index))
+        t.partitions.iter().any(|p| {
+            super::context::scope_covers((topic, partition), t.name.as_str(), p.partition_index)
+        })
     })
 }
 

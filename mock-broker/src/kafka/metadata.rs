@@ -9,8 +9,8 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::protocol::StrBytes;
 use protocol::topic_name::validate_topic_name;
 
-use super::Ctx;
-use crate::record_store::TopicLog;
+use super::context::Ctx;
+use crate::store::TopicLog;
 
 /// Answers a Metadata request at `version`, auto-creating requested topics when allowed.
 /// Whether the request asks about `topic` (`None` = any; a request for every topic asks about all), for fault rules.

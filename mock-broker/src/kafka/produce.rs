@@ -11,10 +11,10 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::protocol::StrBytes;
 use protocol::topic_name::validate_topic_name;
 
-use super::Ctx;
-use super::idempotence::Verdict;
+use super::context::Ctx;
 use super::record_batch::{Batch, BatchError, parse_batches};
-use crate::record_store::{NewRecord, ProducerInfo, Protocol, StoreError, TopicLog};
+use crate::idempotence::Verdict;
+use crate::store::{NewRecord, ProducerInfo, Protocol, StoreError, TopicLog};
 use protocol::kafka_error::error_name;
 
 /// A partition's outcome: the base offset, or the error and why.
@@ -29,7 +29,7 @@ pub(crate) fn touches(
     request.topic_data.iter().any(|t| {
         t.partition_data
             .iter()
-            .any(|p| super::scope_covers((topic, partition), t.name.as_str(), p.index))
+            .any(|p| super::context::scope_covers((topic, partition), t.name.as_str(), p.index))
     })
 }
 

@@ -1,6 +1,6 @@
-//! Turns a decoded produce frame into recorded messages and the response.
+//! Frame protocol Produce: turns a decoded produce frame into recorded messages and the response.
 //!
-//! Pure with respect to I/O: the connection hands a request in and writes the
+//! Pure with respect to I/O: the session hands a request in and writes the
 //! response out. A request is recorded whole or not at all: every check runs
 //! before the first append.
 
@@ -10,8 +10,8 @@ use protocol::frame::{PartitionRun, ProduceRequest, ProduceResponse, Status};
 use protocol::key_hash::partition_for_key;
 use protocol::topic_name::validate_topic_name;
 
-use crate::record_store::{ClientInfo, NewRecord, RecordStore, StoreError};
 use crate::stats::Stats;
+use crate::store::{ClientInfo, NewRecord, RecordStore, StoreError};
 
 /// The limits a frame's messages are checked against.
 #[derive(Debug, Clone, Copy)]
@@ -20,7 +20,7 @@ pub(crate) struct MessageLimits {
 }
 
 /// Records the request's messages and says where they went, or why not.
-pub(crate) fn handle_produce(
+pub(crate) fn handle(
     request: ProduceRequest,
     client: &Arc<ClientInfo>,
     store: &RecordStore,
@@ -136,7 +136,7 @@ mod tests {
     use protocol::frame::{FrameAcks, Message};
 
     use super::*;
-    use crate::record_store::Protocol;
+    use crate::store::Protocol;
 
     fn client() -> Arc<ClientInfo> {
         Arc::new(ClientInfo {
@@ -176,7 +176,7 @@ mod tests {
     #[test]
     fn keyless_messages_round_robin_and_runs_follow_request_order() {
         let store = RecordStore::new(3, true);
-        let response = handle_produce(
+        let response = handle(
             request("t", None, &[None; 4]),
             &client(),
             &store,
@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn a_batch_for_one_partition_is_one_run() {
         let store = RecordStore::new(3, true);
-        handle_produce(
+        handle(
             request("t", Some(1), &[None]),
             &client(),
             &store,
@@ -200,7 +200,7 @@ mod tests {
             LIMITS,
             1,
         );
-        let response = handle_produce(
+        let response = handle(
             request("t", Some(1), &[None; 5]),
             &client(),
             &store,
@@ -222,7 +222,7 @@ mod tests {
     fn keyed_messages_go_where_fnv1a_says() {
         let store = RecordStore::new(5, true);
         let keys = [Some("alpha"), Some("beta"), Some("gamma")];
-        let response = handle_produce(
+        let response = handle(
             request("t", None, &keys),
             &client(),
             &store,
@@ -240,7 +240,7 @@ mod tests {
         let store = RecordStore::new(1, true);
         let mut req = request("t", None, &[None, None]);
         req.messages[1].value = Bytes::from(vec![0u8; 200]);
-        let response = handle_produce(req, &client(), &store, &Stats::default(), LIMITS, 1);
+        let response = handle(req, &client(), &store, &Stats::default(), LIMITS, 1);
         assert_eq!(response.status, Status::MessageTooLarge);
         assert!(
             response.error_message.contains("message 1 is 218 bytes"),
@@ -253,7 +253,7 @@ mod tests {
     #[test]
     fn invalid_topic_unknown_topic_and_unknown_partition_are_refused() {
         let store = RecordStore::new(2, false);
-        let bad = handle_produce(
+        let bad = handle(
             request("a b", None, &[None]),
             &client(),
             &store,
@@ -262,7 +262,7 @@ mod tests {
             1,
         );
         assert_eq!(bad.status, Status::InvalidTopicName);
-        let unknown = handle_produce(
+        let unknown = handle(
             request("nope", None, &[None]),
             &client(),
             &store,
@@ -272,7 +272,7 @@ mod tests {
         );
         assert_eq!(unknown.status, Status::UnknownTopicOrPartition);
         store.create_topic("t", 2);
-        let beyond = handle_produce(
+        let beyond = handle(
             request("t", Some(2), &[None]),
             &client(),
             &store,

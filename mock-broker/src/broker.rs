@@ -1,0 +1,210 @@
+//! The public handle of a running broker: start it, inspect it, stop it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::cluster::Cluster;
+use crate::config::BrokerConfig;
+use crate::fault::Faults;
+use crate::server;
+use crate::state::BrokerState;
+use crate::stats::Stats;
+use crate::store::RecordStore;
+
+/// Why the broker could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration is invalid.
+    #[error("invalid broker configuration: {0}")]
+    Config(String),
+    /// A listen address could not be bound.
+    #[error("cannot listen on {address}: {error}")]
+    Bind {
+        /// The address asked for.
+        address: SocketAddr,
+        /// Why the operating system refused.
+        // Not `source`: the message already says it, and chains would say it twice.
+        error: std::io::Error,
+    },
+    /// The record file could not be opened.
+    #[error("cannot open the record file {path}: {error}")]
+    RecordFile {
+        /// The path asked for.
+        path: PathBuf,
+        /// Why it could not be opened.
+        // Not `source`: the message already says it, and chains would say it twice.
+        error: std::io::Error,
+    },
+}
+
+/// A running broker (or cluster of brokers): addresses, recordings, and the means to stop it.
+///
+/// Tests start one on port 0 with [`BrokerConfig::ephemeral`]:
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use mock_broker::{BrokerConfig, MockBroker};
+/// let broker = MockBroker::start(BrokerConfig::ephemeral()).await.unwrap();
+/// println!("broker at {}", broker.local_addr());
+/// assert!(broker.store().topics().is_empty());
+/// broker.shutdown().await;
+/// # }
+/// ```
+/// Dropping it without [`shutdown`](MockBroker::shutdown) stops it too, without waiting.
+#[derive(Debug)]
+pub struct MockBroker {
+    addrs: Vec<SocketAddr>,
+    admin_addr: Option<SocketAddr>,
+    state: Arc<BrokerState>,
+    shutdown: CancellationToken,
+    server: Option<JoinHandle<()>>,
+}
+
+impl MockBroker {
+    /// Binds every listen address (and the admin API's) and starts serving in the background.
+    ///
+    /// # Errors
+    /// [`StartError::Config`], [`StartError::Bind`] or [`StartError::RecordFile`].
+    pub async fn start(config: BrokerConfig) -> Result<MockBroker, StartError> {
+        config.validate().map_err(StartError::Config)?;
+        let mut listeners = Vec::new();
+        for i in 0..config.brokers {
+            let mut address = config.listen;
+            if address.port() != 0 {
+                address.set_port(address.port() + i as u16);
+            }
+            listeners.push(bind(address).await?);
+        }
+        let addrs: Vec<SocketAddr> = listeners
+            .iter()
+            .map(|l| l.local_addr().expect("a bound socket has an address"))
+            .collect();
+        let admin = match config.admin {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        };
+        let admin_addr = admin.as_ref().map(|l| l.local_addr().expect("bound"));
+        let cluster = Cluster::new(
+            config.cluster_id.clone(),
+            &addrs,
+            config.advertise.as_deref(),
+        )
+        .map_err(StartError::Config)?;
+        let store = RecordStore::new(config.partitions, config.auto_create_topics);
+        if let Some(path) = &config.record_file {
+            let file = crate::record_file::RecordFile::open(path).map_err(|error| {
+                StartError::RecordFile {
+                    path: path.clone(),
+                    error,
+                }
+            })?;
+            store.set_sink(Arc::new(file));
+        }
+        let cluster = Arc::new(cluster);
+        let stats = Arc::new(Stats::default());
+        let faults = Faults::new(cluster.clone(), stats.clone());
+        for spec in &config.faults {
+            // `validate` checked them; an error here would be a bug, so say which rule.
+            faults
+                .add(spec.clone())
+                .map_err(|e| StartError::Config(e.to_string()))?;
+        }
+        let state = Arc::new(BrokerState {
+            config,
+            store,
+            stats,
+            cluster,
+            producers: Default::default(),
+            faults,
+        });
+        let shutdown = CancellationToken::new();
+        let nodes = state.cluster.nodes().iter().map(|n| n.node_id);
+        let server = tokio::spawn(server::run(
+            listeners.into_iter().zip(nodes).collect(),
+            admin,
+            state.clone(),
+            shutdown.clone(),
+        ));
+        for node in state.cluster.nodes() {
+            tracing::info!(node_id = node.node_id, address = %node.listen, advertised = %node.advertised(), "mock broker listening");
+        }
+        if let Some(admin) = admin_addr {
+            tracing::info!(address = %admin, "admin API listening");
+        }
+        Ok(MockBroker {
+            addrs,
+            admin_addr,
+            state,
+            shutdown,
+            server: Some(server),
+        })
+    }
+
+    /// The address of the first broker, where clients bootstrap.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    /// Every broker's address, in node-id order.
+    pub fn broker_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// A bootstrap list naming every broker, `host:port,host:port,…`.
+    pub fn bootstrap_servers(&self) -> String {
+        let addrs: Vec<String> = self.addrs.iter().map(ToString::to_string).collect();
+        addrs.join(",")
+    }
+
+    /// The admin API's address, when it runs.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// The recordings, for inspection by tests.
+    pub fn store(&self) -> &RecordStore {
+        &self.state.store
+    }
+
+    /// The counters `/stats` serves.
+    pub fn stats(&self) -> &Stats {
+        &self.state.stats
+    }
+
+    /// The brokers and partition leadership.
+    pub fn cluster(&self) -> &Cluster {
+        &self.state.cluster
+    }
+
+    /// The fault rules: add, list and remove them (see [`crate::fault`]).
+    pub fn faults(&self) -> &Faults {
+        &self.state.faults
+    }
+
+    /// Stops accepting, lets every connection finish the requests it has
+    /// received and answer them, then returns.
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        tracing::info!(address = %self.local_addr(), records = self.state.store.record_count(), "mock broker stopped");
+    }
+}
+
+impl Drop for MockBroker {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn bind(address: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|error| StartError::Bind { address, error })
+}

@@ -1,0 +1,22 @@
+//! Why a frame protocol connection is closed.
+
+use protocol::frame::{EncodeError, FrameError};
+
+use crate::fault::FaultDisconnect;
+
+/// Why the connection must close, after whatever has been answered is sent.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CloseReason {
+    /// A frame after which the stream can no longer be trusted.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// The client sent a response frame.
+    #[error("the client sent a response frame")]
+    ResponseFrame,
+    /// A response the broker cannot encode: a broker bug.
+    #[error("could not encode a response: {0}")]
+    Encode(#[from] EncodeError),
+    /// A `disconnect` fault.
+    #[error(transparent)]
+    Fault(#[from] FaultDisconnect),
+}

@@ -1,0 +1,96 @@
+//! Why a Kafka connection is closed: requests the broker cannot answer
+//! correctly, as Kafka does, and `disconnect` faults.
+
+use kafka_protocol::messages::ApiKey;
+use protocol::size_prefix::SizePrefixError;
+
+use crate::fault::FaultDisconnect;
+
+/// Why the connection must close, after whatever has been answered is sent.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CloseReason {
+    /// A request larger than `max_frame_bytes`.
+    #[error("{0} (max_frame_bytes)")]
+    TooLarge(SizePrefixError),
+    /// A size prefix that cannot be a request.
+    #[error(transparent)]
+    Framing(SizePrefixError),
+    /// An API key Kafka does not define.
+    #[error("unknown API key {key} (correlation id {correlation_id})")]
+    UnknownApiKey {
+        /// The key the request carries.
+        key: i16,
+        /// The request's correlation id.
+        correlation_id: i32,
+    },
+    /// An API the broker does not serve.
+    #[error("{api:?} is not served by the mock broker (correlation id {correlation_id})")]
+    NotServed {
+        /// The API asked for.
+        api: ApiKey,
+        /// The request's correlation id.
+        correlation_id: i32,
+    },
+    /// A version of a served API outside the served range.
+    #[error(
+        "{api:?} v{version} is not served; versions {min} to {max} are (correlation id {correlation_id})"
+    )]
+    UnsupportedVersion {
+        /// The API asked for.
+        api: ApiKey,
+        /// The version asked for.
+        version: i16,
+        /// The oldest version served.
+        min: i16,
+        /// The newest version served.
+        max: i16,
+        /// The request's correlation id.
+        correlation_id: i32,
+    },
+    /// A request header that does not decode.
+    #[error("cannot decode the {api:?} v{version} request header: {error:#}")]
+    HeaderDecode {
+        /// The request's API.
+        api: ApiKey,
+        /// The request's version.
+        version: i16,
+        /// What the decoder said.
+        error: anyhow::Error,
+    },
+    /// A request body that does not decode.
+    #[error("cannot decode the {api:?} v{version} request: {error:#}")]
+    Decode {
+        /// The request's API.
+        api: ApiKey,
+        /// The request's version.
+        version: i16,
+        /// What the decoder said.
+        error: anyhow::Error,
+    },
+    /// An API listed in ApiVersions without a handler: a broker bug.
+    #[error("{api:?} is advertised but has no handler")]
+    NoHandler {
+        /// The API asked for.
+        api: ApiKey,
+    },
+    /// A response the broker cannot encode: a broker bug.
+    #[error("cannot encode the response to correlation id {correlation_id}: {error:#}")]
+    Encode {
+        /// The request's correlation id.
+        correlation_id: i32,
+        /// What the encoder said.
+        error: anyhow::Error,
+    },
+    /// A `disconnect` fault.
+    #[error(transparent)]
+    Fault(#[from] FaultDisconnect),
+}
+
+impl From<SizePrefixError> for CloseReason {
+    fn from(error: SizePrefixError) -> Self {
+        match error {
+            SizePrefixError::TooLarge { .. } => CloseReason::TooLarge(error),
+            error => CloseReason::Framing(error),
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! One Kafka connection's session: splits the buffer into requests and
+//! dispatches each to its API's handler.
+//!
+//! [`handle`] decodes the header, checks the API and version against what is
+//! served ([`api_versions::SERVED`]), consults
+//! the fault rules, runs the API's handler, and appends the encoded response.
+//! Requests the broker cannot answer correctly (an API it does not serve, a
+//! version outside the served range, a body that does not decode) close the
+//! connection with a logged reason, as Kafka does; the one exception is
+//! ApiVersions, which always gets an answer (KIP-511).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, FetchRequest, FindCoordinatorRequest, InitProducerIdRequest,
+    ListOffsetsRequest, MetadataRequest, ProduceRequest, RequestHeader,
+};
+use kafka_protocol::protocol::Decodable;
+use protocol::size_prefix::{self, Framed};
+
+use super::context::Ctx;
+use super::error::CloseReason;
+use super::response::{Responder, write_response};
+use super::{
+    api_versions, fault_response, fetch, find_coordinator, init_producer_id, list_offsets,
+    metadata, produce,
+};
+use crate::client::ClientSlot;
+use crate::clock::now_ms;
+use crate::fault::{ApiScope, FaultDisconnect, FaultReply, ProtocolScope, RequestName};
+use crate::state::BrokerState;
+use crate::step::Step;
+use crate::store::Protocol;
+
+/// Per-connection state.
+#[derive(Debug)]
+pub(crate) struct Session {
+    peer: SocketAddr,
+    node_id: i32,
+    client: ClientSlot,
+}
+
+impl Session {
+    /// A session for the client at `peer`, accepted by broker `node_id`.
+    pub(crate) fn new(peer: SocketAddr, node_id: i32) -> Self {
+        Session {
+            peer,
+            node_id,
+            client: ClientSlot::new(peer, Protocol::Kafka),
+        }
+    }
+
+    /// Handles the next whole request in `buffer`, if there is one,
+    /// appending its response to `out`.
+    pub(crate) async fn next(
+        &mut self,
+        buffer: &mut BytesMut,
+        out: &mut BytesMut,
+        state: &BrokerState,
+    ) -> Step<CloseReason> {
+        let request =
+            match size_prefix::split(buffer, Framed::Request, state.config.max_frame_bytes) {
+                Ok(Some(request)) => request,
+                Ok(None) => return Step::Incomplete,
+                Err(e) => return Step::Close(e.into(), None),
+            };
+        match handle(request, self, state, now_ms(), out).await {
+            Ok(hold) => Step::Answered(hold),
+            Err(reason) => Step::Close(reason, None),
+        }
+    }
+}
+
+/// Handles one request (without its size prefix), appending any response to `out`.
+///
+/// Returns how long a fault rule wants the response held back, if at all.
+///
+/// # Errors
+/// The reason to close the connection, after whatever `out` holds is sent.
+pub(crate) async fn handle(
+    mut request: Bytes,
+    session: &mut Session,
+    state: &BrokerState,
+    receive_time: i64,
+    out: &mut BytesMut,
+) -> Result<Option<Duration>, CloseReason> {
+    let raw_key = i16::from_be_bytes([request[0], request[1]]);
+    let version = i16::from_be_bytes([request[2], request[3]]);
+    let correlation_id = i32::from_be_bytes([request[4], request[5], request[6], request[7]]);
+    let Ok(api_key) = ApiKey::try_from(raw_key) else {
+        return Err(CloseReason::UnknownApiKey {
+            key: raw_key,
+            correlation_id,
+        });
+    };
+    state
+        .stats
+        .request(Protocol::Kafka, api_name(api_key), version);
+    if api_key == ApiKey::ApiVersions && !(0..=4).contains(&version) {
+        // KIP-511: v0 header and body, listing what is served, whatever was asked.
+        let body = api_versions::unsupported_version_response();
+        write_response(out, correlation_id, 0, 0, &body)?;
+        return Ok(None);
+    }
+    let Some((min, max)) = api_versions::served(api_key) else {
+        return Err(CloseReason::NotServed {
+            api: api_key,
+            correlation_id,
+        });
+    };
+    if !(min..=max).contains(&version) {
+        return Err(CloseReason::UnsupportedVersion {
+            api: api_key,
+            version,
+            min,
+            max,
+            correlation_id,
+        });
+    }
+    let header = RequestHeader::decode(&mut request, api_key.request_header_version(version))
+        .map_err(|error| CloseReason::HeaderDecode {
+            api: api_key,
+            version,
+            error,
+        })?;
+    let client = session
+        .client
+        .get(header.client_id.as_ref().map(|s| s.as_str()));
+    let ctx = Ctx {
+        state,
+        node_id: session.node_id,
+        client,
+        receive_time,
+    };
+    let reply = Responder {
+        out,
+        correlation_id,
+        header_version: api_key.response_header_version(version),
+        version,
+        api_key,
+        state,
+        peer: session.peer,
+    };
+    let decode_error = |error: anyhow::Error| CloseReason::Decode {
+        api: api_key,
+        version,
+        error,
+    };
+    let node_id = session.node_id;
+    let request_name = RequestName::Kafka {
+        api: api_key,
+        correlation_id,
+    };
+    let fault = |api: ApiScope,
+                 touches: &dyn Fn(Option<&str>, Option<u32>) -> bool|
+     -> Result<FaultReply, FaultDisconnect> {
+        FaultReply::consult(
+            &state.faults,
+            ProtocolScope::Kafka,
+            node_id,
+            api,
+            touches,
+            request_name,
+        )
+    };
+    let untargeted = |_: Option<&str>, _: Option<u32>| false;
+    match api_key {
+        ApiKey::ApiVersions => {
+            ApiVersionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::ApiVersions, &untargeted)?;
+            reply.send(fault, Some(api_versions::response()))
+        }
+        ApiKey::Metadata => {
+            let body = MetadataRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::Metadata, &|topic, _| {
+                metadata::touches(&body, topic)
+            })?;
+            reply.send(fault, Some(metadata::handle(body, version, &ctx)))
+        }
+        ApiKey::Produce => {
+            let body = ProduceRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::Produce, &|topic, partition| {
+                produce::touches(&body, topic, partition)
+            })?;
+            // An injected error records nothing, so the handler does not run.
+            let response = match fault.kafka_error() {
+                Some(code) => fault_response::produce_error(&body, version, code),
+                None => produce::handle(body, version, &ctx),
+            };
+            reply.send(fault, response)
+        }
+        ApiKey::InitProducerId => {
+            let body =
+                InitProducerIdRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::InitProducerId, &untargeted)?;
+            reply.send(fault, Some(init_producer_id::handle(body, version, &ctx)))
+        }
+        ApiKey::Fetch => {
+            let body = FetchRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::Fetch, &|topic, partition| {
+                fetch::touches(&body, topic, partition)
+            })?;
+            let response = match fault.kafka_error() {
+                Some(code) => fault_response::fetch_error(&body, version, code),
+                None => fetch::handle(body, version, &ctx).await,
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::FindCoordinator => {
+            let body =
+                FindCoordinatorRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::FindCoordinator, &untargeted)?;
+            reply.send(fault, Some(find_coordinator::handle(body, version, &ctx)))
+        }
+        ApiKey::ListOffsets => {
+            let body = ListOffsetsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::ListOffsets, &|topic, partition| {
+                list_offsets::touches(&body, topic, partition)
+            })?;
+            reply.send(fault, Some(list_offsets::handle(body, version, &ctx)))
+        }
+        other => Err(CloseReason::NoHandler { api: other }),
+    }
+}
+
+/// The API's name as Kafka spells it (`Produce`, `ApiVersions`, …), made
+/// once per API rather than for every request.
+fn api_name(key: ApiKey) -> &'static str {
+    static NAMES: [std::sync::OnceLock<String>; 128] = [const { std::sync::OnceLock::new() }; 128];
+    match NAMES.get(key as usize) {
+        Some(name) => name.get_or_init(|| format!("{key:?}")),
+        None => "Unknown",
+    }
+}
