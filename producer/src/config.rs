@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::Acks;
+use crate::compression::Compression;
 use crate::error::Error;
-use crate::kafka::batch_builder::Compression;
 use crate::partitioner::{KeyHash, KeylessStrategy};
 use protocol::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES};
 use protocol::topic_name::validate_topic_name;

@@ -9,6 +9,7 @@
 mod accumulator;
 mod acks;
 pub mod backoff;
+mod compression;
 pub mod config;
 mod connection;
 mod delivery;
@@ -26,6 +27,7 @@ mod write_order;
 pub use protocol::{frame, key_hash, topic_name};
 
 pub use acks::Acks;
+pub use compression::Compression;
 pub use config::{Config, Protocol};
 pub use delivery::DeliveryFuture;
 pub use error::Error;

@@ -6,21 +6,25 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use kafka_protocol::ResponseError;
 use tokio::sync::{Notify, Semaphore, TryAcquireError};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::accumulator::{Accumulator, BatchSettings, Pending, Target};
 use crate::backoff::Backoff;
+use crate::compression::Compression;
 use crate::config::{Config, Protocol};
 use crate::delivery::{DeliveryFuture, Unsettled};
 use crate::error::Error;
-use crate::kafka::batch_builder::Compression;
 use crate::kafka::cluster::{Cluster, ConnectSettings};
 use crate::metrics::{Counters, Metrics};
 use crate::sender::{self, BROKER_CHOOSES, FrameTransport, Idempotence, Shared, Transport};
 use crate::write_order::WriteOrder;
 use crate::{Delivery, Record};
+
+/// The error a record gets for a topic or partition the cluster does not have.
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = ResponseError::UnknownTopicOrPartition.code();
 
 /// Sends records to Kafka (or the mock broker), batched per partition and pipelined.
 ///
@@ -285,8 +289,8 @@ impl Producer {
         )
         .await?;
         if partition >= partitions {
-            return Err(crate::kafka::kafka_error(
-                3,
+            return Err(Error::kafka(
+                UNKNOWN_TOPIC_OR_PARTITION,
                 Some(format!(
                     "topic {topic:?} has {partitions} partitions; there is no partition {partition}"
                 )),
@@ -354,8 +358,8 @@ async fn partition_count(cluster: &Cluster, topic: &str, timeout: Duration) -> R
             return known;
         }
         if Instant::now() >= deadline {
-            return Err(crate::kafka::kafka_error(
-                3,
+            return Err(Error::kafka(
+                UNKNOWN_TOPIC_OR_PARTITION,
                 Some(format!(
                     "topic {topic:?} not present in metadata after {timeout:?}"
                 )),

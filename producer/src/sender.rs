@@ -29,7 +29,7 @@ use crate::error::Error;
 use crate::kafka::batch_builder::{ProducerFields, reseal};
 use crate::kafka::cluster::Cluster;
 use crate::kafka::produce_request::{PartitionBatch, TopicBatches};
-use crate::kafka::{error_name, is_retriable, kafka_error};
+use crate::kafka::{error_name, is_retriable};
 use crate::link::Link;
 use crate::metrics::Counters;
 use crate::wire::FrameWire;
@@ -503,7 +503,7 @@ async fn send_kafka(
             code => {
                 counters.error(&error_name(code));
                 let epoch = batch.sequence.map(|s| s.1);
-                fail(&shared, batch, &kafka_error(code, message));
+                fail(&shared, batch, &Error::kafka(code, message));
                 if epoch.is_some() {
                     // Its sequence numbers will never be appended: restart them.
                     sequence_gap(&shared, epoch);
@@ -663,7 +663,7 @@ pub(crate) async fn init_producer_id(
         .with_producer_epoch(-1);
     let response = connection.request(&request, timeout).await?;
     if response.error_code != 0 {
-        return Err(kafka_error(response.error_code, None));
+        return Err(Error::kafka(response.error_code, None));
     }
     Ok((response.producer_id.0, response.producer_epoch))
 }

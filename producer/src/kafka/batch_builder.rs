@@ -1,75 +1,14 @@
 //! Building RecordBatch v2 batches: records appended as they arrive, the
 //! header and compression applied when the batch is sent.
 
-use std::fmt;
-
+/// Re-exported where it was first defined, for source compatibility.
+pub use crate::compression::Compression;
+use crate::record::Header;
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::compression::{Compressor, Gzip, Lz4, Snappy, Zstd};
-use serde::{Deserialize, Serialize};
-
-use crate::record::Header;
 
 /// Bytes of a batch header, from the base offset to the record count.
 pub const BATCH_HEADER_LEN: usize = 61;
-
-/// The compression codecs of RecordBatch v2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    /// No compression.
-    #[default]
-    None,
-    /// gzip.
-    Gzip,
-    /// Snappy (Kafka's framing, as the Java client writes it).
-    Snappy,
-    /// LZ4 frames.
-    Lz4,
-    /// Zstandard.
-    Zstd,
-}
-
-impl Compression {
-    /// The codec's id in a batch's attributes.
-    pub fn attribute(self) -> i16 {
-        match self {
-            Compression::None => 0,
-            Compression::Gzip => 1,
-            Compression::Snappy => 2,
-            Compression::Lz4 => 3,
-            Compression::Zstd => 4,
-        }
-    }
-
-    /// Parses `none`, `gzip`, `snappy`, `lz4` or `zstd` (Kafka's `compression.type` values).
-    ///
-    /// # Errors
-    /// A sentence naming the value and what is allowed.
-    pub fn parse(text: &str) -> Result<Compression, String> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "none" => Ok(Compression::None),
-            "gzip" => Ok(Compression::Gzip),
-            "snappy" => Ok(Compression::Snappy),
-            "lz4" => Ok(Compression::Lz4),
-            "zstd" => Ok(Compression::Zstd),
-            other => Err(format!(
-                "invalid compression {other:?}: expected none, gzip, snappy, lz4 or zstd"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Compression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Snappy => "snappy",
-            Compression::Lz4 => "lz4",
-            Compression::Zstd => "zstd",
-        })
-    }
-}
 
 /// The idempotent-producer fields of a batch header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -522,17 +461,5 @@ mod tests {
             .finish(ProducerFields::NONE, Compression::None, &mut out)
             .unwrap();
         assert_eq!(out.len(), builder.size());
-    }
-
-    #[test]
-    fn compression_names_parse_and_print() {
-        for name in ["none", "gzip", "snappy", "lz4", "zstd"] {
-            assert_eq!(Compression::parse(name).unwrap().to_string(), name);
-        }
-        assert!(
-            Compression::parse("brotli")
-                .unwrap_err()
-                .contains("\"brotli\"")
-        );
     }
 }

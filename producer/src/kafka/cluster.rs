@@ -263,10 +263,7 @@ impl Cluster {
                 }
                 // Being created, or not yet everywhere: ask again later.
                 Some(e) if e.is_retriable() => None,
-                Some(_) => Some(TopicState::Failed(super::kafka_error(
-                    topic.error_code,
-                    None,
-                ))),
+                Some(_) => Some(TopicState::Failed(Error::kafka(topic.error_code, None))),
             };
             match entry {
                 Some(entry) => {

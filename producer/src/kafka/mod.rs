@@ -6,12 +6,3 @@ pub(crate) mod cluster;
 pub(crate) mod produce_request;
 
 pub use protocol::kafka_error::{error_name, is_retriable};
-
-/// The producer error for a Kafka error code.
-pub(crate) fn kafka_error(code: i16, message: Option<String>) -> crate::Error {
-    crate::Error::Kafka {
-        code,
-        name: error_name(code),
-        message,
-    }
-}
