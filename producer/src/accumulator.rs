@@ -25,7 +25,7 @@ pub(crate) enum BatchBody {
     /// A RecordBatch v2 being built.
     Kafka(BatchBuilder),
     /// A RecordBatch v2 sealed for sending, with the producer fields it carries.
-    Sealed(bytes::Bytes, crate::kafka::batch_builder::ProducerFields),
+    Sealed(bytes::Bytes, crate::kafka::batch_header::ProducerFields),
     /// Frame-protocol messages.
     Frame {
         messages: Vec<Message>,

@@ -52,6 +52,16 @@ impl Compression {
     }
 }
 
+/// A codec failed to compress a batch's records.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{codec} compression failed: {reason}")]
+pub struct CompressionError {
+    /// The codec that failed.
+    pub codec: Compression,
+    /// The codec's own explanation.
+    pub reason: String,
+}
+
 impl fmt::Display for Compression {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -22,11 +22,12 @@ use tokio_util::sync::CancellationToken;
 use crate::Acks;
 use crate::accumulator::{Accumulator, Batch, BatchBody};
 use crate::backoff::Backoff;
+use crate::compression::CompressionError;
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::delivery::Outcome;
 use crate::error::Error;
-use crate::kafka::batch_builder::{ProducerFields, reseal};
+use crate::kafka::batch_header::{ProducerFields, reseal};
 use crate::kafka::cluster::Cluster;
 use crate::kafka::produce_request::{PartitionBatch, TopicBatches};
 use crate::kafka::{error_name, is_retriable};
@@ -309,9 +310,20 @@ fn assign_sequence(shared: &Shared, batch: &mut Batch) {
     batch.sequence = Some((id, epoch, base));
 }
 
+/// Why a batch could not be made into a RecordBatch to send.
+#[derive(Debug, thiserror::Error)]
+enum EncodeBatchError {
+    /// The codec failed.
+    #[error(transparent)]
+    Compression(#[from] CompressionError),
+    /// The batch holds frame-protocol messages.
+    #[error("a frame batch cannot be sent over Kafka")]
+    NotKafka,
+}
+
 /// The batch's bytes for sending: sealed once (in place when uncompressed),
 /// reused by retries, rewritten only when an epoch bump changed its sequence.
-fn encode_batch(shared: &Shared, batch: &mut Batch) -> Result<Bytes, String> {
+fn encode_batch(shared: &Shared, batch: &mut Batch) -> Result<Bytes, EncodeBatchError> {
     let producer = batch.sequence.map_or(
         ProducerFields::NONE,
         |(producer_id, producer_epoch, base_sequence)| ProducerFields {
@@ -331,7 +343,7 @@ fn encode_batch(shared: &Shared, batch: &mut Batch) -> Result<Bytes, String> {
         BatchBody::Kafka(builder) => builder.seal(producer, shared.config.compression)?,
         BatchBody::Sealed(bytes, sealed_as) if sealed_as == producer => bytes,
         BatchBody::Sealed(bytes, _) => reseal(&bytes, producer),
-        BatchBody::Frame { .. } => return Err("a frame batch cannot be sent over Kafka".into()),
+        BatchBody::Frame { .. } => return Err(EncodeBatchError::NotKafka),
     };
     batch.body = BatchBody::Sealed(bytes.clone(), producer);
     Ok(bytes)
@@ -391,12 +403,12 @@ async fn send_kafka(
                 }
                 encoded.push(batch);
             }
-            Err(reason) => fail(
+            Err(e) => fail(
                 &shared,
                 batch,
                 &Error::Protocol {
                     address: connection.address().to_string(),
-                    reason,
+                    reason: e.to_string(),
                 },
             ),
         }
