@@ -14,6 +14,7 @@ pub mod config;
 mod connection;
 mod delivery;
 mod error;
+mod idempotence;
 pub mod kafka;
 mod link;
 mod metrics;

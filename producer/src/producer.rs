@@ -17,9 +17,10 @@ use crate::compression::Compression;
 use crate::config::{Config, Protocol};
 use crate::delivery::{DeliveryFuture, Unsettled};
 use crate::error::Error;
+use crate::idempotence::Idempotence;
 use crate::kafka::cluster::{Cluster, ConnectSettings};
 use crate::metrics::{Counters, Metrics};
-use crate::sender::{self, BROKER_CHOOSES, FrameTransport, Idempotence, Shared, Transport};
+use crate::sender::{self, BROKER_CHOOSES, FrameTransport, Shared, Transport};
 use crate::write_order::WriteOrder;
 use crate::{Delivery, Record};
 
@@ -147,7 +148,7 @@ impl Producer {
         });
         tokio::spawn(sender::run(shared.clone()));
         if kafka {
-            tokio::spawn(refresh_metadata_periodically(shared.clone()));
+            tokio::spawn(sender::refresh_metadata_periodically(shared.clone()));
         }
         tracing::info!(broker = %shared.config.broker_address, protocol = ?shared.config.protocol, client_id = %shared.config.client_id, "producer ready");
         let default_topic: Arc<str> = Arc::from(shared.config.topic.as_str());
@@ -366,27 +367,6 @@ async fn partition_count(cluster: &Cluster, topic: &str, timeout: Duration) -> R
             ));
         }
         tokio::time::sleep(backoff.next_delay()).await;
-    }
-}
-
-async fn refresh_metadata_periodically(shared: Arc<Shared>) {
-    let Transport::Kafka(cluster) = &shared.transport else {
-        return;
-    };
-    loop {
-        let age = shared.config.metadata_max_age;
-        let due = cluster.refreshed().map_or(Instant::now(), |at| at + age);
-        tokio::select! {
-            _ = shared.cancel.cancelled() => return,
-            _ = tokio::time::sleep_until(due) => {}
-        }
-        if let Err(e) = cluster.refresh(&[]).await {
-            tracing::debug!(error = %e, "periodic metadata refresh failed");
-            tokio::select! {
-                _ = shared.cancel.cancelled() => return,
-                _ = tokio::time::sleep(shared.config.retry_backoff_max) => {}
-            }
-        }
     }
 }
 
