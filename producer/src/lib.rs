@@ -22,6 +22,7 @@ pub mod partitioner;
 mod producer;
 mod record;
 mod sender;
+mod tasks;
 mod wire;
 mod write_order;
 

@@ -9,7 +9,6 @@ use bytes::Bytes;
 use kafka_protocol::ResponseError;
 use tokio::sync::{Notify, Semaphore, TryAcquireError};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::accumulator::{Accumulator, BatchSettings, Pending, Target};
 use crate::backoff::Backoff;
@@ -21,6 +20,7 @@ use crate::idempotence::Idempotence;
 use crate::kafka::cluster::{Cluster, ConnectSettings};
 use crate::metrics::{Counters, Metrics};
 use crate::sender::{self, BROKER_CHOOSES, FrameTransport, Shared, Transport};
+use crate::tasks::Tasks;
 use crate::write_order::WriteOrder;
 use crate::{Delivery, Record};
 
@@ -67,7 +67,7 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         // The last handle is gone: stop the sender; unsent records fail with `Closed`.
-        self.shared.cancel.cancel();
+        self.shared.tasks.stop();
     }
 }
 
@@ -80,12 +80,14 @@ impl Producer {
     /// [`Error::InvalidConfig`], or the connection error naming the address.
     pub async fn new(config: Config) -> Result<Producer, Error> {
         config.validate()?;
+        let tasks = Tasks::default();
         let kafka = config.protocol == Protocol::Kafka;
         let transport = if kafka {
             let settings = ConnectSettings {
                 client_id: config.client_id.clone(),
                 connect_timeout: config.connect_timeout,
                 request_timeout: config.request_timeout,
+                tasks: tasks.clone(),
             };
             Transport::Kafka(Box::new(
                 Cluster::connect(config.bootstrap_servers(), settings).await?,
@@ -98,7 +100,7 @@ impl Producer {
                 order: WriteOrder::default(),
             };
             // Connect now, so a wrong address fails here and not at the first send.
-            frame_connect(&frame, &config).await?;
+            frame_connect(&frame, &config, &tasks).await?;
             Transport::Frame(frame)
         };
         let idempotence = match (&transport, config.is_idempotent()) {
@@ -142,13 +144,15 @@ impl Producer {
             )),
             lanes: Mutex::new(HashMap::new()),
             throttled: Mutex::new(HashMap::new()),
-            cancel: CancellationToken::new(),
+            tasks,
             bumping: tokio::sync::Mutex::new(()),
             config,
         });
-        tokio::spawn(sender::run(shared.clone()));
+        shared.tasks.spawn(sender::run(shared.clone()));
         if kafka {
-            tokio::spawn(sender::refresh_metadata_periodically(shared.clone()));
+            shared
+                .tasks
+                .spawn_until_stopped(sender::refresh_metadata_periodically(shared.clone()));
         }
         tracing::info!(broker = %shared.config.broker_address, protocol = ?shared.config.protocol, client_id = %shared.config.client_id, "producer ready");
         let default_topic: Arc<str> = Arc::from(shared.config.topic.as_str());
@@ -310,13 +314,16 @@ impl Producer {
         shared.flushing.fetch_sub(1, Ordering::AcqRel);
     }
 
-    /// Stops accepting records, flushes, and stops the background sender.
+    /// Stops accepting records, flushes, and stops the background tasks
+    /// (the sender, metadata refreshes, every connection's reader and
+    /// writer), returning once they have all ended: the producer's
+    /// connections are closed by then.
     ///
     /// Later sends, through any clone, fail with [`Error::Closed`].
     pub async fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
         self.flush().await;
-        self.inner.shared.cancel.cancel();
+        self.inner.shared.tasks.stop_and_wait().await;
         tracing::info!(broker = %self.inner.shared.config.broker_address, "producer closed");
     }
 
@@ -331,13 +338,18 @@ impl Producer {
     }
 }
 
-async fn frame_connect(frame: &FrameTransport, config: &Config) -> Result<(), Error> {
+async fn frame_connect(
+    frame: &FrameTransport,
+    config: &Config,
+    tasks: &Tasks,
+) -> Result<(), Error> {
     let connection =
         crate::connection::Connection::connect(&frame.address, config.connect_timeout).await?;
     *frame.link.lock().await = Some(Arc::new(crate::link::Link::start(
         connection,
         frame.address.clone(),
         config.max_frame_bytes,
+        tasks,
     )));
     Ok(())
 }

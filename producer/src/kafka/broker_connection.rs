@@ -18,6 +18,7 @@ use super::produce_request::{self, TopicBatches};
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::link::Link;
+use crate::tasks::Tasks;
 use crate::wire::KafkaWire;
 
 /// The versions of each API this producer can speak.
@@ -46,7 +47,8 @@ pub(crate) struct BrokerConnection {
 }
 
 impl BrokerConnection {
-    /// Connects and negotiates versions with ApiVersions.
+    /// Connects and negotiates versions with ApiVersions; the connection's
+    /// tasks run among the producer's `tasks`.
     ///
     /// # Errors
     /// [`Error::Connect`] / [`Error::ConnectTimeout`], [`Error::Timeout`], or
@@ -56,10 +58,11 @@ impl BrokerConnection {
         client_id: &str,
         connect_timeout: Duration,
         request_timeout: Duration,
+        tasks: &Tasks,
     ) -> Result<BrokerConnection, Error> {
         let connection = Connection::connect(address, connect_timeout).await?;
         let mut broker = BrokerConnection {
-            link: Link::start(connection, address.to_string(), MAX_RESPONSE_BYTES),
+            link: Link::start(connection, address.to_string(), MAX_RESPONSE_BYTES, tasks),
             address: address.to_string(),
             client_id: StrBytes::from_string(client_id.to_string()),
             versions: HashMap::from([(ApiKey::ApiVersions as i16, 3)]),

@@ -13,13 +13,19 @@ use tokio::time::Instant;
 
 use super::broker_connection::BrokerConnection;
 use crate::error::Error;
+use crate::tasks::Tasks;
 
 /// How to reach brokers.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnectSettings {
+    /// The client id every request carries.
     pub(crate) client_id: String,
+    /// How long opening a connection may take.
     pub(crate) connect_timeout: Duration,
+    /// How long a request may wait for its answer.
     pub(crate) request_timeout: Duration,
+    /// The producer's background tasks, which connections' tasks join.
+    pub(crate) tasks: Tasks,
 }
 
 /// A topic's partitions and their leaders (node id, or −1 while none).
@@ -123,8 +129,14 @@ impl Cluster {
         };
         let s = &self.settings;
         let connection = Arc::new(
-            BrokerConnection::connect(&address, &s.client_id, s.connect_timeout, s.request_timeout)
-                .await?,
+            BrokerConnection::connect(
+                &address,
+                &s.client_id,
+                s.connect_timeout,
+                s.request_timeout,
+                &s.tasks,
+            )
+            .await?,
         );
         tracing::debug!(node, broker = %address, "connected to broker");
         Ok(self
@@ -176,6 +188,7 @@ impl Cluster {
                 &s.client_id,
                 s.connect_timeout,
                 s.request_timeout,
+                &s.tasks,
             )
             .await
             {

@@ -20,8 +20,9 @@ use crate::kafka::error_name;
 /// which restarts every partition's sequences (as the Java client does for
 /// idempotent producers).
 pub(crate) fn sequence_gap(shared: &Arc<Shared>, epoch: Option<i16>) {
-    let shared = shared.clone();
-    tokio::spawn(async move {
+    let task_shared = shared.clone();
+    shared.tasks.spawn_until_stopped(async move {
+        let shared = task_shared;
         bump_epoch(&shared, epoch).await;
         shared.wake.notify_one();
     });

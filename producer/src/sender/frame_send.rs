@@ -24,7 +24,7 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
     };
     // Every return before the request is enqueued passes the turn on too.
     let turn = transport.order.turn(ticket).await;
-    let link = match transport.link(&shared.config).await {
+    let link = match transport.link(&shared.config, &shared.tasks).await {
         Ok(link) => link,
         Err(e) => {
             shared.counters.error("CONNECTION");

@@ -10,8 +10,9 @@ use super::transport::Transport;
 
 /// Refreshes the cluster's metadata in the background, and wakes the run loop when done.
 pub(crate) fn spawn_refresh(shared: &Arc<Shared>) {
-    let shared = shared.clone();
-    tokio::spawn(async move {
+    let task_shared = shared.clone();
+    shared.tasks.spawn_until_stopped(async move {
+        let shared = task_shared;
         if let Transport::Kafka(cluster) = &shared.transport {
             if let Err(e) = cluster.refresh(&[]).await {
                 tracing::debug!(error = %e, "metadata refresh failed");
@@ -30,13 +31,13 @@ pub(crate) async fn refresh_metadata_periodically(shared: Arc<Shared>) {
         let age = shared.config.metadata_max_age;
         let due = cluster.refreshed().map_or(Instant::now(), |at| at + age);
         tokio::select! {
-            _ = shared.cancel.cancelled() => return,
+            _ = shared.tasks.stopped() => return,
             _ = tokio::time::sleep_until(due) => {}
         }
         if let Err(e) = cluster.refresh(&[]).await {
             tracing::debug!(error = %e, "periodic metadata refresh failed");
             tokio::select! {
-                _ = shared.cancel.cancelled() => return,
+                _ = shared.tasks.stopped() => return,
                 _ = tokio::time::sleep(shared.config.retry_backoff_max) => {}
             }
         }

@@ -61,13 +61,15 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             },
         );
         tokio::select! {
-            _ = shared.cancel.cancelled() => break,
+            _ = shared.tasks.stopped() => break,
             _ = shared.wake.notified() => {}
             _ = tokio::time::sleep_until(wait_until) => {}
             Some(_) = requests.join_next(), if !requests.is_empty() => {}
         }
     }
     requests.abort_all();
+    // The run loop ends once its requests have: `close` waits for it.
+    while requests.join_next().await.is_some() {}
 }
 
 /// Sends each ready batch: a task per frame batch, or per Kafka request to

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use super::transport::{BrokerLane, Transport};
 use crate::accumulator::Accumulator;
@@ -14,6 +13,7 @@ use crate::backoff::Backoff;
 use crate::config::Config;
 use crate::idempotence::Idempotence;
 use crate::metrics::Counters;
+use crate::tasks::Tasks;
 
 /// What the producer handle and the sender task share.
 #[derive(Debug)]
@@ -41,8 +41,8 @@ pub(crate) struct Shared {
     /// Brokers that asked for quiet (`throttle_time_ms`, KIP-219): nothing is
     /// sent to them before this instant.
     pub(crate) throttled: Mutex<HashMap<i32, Instant>>,
-    /// Cancelled when the producer is closed or dropped: every task stops.
-    pub(crate) cancel: CancellationToken,
+    /// Every background task: stopped when the producer is closed or dropped.
+    pub(crate) tasks: Tasks,
     /// Set while an epoch bump is under way.
     pub(crate) bumping: tokio::sync::Mutex<()>,
 }

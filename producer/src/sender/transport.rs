@@ -11,6 +11,7 @@ use crate::connection::Connection;
 use crate::error::Error;
 use crate::kafka::cluster::Cluster;
 use crate::link::Link;
+use crate::tasks::Tasks;
 use crate::wire::FrameWire;
 use crate::write_order::WriteOrder;
 
@@ -60,11 +61,15 @@ impl BrokerLane {
 }
 
 impl FrameTransport {
-    /// The open connection, opened now if there is none.
+    /// The open connection, opened now (its tasks among `tasks`) if there is none.
     ///
     /// # Errors
     /// The connection error naming the address.
-    pub(crate) async fn link(&self, config: &Config) -> Result<Arc<Link<FrameWire>>, Error> {
+    pub(crate) async fn link(
+        &self,
+        config: &Config,
+        tasks: &Tasks,
+    ) -> Result<Arc<Link<FrameWire>>, Error> {
         let mut link = self.link.lock().await;
         if let Some(link) = link.as_ref() {
             return Ok(link.clone());
@@ -74,6 +79,7 @@ impl FrameTransport {
             connection,
             self.address.clone(),
             config.max_frame_bytes,
+            tasks,
         ));
         *link = Some(fresh.clone());
         Ok(fresh)
