@@ -9,6 +9,7 @@
 mod accumulator;
 mod acks;
 pub mod backoff;
+mod batch;
 mod compression;
 pub mod config;
 mod connection;

@@ -10,8 +10,9 @@ use kafka_protocol::ResponseError;
 use tokio::sync::{Notify, Semaphore, TryAcquireError};
 use tokio::time::Instant;
 
-use crate::accumulator::{Accumulator, BatchSettings, Pending, Target};
+use crate::accumulator::{Accumulator, BatchSettings, Target};
 use crate::backoff::Backoff;
+use crate::batch::Pending;
 use crate::compression::Compression;
 use crate::config::{Config, Protocol};
 use crate::delivery::{DeliveryFuture, Unsettled};

@@ -11,7 +11,7 @@ use super::settlement::{complete, fail, retry_later, settle};
 use super::shared::Shared;
 use super::transport::{BROKER_CHOOSES, Transport};
 use crate::Acks;
-use crate::accumulator::{Batch, BatchBody};
+use crate::batch::{Batch, BatchBody};
 use crate::delivery::Outcome;
 use crate::error::Error;
 use crate::metrics::Counters;

@@ -16,7 +16,7 @@ use super::metadata::spawn_refresh;
 use super::settlement::{complete, fail, retry_later};
 use super::shared::Shared;
 use super::transport::{BrokerLane, Transport};
-use crate::accumulator::{Batch, BatchBody};
+use crate::batch::{Batch, BatchBody};
 use crate::compression::CompressionError;
 use crate::error::Error;
 use crate::idempotence::{SequenceAction, SequenceError};

@@ -18,7 +18,7 @@ use super::metadata::spawn_refresh;
 use super::settlement::{fail_waiting, retry_later};
 use super::shared::Shared;
 use super::transport::Transport;
-use crate::accumulator::Batch;
+use crate::batch::Batch;
 use crate::error::Error;
 
 /// Runs until the producer is closed or dropped.

@@ -10,7 +10,7 @@ use super::epoch_bump::sequence_gap;
 use super::shared::Shared;
 use super::transport::BROKER_CHOOSES;
 use crate::Acks;
-use crate::accumulator::Batch;
+use crate::batch::Batch;
 use crate::delivery::Outcome;
 use crate::error::Error;
 use crate::metrics::Counters;
