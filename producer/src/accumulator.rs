@@ -35,11 +35,15 @@ const MAX_PREALLOCATED: usize = 1024 * 1024;
 /// Batching settings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BatchSettings {
+    /// The size at which a batch is full (`batch_size`).
     pub(crate) batch_size: usize,
+    /// How long an open batch waits for more records (`linger`).
     pub(crate) linger: Duration,
+    /// How long a batch may take to be acknowledged, retries included.
     pub(crate) delivery_timeout: Duration,
     /// Batches of one partition in flight at once.
     pub(crate) max_in_flight_per_partition: usize,
+    /// Whether batches are Kafka RecordBatches (else frame-protocol messages).
     pub(crate) kafka: bool,
     /// Whether Kafka batches are compressed before they are sent.
     pub(crate) compressed: bool,

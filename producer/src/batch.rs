@@ -31,13 +31,17 @@ pub(crate) enum BatchBody {
 /// The records of one partition sent together.
 #[derive(Debug)]
 pub(crate) struct Batch {
+    /// The topic its records go to.
     pub(crate) topic: Arc<str>,
+    /// The partition they go to (`u32::MAX`: the frame broker picks).
     pub(crate) partition: u32,
+    /// Its records, encoded.
     pub(crate) body: BatchBody,
     /// What its records' delivery futures wait for.
     pub(crate) fate: Fate,
     /// Bytes of `buffer_memory` the batch holds until it completes.
     pub(crate) bytes: usize,
+    /// When it was opened: it is due `linger` later.
     pub(crate) created: Instant,
     /// When the batch fails with `DeliveryTimeout` if not acknowledged.
     pub(crate) deadline: Instant,
@@ -80,9 +84,14 @@ impl Batch {
 /// A record on its way into a batch.
 #[derive(Debug)]
 pub(crate) struct Pending {
+    /// Its timestamp, ms since the epoch.
     pub(crate) timestamp: i64,
+    /// Its key, if any.
     pub(crate) key: Option<bytes::Bytes>,
+    /// Its value (`None`: a tombstone).
     pub(crate) value: Option<bytes::Bytes>,
+    /// Its headers.
     pub(crate) headers: Vec<Header>,
+    /// The `buffer_memory` it takes until settled.
     pub(crate) bytes: usize,
 }

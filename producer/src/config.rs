@@ -303,10 +303,12 @@ mod millis {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// Writes `value` as whole milliseconds.
     pub(super) fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(value.as_millis() as u64)
     }
 
+    /// Reads whole milliseconds.
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         u64::deserialize(d).map(Duration::from_millis)
     }

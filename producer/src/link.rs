@@ -163,9 +163,12 @@ struct PendingState<R> {
     closed: Option<Closure>,
 }
 
+/// Why a connection became unusable.
 #[derive(Debug, Clone)]
 enum Closure {
+    /// Closed (by either side, or broken), for this reason.
     Closed(String),
+    /// The broker broke the protocol, as this says.
     Protocol(String),
 }
 

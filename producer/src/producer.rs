@@ -1,7 +1,7 @@
 //! The high-level producer: what applications and the load generator call.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -22,7 +22,6 @@ use crate::kafka::cluster::{Cluster, ConnectSettings};
 use crate::metrics::{Counters, Metrics};
 use crate::sender::{self, BROKER_CHOOSES, FrameTransport, Shared, Transport};
 use crate::tasks::Tasks;
-use crate::write_order::WriteOrder;
 use crate::{Delivery, Record};
 
 /// The error a record gets for a topic or partition the cluster does not have.
@@ -94,15 +93,8 @@ impl Producer {
                 Cluster::connect(config.bootstrap_servers(), settings).await?,
             ))
         } else {
-            let frame = FrameTransport {
-                address: config.broker_address.clone(),
-                link: tokio::sync::Mutex::new(None),
-                next_correlation_id: AtomicU32::new(1),
-                order: WriteOrder::default(),
-            };
             // Connect now, so a wrong address fails here and not at the first send.
-            frame_connect(&frame, &config, &tasks).await?;
-            Transport::Frame(frame)
+            Transport::Frame(FrameTransport::connect(&config, &tasks).await?)
         };
         let idempotence = match (&transport, config.is_idempotent()) {
             (Transport::Kafka(cluster), true) => {
@@ -337,22 +329,6 @@ impl Producer {
             .saturating_sub(shared.buffer.available_permits());
         shared.counters.snapshot(used as u64)
     }
-}
-
-async fn frame_connect(
-    frame: &FrameTransport,
-    config: &Config,
-    tasks: &Tasks,
-) -> Result<(), Error> {
-    let connection =
-        crate::connection::Connection::connect(&frame.address, config.connect_timeout).await?;
-    *frame.link.lock().await = Some(Arc::new(crate::link::Link::start(
-        connection,
-        frame.address.clone(),
-        config.max_frame_bytes,
-        tasks,
-    )));
-    Ok(())
 }
 
 /// The partition count of `topic`, asking the cluster (and so creating it,

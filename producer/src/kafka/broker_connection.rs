@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::error::ParseResponseErrorCode;
 use kafka_protocol::messages::api_versions_response::ApiVersionsResponse;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ProduceRequest, ProduceResponse, RequestHeader, ResponseHeader,
@@ -72,7 +73,7 @@ impl BrokerConnection {
             .with_client_software_name(StrBytes::from_static_str("kafka-test-bench"))
             .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
         let response = match broker.request(&request, request_timeout).await {
-            Ok(response) if response.error_code == 0 => response,
+            Ok(response) if response.error_code.is_ok() => response,
             // KIP-511: the broker does not speak v3 and answered in v0 (error 35,
             // or a body that does not decode as v3). v0 every broker speaks.
             Ok(_) | Err(Error::Protocol { .. }) => {
@@ -219,7 +220,7 @@ impl BrokerConnection {
 
 /// The highest version of each API that both the broker and this producer speak.
 fn negotiate(response: &ApiVersionsResponse, address: &str) -> Result<HashMap<i16, i16>, Error> {
-    if response.error_code != 0 {
+    if response.error_code.is_err() {
         return Err(Error::Protocol {
             address: address.to_string(),
             reason: format!("ApiVersions failed with error code {}", response.error_code),

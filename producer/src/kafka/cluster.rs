@@ -31,6 +31,7 @@ pub(crate) struct ConnectSettings {
 /// A topic's partitions and their leaders (node id, or −1 while none).
 #[derive(Debug, Clone)]
 pub(crate) enum TopicState {
+    /// Each partition's leader, by partition index.
     Known(Vec<i32>),
     /// The broker refused the topic for good (e.g. an invalid name).
     Failed(Error),
@@ -269,7 +270,11 @@ impl Cluster {
                             .ok()
                             .and_then(|i| leaders.get_mut(i))
                         {
-                            *slot = if p.error_code == 0 { p.leader_id.0 } else { -1 };
+                            *slot = if p.error_code.is_ok() {
+                                p.leader_id.0
+                            } else {
+                                -1
+                            };
                         }
                     }
                     Some(TopicState::Known(leaders))

@@ -61,6 +61,22 @@ impl BrokerLane {
 }
 
 impl FrameTransport {
+    /// The transport to `config.broker_address`, its connection opened now
+    /// (its tasks among `tasks`).
+    ///
+    /// # Errors
+    /// The connection error naming the address.
+    pub(crate) async fn connect(config: &Config, tasks: &Tasks) -> Result<FrameTransport, Error> {
+        let transport = FrameTransport {
+            address: config.broker_address.clone(),
+            link: tokio::sync::Mutex::new(None),
+            next_correlation_id: AtomicU32::new(1),
+            order: WriteOrder::default(),
+        };
+        transport.link(config, tasks).await?;
+        Ok(transport)
+    }
+
     /// The open connection, opened now (its tasks among `tasks`) if there is none.
     ///
     /// # Errors
