@@ -6,113 +6,19 @@
 //! retried sends nothing newer until that batch is through, so records keep
 //! their order per partition.
 
-use std::collections::VecDeque;
+mod queues;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use protocol::frame::Message;
 use tokio::time::Instant;
 
-use crate::delivery::{DeliveryFuture, Fate, Outcome, Unsettled};
-use crate::error::Error;
+use self::queues::{PartitionQueue, TopicQueues};
+use crate::batch::{Batch, BatchBody, Pending};
+use crate::delivery::{DeliveryFuture, Fate, Unsettled};
 use crate::kafka::batch_builder::BatchBuilder;
 use crate::partitioner::{KeyHash, KeylessStrategy, Partitioner};
-use crate::record::Header;
-use protocol::frame::Message;
-
-/// A batch's records in the encoding of the protocol in use.
-#[derive(Debug)]
-pub(crate) enum BatchBody {
-    /// A RecordBatch v2 being built.
-    Kafka(BatchBuilder),
-    /// A RecordBatch v2 sealed for sending, with the producer fields it carries.
-    Sealed(bytes::Bytes, crate::kafka::batch_builder::ProducerFields),
-    /// Frame-protocol messages.
-    Frame {
-        messages: Vec<Message>,
-        /// Their encoded size, kept as they are pushed (what `batch_size` limits).
-        size: usize,
-    },
-}
-
-/// The records of one partition sent together.
-#[derive(Debug)]
-pub(crate) struct Batch {
-    pub(crate) topic: Arc<str>,
-    pub(crate) partition: u32,
-    pub(crate) body: BatchBody,
-    /// What its records' delivery futures wait for.
-    pub(crate) fate: Fate,
-    /// Bytes of `buffer_memory` the batch holds until it completes.
-    pub(crate) bytes: usize,
-    pub(crate) created: Instant,
-    /// When the batch fails with `DeliveryTimeout` if not acknowledged.
-    pub(crate) deadline: Instant,
-    /// How many times it was sent.
-    pub(crate) attempts: u32,
-    /// Not before this instant (retry backoff).
-    pub(crate) not_before: Option<Instant>,
-    /// Producer id, epoch and base sequence, once assigned (idempotence).
-    pub(crate) sequence: Option<(i64, i16, i32)>,
-    /// The last retriable error, reported if the batch times out.
-    pub(crate) last_error: Option<String>,
-    /// Where the batch stands among its partition's batches: they are sent,
-    /// retried and sequenced in this order.
-    pub(crate) order: u64,
-}
-
-impl Batch {
-    /// Fails every record of the batch with `error`.
-    pub(crate) fn fail(self, error: &Error) {
-        self.fate.settle(Outcome::Failed(error.clone()));
-    }
-
-    /// How many records the batch holds.
-    pub(crate) fn len(&self) -> usize {
-        self.fate.len()
-    }
-
-    fn size(&self) -> usize {
-        match &self.body {
-            BatchBody::Kafka(builder) => builder.size(),
-            BatchBody::Sealed(bytes, _) => bytes.len(),
-            BatchBody::Frame { size, .. } => *size,
-        }
-    }
-}
-
-/// A record on its way into a batch.
-#[derive(Debug)]
-pub(crate) struct Pending {
-    pub(crate) timestamp: i64,
-    pub(crate) key: Option<bytes::Bytes>,
-    pub(crate) value: Option<bytes::Bytes>,
-    pub(crate) headers: Vec<Header>,
-    pub(crate) bytes: usize,
-}
-
-#[derive(Debug, Default)]
-struct PartitionQueue {
-    open: Option<Batch>,
-    /// Batches to send again, oldest first.
-    retries: VecDeque<Batch>,
-    /// Batches of this partition being sent now.
-    in_flight: usize,
-    /// The `order` of the next batch opened.
-    next_order: u64,
-    /// A batch that failed is being sent again: it goes alone, and nothing
-    /// else of the partition goes until it is through (as the Java client
-    /// does), or a newer batch could overtake it.
-    resending: bool,
-}
-
-/// The queues of one topic's partitions, and how its records pick one.
-#[derive(Debug)]
-struct TopicQueues {
-    partitioner: Partitioner,
-    /// The partition count records were last placed with.
-    partitions: u32,
-    queues: fnv::FnvHashMap<u32, PartitionQueue>,
-}
 
 /// Where a record goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,46 +29,21 @@ pub(crate) enum Target {
     Choose(u32),
 }
 
-impl TopicQueues {
-    /// Closes `partition`'s open batch if `record` does not fit in it: the
-    /// full batch waits in line to be sent. Returns whether that moved a
-    /// sticky partitioner on.
-    fn close_if_full(&mut self, partition: u32, record: &Pending, batch_size: usize) -> bool {
-        let Some(queue) = self.queues.get_mut(&partition) else {
-            return false;
-        };
-        let Some(open) = &queue.open else {
-            return false;
-        };
-        let record_size = match &open.body {
-            BatchBody::Kafka(builder) => builder.record_size(
-                record.timestamp,
-                record.key.as_deref(),
-                record.value.as_deref(),
-                &record.headers,
-            ),
-            _ => record.bytes,
-        };
-        if open.len() == 0 || open.size() + record_size <= batch_size {
-            return false;
-        }
-        let full = queue.open.take().expect("checked");
-        queue.retries.push_back(full);
-        self.partitioner.batch_sent(partition, self.partitions)
-    }
-}
-
 /// The most a new batch's buffer reserves up front, whatever `batch_size` says.
 const MAX_PREALLOCATED: usize = 1024 * 1024;
 
 /// Batching settings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BatchSettings {
+    /// The size at which a batch is full (`batch_size`).
     pub(crate) batch_size: usize,
+    /// How long an open batch waits for more records (`linger`).
     pub(crate) linger: Duration,
+    /// How long a batch may take to be acknowledged, retries included.
     pub(crate) delivery_timeout: Duration,
     /// Batches of one partition in flight at once.
     pub(crate) max_in_flight_per_partition: usize,
+    /// Whether batches are Kafka RecordBatches (else frame-protocol messages).
     pub(crate) kafka: bool,
     /// Whether Kafka batches are compressed before they are sent.
     pub(crate) compressed: bool,

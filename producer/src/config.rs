@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::Acks;
+use crate::compression::Compression;
 use crate::error::Error;
-use crate::kafka::batch_builder::Compression;
 use crate::partitioner::{KeyHash, KeylessStrategy};
 use protocol::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES};
 use protocol::topic_name::validate_topic_name;
@@ -303,10 +303,12 @@ mod millis {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// Writes `value` as whole milliseconds.
     pub(super) fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(value.as_millis() as u64)
     }
 
+    /// Reads whole milliseconds.
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         u64::deserialize(d).map(Duration::from_millis)
     }

@@ -119,6 +119,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error for a Kafka error code the broker answered with, named.
+    pub(crate) fn kafka(code: i16, message: Option<String>) -> Error {
+        Error::Kafka {
+            code,
+            name: protocol::kafka_error::error_name(code),
+            message,
+        }
+    }
+
     /// A short, stable name for what went wrong, for counting errors: the
     /// broker's error name when a broker refused (`NOT_LEADER_OR_FOLLOWER`,
     /// `MESSAGE_TOO_LARGE`, …), otherwise the variant in snake case

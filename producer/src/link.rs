@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connection::{Connection, RequestWriter, ResponseReader};
 use crate::error::Error;
+use crate::tasks::Tasks;
 use crate::wire::Wire;
 
 /// How many encoded requests may wait for the writer before senders wait.
@@ -57,14 +58,20 @@ struct Outgoing {
 
 impl<W: Wire> Link<W> {
     /// Starts the reader and writer tasks for `connection`, whose responses
-    /// may be up to `max_response_bytes` long.
-    pub(crate) fn start(connection: Connection, address: String, max_response_bytes: u32) -> Self {
+    /// may be up to `max_response_bytes` long, among the producer's `tasks`:
+    /// they stop when the link is dropped, breaks, or the producer stops.
+    pub(crate) fn start(
+        connection: Connection,
+        address: String,
+        max_response_bytes: u32,
+        tasks: &Tasks,
+    ) -> Self {
         let (reader, writer) = connection.into_split::<W>(max_response_bytes);
         let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
         let pending = Arc::new(Pending::new(address.clone()));
-        let cancel = CancellationToken::new();
-        tokio::spawn(read_loop(reader, pending.clone(), cancel.clone()));
-        tokio::spawn(write_loop(writer, rx, pending.clone(), cancel.clone()));
+        let cancel = tasks.child_token();
+        tasks.spawn(read_loop(reader, pending.clone(), cancel.clone()));
+        tasks.spawn(write_loop(writer, rx, pending.clone(), cancel.clone()));
         Link {
             queue,
             pending,
@@ -156,9 +163,12 @@ struct PendingState<R> {
     closed: Option<Closure>,
 }
 
+/// Why a connection became unusable.
 #[derive(Debug, Clone)]
 enum Closure {
+    /// Closed (by either side, or broken), for this reason.
     Closed(String),
+    /// The broker broke the protocol, as this says.
     Protocol(String),
 }
 
@@ -306,7 +316,12 @@ async fn write_loop<R>(
             // A large request goes out as it is: copying it to coalesce gains nothing.
             let mut first = first;
             written.extend(first.written.take());
-            writer.write_all_segments(&mut first.segments).await
+            unless_cancelled(
+                &cancel,
+                &pending.address,
+                writer.write_all_segments(&mut first.segments),
+            )
+            .await
         } else {
             first.copy_into(&mut buffer);
             written.extend(first.written);
@@ -323,7 +338,8 @@ async fn write_loop<R>(
                     Err(_) => break,
                 }
             }
-            let result = writer.write_all(&buffer).await;
+            let result =
+                unless_cancelled(&cancel, &pending.address, writer.write_all(&buffer)).await;
             buffer.clear();
             result
         };
@@ -347,4 +363,21 @@ async fn write_loop<R>(
         }
     }
     writer.shutdown().await;
+}
+
+/// `write`'s result, or a closed connection if the link is stopped first (a
+/// broker that reads nothing must not keep the producer from closing).
+async fn unless_cancelled(
+    cancel: &CancellationToken,
+    address: &str,
+    write: impl Future<Output = Result<(), Error>>,
+) -> Result<(), Error> {
+    tokio::select! {
+        biased;
+        result = write => result,
+        () = cancel.cancelled() => Err(Error::ConnectionClosed {
+            address: address.to_string(),
+            reason: "the producer was closed".into(),
+        }),
+    }
 }

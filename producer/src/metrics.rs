@@ -7,20 +7,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Producer counters; read a consistent copy with [`Producer::metrics`](crate::Producer::metrics).
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
+    /// Records acknowledged.
     pub(crate) records_sent: AtomicU64,
+    /// Bytes of acknowledged batches.
     pub(crate) bytes_sent: AtomicU64,
+    /// Batches sent, retries included.
     pub(crate) batches_sent: AtomicU64,
+    /// Requests sent.
     pub(crate) requests: AtomicU64,
+    /// Batches retried after a failed send.
     pub(crate) retries: AtomicU64,
+    /// Requests waiting for their answer now.
     pub(crate) in_flight: AtomicU64,
+    /// Errors seen, by name.
     pub(crate) errors: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Counters {
+    /// Adds `n` to `counter`.
+    #[inline]
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Counts one more error named `name`.
     pub(crate) fn error(&self, name: &str) {
         *self
             .errors
@@ -97,6 +107,7 @@ impl Metrics {
 }
 
 impl Counters {
+    /// A copy of every counter, with `buffer_used` bytes of `buffer_memory` in use.
     pub(crate) fn snapshot(&self, buffer_used: u64) -> Metrics {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         Metrics {

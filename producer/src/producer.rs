@@ -1,26 +1,31 @@
 //! The high-level producer: what applications and the load generator call.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use kafka_protocol::ResponseError;
 use tokio::sync::{Notify, Semaphore, TryAcquireError};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
-use crate::accumulator::{Accumulator, BatchSettings, Pending, Target};
+use crate::accumulator::{Accumulator, BatchSettings, Target};
 use crate::backoff::Backoff;
+use crate::batch::Pending;
+use crate::compression::Compression;
 use crate::config::{Config, Protocol};
 use crate::delivery::{DeliveryFuture, Unsettled};
 use crate::error::Error;
-use crate::kafka::batch_builder::Compression;
+use crate::idempotence::Idempotence;
 use crate::kafka::cluster::{Cluster, ConnectSettings};
 use crate::metrics::{Counters, Metrics};
-use crate::sender::{self, BROKER_CHOOSES, FrameTransport, Idempotence, Shared, Transport};
-use crate::write_order::WriteOrder;
+use crate::sender::{self, BROKER_CHOOSES, FrameTransport, Shared, Transport};
+use crate::tasks::Tasks;
 use crate::{Delivery, Record};
+
+/// The error a record gets for a topic or partition the cluster does not have.
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = ResponseError::UnknownTopicOrPartition.code();
 
 /// Sends records to Kafka (or the mock broker), batched per partition and pipelined.
 ///
@@ -62,7 +67,7 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         // The last handle is gone: stop the sender; unsent records fail with `Closed`.
-        self.shared.cancel.cancel();
+        self.shared.tasks.stop();
     }
 }
 
@@ -75,26 +80,21 @@ impl Producer {
     /// [`Error::InvalidConfig`], or the connection error naming the address.
     pub async fn new(config: Config) -> Result<Producer, Error> {
         config.validate()?;
+        let tasks = Tasks::default();
         let kafka = config.protocol == Protocol::Kafka;
         let transport = if kafka {
             let settings = ConnectSettings {
                 client_id: config.client_id.clone(),
                 connect_timeout: config.connect_timeout,
                 request_timeout: config.request_timeout,
+                tasks: tasks.clone(),
             };
             Transport::Kafka(Box::new(
                 Cluster::connect(config.bootstrap_servers(), settings).await?,
             ))
         } else {
-            let frame = FrameTransport {
-                address: config.broker_address.clone(),
-                link: tokio::sync::Mutex::new(None),
-                next_correlation_id: AtomicU32::new(1),
-                order: WriteOrder::default(),
-            };
             // Connect now, so a wrong address fails here and not at the first send.
-            frame_connect(&frame, &config).await?;
-            Transport::Frame(frame)
+            Transport::Frame(FrameTransport::connect(&config, &tasks).await?)
         };
         let idempotence = match (&transport, config.is_idempotent()) {
             (Transport::Kafka(cluster), true) => {
@@ -137,13 +137,15 @@ impl Producer {
             )),
             lanes: Mutex::new(HashMap::new()),
             throttled: Mutex::new(HashMap::new()),
-            cancel: CancellationToken::new(),
+            tasks,
             bumping: tokio::sync::Mutex::new(()),
             config,
         });
-        tokio::spawn(sender::run(shared.clone()));
+        shared.tasks.spawn(sender::run(shared.clone()));
         if kafka {
-            tokio::spawn(refresh_metadata_periodically(shared.clone()));
+            shared
+                .tasks
+                .spawn_until_stopped(sender::refresh_metadata_periodically(shared.clone()));
         }
         tracing::info!(broker = %shared.config.broker_address, protocol = ?shared.config.protocol, client_id = %shared.config.client_id, "producer ready");
         let default_topic: Arc<str> = Arc::from(shared.config.topic.as_str());
@@ -285,8 +287,8 @@ impl Producer {
         )
         .await?;
         if partition >= partitions {
-            return Err(crate::kafka::kafka_error(
-                3,
+            return Err(Error::kafka(
+                UNKNOWN_TOPIC_OR_PARTITION,
                 Some(format!(
                     "topic {topic:?} has {partitions} partitions; there is no partition {partition}"
                 )),
@@ -305,13 +307,16 @@ impl Producer {
         shared.flushing.fetch_sub(1, Ordering::AcqRel);
     }
 
-    /// Stops accepting records, flushes, and stops the background sender.
+    /// Stops accepting records, flushes, and stops the background tasks
+    /// (the sender, metadata refreshes, every connection's reader and
+    /// writer), returning once they have all ended: the producer's
+    /// connections are closed by then.
     ///
     /// Later sends, through any clone, fail with [`Error::Closed`].
     pub async fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
         self.flush().await;
-        self.inner.shared.cancel.cancel();
+        self.inner.shared.tasks.stop_and_wait().await;
         tracing::info!(broker = %self.inner.shared.config.broker_address, "producer closed");
     }
 
@@ -324,17 +329,6 @@ impl Producer {
             .saturating_sub(shared.buffer.available_permits());
         shared.counters.snapshot(used as u64)
     }
-}
-
-async fn frame_connect(frame: &FrameTransport, config: &Config) -> Result<(), Error> {
-    let connection =
-        crate::connection::Connection::connect(&frame.address, config.connect_timeout).await?;
-    *frame.link.lock().await = Some(Arc::new(crate::link::Link::start(
-        connection,
-        frame.address.clone(),
-        config.max_frame_bytes,
-    )));
-    Ok(())
 }
 
 /// The partition count of `topic`, asking the cluster (and so creating it,
@@ -354,35 +348,14 @@ async fn partition_count(cluster: &Cluster, topic: &str, timeout: Duration) -> R
             return known;
         }
         if Instant::now() >= deadline {
-            return Err(crate::kafka::kafka_error(
-                3,
+            return Err(Error::kafka(
+                UNKNOWN_TOPIC_OR_PARTITION,
                 Some(format!(
                     "topic {topic:?} not present in metadata after {timeout:?}"
                 )),
             ));
         }
         tokio::time::sleep(backoff.next_delay()).await;
-    }
-}
-
-async fn refresh_metadata_periodically(shared: Arc<Shared>) {
-    let Transport::Kafka(cluster) = &shared.transport else {
-        return;
-    };
-    loop {
-        let age = shared.config.metadata_max_age;
-        let due = cluster.refreshed().map_or(Instant::now(), |at| at + age);
-        tokio::select! {
-            _ = shared.cancel.cancelled() => return,
-            _ = tokio::time::sleep_until(due) => {}
-        }
-        if let Err(e) = cluster.refresh(&[]).await {
-            tracing::debug!(error = %e, "periodic metadata refresh failed");
-            tokio::select! {
-                _ = shared.cancel.cancelled() => return,
-                _ = tokio::time::sleep(shared.config.retry_backoff_max) => {}
-            }
-        }
     }
 }
 

@@ -64,3 +64,26 @@ async fn garbage_from_the_broker_is_retried_then_reported() {
     let err = producer.send_message("hello").await.unwrap_err();
     assert!(err.to_string().contains("not a frame"), "{err}");
 }
+
+#[tokio::test]
+async fn close_returns_once_the_connection_is_closed() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let producer = Producer::new(frame_config(&address)).await.unwrap();
+    let (mut socket, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+        .await
+        .expect("the producer connects")
+        .unwrap();
+    producer.close().await;
+    // The producer handle is still alive: only `close` can have closed the connection.
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut buf))
+        .await
+        .expect("the producer's connection is closed when close returns")
+        .unwrap();
+    assert_eq!(read, 0, "end of stream, nothing more sent");
+    assert!(matches!(
+        producer.send_message("late").await,
+        Err(Error::Closed)
+    ));
+}

@@ -4,3 +4,4 @@
 mod against_librdkafka_mock;
 mod against_mock_broker;
 mod against_raw_listeners;
+mod closing;

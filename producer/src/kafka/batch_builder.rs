@@ -1,95 +1,17 @@
-//! Building RecordBatch v2 batches: records appended as they arrive, the
-//! header and compression applied when the batch is sent.
-
-use std::fmt;
+//! Building RecordBatch v2 batches: records encoded into one buffer as they
+//! arrive, with a running CRC-32C; the header (see `batch_header`) and
+//! compression applied when the batch is sealed for sending.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::compression::{Compressor, Gzip, Lz4, Snappy, Zstd};
-use serde::{Deserialize, Serialize};
 
+use super::batch_header::{CRC_START, HeaderFields, put_header};
+use super::varint::{put_nullable, put_varint, varint_len};
 use crate::record::Header;
 
-/// Bytes of a batch header, from the base offset to the record count.
-pub const BATCH_HEADER_LEN: usize = 61;
-
-/// The compression codecs of RecordBatch v2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    /// No compression.
-    #[default]
-    None,
-    /// gzip.
-    Gzip,
-    /// Snappy (Kafka's framing, as the Java client writes it).
-    Snappy,
-    /// LZ4 frames.
-    Lz4,
-    /// Zstandard.
-    Zstd,
-}
-
-impl Compression {
-    /// The codec's id in a batch's attributes.
-    pub fn attribute(self) -> i16 {
-        match self {
-            Compression::None => 0,
-            Compression::Gzip => 1,
-            Compression::Snappy => 2,
-            Compression::Lz4 => 3,
-            Compression::Zstd => 4,
-        }
-    }
-
-    /// Parses `none`, `gzip`, `snappy`, `lz4` or `zstd` (Kafka's `compression.type` values).
-    ///
-    /// # Errors
-    /// A sentence naming the value and what is allowed.
-    pub fn parse(text: &str) -> Result<Compression, String> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "none" => Ok(Compression::None),
-            "gzip" => Ok(Compression::Gzip),
-            "snappy" => Ok(Compression::Snappy),
-            "lz4" => Ok(Compression::Lz4),
-            "zstd" => Ok(Compression::Zstd),
-            other => Err(format!(
-                "invalid compression {other:?}: expected none, gzip, snappy, lz4 or zstd"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Compression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Snappy => "snappy",
-            Compression::Lz4 => "lz4",
-            Compression::Zstd => "zstd",
-        })
-    }
-}
-
-/// The idempotent-producer fields of a batch header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProducerFields {
-    /// The producer id, or −1.
-    pub producer_id: i64,
-    /// The producer epoch, or −1.
-    pub producer_epoch: i16,
-    /// The first record's sequence number, or −1.
-    pub base_sequence: i32,
-}
-
-impl ProducerFields {
-    /// The fields of a producer that is not idempotent.
-    pub const NONE: ProducerFields = ProducerFields {
-        producer_id: -1,
-        producer_epoch: -1,
-        base_sequence: -1,
-    };
-}
+// Re-exported where they were first defined, for source compatibility.
+pub use super::batch_header::{BATCH_HEADER_LEN, ProducerFields, reseal};
+pub use crate::compression::{Compression, CompressionError};
 
 /// A batch being filled: its records are encoded into one buffer as they are
 /// appended, behind room left for the header, so that an uncompressed batch
@@ -219,19 +141,17 @@ impl BatchBuilder {
         batch_length: i32,
         producer: ProducerFields,
     ) {
-        out.put_i64(0); // base offset: assigned by the broker
-        out.put_i32(batch_length);
-        out.put_i32(-1); // partition leader epoch
-        out.put_i8(2); // magic
-        out.put_u32(0); // CRC
-        out.put_i16(compression.attribute());
-        out.put_i32(self.count - 1);
-        out.put_i64(self.base_timestamp);
-        out.put_i64(self.max_timestamp);
-        out.put_i64(producer.producer_id);
-        out.put_i16(producer.producer_epoch);
-        out.put_i32(producer.base_sequence);
-        out.put_i32(self.count);
+        put_header(
+            out,
+            &HeaderFields {
+                compression,
+                batch_length,
+                count: self.count,
+                base_timestamp: self.base_timestamp,
+                max_timestamp: self.max_timestamp,
+                producer,
+            },
+        );
     }
 
     /// Writes the finished batch (header, then the records, compressed) to `out`.
@@ -243,7 +163,7 @@ impl BatchBuilder {
         producer: ProducerFields,
         compression: Compression,
         out: &mut BytesMut,
-    ) -> Result<(), String> {
+    ) -> Result<(), CompressionError> {
         let start = out.len();
         // The batch length is filled in once the (compressed) records are written.
         self.put_header(out, compression, 0, producer);
@@ -265,7 +185,10 @@ impl BatchBuilder {
         };
         if let Err(e) = compressed {
             out.truncate(start);
-            return Err(format!("{compression} compression failed: {e:#}"));
+            return Err(CompressionError {
+                codec: compression,
+                reason: format!("{e:#}"),
+            });
         }
         let batch_length = (out.len() - start - 12) as i32;
         out[start + 8..start + 12].copy_from_slice(&batch_length.to_be_bytes());
@@ -285,7 +208,7 @@ impl BatchBuilder {
         mut self,
         producer: ProducerFields,
         compression: Compression,
-    ) -> Result<Bytes, String> {
+    ) -> Result<Bytes, CompressionError> {
         if compression != Compression::None {
             let mut out = BytesMut::with_capacity(self.records.len());
             self.finish(producer, compression, &mut out)?;
@@ -306,55 +229,6 @@ impl BatchBuilder {
         };
         self.records[17..21].copy_from_slice(&crc.to_be_bytes());
         Ok(self.records.freeze())
-    }
-}
-
-/// Offset of the attributes field, where the CRC-covered part of a batch starts.
-const CRC_START: usize = 21;
-
-/// A sealed batch with other producer fields (after an epoch bump): a copy
-/// with the producer id, epoch and base sequence rewritten and the CRC redone.
-/// These fields sit before any compressed payload, so this works for every codec.
-pub fn reseal(batch: &Bytes, producer: ProducerFields) -> Bytes {
-    let mut copy = BytesMut::from(&batch[..]);
-    copy[43..51].copy_from_slice(&producer.producer_id.to_be_bytes());
-    copy[51..53].copy_from_slice(&producer.producer_epoch.to_be_bytes());
-    copy[53..57].copy_from_slice(&producer.base_sequence.to_be_bytes());
-    let crc = crc32c::crc32c(&copy[CRC_START..]);
-    copy[17..21].copy_from_slice(&crc.to_be_bytes());
-    copy.freeze()
-}
-
-fn zigzag(value: i64) -> u64 {
-    ((value << 1) ^ (value >> 63)) as u64
-}
-
-fn varint_len(value: i64) -> usize {
-    let mut v = zigzag(value);
-    let mut len = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        len += 1;
-    }
-    len
-}
-
-fn put_varint(out: &mut BytesMut, value: i64) {
-    let mut v = zigzag(value);
-    while v >= 0x80 {
-        out.put_u8((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.put_u8(v as u8);
-}
-
-fn put_nullable(out: &mut BytesMut, bytes: Option<&[u8]>) {
-    match bytes {
-        Some(bytes) => {
-            put_varint(out, bytes.len() as i64);
-            out.put_slice(bytes);
-        }
-        None => put_varint(out, -1),
     }
 }
 
@@ -522,17 +396,5 @@ mod tests {
             .finish(ProducerFields::NONE, Compression::None, &mut out)
             .unwrap();
         assert_eq!(out.len(), builder.size());
-    }
-
-    #[test]
-    fn compression_names_parse_and_print() {
-        for name in ["none", "gzip", "snappy", "lz4", "zstd"] {
-            assert_eq!(Compression::parse(name).unwrap().to_string(), name);
-        }
-        assert!(
-            Compression::parse("brotli")
-                .unwrap_err()
-                .contains("\"brotli\"")
-        );
     }
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::error::ParseResponseErrorCode;
 use kafka_protocol::messages::api_versions_response::ApiVersionsResponse;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ProduceRequest, ProduceResponse, RequestHeader, ResponseHeader,
@@ -18,6 +19,7 @@ use super::produce_request::{self, TopicBatches};
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::link::Link;
+use crate::tasks::Tasks;
 use crate::wire::KafkaWire;
 
 /// The versions of each API this producer can speak.
@@ -46,7 +48,8 @@ pub(crate) struct BrokerConnection {
 }
 
 impl BrokerConnection {
-    /// Connects and negotiates versions with ApiVersions.
+    /// Connects and negotiates versions with ApiVersions; the connection's
+    /// tasks run among the producer's `tasks`.
     ///
     /// # Errors
     /// [`Error::Connect`] / [`Error::ConnectTimeout`], [`Error::Timeout`], or
@@ -56,10 +59,11 @@ impl BrokerConnection {
         client_id: &str,
         connect_timeout: Duration,
         request_timeout: Duration,
+        tasks: &Tasks,
     ) -> Result<BrokerConnection, Error> {
         let connection = Connection::connect(address, connect_timeout).await?;
         let mut broker = BrokerConnection {
-            link: Link::start(connection, address.to_string(), MAX_RESPONSE_BYTES),
+            link: Link::start(connection, address.to_string(), MAX_RESPONSE_BYTES, tasks),
             address: address.to_string(),
             client_id: StrBytes::from_string(client_id.to_string()),
             versions: HashMap::from([(ApiKey::ApiVersions as i16, 3)]),
@@ -69,7 +73,7 @@ impl BrokerConnection {
             .with_client_software_name(StrBytes::from_static_str("kafka-test-bench"))
             .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
         let response = match broker.request(&request, request_timeout).await {
-            Ok(response) if response.error_code == 0 => response,
+            Ok(response) if response.error_code.is_ok() => response,
             // KIP-511: the broker does not speak v3 and answered in v0 (error 35,
             // or a body that does not decode as v3). v0 every broker speaks.
             Ok(_) | Err(Error::Protocol { .. }) => {
@@ -216,7 +220,7 @@ impl BrokerConnection {
 
 /// The highest version of each API that both the broker and this producer speak.
 fn negotiate(response: &ApiVersionsResponse, address: &str) -> Result<HashMap<i16, i16>, Error> {
-    if response.error_code != 0 {
+    if response.error_code.is_err() {
         return Err(Error::Protocol {
             address: address.to_string(),
             reason: format!("ApiVersions failed with error code {}", response.error_code),

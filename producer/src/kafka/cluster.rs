@@ -13,18 +13,25 @@ use tokio::time::Instant;
 
 use super::broker_connection::BrokerConnection;
 use crate::error::Error;
+use crate::tasks::Tasks;
 
 /// How to reach brokers.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnectSettings {
+    /// The client id every request carries.
     pub(crate) client_id: String,
+    /// How long opening a connection may take.
     pub(crate) connect_timeout: Duration,
+    /// How long a request may wait for its answer.
     pub(crate) request_timeout: Duration,
+    /// The producer's background tasks, which connections' tasks join.
+    pub(crate) tasks: Tasks,
 }
 
 /// A topic's partitions and their leaders (node id, or −1 while none).
 #[derive(Debug, Clone)]
 pub(crate) enum TopicState {
+    /// Each partition's leader, by partition index.
     Known(Vec<i32>),
     /// The broker refused the topic for good (e.g. an invalid name).
     Failed(Error),
@@ -123,8 +130,14 @@ impl Cluster {
         };
         let s = &self.settings;
         let connection = Arc::new(
-            BrokerConnection::connect(&address, &s.client_id, s.connect_timeout, s.request_timeout)
-                .await?,
+            BrokerConnection::connect(
+                &address,
+                &s.client_id,
+                s.connect_timeout,
+                s.request_timeout,
+                &s.tasks,
+            )
+            .await?,
         );
         tracing::debug!(node, broker = %address, "connected to broker");
         Ok(self
@@ -176,6 +189,7 @@ impl Cluster {
                 &s.client_id,
                 s.connect_timeout,
                 s.request_timeout,
+                &s.tasks,
             )
             .await
             {
@@ -256,17 +270,18 @@ impl Cluster {
                             .ok()
                             .and_then(|i| leaders.get_mut(i))
                         {
-                            *slot = if p.error_code == 0 { p.leader_id.0 } else { -1 };
+                            *slot = if p.error_code.is_ok() {
+                                p.leader_id.0
+                            } else {
+                                -1
+                            };
                         }
                     }
                     Some(TopicState::Known(leaders))
                 }
                 // Being created, or not yet everywhere: ask again later.
                 Some(e) if e.is_retriable() => None,
-                Some(_) => Some(TopicState::Failed(super::kafka_error(
-                    topic.error_code,
-                    None,
-                ))),
+                Some(_) => Some(TopicState::Failed(Error::kafka(topic.error_code, None))),
             };
             match entry {
                 Some(entry) => {

@@ -12,14 +12,18 @@ use bytes::{BufMut, Bytes, BytesMut};
 /// One partition's sealed batch.
 #[derive(Debug, Clone)]
 pub(crate) struct PartitionBatch {
+    /// The partition index.
     pub(crate) partition: i32,
+    /// The sealed RecordBatch, sent as it is.
     pub(crate) records: Bytes,
 }
 
 /// The batches of one topic.
 #[derive(Debug, Clone)]
 pub(crate) struct TopicBatches {
+    /// The topic's name.
     pub(crate) topic: String,
+    /// One batch per partition.
     pub(crate) partitions: Vec<PartitionBatch>,
 }
 

@@ -1,0 +1,144 @@
+//! Sending one batch over the frame protocol as a produce frame, and
+//! settling it from the broker's answer.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::BytesMut;
+use protocol::frame::{self, FrameAcks, Status};
+
+use super::settlement::{complete, fail, retry_later, settle};
+use super::shared::Shared;
+use super::transport::{BROKER_CHOOSES, Transport};
+use crate::Acks;
+use crate::batch::{Batch, BatchBody};
+use crate::delivery::Outcome;
+use crate::error::Error;
+use crate::metrics::Counters;
+
+/// Sends one frame-protocol batch in the transport's turn `ticket` and
+/// settles it from the broker's answer.
+pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u64) {
+    let Transport::Frame(transport) = &shared.transport else {
+        return;
+    };
+    // Every return before the request is enqueued passes the turn on too.
+    let turn = transport.order.turn(ticket).await;
+    let link = match transport.link(&shared.config, &shared.tasks).await {
+        Ok(link) => link,
+        Err(e) => {
+            shared.counters.error("CONNECTION");
+            retry_later(&shared, batch, e.to_string(), true);
+            return;
+        }
+    };
+    let BatchBody::Frame { messages, size } = &mut batch.body else {
+        return;
+    };
+    let size = *size;
+    let correlation_id = transport
+        .next_correlation_id
+        .fetch_add(1, Ordering::Relaxed);
+    let acks = if shared.config.acks == Acks::None {
+        FrameAcks::None
+    } else {
+        FrameAcks::Recorded
+    };
+    // The messages are lent to the request for encoding, not copied, and
+    // stay with the batch for a retry.
+    let request = frame::ProduceRequest {
+        correlation_id,
+        acks,
+        client_id: shared.config.client_id.clone(),
+        topic: batch.topic.to_string(),
+        partition: (batch.partition != BROKER_CHOOSES).then_some(batch.partition),
+        messages: std::mem::take(messages),
+    };
+    // 64: the frame header and the fixed fields (27 bytes), with room to spare.
+    let mut buf =
+        BytesMut::with_capacity(64 + request.client_id.len() + request.topic.len() + size);
+    let encoded = request.encode(&mut buf);
+    *messages = request.messages;
+    if let Err(e) = encoded {
+        fail(&shared, batch, &Error::Encode(e));
+        return;
+    }
+    let bytes = buf.len() as u64;
+    batch.attempts += 1;
+    let counters = &shared.counters;
+    Counters::add(&counters.requests, 1);
+    Counters::add(&counters.batches_sent, 1);
+    Counters::add(&counters.in_flight, 1);
+    let result = match acks {
+        FrameAcks::None => match link.enqueue_only(vec![buf.freeze()]).await {
+            Ok(written) => {
+                drop(turn);
+                written.await.map(|()| None)
+            }
+            Err(e) => Err(e),
+        },
+        FrameAcks::Recorded => tokio::time::timeout(shared.config.request_timeout, async {
+            let response = link.enqueue(correlation_id, vec![buf.freeze()]).await;
+            drop(turn);
+            response?.await
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                address: transport.address.clone(),
+                timeout: shared.config.request_timeout,
+            })
+        })
+        .map(Some),
+    };
+    counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+    match result {
+        Ok(None) => complete(&shared, batch, -1, bytes),
+        Ok(Some(response)) if response.status == Status::Ok => {
+            let placements: Vec<(u32, i64)> = response.placements().collect();
+            if placements.len() != batch.len() {
+                let reason = format!(
+                    "response places {} of {} messages",
+                    placements.len(),
+                    batch.len()
+                );
+                fail(
+                    &shared,
+                    batch,
+                    &Error::Protocol {
+                        address: transport.address.clone(),
+                        reason,
+                    },
+                );
+                return;
+            }
+            let places = placements.into_iter().map(|(p, o)| (Some(p), o)).collect();
+            settle(&shared, batch, bytes, Outcome::Placed(places));
+        }
+        Ok(Some(response)) if response.status.is_retriable() => {
+            counters.error(response.status.name());
+            let reason = format!("{}: {}", response.status, response.error_message);
+            retry_later(&shared, batch, reason, true);
+        }
+        Ok(Some(response)) => {
+            counters.error(response.status.name());
+            fail(
+                &shared,
+                batch,
+                &Error::Broker {
+                    status: response.status,
+                    message: response.error_message,
+                },
+            );
+        }
+        Err(e) => {
+            counters.error(if matches!(e, Error::Timeout { .. }) {
+                "REQUEST_TIMEOUT"
+            } else {
+                "CONNECTION"
+            });
+            transport.forget(&link).await;
+            retry_later(&shared, batch, e.to_string(), true);
+        }
+    }
+}
