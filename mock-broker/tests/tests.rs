@@ -4,6 +4,7 @@ mod admin_api;
 mod binaries;
 mod faults;
 mod faults_rdkafka;
+mod fetch_batches;
 mod frame_errors;
 mod kafka_protocol;
 mod raw_client;
