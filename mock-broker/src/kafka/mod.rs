@@ -9,7 +9,6 @@
 
 mod api_versions;
 mod context;
-mod decompress;
 mod error;
 mod fault_response;
 mod fetch;
@@ -18,7 +17,6 @@ mod init_producer_id;
 mod list_offsets;
 mod metadata;
 mod produce;
-mod record_batch;
 mod response;
 mod session;
 

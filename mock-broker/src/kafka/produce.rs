@@ -12,9 +12,9 @@ use kafka_protocol::protocol::StrBytes;
 use protocol::topic_name::validate_topic_name;
 
 use super::context::Ctx;
-use super::record_batch::{Batch, BatchError, parse_batches};
 use crate::idempotence::Verdict;
-use crate::store::{NewRecord, ProducerInfo, Protocol, StoreError, TopicLog};
+use crate::record_batch::{Batch, BatchError, parse_batches};
+use crate::store::{Protocol, StoreError, TopicLog};
 use protocol::kafka_error::error_name;
 
 /// A partition's outcome: the base offset, or the error and why.
@@ -207,34 +207,18 @@ fn produce_partition(
     outcome
 }
 
+/// Appends the batch as it arrived: its records were validated, and are
+/// decoded again only when somebody reads them.
 fn append(topic: &TopicLog, partition: u32, batch: Batch, ctx: &Ctx<'_>) -> Outcome {
-    let header = batch.header;
-    let identity = (header.producer_id >= 0).then_some((
-        header.producer_id,
-        header.producer_epoch,
-        header.base_sequence,
-    ));
-    let records = batch
-        .records
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| NewRecord {
-            timestamp: Some(r.timestamp),
-            key: r.key,
-            value: r.value,
-            headers: r.headers,
-            producer: identity.map(|(id, epoch, base)| ProducerInfo {
-                id,
-                epoch,
-                sequence: if base < 0 {
-                    -1
-                } else {
-                    base.wrapping_add(i as i32)
-                },
-            }),
-        });
     topic
-        .append(partition, records, ctx.receive_time, ctx.client)
+        .append_kafka_batch(
+            partition,
+            batch.raw,
+            batch.records,
+            ctx.state.cluster.leadership(topic.name(), partition).epoch,
+            ctx.receive_time,
+            ctx.client,
+        )
         .map_err(|e| match e {
             StoreError::Sink(reason) => (ResponseError::KafkaStorageError, reason),
             other => (ResponseError::UnknownServerError, other.to_string()),

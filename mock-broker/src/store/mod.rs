@@ -1,15 +1,22 @@
 //! The recordings: every message the broker received, by topic and partition.
 //!
 //! The log layer: [`RecordStore`] holds the topics, [`TopicLog`] one topic's
-//! partitions, [`StoredRecord`] one recorded message.
+//! partitions, each a `PartitionLog` of `LogEntry`s: the batches as they
+//! arrived (a Kafka RecordBatch v2 as the producer sent it, or a frame
+//! request's messages), indexed by base offset. [`StoredRecord`] is one
+//! recorded message as readers see it, decoded from its entry when read.
 
+mod append_signal;
 mod error;
+mod log_entry;
+mod partition_log;
 mod record_store;
 mod sink;
 mod stored_record;
 mod topic_log;
 
 pub use error::StoreError;
+pub(crate) use log_entry::{EntryBody, LogEntry};
 pub use record_store::RecordStore;
 pub use sink::RecordSink;
 pub use stored_record::{ClientInfo, NewRecord, ProducerInfo, Protocol, StoredRecord};

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use super::append_signal::AppendSignal;
 use super::error::StoreError;
 use super::sink::RecordSink;
 use super::stored_record::StoredRecord;
@@ -24,6 +25,7 @@ struct StoreInner {
     default_partitions: u32,
     auto_create: bool,
     sink: RwLock<Option<Arc<dyn RecordSink>>>,
+    appended: Arc<AppendSignal>,
 }
 
 impl RecordStore {
@@ -39,6 +41,7 @@ impl RecordStore {
                 default_partitions,
                 auto_create,
                 sink: RwLock::new(None),
+                appended: Arc::default(),
             }),
         }
     }
@@ -101,7 +104,12 @@ impl RecordStore {
             .or_insert_with(|| {
                 tracing::info!(topic = name, partitions, "created topic");
                 let sink = self.inner.sink.read().expect("sink lock").clone();
-                Arc::new(TopicLog::new(name, partitions, sink))
+                Arc::new(TopicLog::new(
+                    name,
+                    partitions,
+                    sink,
+                    self.inner.appended.clone(),
+                ))
             })
             .clone()
     }
@@ -125,6 +133,11 @@ impl RecordStore {
             .values()
             .find(|t| t.id() == id)
             .cloned()
+    }
+
+    /// Announces every append, for fetches waiting for data.
+    pub(crate) fn appended(&self) -> &AppendSignal {
+        &self.inner.appended
     }
 
     /// Every topic, sorted by name.

@@ -4,9 +4,15 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
+
+use super::append_signal::AppendSignal;
 use super::error::StoreError;
+use super::log_entry::LogEntry;
+use super::partition_log::PartitionLog;
 use super::sink::RecordSink;
 use super::stored_record::{ClientInfo, NewRecord, StoredRecord};
+use crate::record_batch::BatchRecord;
 
 /// A topic and how far each of its partitions has been written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,19 +40,29 @@ pub struct TopicLog {
     name: String,
     id: uuid::Uuid,
     sink: Option<Arc<dyn RecordSink>>,
-    partitions: Vec<Mutex<Vec<StoredRecord>>>,
+    partitions: Vec<Mutex<PartitionLog>>,
     round_robin: AtomicU32,
+    appended: Arc<AppendSignal>,
 }
 
 impl TopicLog {
     /// An empty topic of `partitions` partitions, writing to `sink` too if there is one.
-    pub(crate) fn new(name: &str, partitions: u32, sink: Option<Arc<dyn RecordSink>>) -> TopicLog {
+    /// Every append is announced on `appended`, for fetches waiting for data.
+    pub(crate) fn new(
+        name: &str,
+        partitions: u32,
+        sink: Option<Arc<dyn RecordSink>>,
+        appended: Arc<AppendSignal>,
+    ) -> TopicLog {
         TopicLog {
             name: name.to_string(),
             id: uuid::Uuid::new_v4(),
             sink,
-            partitions: (0..partitions).map(|_| Mutex::new(Vec::new())).collect(),
+            partitions: (0..partitions)
+                .map(|_| Mutex::new(PartitionLog::default()))
+                .collect(),
             round_robin: AtomicU32::new(0),
+            appended,
         }
     }
 
@@ -70,7 +86,7 @@ impl TopicLog {
         self.round_robin.fetch_add(1, Ordering::Relaxed) % self.partition_count()
     }
 
-    fn partition(&self, partition: u32) -> Result<&Mutex<Vec<StoredRecord>>, StoreError> {
+    fn partition(&self, partition: u32) -> Result<&Mutex<PartitionLog>, StoreError> {
         self.partitions
             .get(partition as usize)
             .ok_or_else(|| StoreError::UnknownPartition {
@@ -126,40 +142,77 @@ impl TopicLog {
             locked.push(self.partition(groups[i].0)?.lock().expect("partition lock"));
         }
         let mut bases = vec![0i64; groups.len()];
-        let mut built: Vec<Vec<StoredRecord>> = vec![Vec::new(); groups.len()];
+        let mut built: Vec<Option<(u32, LogEntry)>> = vec![None; groups.len()];
         let mut groups: Vec<Option<(u32, Vec<NewRecord>)>> = groups.into_iter().map(Some).collect();
         for (slot, &i) in order.iter().enumerate() {
             let (partition, records) = groups[i].take().expect("each group once");
-            let base_offset = locked[slot].len() as i64;
+            let base_offset = locked[slot].next_offset();
             bases[i] = base_offset;
-            built[slot] = records
-                .into_iter()
-                .enumerate()
-                .map(|(n, r)| StoredRecord {
-                    partition,
-                    offset: base_offset + n as i64,
-                    timestamp: r.timestamp,
-                    receive_time,
-                    key: r.key,
-                    value: r.value,
-                    headers: r.headers,
-                    producer: r.producer,
-                    client: client.clone(),
-                })
-                .collect();
+            // An empty group appends nothing, as before; its base offset is still reported.
+            if !records.is_empty() {
+                let entry = LogEntry::frame(records, base_offset, receive_time, client);
+                built[slot] = Some((partition, entry));
+            }
         }
         if let Some(sink) = &self.sink {
-            let all: Vec<StoredRecord> = built.iter().flatten().cloned().collect();
+            let all: Vec<StoredRecord> = built
+                .iter()
+                .flatten()
+                .flat_map(|(partition, entry)| entry.records_from(*partition, entry.base_offset))
+                .collect();
             if let Err(e) = sink.write(&self.name, &all) {
                 // Still locked: nobody has seen these records.
                 tracing::error!(topic = %self.name, error = %e, "record file write failed; append refused");
                 return Err(StoreError::Sink(e.to_string()));
             }
         }
-        for (log, records) in locked.iter_mut().zip(built) {
-            log.extend(records);
+        for (log, entry) in locked.iter_mut().zip(built) {
+            if let Some((_, entry)) = entry {
+                log.push(entry);
+            }
         }
+        drop(locked);
+        self.appended.announce();
         Ok(bases)
+    }
+
+    /// Appends a validated Kafka batch (`bytes`, whose records are `records`) to
+    /// `partition` as it is, stamped with the partition's `leader_epoch`;
+    /// returns its base offset.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`] or [`StoreError::Sink`]; nothing is appended then.
+    pub(crate) fn append_kafka_batch(
+        &self,
+        partition: u32,
+        bytes: Bytes,
+        records: Vec<BatchRecord>,
+        leader_epoch: i32,
+        receive_time: i64,
+        client: &Arc<ClientInfo>,
+    ) -> Result<i64, StoreError> {
+        let mut log = self.partition(partition)?.lock().expect("partition lock");
+        let base_offset = log.next_offset();
+        let entry = LogEntry::kafka(
+            bytes,
+            &records,
+            base_offset,
+            leader_epoch,
+            receive_time,
+            client,
+        );
+        if let Some(sink) = &self.sink {
+            let stored = entry.kafka_records(partition, records);
+            if let Err(e) = sink.write(&self.name, &stored) {
+                // Still locked: nobody has seen these records.
+                tracing::error!(topic = %self.name, error = %e, "record file write failed; append refused");
+                return Err(StoreError::Sink(e.to_string()));
+            }
+        }
+        log.push(entry);
+        drop(log);
+        self.appended.announce();
+        Ok(base_offset)
     }
 
     /// Up to `limit` records of `partition` from offset `from`, in offset order.
@@ -172,16 +225,31 @@ impl TopicLog {
         from: i64,
         limit: usize,
     ) -> Result<Vec<StoredRecord>, StoreError> {
-        let records = self.partition(partition)?.lock().expect("partition lock");
-        let start = usize::try_from(from.max(0))
-            .unwrap_or(usize::MAX)
-            .min(records.len());
-        Ok(records[start..].iter().take(limit).cloned().collect())
+        let log = self.partition(partition)?.lock().expect("partition lock");
+        Ok(log.read(partition, from, limit))
+    }
+
+    /// The entries of `partition` from the one holding `from` on: at least one
+    /// (when there is any) if `min_one`, then whole entries while their `size`
+    /// fits in `budget`; and the bytes they take. Cheap: entries share their bytes.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`].
+    pub(crate) fn entries_from(
+        &self,
+        partition: u32,
+        from: i64,
+        budget: usize,
+        min_one: bool,
+        size: impl Fn(&LogEntry) -> usize,
+    ) -> Result<(Vec<LogEntry>, usize), StoreError> {
+        let log = self.partition(partition)?.lock().expect("partition lock");
+        Ok(log.entries_from(from, budget, min_one, size))
     }
 
     /// The first record of `partition` stamped at or after `timestamp` (the
     /// producer's timestamp, else the receive time), as (timestamp, offset);
-    /// scanned in place, without copying records.
+    /// batches stamped earlier are skipped by their index entry, undecoded.
     ///
     /// # Errors
     /// [`StoreError::UnknownPartition`].
@@ -191,10 +259,7 @@ impl TopicLog {
         timestamp: i64,
     ) -> Result<Option<(i64, i64)>, StoreError> {
         let log = self.partition(partition)?.lock().expect("partition lock");
-        Ok(log
-            .iter()
-            .map(|r| (r.timestamp.unwrap_or(r.receive_time), r.offset))
-            .find(|&(stamp, _)| stamp >= timestamp))
+        Ok(log.offset_for_timestamp(timestamp))
     }
 
     /// The first record of `partition` with the largest timestamp, as (timestamp, offset).
@@ -203,18 +268,7 @@ impl TopicLog {
     /// [`StoreError::UnknownPartition`].
     pub fn max_timestamp(&self, partition: u32) -> Result<Option<(i64, i64)>, StoreError> {
         let log = self.partition(partition)?.lock().expect("partition lock");
-        // The first record with the largest timestamp, as Kafka answers (a later
-        // tie does not move it; `max_by_key` would return the last one).
-        Ok(log
-            .iter()
-            .map(|r| (r.timestamp.unwrap_or(r.receive_time), r.offset))
-            .fold(
-                None,
-                |best: Option<(i64, i64)>, (stamp, offset)| match best {
-                    Some((max, _)) if max >= stamp => best,
-                    _ => Some((stamp, offset)),
-                },
-            ))
+        Ok(log.max_timestamp())
     }
 
     /// The next offset of `partition` (its record count).
@@ -226,14 +280,15 @@ impl TopicLog {
             .partition(partition)?
             .lock()
             .expect("partition lock")
-            .len() as i64)
+            .next_offset())
     }
 
     /// Every record, partition by partition, each in offset order.
     pub(crate) fn read_all(&self) -> Vec<StoredRecord> {
         self.partitions
             .iter()
-            .flat_map(|p| p.lock().expect("partition lock").clone())
+            .enumerate()
+            .flat_map(|(i, p)| p.lock().expect("partition lock").read_all(i as u32))
             .collect()
     }
 
@@ -248,7 +303,7 @@ impl TopicLog {
                 .enumerate()
                 .map(|(i, p)| PartitionInfo {
                     partition: i as u32,
-                    high_watermark: p.lock().expect("partition lock").len() as i64,
+                    high_watermark: p.lock().expect("partition lock").next_offset(),
                 })
                 .collect(),
         }

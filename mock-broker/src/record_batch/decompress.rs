@@ -62,7 +62,7 @@ fn read_all(
 ) -> Result<Bytes, DecompressError> {
     let mut out = Vec::new();
     decoder
-        .take(limit as u64 + 1)
+        .take((limit as u64).saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| corrupt(codec, e))?;
     if out.len() > limit {

@@ -1,4 +1,4 @@
-//! RecordBatch v2 (magic 2): validation and decoding of what producers send.
+//! Walking a RecordBatch v2 (magic 2): its header, CRC and records, checked against each other.
 //!
 //! The `kafka-protocol` crate decodes batches too, but it keeps only the last
 //! of repeated header keys, ignores `last_offset_delta`, and does not check
@@ -6,7 +6,7 @@
 //! record exactly what was sent must reject every batch whose header
 //! disagrees with its records, so the layout is walked here, over `Bytes`
 //! slices of the request (no copy for uncompressed batches). The CRC-32C comes
-//! from a crate; decompression, with a limit, is in [`super::decompress`].
+//! from a crate; decompression, with a limit, is in `decompress.rs`.
 
 use bytes::{Buf, Bytes};
 use protocol::Header;
@@ -307,5 +307,5 @@ fn read_unsigned(r: &mut Bytes, max_bytes: usize) -> Result<u64, String> {
 }
 
 #[cfg(test)]
-#[path = "record_batch_tests.rs"]
+#[path = "parse_tests.rs"]
 mod tests;

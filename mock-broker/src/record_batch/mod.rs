@@ -1,0 +1,11 @@
+//! RecordBatch v2, the way Kafka producers send records: validated when a batch
+//! arrives (`parse.rs`: header, CRC-32C, every record against the header),
+//! decompressed with a limit (`decompress.rs`), and decoded again whenever
+//! somebody reads the records of a stored batch. Pure code over `Bytes`: the
+//! produce handler and the store both use it. This module only declares and
+//! re-exports.
+
+mod decompress;
+mod parse;
+
+pub(crate) use parse::{Batch, BatchError, BatchRecord, parse_batches};

@@ -1,0 +1,96 @@
+//! One partition's log: its entries (a batch each) in offset order, indexed by
+//! base offset, and the offset the next record will get.
+
+use std::collections::VecDeque;
+
+use super::log_entry::LogEntry;
+use super::stored_record::StoredRecord;
+
+/// One partition's entries.
+#[derive(Debug, Default)]
+pub(crate) struct PartitionLog {
+    entries: VecDeque<LogEntry>,
+    next_offset: i64,
+}
+
+impl PartitionLog {
+    /// The offset the next record will get (the number of records so far).
+    pub(crate) fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+
+    /// Appends `entry`, which must start at [`PartitionLog::next_offset`].
+    pub(crate) fn push(&mut self, entry: LogEntry) {
+        debug_assert_eq!(entry.base_offset, self.next_offset, "entries are dense");
+        self.next_offset = entry.next_offset();
+        self.entries.push_back(entry);
+    }
+
+    /// The index of the entry holding `offset`, or of the first entry after it.
+    fn position(&self, offset: i64) -> usize {
+        self.entries.partition_point(|e| e.next_offset() <= offset)
+    }
+
+    /// Up to `limit` records from offset `from`, in offset order.
+    pub(crate) fn read(&self, partition: u32, from: i64, limit: usize) -> Vec<StoredRecord> {
+        let mut records = Vec::new();
+        for entry in self.entries.range(self.position(from)..) {
+            if records.len() >= limit {
+                break;
+            }
+            let mut decoded = entry.records_from(partition, from);
+            decoded.truncate(limit - records.len());
+            records.append(&mut decoded);
+        }
+        records
+    }
+
+    /// Every record, in offset order.
+    pub(crate) fn read_all(&self, partition: u32) -> Vec<StoredRecord> {
+        self.read(partition, 0, usize::MAX)
+    }
+
+    /// The entries from the one holding `from` on: at least one (when there is
+    /// any) if `min_one`, then whole entries while their bytes fit in `budget`.
+    /// `size` says how many bytes an entry takes in a response.
+    pub(crate) fn entries_from(
+        &self,
+        from: i64,
+        budget: usize,
+        min_one: bool,
+        size: impl Fn(&LogEntry) -> usize,
+    ) -> (Vec<LogEntry>, usize) {
+        let mut taken = Vec::new();
+        let mut used = 0usize;
+        for entry in self.entries.range(self.position(from)..) {
+            let len = size(entry);
+            let first = taken.is_empty() && min_one;
+            if !first && used + len > budget {
+                break;
+            }
+            used += len;
+            taken.push(entry.clone());
+        }
+        (taken, used)
+    }
+
+    /// The first record stamped at or after `timestamp`, as (timestamp, offset).
+    pub(crate) fn offset_for_timestamp(&self, timestamp: i64) -> Option<(i64, i64)> {
+        self.entries
+            .iter()
+            .find_map(|entry| entry.first_at_or_after(timestamp))
+    }
+
+    /// The first record with the largest timestamp, as (timestamp, offset).
+    pub(crate) fn max_timestamp(&self) -> Option<(i64, i64)> {
+        // The first entry with the largest timestamp, as Kafka answers (a later
+        // tie does not move it; `max_by_key` would return the last one).
+        self.entries
+            .iter()
+            .map(|e| e.max_timestamp)
+            .fold(None, |best, candidate| match best {
+                Some((max, _)) if max >= candidate.0 => best,
+                _ => Some(candidate),
+            })
+    }
+}
