@@ -1,6 +1,8 @@
 //! Real Kafka clients we did not write (kcat, confluent-kafka, kafka-python, kafkajs) produce to the
 //! `mock-broker` binary; the admin API must then show every message recorded exactly once, with its
-//! key, value and headers, in the partition and at the offset the client was told.
+//! key, value and headers, in the partition and at the offset the client was told. kcat also
+//! consumes: compressed batches that confluent-kafka produced, served back as stored, read from the
+//! start and from inside a batch.
 //!
 //! The clients are external programs: `bash .ci/install-clients.sh` installs them. Without them each
 //! test skips with a line on stderr naming what is missing; with `MOCK_BROKER_REQUIRE_CLIENTS=1` (as
@@ -9,14 +11,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use kafka_protocol::messages::FetchResponse;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
+use kafka_protocol::records::RecordBatchDecoder;
 use serde::Deserialize;
 
 use crate::binaries::{BrokerProcess, http_get};
+use crate::kafka_protocol::{KafkaClient, name};
 
 /// How long a client process may run before it is killed; the scripts give up after 60 s themselves.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -373,6 +381,33 @@ fn kcat() -> Result<PathBuf, String> {
     on_path("kcat").ok_or_else(|| "kcat is not on PATH (Debian: apt-get install kcat)".to_string())
 }
 
+/// A command running `kcat` with the librdkafka it was built against. `cargo test` runs the tests
+/// with `LD_LIBRARY_PATH` listing its own build directories, among them the librdkafka that the
+/// `rdkafka` crate builds from source (a newer one, without zstd), which kcat would load instead of
+/// the system's; those entries are dropped, the rest kept.
+fn kcat_command(kcat: &Path) -> Command {
+    const LIBRARY_PATH: &str = "LD_LIBRARY_PATH";
+    let mut command = Command::new(kcat);
+    let Some(paths) = std::env::var_os(LIBRARY_PATH) else {
+        return command;
+    };
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary is in target/<profile>/deps");
+    let kept: Vec<PathBuf> = std::env::split_paths(&paths)
+        .filter(|path| !path.starts_with(profile_dir))
+        .collect();
+    if kept.is_empty() {
+        command.env_remove(LIBRARY_PATH);
+    } else {
+        let kept = std::env::join_paths(kept).expect("paths that were joined before join again");
+        command.env(LIBRARY_PATH, kept);
+    }
+    command
+}
+
 /// The Python that runs the client scripts, if it can import `module`.
 fn python_with(module: &str) -> Result<PathBuf, String> {
     let python = match std::env::var_os(PYTHON) {
@@ -562,7 +597,7 @@ fn kcat_produces_keyed_lines_with_a_header_and_each_is_recorded_once() {
         .iter()
         .map(|s| format!("{}:{}\n", s.key, s.value))
         .collect();
-    let mut command = Command::new(kcat);
+    let mut command = kcat_command(&kcat);
     command.args(["-P", "-b", &broker.address, "-t", topic, "-K:"]);
     command.args(["-H", "client=kcat", "-X", "client.id=real-clients-kcat"]);
     command.args(["-X", "message.timeout.ms=60000"]);
@@ -613,11 +648,11 @@ fn kcat_lists_every_broker_and_the_partition_leaders_of_a_three_broker_cluster()
     };
     let broker = BrokerProcess::start(&["--brokers", "3", "--partitions", "6"]);
     let topic = "kcat-listed";
-    let mut produce = Command::new(&kcat);
+    let mut produce = kcat_command(&kcat);
     produce.args(["-P", "-b", &broker.address, "-t", topic, "-K:"]);
     run_client(produce, "a:1\nb:2\n");
 
-    let mut list = Command::new(&kcat);
+    let mut list = kcat_command(&kcat);
     list.args(["-L", "-J", "-b", &broker.address]);
     let stdout = run_client(list, "");
     let metadata: KcatMetadata = serde_json::from_str(stdout.trim())
@@ -661,6 +696,339 @@ fn kcat_lists_every_broker_and_the_partition_leaders_of_a_three_broker_cluster()
         "partition p is led by broker p mod 3 + 1"
     );
     assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+// ---------------------------------------------------------------------------------------------
+// kcat as a consumer: compressed batches served as confluent-kafka produced them
+
+/// The most records confluent-kafka puts in one batch here (`batch.num.messages`).
+const RECORDS_PER_BATCH: i32 = 10;
+
+/// One RecordBatch v2 as a raw Fetch served it: fields read from its header, and its records' keys.
+#[derive(Debug)]
+struct ServedBatch {
+    /// Bytes 0..8.
+    base_offset: i64,
+    /// `attributes & 7` (attributes at bytes 21..23): 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
+    codec: i16,
+    /// Bytes 57..61.
+    record_count: i32,
+    /// The keys of its records, decoded (and decompressed) by `kafka-protocol`.
+    keys: Vec<String>,
+}
+
+/// (base offset, record count) of each batch, for assertion messages.
+fn batch_layout(batches: &[ServedBatch]) -> Vec<(i64, i32)> {
+    batches
+        .iter()
+        .map(|b| (b.base_offset, b.record_count))
+        .collect()
+}
+
+/// Splits a fetched record set into its batches, as `fetch_batches.rs` does.
+///
+/// # Panics
+/// If the set ends with a partial batch, a batch does not decode, or its declared record count or
+/// base offset disagrees with the records it holds.
+fn split_batches(records: &Bytes) -> Vec<ServedBatch> {
+    let mut batches = Vec::new();
+    let mut at = 0;
+    while at < records.len() {
+        let rest = &records[at..];
+        assert!(
+            rest.len() >= 61,
+            "a whole batch at byte {at} of the record set: {} bytes left, less than a batch header",
+            rest.len()
+        );
+        let length = i32::from_be_bytes(rest[8..12].try_into().unwrap());
+        let size = 12 + usize::try_from(length).expect("a batch length ≥ 0");
+        assert!(
+            rest.len() >= size,
+            "a whole batch at byte {at} of the record set: it declares {size} bytes and {} are left",
+            rest.len()
+        );
+        let bytes = records.slice(at..at + size);
+        assert_eq!(bytes[16], 2, "batch at byte {at}: magic 2 (RecordBatch v2)");
+        let base_offset = i64::from_be_bytes(bytes[0..8].try_into().unwrap());
+        let attributes = i16::from_be_bytes(bytes[21..23].try_into().unwrap());
+        let record_count = i32::from_be_bytes(bytes[57..61].try_into().unwrap());
+        let decoded = RecordBatchDecoder::decode(&mut bytes.clone()).unwrap_or_else(|e| {
+            panic!("the batch with base offset {base_offset} decodes: {e:#}");
+        });
+        let offsets: Vec<i64> = decoded.records.iter().map(|r| r.offset).collect();
+        let dense: Vec<i64> = (base_offset..base_offset + i64::from(record_count)).collect();
+        assert_eq!(
+            offsets, dense,
+            "the batch with base offset {base_offset} holds the {record_count} records its header \
+             declares, at dense offsets"
+        );
+        let keys = decoded
+            .records
+            .iter()
+            .map(|r| {
+                r.key.as_ref().map_or_else(
+                    || "<null>".to_string(),
+                    |k| String::from_utf8_lossy(k).into_owned(),
+                )
+            })
+            .collect();
+        batches.push(ServedBatch {
+            base_offset,
+            codec: attributes & 7,
+            record_count,
+            keys,
+        });
+        at += size;
+    }
+    batches
+}
+
+/// The batches that one raw Fetch v12 of partition 0 of `topic` from `offset` returns: no wait,
+/// limits far above what these tests produce.
+///
+/// # Panics
+/// If the response has an error or does not answer exactly that partition.
+fn fetch_batches(broker: &BrokerProcess, topic: &str, offset: i64) -> Vec<ServedBatch> {
+    const FETCH_VERSION: i16 = 12;
+    const LARGE: i32 = 64 << 20;
+    let address: SocketAddr = broker
+        .address
+        .parse()
+        .unwrap_or_else(|e| panic!("one broker, one address: {:?} ({e})", broker.address));
+    let request = FetchRequest::default()
+        .with_max_wait_ms(0)
+        .with_min_bytes(1)
+        .with_max_bytes(LARGE)
+        .with_topics(vec![
+            FetchTopic::default()
+                .with_topic(name(topic))
+                .with_partitions(vec![
+                    FetchPartition::default()
+                        .with_partition(0)
+                        .with_fetch_offset(offset)
+                        .with_partition_max_bytes(LARGE),
+                ]),
+        ]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the raw Fetch");
+    // The client times out its read itself (30 s).
+    let response: FetchResponse = runtime.block_on(async {
+        let mut client = KafkaClient::connect(address).await;
+        client.call(FETCH_VERSION, &request).await
+    });
+    let context = format!("raw Fetch v{FETCH_VERSION} of {topic}-0 from offset {offset}");
+    assert_eq!(response.error_code, 0, "{context}: top-level error");
+    let [answered] = &response.responses[..] else {
+        panic!("{context}: answers one topic, not {response:?}");
+    };
+    let [partition] = &answered.partitions[..] else {
+        panic!("{context}: answers one partition, not {answered:?}");
+    };
+    assert_eq!(partition.partition_index, 0, "{context}: partition");
+    assert_eq!(partition.error_code, 0, "{context}: partition error");
+    partition
+        .records
+        .as_ref()
+        .map(split_batches)
+        .unwrap_or_default()
+}
+
+/// Runs `kcat -C` on partition 0 of `topic` from `start` (`beginning` or an offset) to the end of
+/// the partition (`-e`), with librdkafka checking every batch's CRC, and returns its lines:
+/// `OFFSET KEY VALUE HEADERS`.
+fn kcat_consume(kcat: &Path, broker: &BrokerProcess, topic: &str, start: &str) -> Vec<String> {
+    let mut command = kcat_command(kcat);
+    command.args(["-C", "-b", &broker.address, "-t", topic, "-p", "0"]);
+    command.args(["-o", start, "-e", "-q", "-f", "%o %k %s %h\n"]);
+    command.args(["-X", "client.id=real-clients-kcat-consumer"]);
+    command.args(["-X", "check.crcs=true"]);
+    run_client(command, "")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The offsets of kcat lines, for an assertion message that says what is missing or extra.
+fn line_offsets(lines: &[String]) -> Vec<i64> {
+    lines
+        .iter()
+        .map(|line| {
+            line.split(' ')
+                .next()
+                .and_then(|o| o.parse().ok())
+                .unwrap_or_else(|| panic!("kcat printed a line without an offset: {line:?}"))
+        })
+        .collect()
+}
+
+/// confluent-kafka produces [`COUNT`] messages to one partition in `codec` batches of up to
+/// [`RECORDS_PER_BATCH`]; a raw Fetch must show those batches as produced (the codec, several
+/// records each, tiling offsets 0..COUNT), and kcat must read every message from the beginning,
+/// and exactly the messages from an offset in the middle of a batch onwards from there, with the
+/// keys, values and headers sent, at the offsets confluent-kafka was told.
+fn kcat_consumes_batches(codec: &str, codec_id: i16) {
+    let Some(kcat) = require(kcat()) else {
+        return;
+    };
+    let Some(python) = require(python_with("confluent_kafka")) else {
+        return;
+    };
+    let broker = BrokerProcess::start(&["--partitions", "1"]);
+    let topic = format!("kcat-consumes-{codec}");
+    let deliveries = run_script(
+        &python,
+        "produce_confluent_kafka.py",
+        &broker,
+        &topic,
+        COUNT,
+        &[
+            &format!("compression.type={codec}"),
+            "linger.ms=50",
+            &format!("batch.num.messages={RECORDS_PER_BATCH}"),
+        ],
+    );
+
+    // The message at each offset, as confluent-kafka was told; every offset 0..COUNT once.
+    let sent = sent_messages("confluent-kafka", COUNT);
+    let mut at_offset: Vec<Option<&Sent>> = vec![None; COUNT];
+    for message in &sent {
+        let (partition, offset) = *deliveries
+            .get(&message.key)
+            .unwrap_or_else(|| panic!("confluent-kafka reported no delivery of {}", message.key));
+        assert_eq!(partition, 0, "{}: the topic has one partition", message.key);
+        let slot = usize::try_from(offset)
+            .ok()
+            .and_then(|o| at_offset.get_mut(o))
+            .unwrap_or_else(|| panic!("{}: offset {offset} not in 0..{COUNT}", message.key));
+        assert!(
+            slot.is_none(),
+            "{}: offset {offset} was reported for two messages",
+            message.key
+        );
+        *slot = Some(message);
+    }
+    let at_offset: Vec<&Sent> = at_offset.into_iter().map(Option::unwrap).collect();
+
+    // The stored batches kept the producer's codec and boundaries.
+    let served = fetch_batches(&broker, &topic, 0);
+    let layout = batch_layout(&served);
+    assert!(
+        served.iter().all(|b| b.codec == codec_id),
+        "every batch served with the codec it was produced with ({codec} = {codec_id}); codecs \
+         {:?}, batches (base offset, records) {layout:?}",
+        served.iter().map(|b| b.codec).collect::<Vec<_>>()
+    );
+    let mut next = 0;
+    for batch in &served {
+        assert_eq!(
+            batch.base_offset, next,
+            "the batches tile the offsets from 0: {layout:?}"
+        );
+        assert!(
+            (1..=RECORDS_PER_BATCH).contains(&batch.record_count),
+            "batches as produced (1..={RECORDS_PER_BATCH} records each), not merged or split: \
+             {layout:?}"
+        );
+        let keys: Vec<&str> = (0..batch.record_count)
+            .map(|i| {
+                at_offset[(batch.base_offset + i64::from(i)) as usize]
+                    .key
+                    .as_str()
+            })
+            .collect();
+        assert_eq!(
+            batch.keys, keys,
+            "the batch with base offset {} holds the messages delivered at its offsets",
+            batch.base_offset
+        );
+        next += i64::from(batch.record_count);
+    }
+    assert_eq!(
+        next, COUNT as i64,
+        "the batches end at the last offset: {layout:?}"
+    );
+    // A batch after the first with several records, so that reading from its middle skips both a
+    // whole batch and records of the batch served.
+    let inside = served
+        .iter()
+        .find(|b| b.base_offset > 0 && b.record_count >= 3)
+        .unwrap_or_else(|| {
+            panic!("a batch after the first with 3 records or more to read from: {layout:?}")
+        });
+    let offset = inside.base_offset + i64::from(inside.record_count) / 2;
+    println!(
+        "{topic}: {codec} batches (base offset, records) {layout:?}; kcat reads from the \
+         beginning, then from offset {offset}"
+    );
+    let from_inside = fetch_batches(&broker, &topic, offset);
+    assert_eq!(
+        from_inside.first().map(|b| (b.base_offset, b.record_count)),
+        Some((inside.base_offset, inside.record_count)),
+        "a raw fetch from offset {offset} starts with the whole batch holding it; served {:?}",
+        batch_layout(&from_inside)
+    );
+
+    let expected = |from: i64| -> Vec<String> {
+        at_offset[from as usize..]
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let headers: Vec<String> =
+                    m.headers.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let offset = from + i as i64;
+                format!("{offset} {} {} {}", m.key, m.value, headers.join(","))
+            })
+            .collect()
+    };
+
+    let from_start = kcat_consume(&kcat, &broker, &topic, "beginning");
+    assert_eq!(
+        line_offsets(&from_start),
+        (0..COUNT as i64).collect::<Vec<_>>(),
+        "kcat -o beginning: offsets"
+    );
+    assert_eq!(
+        from_start,
+        expected(0),
+        "kcat -o beginning: `offset key value headers`"
+    );
+
+    let from_middle = kcat_consume(&kcat, &broker, &topic, &offset.to_string());
+    assert_eq!(
+        line_offsets(&from_middle),
+        (offset..COUNT as i64).collect::<Vec<_>>(),
+        "kcat -o {offset} (inside the batch {:?}): offsets {offset}.. only, none of the batch \
+         before it",
+        (inside.base_offset, inside.record_count)
+    );
+    assert_eq!(
+        from_middle,
+        expected(offset),
+        "kcat -o {offset}: `offset key value headers`"
+    );
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+#[test]
+fn kcat_consumes_gzip_batches_from_the_start_and_from_inside_a_batch() {
+    kcat_consumes_batches("gzip", 1);
+}
+
+#[test]
+fn kcat_consumes_snappy_batches_from_the_start_and_from_inside_a_batch() {
+    kcat_consumes_batches("snappy", 2);
+}
+
+#[test]
+fn kcat_consumes_lz4_batches_from_the_start_and_from_inside_a_batch() {
+    kcat_consumes_batches("lz4", 3);
+}
+
+#[test]
+fn kcat_consumes_zstd_batches_from_the_start_and_from_inside_a_batch() {
+    kcat_consumes_batches("zstd", 4);
 }
 
 // ---------------------------------------------------------------------------------------------
