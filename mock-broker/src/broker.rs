@@ -95,7 +95,11 @@ impl MockBroker {
             config.advertise.as_deref(),
         )
         .map_err(StartError::Config)?;
-        let store = RecordStore::new(config.partitions, config.auto_create_topics);
+        let store = RecordStore::with_limits(
+            config.partitions,
+            config.auto_create_topics,
+            config.store_limits(),
+        );
         if let Some(path) = &config.record_file {
             let file = crate::record_file::RecordFile::open(path).map_err(|error| {
                 StartError::RecordFile {

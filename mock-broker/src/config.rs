@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use protocol::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, HEADER_LEN};
 use serde::Deserialize;
 
+use crate::store::{MemoryPolicy, StoreLimits};
+
 /// Everything the broker can be told.
 ///
 /// The TOML keys of `--config FILE` are the field names; unknown keys are rejected.
@@ -46,6 +48,22 @@ pub struct BrokerConfig {
     /// A connection that sends nothing for this long is closed, as Kafka's
     /// `connections.max.idle.ms` does; 0 never closes one. Default 600000 (10 minutes).
     pub connections_max_idle_ms: u64,
+    /// The most bytes of batches one partition keeps, as Kafka's
+    /// `retention.bytes`: past it the oldest whole batches are dropped and the
+    /// log start offset moves (the newest batch always stays); -1 keeps
+    /// everything. Default -1.
+    pub retention_bytes: i64,
+    /// How long a batch is kept after the broker received it, in ms, as
+    /// Kafka's `retention.ms` (which counts from the records' timestamps
+    /// instead); -1 keeps batches forever. Default 604800000 (7 days, as Kafka).
+    pub retention_ms: i64,
+    /// The most bytes all stored batches may take together. Default
+    /// 4294967296 (4 GiB).
+    pub max_memory: u64,
+    /// What happens to an append past `max_memory`: `refuse` (Kafka producers
+    /// get KAFKA_STORAGE_ERROR, frame producers BROKER_BUSY) or `drop-oldest`
+    /// (the broker's oldest batches are dropped to make room). Default `refuse`.
+    pub memory_policy: MemoryPolicy,
     /// Fault rules in force from the start (`[[faults]]` tables; see `docs/faults.md`).
     /// Their `at` counts from when the broker starts. Default: none.
     pub faults: Vec<crate::fault::FaultSpec>,
@@ -67,6 +85,10 @@ impl Default for BrokerConfig {
             max_decompressed_bytes: 64 * 1024 * 1024,
             max_connections: 1024,
             connections_max_idle_ms: 600_000,
+            retention_bytes: -1,
+            retention_ms: 604_800_000,
+            max_memory: DEFAULT_MAX_MEMORY,
+            memory_policy: MemoryPolicy::Refuse,
             faults: Vec::new(),
         }
     }
@@ -157,6 +179,24 @@ impl BrokerConfig {
         if self.max_decompressed_bytes == 0 {
             return Err("max_decompressed_bytes is 0; expected at least 1".into());
         }
+        if self.retention_bytes < -1 {
+            return Err(format!(
+                "retention_bytes is {}; expected -1 (keep everything) or a size in bytes",
+                self.retention_bytes
+            ));
+        }
+        if self.retention_ms < -1 || self.retention_ms == 0 {
+            return Err(format!(
+                "retention_ms is {}; expected -1 (keep forever) or at least 1",
+                self.retention_ms
+            ));
+        }
+        if self.max_memory < MIN_MAX_MEMORY {
+            return Err(format!(
+                "max_memory is {}; expected at least {MIN_MAX_MEMORY} (1 MiB)",
+                self.max_memory
+            ));
+        }
         if self.max_connections == 0 {
             return Err("max_connections is 0; expected at least 1".into());
         }
@@ -167,6 +207,25 @@ impl BrokerConfig {
         Ok(())
     }
 }
+
+impl BrokerConfig {
+    /// What the store keeps, from the retention and memory settings.
+    pub fn store_limits(&self) -> StoreLimits {
+        StoreLimits {
+            retention_bytes: u64::try_from(self.retention_bytes).ok(),
+            retention_ms: (self.retention_ms > 0).then_some(self.retention_ms),
+            max_memory: self.max_memory,
+            memory_policy: self.memory_policy,
+        }
+    }
+}
+
+/// The default `max_memory`: 4 GiB, room for a million 1 KB messages several
+/// times over, and well inside a development machine.
+pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
+
+/// The smallest `max_memory` accepted: 1 MiB.
+const MIN_MAX_MEMORY: u64 = 1 << 20;
 
 /// Parses the `admin` setting: an address, or `off`.
 ///

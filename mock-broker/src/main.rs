@@ -55,6 +55,18 @@ struct Args {
     /// Connections served at once [default: 1024].
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
+    /// Bytes of batches each partition keeps; the oldest whole batches go past it; -1 keeps all [default: -1].
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
+    retention_bytes: Option<i64>,
+    /// How long a batch is kept after it arrived, in ms; -1 forever [default: 604800000, 7 days].
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
+    retention_ms: Option<i64>,
+    /// Most bytes all stored batches may take [default: 4294967296, 4 GiB].
+    #[arg(long, value_name = "BYTES")]
+    max_memory: Option<u64>,
+    /// At --max-memory: "refuse" appends (KAFKA_STORAGE_ERROR) or "drop-oldest" batches [default: refuse].
+    #[arg(long, value_name = "POLICY")]
+    memory_policy: Option<mock_broker::store::MemoryPolicy>,
     /// Refuse produce requests for topics that do not exist instead of creating them.
     #[arg(long)]
     no_auto_create_topics: bool,
@@ -103,6 +115,18 @@ impl Args {
         }
         if let Some(n) = self.max_connections {
             config.max_connections = n;
+        }
+        if let Some(bytes) = self.retention_bytes {
+            config.retention_bytes = bytes;
+        }
+        if let Some(ms) = self.retention_ms {
+            config.retention_ms = ms;
+        }
+        if let Some(bytes) = self.max_memory {
+            config.max_memory = bytes;
+        }
+        if let Some(policy) = self.memory_policy {
+            config.memory_policy = policy;
         }
         if self.no_auto_create_topics {
             config.auto_create_topics = false;

@@ -33,6 +33,13 @@ pub(crate) async fn run(
     if let Some(admin) = admin {
         tasks.spawn(crate::admin::serve(admin, state.clone(), shutdown.clone()));
     }
+    if state.config.retention_ms > 0 {
+        let retention_state = state.clone();
+        let retention_shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            apply_retention(&retention_state, retention_shutdown).await;
+        });
+    }
     let clock_state = state.clone();
     let clock_shutdown = shutdown.clone();
     tasks.spawn(async move {
@@ -40,6 +47,19 @@ pub(crate) async fn run(
     });
     tasks.close();
     tasks.wait().await;
+}
+
+/// Applies `retention_ms` to every partition once a second, until shutdown
+/// (appends apply it to their own partition as they go).
+async fn apply_retention(state: &BrokerState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => state.store.apply_retention(crate::clock::now_ms()),
+            _ = shutdown.cancelled() => return,
+        }
+    }
 }
 
 /// One broker's accept loop: a permit is taken before each accept, so at most

@@ -190,18 +190,18 @@ async fn topics_lists_each_topic_with_its_id_partition_leaders_and_high_watermar
                 "name": "audit",
                 "id": audit_id,
                 "partitions": [
-                    {"partition": 0, "leader": 1, "high_watermark": 0},
-                    {"partition": 1, "leader": 2, "high_watermark": 1},
-                    {"partition": 2, "leader": 1, "high_watermark": 0},
+                    {"partition": 0, "leader": 1, "high_watermark": 0, "log_start_offset": 0},
+                    {"partition": 1, "leader": 2, "high_watermark": 1, "log_start_offset": 0},
+                    {"partition": 2, "leader": 1, "high_watermark": 0, "log_start_offset": 0},
                 ],
             },
             {
                 "name": "orders",
                 "id": orders_id,
                 "partitions": [
-                    {"partition": 0, "leader": 1, "high_watermark": 2},
-                    {"partition": 1, "leader": 2, "high_watermark": 0},
-                    {"partition": 2, "leader": 1, "high_watermark": 1},
+                    {"partition": 0, "leader": 1, "high_watermark": 2, "log_start_offset": 0},
+                    {"partition": 1, "leader": 2, "high_watermark": 0, "log_start_offset": 0},
+                    {"partition": 2, "leader": 1, "high_watermark": 1, "log_start_offset": 0},
                 ],
             },
         ])

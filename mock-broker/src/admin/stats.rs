@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::state::BrokerState;
 use crate::stats::StatsSnapshot;
+use crate::store::MemoryStats;
 
 /// The `/stats` body: the counters' fields, then the totals only the broker knows.
 #[derive(Debug, Serialize)]
@@ -16,6 +17,7 @@ pub(super) struct StatsJson {
     #[serde(flatten)]
     counters: StatsSnapshot,
     records_total: u64,
+    memory: MemoryStats,
     brokers: Vec<BrokerJson>,
 }
 
@@ -32,6 +34,7 @@ pub(super) async fn get(State(state): State<Arc<BrokerState>>) -> Json<StatsJson
     Json(StatsJson {
         counters: state.stats.snapshot(),
         records_total: state.store.record_count(),
+        memory: state.store.memory(),
         brokers: state
             .cluster
             .nodes()

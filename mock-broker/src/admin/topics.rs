@@ -25,6 +25,7 @@ struct PartitionJson {
     partition: u32,
     leader: i32,
     high_watermark: i64,
+    log_start_offset: i64,
 }
 
 /// `GET /topics`: every topic, sorted by name.
@@ -42,6 +43,7 @@ pub(super) async fn list(State(state): State<Arc<BrokerState>>) -> Json<Vec<Topi
                     partition: p.partition,
                     leader: state.cluster.leader(&topic.name, p.partition),
                     high_watermark: p.high_watermark,
+                    log_start_offset: p.log_start_offset,
                 })
                 .collect(),
             name: topic.name,

@@ -108,6 +108,10 @@ pub(crate) fn handle(
                 format!("cannot record: {reason}"),
             );
         }
+        // Retriable: the producer tries again later, as after a Kafka storage error.
+        Err(e @ StoreError::MemoryFull { .. }) => {
+            return ProduceResponse::error(id, Status::BrokerBusy, e.to_string());
+        }
         Err(e) => return ProduceResponse::error(id, Status::InternalError, e.to_string()),
     }
     stats.recorded(topic.name(), count, bytes as u64);

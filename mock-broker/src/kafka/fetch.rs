@@ -87,7 +87,9 @@ fn answer(request: &FetchRequest, version: i16, ctx: &Ctx<'_>) -> (FetchResponse
                     let Ok(index) = u32::try_from(p.partition) else {
                         return data.with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
-                    let Ok(high_watermark) = log.high_watermark(index) else {
+                    let (Ok(high_watermark), Ok(log_start)) =
+                        (log.high_watermark(index), log.log_start_offset(index))
+                    else {
                         return data.with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
                     if ctx.state.cluster.leader(log.name(), index) != ctx.node_id {
@@ -97,9 +99,9 @@ fn answer(request: &FetchRequest, version: i16, ctx: &Ctx<'_>) -> (FetchResponse
                         .with_high_watermark(high_watermark)
                         .with_last_stable_offset(high_watermark);
                     if version >= 5 {
-                        data = data.with_log_start_offset(0);
+                        data = data.with_log_start_offset(log_start);
                     }
-                    if p.fetch_offset < 0 || p.fetch_offset > high_watermark {
+                    if p.fetch_offset < log_start || p.fetch_offset > high_watermark {
                         return data.with_error_code(ResponseError::OffsetOutOfRange.code());
                     }
                     let limit = usize::try_from(p.partition_max_bytes)
@@ -203,5 +205,155 @@ fn encode_frame_entry(entry: &LogEntry, out: &mut BytesMut) {
     if let Err(e) = RecordBatchEncoder::encode(out, &records, &options) {
         tracing::error!(base_offset = entry.base_offset, error = %e, "cannot encode frame messages for a fetch");
         out.truncate(start);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bytes::{Bytes, BytesMut};
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
+        TimestampType,
+    };
+
+    use super::*;
+    use crate::record_batch::parse_batches;
+    use crate::store::{ClientInfo, NewRecord, Protocol, RecordStore};
+
+    fn client() -> Arc<ClientInfo> {
+        Arc::new(ClientInfo {
+            address: "127.0.0.1:5000".parse().unwrap(),
+            protocol: Protocol::Kafka,
+            client_id: None,
+        })
+    }
+
+    fn batch(values: &[&str], compression: Compression) -> Bytes {
+        let records: Vec<Record> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: i as i32 - 1,
+                timestamp: 1_000 + i as i64,
+                key: None,
+                value: Some(Bytes::copy_from_slice(v.as_bytes())),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression,
+        };
+        RecordBatchEncoder::encode(&mut buf, &records, &options).unwrap();
+        buf.freeze()
+    }
+
+    #[test]
+    fn every_offset_is_served_from_the_batch_that_holds_it_in_its_codec() {
+        let store = RecordStore::new(1, true);
+        let topic = store.topic_for_write("t").unwrap();
+        let kafka = [
+            (vec!["a", "b", "c"], Compression::Gzip, 1),
+            (vec!["d"], Compression::None, 0),
+            (vec!["e", "f"], Compression::Zstd, 4),
+        ];
+        for (values, compression, _) in &kafka {
+            let parsed = parse_batches(batch(values, *compression), 1 << 20)
+                .unwrap()
+                .pop()
+                .unwrap();
+            topic
+                .append_kafka_batch(0, parsed.raw, parsed.records, 2, 7, &client())
+                .unwrap();
+        }
+        let frame = ["g", "h"].map(|v| NewRecord {
+            timestamp: None,
+            key: None,
+            value: Some(Bytes::from_static(v.as_bytes())),
+            headers: Vec::new(),
+            producer: None,
+        });
+        topic.append(0, frame, 9, &client()).unwrap();
+        let values = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        // Where each offset's batch starts, and the codec it is served in.
+        let batch_of = [
+            (0, 1),
+            (0, 1),
+            (0, 1),
+            (3, 0),
+            (4, 4),
+            (4, 4),
+            (6, 0),
+            (6, 0),
+        ];
+        for (from, &(start, codec)) in batch_of.iter().enumerate() {
+            let (entries, size) = topic
+                .entries_from(0, from as i64, usize::MAX, true, served_len)
+                .unwrap();
+            let mut served = encode(&entries, size);
+            // The attributes are big-endian; the codec is in the low bits of the second byte.
+            assert_eq!(
+                (
+                    i64::from_be_bytes(served[..8].try_into().unwrap()),
+                    served[22] & 7
+                ),
+                (start, codec),
+                "fetch from {from}: the first batch served holds the offset, in its codec"
+            );
+            let epoch = i32::from_be_bytes(served[12..16].try_into().unwrap());
+            assert_eq!(
+                epoch,
+                if from < 6 { 2 } else { 0 },
+                "leader epoch stamped at append"
+            );
+            let batches = RecordBatchDecoder::decode_all(&mut served).unwrap();
+            let records: Vec<_> = batches.iter().flat_map(|b| &b.records).collect();
+            let first = start as usize;
+            assert_eq!(records.len(), values.len() - first, "fetch from {from}");
+            for (i, record) in records.iter().enumerate() {
+                assert_eq!(record.offset, (first + i) as i64);
+                assert_eq!(record.value.as_deref(), Some(values[first + i].as_bytes()));
+            }
+        }
+    }
+
+    #[test]
+    fn after_the_first_batch_only_whole_batches_within_the_budget_are_served() {
+        let store = RecordStore::new(1, true);
+        let topic = store.topic_for_write("t").unwrap();
+        for _ in 0..3 {
+            let parsed = parse_batches(batch(&["0123456789"; 4], Compression::None), 1 << 20)
+                .unwrap()
+                .pop()
+                .unwrap();
+            topic
+                .append_kafka_batch(0, parsed.raw, parsed.records, 0, 7, &client())
+                .unwrap();
+        }
+        let one = topic.entries_from(0, 0, 0, true, served_len).unwrap();
+        assert_eq!(one.0.len(), 1, "at least one batch, even past the budget");
+        let len = one.1;
+        let none = topic
+            .entries_from(0, 0, len - 1, false, served_len)
+            .unwrap();
+        assert!(
+            none.0.is_empty(),
+            "without min_one a batch past the budget is not served"
+        );
+        let two = topic
+            .entries_from(0, 0, 2 * len + len / 2, false, served_len)
+            .unwrap();
+        assert_eq!((two.0.len(), two.1), (2, 2 * len), "whole batches only");
     }
 }

@@ -60,7 +60,7 @@ pub(crate) fn handle(
                     // Earliest and latest need no records; timestamp lookups scan in place.
                     let (timestamp, offset) = match p.timestamp {
                         LATEST => (-1, log.high_watermark(index).unwrap_or(0)),
-                        EARLIEST => (-1, 0),
+                        EARLIEST => (-1, log.log_start_offset(index).unwrap_or(0)),
                         MAX_TIMESTAMP => {
                             log.max_timestamp(index).ok().flatten().unwrap_or((-1, -1))
                         }

@@ -20,6 +20,9 @@ use protocol::kafka_error::error_name;
 /// A partition's outcome: the base offset, or the error and why.
 type Outcome = Result<i64, (ResponseError, String)>;
 
+/// A partition's outcome with its log start offset, as answered.
+type Answer = Result<(i64, i64), (ResponseError, String)>;
+
 /// Whether the request writes to `partition` of `topic` (each `None` = any), for fault rules.
 pub(crate) fn touches(
     request: &ProduceRequest,
@@ -59,7 +62,13 @@ pub(crate) fn handle(
                             "the mock broker does not serve transactions".into(),
                         ))
                     } else {
-                        produce_partition(topic, index, partition_data.records, ctx)
+                        produce_partition(topic, index, partition_data.records, ctx).map(|base| {
+                            let start = u32::try_from(index)
+                                .ok()
+                                .and_then(|p| topic.log_start_offset(p).ok())
+                                .unwrap_or(0);
+                            (base, start)
+                        })
                     }
                 }
                 (None, None) => unreachable!("resolve_topic returns a topic or an error"),
@@ -221,6 +230,7 @@ fn append(topic: &TopicLog, partition: u32, batch: Batch, ctx: &Ctx<'_>) -> Outc
         )
         .map_err(|e| match e {
             StoreError::Sink(reason) => (ResponseError::KafkaStorageError, reason),
+            e @ StoreError::MemoryFull { .. } => (ResponseError::KafkaStorageError, e.to_string()),
             other => (ResponseError::UnknownServerError, other.to_string()),
         })
 }
@@ -269,13 +279,13 @@ fn append_idempotent(topic: &TopicLog, partition: u32, batch: Batch, ctx: &Ctx<'
     }
 }
 
-fn partition_response(index: i32, outcome: Outcome, version: i16) -> PartitionProduceResponse {
+fn partition_response(index: i32, outcome: Answer, version: i16) -> PartitionProduceResponse {
     let mut response = PartitionProduceResponse::default().with_index(index);
     match outcome {
-        Ok(base_offset) => {
+        Ok((base_offset, log_start_offset)) => {
             response = response.with_base_offset(base_offset);
             if version >= 5 {
-                response = response.with_log_start_offset(0);
+                response = response.with_log_start_offset(log_start_offset);
             }
         }
         Err((error, reason)) => {

@@ -7,6 +7,19 @@ pub enum StoreError {
     /// The record sink (`--record-file`) failed; nothing was appended.
     #[error("cannot write the record file: {0}")]
     Sink(String),
+    /// The store is at its memory cap (`max_memory`, policy `refuse`), or the
+    /// batch alone is larger than the cap; nothing was appended.
+    #[error(
+        "the broker is at max_memory: {used} of {max} bytes in use, the append needs {needed} more (see --max-memory and --memory-policy)"
+    )]
+    MemoryFull {
+        /// Bytes in use.
+        used: u64,
+        /// The bytes the append needed.
+        needed: u64,
+        /// The cap.
+        max: u64,
+    },
     /// No such topic (and auto-creation is off, for writes).
     #[error("unknown topic {topic:?}")]
     UnknownTopic {
@@ -23,4 +36,14 @@ pub enum StoreError {
         /// How many the topic has.
         partitions: u32,
     },
+}
+
+impl From<super::retention::MemoryFull> for StoreError {
+    fn from(full: super::retention::MemoryFull) -> Self {
+        StoreError::MemoryFull {
+            used: full.used,
+            needed: full.needed,
+            max: full.max,
+        }
+    }
 }

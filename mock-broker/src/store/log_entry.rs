@@ -96,6 +96,7 @@ impl LogEntry {
             records.iter().map(|r| r.timestamp.unwrap_or(receive_time)),
             base_offset,
         );
+        let records = compact(records);
         LogEntry {
             base_offset,
             record_count: records.len() as u32,
@@ -105,6 +106,26 @@ impl LogEntry {
             client: client.clone(),
             body: EntryBody::Frame(records.into()),
         }
+    }
+
+    /// The memory it takes, as the store's cap counts it: the batch's bytes
+    /// (or the messages' fields and their structs) and the entry itself.
+    pub(crate) fn memory(&self) -> u64 {
+        let body = match &self.body {
+            EntryBody::Kafka(batch) => batch.bytes.len(),
+            EntryBody::Frame(records) => records.iter().map(new_record_memory).sum(),
+        };
+        (body + ENTRY_OVERHEAD) as u64
+    }
+
+    /// The memory a Kafka batch of `len` bytes will take once appended.
+    pub(crate) fn kafka_memory(len: usize) -> u64 {
+        (len + ENTRY_OVERHEAD) as u64
+    }
+
+    /// The memory frame messages will take once appended.
+    pub(crate) fn frame_memory(records: &[NewRecord]) -> u64 {
+        (records.iter().map(new_record_memory).sum::<usize>() + ENTRY_OVERHEAD) as u64
     }
 
     /// The offset after its last record.
@@ -259,4 +280,65 @@ fn first_max(stamps: impl Iterator<Item = i64>, base_offset: i64) -> (i64, i64) 
         }
     }
     best
+}
+
+/// What an entry costs beyond its records: the entry, its place in the log,
+/// the client's `Arc`.
+const ENTRY_OVERHEAD: usize = std::mem::size_of::<LogEntry>() + 16;
+
+/// The memory of one frame message: its fields and its struct.
+fn new_record_memory(r: &NewRecord) -> usize {
+    std::mem::size_of::<NewRecord>()
+        + r.key.as_ref().map_or(0, Bytes::len)
+        + r.value.as_ref().map_or(0, Bytes::len)
+        + r.headers
+            .iter()
+            .map(|h| {
+                std::mem::size_of::<protocol::Header>()
+                    + h.key.len()
+                    + h.value.as_ref().map_or(0, Bytes::len)
+            })
+            .sum::<usize>()
+}
+
+/// The messages with every key, value and header value copied into one buffer
+/// of their own, so that the entry keeps exactly its bytes and not the
+/// connection's read buffer they were slices of.
+fn compact(records: Vec<NewRecord>) -> Vec<NewRecord> {
+    let total: usize = records
+        .iter()
+        .map(|r| {
+            r.key.as_ref().map_or(0, Bytes::len)
+                + r.value.as_ref().map_or(0, Bytes::len)
+                + r.headers
+                    .iter()
+                    .map(|h| h.value.as_ref().map_or(0, Bytes::len))
+                    .sum::<usize>()
+        })
+        .sum();
+    let mut buffer = bytes::BytesMut::with_capacity(total);
+    for r in &records {
+        let fields = r.key.iter().chain(&r.value);
+        let headers = r.headers.iter().filter_map(|h| h.value.as_ref());
+        for field in fields.chain(headers) {
+            buffer.extend_from_slice(field);
+        }
+    }
+    let mut shared = buffer.freeze();
+    records
+        .into_iter()
+        .map(|mut r| {
+            let mut take = |field: &mut Option<Bytes>| {
+                if let Some(bytes) = field {
+                    *bytes = shared.split_to(bytes.len());
+                }
+            };
+            take(&mut r.key);
+            take(&mut r.value);
+            for h in &mut r.headers {
+                take(&mut h.value);
+            }
+            r
+        })
+        .collect()
 }

@@ -8,16 +8,22 @@
 
 mod append_signal;
 mod error;
+mod limits;
 mod log_entry;
 mod partition_log;
 mod record_store;
+mod retention;
 mod sink;
 mod stored_record;
 mod topic_log;
 
 pub use error::StoreError;
+pub use limits::{Dropped, MemoryPolicy, MemoryStats, StoreLimits};
 pub(crate) use log_entry::{EntryBody, LogEntry};
 pub use record_store::RecordStore;
 pub use sink::RecordSink;
 pub use stored_record::{ClientInfo, NewRecord, ProducerInfo, Protocol, StoredRecord};
 pub use topic_log::{PartitionInfo, TopicInfo, TopicLog};
+
+#[cfg(test)]
+mod log_tests;

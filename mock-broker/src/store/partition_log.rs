@@ -1,8 +1,10 @@
 //! One partition's log: its entries (a batch each) in offset order, indexed by
-//! base offset, and the offset the next record will get.
+//! base offset, the offset the next record will get, and the log start offset
+//! that retention moves.
 
 use std::collections::VecDeque;
 
+use super::limits::{Dropped, StoreLimits};
 use super::log_entry::LogEntry;
 use super::stored_record::StoredRecord;
 
@@ -11,9 +13,69 @@ use super::stored_record::StoredRecord;
 pub(crate) struct PartitionLog {
     entries: VecDeque<LogEntry>,
     next_offset: i64,
+    /// The first offset still kept; moves when batches are dropped from the head.
+    start_offset: i64,
+    /// The memory the entries take, as the store's cap counts it.
+    bytes: u64,
 }
 
 impl PartitionLog {
+    /// The first offset still kept (Kafka's log start offset): 0 until
+    /// retention drops batches, then the offset after the last one dropped.
+    pub(crate) fn start_offset(&self) -> i64 {
+        self.start_offset
+    }
+
+    /// The memory the entries take.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// When the oldest kept batch was received, if any is kept.
+    pub(crate) fn head_receive_time(&self) -> Option<i64> {
+        self.entries.front().map(|e| e.receive_time)
+    }
+
+    /// Drops up to `count` batches from the head, moving the log start offset.
+    pub(crate) fn drop_head(&mut self, count: usize) -> Dropped {
+        let mut dropped = Dropped::default();
+        for _ in 0..count {
+            let Some(entry) = self.entries.pop_front() else {
+                break;
+            };
+            let memory = entry.memory();
+            self.bytes -= memory;
+            self.start_offset = entry.next_offset();
+            dropped.add(Dropped {
+                batches: 1,
+                records: u64::from(entry.record_count),
+                bytes: memory,
+            });
+        }
+        dropped
+    }
+
+    /// Drops the batches `limits` no longer keep at `now_ms`: every batch
+    /// received `retention_ms` ago or earlier, then the oldest while the
+    /// partition takes more than `retention_bytes` (the newest batch stays).
+    pub(crate) fn apply_retention(&mut self, limits: &StoreLimits, now_ms: i64) -> Dropped {
+        let mut dropped = Dropped::default();
+        if let Some(ms) = limits.retention_ms {
+            let expired = self
+                .entries
+                .iter()
+                .take_while(|e| e.receive_time.saturating_add(ms) <= now_ms)
+                .count();
+            dropped.add(self.drop_head(expired));
+        }
+        if let Some(max) = limits.retention_bytes {
+            while self.bytes > max && self.entries.len() > 1 {
+                dropped.add(self.drop_head(1));
+            }
+        }
+        dropped
+    }
+
     /// The offset the next record will get (the number of records so far).
     pub(crate) fn next_offset(&self) -> i64 {
         self.next_offset
@@ -23,6 +85,7 @@ impl PartitionLog {
     pub(crate) fn push(&mut self, entry: LogEntry) {
         debug_assert_eq!(entry.base_offset, self.next_offset, "entries are dense");
         self.next_offset = entry.next_offset();
+        self.bytes += entry.memory();
         self.entries.push_back(entry);
     }
 

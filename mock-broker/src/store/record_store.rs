@@ -9,6 +9,8 @@ use std::sync::{Arc, RwLock};
 
 use super::append_signal::AppendSignal;
 use super::error::StoreError;
+use super::limits::{MemoryStats, StoreLimits};
+use super::retention::Retention;
 use super::sink::RecordSink;
 use super::stored_record::StoredRecord;
 use super::topic_log::{TopicInfo, TopicLog};
@@ -26,6 +28,7 @@ struct StoreInner {
     auto_create: bool,
     sink: RwLock<Option<Arc<dyn RecordSink>>>,
     appended: Arc<AppendSignal>,
+    retention: Arc<Retention>,
 }
 
 impl RecordStore {
@@ -34,6 +37,14 @@ impl RecordStore {
     /// # Panics
     /// If `default_partitions` is 0.
     pub fn new(default_partitions: u32, auto_create: bool) -> Self {
+        Self::with_limits(default_partitions, auto_create, StoreLimits::default())
+    }
+
+    /// An empty store that keeps what `limits` allow.
+    ///
+    /// # Panics
+    /// If `default_partitions` is 0.
+    pub fn with_limits(default_partitions: u32, auto_create: bool, limits: StoreLimits) -> Self {
         assert!(default_partitions > 0, "topics have at least one partition");
         RecordStore {
             inner: Arc::new(StoreInner {
@@ -42,6 +53,7 @@ impl RecordStore {
                 auto_create,
                 sink: RwLock::new(None),
                 appended: Arc::default(),
+                retention: Arc::new(Retention::new(limits)),
             }),
         }
     }
@@ -109,6 +121,7 @@ impl RecordStore {
                     partitions,
                     sink,
                     self.inner.appended.clone(),
+                    self.inner.retention.clone(),
                 ))
             })
             .clone()
@@ -133,6 +146,23 @@ impl RecordStore {
             .values()
             .find(|t| t.id() == id)
             .cloned()
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> StoreLimits {
+        *self.inner.retention.limits()
+    }
+
+    /// The memory the store's batches take, its cap, and what was dropped or refused.
+    pub fn memory(&self) -> MemoryStats {
+        self.inner.retention.stats()
+    }
+
+    /// Drops every batch `retention_ms` no longer keeps at `now_ms`; the
+    /// broker calls it every second (appends apply retention to their own
+    /// partition as they go).
+    pub fn apply_retention(&self, now_ms: i64) {
+        self.inner.retention.sweep(now_ms);
     }
 
     /// Announces every append, for fetches waiting for data.

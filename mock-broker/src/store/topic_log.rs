@@ -8,8 +8,10 @@ use bytes::Bytes;
 
 use super::append_signal::AppendSignal;
 use super::error::StoreError;
+use super::limits::Dropped;
 use super::log_entry::LogEntry;
 use super::partition_log::PartitionLog;
+use super::retention::Retention;
 use super::sink::RecordSink;
 use super::stored_record::{ClientInfo, NewRecord, StoredRecord};
 use crate::record_batch::BatchRecord;
@@ -32,6 +34,8 @@ pub struct PartitionInfo {
     pub partition: u32,
     /// The offset the next record will get (the number of records so far).
     pub high_watermark: i64,
+    /// The first offset still kept: 0 until retention drops batches.
+    pub log_start_offset: i64,
 }
 
 /// One topic's partitions.
@@ -40,29 +44,37 @@ pub struct TopicLog {
     name: String,
     id: uuid::Uuid,
     sink: Option<Arc<dyn RecordSink>>,
-    partitions: Vec<Mutex<PartitionLog>>,
+    partitions: Vec<Arc<Mutex<PartitionLog>>>,
     round_robin: AtomicU32,
     appended: Arc<AppendSignal>,
+    retention: Arc<Retention>,
 }
 
 impl TopicLog {
     /// An empty topic of `partitions` partitions, writing to `sink` too if there is one.
-    /// Every append is announced on `appended`, for fetches waiting for data.
+    /// Every append is announced on `appended`, for fetches waiting for data;
+    /// `retention` says how much is kept, and counts it.
     pub(crate) fn new(
         name: &str,
         partitions: u32,
         sink: Option<Arc<dyn RecordSink>>,
         appended: Arc<AppendSignal>,
+        retention: Arc<Retention>,
     ) -> TopicLog {
+        let partitions: Vec<Arc<Mutex<PartitionLog>>> = (0..partitions)
+            .map(|_| Arc::new(Mutex::new(PartitionLog::default())))
+            .collect();
+        for partition in &partitions {
+            retention.register(partition);
+        }
         TopicLog {
             name: name.to_string(),
             id: uuid::Uuid::new_v4(),
             sink,
-            partitions: (0..partitions)
-                .map(|_| Mutex::new(PartitionLog::default()))
-                .collect(),
+            partitions,
             round_robin: AtomicU32::new(0),
             appended,
+            retention,
         }
     }
 
@@ -86,7 +98,7 @@ impl TopicLog {
         self.round_robin.fetch_add(1, Ordering::Relaxed) % self.partition_count()
     }
 
-    fn partition(&self, partition: u32) -> Result<&Mutex<PartitionLog>, StoreError> {
+    fn partition(&self, partition: u32) -> Result<&Arc<Mutex<PartitionLog>>, StoreError> {
         self.partitions
             .get(partition as usize)
             .ok_or_else(|| StoreError::UnknownPartition {
@@ -137,6 +149,15 @@ impl TopicLog {
             order.windows(2).all(|w| groups[w[0]].0 != groups[w[1]].0),
             "each partition appears at most once in one append"
         );
+        for &i in &order {
+            self.partition(groups[i].0)?;
+        }
+        let memory: u64 = groups
+            .iter()
+            .filter(|(_, records)| !records.is_empty())
+            .map(|(_, records)| LogEntry::frame_memory(records))
+            .sum();
+        self.retention.admit(memory).map_err(StoreError::from)?;
         let mut locked = Vec::with_capacity(groups.len());
         for &i in &order {
             locked.push(self.partition(groups[i].0)?.lock().expect("partition lock"));
@@ -162,16 +183,20 @@ impl TopicLog {
                 .collect();
             if let Err(e) = sink.write(&self.name, &all) {
                 // Still locked: nobody has seen these records.
+                self.retention.release(memory);
                 tracing::error!(topic = %self.name, error = %e, "record file write failed; append refused");
                 return Err(StoreError::Sink(e.to_string()));
             }
         }
+        let mut dropped = Dropped::default();
         for (log, entry) in locked.iter_mut().zip(built) {
             if let Some((_, entry)) = entry {
                 log.push(entry);
+                dropped.add(log.apply_retention(self.retention.limits(), receive_time));
             }
         }
         drop(locked);
+        self.retention.retained(dropped);
         self.appended.announce();
         Ok(bases)
     }
@@ -191,7 +216,13 @@ impl TopicLog {
         receive_time: i64,
         client: &Arc<ClientInfo>,
     ) -> Result<i64, StoreError> {
-        let mut log = self.partition(partition)?.lock().expect("partition lock");
+        let slot = self.partition(partition)?;
+        let memory = LogEntry::kafka_memory(bytes.len());
+        self.retention.admit(memory).map_err(StoreError::from)?;
+        // The batch gets bytes of its own: keeping a slice would keep the
+        // connection's whole read buffer, which then could not be reused.
+        let bytes = Bytes::copy_from_slice(&bytes);
+        let mut log = slot.lock().expect("partition lock");
         let base_offset = log.next_offset();
         let entry = LogEntry::kafka(
             bytes,
@@ -205,12 +236,15 @@ impl TopicLog {
             let stored = entry.kafka_records(partition, records);
             if let Err(e) = sink.write(&self.name, &stored) {
                 // Still locked: nobody has seen these records.
+                self.retention.release(memory);
                 tracing::error!(topic = %self.name, error = %e, "record file write failed; append refused");
                 return Err(StoreError::Sink(e.to_string()));
             }
         }
         log.push(entry);
+        let dropped = log.apply_retention(self.retention.limits(), receive_time);
         drop(log);
+        self.retention.retained(dropped);
         self.appended.announce();
         Ok(base_offset)
     }
@@ -271,6 +305,18 @@ impl TopicLog {
         Ok(log.max_timestamp())
     }
 
+    /// The first offset `partition` still keeps (its log start offset).
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`].
+    pub fn log_start_offset(&self, partition: u32) -> Result<i64, StoreError> {
+        Ok(self
+            .partition(partition)?
+            .lock()
+            .expect("partition lock")
+            .start_offset())
+    }
+
     /// The next offset of `partition` (its record count).
     ///
     /// # Errors
@@ -301,11 +347,27 @@ impl TopicLog {
                 .partitions
                 .iter()
                 .enumerate()
-                .map(|(i, p)| PartitionInfo {
-                    partition: i as u32,
-                    high_watermark: p.lock().expect("partition lock").next_offset(),
+                .map(|(i, p)| {
+                    let log = p.lock().expect("partition lock");
+                    PartitionInfo {
+                        partition: i as u32,
+                        high_watermark: log.next_offset(),
+                        log_start_offset: log.start_offset(),
+                    }
                 })
                 .collect(),
         }
+    }
+}
+
+impl Drop for TopicLog {
+    /// A deleted topic gives its memory back to the store's cap.
+    fn drop(&mut self) {
+        let bytes: u64 = self
+            .partitions
+            .iter()
+            .map(|p| p.lock().map(|log| log.bytes()).unwrap_or(0))
+            .sum();
+        self.retention.release(bytes);
     }
 }

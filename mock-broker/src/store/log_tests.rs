@@ -1,0 +1,402 @@
+//! The batch log as readers and retention see it: appended batches (Kafka
+//! batches in any codec, frame messages) read back record for record from
+//! every offset; retention and the memory cap drop whole batches from the head.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::indexmap::IndexMap;
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use proptest::prelude::*;
+use protocol::Header;
+
+use super::{
+    ClientInfo, MemoryPolicy, NewRecord, ProducerInfo, Protocol, RecordStore, StoreError,
+    StoreLimits, StoredRecord, TopicLog,
+};
+use crate::record_batch::parse_batches;
+
+fn client() -> Arc<ClientInfo> {
+    Arc::new(ClientInfo {
+        address: "127.0.0.1:5000".parse().unwrap(),
+        protocol: Protocol::Kafka,
+        client_id: Some("test".into()),
+    })
+}
+
+/// One record as a test writes it.
+#[derive(Debug, Clone)]
+struct Message {
+    timestamp: i64,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+/// One append: a Kafka batch (codec, idempotent or not) or frame messages.
+#[derive(Debug, Clone)]
+enum Append {
+    Kafka {
+        codec: u8,
+        producer: Option<(i64, i16, i32)>,
+        messages: Vec<Message>,
+    },
+    Frame(Vec<Message>),
+}
+
+fn compression(codec: u8) -> Compression {
+    match codec {
+        1 => Compression::Gzip,
+        2 => Compression::Snappy,
+        3 => Compression::Lz4,
+        4 => Compression::Zstd,
+        _ => Compression::None,
+    }
+}
+
+/// The batch a producer would send for `messages`.
+fn kafka_batch(codec: u8, producer: Option<(i64, i16, i32)>, messages: &[Message]) -> Bytes {
+    let (id, epoch, base) = producer.unwrap_or((-1, -1, -1));
+    let records: Vec<Record> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let mut headers = IndexMap::new();
+            for (k, v) in &m.headers {
+                headers.insert(
+                    StrBytes::from_string(k.clone()),
+                    v.as_deref().map(Bytes::copy_from_slice),
+                );
+            }
+            Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: id,
+                producer_epoch: epoch,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: if base < 0 {
+                    i as i32 - 1
+                } else {
+                    base + i as i32
+                },
+                timestamp: m.timestamp,
+                key: m.key.as_deref().map(Bytes::copy_from_slice),
+                value: m.value.as_deref().map(Bytes::copy_from_slice),
+                headers,
+            }
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: compression(codec),
+        },
+    )
+    .unwrap();
+    buf.freeze()
+}
+
+fn new_record(m: &Message) -> NewRecord {
+    NewRecord {
+        timestamp: Some(m.timestamp),
+        key: m.key.as_deref().map(Bytes::copy_from_slice),
+        value: m.value.as_deref().map(Bytes::copy_from_slice),
+        headers: headers(m),
+        producer: None,
+    }
+}
+
+fn headers(m: &Message) -> Vec<Header> {
+    m.headers
+        .iter()
+        .map(|(k, v)| Header {
+            key: k.clone(),
+            value: v.as_deref().map(Bytes::copy_from_slice),
+        })
+        .collect()
+}
+
+/// Appends `append` to partition 0 at `time`; returns its base offset.
+fn append(topic: &TopicLog, append: &Append, time: i64) -> Result<i64, StoreError> {
+    match append {
+        Append::Kafka {
+            codec,
+            producer,
+            messages,
+        } => {
+            let raw = kafka_batch(*codec, *producer, messages);
+            let batch = parse_batches(raw, 64 << 20).unwrap().pop().unwrap();
+            topic.append_kafka_batch(0, batch.raw, batch.records, 3, time, &client())
+        }
+        Append::Frame(messages) => {
+            topic.append(0, messages.iter().map(new_record), time, &client())
+        }
+    }
+}
+
+/// What reading every record back must give: (offset, message, producer fields).
+fn expected(appends: &[Append]) -> Vec<(Message, Option<ProducerInfo>)> {
+    let mut all = Vec::new();
+    for append in appends {
+        match append {
+            Append::Kafka {
+                producer, messages, ..
+            } => {
+                for (i, m) in messages.iter().enumerate() {
+                    let info = producer.map(|(id, epoch, base)| ProducerInfo {
+                        id,
+                        epoch,
+                        sequence: base + i as i32,
+                    });
+                    all.push((m.clone(), info));
+                }
+            }
+            Append::Frame(messages) => all.extend(messages.iter().map(|m| (m.clone(), None))),
+        }
+    }
+    all
+}
+
+fn assert_record(
+    record: &StoredRecord,
+    offset: i64,
+    (m, producer): &(Message, Option<ProducerInfo>),
+) {
+    assert_eq!(record.offset, offset);
+    assert_eq!(record.partition, 0);
+    assert_eq!(record.timestamp, Some(m.timestamp), "offset {offset}");
+    assert_eq!(record.key.as_deref(), m.key.as_deref(), "offset {offset}");
+    assert_eq!(
+        record.value.as_deref(),
+        m.value.as_deref(),
+        "offset {offset}"
+    );
+    assert_eq!(record.headers, headers(m), "offset {offset}");
+    assert_eq!(record.producer, *producer, "offset {offset}");
+}
+
+fn message() -> impl Strategy<Value = Message> {
+    let bytes = || proptest::option::weighted(0.9, proptest::collection::vec(any::<u8>(), 0..40));
+    (
+        0i64..2_000_000_000_000,
+        bytes(),
+        bytes(),
+        proptest::collection::vec(("[a-z]{0,6}", bytes()), 0..3),
+    )
+        .prop_map(|(timestamp, key, value, mut headers)| {
+            // The encoder keeps headers in a map: one per key (the broker keeps repeats).
+            let mut seen = std::collections::HashSet::new();
+            headers.retain(|(k, _)| seen.insert(k.clone()));
+            Message {
+                timestamp,
+                key,
+                value,
+                headers,
+            }
+        })
+}
+
+fn appends() -> impl Strategy<Value = Vec<Append>> {
+    let kafka = (
+        0u8..5,
+        proptest::option::of((0i64..100, 0i16..3, 0i32..1000)),
+        proptest::collection::vec(message(), 1..8),
+    )
+        .prop_map(|(codec, producer, messages)| Append::Kafka {
+            codec,
+            producer,
+            messages,
+        });
+    let frame = proptest::collection::vec(message(), 1..5).prop_map(Append::Frame);
+    proptest::collection::vec(prop_oneof![3 => kafka, 1 => frame], 1..12)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn appended_batches_read_back_record_for_record_from_every_offset(appends in appends()) {
+        let store = RecordStore::new(1, true);
+        let topic = store.topic_for_write("t").unwrap();
+        let mut next = 0i64;
+        for (n, a) in appends.iter().enumerate() {
+            let base = append(&topic, a, 1_000 + n as i64).unwrap();
+            prop_assert_eq!(base, next, "offsets are assigned per batch, densely");
+            next += match a {
+                Append::Kafka { messages, .. } | Append::Frame(messages) => messages.len() as i64,
+            };
+        }
+        let all = expected(&appends);
+        prop_assert_eq!(topic.high_watermark(0).unwrap(), all.len() as i64);
+        for from in 0..=all.len() {
+            let read = topic.read(0, from as i64, usize::MAX).unwrap();
+            prop_assert_eq!(read.len(), all.len() - from, "reading from {}", from);
+            for (i, record) in read.iter().enumerate() {
+                assert_record(record, (from + i) as i64, &all[from + i]);
+            }
+            // A limit cuts the read at exactly that many records.
+            prop_assert_eq!(topic.read(0, from as i64, 2).unwrap().len(), (all.len() - from).min(2));
+        }
+    }
+}
+
+fn small(n: u8) -> Append {
+    Append::Kafka {
+        codec: 0,
+        producer: None,
+        messages: vec![
+            Message {
+                timestamp: 1,
+                key: None,
+                value: Some(vec![n; 100]),
+                headers: Vec::new(),
+            };
+            2
+        ],
+    }
+}
+
+#[test]
+fn retention_bytes_drops_whole_batches_from_the_head_and_keeps_the_newest() {
+    let limits = StoreLimits {
+        retention_bytes: Some(1),
+        ..StoreLimits::default()
+    };
+    let store = RecordStore::with_limits(1, true, limits);
+    let topic = store.topic_for_write("t").unwrap();
+    for n in 0..3 {
+        append(&topic, &small(n), 10).unwrap();
+    }
+    // Each batch alone is over one byte: only the newest stays.
+    assert_eq!(topic.log_start_offset(0).unwrap(), 4);
+    assert_eq!(topic.high_watermark(0).unwrap(), 6);
+    let read = topic.read(0, 0, 10).unwrap();
+    assert_eq!(read.iter().map(|r| r.offset).collect::<Vec<_>>(), [4, 5]);
+    assert_eq!(read[0].value.as_deref(), Some(&[2u8; 100][..]));
+    let memory = store.memory();
+    assert_eq!(memory.retention.batches, 2);
+    assert_eq!(memory.retention.records, 4);
+}
+
+#[test]
+fn retention_ms_drops_batches_received_that_long_ago_and_moves_the_log_start() {
+    let limits = StoreLimits {
+        retention_ms: Some(100),
+        ..StoreLimits::default()
+    };
+    let store = RecordStore::with_limits(1, true, limits);
+    let topic = store.topic_for_write("t").unwrap();
+    append(&topic, &small(0), 1_000).unwrap();
+    append(&topic, &small(1), 1_050).unwrap();
+    // At 1_099 neither is 100 ms old.
+    store.apply_retention(1_099);
+    assert_eq!(topic.log_start_offset(0).unwrap(), 0);
+    // At 1_100 the first is; at 1_150 both are, and the log is empty but keeps its offsets.
+    store.apply_retention(1_100);
+    assert_eq!(topic.log_start_offset(0).unwrap(), 2);
+    store.apply_retention(1_150);
+    assert_eq!(topic.log_start_offset(0).unwrap(), 4);
+    assert_eq!(topic.high_watermark(0).unwrap(), 4);
+    assert!(topic.read(0, 0, 10).unwrap().is_empty());
+    assert_eq!(store.memory().used_bytes, 0);
+    // The next append continues at the high watermark.
+    assert_eq!(append(&topic, &small(2), 1_200).unwrap(), 4);
+}
+
+#[test]
+fn at_max_memory_refuse_keeps_what_is_stored_and_refuses_the_append() {
+    let limits = StoreLimits {
+        max_memory: 700,
+        memory_policy: MemoryPolicy::Refuse,
+        ..StoreLimits::default()
+    };
+    let store = RecordStore::with_limits(1, true, limits);
+    let topic = store.topic_for_write("t").unwrap();
+    append(&topic, &small(0), 1).unwrap();
+    let refused = append(&topic, &small(1), 2).unwrap_err();
+    assert!(
+        matches!(refused, StoreError::MemoryFull { max: 700, .. }),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("max_memory"), "{refused}");
+    assert_eq!(topic.high_watermark(0).unwrap(), 2);
+    assert_eq!(topic.read(0, 0, 10).unwrap().len(), 2);
+    let memory = store.memory();
+    assert_eq!(memory.refused_batches, 1);
+    assert!(memory.used_bytes <= 700, "{memory:?}");
+}
+
+#[test]
+fn at_max_memory_drop_oldest_makes_room_from_the_oldest_batch_of_any_topic() {
+    let limits = StoreLimits {
+        max_memory: 700,
+        memory_policy: MemoryPolicy::DropOldest,
+        ..StoreLimits::default()
+    };
+    let store = RecordStore::with_limits(1, true, limits);
+    let old = store.topic_for_write("old").unwrap();
+    let new = store.topic_for_write("new").unwrap();
+    append(&old, &small(0), 1).unwrap();
+    append(&new, &small(1), 2).unwrap();
+    // The first topic's batch was received first: it goes.
+    assert_eq!(old.log_start_offset(0).unwrap(), 2);
+    assert_eq!(new.log_start_offset(0).unwrap(), 0);
+    assert_eq!(new.read(0, 0, 10).unwrap().len(), 2);
+    let memory = store.memory();
+    assert_eq!(memory.evicted.batches, 1);
+    assert!(memory.used_bytes <= 700, "{memory:?}");
+}
+
+#[test]
+fn deleting_a_topic_gives_its_memory_back() {
+    let store = RecordStore::new(1, true);
+    let topic = store.topic_for_write("t").unwrap();
+    append(&topic, &small(0), 1).unwrap();
+    assert!(store.memory().used_bytes > 200);
+    drop(topic);
+    assert!(store.delete_topic("t"));
+    assert_eq!(store.memory().used_bytes, 0);
+}
+
+#[test]
+fn a_kafka_batch_keeps_bytes_of_its_own_not_the_request_it_came_in() {
+    let store = RecordStore::new(1, true);
+    let topic = store.topic_for_write("t").unwrap();
+    let raw = kafka_batch(
+        0,
+        None,
+        &[Message {
+            timestamp: 1,
+            key: None,
+            value: Some(vec![7; 10]),
+            headers: Vec::new(),
+        }],
+    );
+    // A request buffer much larger than the batch, as a connection reads it.
+    let mut request = BytesMut::with_capacity(64 * 1024);
+    request.extend_from_slice(&raw);
+    request.extend_from_slice(&[0u8; 1000]);
+    let request = request.freeze();
+    let batch = parse_batches(request.slice(..raw.len()), 1 << 20)
+        .unwrap()
+        .pop()
+        .unwrap();
+    topic
+        .append_kafka_batch(0, batch.raw, batch.records, 0, 1, &client())
+        .unwrap();
+    // Once the request is gone, the store holds the only reference to its data.
+    let request = request.try_into_mut();
+    assert!(
+        request.is_ok(),
+        "the store kept a slice of the request buffer"
+    );
+}
