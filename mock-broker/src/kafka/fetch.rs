@@ -219,7 +219,7 @@ mod tests {
     };
 
     use super::*;
-    use crate::record_batch::parse_batches;
+    use crate::record_batch::validate_batches;
     use crate::store::{ClientInfo, NewRecord, Protocol, RecordStore};
 
     fn client() -> Arc<ClientInfo> {
@@ -269,12 +269,12 @@ mod tests {
             (vec!["e", "f"], Compression::Zstd, 4),
         ];
         for (values, compression, _) in &kafka {
-            let parsed = parse_batches(batch(values, *compression), 1 << 20)
+            let parsed = validate_batches(batch(values, *compression), 1 << 20)
                 .unwrap()
                 .pop()
                 .unwrap();
             topic
-                .append_kafka_batch(0, parsed.raw, parsed.records, 2, 7, &client())
+                .append_kafka_batch(0, parsed.raw, &parsed.summary, 2, 7, &client())
                 .unwrap();
         }
         let frame = ["g", "h"].map(|v| NewRecord {
@@ -333,12 +333,12 @@ mod tests {
         let store = RecordStore::new(1, true);
         let topic = store.topic_for_write("t").unwrap();
         for _ in 0..3 {
-            let parsed = parse_batches(batch(&["0123456789"; 4], Compression::None), 1 << 20)
+            let parsed = validate_batches(batch(&["0123456789"; 4], Compression::None), 1 << 20)
                 .unwrap()
                 .pop()
                 .unwrap();
             topic
-                .append_kafka_batch(0, parsed.raw, parsed.records, 0, 7, &client())
+                .append_kafka_batch(0, parsed.raw, &parsed.summary, 0, 7, &client())
                 .unwrap();
         }
         let one = topic.entries_from(0, 0, 0, true, served_len).unwrap();

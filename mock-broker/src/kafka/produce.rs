@@ -13,7 +13,7 @@ use protocol::topic_name::validate_topic_name;
 
 use super::context::Ctx;
 use crate::idempotence::Verdict;
-use crate::record_batch::{Batch, BatchError, parse_batches};
+use crate::record_batch::{BatchError, ValidBatch, validate_batches};
 use crate::store::{Protocol, StoreError, TopicLog};
 use protocol::kafka_error::error_name;
 
@@ -170,7 +170,7 @@ fn produce_partition(
         ));
     }
     let max_decompressed = ctx.state.config.max_decompressed_bytes as usize;
-    let mut batches = parse_batches(records, max_decompressed).map_err(|e| match e {
+    let mut batches = validate_batches(records, max_decompressed).map_err(|e| match e {
         BatchError::Corrupt(reason) => (ResponseError::CorruptMessage, reason),
         BatchError::TooLarge(reason) => (ResponseError::MessageTooLarge, reason),
         BatchError::Invalid(reason) => (ResponseError::InvalidRecord, reason),
@@ -192,19 +192,8 @@ fn produce_partition(
             "transactional and control batches are not served by the mock broker".into(),
         ));
     }
-    let bytes: u64 = batch
-        .records
-        .iter()
-        .map(|r| {
-            (r.key.as_ref().map_or(0, Bytes::len)
-                + r.value.as_ref().map_or(0, Bytes::len)
-                + r.headers
-                    .iter()
-                    .map(|h| h.key.len() + h.value.as_ref().map_or(0, Bytes::len))
-                    .sum::<usize>()) as u64
-        })
-        .sum();
-    let count = batch.records.len() as u64;
+    let bytes = batch.summary.payload_bytes;
+    let count = batch.header.record_count as u64;
     let outcome = if batch.header.producer_id >= 0 {
         append_idempotent(topic, partition, batch, ctx)
     } else {
@@ -218,12 +207,12 @@ fn produce_partition(
 
 /// Appends the batch as it arrived: its records were validated, and are
 /// decoded again only when somebody reads them.
-fn append(topic: &TopicLog, partition: u32, batch: Batch, ctx: &Ctx<'_>) -> Outcome {
+fn append(topic: &TopicLog, partition: u32, batch: ValidBatch, ctx: &Ctx<'_>) -> Outcome {
     topic
         .append_kafka_batch(
             partition,
             batch.raw,
-            batch.records,
+            &batch.summary,
             ctx.state.cluster.leadership(topic.name(), partition).epoch,
             ctx.receive_time,
             ctx.client,
@@ -235,7 +224,12 @@ fn append(topic: &TopicLog, partition: u32, batch: Batch, ctx: &Ctx<'_>) -> Outc
         })
 }
 
-fn append_idempotent(topic: &TopicLog, partition: u32, batch: Batch, ctx: &Ctx<'_>) -> Outcome {
+fn append_idempotent(
+    topic: &TopicLog,
+    partition: u32,
+    batch: ValidBatch,
+    ctx: &Ctx<'_>,
+) -> Outcome {
     let header = batch.header;
     let key = (topic.id(), partition);
     // Held across check and append, so two connections of one producer cannot interleave.

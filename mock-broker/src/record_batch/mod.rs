@@ -8,4 +8,6 @@
 mod decompress;
 mod parse;
 
-pub(crate) use parse::{Batch, BatchError, BatchRecord, parse_batches};
+pub(crate) use parse::{
+    BatchError, BatchRecord, Summary, ValidBatch, parse_batches, validate_batches,
+};

@@ -81,28 +81,95 @@ pub(crate) struct Batch {
     pub(crate) raw: Bytes,
 }
 
+/// A batch checked record by record without decoding it: what appending it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ValidBatch {
+    pub(crate) header: BatchHeader,
+    /// The whole batch as received (compressed if it was).
+    pub(crate) raw: Bytes,
+    /// What its records add up to.
+    pub(crate) summary: Summary,
+}
+
+/// What a batch's records add up to, gathered while they are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Summary {
+    /// The largest record timestamp, and the index of the first record with it.
+    pub(crate) max_timestamp: (i64, u32),
+    /// Bytes of keys, values, header keys and header values.
+    pub(crate) payload_bytes: u64,
+}
+
 /// Splits `data` (a produce request's partition records) into validated
-/// batches, each decompressing to at most `max_decompressed` bytes.
+/// batches, each decompressing to at most `max_decompressed` bytes, with
+/// their records decoded.
 ///
 /// # Errors
 /// A [`BatchError`] naming the first thing wrong; nothing of `data` should be recorded then.
 pub(crate) fn parse_batches(
-    mut data: Bytes,
+    data: Bytes,
     max_decompressed: usize,
 ) -> Result<Vec<Batch>, BatchError> {
+    split_batches(data, max_decompressed, |header, raw, body| {
+        let records = decode_records(&body, &header)?;
+        Ok(Batch {
+            header,
+            records,
+            raw,
+        })
+    })
+}
+
+/// Splits `data` into batches checked exactly as [`parse_batches`] checks
+/// them, without building the records: what a produce needs, at a fraction
+/// of the cost (no allocation and no reference counting per record).
+///
+/// # Errors
+/// A [`BatchError`] naming the first thing wrong; nothing of `data` should be recorded then.
+pub(crate) fn validate_batches(
+    data: Bytes,
+    max_decompressed: usize,
+) -> Result<Vec<ValidBatch>, BatchError> {
+    split_batches(data, max_decompressed, |header, raw, body| {
+        let mut summary = Summary {
+            max_timestamp: (i64::MIN, 0),
+            payload_bytes: 0,
+        };
+        walk_records(&body, &header, |index, record| {
+            if record.timestamp > summary.max_timestamp.0 {
+                summary.max_timestamp = (record.timestamp, index as u32);
+            }
+            summary.payload_bytes += record.payload_bytes() as u64;
+        })?;
+        Ok(ValidBatch {
+            header,
+            raw,
+            summary,
+        })
+    })
+}
+
+/// Splits `data` into batches, checking each one's header and CRC and
+/// decompressing its records, then handing them to `build`.
+fn split_batches<T>(
+    mut data: Bytes,
+    max_decompressed: usize,
+    mut build: impl FnMut(BatchHeader, Bytes, Bytes) -> Result<T, BatchError>,
+) -> Result<Vec<T>, BatchError> {
     let mut batches = Vec::new();
     while data.has_remaining() {
         let index = batches.len();
         // Whatever follows a valid batch and is not one is corruption, not an old format.
-        batches.push(
-            parse_batch(&mut data, max_decompressed).map_err(|e| match e {
+        let batch = parse_batch(&mut data, max_decompressed)
+            .and_then(|(header, raw, body)| build(header, raw, body))
+            .map_err(|e| match e {
                 e if index == 0 => e,
                 BatchError::TooLarge(reason) => {
                     BatchError::TooLarge(format!("batch {index}: {reason}"))
                 }
                 e => BatchError::Corrupt(format!("batch {index}: {e}")),
-            })?,
-        );
+            })?;
+        batches.push(batch);
     }
     if batches.is_empty() {
         return Err(BatchError::Invalid(
@@ -116,7 +183,12 @@ fn corrupt(reason: impl Into<String>) -> BatchError {
     BatchError::Corrupt(reason.into())
 }
 
-fn parse_batch(data: &mut Bytes, max_decompressed: usize) -> Result<Batch, BatchError> {
+/// One batch's header (checked against its CRC), its bytes as received, and
+/// its records' bytes, decompressed.
+fn parse_batch(
+    data: &mut Bytes,
+    max_decompressed: usize,
+) -> Result<(BatchHeader, Bytes, Bytes), BatchError> {
     if data.len() < 17 {
         return Err(corrupt(format!(
             "{} bytes cannot hold a batch header ({HEADER_LEN} bytes)",
@@ -188,122 +260,193 @@ fn parse_batch(data: &mut Bytes, max_decompressed: usize) -> Result<Batch, Batch
         DecompressError::TooLarge { .. } => BatchError::TooLarge(e.to_string()),
         e => corrupt(e.to_string()),
     })?;
-    let records = parse_records(body, &header)?;
-    Ok(Batch {
-        header,
-        records,
-        raw,
-    })
+    Ok((header, raw, body))
 }
 
-fn parse_records(mut body: Bytes, header: &BatchHeader) -> Result<Vec<BatchRecord>, BatchError> {
-    let count = header.record_count as usize;
+/// One record of a batch as the walk finds it: slices of the records' bytes.
+struct RecordView<'a> {
+    timestamp: i64,
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    /// The headers' bytes (`header_count` of them), already checked.
+    headers: &'a [u8],
+    header_count: usize,
+    /// Bytes of header keys and values.
+    header_bytes: usize,
+}
+
+impl RecordView<'_> {
+    fn payload_bytes(&self) -> usize {
+        self.key.map_or(0, <[u8]>::len) + self.value.map_or(0, <[u8]>::len) + self.header_bytes
+    }
+}
+
+/// The records of `body`, as `Bytes` slices of it.
+fn decode_records(body: &Bytes, header: &BatchHeader) -> Result<Vec<BatchRecord>, BatchError> {
     // A record takes at least 7 bytes: never reserve more than the body can hold.
-    let mut records = Vec::with_capacity(count.min(body.len() / 7 + 1));
-    for i in 0..count {
-        let at = |what: &str| format!("record {i}: {what}");
-        let length = read_varint(&mut body).map_err(|e| corrupt(at(&e)))?;
-        let length = usize::try_from(length)
-            .ok()
-            .filter(|&l| l <= body.len())
-            .ok_or_else(|| {
-                corrupt(at(&format!(
-                    "length {length} runs past the {} bytes left in the batch",
-                    body.len()
-                )))
-            })?;
-        let mut r = body.split_to(length);
-        let record = parse_record(&mut r, header, i).map_err(|e| corrupt(at(&e)))?;
-        if r.has_remaining() {
-            return Err(corrupt(at(&format!(
-                "{} bytes left over inside its declared length",
-                r.len()
-            ))));
+    let mut records = Vec::with_capacity((header.record_count as usize).min(body.len() / 7 + 1));
+    walk_records(body, header, |_, view| {
+        let mut headers = Vec::with_capacity(view.header_count);
+        let mut r = Reader(view.headers);
+        for _ in 0..view.header_count {
+            // Checked by the walk: a UTF-8 key that is not null, then a value.
+            let key = r
+                .nullable_bytes("header key")
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let value = r.nullable_bytes("header value").ok().flatten();
+            headers.push(Header {
+                key: String::from_utf8_lossy(key).into_owned(),
+                value: value.map(|v| body.slice_ref(v)),
+            });
         }
-        records.push(record);
-    }
-    if body.has_remaining() {
-        return Err(corrupt(format!(
-            "{} bytes after the last of the {count} records the header declares",
-            body.len()
-        )));
-    }
+        records.push(BatchRecord {
+            timestamp: view.timestamp,
+            key: view.key.map(|k| body.slice_ref(k)),
+            value: view.value.map(|v| body.slice_ref(v)),
+            headers,
+        });
+    })?;
     Ok(records)
 }
 
-fn parse_record(r: &mut Bytes, header: &BatchHeader, index: usize) -> Result<BatchRecord, String> {
-    if !r.has_remaining() {
+/// Checks every record of `body` against the batch header and hands each to
+/// `visit` with its index; every way the records can disagree with the
+/// header (or with their own lengths) is refused.
+fn walk_records<'a>(
+    body: &'a [u8],
+    header: &BatchHeader,
+    mut visit: impl FnMut(usize, RecordView<'a>),
+) -> Result<(), BatchError> {
+    let count = header.record_count as usize;
+    let mut rest = Reader(body);
+    for i in 0..count {
+        let at = |what: &str| format!("record {i}: {what}");
+        let length = rest.varint().map_err(|e| corrupt(at(&e)))?;
+        let length = usize::try_from(length)
+            .ok()
+            .filter(|&l| l <= rest.0.len())
+            .ok_or_else(|| {
+                corrupt(at(&format!(
+                    "length {length} runs past the {} bytes left in the batch",
+                    rest.0.len()
+                )))
+            })?;
+        let mut r = Reader(rest.take(length));
+        let view = read_record(&mut r, header, i).map_err(|e| corrupt(at(&e)))?;
+        if !r.0.is_empty() {
+            return Err(corrupt(at(&format!(
+                "{} bytes left over inside its declared length",
+                r.0.len()
+            ))));
+        }
+        visit(i, view);
+    }
+    if !rest.0.is_empty() {
+        return Err(corrupt(format!(
+            "{} bytes after the last of the {count} records the header declares",
+            rest.0.len()
+        )));
+    }
+    Ok(())
+}
+
+fn read_record<'a>(
+    r: &mut Reader<'a>,
+    header: &BatchHeader,
+    index: usize,
+) -> Result<RecordView<'a>, String> {
+    if r.0.is_empty() {
         return Err("empty".into());
     }
-    let _attributes = r.get_i8();
-    let timestamp_delta = read_varlong(r)?;
-    let offset_delta = read_varint(r)?;
+    let _attributes = r.take(1);
+    let timestamp_delta = r.varlong()?;
+    let offset_delta = r.varint()?;
     if offset_delta != index as i32 {
         return Err(format!(
             "offset delta {offset_delta} where {index} was expected"
         ));
     }
-    let key = read_nullable_bytes(r, "key")?;
-    let value = read_nullable_bytes(r, "value")?;
-    let header_count = read_varint(r)?;
-    if header_count < 0 || header_count as usize > r.len() {
+    let key = r.nullable_bytes("key")?;
+    let value = r.nullable_bytes("value")?;
+    let header_count = r.varint()?;
+    if header_count < 0 || header_count as usize > r.0.len() {
         return Err(format!("header count {header_count} is invalid"));
     }
-    let mut headers = Vec::with_capacity(header_count as usize);
+    let headers_start = r.0;
+    let mut header_bytes = 0;
     for h in 0..header_count {
-        let key = read_nullable_bytes(r, "header key")?
+        let key = r
+            .nullable_bytes("header key")?
             .ok_or_else(|| format!("header {h} has a null key"))?;
-        let key = String::from_utf8(key.to_vec())
-            .map_err(|_| format!("header {h} key is not valid UTF-8"))?;
-        let value = read_nullable_bytes(r, "header value")?;
-        headers.push(Header { key, value });
+        if std::str::from_utf8(key).is_err() {
+            return Err(format!("header {h} key is not valid UTF-8"));
+        }
+        let value = r.nullable_bytes("header value")?;
+        header_bytes += key.len() + value.map_or(0, <[u8]>::len);
     }
-    Ok(BatchRecord {
+    let headers = &headers_start[..headers_start.len() - r.0.len()];
+    Ok(RecordView {
         timestamp: header.base_timestamp.wrapping_add(timestamp_delta),
         key,
         value,
         headers,
+        header_count: header_count as usize,
+        header_bytes,
     })
 }
 
-fn read_nullable_bytes(r: &mut Bytes, what: &str) -> Result<Option<Bytes>, String> {
-    let len = read_varint(r)?;
-    match len {
-        -1 => Ok(None),
-        len if len >= 0 && len as usize <= r.len() => Ok(Some(r.split_to(len as usize))),
-        len => Err(format!(
-            "{what} length {len} is invalid ({} bytes left)",
-            r.len()
-        )),
+/// Reads the fields of a record from a slice, never past its end.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    /// The next `n` bytes (the caller checked there are that many).
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let (taken, rest) = self.0.split_at(n);
+        self.0 = rest;
+        taken
     }
-}
 
-/// A zigzag varint of at most 5 bytes.
-fn read_varint(r: &mut Bytes) -> Result<i32, String> {
-    let raw = read_unsigned(r, 5)?;
-    let raw = u32::try_from(raw).map_err(|_| "varint overflows 32 bits".to_string())?;
-    Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
-}
-
-/// A zigzag varlong of at most 10 bytes.
-fn read_varlong(r: &mut Bytes) -> Result<i64, String> {
-    let raw = read_unsigned(r, 10)?;
-    Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
-}
-
-fn read_unsigned(r: &mut Bytes, max_bytes: usize) -> Result<u64, String> {
-    let mut value = 0u64;
-    for i in 0..max_bytes {
-        if !r.has_remaining() {
-            return Err("truncated varint".into());
-        }
-        let byte = r.get_u8();
-        value |= u64::from(byte & 0x7F) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Ok(value);
+    fn nullable_bytes(&mut self, what: &str) -> Result<Option<&'a [u8]>, String> {
+        let len = self.varint()?;
+        match len {
+            -1 => Ok(None),
+            len if len >= 0 && len as usize <= self.0.len() => Ok(Some(self.take(len as usize))),
+            len => Err(format!(
+                "{what} length {len} is invalid ({} bytes left)",
+                self.0.len()
+            )),
         }
     }
-    Err(format!("varint longer than {max_bytes} bytes"))
+
+    /// A zigzag varint of at most 5 bytes.
+    fn varint(&mut self) -> Result<i32, String> {
+        let raw = self.unsigned(5)?;
+        let raw = u32::try_from(raw).map_err(|_| "varint overflows 32 bits".to_string())?;
+        Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
+    }
+
+    /// A zigzag varlong of at most 10 bytes.
+    fn varlong(&mut self) -> Result<i64, String> {
+        let raw = self.unsigned(10)?;
+        Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
+    }
+
+    fn unsigned(&mut self, max_bytes: usize) -> Result<u64, String> {
+        let mut value = 0u64;
+        for i in 0..max_bytes {
+            let Some((&byte, rest)) = self.0.split_first() else {
+                return Err("truncated varint".into());
+            };
+            self.0 = rest;
+            value |= u64::from(byte & 0x7F) << (7 * i);
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(format!("varint longer than {max_bytes} bytes"))
+    }
 }
 
 #[cfg(test)]

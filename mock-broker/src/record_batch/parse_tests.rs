@@ -11,9 +11,43 @@ use proptest::prelude::*;
 
 use super::*;
 
-/// Parses with a limit no test batch comes near.
+/// Parses with a limit no test batch comes near, and checks that the
+/// validate-only walk a produce uses agrees: the same error, or the same
+/// batches with the summary their decoded records add up to.
 fn parse(data: Bytes) -> Result<Vec<Batch>, BatchError> {
-    parse_batches(data, 64 * 1024 * 1024)
+    let parsed = parse_batches(data.clone(), 64 * 1024 * 1024);
+    let validated = validate_batches(data, 64 * 1024 * 1024);
+    match (&parsed, &validated) {
+        (Ok(parsed), Ok(validated)) => {
+            assert_eq!(parsed.len(), validated.len());
+            for (p, v) in parsed.iter().zip(validated) {
+                assert_eq!((&p.header, &p.raw), (&v.header, &v.raw));
+                let mut max = (i64::MIN, 0u32);
+                for (i, r) in p.records.iter().enumerate() {
+                    if r.timestamp > max.0 {
+                        max = (r.timestamp, i as u32);
+                    }
+                }
+                let bytes: usize = p
+                    .records
+                    .iter()
+                    .map(|r| {
+                        r.key.as_ref().map_or(0, Bytes::len)
+                            + r.value.as_ref().map_or(0, Bytes::len)
+                            + r.headers
+                                .iter()
+                                .map(|h| h.key.len() + h.value.as_ref().map_or(0, Bytes::len))
+                                .sum::<usize>()
+                    })
+                    .sum();
+                assert_eq!(v.summary.max_timestamp, max);
+                assert_eq!(v.summary.payload_bytes, bytes as u64);
+            }
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b, "parse and validate refuse alike"),
+        (a, b) => panic!("parse and validate disagree: {a:?} / {b:?}"),
+    }
+    parsed
 }
 
 fn record(

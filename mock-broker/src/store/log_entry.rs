@@ -12,7 +12,7 @@ use std::sync::Arc;
 use bytes::{Buf, Bytes};
 
 use super::stored_record::{ClientInfo, NewRecord, ProducerInfo, StoredRecord};
-use crate::record_batch::{BatchRecord, parse_batches};
+use crate::record_batch::{BatchRecord, Summary, parse_batches};
 
 /// What an entry holds.
 #[derive(Debug, Clone)]
@@ -56,21 +56,21 @@ pub(crate) struct LogEntry {
 }
 
 impl LogEntry {
-    /// An entry for a validated Kafka batch whose records are `records`.
+    /// An entry for a validated Kafka batch whose records add up to `summary`.
     pub(crate) fn kafka(
         bytes: Bytes,
-        records: &[BatchRecord],
+        summary: &Summary,
         base_offset: i64,
         leader_epoch: i32,
         receive_time: i64,
         client: &Arc<ClientInfo>,
     ) -> LogEntry {
         let header = KafkaHeader::read(&bytes);
-        let max_timestamp = first_max(records.iter().map(|r| r.timestamp), base_offset);
+        let (max, index) = summary.max_timestamp;
         LogEntry {
             base_offset,
-            record_count: records.len() as u32,
-            max_timestamp,
+            record_count: header.record_count,
+            max_timestamp: (max, base_offset + i64::from(index)),
             receive_time,
             leader_epoch,
             client: client.clone(),
@@ -164,23 +164,6 @@ impl LogEntry {
         }
     }
 
-    /// The records of a Kafka entry, as appended: `records` are what the
-    /// append validated, so the entry need not decode its own bytes again.
-    pub(crate) fn kafka_records(
-        &self,
-        partition: u32,
-        records: Vec<BatchRecord>,
-    ) -> Vec<StoredRecord> {
-        let EntryBody::Kafka(batch) = &self.body else {
-            return self.records_from(partition, self.base_offset);
-        };
-        records
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| self.kafka_record(batch, partition, i, r))
-            .collect()
-    }
-
     /// The first record stamped at or after `timestamp` (the producer's
     /// timestamp, else the receive time), as (timestamp, offset).
     pub(crate) fn first_at_or_after(&self, timestamp: i64) -> Option<(i64, i64)> {
@@ -253,6 +236,7 @@ impl LogEntry {
 
 /// The header fields of a RecordBatch v2 the index keeps.
 struct KafkaHeader {
+    record_count: u32,
     producer_id: i64,
     producer_epoch: i16,
     base_sequence: i32,
@@ -266,6 +250,8 @@ impl KafkaHeader {
             producer_id: h.get_i64(),
             producer_epoch: h.get_i16(),
             base_sequence: h.get_i32(),
+            // Validated as positive.
+            record_count: h.get_i32() as u32,
         }
     }
 }

@@ -14,7 +14,7 @@ use super::partition_log::PartitionLog;
 use super::retention::Retention;
 use super::sink::RecordSink;
 use super::stored_record::{ClientInfo, NewRecord, StoredRecord};
-use crate::record_batch::BatchRecord;
+use crate::record_batch::Summary;
 
 /// A topic and how far each of its partitions has been written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,7 +201,7 @@ impl TopicLog {
         Ok(bases)
     }
 
-    /// Appends a validated Kafka batch (`bytes`, whose records are `records`) to
+    /// Appends a validated Kafka batch (`bytes`, whose records add up to `summary`) to
     /// `partition` as it is, stamped with the partition's `leader_epoch`;
     /// returns its base offset.
     ///
@@ -211,7 +211,7 @@ impl TopicLog {
         &self,
         partition: u32,
         bytes: Bytes,
-        records: Vec<BatchRecord>,
+        summary: &Summary,
         leader_epoch: i32,
         receive_time: i64,
         client: &Arc<ClientInfo>,
@@ -226,14 +226,15 @@ impl TopicLog {
         let base_offset = log.next_offset();
         let entry = LogEntry::kafka(
             bytes,
-            &records,
+            summary,
             base_offset,
             leader_epoch,
             receive_time,
             client,
         );
         if let Some(sink) = &self.sink {
-            let stored = entry.kafka_records(partition, records);
+            // Decoded again only for the record file.
+            let stored = entry.records_from(partition, base_offset);
             if let Err(e) = sink.write(&self.name, &stored) {
                 // Still locked: nobody has seen these records.
                 self.retention.release(memory);
