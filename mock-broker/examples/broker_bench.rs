@@ -68,6 +68,11 @@ struct Args {
     /// Print every run as it ends.
     #[arg(long)]
     verbose: bool,
+    /// One more flag for `mock-broker` (repeatable), e.g.
+    /// `--broker-arg=--retention-bytes=5242880` to keep 5 MiB per partition
+    /// as librdkafka's mock cluster does.
+    #[arg(long = "broker-arg", value_name = "FLAG", allow_hyphen_values = true)]
+    broker_args: Vec<String>,
     /// Serve librdkafka's mock cluster until stdin closes (how this example starts it).
     #[arg(long, hide = true)]
     serve_rdkafka_mock: bool,
@@ -213,7 +218,7 @@ fn bench(args: &Args) -> anyhow::Result<()> {
         rdkafka::util::get_rdkafka_version().1,
         args.repeat
     );
-    println!("mock broker: {}", broker.display());
+    println!("mock broker: {} {}", broker.display(), args.broker_args.join(" "));
     println!();
     println!(
         "{:>6}  {:<18} {:>11} {:>11} {:>8} {:>10} {:>11} {:>9}",
@@ -227,7 +232,7 @@ fn bench(args: &Args) -> anyhow::Result<()> {
             for side in [Side::Ours, Side::Mock, Side::Frame] {
                 let run = match side {
                     Side::Ours => {
-                        let server = Server::mock_broker(&broker)?;
+                        let server = Server::mock_broker(&broker, &args.broker_args)?;
                         server.measure(|bootstrap| run_librdkafka(bootstrap, args.messages, size))
                     }
                     Side::Mock => {
@@ -235,7 +240,7 @@ fn bench(args: &Args) -> anyhow::Result<()> {
                         server.measure(|bootstrap| run_librdkafka(bootstrap, args.messages, size))
                     }
                     Side::Frame => {
-                        let server = Server::mock_broker(&broker)?;
+                        let server = Server::mock_broker(&broker, &args.broker_args)?;
                         server.measure(|bootstrap| {
                             runtime.block_on(run_frame(bootstrap, args.messages, size))
                         })
@@ -365,7 +370,7 @@ struct Server {
 }
 
 impl Server {
-    fn mock_broker(binary: &std::path::Path) -> anyhow::Result<Server> {
+    fn mock_broker(binary: &std::path::Path, extra: &[String]) -> anyhow::Result<Server> {
         let mut command = Command::new(binary);
         command
             .args([
@@ -376,6 +381,7 @@ impl Server {
                 "--admin",
                 "off",
             ])
+            .args(extra)
             .env("RUST_LOG", "warn");
         Server::start(format!("mock broker {}", binary.display()), command)
     }
