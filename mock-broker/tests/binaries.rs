@@ -64,6 +64,11 @@ impl BrokerProcess {
         }
     }
 
+    /// The broker process's id, to read its `/proc` entries.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and returns whether the process exited successfully.
     pub(crate) fn terminate(mut self) -> bool {
         let status = Command::new("kill")

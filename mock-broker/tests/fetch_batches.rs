@@ -42,16 +42,16 @@ const LARGE: i32 = 64 << 20;
 /// One RecordBatch v2 as the broker served it: header fields read from its bytes, and its
 /// records as `kafka-protocol` decodes them (any codec).
 #[derive(Debug)]
-struct FetchedBatch {
+pub(crate) struct FetchedBatch {
     /// Bytes 0..8.
-    base_offset: i64,
+    pub(crate) base_offset: i64,
     /// `attributes & 7` (attributes at bytes 21..23): 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
-    codec: i16,
+    pub(crate) codec: i16,
     /// Bytes 57..61.
-    record_count: i32,
+    pub(crate) record_count: i32,
     /// The whole batch, header included.
-    size: usize,
-    records: Vec<Record>,
+    pub(crate) size: usize,
+    pub(crate) records: Vec<Record>,
 }
 
 /// Splits a fetched record set into its batches.
@@ -59,7 +59,7 @@ struct FetchedBatch {
 /// # Panics
 /// If the set ends with a partial batch (the broker must send whole batches only), or a batch does
 /// not decode, or its declared record count is not the number of records it holds.
-fn batches(records: &Option<Bytes>) -> Vec<FetchedBatch> {
+pub(crate) fn batches(records: &Option<Bytes>) -> Vec<FetchedBatch> {
     let Some(records) = records else {
         return Vec::new();
     };
@@ -108,7 +108,7 @@ fn batches(records: &Option<Bytes>) -> Vec<FetchedBatch> {
 }
 
 /// (base offset, record count) of each batch, for assertion messages.
-fn layout(batches: &[FetchedBatch]) -> Vec<(i64, i32)> {
+pub(crate) fn layout(batches: &[FetchedBatch]) -> Vec<(i64, i32)> {
     batches
         .iter()
         .map(|b| (b.base_offset, b.record_count))
@@ -224,7 +224,7 @@ async fn fetch_partition(
 
 /// One batch of records with these keys and values, by `kafka-protocol`'s encoder, without a
 /// producer id.
-fn encode_batch(entries: &[(String, String)], compression: Compression) -> Bytes {
+pub(crate) fn encode_batch(entries: &[(String, String)], compression: Compression) -> Bytes {
     let records: Vec<Record> = entries
         .iter()
         .enumerate()
@@ -256,7 +256,7 @@ fn encode_batch(entries: &[(String, String)], compression: Compression) -> Bytes
 }
 
 /// `count` (key, value) pairs `{prefix}-{i}` / `value-{prefix}-{i}` padded to `value_len` bytes.
-fn entries(prefix: &str, count: usize, value_len: usize) -> Vec<(String, String)> {
+pub(crate) fn entries(prefix: &str, count: usize, value_len: usize) -> Vec<(String, String)> {
     (0..count)
         .map(|i| {
             let mut value = format!("value-{prefix}-{i}-");

@@ -337,7 +337,7 @@ pub(crate) fn assert_recorded_exactly(broker: &BrokerProcess, expected: Expected
 
 /// `Some(tool)`, or `None` after telling why the test is skipped (a failure when
 /// `MOCK_BROKER_REQUIRE_CLIENTS=1`).
-fn require<T>(tool: Result<T, String>) -> Option<T> {
+pub(crate) fn require<T>(tool: Result<T, String>) -> Option<T> {
     let missing = match tool {
         Ok(tool) => return Some(tool),
         Err(missing) => missing,
@@ -377,7 +377,7 @@ fn on_path(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-fn kcat() -> Result<PathBuf, String> {
+pub(crate) fn kcat() -> Result<PathBuf, String> {
     on_path("kcat").ok_or_else(|| "kcat is not on PATH (Debian: apt-get install kcat)".to_string())
 }
 
@@ -838,7 +838,12 @@ fn fetch_batches(broker: &BrokerProcess, topic: &str, offset: i64) -> Vec<Served
 /// Runs `kcat -C` on partition 0 of `topic` from `start` (`beginning` or an offset) to the end of
 /// the partition (`-e`), with librdkafka checking every batch's CRC, and returns its lines:
 /// `OFFSET KEY VALUE HEADERS`.
-fn kcat_consume(kcat: &Path, broker: &BrokerProcess, topic: &str, start: &str) -> Vec<String> {
+pub(crate) fn kcat_consume(
+    kcat: &Path,
+    broker: &BrokerProcess,
+    topic: &str,
+    start: &str,
+) -> Vec<String> {
     let mut command = kcat_command(kcat);
     command.args(["-C", "-b", &broker.address, "-t", topic, "-p", "0"]);
     command.args(["-o", start, "-e", "-q", "-f", "%o %k %s %h\n"]);
@@ -851,7 +856,7 @@ fn kcat_consume(kcat: &Path, broker: &BrokerProcess, topic: &str, start: &str) -
 }
 
 /// The offsets of kcat lines, for an assertion message that says what is missing or extra.
-fn line_offsets(lines: &[String]) -> Vec<i64> {
+pub(crate) fn line_offsets(lines: &[String]) -> Vec<i64> {
     lines
         .iter()
         .map(|line| {

@@ -10,3 +10,4 @@ mod kafka_protocol;
 mod raw_client;
 mod rdkafka_client;
 mod real_clients;
+mod retention;
