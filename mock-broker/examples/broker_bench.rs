@@ -218,7 +218,11 @@ fn bench(args: &Args) -> anyhow::Result<()> {
         rdkafka::util::get_rdkafka_version().1,
         args.repeat
     );
-    println!("mock broker: {} {}", broker.display(), args.broker_args.join(" "));
+    println!(
+        "mock broker: {} {}",
+        broker.display(),
+        args.broker_args.join(" ")
+    );
     println!();
     println!(
         "{:>6}  {:<18} {:>11} {:>11} {:>8} {:>10} {:>11} {:>9}",

@@ -473,8 +473,6 @@ async fn retention_bytes_drops_the_oldest_batches_and_moves_the_log_start() {
 
 /// `/stats` documents `records_total` as the records the broker holds now (docs/admin-api.md).
 #[tokio::test]
-#[ignore = "broker bug: /stats records_total sums high watermarks, so it still counts the records \
-            retention dropped (RecordStore::record_count)"]
 async fn stats_records_total_counts_only_the_records_retention_kept() {
     const TOPIC: &str = "total";
     let broker = BrokerProcess::start(&["--retention-bytes", "3000", "--partitions", "1"]);

@@ -227,12 +227,12 @@ impl RecordStore {
         Ok(log.read_all())
     }
 
-    /// How many records the store holds in all.
+    /// How many records the store holds in all (what retention dropped is not counted).
     pub fn record_count(&self) -> u64 {
         self.topics()
             .iter()
             .flat_map(|t| &t.partitions)
-            .map(|p| p.high_watermark as u64)
+            .map(|p| (p.high_watermark - p.log_start_offset) as u64)
             .sum()
     }
 }
