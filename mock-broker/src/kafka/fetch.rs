@@ -1,9 +1,9 @@
 //! Fetch: the stored batches served back as they arrived.
 //!
 //! A Kafka producer's batch goes out with its original compression and
-//! boundaries; only its base offset (the one the broker assigned) and its
-//! partition leader epoch are written over, as Kafka does, and neither is
-//! covered by the CRC. Frame-protocol messages, which arrived without a Kafka
+//! boundaries, as the store keeps it: with the base offset the broker assigned
+//! and the partition leader epoch written over the producer's on append, as
+//! Kafka does (neither is covered by the CRC). Frame-protocol messages, which arrived without a Kafka
 //! batch, are encoded into one uncompressed RecordBatch v2 per append.
 //!
 //! A fetch from an offset inside a batch returns that whole batch (clients
@@ -149,18 +149,18 @@ fn served_len(entry: &LogEntry) -> usize {
 }
 
 /// The record set of a partition's response: the entries one after another.
+/// A stored Kafka batch already carries its assigned base offset and leader
+/// epoch, so a lone one is served without a copy.
 fn encode(entries: &[LogEntry], size: usize) -> Bytes {
+    if let [entry] = entries
+        && let EntryBody::Kafka(batch) = &entry.body
+    {
+        return batch.bytes.clone();
+    }
     let mut out = BytesMut::with_capacity(size);
     for entry in entries {
         match &entry.body {
-            EntryBody::Kafka(batch) => {
-                // Base offset and leader epoch as the broker assigned them; the
-                // batch length between them and everything after as received.
-                out.put_i64(entry.base_offset);
-                out.put_slice(&batch.bytes[8..12]);
-                out.put_i32(entry.leader_epoch);
-                out.put_slice(&batch.bytes[16..]);
-            }
+            EntryBody::Kafka(batch) => out.put_slice(&batch.bytes),
             EntryBody::Frame(_) => encode_frame_entry(entry, &mut out),
         }
     }

@@ -17,9 +17,9 @@ use crate::record_batch::{BatchRecord, Summary, parse_batches};
 /// What an entry holds.
 #[derive(Debug, Clone)]
 pub(crate) enum EntryBody {
-    /// A Kafka RecordBatch v2 exactly as the producer sent it. Its first eight
-    /// bytes hold the base offset the producer wrote (usually 0); the one the
-    /// broker assigned is the entry's [`LogEntry::base_offset`].
+    /// A Kafka RecordBatch v2 as the producer sent it, with the base offset and
+    /// partition leader epoch the broker assigned written over the producer's,
+    /// as Kafka stores it (neither is covered by the CRC).
     Kafka(KafkaBatch),
     /// Messages that came over the frame protocol, in offset order.
     Frame(Arc<[NewRecord]>),

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::append_signal::AppendSignal;
 use super::error::StoreError;
@@ -221,11 +221,15 @@ impl TopicLog {
         self.retention.admit(memory).map_err(StoreError::from)?;
         // The batch gets bytes of its own: keeping a slice would keep the
         // connection's whole read buffer, which then could not be reused.
-        let bytes = Bytes::copy_from_slice(&bytes);
+        let mut owned = BytesMut::from(&bytes[..]);
         let mut log = slot.lock().expect("partition lock");
         let base_offset = log.next_offset();
+        // As Kafka stores it: the base offset and leader epoch the broker
+        // assigned (neither is covered by the CRC), so Fetch serves it as is.
+        owned[0..8].copy_from_slice(&base_offset.to_be_bytes());
+        owned[12..16].copy_from_slice(&leader_epoch.to_be_bytes());
         let entry = LogEntry::kafka(
-            bytes,
+            owned.freeze(),
             summary,
             base_offset,
             leader_epoch,
