@@ -408,6 +408,7 @@ impl<'a> Reader<'a> {
         taken
     }
 
+    #[inline]
     fn nullable_bytes(&mut self, what: &str) -> Result<Option<&'a [u8]>, String> {
         let len = self.varint()?;
         match len {
@@ -421,6 +422,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A zigzag varint of at most 5 bytes.
+    #[inline]
     fn varint(&mut self) -> Result<i32, String> {
         let raw = self.unsigned(5)?;
         let raw = u32::try_from(raw).map_err(|_| "varint overflows 32 bits".to_string())?;
@@ -428,12 +430,26 @@ impl<'a> Reader<'a> {
     }
 
     /// A zigzag varlong of at most 10 bytes.
+    #[inline]
     fn varlong(&mut self) -> Result<i64, String> {
         let raw = self.unsigned(10)?;
         Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
     }
 
+    /// An unsigned varint of at most `max_bytes` bytes. Most are one byte
+    /// (lengths and deltas under 64), so that case is decided first, inline.
+    #[inline]
     fn unsigned(&mut self, max_bytes: usize) -> Result<u64, String> {
+        if let Some((&byte, rest)) = self.0.split_first()
+            && byte & 0x80 == 0
+        {
+            self.0 = rest;
+            return Ok(u64::from(byte));
+        }
+        self.unsigned_long(max_bytes)
+    }
+
+    fn unsigned_long(&mut self, max_bytes: usize) -> Result<u64, String> {
         let mut value = 0u64;
         for i in 0..max_bytes {
             let Some((&byte, rest)) = self.0.split_first() else {
