@@ -3,8 +3,8 @@
 //! A Kafka producer's batch goes out with its original compression and
 //! boundaries, as the store keeps it: with the base offset the broker assigned
 //! and the partition leader epoch written over the producer's on append, as
-//! Kafka does (neither is covered by the CRC). Frame-protocol messages, which arrived without a Kafka
-//! batch, are encoded into one uncompressed RecordBatch v2 per append.
+//! Kafka does (neither is covered by the CRC). Frame-protocol messages were
+//! written into an uncompressed RecordBatch v2 when they arrived.
 //!
 //! A fetch from an offset inside a batch returns that whole batch (clients
 //! skip the records before their offset). The sizes follow KIP-74: the first
@@ -22,20 +22,13 @@ use kafka_protocol::messages::fetch_request::FetchRequest;
 use kafka_protocol::messages::fetch_response::{
     FetchResponse, FetchableTopicResponse, PartitionData,
 };
-use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use tokio::time::Instant;
 
 use super::context::Ctx;
-use crate::store::{EntryBody, LogEntry};
+use crate::store::LogEntry;
 
 /// The longest a fetch with too little to return waits.
 const MAX_WAIT: Duration = Duration::from_secs(1);
-
-/// Bytes of a RecordBatch v2 header.
-const BATCH_HEADER_LEN: usize = 61;
 
 /// Whether the request reads `partition` of `topic` (each `None` = any), for fault rules.
 pub(crate) fn touches(request: &FetchRequest, topic: Option<&str>, partition: Option<u32>) -> bool {
@@ -125,87 +118,23 @@ fn answer(request: &FetchRequest, version: i16, ctx: &Ctx<'_>) -> (FetchResponse
     (FetchResponse::default().with_responses(responses), total)
 }
 
-/// The bytes an entry takes in a response: a stored Kafka batch exactly; frame
-/// messages as an estimate of their encoding (header, plus per record its
-/// varints and fields).
+/// The bytes an entry takes in a response: its batch, exactly.
 fn served_len(entry: &LogEntry) -> usize {
-    match &entry.body {
-        EntryBody::Kafka(batch) => batch.bytes.len(),
-        EntryBody::Frame(records) => {
-            BATCH_HEADER_LEN
-                + records
-                    .iter()
-                    .map(|r| {
-                        24 + r.key.as_ref().map_or(0, Bytes::len)
-                            + r.value.as_ref().map_or(0, Bytes::len)
-                            + r.headers
-                                .iter()
-                                .map(|h| 10 + h.key.len() + h.value.as_ref().map_or(0, Bytes::len))
-                                .sum::<usize>()
-                    })
-                    .sum::<usize>()
-        }
-    }
+    entry.bytes.len()
 }
 
-/// The record set of a partition's response: the entries one after another.
-/// A stored Kafka batch already carries its assigned base offset and leader
-/// epoch, so a lone one is served without a copy.
+/// The record set of a partition's response: the entries' batches one after
+/// another, each already carrying its assigned base offset and leader epoch;
+/// a lone one is served without a copy.
 fn encode(entries: &[LogEntry], size: usize) -> Bytes {
-    if let [entry] = entries
-        && let EntryBody::Kafka(batch) = &entry.body
-    {
-        return batch.bytes.clone();
+    if let [entry] = entries {
+        return entry.bytes.clone();
     }
     let mut out = BytesMut::with_capacity(size);
     for entry in entries {
-        match &entry.body {
-            EntryBody::Kafka(batch) => out.put_slice(&batch.bytes),
-            EntryBody::Frame(_) => encode_frame_entry(entry, &mut out),
-        }
+        out.put_slice(&entry.bytes);
     }
     out.freeze()
-}
-
-/// Frame messages as one uncompressed RecordBatch v2 at their offsets.
-fn encode_frame_entry(entry: &LogEntry, out: &mut BytesMut) {
-    let EntryBody::Frame(messages) = &entry.body else {
-        return;
-    };
-    let records: Vec<Record> = messages
-        .iter()
-        .enumerate()
-        .map(|(i, r)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: entry.leader_epoch,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: entry.base_offset + i as i64,
-            // The encoder starts a new batch whenever offset − sequence changes;
-            // this keeps one batch, with base sequence −1 (none).
-            sequence: i as i32 - 1,
-            timestamp: r.timestamp.unwrap_or(entry.receive_time),
-            key: r.key.clone(),
-            value: r.value.clone(),
-            headers: r
-                .headers
-                .iter()
-                .map(|h| (StrBytes::from_string(h.key.clone()), h.value.clone()))
-                .collect(),
-        })
-        .collect();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    let start = out.len();
-    if let Err(e) = RecordBatchEncoder::encode(out, &records, &options) {
-        tracing::error!(base_offset = entry.base_offset, error = %e, "cannot encode frame messages for a fetch");
-        out.truncate(start);
-    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,16 @@
-//! RecordBatch v2, the way Kafka producers send records: validated when a batch
-//! arrives (`parse.rs`: header, CRC-32C, every record against the header),
-//! decompressed with a limit (`decompress.rs`), and decoded again whenever
-//! somebody reads the records of a stored batch. Pure code over `Bytes`: the
+//! RecordBatch v2, the way Kafka producers send records and the form the log
+//! keeps: validated when a batch arrives (`parse.rs`: header, CRC-32C, every
+//! record against the header), decompressed with a limit (`decompress.rs`),
+//! decoded again whenever somebody reads the records of a stored batch, and
+//! written for messages that arrived without one (`encode.rs`). Pure code over `Bytes`: the
 //! produce handler and the store both use it. This module only declares and
 //! re-exports.
 
 mod decompress;
+mod encode;
 mod parse;
 
+pub(crate) use encode::{Message, encode_batch};
 pub(crate) use parse::{
     BatchError, BatchRecord, Summary, ValidBatch, parse_batches, validate_batches,
 };

@@ -1,38 +1,21 @@
-//! One entry of a partition's log: the batch one append brought, kept as it
-//! arrived, with the index fields that reads, offset lookups and Fetch need.
+//! One entry of a partition's log: the batch one append brought, with the
+//! index fields that reads, offset lookups and Fetch need.
 //!
-//! A Kafka producer's RecordBatch v2 is kept as the bytes it sent (a `Bytes`
-//! slice of the request, compressed if it was), so nothing is copied or
-//! re-encoded on the way in, and Fetch can serve it back as it is. Its records
-//! are decoded only when somebody reads them. Messages that came over the frame
-//! protocol are kept as the decoded messages they arrived as.
+//! Every entry is a RecordBatch v2. A Kafka producer's is kept as it sent it
+//! (compressed if it was), with the base offset and partition leader epoch the
+//! broker assigned written over the producer's, as Kafka stores it (neither is
+//! covered by the CRC); Fetch serves it as it is. Messages that came over the
+//! frame protocol (or appended through the Rust API) are written into
+//! uncompressed batches (`record_batch::encode_batch`); a message without a
+//! timestamp has -1 there, and reads as having none. Records are decoded only when somebody
+//! reads them.
 
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
 
-use super::stored_record::{ClientInfo, NewRecord, ProducerInfo, StoredRecord};
+use super::stored_record::{ClientInfo, ProducerInfo, StoredRecord};
 use crate::record_batch::{BatchRecord, Summary, parse_batches};
-
-/// What an entry holds.
-#[derive(Debug, Clone)]
-pub(crate) enum EntryBody {
-    /// A Kafka RecordBatch v2 as the producer sent it, with the base offset and
-    /// partition leader epoch the broker assigned written over the producer's,
-    /// as Kafka stores it (neither is covered by the CRC).
-    Kafka(KafkaBatch),
-    /// Messages that came over the frame protocol, in offset order.
-    Frame(Arc<[NewRecord]>),
-}
-
-/// A stored Kafka batch and the header fields the broker reads without decoding it.
-#[derive(Debug, Clone)]
-pub(crate) struct KafkaBatch {
-    /// The whole batch, header included, as received.
-    pub(crate) bytes: Bytes,
-    /// Producer id, epoch and base sequence, when an idempotent producer set them.
-    pub(crate) producer: Option<(i64, i16, i32)>,
-}
 
 /// One batch of a partition, at the offsets the broker gave it.
 #[derive(Debug, Clone)]
@@ -46,86 +29,56 @@ pub(crate) struct LogEntry {
     pub(crate) max_timestamp: (i64, i64),
     /// When the broker received it, ms since the Unix epoch.
     pub(crate) receive_time: i64,
-    /// The partition's leader epoch when it was appended, as Kafka stamps a
-    /// batch; 0 for frame messages (the frame protocol has no leaders).
-    pub(crate) leader_epoch: i32,
     /// Who sent it.
     pub(crate) client: Arc<ClientInfo>,
-    /// The records.
-    pub(crate) body: EntryBody,
+    /// The batch, header included, as it is served.
+    pub(crate) bytes: Bytes,
+    /// Producer id, epoch and base sequence, when an idempotent producer set them.
+    pub(crate) producer: Option<(i64, i16, i32)>,
+    /// Whether the broker wrote the batch from messages (frame protocol, Rust
+    /// API), where a -1 timestamp means the message had none.
+    pub(crate) written_here: bool,
 }
 
 impl LogEntry {
-    /// An entry for a validated Kafka batch whose records add up to `summary`.
-    pub(crate) fn kafka(
+    /// An entry for a validated batch (`bytes`, already carrying its base
+    /// offset and leader epoch) whose records add up to `summary`;
+    /// `written_here` when the broker wrote it from messages.
+    pub(crate) fn new(
         bytes: Bytes,
         summary: &Summary,
         base_offset: i64,
-        leader_epoch: i32,
         receive_time: i64,
         client: &Arc<ClientInfo>,
+        written_here: bool,
     ) -> LogEntry {
-        let header = KafkaHeader::read(&bytes);
+        let header = BatchFields::read(&bytes);
         let (max, index) = summary.max_timestamp;
         LogEntry {
             base_offset,
             record_count: header.record_count,
             max_timestamp: (max, base_offset + i64::from(index)),
             receive_time,
-            leader_epoch,
             client: client.clone(),
-            body: EntryBody::Kafka(KafkaBatch {
-                bytes,
-                producer: (header.producer_id >= 0).then_some((
-                    header.producer_id,
-                    header.producer_epoch,
-                    header.base_sequence,
-                )),
-            }),
-        }
-    }
-
-    /// An entry for messages that came over the frame protocol (at least one).
-    pub(crate) fn frame(
-        records: Vec<NewRecord>,
-        base_offset: i64,
-        receive_time: i64,
-        client: &Arc<ClientInfo>,
-    ) -> LogEntry {
-        let max_timestamp = first_max(
-            records.iter().map(|r| r.timestamp.unwrap_or(receive_time)),
-            base_offset,
-        );
-        let records = compact(records);
-        LogEntry {
-            base_offset,
-            record_count: records.len() as u32,
-            max_timestamp,
-            receive_time,
-            leader_epoch: 0,
-            client: client.clone(),
-            body: EntryBody::Frame(records.into()),
+            bytes,
+            producer: (header.producer_id >= 0).then_some((
+                header.producer_id,
+                header.producer_epoch,
+                header.base_sequence,
+            )),
+            written_here,
         }
     }
 
     /// The memory it takes, as the store's cap counts it: the batch's bytes
-    /// (or the messages' fields and their structs) and the entry itself.
+    /// and the entry itself.
     pub(crate) fn memory(&self) -> u64 {
-        let body = match &self.body {
-            EntryBody::Kafka(batch) => batch.bytes.len(),
-            EntryBody::Frame(records) => records.iter().map(new_record_memory).sum(),
-        };
-        (body + ENTRY_OVERHEAD) as u64
+        Self::memory_of(self.bytes.len())
     }
 
-    /// The memory a Kafka batch of `len` bytes will take once appended.
-    pub(crate) fn kafka_memory(len: usize) -> u64 {
+    /// The memory a batch of `len` bytes will take once appended.
+    pub(crate) fn memory_of(len: usize) -> u64 {
         (len + ENTRY_OVERHEAD) as u64
-    }
-
-    /// The memory frame messages will take once appended.
-    pub(crate) fn frame_memory(records: &[NewRecord]) -> u64 {
-        (records.iter().map(new_record_memory).sum::<usize>() + ENTRY_OVERHEAD) as u64
     }
 
     /// The offset after its last record.
@@ -137,31 +90,12 @@ impl LogEntry {
     /// base offset), decoded, as tests and the admin API read them.
     pub(crate) fn records_from(&self, partition: u32, from: i64) -> Vec<StoredRecord> {
         let skip = usize::try_from(from - self.base_offset).unwrap_or(0);
-        match &self.body {
-            EntryBody::Frame(records) => records
-                .iter()
-                .enumerate()
-                .skip(skip)
-                .map(|(i, r)| StoredRecord {
-                    partition,
-                    offset: self.base_offset + i as i64,
-                    timestamp: r.timestamp,
-                    receive_time: self.receive_time,
-                    key: r.key.clone(),
-                    value: r.value.clone(),
-                    headers: r.headers.clone(),
-                    producer: r.producer,
-                    client: self.client.clone(),
-                })
-                .collect(),
-            EntryBody::Kafka(batch) => self
-                .decode(batch)
-                .into_iter()
-                .enumerate()
-                .skip(skip)
-                .map(|(i, r)| self.kafka_record(batch, partition, i, r))
-                .collect(),
-        }
+        self.decode()
+            .into_iter()
+            .enumerate()
+            .skip(skip)
+            .map(|(i, r)| self.stored_record(partition, i, r))
+            .collect()
     }
 
     /// The first record stamped at or after `timestamp` (the producer's
@@ -170,36 +104,39 @@ impl LogEntry {
         if self.max_timestamp.0 < timestamp {
             return None;
         }
-        let stamps: Vec<i64> = match &self.body {
-            EntryBody::Frame(records) => records
-                .iter()
-                .map(|r| r.timestamp.unwrap_or(self.receive_time))
-                .collect(),
-            EntryBody::Kafka(batch) => self.decode(batch).iter().map(|r| r.timestamp).collect(),
-        };
-        stamps
-            .into_iter()
+        self.decode()
+            .iter()
+            .map(|r| self.stamp(r.timestamp))
             .enumerate()
             .find(|&(_, stamp)| stamp >= timestamp)
             .map(|(i, stamp)| (stamp, self.base_offset + i as i64))
     }
 
-    fn kafka_record(
-        &self,
-        batch: &KafkaBatch,
-        partition: u32,
-        index: usize,
-        record: BatchRecord,
-    ) -> StoredRecord {
+    /// A record's timestamp for offset lookups: a message the broker wrote
+    /// without one counts with the batch's receive time.
+    fn stamp(&self, timestamp: i64) -> i64 {
+        if self.written_here && timestamp < 0 {
+            self.receive_time
+        } else {
+            timestamp
+        }
+    }
+
+    fn stored_record(&self, partition: u32, index: usize, record: BatchRecord) -> StoredRecord {
+        let timestamp = if self.written_here && record.timestamp < 0 {
+            None
+        } else {
+            Some(record.timestamp)
+        };
         StoredRecord {
             partition,
             offset: self.base_offset + index as i64,
-            timestamp: Some(record.timestamp),
+            timestamp,
             receive_time: self.receive_time,
             key: record.key,
             value: record.value,
             headers: record.headers,
-            producer: batch.producer.map(|(id, epoch, base)| ProducerInfo {
+            producer: self.producer.map(|(id, epoch, base)| ProducerInfo {
                 id,
                 epoch,
                 sequence: if base < 0 {
@@ -212,11 +149,10 @@ impl LogEntry {
         }
     }
 
-    /// A stored Kafka batch's records. The batch passed validation when it was
-    /// appended, within `max_decompressed_bytes` (a `u32`), so it decodes the
-    /// same way now.
-    fn decode(&self, batch: &KafkaBatch) -> Vec<BatchRecord> {
-        match parse_batches(batch.bytes.clone(), u32::MAX as usize) {
+    /// The batch's records. It passed validation when it was appended, within
+    /// `max_decompressed_bytes` (a `u32`), so it decodes the same way now.
+    fn decode(&self) -> Vec<BatchRecord> {
+        match parse_batches(self.bytes.clone(), u32::MAX as usize) {
             Ok(mut batches) if batches.len() == 1 => batches.pop().expect("one batch").records,
             Ok(batches) => {
                 tracing::error!(
@@ -235,18 +171,18 @@ impl LogEntry {
 }
 
 /// The header fields of a RecordBatch v2 the index keeps.
-struct KafkaHeader {
+struct BatchFields {
     record_count: u32,
     producer_id: i64,
     producer_epoch: i16,
     base_sequence: i32,
 }
 
-impl KafkaHeader {
+impl BatchFields {
     /// Reads a validated batch's header (61 bytes at least).
-    fn read(bytes: &Bytes) -> KafkaHeader {
+    fn read(bytes: &Bytes) -> BatchFields {
         let mut h = &bytes[43..];
-        KafkaHeader {
+        BatchFields {
             producer_id: h.get_i64(),
             producer_epoch: h.get_i16(),
             base_sequence: h.get_i32(),
@@ -256,75 +192,6 @@ impl KafkaHeader {
     }
 }
 
-/// The largest of `stamps` and the offset of its first occurrence, counting from `base_offset`.
-fn first_max(stamps: impl Iterator<Item = i64>, base_offset: i64) -> (i64, i64) {
-    let mut best = (i64::MIN, base_offset);
-    for (i, stamp) in stamps.enumerate() {
-        // A later tie does not move it: Kafka answers with the first.
-        if stamp > best.0 {
-            best = (stamp, base_offset + i as i64);
-        }
-    }
-    best
-}
-
-/// What an entry costs beyond its records: the entry, its place in the log,
+/// What an entry costs beyond its batch: the entry, its place in the log,
 /// the client's `Arc`.
 const ENTRY_OVERHEAD: usize = std::mem::size_of::<LogEntry>() + 16;
-
-/// The memory of one frame message: its fields and its struct.
-fn new_record_memory(r: &NewRecord) -> usize {
-    std::mem::size_of::<NewRecord>()
-        + r.key.as_ref().map_or(0, Bytes::len)
-        + r.value.as_ref().map_or(0, Bytes::len)
-        + r.headers
-            .iter()
-            .map(|h| {
-                std::mem::size_of::<protocol::Header>()
-                    + h.key.len()
-                    + h.value.as_ref().map_or(0, Bytes::len)
-            })
-            .sum::<usize>()
-}
-
-/// The messages with every key, value and header value copied into one buffer
-/// of their own, so that the entry keeps exactly its bytes and not the
-/// connection's read buffer they were slices of.
-fn compact(records: Vec<NewRecord>) -> Vec<NewRecord> {
-    let total: usize = records
-        .iter()
-        .map(|r| {
-            r.key.as_ref().map_or(0, Bytes::len)
-                + r.value.as_ref().map_or(0, Bytes::len)
-                + r.headers
-                    .iter()
-                    .map(|h| h.value.as_ref().map_or(0, Bytes::len))
-                    .sum::<usize>()
-        })
-        .sum();
-    let mut buffer = bytes::BytesMut::with_capacity(total);
-    for r in &records {
-        let fields = r.key.iter().chain(&r.value);
-        let headers = r.headers.iter().filter_map(|h| h.value.as_ref());
-        for field in fields.chain(headers) {
-            buffer.extend_from_slice(field);
-        }
-    }
-    let mut shared = buffer.freeze();
-    records
-        .into_iter()
-        .map(|mut r| {
-            let mut take = |field: &mut Option<Bytes>| {
-                if let Some(bytes) = field {
-                    *bytes = shared.split_to(bytes.len());
-                }
-            };
-            take(&mut r.key);
-            take(&mut r.value);
-            for h in &mut r.headers {
-                take(&mut h.value);
-            }
-            r
-        })
-        .collect()
-}

@@ -105,9 +105,14 @@ fn kafka_batch(codec: u8, producer: Option<(i64, i16, i32)>, messages: &[Message
     buf.freeze()
 }
 
+/// Frame messages whose timestamp is a multiple of 7 are sent without one.
+fn frame_timestamp(m: &Message) -> Option<i64> {
+    (m.timestamp % 7 != 0).then_some(m.timestamp)
+}
+
 fn new_record(m: &Message) -> NewRecord {
     NewRecord {
-        timestamp: Some(m.timestamp),
+        timestamp: frame_timestamp(m),
         key: m.key.as_deref().map(Bytes::copy_from_slice),
         value: m.value.as_deref().map(Bytes::copy_from_slice),
         headers: headers(m),
@@ -143,8 +148,8 @@ fn append(topic: &TopicLog, append: &Append, time: i64) -> Result<i64, StoreErro
     }
 }
 
-/// What reading every record back must give: (offset, message, producer fields).
-fn expected(appends: &[Append]) -> Vec<(Message, Option<ProducerInfo>)> {
+/// What reading every record back must give: (message, its timestamp, producer fields).
+fn expected(appends: &[Append]) -> Vec<(Message, Option<i64>, Option<ProducerInfo>)> {
     let mut all = Vec::new();
     for append in appends {
         match append {
@@ -157,10 +162,16 @@ fn expected(appends: &[Append]) -> Vec<(Message, Option<ProducerInfo>)> {
                         epoch,
                         sequence: base + i as i32,
                     });
-                    all.push((m.clone(), info));
+                    all.push((m.clone(), Some(m.timestamp), info));
                 }
             }
-            Append::Frame(messages) => all.extend(messages.iter().map(|m| (m.clone(), None))),
+            Append::Frame(messages) => {
+                all.extend(
+                    messages
+                        .iter()
+                        .map(|m| (m.clone(), frame_timestamp(m), None)),
+                );
+            }
         }
     }
     all
@@ -169,11 +180,11 @@ fn expected(appends: &[Append]) -> Vec<(Message, Option<ProducerInfo>)> {
 fn assert_record(
     record: &StoredRecord,
     offset: i64,
-    (m, producer): &(Message, Option<ProducerInfo>),
+    (m, timestamp, producer): &(Message, Option<i64>, Option<ProducerInfo>),
 ) {
     assert_eq!(record.offset, offset);
     assert_eq!(record.partition, 0);
-    assert_eq!(record.timestamp, Some(m.timestamp), "offset {offset}");
+    assert_eq!(record.timestamp, *timestamp, "offset {offset}");
     assert_eq!(record.key.as_deref(), m.key.as_deref(), "offset {offset}");
     assert_eq!(
         record.value.as_deref(),
@@ -399,4 +410,31 @@ fn a_kafka_batch_keeps_bytes_of_its_own_not_the_request_it_came_in() {
         request.is_ok(),
         "the store kept a slice of the request buffer"
     );
+}
+
+#[test]
+fn records_appended_through_the_rust_api_keep_their_producer_fields() {
+    let store = RecordStore::new(1, true);
+    let topic = store.topic_for_write("t").unwrap();
+    let info = |id, sequence| {
+        Some(ProducerInfo {
+            id,
+            epoch: 1,
+            sequence,
+        })
+    };
+    // Two that follow on (one batch), a jump, another producer, and none.
+    let producers = [info(5, 10), info(5, 11), info(5, 20), info(6, 0), None];
+    let records = producers.iter().map(|&producer| NewRecord {
+        timestamp: None,
+        key: None,
+        value: Some(Bytes::from_static(b"v")),
+        headers: Vec::new(),
+        producer,
+    });
+    topic.append(0, records, 5, &client()).unwrap();
+    let read = topic.read(0, 0, 10).unwrap();
+    let read: Vec<_> = read.iter().map(|r| (r.producer, r.timestamp)).collect();
+    let wanted: Vec<_> = producers.iter().map(|&p| (p, None)).collect();
+    assert_eq!(read, wanted);
 }

@@ -19,7 +19,7 @@ mod topic_log;
 
 pub use error::StoreError;
 pub use limits::{Dropped, MemoryPolicy, MemoryStats, StoreLimits};
-pub(crate) use log_entry::{EntryBody, LogEntry};
+pub(crate) use log_entry::LogEntry;
 pub use record_store::RecordStore;
 pub use sink::RecordSink;
 pub use stored_record::{ClientInfo, NewRecord, ProducerInfo, Protocol, StoredRecord};

@@ -13,8 +13,8 @@ use super::log_entry::LogEntry;
 use super::partition_log::PartitionLog;
 use super::retention::Retention;
 use super::sink::RecordSink;
-use super::stored_record::{ClientInfo, NewRecord, StoredRecord};
-use crate::record_batch::Summary;
+use super::stored_record::{ClientInfo, NewRecord, ProducerInfo, StoredRecord};
+use crate::record_batch::{Message, Summary, encode_batch};
 
 /// A topic and how far each of its partitions has been written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,10 +152,15 @@ impl TopicLog {
         for &i in &order {
             self.partition(groups[i].0)?;
         }
-        let memory: u64 = groups
+        // Written into batches before any lock is taken.
+        let written: Vec<Vec<Written>> = groups
             .iter()
-            .filter(|(_, records)| !records.is_empty())
-            .map(|(_, records)| LogEntry::frame_memory(records))
+            .map(|(_, records)| write_batches(records, receive_time))
+            .collect();
+        let memory: u64 = written
+            .iter()
+            .flatten()
+            .map(|w| LogEntry::memory_of(w.bytes.len()))
             .sum();
         self.retention.admit(memory).map_err(StoreError::from)?;
         let mut locked = Vec::with_capacity(groups.len());
@@ -163,23 +168,39 @@ impl TopicLog {
             locked.push(self.partition(groups[i].0)?.lock().expect("partition lock"));
         }
         let mut bases = vec![0i64; groups.len()];
-        let mut built: Vec<Option<(u32, LogEntry)>> = vec![None; groups.len()];
-        let mut groups: Vec<Option<(u32, Vec<NewRecord>)>> = groups.into_iter().map(Some).collect();
+        let mut built: Vec<(u32, Vec<LogEntry>)> = Vec::with_capacity(groups.len());
+        let mut written: Vec<Option<Vec<Written>>> = written.into_iter().map(Some).collect();
         for (slot, &i) in order.iter().enumerate() {
-            let (partition, records) = groups[i].take().expect("each group once");
-            let base_offset = locked[slot].next_offset();
-            bases[i] = base_offset;
+            let partition = groups[i].0;
+            let mut offset = locked[slot].next_offset();
             // An empty group appends nothing, as before; its base offset is still reported.
-            if !records.is_empty() {
-                let entry = LogEntry::frame(records, base_offset, receive_time, client);
-                built[slot] = Some((partition, entry));
+            bases[i] = offset;
+            let mut entries = Vec::new();
+            for w in written[i].take().expect("each group once") {
+                let mut bytes = w.bytes;
+                bytes[0..8].copy_from_slice(&offset.to_be_bytes());
+                bytes[12..16].copy_from_slice(&0i32.to_be_bytes());
+                let entry = LogEntry::new(
+                    bytes.freeze(),
+                    &w.summary,
+                    offset,
+                    receive_time,
+                    client,
+                    true,
+                );
+                offset = entry.next_offset();
+                entries.push(entry);
             }
+            built.push((partition, entries));
         }
         if let Some(sink) = &self.sink {
             let all: Vec<StoredRecord> = built
                 .iter()
-                .flatten()
-                .flat_map(|(partition, entry)| entry.records_from(*partition, entry.base_offset))
+                .flat_map(|(partition, entries)| {
+                    entries
+                        .iter()
+                        .flat_map(move |entry| entry.records_from(*partition, entry.base_offset))
+                })
                 .collect();
             if let Err(e) = sink.write(&self.name, &all) {
                 // Still locked: nobody has seen these records.
@@ -189,9 +210,12 @@ impl TopicLog {
             }
         }
         let mut dropped = Dropped::default();
-        for (log, entry) in locked.iter_mut().zip(built) {
-            if let Some((_, entry)) = entry {
+        for (log, (_, entries)) in locked.iter_mut().zip(built) {
+            let any = !entries.is_empty();
+            for entry in entries {
                 log.push(entry);
+            }
+            if any {
                 dropped.add(log.apply_retention(self.retention.limits(), receive_time));
             }
         }
@@ -217,7 +241,7 @@ impl TopicLog {
         client: &Arc<ClientInfo>,
     ) -> Result<i64, StoreError> {
         let slot = self.partition(partition)?;
-        let memory = LogEntry::kafka_memory(bytes.len());
+        let memory = LogEntry::memory_of(bytes.len());
         self.retention.admit(memory).map_err(StoreError::from)?;
         // The batch gets bytes of its own: keeping a slice would keep the
         // connection's whole read buffer, which then could not be reused.
@@ -228,13 +252,13 @@ impl TopicLog {
         // assigned (neither is covered by the CRC), so Fetch serves it as is.
         owned[0..8].copy_from_slice(&base_offset.to_be_bytes());
         owned[12..16].copy_from_slice(&leader_epoch.to_be_bytes());
-        let entry = LogEntry::kafka(
+        let entry = LogEntry::new(
             owned.freeze(),
             summary,
             base_offset,
-            leader_epoch,
             receive_time,
             client,
+            false,
         );
         if let Some(sink) = &self.sink {
             // Decoded again only for the record file.
@@ -374,5 +398,69 @@ impl Drop for TopicLog {
             .map(|p| p.lock().map(|log| log.bytes()).unwrap_or(0))
             .sum();
         self.retention.release(bytes);
+    }
+}
+
+/// One batch written from messages, before it is appended.
+struct Written {
+    bytes: BytesMut,
+    summary: Summary,
+}
+
+/// `records` as RecordBatch v2s: one batch, unless their producer fields
+/// (set through the Rust API) change within them, since a batch carries one
+/// producer id, epoch and base sequence; then a batch per run of records
+/// whose fields follow on.
+fn write_batches(records: &[NewRecord], receive_time: i64) -> Vec<Written> {
+    let mut batches = Vec::new();
+    let mut start = 0;
+    while start < records.len() {
+        let first = records[start].producer;
+        let mut end = start + 1;
+        while end < records.len() && follows(first, records[end].producer, end - start) {
+            end += 1;
+        }
+        let run = &records[start..end];
+        let messages: Vec<Message<'_>> = run
+            .iter()
+            .map(|r| Message {
+                timestamp: r.timestamp,
+                key: r.key.as_deref(),
+                value: r.value.as_deref(),
+                headers: &r.headers,
+            })
+            .collect();
+        let producer = first.map(|p| (p.id, p.epoch, p.sequence));
+        let mut summary = Summary {
+            max_timestamp: (i64::MIN, 0),
+            payload_bytes: 0,
+        };
+        for (i, r) in run.iter().enumerate() {
+            // A message without a timestamp counts with its receive time.
+            let stamp = r.timestamp.unwrap_or(receive_time);
+            if stamp > summary.max_timestamp.0 {
+                summary.max_timestamp = (stamp, i as u32);
+            }
+        }
+        batches.push(Written {
+            bytes: encode_batch(&messages, producer),
+            summary,
+        });
+        start = end;
+    }
+    batches
+}
+
+/// Whether a record `distance` after one with `first` producer fields can share its batch.
+fn follows(first: Option<ProducerInfo>, next: Option<ProducerInfo>, distance: usize) -> bool {
+    match (first, next) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            a.id == b.id
+                && a.epoch == b.epoch
+                && a.sequence >= 0
+                && b.sequence == a.sequence.wrapping_add(distance as i32)
+        }
+        _ => false,
     }
 }

@@ -1,0 +1,170 @@
+//! Writing a RecordBatch v2: how messages that arrived without one (over the
+//! frame protocol) are stored, so that every entry of the log is a batch that
+//! Fetch serves as it is and readers decode one way.
+//!
+//! The batch is uncompressed, with CreateTime timestamps; a message without a
+//! timestamp gets -1 (Kafka's "no timestamp"). Producer id, epoch and base
+//! sequence are the caller's, or -1. Its base offset is 0 until it is appended.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use protocol::Header;
+
+use super::parse::HEADER_LEN;
+
+/// One message to write: its timestamp (`None`: none), key, value and headers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Message<'a> {
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) key: Option<&'a [u8]>,
+    pub(crate) value: Option<&'a [u8]>,
+    pub(crate) headers: &'a [Header],
+}
+
+/// The messages as one RecordBatch v2 (at least one message).
+///
+/// # Panics
+/// If `messages` is empty, or a field is longer than a varint length can say
+/// (2 GiB): a frame is at most `max_frame_bytes`, far below either.
+pub(crate) fn encode_batch(
+    messages: &[Message<'_>],
+    producer: Option<(i64, i16, i32)>,
+) -> BytesMut {
+    assert!(!messages.is_empty(), "a batch holds at least one record");
+    let stamps = messages.iter().map(|m| m.timestamp.unwrap_or(-1));
+    let base_timestamp = messages[0].timestamp.unwrap_or(-1);
+    let max_timestamp = stamps.clone().max().unwrap_or(-1);
+    let body: usize = messages.iter().map(|m| 20 + payload_len(m)).sum();
+    let mut out = BytesMut::with_capacity(HEADER_LEN + body);
+    out.put_i64(0); // base offset: written on append
+    out.put_i32(0); // batch length: below
+    out.put_i32(-1); // partition leader epoch: written on append
+    out.put_i8(2); // magic
+    out.put_u32(0); // CRC: below
+    out.put_i16(0); // attributes: no compression, CreateTime
+    out.put_i32(messages.len() as i32 - 1); // last offset delta
+    out.put_i64(base_timestamp);
+    out.put_i64(max_timestamp);
+    let (id, epoch, base_sequence) = producer.unwrap_or((-1, -1, -1));
+    out.put_i64(id);
+    out.put_i16(epoch);
+    out.put_i32(base_sequence);
+    out.put_i32(messages.len() as i32);
+    let mut record = BytesMut::new();
+    for (index, (message, stamp)) in messages.iter().zip(stamps).enumerate() {
+        record.clear();
+        record.put_i8(0); // attributes
+        put_varlong(&mut record, stamp.wrapping_sub(base_timestamp));
+        put_varint(&mut record, index as i32);
+        put_bytes(&mut record, message.key);
+        put_bytes(&mut record, message.value);
+        put_varint(&mut record, message.headers.len() as i32);
+        for header in message.headers {
+            put_bytes(&mut record, Some(header.key.as_bytes()));
+            put_bytes(&mut record, header.value.as_deref());
+        }
+        put_varint(&mut out, record.len() as i32);
+        out.put_slice(&record);
+    }
+    let length = (out.len() - 12) as i32;
+    out[8..12].copy_from_slice(&length.to_be_bytes());
+    let crc = crc32c::crc32c(&out[21..]);
+    out[17..21].copy_from_slice(&crc.to_be_bytes());
+    out
+}
+
+fn payload_len(m: &Message<'_>) -> usize {
+    m.key.map_or(0, <[u8]>::len)
+        + m.value.map_or(0, <[u8]>::len)
+        + m.headers
+            .iter()
+            .map(|h| 10 + h.key.len() + h.value.as_ref().map_or(0, Bytes::len))
+            .sum::<usize>()
+}
+
+fn put_bytes(out: &mut BytesMut, bytes: Option<&[u8]>) {
+    match bytes {
+        Some(bytes) => {
+            let len = i32::try_from(bytes.len()).expect("a field below 2 GiB");
+            put_varint(out, len);
+            out.put_slice(bytes);
+        }
+        None => put_varint(out, -1),
+    }
+}
+
+fn put_varint(out: &mut BytesMut, value: i32) {
+    put_unsigned(out, ((value << 1) ^ (value >> 31)) as u32 as u64);
+}
+
+fn put_varlong(out: &mut BytesMut, value: i64) {
+    put_unsigned(out, ((value << 1) ^ (value >> 63)) as u64);
+}
+
+fn put_unsigned(out: &mut BytesMut, mut value: u64) {
+    while value >= 0x80 {
+        out.put_u8((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.put_u8(value as u8);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record_batch::parse_batches;
+
+    #[test]
+    fn written_batches_read_back_with_their_timestamps_keys_values_and_headers() {
+        let headers = [
+            Header {
+                key: "a".into(),
+                value: None,
+            },
+            Header {
+                key: "a".into(),
+                value: Some(Bytes::from_static(b"x")),
+            },
+        ];
+        let long = vec![7u8; 300];
+        let messages = [
+            Message {
+                timestamp: Some(1_700_000_000_000),
+                key: Some(b"k"),
+                value: Some(b"v"),
+                headers: &headers,
+            },
+            Message {
+                timestamp: None,
+                key: None,
+                value: None,
+                headers: &[],
+            },
+            Message {
+                timestamp: Some(5),
+                key: Some(&long),
+                value: Some(b""),
+                headers: &[],
+            },
+        ];
+        let batch = parse_batches(encode_batch(&messages, None).freeze(), 1 << 20)
+            .expect("a valid batch: CRC, lengths and offset deltas")
+            .pop()
+            .unwrap();
+        assert_eq!(batch.header.record_count, 3);
+        assert_eq!(batch.header.producer_id, -1);
+        assert_eq!(batch.header.max_timestamp, 1_700_000_000_000);
+        let r = &batch.records;
+        assert_eq!(
+            [r[0].timestamp, r[1].timestamp, r[2].timestamp],
+            [1_700_000_000_000, -1, 5]
+        );
+        assert_eq!(r[0].key.as_deref(), Some(&b"k"[..]));
+        assert_eq!(
+            r[0].headers, headers,
+            "repeated header keys are kept, in order"
+        );
+        assert_eq!((r[1].key.as_deref(), r[1].value.as_deref()), (None, None));
+        assert_eq!(r[2].key.as_deref(), Some(&long[..]));
+        assert_eq!(r[2].value.as_deref(), Some(&b""[..]));
+    }
+}
