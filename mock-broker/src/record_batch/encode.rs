@@ -49,21 +49,31 @@ pub(crate) fn encode_batch(
     out.put_i16(epoch);
     out.put_i32(base_sequence);
     out.put_i32(messages.len() as i32);
-    let mut record = BytesMut::new();
     for (index, (message, stamp)) in messages.iter().zip(stamps).enumerate() {
-        record.clear();
-        record.put_i8(0); // attributes
-        put_varlong(&mut record, stamp.wrapping_sub(base_timestamp));
-        put_varint(&mut record, index as i32);
-        put_bytes(&mut record, message.key);
-        put_bytes(&mut record, message.value);
-        put_varint(&mut record, message.headers.len() as i32);
+        // The record's length comes first, so it is worked out before writing.
+        let delta = stamp.wrapping_sub(base_timestamp);
+        let len = 1
+            + varlong_len(delta)
+            + varint_len(index as i32)
+            + bytes_len(message.key)
+            + bytes_len(message.value)
+            + varint_len(message.headers.len() as i32)
+            + message
+                .headers
+                .iter()
+                .map(|h| bytes_len(Some(h.key.as_bytes())) + bytes_len(h.value.as_deref()))
+                .sum::<usize>();
+        put_varint(&mut out, i32::try_from(len).expect("a record below 2 GiB"));
+        out.put_i8(0); // attributes
+        put_varlong(&mut out, delta);
+        put_varint(&mut out, index as i32);
+        put_bytes(&mut out, message.key);
+        put_bytes(&mut out, message.value);
+        put_varint(&mut out, message.headers.len() as i32);
         for header in message.headers {
-            put_bytes(&mut record, Some(header.key.as_bytes()));
-            put_bytes(&mut record, header.value.as_deref());
+            put_bytes(&mut out, Some(header.key.as_bytes()));
+            put_bytes(&mut out, header.value.as_deref());
         }
-        put_varint(&mut out, record.len() as i32);
-        out.put_slice(&record);
     }
     let length = (out.len() - 12) as i32;
     out[8..12].copy_from_slice(&length.to_be_bytes());
@@ -79,6 +89,26 @@ fn payload_len(m: &Message<'_>) -> usize {
             .iter()
             .map(|h| 10 + h.key.len() + h.value.as_ref().map_or(0, Bytes::len))
             .sum::<usize>()
+}
+
+/// The bytes a nullable field takes: its length varint and the field.
+fn bytes_len(bytes: Option<&[u8]>) -> usize {
+    match bytes {
+        Some(bytes) => varint_len(bytes.len() as i32) + bytes.len(),
+        None => 1,
+    }
+}
+
+fn varint_len(value: i32) -> usize {
+    unsigned_len(((value << 1) ^ (value >> 31)) as u32 as u64)
+}
+
+fn varlong_len(value: i64) -> usize {
+    unsigned_len(((value << 1) ^ (value >> 63)) as u64)
+}
+
+fn unsigned_len(value: u64) -> usize {
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 fn put_bytes(out: &mut BytesMut, bytes: Option<&[u8]>) {
