@@ -20,7 +20,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use kafka_protocol::messages::FetchResponse;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
-use kafka_protocol::records::RecordBatchDecoder;
 use serde::Deserialize;
 
 use crate::binaries::{BrokerProcess, http_get};
@@ -725,62 +724,42 @@ fn batch_layout(batches: &[ServedBatch]) -> Vec<(i64, i32)> {
         .collect()
 }
 
-/// Splits a fetched record set into its batches, as `fetch_batches.rs` does.
+/// Splits a fetched record set into its batches (`served_batches.rs`), keeping their keys.
 ///
 /// # Panics
 /// If the set ends with a partial batch, a batch does not decode, or its declared record count or
 /// base offset disagrees with the records it holds.
 fn split_batches(records: &Bytes) -> Vec<ServedBatch> {
-    let mut batches = Vec::new();
-    let mut at = 0;
-    while at < records.len() {
-        let rest = &records[at..];
-        assert!(
-            rest.len() >= 61,
-            "a whole batch at byte {at} of the record set: {} bytes left, less than a batch header",
-            rest.len()
-        );
-        let length = i32::from_be_bytes(rest[8..12].try_into().unwrap());
-        let size = 12 + usize::try_from(length).expect("a batch length ≥ 0");
-        assert!(
-            rest.len() >= size,
-            "a whole batch at byte {at} of the record set: it declares {size} bytes and {} are left",
-            rest.len()
-        );
-        let bytes = records.slice(at..at + size);
-        assert_eq!(bytes[16], 2, "batch at byte {at}: magic 2 (RecordBatch v2)");
-        let base_offset = i64::from_be_bytes(bytes[0..8].try_into().unwrap());
-        let attributes = i16::from_be_bytes(bytes[21..23].try_into().unwrap());
-        let record_count = i32::from_be_bytes(bytes[57..61].try_into().unwrap());
-        let decoded = RecordBatchDecoder::decode(&mut bytes.clone()).unwrap_or_else(|e| {
-            panic!("the batch with base offset {base_offset} decodes: {e:#}");
-        });
-        let offsets: Vec<i64> = decoded.records.iter().map(|r| r.offset).collect();
-        let dense: Vec<i64> = (base_offset..base_offset + i64::from(record_count)).collect();
-        assert_eq!(
-            offsets, dense,
-            "the batch with base offset {base_offset} holds the {record_count} records its header \
-             declares, at dense offsets"
-        );
-        let keys = decoded
-            .records
-            .iter()
-            .map(|r| {
-                r.key.as_ref().map_or_else(
-                    || "<null>".to_string(),
-                    |k| String::from_utf8_lossy(k).into_owned(),
-                )
-            })
-            .collect();
-        batches.push(ServedBatch {
-            base_offset,
-            codec: attributes & 7,
-            record_count,
-            keys,
-        });
-        at += size;
-    }
-    batches
+    crate::served_batches::batches(&Some(records.clone()))
+        .into_iter()
+        .map(|batch| {
+            let base_offset = batch.base_offset;
+            let record_count = batch.record_count;
+            let offsets: Vec<i64> = batch.records.iter().map(|r| r.offset).collect();
+            let dense: Vec<i64> = (base_offset..base_offset + i64::from(record_count)).collect();
+            assert_eq!(
+                offsets, dense,
+                "the batch with base offset {base_offset} holds the {record_count} records its \
+                 header declares, at dense offsets"
+            );
+            let keys = batch
+                .records
+                .iter()
+                .map(|r| {
+                    r.key.as_ref().map_or_else(
+                        || "<null>".to_string(),
+                        |k| String::from_utf8_lossy(k).into_owned(),
+                    )
+                })
+                .collect();
+            ServedBatch {
+                base_offset,
+                codec: batch.codec,
+                record_count,
+                keys,
+            }
+        })
+        .collect()
 }
 
 /// The batches that one raw Fetch v12 of partition 0 of `topic` from `offset` returns: no wait,

@@ -25,10 +25,11 @@ use producer::frame::{FrameAcks, Status};
 use serde_json::Value;
 
 use crate::binaries::{BrokerProcess, http_get};
-use crate::fetch_batches::{FetchedBatch, batches, encode_batch, entries, layout};
+use crate::fetch_batches::{encode_batch, entries};
 use crate::kafka_protocol::{KafkaClient, name, produce};
 use crate::raw_client::{RawClient, request};
 use crate::real_clients::{kcat, kcat_consume, line_offsets, require};
+use crate::served_batches::{FetchedBatch, batches, layout};
 
 /// How long a condition the broker must reach by itself (a `retention.ms` sweep) may take on a
 /// loaded machine; a healthy run takes about `retention.ms` plus one sweep (1 s).

@@ -11,3 +11,4 @@ mod raw_client;
 mod rdkafka_client;
 mod real_clients;
 mod retention;
+mod served_batches;
