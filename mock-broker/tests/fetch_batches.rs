@@ -707,3 +707,73 @@ async fn a_waiting_fetch_returns_when_data_arrives() {
         "the waiting fetch (max_wait_ms = 1000) returns the message appended while it waited"
     );
 }
+
+/// A consumer positioned below the log start (retention dropped the batches it wanted) gets
+/// OFFSET_OUT_OF_RANGE, resets to the earliest offset as `auto.offset.reset` says (ListOffsets
+/// earliest: the log start), and reads every kept record from there.
+#[tokio::test]
+async fn an_rdkafka_consumer_below_the_log_start_resets_to_it_and_reads_what_was_kept() {
+    let mut config = BrokerConfig::ephemeral();
+    config.partitions = 1;
+    config.retention_bytes = 1500;
+    let broker = MockBroker::start(config).await.expect("the broker starts");
+    let topic = "consume-after-retention";
+    const COUNT: usize = 20;
+    let sent = sent_messages("retention", COUNT);
+    // One message per batch, so that retention drops some and keeps some.
+    let producer = rdkafka_producer(
+        &broker.bootstrap_servers(),
+        &[("batch.num.messages", "1"), ("linger.ms", "0")],
+    );
+    let offsets = deliver(&producer, topic, &sent).await;
+    assert_eq!(offsets, (0..COUNT as i64).collect::<Vec<_>>());
+    let log = broker.store().topic(topic).expect("the topic exists");
+    let start = log.log_start_offset(0).expect("partition 0");
+    assert!(
+        start > 0 && start < COUNT as i64,
+        "retention.bytes 1500 dropped some of the {COUNT} batches and kept some: log start {start}"
+    );
+
+    let bootstrap = broker.bootstrap_servers();
+    let received = tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("group.id", "fetch-after-retention")
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .expect("the consumer configuration is valid");
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(topic, 0, Offset::Offset(0))
+            .expect("a valid partition");
+        consumer.assign(&assignment).expect("assign");
+        let mut received = Vec::new();
+        let deadline = Instant::now() + TIMEOUT;
+        while received
+            .last()
+            .is_none_or(|&(offset, _)| offset < COUNT as i64 - 1)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the consumer read up to the end within {TIMEOUT:?}; it got {received:?}"
+            );
+            let Some(message) = consumer.poll(Duration::from_millis(500)) else {
+                continue;
+            };
+            let message = message.expect("the broker serves the kept records without error");
+            let value = String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned();
+            received.push((message.offset(), value));
+        }
+        received
+    })
+    .await
+    .expect("the consumer thread does not panic");
+    let expected: Vec<(i64, String)> = (start..COUNT as i64)
+        .map(|offset| (offset, sent[offset as usize].value.clone()))
+        .collect();
+    assert_eq!(
+        received, expected,
+        "from offset 0 the consumer was reset to the log start {start} and read every kept record"
+    );
+}
