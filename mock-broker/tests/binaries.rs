@@ -22,11 +22,23 @@ pub(crate) struct BrokerProcess {
 impl BrokerProcess {
     /// Starts the binary on port 0 (broker and admin API) with extra `args`.
     pub(crate) fn start(args: &[&str]) -> BrokerProcess {
+        Self::spawn(args, Stdio::null())
+    }
+
+    /// Starts it like [`BrokerProcess::start`], its log (stderr, at the default level) written to `log`.
+    pub(crate) fn start_logging_to(args: &[&str], log: &std::path::Path) -> BrokerProcess {
+        let file = std::fs::File::create(log)
+            .unwrap_or_else(|e| panic!("the log file {} can be created: {e}", log.display()));
+        Self::spawn(args, Stdio::from(file))
+    }
+
+    fn spawn(args: &[&str], stderr: Stdio) -> BrokerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mock-broker"))
             .args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
             .args(args)
+            .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("mock-broker starts");
         let stdout = child.stdout.take().unwrap();

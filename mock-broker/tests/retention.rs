@@ -937,3 +937,52 @@ fn bad_retention_and_memory_flags_exit_2_naming_the_setting() {
         );
     }
 }
+
+/// Reaching the cap is said once in the log (a WARN naming max_memory), however many appends it
+/// then refuses: a broker at its cap does not flood the log; `/stats` counts the rest.
+#[tokio::test]
+async fn reaching_max_memory_is_logged_once_however_many_appends_are_refused() {
+    let log = std::env::temp_dir().join(format!(
+        "mock-broker-memory-warning-{}.log",
+        std::process::id()
+    ));
+    let broker = BrokerProcess::start_logging_to(
+        &[
+            "--max-memory",
+            "1048576",
+            "--memory-policy",
+            "refuse",
+            "--partitions",
+            "1",
+        ],
+        &log,
+    );
+    let mut client = KafkaClient::connect(address(&broker)).await;
+    let mut refused = 0;
+    for i in 0..64 {
+        let (bytes, _) = big_batch(i);
+        if produce_to(&mut client, "full", bytes).await.error_code == KAFKA_STORAGE_ERROR {
+            refused += 1;
+            if refused == 3 {
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        refused, 3,
+        "three ~64 KB batches past a 1 MiB cap were refused"
+    );
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+    let text = std::fs::read_to_string(&log)
+        .unwrap_or_else(|e| panic!("the broker's log {} reads: {e}", log.display()));
+    let _ = std::fs::remove_file(&log);
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("WARN") && line.contains("max_memory"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one WARN naming max_memory for three refusals; the log was:\n{text}"
+    );
+}
