@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::indexmap::IndexMap;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
+use kafka_protocol::messages::fetch_request::FetchRequest;
 use kafka_protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
 use kafka_protocol::messages::{FetchResponse, ProduceRequest};
 use kafka_protocol::records::{
@@ -25,8 +25,9 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::kafka_protocol::{KafkaClient, name, outcome, produce};
+use crate::rdkafka_client::future_producer;
 use crate::real_clients::{Sent, sent_messages};
-use crate::served_batches::{FetchedBatch, batches, layout};
+use crate::served_batches::{FetchedBatch, batches, fetch_request, layout};
 
 /// Long enough for a loaded 2-core machine; a healthy run takes milliseconds.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -65,35 +66,6 @@ async fn broker(partitions: u32) -> MockBroker {
     let mut config = BrokerConfig::ephemeral();
     config.partitions = partitions;
     MockBroker::start(config).await.expect("the broker starts")
-}
-
-/// A Fetch of `partitions` (index, fetch offset) of `topic`.
-fn fetch_request(
-    topic: &str,
-    partitions: &[(i32, i64)],
-    max_bytes: i32,
-    partition_max_bytes: i32,
-    max_wait_ms: i32,
-) -> FetchRequest {
-    FetchRequest::default()
-        .with_max_wait_ms(max_wait_ms)
-        .with_min_bytes(1)
-        .with_max_bytes(max_bytes)
-        .with_topics(vec![
-            FetchTopic::default()
-                .with_topic(name(topic))
-                .with_partitions(
-                    partitions
-                        .iter()
-                        .map(|&(partition, offset)| {
-                            FetchPartition::default()
-                                .with_partition(partition)
-                                .with_fetch_offset(offset)
-                                .with_partition_max_bytes(partition_max_bytes)
-                        })
-                        .collect(),
-                ),
-        ])
 }
 
 /// The batches of each requested partition, in request order.
@@ -207,21 +179,6 @@ async fn produce_batch(client: &mut KafkaClient, topic: &str, partition: i32, ba
 // ---------------------------------------------------------------------------------------------
 // librdkafka.
 
-/// A librdkafka producer with these settings on top of a long message timeout.
-fn rdkafka_producer(bootstrap: &str, settings: &[(&str, &str)]) -> FutureProducer {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", bootstrap)
-        .set("client.id", "fetch-batches")
-        .set("message.timeout.ms", TIMEOUT.as_millis().to_string());
-    for (key, value) in settings {
-        config.set(*key, *value);
-    }
-    config
-        .create()
-        .expect("the producer configuration is valid")
-}
-
 /// Enqueues every message, then awaits each delivery report; returns the offsets delivered.
 ///
 /// # Panics
@@ -331,7 +288,7 @@ async fn fetch_serves_each_compressed_batch_with_the_codec_it_was_produced_with(
             )
             .await
         } else {
-            let producer = rdkafka_producer(
+            let producer = future_producer(
                 &broker.bootstrap_servers(),
                 &[
                     ("compression.codec", codec_name),
@@ -474,7 +431,7 @@ async fn an_rdkafka_consumer_reads_compressed_batches_from_the_middle() {
     const START: usize = 7;
     // lz4, not zstd: librdkafka as the `rdkafka` crate builds it here cannot decompress zstd.
     let sent = sent_messages("lz4", COUNT);
-    let producer = rdkafka_producer(
+    let producer = future_producer(
         &broker.bootstrap_servers(),
         &[
             ("compression.codec", "lz4"),
@@ -721,7 +678,7 @@ async fn an_rdkafka_consumer_below_the_log_start_resets_to_it_and_reads_what_was
     const COUNT: usize = 20;
     let sent = sent_messages("retention", COUNT);
     // One message per batch, so that retention drops some and keeps some.
-    let producer = rdkafka_producer(
+    let producer = future_producer(
         &broker.bootstrap_servers(),
         &[("batch.num.messages", "1"), ("linger.ms", "0")],
     );

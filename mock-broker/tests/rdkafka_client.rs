@@ -21,7 +21,8 @@ use crate::real_clients::{
 const TIMEOUT: Duration = Duration::from_secs(60);
 const CLIENT_ID: &str = "real-clients-rdkafka";
 
-fn future_producer(bootstrap: &str, extra: &[(&str, &str)]) -> FutureProducer {
+/// A librdkafka producer with these settings on top of a long message timeout.
+pub(crate) fn future_producer(bootstrap: &str, extra: &[(&str, &str)]) -> FutureProducer {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", bootstrap)

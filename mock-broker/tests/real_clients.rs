@@ -19,11 +19,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::messages::FetchResponse;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
 use serde::Deserialize;
 
 use crate::binaries::{BrokerProcess, http_get};
-use crate::kafka_protocol::{KafkaClient, name};
+use crate::kafka_protocol::KafkaClient;
 
 /// How long a client process may run before it is killed; the scripts give up after 60 s themselves.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -774,20 +773,7 @@ fn fetch_batches(broker: &BrokerProcess, topic: &str, offset: i64) -> Vec<Served
         .address
         .parse()
         .unwrap_or_else(|e| panic!("one broker, one address: {:?} ({e})", broker.address));
-    let request = FetchRequest::default()
-        .with_max_wait_ms(0)
-        .with_min_bytes(1)
-        .with_max_bytes(LARGE)
-        .with_topics(vec![
-            FetchTopic::default()
-                .with_topic(name(topic))
-                .with_partitions(vec![
-                    FetchPartition::default()
-                        .with_partition(0)
-                        .with_fetch_offset(offset)
-                        .with_partition_max_bytes(LARGE),
-                ]),
-        ]);
+    let request = crate::served_batches::fetch_request(topic, &[(0, offset)], LARGE, LARGE, 0);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -14,7 +14,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::list_offsets_request::{
     ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
@@ -29,7 +28,7 @@ use crate::fetch_batches::{encode_batch, entries};
 use crate::kafka_protocol::{KafkaClient, name, produce};
 use crate::raw_client::{RawClient, request};
 use crate::real_clients::{kcat, kcat_consume, line_offsets, require};
-use crate::served_batches::{FetchedBatch, batches, layout};
+use crate::served_batches::{FetchedBatch, batches, fetch_request, layout};
 
 /// How long a condition the broker must reach by itself (a `retention.ms` sweep) may take on a
 /// loaded machine; a healthy run takes about `retention.ms` plus one sweep (1 s).
@@ -216,20 +215,7 @@ async fn produce_ok(
 
 /// A Fetch v12 of partition 0 of `topic` from `offset`, without waiting; the partition's answer.
 async fn fetch_from(client: &mut KafkaClient, topic: &str, offset: i64) -> PartitionData {
-    let request = FetchRequest::default()
-        .with_max_wait_ms(0)
-        .with_min_bytes(1)
-        .with_max_bytes(LARGE)
-        .with_topics(vec![
-            FetchTopic::default()
-                .with_topic(name(topic))
-                .with_partitions(vec![
-                    FetchPartition::default()
-                        .with_partition(0)
-                        .with_fetch_offset(offset)
-                        .with_partition_max_bytes(LARGE),
-                ]),
-        ]);
+    let request = fetch_request(topic, &[(0, offset)], LARGE, LARGE, 0);
     let response = client.call(FETCH_VERSION, &request).await;
     assert_eq!(
         response.error_code, 0,

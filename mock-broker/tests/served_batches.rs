@@ -2,7 +2,39 @@
 //! of real consumers check the broker served (whole batches, their codec, base offsets and counts).
 
 use bytes::Bytes;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
 use kafka_protocol::records::{Record, RecordBatchDecoder};
+
+use crate::kafka_protocol::name;
+
+/// A Fetch of `partitions` (index, fetch offset) of `topic`.
+pub(crate) fn fetch_request(
+    topic: &str,
+    partitions: &[(i32, i64)],
+    max_bytes: i32,
+    partition_max_bytes: i32,
+    max_wait_ms: i32,
+) -> FetchRequest {
+    FetchRequest::default()
+        .with_max_wait_ms(max_wait_ms)
+        .with_min_bytes(1)
+        .with_max_bytes(max_bytes)
+        .with_topics(vec![
+            FetchTopic::default()
+                .with_topic(name(topic))
+                .with_partitions(
+                    partitions
+                        .iter()
+                        .map(|&(partition, offset)| {
+                            FetchPartition::default()
+                                .with_partition(partition)
+                                .with_fetch_offset(offset)
+                                .with_partition_max_bytes(partition_max_bytes)
+                        })
+                        .collect(),
+                ),
+        ])
+}
 
 /// One RecordBatch v2 as the broker served it: header fields read from its bytes, and its
 /// records as `kafka-protocol` decodes them (any codec).

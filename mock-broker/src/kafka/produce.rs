@@ -63,8 +63,10 @@ pub(crate) fn handle(
                         ))
                     } else {
                         produce_partition(topic, index, partition_data.records, ctx).map(|base| {
-                            let start = u32::try_from(index)
-                                .ok()
+                            // Only answered from v5: no second look at the partition before.
+                            let start = (version >= 5)
+                                .then(|| u32::try_from(index).ok())
+                                .flatten()
                                 .and_then(|p| topic.log_start_offset(p).ok())
                                 .unwrap_or(0);
                             (base, start)

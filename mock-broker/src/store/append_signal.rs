@@ -56,3 +56,50 @@ impl Drop for Counted<'_> {
         self.0.waiters.fetch_sub(1, Ordering::SeqCst);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+
+    /// Polls `future` once, without a runtime.
+    fn poll_once(future: std::pin::Pin<&mut impl Future<Output = ()>>) -> Poll<()> {
+        future.poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn an_append_after_the_waiter_was_made_wakes_it_even_before_it_waits() {
+        let signal = AppendSignal::default();
+        // A fetch makes its waiter, looks (finds nothing), and an append lands before it awaits.
+        let waiter = signal.waiter();
+        signal.announce();
+        let mut appended = pin!(waiter.appended());
+        assert_eq!(poll_once(appended.as_mut()), Poll::Ready(()));
+        assert_eq!(
+            signal.waiters.load(Ordering::SeqCst),
+            0,
+            "the wait is counted no more"
+        );
+    }
+
+    #[test]
+    fn a_waiter_is_not_woken_by_an_append_announced_before_it_was_made() {
+        let signal = AppendSignal::default();
+        signal.announce();
+        let waiter = signal.waiter();
+        assert_eq!(signal.waiters.load(Ordering::SeqCst), 1);
+        let mut appended = pin!(waiter.appended());
+        assert_eq!(poll_once(appended.as_mut()), Poll::Pending);
+        signal.announce();
+        assert_eq!(poll_once(appended.as_mut()), Poll::Ready(()));
+    }
+
+    #[test]
+    fn a_dropped_waiter_stops_counting() {
+        let signal = AppendSignal::default();
+        drop(signal.waiter());
+        assert_eq!(signal.waiters.load(Ordering::SeqCst), 0);
+    }
+}

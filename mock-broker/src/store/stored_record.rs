@@ -85,3 +85,16 @@ pub struct NewRecord {
     /// Producer id, epoch and sequence, if the producer set them.
     pub producer: Option<ProducerInfo>,
 }
+
+impl NewRecord {
+    /// Bytes of its key, value, header keys and header values: what `/stats` counts.
+    pub fn payload_bytes(&self) -> usize {
+        self.key.as_ref().map_or(0, Bytes::len)
+            + self.value.as_ref().map_or(0, Bytes::len)
+            + self
+                .headers
+                .iter()
+                .map(|h| h.key.len() + h.value.as_ref().map_or(0, Bytes::len))
+                .sum::<usize>()
+    }
+}

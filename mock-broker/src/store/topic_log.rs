@@ -441,6 +441,7 @@ fn write_batches(records: &[NewRecord], receive_time: i64) -> Vec<Written> {
             if stamp > summary.max_timestamp.0 {
                 summary.max_timestamp = (stamp, i as u32);
             }
+            summary.payload_bytes += r.payload_bytes() as u64;
         }
         batches.push(Written {
             bytes: encode_batch(&messages, producer),
