@@ -292,7 +292,7 @@ async fn fetch_serves_each_compressed_batch_with_the_codec_it_was_produced_with(
                 &broker.bootstrap_servers(),
                 &[
                     ("compression.codec", codec_name),
-                    ("linger.ms", "50"),
+                    ("linger.ms", "1000"),
                     ("batch.num.messages", &PER_BATCH.to_string()),
                 ],
             );
@@ -435,7 +435,7 @@ async fn an_rdkafka_consumer_reads_compressed_batches_from_the_middle() {
         &broker.bootstrap_servers(),
         &[
             ("compression.codec", "lz4"),
-            ("linger.ms", "50"),
+            ("linger.ms", "1000"),
             ("batch.num.messages", "10"),
         ],
     );

@@ -855,7 +855,9 @@ fn kcat_consumes_batches(codec: &str, codec_id: i16) {
         COUNT,
         &[
             &format!("compression.type={codec}"),
-            "linger.ms=50",
+            // Long enough that batches close by count, not by time, even on a loaded machine
+            // (with 50 ms, CI once saw every message sent alone); the final flush sends the rest.
+            "linger.ms=1000",
             &format!("batch.num.messages={RECORDS_PER_BATCH}"),
         ],
     );
