@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::fault::Condition;
+use crate::outgoing::Outgoing;
 use crate::state::BrokerState;
 use crate::step::Step;
 use crate::{frame, kafka};
@@ -193,10 +194,10 @@ impl Connection<'_> {
         }
     }
 
+    /// Writes the ready responses, spliced batches straight from the log's memory.
     async fn write_ready(&mut self) -> std::io::Result<()> {
         if !self.outbox.ready.is_empty() {
-            self.stream.write_all(&self.outbox.ready).await?;
-            self.outbox.ready.clear();
+            self.stream.write_all_buf(&mut self.outbox.ready).await?;
         }
         Ok(())
     }
@@ -206,8 +207,8 @@ impl Connection<'_> {
 /// back by a latency fault until their time (and every later one behind them).
 #[derive(Default)]
 struct Outbox {
-    ready: BytesMut,
-    held: VecDeque<(Instant, BytesMut)>,
+    ready: Outgoing,
+    held: VecDeque<(Instant, Outgoing)>,
 }
 
 impl Outbox {
@@ -241,7 +242,7 @@ impl Outbox {
         let now = Instant::now();
         while self.held.front().is_some_and(|(at, _)| *at <= now) {
             let (_, response) = self.held.pop_front().expect("just checked");
-            self.ready.extend_from_slice(&response);
+            self.ready.append(response);
         }
     }
 
@@ -282,7 +283,7 @@ impl Handler {
                     .await
                     .map_close(Close::Kafka),
                 Handler::Frames(session) => session
-                    .next(buffer, &mut outbox.ready, state)
+                    .next(buffer, outbox.ready.writer(), state)
                     .map_close(Close::Frame),
             };
             match step {

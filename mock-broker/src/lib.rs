@@ -15,6 +15,7 @@ pub mod fault;
 mod frame;
 mod idempotence;
 mod kafka;
+mod outgoing;
 mod record_batch;
 mod record_file;
 mod record_json;

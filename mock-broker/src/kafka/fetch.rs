@@ -16,16 +16,16 @@
 
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::ResponseError;
-use kafka_protocol::messages::fetch_request::FetchRequest;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest};
 use kafka_protocol::messages::fetch_response::{
     FetchResponse, FetchableTopicResponse, PartitionData,
 };
 use tokio::time::Instant;
 
 use super::context::Ctx;
-use crate::store::LogEntry;
+use super::fetch_response::{FetchAnswer, RecordSet};
+use crate::store::{LogEntry, TopicLog};
 
 /// The longest a fetch with too little to return waits.
 const MAX_WAIT: Duration = Duration::from_secs(1);
@@ -40,16 +40,16 @@ pub(crate) fn touches(request: &FetchRequest, topic: Option<&str>, partition: Op
 }
 
 /// Answers a Fetch request, waiting for appends while it has less than `min_bytes`.
-pub(crate) async fn handle(request: FetchRequest, version: i16, ctx: &Ctx<'_>) -> FetchResponse {
+pub(crate) async fn handle(request: FetchRequest, version: i16, ctx: &Ctx<'_>) -> FetchAnswer {
     let wait = Duration::from_millis(request.max_wait_ms.max(0) as u64).min(MAX_WAIT);
     let deadline = Instant::now() + wait;
     let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0).max(1);
     loop {
         // Made before looking, so that an append right after the look still wakes us.
         let waiter = ctx.state.store.appended().waiter();
-        let (response, bytes) = answer(&request, version, ctx);
+        let (found, bytes) = answer(&request, version, ctx);
         if bytes >= min_bytes || Instant::now() >= deadline {
-            return response;
+            return found;
         }
         if tokio::time::timeout_at(deadline, waiter.appended())
             .await
@@ -60,81 +60,94 @@ pub(crate) async fn handle(request: FetchRequest, version: i16, ctx: &Ctx<'_>) -
     }
 }
 
-/// The response as the log stands, and how many record bytes it carries.
-fn answer(request: &FetchRequest, version: i16, ctx: &Ctx<'_>) -> (FetchResponse, usize) {
+/// The answer as the log stands, and how many record bytes it carries.
+fn answer(request: &FetchRequest, version: i16, ctx: &Ctx<'_>) -> (FetchAnswer, usize) {
     let mut budget = usize::try_from(request.max_bytes).unwrap_or(0);
     let mut total = 0usize;
+    let mut records = Vec::with_capacity(request.topics.len());
     let responses = request
         .topics
         .iter()
         .map(|topic| {
             let log = ctx.state.store.topic(&topic.topic);
+            let mut sets = Vec::with_capacity(topic.partitions.len());
             let partitions = topic
                 .partitions
                 .iter()
                 .map(|p| {
-                    let mut data = PartitionData::default().with_partition_index(p.partition);
-                    let Some(log) = &log else {
-                        return data.with_error_code(ResponseError::UnknownTopicOrPartition.code());
-                    };
-                    let Ok(index) = u32::try_from(p.partition) else {
-                        return data.with_error_code(ResponseError::UnknownTopicOrPartition.code());
-                    };
-                    let (Ok(high_watermark), Ok(log_start)) =
-                        (log.high_watermark(index), log.log_start_offset(index))
-                    else {
-                        return data.with_error_code(ResponseError::UnknownTopicOrPartition.code());
-                    };
-                    if ctx.state.cluster.leader(log.name(), index) != ctx.node_id {
-                        return data.with_error_code(ResponseError::NotLeaderOrFollower.code());
-                    }
-                    data = data
-                        .with_high_watermark(high_watermark)
-                        .with_last_stable_offset(high_watermark);
-                    if version >= 5 {
-                        data = data.with_log_start_offset(log_start);
-                    }
-                    if p.fetch_offset < log_start || p.fetch_offset > high_watermark {
-                        return data.with_error_code(ResponseError::OffsetOutOfRange.code());
-                    }
-                    let limit = usize::try_from(p.partition_max_bytes)
-                        .unwrap_or(0)
-                        .min(budget);
-                    // KIP-74: only the first partition with data may exceed the limits.
-                    let min_one = total == 0;
-                    let (entries, size) = log
-                        .entries_from(index, p.fetch_offset, limit, min_one, served_len)
-                        .unwrap_or_default();
-                    budget = budget.saturating_sub(size);
-                    total += size;
-                    data.with_records(Some(encode(&entries, size)))
+                    let (data, set) =
+                        partition(p, log.as_deref(), version, ctx, &mut budget, &mut total);
+                    sets.push(set);
+                    data
                 })
                 .collect();
+            records.push(sets);
             FetchableTopicResponse::default()
                 .with_topic(topic.topic.clone())
                 .with_partitions(partitions)
         })
         .collect();
-    (FetchResponse::default().with_responses(responses), total)
+    let answer = FetchAnswer {
+        response: FetchResponse::default().with_responses(responses),
+        records,
+    };
+    (answer, total)
+}
+
+/// One partition's answer and record set, from `budget` (what is left of the
+/// request's `max_bytes`), adding what it serves to `total`.
+fn partition(
+    p: &FetchPartition,
+    log: Option<&TopicLog>,
+    version: i16,
+    ctx: &Ctx<'_>,
+    budget: &mut usize,
+    total: &mut usize,
+) -> (PartitionData, RecordSet) {
+    let data = PartitionData::default().with_partition_index(p.partition);
+    let error = |code: ResponseError, data: PartitionData| {
+        (data.with_error_code(code.code()), RecordSet::new())
+    };
+    let Some(log) = log else {
+        return error(ResponseError::UnknownTopicOrPartition, data);
+    };
+    let Ok(index) = u32::try_from(p.partition) else {
+        return error(ResponseError::UnknownTopicOrPartition, data);
+    };
+    let (Ok(high_watermark), Ok(log_start)) =
+        (log.high_watermark(index), log.log_start_offset(index))
+    else {
+        return error(ResponseError::UnknownTopicOrPartition, data);
+    };
+    if ctx.state.cluster.leader(log.name(), index) != ctx.node_id {
+        return error(ResponseError::NotLeaderOrFollower, data);
+    }
+    let mut data = data
+        .with_high_watermark(high_watermark)
+        .with_last_stable_offset(high_watermark);
+    if version >= 5 {
+        data = data.with_log_start_offset(log_start);
+    }
+    if p.fetch_offset < log_start || p.fetch_offset > high_watermark {
+        return error(ResponseError::OffsetOutOfRange, data);
+    }
+    let limit = usize::try_from(p.partition_max_bytes)
+        .unwrap_or(0)
+        .min(*budget);
+    // KIP-74: only the first partition with data may exceed the limits.
+    let min_one = *total == 0;
+    let (entries, size) = log
+        .entries_from(index, p.fetch_offset, limit, min_one, served_len)
+        .unwrap_or_default();
+    *budget = budget.saturating_sub(size);
+    *total += size;
+    let set = entries.into_iter().map(|entry| entry.bytes).collect();
+    (data, set)
 }
 
 /// The bytes an entry takes in a response: its batch, exactly.
 fn served_len(entry: &LogEntry) -> usize {
     entry.bytes.len()
-}
-
-/// The record set of a partition's response: the entries' batches one after
-/// another, each already carrying its assigned base offset and leader epoch;
-/// a lone one is served without a copy.
-fn encode(entries: &[LogEntry], size: usize) -> Bytes {
-    if let [entry] = entries {
-        return entry.bytes.clone();
-    }
-    let mut out = BytesMut::with_capacity(size);
-    for entry in entries {
-        out.put_slice(&entry.bytes);
-    }
-    out.freeze()
 }
 
 #[cfg(test)]
@@ -227,10 +240,16 @@ mod tests {
             (6, 0),
         ];
         for (from, &(start, codec)) in batch_of.iter().enumerate() {
-            let (entries, size) = topic
+            let (entries, _) = topic
                 .entries_from(0, from as i64, usize::MAX, true, served_len)
                 .unwrap();
-            let mut served = encode(&entries, size);
+            let mut served = Bytes::from(
+                entries
+                    .iter()
+                    .map(|entry| &entry.bytes[..])
+                    .collect::<Vec<_>>()
+                    .concat(),
+            );
             // The attributes are big-endian; the codec is in the low bits of the second byte.
             assert_eq!(
                 (

@@ -12,6 +12,7 @@ mod context;
 mod error;
 mod fault_response;
 mod fetch;
+mod fetch_response;
 mod find_coordinator;
 mod init_producer_id;
 mod list_offsets;

@@ -11,13 +11,14 @@ use kafka_protocol::protocol::Encodable;
 use super::error::CloseReason;
 use super::fault_response::FaultableResponse;
 use crate::fault::FaultReply;
+use crate::outgoing::Outgoing;
 use crate::state::BrokerState;
 use crate::store::Protocol;
 
 /// Where and how one request's response is written, faults applied.
 pub(crate) struct Responder<'a> {
     /// Where the response goes.
-    pub(crate) out: &'a mut BytesMut,
+    pub(crate) out: &'a mut Outgoing,
     /// The request's correlation id.
     pub(crate) correlation_id: i32,
     /// The response header's version.
@@ -36,7 +37,7 @@ impl Responder<'_> {
     /// Writes `response` (none for acks=0) with the fault's error and
     /// throttle applied, or closes the connection instead for a
     /// `disconnect when = "after"`; how long to hold it back otherwise.
-    pub(crate) fn send<R: Encodable + FaultableResponse>(
+    pub(crate) fn send<R: WriteResponse>(
         self,
         fault: FaultReply,
         response: Option<R>,
@@ -54,14 +55,40 @@ impl Responder<'_> {
         if let Some(ms) = fault.throttle_ms() {
             response.throttle(ms, self.version);
         }
-        write_response(
+        response.write_response(
             self.out,
             self.correlation_id,
             self.header_version,
             self.version,
-            &response,
         )?;
         Ok(hold)
+    }
+}
+
+/// A response body that writes itself, size prefix and header first.
+pub(crate) trait WriteResponse: FaultableResponse {
+    /// Appends the size-prefixed response to `out`.
+    ///
+    /// # Errors
+    /// [`CloseReason::Encode`] when it does not encode (a broker bug).
+    fn write_response(
+        &self,
+        out: &mut Outgoing,
+        correlation_id: i32,
+        header_version: i16,
+        version: i16,
+    ) -> Result<(), CloseReason>;
+}
+
+impl<R: Encodable + FaultableResponse> WriteResponse for R {
+    fn write_response(
+        &self,
+        out: &mut Outgoing,
+        correlation_id: i32,
+        header_version: i16,
+        version: i16,
+    ) -> Result<(), CloseReason> {
+        write_response(out.writer(), correlation_id, header_version, version, self)
     }
 }
 

@@ -22,6 +22,7 @@ use protocol::size_prefix::{self, Framed};
 
 use super::context::Ctx;
 use super::error::CloseReason;
+use super::fetch_response::FetchAnswer;
 use super::response::{Responder, write_response};
 use super::{
     api_versions, fault_response, fetch, find_coordinator, init_producer_id, list_offsets,
@@ -30,6 +31,7 @@ use super::{
 use crate::client::ClientSlot;
 use crate::clock::now_ms;
 use crate::fault::{ApiScope, FaultDisconnect, FaultReply, ProtocolScope, RequestName};
+use crate::outgoing::Outgoing;
 use crate::state::BrokerState;
 use crate::step::Step;
 use crate::store::Protocol;
@@ -57,7 +59,7 @@ impl Session {
     pub(crate) async fn next(
         &mut self,
         buffer: &mut BytesMut,
-        out: &mut BytesMut,
+        out: &mut Outgoing,
         state: &BrokerState,
     ) -> Step<CloseReason> {
         let request =
@@ -84,7 +86,7 @@ pub(crate) async fn handle(
     session: &mut Session,
     state: &BrokerState,
     receive_time: i64,
-    out: &mut BytesMut,
+    out: &mut Outgoing,
 ) -> Result<Option<Duration>, CloseReason> {
     let raw_key = i16::from_be_bytes([request[0], request[1]]);
     let version = i16::from_be_bytes([request[2], request[3]]);
@@ -101,7 +103,7 @@ pub(crate) async fn handle(
     if api_key == ApiKey::ApiVersions && !(0..=4).contains(&version) {
         // KIP-511: v0 header and body, listing what is served, whatever was asked.
         let body = api_versions::unsupported_version_response();
-        write_response(out, correlation_id, 0, 0, &body)?;
+        write_response(out.writer(), correlation_id, 0, 0, &body)?;
         return Ok(None);
     }
     let Some((min, max)) = api_versions::served(api_key) else {
@@ -203,7 +205,10 @@ pub(crate) async fn handle(
                 fetch::touches(&body, topic, partition)
             })?;
             let response = match fault.kafka_error() {
-                Some(code) => fault_response::fetch_error(&body, version, code),
+                Some(code) => FetchAnswer {
+                    response: fault_response::fetch_error(&body, version, code),
+                    records: Vec::new(),
+                },
                 None => fetch::handle(body, version, &ctx).await,
             };
             reply.send(fault, Some(response))
