@@ -58,6 +58,34 @@ impl SequenceSet {
         }
     }
 
+    /// Removes every sequence from `first` on; how many there were.
+    fn remove_from(&mut self, first: u64) -> u64 {
+        let mut removed = 0;
+        let (word, _) = Self::position(first);
+        if let Some(partial) = self.words.get_mut(word) {
+            let keep = (1u64 << (first % 64)) - 1;
+            removed += u64::from((*partial & !keep).count_ones());
+            *partial &= keep;
+        }
+        for later in self.words.iter_mut().skip(word + 1) {
+            removed += u64::from(later.count_ones());
+            *later = 0;
+        }
+        removed
+    }
+
+    /// How many sequences of this set `other` does not hold.
+    fn difference_len(&self, other: &SequenceSet) -> u64 {
+        self.words
+            .iter()
+            .enumerate()
+            .map(|(i, mine)| {
+                let theirs = other.words.get(i).copied().unwrap_or(0);
+                u64::from((mine & !theirs).count_ones())
+            })
+            .sum()
+    }
+
     fn position(sequence: u64) -> (usize, u64) {
         let word = usize::try_from(sequence / 64).expect("a sequence of a message sent in memory");
         (word, 1 << (sequence % 64))
@@ -134,44 +162,90 @@ pub fn audit<'a>(
     acknowledged: &Acknowledged,
     records: impl IntoIterator<Item = SeenRecord<'a>>,
 ) -> Counts {
-    let mut counts = Counts {
-        acked: acknowledged.count(),
-        ..Counts::default()
-    };
-    let mut seen: Vec<SequenceSet> = vec![SequenceSet::new(); acknowledged.sent.len()];
-    let mut last: HashMap<(u32, u32), u64> = HashMap::new();
+    let mut tally = Tally::new(acknowledged.sent.len());
     for record in records {
-        counts.recorded += 1;
-        let id = record.value.and_then(MessageId::parse);
-        let Some(id) = id.filter(|&id| acknowledged.sent(id)) else {
-            counts.foreign += 1;
-            continue;
-        };
-        if seen[id.producer as usize].insert(id.sequence) {
-            if !acknowledged.is_acked(id) {
-                counts.unacknowledged_recorded += 1;
-            }
-        } else {
-            counts.duplicates += 1;
-        }
-        let previous = last.insert((record.partition, id.producer), id.sequence);
-        if previous.is_some_and(|previous| id.sequence < previous) {
-            counts.reordered += 1;
+        tally.observe(record);
+    }
+    tally.finish(acknowledged)
+}
+
+/// The audit kept as records are read, before the run's acknowledgements are
+/// all known: what [`audit`] does in one go, fed record by record, so that the
+/// records can be dropped once seen (the embedded broker's log is trimmed as
+/// it is read on long runs). It keeps one bit per message id seen.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    recorded: u64,
+    foreign: u64,
+    reordered: u64,
+    /// Per producer instance: the sequences seen.
+    seen: Vec<SequenceSet>,
+    /// Ids seen more than once, once per extra copy.
+    duplicates: Vec<MessageId>,
+    /// (partition, producer) → the last sequence seen there.
+    last: HashMap<(u32, u32), u64>,
+}
+
+impl Tally {
+    /// A tally for a run of `producers` producer instances.
+    pub fn new(producers: usize) -> Tally {
+        Tally {
+            seen: vec![SequenceSet::new(); producers],
+            ..Tally::default()
         }
     }
-    counts.lost = acknowledged
-        .acked
-        .iter()
-        .zip(&seen)
-        .map(|(acked, seen)| {
-            let mut still_acked = acked.clone();
-            for (mine, theirs) in still_acked.words.iter_mut().zip(&seen.words) {
-                *mine &= !theirs;
+
+    /// How many records it has seen.
+    pub fn recorded(&self) -> u64 {
+        self.recorded
+    }
+
+    /// Counts one record; records of a partition must come in offset order.
+    pub fn observe(&mut self, record: SeenRecord<'_>) {
+        self.recorded += 1;
+        let id = record.value.and_then(MessageId::parse);
+        let Some(id) = id.filter(|id| (id.producer as usize) < self.seen.len()) else {
+            self.foreign += 1;
+            return;
+        };
+        if !self.seen[id.producer as usize].insert(id.sequence) {
+            self.duplicates.push(id);
+        }
+        let previous = self
+            .last
+            .insert((record.partition, id.producer), id.sequence);
+        if previous.is_some_and(|previous| id.sequence < previous) {
+            self.reordered += 1;
+        }
+    }
+
+    /// The counts, now that `acknowledged` says what was sent and acknowledged:
+    /// ids no producer sent count as foreign.
+    pub fn finish(mut self, acknowledged: &Acknowledged) -> Counts {
+        let mut counts = Counts {
+            recorded: self.recorded,
+            acked: acknowledged.count(),
+            foreign: self.foreign,
+            reordered: self.reordered,
+            ..Counts::default()
+        };
+        for id in &self.duplicates {
+            if acknowledged.sent(*id) {
+                counts.duplicates += 1;
+            } else {
+                counts.foreign += 1;
             }
-            still_acked.len()
-        })
-        .sum();
-    counts
+        }
+        let empty = SequenceSet::new();
+        for (producer, seen) in self.seen.iter_mut().enumerate() {
+            let sent = acknowledged.sent.get(producer).copied().unwrap_or(0);
+            counts.foreign += seen.remove_from(sent);
+            let acked = acknowledged.acked.get(producer).unwrap_or(&empty);
+            counts.lost += acked.difference_len(seen);
+            counts.unacknowledged_recorded += seen.difference_len(acked);
+        }
+        counts
+    }
 }
 
 /// The delivery audit's outcome.

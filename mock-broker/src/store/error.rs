@@ -36,6 +36,20 @@ pub enum StoreError {
         /// How many the topic has.
         partitions: u32,
     },
+    /// An offset past the end of the partition (or negative), where one within it is needed.
+    #[error(
+        "offset {offset} is out of range for partition {partition} of topic {topic:?}, which ends at {high_watermark}"
+    )]
+    OffsetOutOfRange {
+        /// The topic asked for.
+        topic: String,
+        /// The partition asked for.
+        partition: u32,
+        /// The offset asked for.
+        offset: i64,
+        /// Where the partition ends.
+        high_watermark: i64,
+    },
 }
 
 impl From<super::retention::MemoryFull> for StoreError {

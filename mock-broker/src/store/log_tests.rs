@@ -438,3 +438,43 @@ fn records_appended_through_the_rust_api_keep_their_producer_fields() {
     let wanted: Vec<_> = producers.iter().map(|&p| (p, None)).collect();
     assert_eq!(read, wanted);
 }
+
+#[test]
+fn delete_records_moves_the_log_start_drops_whole_batches_and_gives_memory_back() {
+    let store = RecordStore::new(1, true);
+    let topic = store.topic_for_write("t").unwrap();
+    for n in 0..3 {
+        append(&topic, &small(n), 10).unwrap();
+    }
+    let full = store.memory().used_bytes;
+    // Offset 3 is inside the second batch (offsets 2 and 3): the first batch goes, the second stays.
+    assert_eq!(topic.delete_records(0, 3).unwrap(), 3);
+    assert_eq!(topic.log_start_offset(0).unwrap(), 3);
+    let read = topic.read(0, 0, 10).unwrap();
+    assert_eq!(
+        read.iter().map(|r| r.offset).collect::<Vec<_>>(),
+        [3, 4, 5],
+        "records before the log start are not read, even inside a kept batch"
+    );
+    assert_eq!(store.memory().used_bytes, full / 3 * 2);
+    assert_eq!(
+        store.memory().retention.batches,
+        0,
+        "a delete is not retention"
+    );
+    // Never back; -1 is the high watermark; past it is refused.
+    assert_eq!(topic.delete_records(0, 1).unwrap(), 3);
+    assert_eq!(
+        topic.delete_records(0, 7),
+        Err(StoreError::OffsetOutOfRange {
+            topic: "t".into(),
+            partition: 0,
+            offset: 7,
+            high_watermark: 6,
+        })
+    );
+    assert_eq!(topic.delete_records(0, -1).unwrap(), 6);
+    assert!(topic.read(0, 0, 10).unwrap().is_empty());
+    assert_eq!(store.memory().used_bytes, 0);
+    assert_eq!(append(&topic, &small(3), 20).unwrap(), 6);
+}

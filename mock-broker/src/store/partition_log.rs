@@ -21,7 +21,8 @@ pub(crate) struct PartitionLog {
 
 impl PartitionLog {
     /// The first offset still kept (Kafka's log start offset): 0 until
-    /// retention drops batches, then the offset after the last one dropped.
+    /// retention drops batches (then the offset after the last one dropped)
+    /// or records are deleted (then the offset deleted up to).
     pub(crate) fn start_offset(&self) -> i64 {
         self.start_offset
     }
@@ -52,6 +53,22 @@ impl PartitionLog {
                 bytes: memory,
             });
         }
+        dropped
+    }
+
+    /// Moves the log start offset up to `offset` (Kafka's DeleteRecords),
+    /// dropping the batches wholly before it; a batch `offset` falls inside
+    /// stays, its records before `offset` no longer readable. `offset` must
+    /// not be past [`PartitionLog::next_offset`].
+    pub(crate) fn delete_before(&mut self, offset: i64) -> Dropped {
+        debug_assert!(offset <= self.next_offset, "delete past the end");
+        let whole = self
+            .entries
+            .iter()
+            .take_while(|entry| entry.next_offset() <= offset)
+            .count();
+        let dropped = self.drop_head(whole);
+        self.start_offset = self.start_offset.max(offset);
         dropped
     }
 
@@ -94,8 +111,9 @@ impl PartitionLog {
         self.entries.partition_point(|e| e.next_offset() <= offset)
     }
 
-    /// Up to `limit` records from offset `from`, in offset order.
+    /// Up to `limit` records from offset `from` (or the log start, if later), in offset order.
     pub(crate) fn read(&self, partition: u32, from: i64, limit: usize) -> Vec<StoredRecord> {
+        let from = from.max(self.start_offset);
         let mut records = Vec::new();
         for entry in self.entries.range(self.position(from)..) {
             if records.len() >= limit {

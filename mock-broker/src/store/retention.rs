@@ -122,6 +122,11 @@ impl Retention {
         }
     }
 
+    /// Gives back the memory of batches deleted on request (DeleteRecords), which retention does not count.
+    pub(crate) fn deleted(&self, dropped: Dropped) {
+        self.release(dropped.bytes);
+    }
+
     /// Drops the oldest batch of the store (the partition head received
     /// first); false when nothing is left to drop.
     fn evict_oldest(&self) -> bool {

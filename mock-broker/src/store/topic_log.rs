@@ -346,6 +346,34 @@ impl TopicLog {
             .start_offset())
     }
 
+    /// Deletes the records of `partition` before `offset` (Kafka's
+    /// DeleteRecords): the log start offset moves up to `offset` (never
+    /// back), and the batches wholly before it are dropped and their memory
+    /// given back. `offset` -1 means the high watermark. Returns the new log
+    /// start offset.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`]; [`StoreError::OffsetOutOfRange`]
+    /// for an offset past the high watermark or below -1.
+    pub fn delete_records(&self, partition: u32, offset: i64) -> Result<i64, StoreError> {
+        let mut log = self.partition(partition)?.lock().expect("partition lock");
+        let high_watermark = log.next_offset();
+        let offset = if offset == -1 { high_watermark } else { offset };
+        if !(0..=high_watermark).contains(&offset) {
+            return Err(StoreError::OffsetOutOfRange {
+                topic: self.name().to_string(),
+                partition,
+                offset,
+                high_watermark,
+            });
+        }
+        let dropped = log.delete_before(offset);
+        let start = log.start_offset();
+        drop(log);
+        self.retention.deleted(dropped);
+        Ok(start)
+    }
+
     /// The next offset of `partition` (its record count).
     ///
     /// # Errors
