@@ -371,9 +371,4 @@ impl ClassicGroup {
                 .collect(),
         }
     }
-
-    /// Whether the group has members or offsets worth keeping.
-    pub(crate) fn has_members(&self) -> bool {
-        !self.members.is_empty()
-    }
 }

@@ -11,7 +11,7 @@ use kafka_protocol::ResponseError;
 use super::classic_group::ClassicGroup;
 use super::group_config::GroupConfig;
 use super::group_state::GroupState;
-use super::offsets::{FetchedOffset, PartitionResult};
+use super::offsets::{FetchedOffset, Offsets, PartitionResult};
 use super::replies::{JoinResponse, Output, Reply, SyncResponse};
 use super::requests::{CommitRequest, HeartbeatRequest, JoinRequest, LeavingMember, SyncRequest};
 use super::ticket::Ticket;
@@ -239,7 +239,7 @@ impl Coordinator {
     ) -> Vec<FetchedOffset> {
         match self.groups.get(group_id) {
             Some(group) => group.offsets.fetch(partitions),
-            None => super::offsets::Offsets::default().fetch(partitions),
+            None => Offsets::default().fetch(partitions),
         }
     }
 

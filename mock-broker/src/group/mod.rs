@@ -54,6 +54,16 @@ pub(crate) use views::{
 mod test_support;
 
 #[cfg(test)]
+mod invariants_tests;
+#[cfg(test)]
+mod offsets_tests;
+#[cfg(test)]
+mod protocol_tests;
+#[cfg(test)]
 mod rebalance_tests;
 #[cfg(test)]
+mod static_membership_tests;
+#[cfg(test)]
 mod subscription_tests;
+#[cfg(test)]
+mod views_tests;

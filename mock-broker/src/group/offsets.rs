@@ -73,11 +73,6 @@ impl Offsets {
         self.by_partition.remove(&(topic.to_owned(), partition));
     }
 
-    /// Whether nothing is committed.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.by_partition.is_empty()
-    }
-
     /// OffsetFetch's answer: the asked partitions (-1 for those without a commit), or all.
     pub(crate) fn fetch(&self, partitions: Option<&[(String, i32)]>) -> Vec<FetchedOffset> {
         let found =

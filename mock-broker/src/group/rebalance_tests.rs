@@ -216,18 +216,30 @@ fn next_deadline_names_the_session_expiry_and_nothing_fires_before_it() {
 fn a_member_waiting_in_a_join_round_is_not_expired_by_its_session() {
     let mut broker = Broker::new();
     let (first, _) = broker.stable_single("g", "c1");
-    let (second, _, _) = broker.join_new("g", "c2");
-    broker.join(&join_request("g", &second, "c2")); // second waits again (superseded)
-    // The session timeout passes while both... only `second` waits; `first` heartbeats.
-    broker.advance(i64::from(SESSION_MS) - 1);
-    let _ = broker
-        .coordinator
-        .heartbeat(&heartbeat("g", 1, &first), broker.now);
-    broker.advance(i64::from(SESSION_MS));
+    let (second, second_ticket, _) = broker.join_new("g", "c2");
+    let (first_ticket, out) = broker.join(&join_request("g", &first, "c1"));
+    let generation = join_reply(&out, first_ticket).generation_id;
+    assert!(reply(&out, second_ticket).is_some());
+    broker.sync(&sync_request("g", generation, &first, &[]));
+    broker.sync(&sync_request("g", generation, &second, &[]));
+
+    broker.coordinator.force_rebalance("g", broker.now);
+    let (waiting, out) = broker.join(&join_request("g", &first, "c1"));
+    assert!(out.is_empty());
+    // `second` heartbeats for longer than a session before it rejoins; `first` only waits.
+    for _ in 0..5 {
+        assert!(broker.advance(5000).is_empty());
+        let _ = broker
+            .coordinator
+            .heartbeat(&heartbeat("g", generation, &second), broker.now);
+    }
     assert!(
-        broker.has_member("g", &second),
+        broker.has_member("g", &first),
         "a waiting member's session does not run"
     );
+    let (ticket, out) = broker.join(&join_request("g", &second, "c2"));
+    assert_eq!(join_reply(&out, waiting).members.len(), 2);
+    assert_eq!(join_reply(&out, ticket).generation_id, generation + 1);
 }
 
 #[test]
@@ -441,7 +453,7 @@ fn a_forced_rebalance_makes_every_member_rejoin_into_the_next_generation() {
 }
 
 #[test]
-fn a_members_that_do_not_sync_within_the_rebalance_timeout_are_removed() {
+fn members_that_do_not_sync_within_the_rebalance_timeout_are_removed() {
     let mut broker = Broker::new();
     let (first, _) = broker.stable_single("g", "c1");
     let (second, _, _) = broker.join_new("g", "c2");

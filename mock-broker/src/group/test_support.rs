@@ -161,7 +161,7 @@ pub(crate) fn heartbeat(group: &str, generation: i32, member: &str) -> Heartbeat
 }
 
 /// The reply for `ticket` among `out`, if there is one.
-pub(crate) fn reply<'a>(out: &'a [Output], ticket: Ticket) -> Option<&'a Reply> {
+pub(crate) fn reply(out: &[Output], ticket: Ticket) -> Option<&Reply> {
     let mut replies = out.iter().filter(|(t, _)| *t == ticket);
     let found = replies.next().map(|(_, r)| r);
     assert!(replies.next().is_none(), "{ticket:?} answered twice");
