@@ -13,6 +13,8 @@ pub mod config;
 mod connection;
 pub mod fault;
 mod frame;
+#[allow(dead_code)] // Wired to the Kafka handlers by the next step.
+mod group;
 mod idempotence;
 mod kafka;
 mod outgoing;
