@@ -114,10 +114,6 @@ impl Acknowledged {
             .and_then(|p| self.sent.get(p))
             .is_some_and(|&sent| id.sequence < sent)
     }
-
-    fn is_acked(&self, id: MessageId) -> bool {
-        self.acked[id.producer as usize].contains(id.sequence)
-    }
 }
 
 /// One record the broker holds, as far as the audit cares.
