@@ -52,6 +52,7 @@ pub mod interval;
 pub mod interval_collector;
 pub mod interval_series;
 pub mod live;
+pub mod live_audit;
 pub mod pacer;
 pub mod payload;
 pub mod progress;

@@ -132,6 +132,8 @@ async fn run_against(
 
     // The audit reads only what this run adds to the topic.
     let start_offsets = broker.end_offsets(&workload.topic).await;
+    // On long embedded runs the audit counts and trims the log as it grows.
+    let live_audit = broker.live_audit(&workload.topic, &start_offsets, lanes.len());
     let applied = faults::apply(broker, &scenario.faults).await?;
     let origin = Instant::now();
     let started = SystemTime::now();
@@ -179,7 +181,7 @@ async fn run_against(
         acked: lanes.iter().map(|lane| lane.acked.clone()).collect(),
         sent: lanes.iter().map(|lane| lane.next_sequence).collect(),
     };
-    let audit = broker.audit(&workload.topic, &acknowledged, &start_offsets);
+    let audit = broker.audit(&workload.topic, &acknowledged, &start_offsets, live_audit);
     let audit: Audit = if interrupted {
         tokio::time::timeout(GRACE, audit)
             .await

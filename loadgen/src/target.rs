@@ -8,7 +8,8 @@ use mock_broker::{BrokerConfig, MockBroker};
 use producer::Producer;
 
 use crate::admin::{AdminApi, AdminError};
-use crate::audit::{self, Acknowledged, Audit, SeenRecord};
+use crate::audit::{self, Acknowledged, Audit, SeenRecord, Tally};
+use crate::live_audit::{LiveAudit, TRIM_ABOVE};
 use crate::scenario::{BrokerSpec, Target, Workload};
 
 /// How long the audit waits for the embedded broker to record messages whose
@@ -122,18 +123,44 @@ impl Broker {
         }
     }
 
+    /// For the embedded broker, starts counting and trimming `topic` while the
+    /// run goes once the broker holds more than [`TRIM_ABOVE`] bytes (see
+    /// `live_audit.rs`), from `from` (what [`Broker::end_offsets`] said), for
+    /// a run of `producers` instances; `None` for an external broker, which is
+    /// read once at the end.
+    pub fn live_audit(
+        &self,
+        topic: &str,
+        from: &BTreeMap<u32, u64>,
+        producers: usize,
+    ) -> Option<LiveAudit> {
+        match self {
+            Broker::Embedded(broker) => Some(LiveAudit::start(
+                broker.store().clone(),
+                topic.to_string(),
+                from.clone(),
+                producers,
+                TRIM_ABOVE,
+            )),
+            Broker::External(..) => None,
+        }
+    }
+
     /// Audits what the broker recorded for `topic` after the offsets in
     /// `from` (what [`Broker::end_offsets`] said before the run) against what
     /// the producers were told; call it after the producers are closed.
     /// Records of sends that completed without an acknowledgement (`acks =
     /// 0`) may still be on their way, so it first waits, up to
     /// [`AUDIT_SETTLE`], until the broker holds at least as many new records
-    /// as were acknowledged.
+    /// as were acknowledged. With `live`, the records it already counted
+    /// (and deleted) are part of the audit, and the rest is read from where it
+    /// stopped.
     pub async fn audit(
         &self,
         topic: &str,
         acknowledged: &Acknowledged,
         from: &BTreeMap<u32, u64>,
+        live: Option<LiveAudit>,
     ) -> Audit {
         let before: u64 = from.values().sum();
         match self {
@@ -160,26 +187,41 @@ impl Broker {
                         "the embedded broker has no topic {topic:?}"
                     ));
                 };
-                let mut records = Vec::new();
+                let (mut tally, next) = match live {
+                    Some(live) => {
+                        let progress = live.stop();
+                        if progress.trimmed > 0 {
+                            tracing::info!(
+                                records = progress.trimmed,
+                                "the audit counted and deleted records during the run"
+                            );
+                        }
+                        (progress.tally, progress.next)
+                    }
+                    None => (Tally::new(acknowledged.sent.len()), from.clone()),
+                };
                 for partition in 0..log.partition_count() {
-                    let start = from.get(&partition).copied().unwrap_or(0);
+                    let start = next.get(&partition).copied().unwrap_or(0);
                     match log.read(
                         partition,
                         i64::try_from(start).unwrap_or(i64::MAX),
                         usize::MAX,
                     ) {
-                        Ok(read) => records.extend(read),
+                        Ok(read) => {
+                            for record in &read {
+                                tally.observe(SeenRecord {
+                                    partition: record.partition,
+                                    value: record.value.as_deref(),
+                                });
+                            }
+                        }
                         Err(e) => return Audit::Unavailable(format!("the embedded broker: {e}")),
                     }
                 }
-                let seen = records.iter().map(|r| SeenRecord {
-                    partition: r.partition,
-                    value: r.value.as_deref(),
-                });
                 Audit::Checked {
                     topic: topic.to_string(),
                     source: "the embedded broker".to_string(),
-                    counts: audit::audit(acknowledged, seen),
+                    counts: tally.finish(acknowledged),
                 }
             }
             Broker::External(_, None) => Audit::Unavailable(
