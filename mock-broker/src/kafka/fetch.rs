@@ -141,13 +141,13 @@ fn partition(
         .unwrap_or_default();
     *budget = budget.saturating_sub(size);
     *total += size;
-    let set = entries.into_iter().map(|entry| entry.bytes).collect();
+    let set = entries.iter().flat_map(LogEntry::served).collect();
     (data, set)
 }
 
 /// The bytes an entry takes in a response: its batch, exactly.
 fn served_len(entry: &LogEntry) -> usize {
-    entry.bytes.len()
+    entry.served_len()
 }
 
 #[cfg(test)]
@@ -246,7 +246,7 @@ mod tests {
             let mut served = Bytes::from(
                 entries
                     .iter()
-                    .map(|entry| &entry.bytes[..])
+                    .flat_map(LogEntry::served)
                     .collect::<Vec<_>>()
                     .concat(),
             );
@@ -274,6 +274,53 @@ mod tests {
                 assert_eq!(record.value.as_deref(), Some(values[first + i].as_bytes()));
             }
         }
+    }
+
+    #[test]
+    fn a_large_batch_is_kept_without_a_copy_and_served_with_its_assigned_offset_and_epoch() {
+        let store = RecordStore::new(1, true);
+        let topic = store.topic_for_write("t").unwrap();
+        let small = validate_batches(batch(&["a", "b"], Compression::None), 1 << 20)
+            .unwrap()
+            .pop()
+            .unwrap();
+        topic
+            .append_kafka_batch(0, small.raw, &small.summary, 3, 7, &client())
+            .unwrap();
+        let value = "x".repeat(1000);
+        let values = vec![value.as_str(); 100];
+        let sent = batch(&values, Compression::None);
+        assert!(sent.len() >= 64 * 1024, "a batch past the copy limit");
+        let large = validate_batches(sent.clone(), 1 << 20)
+            .unwrap()
+            .pop()
+            .unwrap();
+        let base = topic
+            .append_kafka_batch(0, large.raw, &large.summary, 3, 8, &client())
+            .unwrap();
+        assert_eq!(base, 2);
+        let (entries, size) = topic
+            .entries_from(0, 2, usize::MAX, true, served_len)
+            .unwrap();
+        assert_eq!(size, sent.len());
+        let pieces: Vec<Bytes> = entries.iter().flat_map(LogEntry::served).collect();
+        assert_eq!(pieces.len(), 2, "the header apart, the rest as received");
+        assert_eq!(
+            pieces[1].as_ptr(),
+            sent[16..].as_ptr(),
+            "the batch's bytes are the request's, not a copy"
+        );
+        let mut served = Bytes::from(pieces.concat());
+        assert_eq!(i64::from_be_bytes(served[..8].try_into().unwrap()), 2);
+        assert_eq!(i32::from_be_bytes(served[12..16].try_into().unwrap()), 3);
+        let decoded = RecordBatchDecoder::decode_all(&mut served).unwrap();
+        let offsets: Vec<i64> = decoded[0].records.iter().map(|r| r.offset).collect();
+        assert_eq!(offsets, (2..102).collect::<Vec<_>>());
+        let read = topic.read(0, 50, 1).unwrap();
+        assert_eq!(
+            (read[0].offset, read[0].value.as_deref()),
+            (50, Some(value.as_bytes()))
+        );
     }
 
     #[test]

@@ -436,17 +436,22 @@ impl<'a> Reader<'a> {
         Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
     }
 
-    /// An unsigned varint of at most `max_bytes` bytes. Most are one byte
-    /// (lengths and deltas under 64), so that case is decided first, inline.
+    /// An unsigned varint of at most `max_bytes` bytes. Most are one or two
+    /// bytes (lengths, offset deltas and timestamp deltas under 8,192), so
+    /// those cases are decided first, inline.
     #[inline]
     fn unsigned(&mut self, max_bytes: usize) -> Result<u64, String> {
-        if let Some((&byte, rest)) = self.0.split_first()
-            && byte & 0x80 == 0
-        {
-            self.0 = rest;
-            return Ok(u64::from(byte));
+        match *self.0 {
+            [first, ref rest @ ..] if first & 0x80 == 0 => {
+                self.0 = rest;
+                Ok(u64::from(first))
+            }
+            [first, second, ref rest @ ..] if second & 0x80 == 0 => {
+                self.0 = rest;
+                Ok(u64::from(first & 0x7F) | u64::from(second) << 7)
+            }
+            _ => self.unsigned_long(max_bytes),
         }
-        self.unsigned_long(max_bytes)
     }
 
     fn unsigned_long(&mut self, max_bytes: usize) -> Result<u64, String> {

@@ -2,9 +2,13 @@
 //! index fields that reads, offset lookups and Fetch need.
 //!
 //! Every entry is a RecordBatch v2. A Kafka producer's is kept as it sent it
-//! (compressed if it was), with the base offset and partition leader epoch the
-//! broker assigned written over the producer's, as Kafka stores it (neither is
-//! covered by the CRC); Fetch serves it as it is. Messages that came over the
+//! (compressed if it was), served with the base offset and partition leader
+//! epoch the broker assigned in place of the producer's, as Kafka stores it
+//! (neither is covered by the CRC). A small batch is copied into bytes of its
+//! own with those two fields written over; a large one is kept as the slice
+//! of the request it arrived in, without a copy, and its first 16 bytes (base
+//! offset, length, leader epoch) are kept apart, as served
+//! ([`LogEntry::served`]). Messages that came over the
 //! frame protocol (or appended through the Rust API) are written into
 //! uncompressed batches (`record_batch::encode_batch`); a message without a
 //! timestamp has -1 there, and reads as having none. Records are decoded only when somebody
@@ -31,8 +35,12 @@ pub(crate) struct LogEntry {
     pub(crate) receive_time: i64,
     /// Who sent it.
     pub(crate) client: Arc<ClientInfo>,
-    /// The batch, header included, as it is served.
+    /// The batch, header included: as served when `head` is `None`; else as
+    /// the producer sent it, its first 16 bytes served from `head`.
     pub(crate) bytes: Bytes,
+    /// The batch's first 16 bytes as served (base offset, length, leader
+    /// epoch), when `bytes` is the producer's own.
+    pub(crate) head: Option<Bytes>,
     /// Producer id, epoch and base sequence, when an idempotent producer set them.
     pub(crate) producer: Option<(i64, i16, i32)>,
     /// Whether the broker wrote the batch from messages (frame protocol, Rust
@@ -42,10 +50,12 @@ pub(crate) struct LogEntry {
 
 impl LogEntry {
     /// An entry for a validated batch (`bytes`, already carrying its base
-    /// offset and leader epoch) whose records add up to `summary`;
-    /// `written_here` when the broker wrote it from messages.
+    /// offset and leader epoch unless `head` carries them) whose records add
+    /// up to `summary`; `written_here` when the broker wrote it from messages.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         bytes: Bytes,
+        head: Option<Bytes>,
         summary: &Summary,
         base_offset: i64,
         receive_time: i64,
@@ -61,6 +71,7 @@ impl LogEntry {
             receive_time,
             client: client.clone(),
             bytes,
+            head,
             producer: (header.producer_id >= 0).then_some((
                 header.producer_id,
                 header.producer_epoch,
@@ -79,6 +90,20 @@ impl LogEntry {
     /// The memory a batch of `len` bytes will take once appended.
     pub(crate) fn memory_of(len: usize) -> u64 {
         (len + ENTRY_OVERHEAD) as u64
+    }
+
+    /// The batch as Fetch serves it, in one or two pieces, without a copy.
+    pub(crate) fn served(&self) -> impl Iterator<Item = Bytes> {
+        let (first, rest) = match &self.head {
+            None => (self.bytes.clone(), None),
+            Some(head) => (head.clone(), Some(self.bytes.slice(head.len()..))),
+        };
+        std::iter::once(first).chain(rest)
+    }
+
+    /// How many bytes the batch takes in a response.
+    pub(crate) fn served_len(&self) -> usize {
+        self.bytes.len()
     }
 
     /// The offset after its last record.

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 use super::append_signal::AppendSignal;
 use super::error::StoreError;
@@ -15,6 +15,9 @@ use super::retention::Retention;
 use super::sink::RecordSink;
 use super::stored_record::{ClientInfo, NewRecord, ProducerInfo, StoredRecord};
 use crate::record_batch::{Message, Summary, encode_batch};
+
+/// Kafka batches at least this large are kept as slices of their request, without a copy.
+const SHARE_FROM: usize = 64 * 1024;
 
 /// A topic and how far each of its partitions has been written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +185,7 @@ impl TopicLog {
                 bytes[12..16].copy_from_slice(&0i32.to_be_bytes());
                 let entry = LogEntry::new(
                     bytes.freeze(),
+                    None,
                     &w.summary,
                     offset,
                     receive_time,
@@ -243,17 +247,32 @@ impl TopicLog {
         let slot = self.partition(partition)?;
         let memory = LogEntry::memory_of(bytes.len());
         self.retention.admit(memory).map_err(StoreError::from)?;
-        // The batch gets bytes of its own: keeping a slice would keep the
-        // connection's whole read buffer, which then could not be reused.
-        let mut owned = BytesMut::from(&bytes[..]);
+        // A small batch gets bytes of its own: keeping a slice would keep the
+        // connection's whole read buffer, which then could not be reused. A
+        // large one takes most of the request buffer it arrived in (reserved
+        // for that request), so it is kept as it is, without a copy.
+        let mut owned = (bytes.len() < SHARE_FROM).then(|| BytesMut::from(&bytes[..]));
         let mut log = slot.lock().expect("partition lock");
         let base_offset = log.next_offset();
         // As Kafka stores it: the base offset and leader epoch the broker
         // assigned (neither is covered by the CRC), so Fetch serves it as is.
-        owned[0..8].copy_from_slice(&base_offset.to_be_bytes());
-        owned[12..16].copy_from_slice(&leader_epoch.to_be_bytes());
+        let (bytes, head) = match owned.as_mut() {
+            Some(owned) => {
+                owned[0..8].copy_from_slice(&base_offset.to_be_bytes());
+                owned[12..16].copy_from_slice(&leader_epoch.to_be_bytes());
+                (owned.split().freeze(), None)
+            }
+            None => {
+                let mut head = BytesMut::with_capacity(16);
+                head.put_i64(base_offset);
+                head.put_slice(&bytes[8..12]);
+                head.put_i32(leader_epoch);
+                (bytes, Some(head.freeze()))
+            }
+        };
         let entry = LogEntry::new(
-            owned.freeze(),
+            bytes,
+            head,
             summary,
             base_offset,
             receive_time,
