@@ -2,6 +2,7 @@
 
 mod admin_api;
 mod binaries;
+mod consumer_groups;
 mod faults;
 mod faults_rdkafka;
 mod fetch_batches;
