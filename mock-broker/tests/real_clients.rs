@@ -454,7 +454,7 @@ pub(crate) fn node_with_kafkajs() -> Result<PathBuf, String> {
 ///
 /// # Panics
 /// If it cannot start, times out, or exits unsuccessfully: with its stdout and stderr.
-fn run_client(mut command: Command, stdin: &str) -> String {
+pub(crate) fn run_client(mut command: Command, stdin: &str) -> String {
     let description = format!("{command:?}");
     let mut child = command
         .stdin(Stdio::piped())

@@ -7,6 +7,7 @@ mod faults;
 mod faults_rdkafka;
 mod fetch_batches;
 mod frame_errors;
+mod group_clients;
 mod kafka_protocol;
 mod raw_client;
 mod rdkafka_client;
