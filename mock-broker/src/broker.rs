@@ -11,6 +11,8 @@ use tokio_util::sync::CancellationToken;
 use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::fault::Faults;
+use crate::group_service::GroupService;
+use crate::groups::{GroupInfo, GroupSummary};
 use crate::server;
 use crate::state::BrokerState;
 use crate::stats::Stats;
@@ -118,7 +120,9 @@ impl MockBroker {
                 .add(spec.clone())
                 .map_err(|e| StartError::Config(e.to_string()))?;
         }
+        let groups = GroupService::new(config.group_initial_rebalance_delay_ms);
         let state = Arc::new(BrokerState {
+            groups,
             config,
             store,
             stats,
@@ -188,6 +192,25 @@ impl MockBroker {
     /// The fault rules: add, list and remove them (see [`crate::fault`]).
     pub fn faults(&self) -> &Faults {
         &self.state.faults
+    }
+
+    /// Every consumer group, by group id: state, protocol and member count.
+    pub fn groups(&self) -> Vec<GroupSummary> {
+        crate::groups::list(&self.state.groups)
+    }
+
+    /// One consumer group in full (members, assignments, committed offsets with their
+    /// lag), if the broker has it.
+    pub fn group(&self, group_id: &str) -> Option<GroupInfo> {
+        crate::groups::describe_all(&self.state.groups, &self.state.store)
+            .into_iter()
+            .find(|g| g.group_id == group_id)
+    }
+
+    /// Makes every member of a Stable group rejoin (a rebalance, as if a member asked for
+    /// one); false when the group is unknown or not Stable (or waiting for its assignment).
+    pub fn rebalance_group(&self, group_id: &str) -> bool {
+        crate::groups::force_rebalance(&self.state.groups, group_id)
     }
 
     /// Stops accepting, lets every connection finish the requests it has

@@ -67,6 +67,10 @@ pub struct BrokerConfig {
     /// Fault rules in force from the start (`[[faults]]` tables; see `docs/faults.md`).
     /// Their `at` counts from when the broker starts. Default: none.
     pub faults: Vec<crate::fault::FaultSpec>,
+    /// Kafka's `group.initial.rebalance.delay.ms`: how long the first join round of an
+    /// empty consumer group waits for more members (extended while more keep coming), in
+    /// ms. Default 3000, as Kafka; [`BrokerConfig::ephemeral`] uses 0.
+    pub group_initial_rebalance_delay_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -90,6 +94,7 @@ impl Default for BrokerConfig {
             max_memory: DEFAULT_MAX_MEMORY,
             memory_policy: MemoryPolicy::Refuse,
             faults: Vec::new(),
+            group_initial_rebalance_delay_ms: 3000,
         }
     }
 }
@@ -112,10 +117,15 @@ impl BrokerConfig {
     }
 
     /// A default configuration listening on `127.0.0.1:0` without the admin API, for tests.
+    ///
+    /// Its consumer groups complete their first rebalance at once
+    /// (`group_initial_rebalance_delay_ms` 0): a test's consumers join one after another
+    /// anyway, and three seconds per group would only slow every test down.
     pub fn ephemeral() -> Self {
         BrokerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin: None,
+            group_initial_rebalance_delay_ms: 0,
             ..BrokerConfig::default()
         }
     }

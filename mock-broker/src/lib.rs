@@ -13,8 +13,9 @@ pub mod config;
 mod connection;
 pub mod fault;
 mod frame;
-#[allow(dead_code)] // Wired to the Kafka handlers by the next step.
 mod group;
+mod group_service;
+pub mod groups;
 mod idempotence;
 mod kafka;
 mod outgoing;
@@ -31,6 +32,7 @@ mod txn;
 
 pub use broker::{MockBroker, StartError};
 pub use config::BrokerConfig;
+pub use groups::{GroupInfo, GroupSummary};
 /// The store's former name, kept so that `mock_broker::record_store::…` paths still work.
 pub use store as record_store;
 pub use store::{ClientInfo, Protocol, RecordStore, StoredRecord, TopicInfo};

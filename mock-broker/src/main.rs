@@ -67,6 +67,10 @@ struct Args {
     /// At --max-memory: "refuse" appends (KAFKA_STORAGE_ERROR) or "drop-oldest" batches [default: refuse].
     #[arg(long, value_name = "POLICY")]
     memory_policy: Option<mock_broker::store::MemoryPolicy>,
+    /// How long the first rebalance of an empty consumer group waits for more members, in ms
+    /// (Kafka's group.initial.rebalance.delay.ms) [default: 3000].
+    #[arg(long, value_name = "MS")]
+    group_initial_rebalance_delay_ms: Option<u64>,
     /// Refuse produce requests for topics that do not exist instead of creating them.
     #[arg(long)]
     no_auto_create_topics: bool,
@@ -127,6 +131,9 @@ impl Args {
         }
         if let Some(policy) = self.memory_policy {
             config.memory_policy = policy;
+        }
+        if let Some(ms) = self.group_initial_rebalance_delay_ms {
+            config.group_initial_rebalance_delay_ms = ms;
         }
         if self.no_auto_create_topics {
             config.auto_create_topics = false;

@@ -45,6 +45,11 @@ pub(crate) async fn run(
     tasks.spawn(async move {
         clock_state.faults.run_clock(clock_shutdown).await;
     });
+    let groups_state = state.clone();
+    let groups_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        groups_state.groups.run_timer(groups_shutdown).await;
+    });
     tasks.close();
     tasks.wait().await;
 }

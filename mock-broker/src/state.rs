@@ -4,23 +4,24 @@
 //! `frame/`) and the admin API (`admin/`) all reach the broker's state through
 //! [`BrokerState`]; nothing here knows about them. The recordings
 //! (`store/`), the idempotent producers (`idempotence.rs`), the fault rules
-//! (`fault/`), the cluster and the counters sit here, side by side; the group
-//! coordinator and the transaction coordinator, when they come, will live
-//! beside the store here too.
+//! (`fault/`), the cluster, the counters and the consumer groups
+//! (`group_service.rs` around the pure `group/`) sit here, side by side; the
+//! transaction coordinator, when it comes, will live beside them too.
 
 use std::sync::{Arc, Mutex};
 
 use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::fault::Faults;
+use crate::group_service::GroupService;
 use crate::idempotence::Producers;
 use crate::stats::Stats;
 use crate::store::RecordStore;
 
 /// What every connection shares.
 ///
-/// A group coordinator and a transaction coordinator will be fields here,
-/// beside the store and the producers, each in its own module of this layer.
+/// A transaction coordinator will be a field here, beside the store, the
+/// producers and the groups, in its own module of the layer below.
 #[derive(Debug)]
 pub(crate) struct BrokerState {
     /// The configuration the broker started with.
@@ -35,4 +36,6 @@ pub(crate) struct BrokerState {
     pub(crate) producers: Mutex<Producers>,
     /// The fault rules in force.
     pub(crate) faults: Faults,
+    /// The consumer groups and their committed offsets.
+    pub(crate) groups: GroupService,
 }

@@ -40,7 +40,7 @@ pub(crate) fn future_producer(bootstrap: &str, extra: &[(&str, &str)]) -> Future
 ///
 /// # Panics
 /// If a message cannot be enqueued or is not delivered, naming its key and the error.
-fn produce(producer: &FutureProducer, topic: &str, messages: &[Sent]) -> Deliveries {
+pub(crate) fn produce(producer: &FutureProducer, topic: &str, messages: &[Sent]) -> Deliveries {
     let pending: Vec<_> = messages
         .iter()
         .map(|message| {

@@ -2,10 +2,12 @@
 
 mod admin_api;
 mod binaries;
+mod consumer_groups;
 mod faults;
 mod faults_rdkafka;
 mod fetch_batches;
 mod frame_errors;
+mod group_clients;
 mod kafka_protocol;
 mod raw_client;
 mod rdkafka_client;

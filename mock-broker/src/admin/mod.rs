@@ -1,10 +1,11 @@
-//! The admin HTTP API: health, topics, recordings, stats and fault rules as JSON.
+//! The admin HTTP API: health, topics, recordings, stats, consumer groups and fault rules as JSON.
 //!
 //! `docs/admin-api.md` describes every endpoint. Errors are JSON too:
 //! `{"error": "…"}` with a status saying what kind of failure it is.
 
 mod error;
 mod faults;
+mod groups;
 mod records;
 mod stats;
 mod topics;
@@ -41,6 +42,9 @@ fn router(state: Arc<BrokerState>) -> Router {
         .route("/topics/{topic}", delete(topics::delete))
         .route("/topics/{topic}/records", get(records::list))
         .route("/stats", get(stats::get))
+        .route("/groups", get(groups::list))
+        .route("/groups/{group}", get(groups::get))
+        .route("/groups/{group}/rebalance", post(groups::rebalance))
         .route("/reset", post(topics::reset))
         .route(
             "/faults",

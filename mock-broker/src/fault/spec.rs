@@ -141,6 +141,26 @@ pub enum ApiScope {
     ListOffsets,
     /// Kafka FindCoordinator.
     FindCoordinator,
+    /// Kafka JoinGroup.
+    JoinGroup,
+    /// Kafka SyncGroup.
+    SyncGroup,
+    /// Kafka Heartbeat.
+    Heartbeat,
+    /// Kafka LeaveGroup.
+    LeaveGroup,
+    /// Kafka OffsetCommit.
+    OffsetCommit,
+    /// Kafka OffsetFetch.
+    OffsetFetch,
+    /// Kafka ListGroups.
+    ListGroups,
+    /// Kafka DescribeGroups.
+    DescribeGroups,
+    /// Kafka DeleteGroups.
+    DeleteGroups,
+    /// Kafka OffsetDelete.
+    OffsetDelete,
     /// Every request (the same as leaving `api` out).
     Any,
 }

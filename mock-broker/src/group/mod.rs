@@ -26,29 +26,15 @@ mod sync_group;
 mod ticket;
 mod views;
 
-// Used by the Kafka handlers once wired (the `allow`s go then).
-#[allow(unused_imports)]
-pub(crate) use classic_group::ClassicGroup;
-#[allow(unused_imports)]
-pub(crate) use coordinator::{Coordinator, MemberLeft};
-#[allow(unused_imports)]
+pub(crate) use coordinator::Coordinator;
 pub(crate) use group_config::GroupConfig;
-#[allow(unused_imports)]
-pub(crate) use group_state::GroupState;
-#[allow(unused_imports)]
-pub(crate) use offsets::{CommittedOffset, FetchedOffset, PartitionResult};
-#[allow(unused_imports)]
-pub(crate) use replies::{JoinResponse, JoinedMember, Output, Reply, SyncResponse};
-#[allow(unused_imports)]
+pub(crate) use offsets::FetchedOffset;
+pub(crate) use replies::{JoinResponse, Output, Reply, SyncResponse};
 pub(crate) use requests::{
     CommitRequest, HeartbeatRequest, JoinRequest, LeavingMember, OffsetToCommit, SyncRequest,
 };
-#[allow(unused_imports)]
 pub(crate) use ticket::Ticket;
-#[allow(unused_imports)]
-pub(crate) use views::{
-    GroupDescription, GroupListing, GroupSnapshot, MemberDescription, MemberSnapshot,
-};
+pub(crate) use views::{GroupSnapshot, MemberSnapshot};
 
 #[cfg(test)]
 mod test_support;

@@ -14,7 +14,8 @@ const NONE: i16 = 0;
 /// are advertised, zstd only with Produce ≥ 7 and Fetch ≥ 10, and idempotence
 /// only with InitProducerId, lz4 only with FindCoordinator. Fetch and
 /// ListOffsets are served from the recordings (see `fetch.rs`), and
-/// FindCoordinator names the controller (see `find_coordinator.rs`), which is
+/// FindCoordinator names the group or transaction coordinator (see
+/// `find_coordinator.rs`), which is
 /// what makes those features available.
 pub(crate) const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 13),
@@ -24,6 +25,18 @@ pub(crate) const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ApiVersions, 0, 4),
     (ApiKey::InitProducerId, 0, 5),
     (ApiKey::FindCoordinator, 0, 6),
+    (ApiKey::JoinGroup, 0, 9),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    // v0 and v1 are not in the message types; v9 is KIP-848's (member epochs).
+    (ApiKey::OffsetCommit, 2, 8),
+    // v0 is not in the message types; v8+ batch several groups.
+    (ApiKey::OffsetFetch, 1, 9),
+    (ApiKey::ListGroups, 0, 5),
+    (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::OffsetDelete, 0, 0),
 ];
 
 /// The versions of `key` the broker serves, if it serves it.
@@ -91,6 +104,18 @@ mod tests {
                 ApiKey::FindCoordinator => {
                     codable::<FindCoordinatorRequest, FindCoordinatorResponse>()
                 }
+                ApiKey::JoinGroup => codable::<JoinGroupRequest, JoinGroupResponse>(),
+                ApiKey::SyncGroup => codable::<SyncGroupRequest, SyncGroupResponse>(),
+                ApiKey::Heartbeat => codable::<HeartbeatRequest, HeartbeatResponse>(),
+                ApiKey::LeaveGroup => codable::<LeaveGroupRequest, LeaveGroupResponse>(),
+                ApiKey::OffsetCommit => codable::<OffsetCommitRequest, OffsetCommitResponse>(),
+                ApiKey::OffsetFetch => codable::<OffsetFetchRequest, OffsetFetchResponse>(),
+                ApiKey::ListGroups => codable::<ListGroupsRequest, ListGroupsResponse>(),
+                ApiKey::DescribeGroups => {
+                    codable::<DescribeGroupsRequest, DescribeGroupsResponse>()
+                }
+                ApiKey::DeleteGroups => codable::<DeleteGroupsRequest, DeleteGroupsResponse>(),
+                ApiKey::OffsetDelete => codable::<OffsetDeleteRequest, OffsetDeleteResponse>(),
                 other => panic!("{other:?} is served but not checked here"),
             };
             assert!(

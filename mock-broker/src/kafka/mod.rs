@@ -9,17 +9,29 @@
 
 mod api_versions;
 mod context;
+mod delete_groups;
+mod describe_groups;
 mod error;
 mod fault_response;
 mod fetch;
 mod fetch_response;
 mod find_coordinator;
+mod group_coordinator;
+mod group_fault_response;
+mod heartbeat;
 mod init_producer_id;
+mod join_group;
+mod leave_group;
+mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_delete;
+mod offset_fetch;
 mod produce;
 mod response;
 mod session;
+mod sync_group;
 
 pub(crate) use error::CloseReason;
 pub(crate) use session::Session;

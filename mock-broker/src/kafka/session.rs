@@ -13,9 +13,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, FetchRequest, FindCoordinatorRequest, InitProducerIdRequest,
-    ListOffsetsRequest, MetadataRequest, ProduceRequest, RequestHeader,
+    ApiKey, ApiVersionsRequest, DeleteGroupsRequest, DescribeGroupsRequest, FetchRequest,
+    FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest,
+    LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest, RequestHeader, SyncGroupRequest,
 };
 use kafka_protocol::protocol::Decodable;
 use protocol::size_prefix::{self, Framed};
@@ -27,6 +30,10 @@ use super::response::{Responder, write_response};
 use super::{
     api_versions, fault_response, fetch, find_coordinator, init_producer_id, list_offsets,
     metadata, produce,
+};
+use super::{
+    delete_groups, describe_groups, heartbeat, join_group, leave_group, list_groups, offset_commit,
+    offset_delete, offset_fetch, sync_group,
 };
 use crate::client::ClientSlot;
 use crate::clock::now_ms;
@@ -226,8 +233,113 @@ pub(crate) async fn handle(
             })?;
             reply.send(fault, Some(list_offsets::handle(body, version, &ctx)))
         }
+        // Group requests: a faulted one never reaches the coordinator; its `refused`
+        // skeleton gets the rule's code.
+        ApiKey::JoinGroup => {
+            let body = JoinGroupRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::JoinGroup, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => join_group::refused(&body, version, injected(code)),
+                None => join_group::handle(body, version, &ctx).await,
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::SyncGroup => {
+            let body = SyncGroupRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::SyncGroup, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => sync_group::refused(version, injected(code)),
+                None => sync_group::handle(body, version, &ctx).await,
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::Heartbeat => {
+            let body = HeartbeatRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::Heartbeat, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => heartbeat::refused(injected(code)),
+                None => heartbeat::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::LeaveGroup => {
+            let body = LeaveGroupRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::LeaveGroup, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => leave_group::refused(injected(code)),
+                None => leave_group::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::OffsetCommit => {
+            let body = OffsetCommitRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::OffsetCommit, &|topic, partition| {
+                offset_commit::touches(&body, topic, partition)
+            })?;
+            let response = match fault.kafka_error() {
+                Some(code) => offset_commit::refused(&body, injected(code)),
+                None => offset_commit::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::OffsetFetch => {
+            let body = OffsetFetchRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::OffsetFetch, &|topic, partition| {
+                offset_fetch::touches(&body, topic, partition)
+            })?;
+            let response = match fault.kafka_error() {
+                Some(code) => offset_fetch::refused(&body, version, injected(code)),
+                None => offset_fetch::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::ListGroups => {
+            let body = ListGroupsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::ListGroups, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(_) => Default::default(),
+                None => list_groups::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::DescribeGroups => {
+            let body =
+                DescribeGroupsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::DescribeGroups, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => describe_groups::refused(&body, injected(code)),
+                None => describe_groups::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::DeleteGroups => {
+            let body = DeleteGroupsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::DeleteGroups, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => delete_groups::refused(&body, injected(code)),
+                None => delete_groups::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::OffsetDelete => {
+            let body = OffsetDeleteRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::OffsetDelete, &|topic, partition| {
+                offset_delete::touches(&body, topic, partition)
+            })?;
+            let response = match fault.kafka_error() {
+                Some(code) => offset_delete::refused(&body, injected(code)),
+                None => offset_delete::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
         other => Err(CloseReason::NoHandler { api: other }),
     }
+}
+
+/// A fault rule's Kafka error code as the error a handler's `refused` answer takes; the
+/// responder then writes the rule's own code, so an unknown one is kept too.
+fn injected(code: i16) -> ResponseError {
+    ResponseError::try_from_code(code).unwrap_or(ResponseError::UnknownServerError)
 }
 
 /// The API's name as Kafka spells it (`Produce`, `ApiVersions`, …), made
