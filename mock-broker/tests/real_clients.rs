@@ -121,7 +121,7 @@ pub(crate) struct PartitionInfo {
     pub(crate) high_watermark: i64,
 }
 
-fn get_json<T: serde::de::DeserializeOwned>(broker: &BrokerProcess, path: &str) -> T {
+pub(crate) fn get_json<T: serde::de::DeserializeOwned>(broker: &BrokerProcess, path: &str) -> T {
     let (status, body) = http_get(&broker.admin, path);
     assert_eq!(status, 200, "GET {path}: {body}");
     serde_json::from_str(&body)
@@ -364,7 +364,7 @@ fn workspace_dir() -> PathBuf {
         .to_path_buf()
 }
 
-fn clients_dir() -> PathBuf {
+pub(crate) fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
 }
 
@@ -407,7 +407,7 @@ fn kcat_command(kcat: &Path) -> Command {
 }
 
 /// The Python that runs the client scripts, if it can import `module`.
-fn python_with(module: &str) -> Result<PathBuf, String> {
+pub(crate) fn python_with(module: &str) -> Result<PathBuf, String> {
     let python = match std::env::var_os(PYTHON) {
         Some(python) => PathBuf::from(python),
         None => workspace_dir().join(".venv/bin/python"),
@@ -434,7 +434,7 @@ fn python_with(module: &str) -> Result<PathBuf, String> {
 }
 
 /// `node`, if kafkajs is installed beside the scripts.
-fn node_with_kafkajs() -> Result<PathBuf, String> {
+pub(crate) fn node_with_kafkajs() -> Result<PathBuf, String> {
     let node = on_path("node")
         .ok_or_else(|| "node is not on PATH (Debian: apt-get install nodejs npm)".to_string())?;
     let kafkajs = clients_dir().join("node_modules/kafkajs/package.json");
@@ -454,7 +454,7 @@ fn node_with_kafkajs() -> Result<PathBuf, String> {
 ///
 /// # Panics
 /// If it cannot start, times out, or exits unsuccessfully: with its stdout and stderr.
-fn run_client(mut command: Command, stdin: &str) -> String {
+pub(crate) fn run_client(mut command: Command, stdin: &str) -> String {
     let description = format!("{command:?}");
     let mut child = command
         .stdin(Stdio::piped())

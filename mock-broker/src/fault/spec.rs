@@ -141,6 +141,26 @@ pub enum ApiScope {
     ListOffsets,
     /// Kafka FindCoordinator.
     FindCoordinator,
+    /// Kafka CreateTopics.
+    CreateTopics,
+    /// Kafka DeleteTopics.
+    DeleteTopics,
+    /// Kafka CreatePartitions.
+    CreatePartitions,
+    /// Kafka DescribeConfigs.
+    DescribeConfigs,
+    /// Kafka AlterConfigs.
+    AlterConfigs,
+    /// Kafka IncrementalAlterConfigs.
+    IncrementalAlterConfigs,
+    /// Kafka DeleteRecords.
+    DeleteRecords,
+    /// Kafka DescribeCluster.
+    DescribeCluster,
+    /// Kafka OffsetForLeaderEpoch.
+    OffsetForLeaderEpoch,
+    /// Kafka DescribeProducers.
+    DescribeProducers,
     /// Every request (the same as leaving `api` out).
     Any,
 }

@@ -7,19 +7,31 @@
 //! error and throttle in it (`fault_response.rs`), and `error.rs` says why a
 //! connection is closed. This module only declares and re-exports.
 
+mod admin_fault_response;
+mod alter_configs;
 mod api_versions;
 mod context;
+mod create_partitions;
+mod create_topics;
+mod delete_records;
+mod delete_topics;
+mod describe_cluster;
+mod describe_configs;
+mod describe_producers;
 mod error;
 mod fault_response;
 mod fetch;
 mod fetch_response;
 mod find_coordinator;
+mod incremental_alter_configs;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;
+mod offset_for_leader_epoch;
 mod produce;
 mod response;
 mod session;
+mod topic_configs;
 
 pub(crate) use error::CloseReason;
 pub(crate) use session::Session;
