@@ -19,6 +19,21 @@ struct PartitionSequence {
     epoch: i16,
     /// (first sequence, last sequence, base offset) of the last batches, oldest first.
     batches: VecDeque<(i32, i32, i64)>,
+    /// The largest timestamp of the last batch appended, ms since the Unix epoch.
+    last_timestamp: i64,
+}
+
+/// One producer that wrote to a partition, as DescribeProducers reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ActiveProducer {
+    /// The producer id.
+    pub(crate) id: i64,
+    /// Its epoch when it last wrote.
+    pub(crate) epoch: i16,
+    /// The sequence of the last record it wrote.
+    pub(crate) last_sequence: i32,
+    /// The largest timestamp of the last batch it wrote.
+    pub(crate) last_timestamp: i64,
 }
 
 /// What to do with a batch.
@@ -148,6 +163,32 @@ impl Producers {
         }
     }
 
+    /// Notes the largest timestamp of the batch `id` last appended to `partition`.
+    pub(crate) fn stamp(&mut self, id: i64, partition: (uuid::Uuid, u32), timestamp: i64) {
+        if let Some(state) = self.sequences.get_mut(&(id, partition.0, partition.1)) {
+            state.last_timestamp = timestamp;
+        }
+    }
+
+    /// The producers that wrote to `partition` in their current epoch, by id.
+    pub(crate) fn active(&self, partition: (uuid::Uuid, u32)) -> Vec<ActiveProducer> {
+        let mut active: Vec<ActiveProducer> = self
+            .sequences
+            .iter()
+            .filter(|((_, topic, p), _)| (*topic, *p) == partition)
+            .filter_map(|((id, _, _), state)| {
+                Some(ActiveProducer {
+                    id: *id,
+                    epoch: state.epoch,
+                    last_sequence: state.batches.back()?.1,
+                    last_timestamp: state.last_timestamp,
+                })
+            })
+            .collect();
+        active.sort_by_key(|p| p.id);
+        active
+    }
+
     /// Remembers a batch appended after [`Verdict::Append`].
     pub(crate) fn appended(
         &mut self,
@@ -164,6 +205,7 @@ impl Producers {
             .or_insert_with(|| PartitionSequence {
                 epoch,
                 batches: VecDeque::new(),
+                last_timestamp: -1,
             });
         state.epoch = epoch;
         if state.batches.len() == REMEMBERED_BATCHES {

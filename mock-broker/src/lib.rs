@@ -10,6 +10,7 @@ mod client;
 mod clock;
 pub mod cluster;
 pub mod config;
+mod config_catalog;
 mod connection;
 pub mod fault;
 mod frame;

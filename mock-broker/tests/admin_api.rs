@@ -188,6 +188,7 @@ async fn topics_lists_each_topic_with_its_id_partition_leaders_and_high_watermar
         json!([
             {
                 "name": "audit",
+                "configs": {},
                 "id": audit_id,
                 "partitions": [
                     {"partition": 0, "leader": 1, "high_watermark": 0, "log_start_offset": 0},
@@ -197,6 +198,7 @@ async fn topics_lists_each_topic_with_its_id_partition_leaders_and_high_watermar
             },
             {
                 "name": "orders",
+                "configs": {},
                 "id": orders_id,
                 "partitions": [
                     {"partition": 0, "leader": 1, "high_watermark": 2, "log_start_offset": 0},

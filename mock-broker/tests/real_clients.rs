@@ -121,7 +121,7 @@ pub(crate) struct PartitionInfo {
     pub(crate) high_watermark: i64,
 }
 
-fn get_json<T: serde::de::DeserializeOwned>(broker: &BrokerProcess, path: &str) -> T {
+pub(crate) fn get_json<T: serde::de::DeserializeOwned>(broker: &BrokerProcess, path: &str) -> T {
     let (status, body) = http_get(&broker.admin, path);
     assert_eq!(status, 200, "GET {path}: {body}");
     serde_json::from_str(&body)

@@ -1,6 +1,7 @@
 //! Mock broker integration tests: raw frames over real TCP, and the real binaries.
 
 mod admin_api;
+mod admin_clients;
 mod binaries;
 mod consumer_groups;
 mod faults;

@@ -1,5 +1,6 @@
 //! The topic endpoints: list topics, delete one, reset them all.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -17,6 +18,8 @@ pub(super) struct TopicJson {
     name: String,
     id: String,
     partitions: Vec<PartitionJson>,
+    /// The topic's config overrides (CreateTopics, AlterConfigs), by name.
+    configs: BTreeMap<String, String>,
 }
 
 /// One partition: who leads it and how far it has been written.
@@ -35,6 +38,11 @@ pub(super) async fn list(State(state): State<Arc<BrokerState>>) -> Json<Vec<Topi
         .topics()
         .into_iter()
         .map(|topic| TopicJson {
+            configs: state
+                .store
+                .topic(&topic.name)
+                .map(|log| log.config().overrides().clone())
+                .unwrap_or_default(),
             id: topic.id.to_string(),
             partitions: topic
                 .partitions

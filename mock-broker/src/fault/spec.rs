@@ -161,6 +161,26 @@ pub enum ApiScope {
     DeleteGroups,
     /// Kafka OffsetDelete.
     OffsetDelete,
+    /// Kafka CreateTopics.
+    CreateTopics,
+    /// Kafka DeleteTopics.
+    DeleteTopics,
+    /// Kafka CreatePartitions.
+    CreatePartitions,
+    /// Kafka DescribeConfigs.
+    DescribeConfigs,
+    /// Kafka AlterConfigs.
+    AlterConfigs,
+    /// Kafka IncrementalAlterConfigs.
+    IncrementalAlterConfigs,
+    /// Kafka DeleteRecords.
+    DeleteRecords,
+    /// Kafka DescribeCluster.
+    DescribeCluster,
+    /// Kafka OffsetForLeaderEpoch.
+    OffsetForLeaderEpoch,
+    /// Kafka DescribeProducers.
+    DescribeProducers,
     /// Every request (the same as leaving `api` out).
     Any,
 }

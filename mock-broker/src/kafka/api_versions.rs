@@ -37,6 +37,16 @@ pub(crate) const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 6),
+    (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
+    (ApiKey::DeleteRecords, 0, 2),
+    (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::OffsetForLeaderEpoch, 2, 4),
+    (ApiKey::DescribeProducers, 0, 0),
 ];
 
 /// The versions of `key` the broker serves, if it serves it.
@@ -116,6 +126,28 @@ mod tests {
                 }
                 ApiKey::DeleteGroups => codable::<DeleteGroupsRequest, DeleteGroupsResponse>(),
                 ApiKey::OffsetDelete => codable::<OffsetDeleteRequest, OffsetDeleteResponse>(),
+                ApiKey::CreateTopics => codable::<CreateTopicsRequest, CreateTopicsResponse>(),
+                ApiKey::DeleteTopics => codable::<DeleteTopicsRequest, DeleteTopicsResponse>(),
+                ApiKey::CreatePartitions => {
+                    codable::<CreatePartitionsRequest, CreatePartitionsResponse>()
+                }
+                ApiKey::DescribeConfigs => {
+                    codable::<DescribeConfigsRequest, DescribeConfigsResponse>()
+                }
+                ApiKey::AlterConfigs => codable::<AlterConfigsRequest, AlterConfigsResponse>(),
+                ApiKey::IncrementalAlterConfigs => {
+                    codable::<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>()
+                }
+                ApiKey::DeleteRecords => codable::<DeleteRecordsRequest, DeleteRecordsResponse>(),
+                ApiKey::DescribeCluster => {
+                    codable::<DescribeClusterRequest, DescribeClusterResponse>()
+                }
+                ApiKey::OffsetForLeaderEpoch => {
+                    codable::<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>()
+                }
+                ApiKey::DescribeProducers => {
+                    codable::<DescribeProducersRequest, DescribeProducersResponse>()
+                }
                 other => panic!("{other:?} is served but not checked here"),
             };
             assert!(

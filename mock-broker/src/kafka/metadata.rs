@@ -98,15 +98,23 @@ fn failed(name: Option<TopicName>, error: ResponseError, _version: i16) -> Metad
 }
 
 fn describe(topic: &TopicLog, version: i16, ctx: &Ctx<'_>) -> MetadataResponseTopic {
+    let nodes = ctx.state.cluster.nodes();
     let partitions = (0..topic.partition_count())
         .map(|p| {
             let leadership = ctx.state.cluster.leadership(topic.name(), p);
             let leader = leadership.leader;
+            // The leader, then the brokers after it, as many as the replication factor says.
+            let first = nodes.iter().position(|n| n.node_id == leader).unwrap_or(0);
+            let replicas: Vec<_> = (0..usize::try_from(topic.replication_factor())
+                .unwrap_or(1)
+                .clamp(1, nodes.len()))
+                .map(|i| nodes[(first + i) % nodes.len()].node_id.into())
+                .collect();
             let mut partition = MetadataResponsePartition::default()
                 .with_partition_index(p as i32)
                 .with_leader_id(leader.into())
-                .with_replica_nodes(vec![leader.into()])
-                .with_isr_nodes(vec![leader.into()]);
+                .with_replica_nodes(replicas.clone())
+                .with_isr_nodes(replicas);
             if version >= 7 {
                 partition = partition.with_leader_epoch(leadership.epoch);
             }

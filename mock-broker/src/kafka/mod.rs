@@ -7,10 +7,19 @@
 //! error and throttle in it (`fault_response.rs`), and `error.rs` says why a
 //! connection is closed. This module only declares and re-exports.
 
+mod admin_fault_response;
+mod alter_configs;
 mod api_versions;
 mod context;
+mod create_partitions;
+mod create_topics;
 mod delete_groups;
+mod delete_records;
+mod delete_topics;
+mod describe_cluster;
+mod describe_configs;
 mod describe_groups;
+mod describe_producers;
 mod error;
 mod fault_response;
 mod fetch;
@@ -19,6 +28,7 @@ mod find_coordinator;
 mod group_coordinator;
 mod group_fault_response;
 mod heartbeat;
+mod incremental_alter_configs;
 mod init_producer_id;
 mod join_group;
 mod leave_group;
@@ -28,10 +38,12 @@ mod metadata;
 mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
+mod offset_for_leader_epoch;
 mod produce;
 mod response;
 mod session;
 mod sync_group;
+mod topic_configs;
 
 pub(crate) use error::CloseReason;
 pub(crate) use session::Session;

@@ -164,11 +164,20 @@ fn produce_partition(
         "the record set is null".to_string(),
     ))?;
     let size = records.len();
-    let limit = ctx.state.config.max_message_bytes as usize;
-    if size > limit {
+    let limit = match topic.config().max_message_bytes() {
+        Some(bytes) => (bytes as usize, "the topic's max.message.bytes"),
+        None => (
+            ctx.state.config.max_message_bytes as usize,
+            "max_message_bytes",
+        ),
+    };
+    if size > limit.0 {
         return Err((
             ResponseError::MessageTooLarge,
-            format!("record batch of {size} bytes exceeds max_message_bytes = {limit}"),
+            format!(
+                "record batch of {size} bytes exceeds {} = {}",
+                limit.1, limit.0
+            ),
         ));
     }
     let max_decompressed = ctx.state.config.max_decompressed_bytes as usize;
@@ -233,6 +242,7 @@ fn append_idempotent(
     ctx: &Ctx<'_>,
 ) -> Outcome {
     let header = batch.header;
+    let max_timestamp = batch.summary.max_timestamp.0;
     let key = (topic.id(), partition);
     // Held across check and append, so two connections of one producer cannot interleave.
     let mut producers = ctx.state.producers.lock().expect("producers lock");
@@ -253,6 +263,7 @@ fn append_idempotent(
                 header.record_count,
                 base,
             );
+            producers.stamp(header.producer_id, key, max_timestamp);
             Ok(base)
         }
         Verdict::Duplicate { base_offset } => {

@@ -15,6 +15,11 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{
+    AlterConfigsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteRecordsRequest,
+    DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeProducersRequest,
+    IncrementalAlterConfigsRequest, OffsetForLeaderEpochRequest,
+};
+use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, DeleteGroupsRequest, DescribeGroupsRequest, FetchRequest,
     FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest,
     LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
@@ -27,6 +32,11 @@ use super::context::Ctx;
 use super::error::CloseReason;
 use super::fetch_response::FetchAnswer;
 use super::response::{Responder, write_response};
+use super::{
+    admin_fault_response, alter_configs, create_partitions, create_topics, delete_records,
+    delete_topics, describe_cluster, describe_configs, describe_producers,
+    incremental_alter_configs, offset_for_leader_epoch,
+};
 use super::{
     api_versions, fault_response, fetch, find_coordinator, init_producer_id, list_offsets,
     metadata, produce,
@@ -331,6 +341,108 @@ pub(crate) async fn handle(
                 None => offset_delete::handle(body, version, &ctx),
             };
             reply.send(fault, Some(response))
+        }
+        // The admin APIs: those that change the broker do not run when a fault refuses them.
+        ApiKey::CreateTopics => {
+            let body = CreateTopicsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::CreateTopics, &|topic, _| {
+                create_topics::touches(&body, topic)
+            })?;
+            let response = match fault.kafka_error() {
+                Some(_) => admin_fault_response::create_topics_refused(&body),
+                None => create_topics::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::DeleteTopics => {
+            let body = DeleteTopicsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::DeleteTopics, &|topic, _| {
+                delete_topics::touches(&body, version, topic)
+            })?;
+            let response = match fault.kafka_error() {
+                Some(_) => admin_fault_response::delete_topics_refused(&body, version),
+                None => delete_topics::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::CreatePartitions => {
+            let body =
+                CreatePartitionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::CreatePartitions, &|topic, _| {
+                create_partitions::touches(&body, topic)
+            })?;
+            let response = match fault.kafka_error() {
+                Some(_) => admin_fault_response::create_partitions_refused(&body),
+                None => create_partitions::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::DescribeConfigs => {
+            let body =
+                DescribeConfigsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::DescribeConfigs, &|topic, _| {
+                describe_configs::touches(&body, topic)
+            })?;
+            reply.send(fault, Some(describe_configs::handle(body, version, &ctx)))
+        }
+        ApiKey::AlterConfigs => {
+            let body = AlterConfigsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::AlterConfigs, &|topic, _| {
+                alter_configs::touches(&body, topic)
+            })?;
+            let response = match fault.kafka_error() {
+                Some(_) => admin_fault_response::alter_configs_refused(&body),
+                None => alter_configs::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::IncrementalAlterConfigs => {
+            let body = IncrementalAlterConfigsRequest::decode(&mut request, version)
+                .map_err(decode_error)?;
+            let fault = fault(ApiScope::IncrementalAlterConfigs, &|topic, _| {
+                incremental_alter_configs::touches(&body, topic)
+            })?;
+            let response = match fault.kafka_error() {
+                Some(_) => admin_fault_response::incremental_alter_configs_refused(&body),
+                None => incremental_alter_configs::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::DeleteRecords => {
+            let body = DeleteRecordsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::DeleteRecords, &|topic, partition| {
+                delete_records::touches(&body, topic, partition)
+            })?;
+            let response = match fault.kafka_error() {
+                Some(_) => admin_fault_response::delete_records_refused(&body),
+                None => delete_records::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::DescribeCluster => {
+            let body =
+                DescribeClusterRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::DescribeCluster, &untargeted)?;
+            reply.send(fault, Some(describe_cluster::handle(body, version, &ctx)))
+        }
+        ApiKey::OffsetForLeaderEpoch => {
+            let body =
+                OffsetForLeaderEpochRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::OffsetForLeaderEpoch, &|topic, partition| {
+                offset_for_leader_epoch::touches(&body, topic, partition)
+            })?;
+            reply.send(
+                fault,
+                Some(offset_for_leader_epoch::handle(body, version, &ctx)),
+            )
+        }
+        ApiKey::DescribeProducers => {
+            let body =
+                DescribeProducersRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::DescribeProducers, &|topic, partition| {
+                describe_producers::touches(&body, topic, partition)
+            })?;
+            reply.send(fault, Some(describe_producers::handle(body, version, &ctx)))
         }
         other => Err(CloseReason::NoHandler { api: other }),
     }

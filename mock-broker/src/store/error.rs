@@ -36,6 +36,22 @@ pub enum StoreError {
         /// How many the topic has.
         partitions: u32,
     },
+    /// A topic of that name exists already.
+    #[error("topic {topic:?} already exists")]
+    TopicExists {
+        /// The topic asked for.
+        topic: String,
+    },
+    /// A topic can only grow: the partition count asked for is not more than it has.
+    #[error("topic {topic:?} has {partitions} partitions; it cannot have {requested}")]
+    PartitionCount {
+        /// The topic asked for.
+        topic: String,
+        /// How many it has.
+        partitions: u32,
+        /// How many were asked for.
+        requested: u32,
+    },
     /// An offset past the end of the partition (or negative), where one within it is needed.
     #[error(
         "offset {offset} is out of range for partition {partition} of topic {topic:?}, which ends at {high_watermark}"

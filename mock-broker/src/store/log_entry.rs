@@ -81,6 +81,17 @@ impl LogEntry {
         }
     }
 
+    /// The partition leader epoch the broker stamped on the batch (0 for
+    /// batches written here).
+    pub(crate) fn leader_epoch(&self) -> i32 {
+        i32::from_be_bytes([
+            self.bytes[12],
+            self.bytes[13],
+            self.bytes[14],
+            self.bytes[15],
+        ])
+    }
+
     /// The memory it takes, as the store's cap counts it: the batch's bytes
     /// and the entry itself.
     pub(crate) fn memory(&self) -> u64 {

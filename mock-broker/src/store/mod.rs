@@ -15,6 +15,7 @@ mod record_store;
 mod retention;
 mod sink;
 mod stored_record;
+mod topic_config;
 mod topic_log;
 
 pub use error::StoreError;
@@ -23,7 +24,8 @@ pub(crate) use log_entry::LogEntry;
 pub use record_store::RecordStore;
 pub use sink::RecordSink;
 pub use stored_record::{ClientInfo, NewRecord, ProducerInfo, Protocol, StoredRecord};
-pub use topic_log::{PartitionInfo, TopicInfo, TopicLog};
+pub use topic_config::{MAX_MESSAGE_BYTES, RETENTION_BYTES, RETENTION_MS, TopicConfig};
+pub use topic_log::{NewTopic, PartitionInfo, TopicInfo, TopicLog};
 
 #[cfg(test)]
 mod log_tests;

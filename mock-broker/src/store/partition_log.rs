@@ -17,6 +17,9 @@ pub(crate) struct PartitionLog {
     start_offset: i64,
     /// The memory the entries take, as the store's cap counts it.
     bytes: u64,
+    /// Each leader epoch stamped on the log's batches, with the offset it
+    /// starts at, ascending (Kafka's leader epoch cache).
+    epochs: Vec<(i32, i64)>,
 }
 
 impl PartitionLog {
@@ -93,6 +96,35 @@ impl PartitionLog {
         dropped
     }
 
+    /// The end offset of leader epoch `requested` as Kafka's
+    /// OffsetForLeaderEpoch answers it, with `current` the partition's leader
+    /// epoch now: for the current epoch, the log end offset; for an older
+    /// one, the start offset of the first later epoch the log has seen,
+    /// paired with the largest epoch at or below `requested`; (-1, -1)
+    /// (UNDEFINED) for an epoch later than the current one.
+    pub(crate) fn end_offset_for(&self, requested: i32, current: i32) -> (i32, i64) {
+        const UNDEFINED: (i32, i64) = (-1, -1);
+        if requested < 0 || requested > current {
+            return UNDEFINED;
+        }
+        if requested == current {
+            return (current, self.next_offset);
+        }
+        // The current epoch starts where its first batch is, or at the log
+        // end when none was written in it yet.
+        let mut epochs = self.epochs.clone();
+        if epochs.last().is_none_or(|&(last, _)| current > last) {
+            epochs.push((current, self.next_offset));
+        }
+        let Some(&(_, higher_start)) = epochs.iter().find(|&&(epoch, _)| epoch > requested) else {
+            return UNDEFINED;
+        };
+        match epochs.iter().rev().find(|&&(epoch, _)| epoch <= requested) {
+            Some(&(floor, _)) => (floor, higher_start),
+            None => (requested, higher_start),
+        }
+    }
+
     /// The offset the next record will get (the number of records so far).
     pub(crate) fn next_offset(&self) -> i64 {
         self.next_offset
@@ -101,6 +133,10 @@ impl PartitionLog {
     /// Appends `entry`, which must start at [`PartitionLog::next_offset`].
     pub(crate) fn push(&mut self, entry: LogEntry) {
         debug_assert_eq!(entry.base_offset, self.next_offset, "entries are dense");
+        let epoch = entry.leader_epoch();
+        if self.epochs.last().is_none_or(|&(last, _)| epoch > last) {
+            self.epochs.push((epoch, entry.base_offset));
+        }
         self.next_offset = entry.next_offset();
         self.bytes += entry.memory();
         self.entries.push_back(entry);

@@ -13,7 +13,7 @@ use super::limits::{MemoryStats, StoreLimits};
 use super::retention::Retention;
 use super::sink::RecordSink;
 use super::stored_record::StoredRecord;
-use super::topic_log::{TopicInfo, TopicLog};
+use super::topic_log::{NewTopic, TopicInfo, TopicLog};
 
 /// Every topic the broker knows; cheap to clone, all clones share the data.
 #[derive(Debug, Clone)]
@@ -113,18 +113,44 @@ impl RecordStore {
         let mut topics = self.inner.topics.write().expect("topics lock");
         topics
             .entry(name.to_string())
-            .or_insert_with(|| {
-                tracing::info!(topic = name, partitions, "created topic");
-                let sink = self.inner.sink.read().expect("sink lock").clone();
-                Arc::new(TopicLog::new(
-                    name,
-                    partitions,
-                    sink,
-                    self.inner.appended.clone(),
-                    self.inner.retention.clone(),
-                ))
-            })
+            .or_insert_with(|| self.new_topic(name, NewTopic::with_partitions(partitions)))
             .clone()
+    }
+
+    /// Creates `name` as `spec` describes it (Kafka's CreateTopics).
+    ///
+    /// # Errors
+    /// [`StoreError::TopicExists`] when a topic of that name exists; it is left as it is.
+    ///
+    /// # Panics
+    /// If `spec.partitions` is 0.
+    pub fn create_topic_with(
+        &self,
+        name: &str,
+        spec: NewTopic,
+    ) -> Result<Arc<TopicLog>, StoreError> {
+        assert!(spec.partitions > 0, "topics have at least one partition");
+        let mut topics = self.inner.topics.write().expect("topics lock");
+        if topics.contains_key(name) {
+            return Err(StoreError::TopicExists {
+                topic: name.to_string(),
+            });
+        }
+        let topic = self.new_topic(name, spec);
+        topics.insert(name.to_string(), topic.clone());
+        Ok(topic)
+    }
+
+    fn new_topic(&self, name: &str, spec: NewTopic) -> Arc<TopicLog> {
+        tracing::info!(topic = name, partitions = spec.partitions, "created topic");
+        let sink = self.inner.sink.read().expect("sink lock").clone();
+        Arc::new(TopicLog::new(
+            name,
+            spec,
+            sink,
+            self.inner.appended.clone(),
+            self.inner.retention.clone(),
+        ))
     }
 
     /// The topic, if it exists.
@@ -381,6 +407,50 @@ mod tests {
         assert_eq!(store.topics().len(), 1);
         store.reset();
         assert!(store.topics().is_empty());
+    }
+
+    #[test]
+    fn added_partitions_take_records_and_a_topic_never_shrinks() {
+        let store = RecordStore::new(1, false);
+        let topic = store.create_topic("t", 2);
+        let c = client();
+        topic.append(1, [new_record("a")], 1, &c).unwrap();
+        assert_eq!(topic.add_partitions(4), Ok(2));
+        assert_eq!(topic.partition_count(), 4);
+        assert_eq!(topic.append(3, [new_record("b")], 1, &c), Ok(0));
+        assert_eq!(store.read("t", 1, 0, 10).unwrap().len(), 1, "kept");
+        assert!(matches!(
+            topic.add_partitions(4),
+            Err(StoreError::PartitionCount { partitions: 4, .. })
+        ));
+        assert!(matches!(
+            store.create_topic_with("t", NewTopic::with_partitions(1)),
+            Err(StoreError::TopicExists { .. })
+        ));
+    }
+
+    #[test]
+    fn a_topics_retention_bytes_override_applies_to_its_partitions_only() {
+        let store = RecordStore::new(1, false);
+        let small = store.create_topic("small", 1);
+        let large = store.create_topic("large", 1);
+        let c = client();
+        let config = crate::store::TopicConfig::new(
+            [("retention.bytes".to_string(), "1".to_string())].into(),
+        )
+        .unwrap();
+        small.set_config(config, 1);
+        for topic in [&small, &large] {
+            for value in ["a", "b", "c"] {
+                topic.append(0, [new_record(value)], 1, &c).unwrap();
+            }
+        }
+        assert_eq!(
+            small.log_start_offset(0),
+            Ok(2),
+            "only the newest batch stays"
+        );
+        assert_eq!(large.log_start_offset(0), Ok(0));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use super::limits::{Dropped, MemoryPolicy, MemoryStats, StoreLimits};
 use super::partition_log::PartitionLog;
+use super::topic_config::SharedConfig;
 
 /// The limits in force, what the store holds, and every partition, so that
 /// room can be made anywhere; shared by every topic of a store.
@@ -24,8 +25,12 @@ pub(crate) struct Retention {
     refused: AtomicU64,
     counts: Mutex<(Dropped, Dropped)>,
     full_logged: AtomicBool,
-    partitions: Mutex<Vec<Weak<Mutex<PartitionLog>>>>,
+    /// Every partition, with its topic's configuration (per-topic retention).
+    partitions: Mutex<Vec<Registered>>,
 }
+
+/// A partition retention tracks, and its topic's configuration; neither kept alive by it.
+type Registered = (Weak<Mutex<PartitionLog>>, Weak<SharedConfig>);
 
 /// An append the memory cap does not allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,11 +61,16 @@ impl Retention {
         &self.limits
     }
 
-    /// Tracks a new partition, so that room can be made in it and retention swept.
-    pub(crate) fn register(&self, partition: &Arc<Mutex<PartitionLog>>) {
+    /// Tracks a new partition of a topic configured by `config`, so that
+    /// room can be made in it and retention swept.
+    pub(crate) fn register(
+        &self,
+        partition: &Arc<Mutex<PartitionLog>>,
+        config: &Arc<SharedConfig>,
+    ) {
         let mut partitions = self.partitions.lock().expect("retention lock");
-        partitions.retain(|p| p.strong_count() > 0);
-        partitions.push(Arc::downgrade(partition));
+        partitions.retain(|(p, _)| p.strong_count() > 0);
+        partitions.push((Arc::downgrade(partition), Arc::downgrade(config)));
     }
 
     /// Takes `bytes` of the memory cap for an append, first making room under
@@ -135,7 +145,7 @@ impl Retention {
             .lock()
             .expect("retention lock")
             .iter()
-            .filter_map(Weak::upgrade)
+            .filter_map(|(p, _)| p.upgrade())
             .collect();
         let oldest = partitions
             .iter()
@@ -164,20 +174,21 @@ impl Retention {
         true
     }
 
-    /// Applies `retention_ms` to every partition at `now_ms`.
+    /// Applies retention to every partition at `now_ms`, each with its topic's limits.
     pub(crate) fn sweep(&self, now_ms: i64) {
-        let partitions: Vec<Arc<Mutex<PartitionLog>>> = self
+        let partitions: Vec<(Arc<Mutex<PartitionLog>>, Arc<SharedConfig>)> = self
             .partitions
             .lock()
             .expect("retention lock")
             .iter()
-            .filter_map(Weak::upgrade)
+            .filter_map(|(p, c)| Some((p.upgrade()?, c.upgrade()?)))
             .collect();
-        for partition in partitions {
+        for (partition, config) in partitions {
+            let limits = config.get().limits(&self.limits);
             let dropped = partition
                 .lock()
                 .expect("partition lock")
-                .apply_retention(&self.limits, now_ms);
+                .apply_retention(&limits, now_ms);
             self.retained(dropped);
         }
     }

@@ -2,18 +2,20 @@
 //! own lock), reads and offset lookups.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::append_signal::AppendSignal;
 use super::error::StoreError;
 use super::limits::Dropped;
+use super::limits::StoreLimits;
 use super::log_entry::LogEntry;
 use super::partition_log::PartitionLog;
 use super::retention::Retention;
 use super::sink::RecordSink;
 use super::stored_record::{ClientInfo, NewRecord, ProducerInfo, StoredRecord};
+use super::topic_config::{SharedConfig, TopicConfig};
 use crate::record_batch::{Message, Summary, encode_batch};
 
 /// Kafka batches at least this large are kept as slices of their request, without a copy.
@@ -41,44 +43,137 @@ pub struct PartitionInfo {
     pub log_start_offset: i64,
 }
 
+/// What a topic is created with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTopic {
+    /// How many partitions (at least one).
+    pub partitions: u32,
+    /// The replication factor reported for it (the mock broker keeps one copy whatever it is).
+    pub replication_factor: i16,
+    /// Its configuration overrides.
+    pub config: TopicConfig,
+}
+
+impl NewTopic {
+    /// `partitions` partitions, replication factor 1, no overrides.
+    pub fn with_partitions(partitions: u32) -> NewTopic {
+        NewTopic {
+            partitions,
+            replication_factor: 1,
+            config: TopicConfig::default(),
+        }
+    }
+}
+
 /// One topic's partitions.
+///
+/// Partitions can be added (Kafka's CreatePartitions) but never removed:
+/// the list sits behind a lock that readers hold only to clone a partition's
+/// handle, and each partition keeps its own lock.
 #[derive(Debug)]
 pub struct TopicLog {
     name: String,
     id: uuid::Uuid,
+    replication_factor: i16,
     sink: Option<Arc<dyn RecordSink>>,
-    partitions: Vec<Arc<Mutex<PartitionLog>>>,
+    partitions: RwLock<Vec<Arc<Mutex<PartitionLog>>>>,
+    config: Arc<SharedConfig>,
     round_robin: AtomicU32,
     appended: Arc<AppendSignal>,
     retention: Arc<Retention>,
 }
 
 impl TopicLog {
-    /// An empty topic of `partitions` partitions, writing to `sink` too if there is one.
+    /// An empty topic as `spec` describes it, writing to `sink` too if there is one.
     /// Every append is announced on `appended`, for fetches waiting for data;
     /// `retention` says how much is kept, and counts it.
     pub(crate) fn new(
         name: &str,
-        partitions: u32,
+        spec: NewTopic,
         sink: Option<Arc<dyn RecordSink>>,
         appended: Arc<AppendSignal>,
         retention: Arc<Retention>,
     ) -> TopicLog {
-        let partitions: Vec<Arc<Mutex<PartitionLog>>> = (0..partitions)
+        let config = Arc::new(SharedConfig::new(spec.config));
+        let partitions: Vec<Arc<Mutex<PartitionLog>>> = (0..spec.partitions)
             .map(|_| Arc::new(Mutex::new(PartitionLog::default())))
             .collect();
         for partition in &partitions {
-            retention.register(partition);
+            retention.register(partition, &config);
         }
         TopicLog {
             name: name.to_string(),
             id: uuid::Uuid::new_v4(),
+            replication_factor: spec.replication_factor,
             sink,
-            partitions,
+            partitions: RwLock::new(partitions),
+            config,
             round_robin: AtomicU32::new(0),
             appended,
             retention,
         }
+    }
+
+    /// The replication factor the topic was created with.
+    pub fn replication_factor(&self) -> i16 {
+        self.replication_factor
+    }
+
+    /// The topic's configuration overrides.
+    pub fn config(&self) -> Arc<TopicConfig> {
+        self.config.get()
+    }
+
+    /// Replaces the topic's configuration overrides, and applies the new
+    /// retention limits to every partition at once (at `now_ms`), rather
+    /// than at the next append or sweep.
+    pub fn set_config(&self, config: TopicConfig, now_ms: i64) {
+        self.config.set(config);
+        let limits = self.limits();
+        let mut dropped = Dropped::default();
+        for partition in self.partition_handles() {
+            dropped.add(
+                partition
+                    .lock()
+                    .expect("partition lock")
+                    .apply_retention(&limits, now_ms),
+            );
+        }
+        self.retention.retained(dropped);
+    }
+
+    /// Grows the topic to `count` partitions (Kafka's CreatePartitions); the
+    /// new ones are empty. Returns the count it had before.
+    ///
+    /// # Errors
+    /// [`StoreError::PartitionCount`] when `count` is not more than it has.
+    pub fn add_partitions(&self, count: u32) -> Result<u32, StoreError> {
+        let mut partitions = self.partitions.write().expect("partitions lock");
+        let before = partitions.len() as u32;
+        if count <= before {
+            return Err(StoreError::PartitionCount {
+                topic: self.name.clone(),
+                partitions: before,
+                requested: count,
+            });
+        }
+        for _ in before..count {
+            let partition = Arc::new(Mutex::new(PartitionLog::default()));
+            self.retention.register(&partition, &self.config);
+            partitions.push(partition);
+        }
+        tracing::info!(topic = %self.name, from = before, to = count, "added partitions");
+        Ok(before)
+    }
+
+    /// The store's limits with the topic's overrides applied.
+    fn limits(&self) -> StoreLimits {
+        self.config.get().limits(self.retention.limits())
+    }
+
+    /// Every partition's handle, in order.
+    fn partition_handles(&self) -> Vec<Arc<Mutex<PartitionLog>>> {
+        self.partitions.read().expect("partitions lock").clone()
     }
 
     /// The topic's name.
@@ -93,7 +188,7 @@ impl TopicLog {
 
     /// How many partitions the topic has.
     pub fn partition_count(&self) -> u32 {
-        self.partitions.len() as u32
+        self.partitions.read().expect("partitions lock").len() as u32
     }
 
     /// The next partition in the topic's round-robin order, for keyless messages.
@@ -101,13 +196,15 @@ impl TopicLog {
         self.round_robin.fetch_add(1, Ordering::Relaxed) % self.partition_count()
     }
 
-    fn partition(&self, partition: u32) -> Result<&Arc<Mutex<PartitionLog>>, StoreError> {
-        self.partitions
+    fn partition(&self, partition: u32) -> Result<Arc<Mutex<PartitionLog>>, StoreError> {
+        let partitions = self.partitions.read().expect("partitions lock");
+        partitions
             .get(partition as usize)
+            .cloned()
             .ok_or_else(|| StoreError::UnknownPartition {
                 topic: self.name.clone(),
                 partition,
-                partitions: self.partition_count(),
+                partitions: partitions.len() as u32,
             })
     }
 
@@ -152,9 +249,10 @@ impl TopicLog {
             order.windows(2).all(|w| groups[w[0]].0 != groups[w[1]].0),
             "each partition appears at most once in one append"
         );
-        for &i in &order {
-            self.partition(groups[i].0)?;
-        }
+        let slots = order
+            .iter()
+            .map(|&i| self.partition(groups[i].0))
+            .collect::<Result<Vec<_>, _>>()?;
         // Written into batches before any lock is taken.
         let written: Vec<Vec<Written>> = groups
             .iter()
@@ -167,8 +265,8 @@ impl TopicLog {
             .sum();
         self.retention.admit(memory).map_err(StoreError::from)?;
         let mut locked = Vec::with_capacity(groups.len());
-        for &i in &order {
-            locked.push(self.partition(groups[i].0)?.lock().expect("partition lock"));
+        for slot in &slots {
+            locked.push(slot.lock().expect("partition lock"));
         }
         let mut bases = vec![0i64; groups.len()];
         let mut built: Vec<(u32, Vec<LogEntry>)> = Vec::with_capacity(groups.len());
@@ -214,13 +312,14 @@ impl TopicLog {
             }
         }
         let mut dropped = Dropped::default();
+        let limits = self.limits();
         for (log, (_, entries)) in locked.iter_mut().zip(built) {
             let any = !entries.is_empty();
             for entry in entries {
                 log.push(entry);
             }
             if any {
-                dropped.add(log.apply_retention(self.retention.limits(), receive_time));
+                dropped.add(log.apply_retention(&limits, receive_time));
             }
         }
         drop(locked);
@@ -290,7 +389,7 @@ impl TopicLog {
             }
         }
         log.push(entry);
-        let dropped = log.apply_retention(self.retention.limits(), receive_time);
+        let dropped = log.apply_retention(&self.limits(), receive_time);
         drop(log);
         self.retention.retained(dropped);
         self.appended.announce();
@@ -307,7 +406,8 @@ impl TopicLog {
         from: i64,
         limit: usize,
     ) -> Result<Vec<StoredRecord>, StoreError> {
-        let log = self.partition(partition)?.lock().expect("partition lock");
+        let slot = self.partition(partition)?;
+        let log = slot.lock().expect("partition lock");
         Ok(log.read(partition, from, limit))
     }
 
@@ -325,7 +425,8 @@ impl TopicLog {
         min_one: bool,
         size: impl Fn(&LogEntry) -> usize,
     ) -> Result<(Vec<LogEntry>, usize), StoreError> {
-        let log = self.partition(partition)?.lock().expect("partition lock");
+        let slot = self.partition(partition)?;
+        let log = slot.lock().expect("partition lock");
         Ok(log.entries_from(from, budget, min_one, size))
     }
 
@@ -340,7 +441,8 @@ impl TopicLog {
         partition: u32,
         timestamp: i64,
     ) -> Result<Option<(i64, i64)>, StoreError> {
-        let log = self.partition(partition)?.lock().expect("partition lock");
+        let slot = self.partition(partition)?;
+        let log = slot.lock().expect("partition lock");
         Ok(log.offset_for_timestamp(timestamp))
     }
 
@@ -349,7 +451,8 @@ impl TopicLog {
     /// # Errors
     /// [`StoreError::UnknownPartition`].
     pub fn max_timestamp(&self, partition: u32) -> Result<Option<(i64, i64)>, StoreError> {
-        let log = self.partition(partition)?.lock().expect("partition lock");
+        let slot = self.partition(partition)?;
+        let log = slot.lock().expect("partition lock");
         Ok(log.max_timestamp())
     }
 
@@ -375,7 +478,8 @@ impl TopicLog {
     /// [`StoreError::UnknownPartition`]; [`StoreError::OffsetOutOfRange`]
     /// for an offset past the high watermark or below -1.
     pub fn delete_records(&self, partition: u32, offset: i64) -> Result<i64, StoreError> {
-        let mut log = self.partition(partition)?.lock().expect("partition lock");
+        let slot = self.partition(partition)?;
+        let mut log = slot.lock().expect("partition lock");
         let high_watermark = log.next_offset();
         let offset = if offset == -1 { high_watermark } else { offset };
         if !(0..=high_watermark).contains(&offset) {
@@ -393,6 +497,22 @@ impl TopicLog {
         Ok(start)
     }
 
+    /// The end offset of leader epoch `requested` in `partition`, whose
+    /// leader epoch is `current` now, as (epoch, end offset); see Kafka's OffsetForLeaderEpoch.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`].
+    pub(crate) fn end_offset_for(
+        &self,
+        partition: u32,
+        requested: i32,
+        current: i32,
+    ) -> Result<(i32, i64), StoreError> {
+        let slot = self.partition(partition)?;
+        let log = slot.lock().expect("partition lock");
+        Ok(log.end_offset_for(requested, current))
+    }
+
     /// The next offset of `partition` (its record count).
     ///
     /// # Errors
@@ -407,7 +527,7 @@ impl TopicLog {
 
     /// Every record, partition by partition, each in offset order.
     pub(crate) fn read_all(&self) -> Vec<StoredRecord> {
-        self.partitions
+        self.partition_handles()
             .iter()
             .enumerate()
             .flat_map(|(i, p)| p.lock().expect("partition lock").read_all(i as u32))
@@ -420,7 +540,7 @@ impl TopicLog {
             name: self.name.clone(),
             id: self.id,
             partitions: self
-                .partitions
+                .partition_handles()
                 .iter()
                 .enumerate()
                 .map(|(i, p)| {
@@ -441,9 +561,14 @@ impl Drop for TopicLog {
     fn drop(&mut self) {
         let bytes: u64 = self
             .partitions
-            .iter()
-            .map(|p| p.lock().map(|log| log.bytes()).unwrap_or(0))
-            .sum();
+            .get_mut()
+            .map(|partitions| {
+                partitions
+                    .iter()
+                    .map(|p| p.lock().map(|log| log.bytes()).unwrap_or(0))
+                    .sum()
+            })
+            .unwrap_or(0);
         self.retention.release(bytes);
     }
 }
