@@ -7,6 +7,7 @@ mod consumer_groups;
 mod faults;
 mod faults_rdkafka;
 mod fetch_batches;
+mod fetch_every_offset;
 mod frame_errors;
 mod group_clients;
 mod kafka_protocol;
