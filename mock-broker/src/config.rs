@@ -33,6 +33,12 @@ pub struct BrokerConfig {
     pub record_file: Option<PathBuf>,
     /// Partitions of auto-created topics. Default 1.
     pub partitions: u32,
+    /// The most topics the broker holds: creating one more (auto-creation or
+    /// CreateTopics) is refused. Default 10000.
+    pub max_topics: u32,
+    /// The most partitions a topic may have (at creation, auto-created, or
+    /// grown by CreatePartitions). Default 10000.
+    pub max_partitions_per_topic: u32,
     /// Whether producing to an unknown topic creates it. Default true.
     pub auto_create_topics: bool,
     /// The largest message accepted, in bytes. Default 1 MiB.
@@ -83,6 +89,8 @@ impl Default for BrokerConfig {
             admin: Some(SocketAddr::from(([127, 0, 0, 1], 9644))),
             record_file: None,
             partitions: 1,
+            max_topics: crate::store::DEFAULT_MAX_TOPICS,
+            max_partitions_per_topic: crate::store::DEFAULT_MAX_PARTITIONS_PER_TOPIC,
             auto_create_topics: true,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
@@ -176,6 +184,18 @@ impl BrokerConfig {
         if self.partitions == 0 {
             return Err("partitions is 0; expected at least 1".into());
         }
+        if self.max_topics == 0 || self.max_partitions_per_topic == 0 {
+            return Err(format!(
+                "max_topics is {} and max_partitions_per_topic {}; expected at least 1 each",
+                self.max_topics, self.max_partitions_per_topic
+            ));
+        }
+        if self.partitions > self.max_partitions_per_topic {
+            return Err(format!(
+                "partitions is {}; expected at most max_partitions_per_topic ({})",
+                self.partitions, self.max_partitions_per_topic
+            ));
+        }
         if self.max_message_bytes == 0 {
             return Err("max_message_bytes is 0; expected at least 1".into());
         }
@@ -226,6 +246,8 @@ impl BrokerConfig {
             retention_ms: (self.retention_ms > 0).then_some(self.retention_ms),
             max_memory: self.max_memory,
             memory_policy: self.memory_policy,
+            max_topics: self.max_topics,
+            max_partitions_per_topic: self.max_partitions_per_topic,
         }
     }
 }

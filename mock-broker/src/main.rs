@@ -55,6 +55,12 @@ struct Args {
     /// Connections served at once [default: 1024].
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
+    /// The most topics the broker holds [default: 10000].
+    #[arg(long, value_name = "N")]
+    max_topics: Option<u32>,
+    /// The most partitions a topic may have [default: 10000].
+    #[arg(long, value_name = "N")]
+    max_partitions_per_topic: Option<u32>,
     /// Bytes of batches each partition keeps; the oldest whole batches go past it; -1 keeps all [default: -1].
     #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
     retention_bytes: Option<i64>,
@@ -119,6 +125,12 @@ impl Args {
         }
         if let Some(n) = self.max_connections {
             config.max_connections = n;
+        }
+        if let Some(n) = self.max_topics {
+            config.max_topics = n;
+        }
+        if let Some(n) = self.max_partitions_per_topic {
+            config.max_partitions_per_topic = n;
         }
         if let Some(bytes) = self.retention_bytes {
             config.retention_bytes = bytes;

@@ -296,3 +296,25 @@ fn the_admin_api_reports_health_once_the_broker_accepts_connections() {
     assert_eq!(body, "ok");
     assert!(broker.terminate());
 }
+
+#[test]
+fn the_broker_binary_refuses_a_partition_count_past_its_limit_at_startup() {
+    let output = Command::new(env!("CARGO_BIN_EXE_mock-broker"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--admin",
+            "off",
+            "--partitions",
+            "4294967295",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("partitions is 4294967295")
+            && stderr.contains("max_partitions_per_topic (10000)"),
+        "{stderr}"
+    );
+}

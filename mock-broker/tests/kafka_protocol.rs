@@ -753,3 +753,51 @@ async fn list_offsets_finds_earliest_latest_and_by_timestamp() {
         );
     }
 }
+
+/// Topics and partitions past the broker's limits are refused before anything is allocated,
+/// naming the limit: CreateTopics (also with `validate_only`) answers INVALID_PARTITIONS, and a
+/// topic past `max_topics` is not auto-created by Metadata.
+#[tokio::test]
+async fn topics_and_partitions_past_the_limits_are_refused_naming_the_limit() {
+    use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
+    let broker = broker(|c| c.max_topics = 1).await;
+    let mut client = KafkaClient::connect(broker.local_addr()).await;
+    for validate_only in [true, false] {
+        let request = CreateTopicsRequest::default()
+            .with_validate_only(validate_only)
+            .with_topics(vec![
+                CreatableTopic::default()
+                    .with_name(name("huge"))
+                    .with_num_partitions(i32::MAX)
+                    .with_replication_factor(-1),
+            ]);
+        let response = client.call(7, &request).await;
+        let topic = &response.topics[0];
+        assert_eq!(
+            topic.error_code,
+            kafka_protocol::ResponseError::InvalidPartitions.code(),
+            "validate_only {validate_only}"
+        );
+        let message = topic.error_message.as_ref().map(|m| m.to_string());
+        assert!(
+            message
+                .as_deref()
+                .is_some_and(|m| m.contains("--max-partitions-per-topic")),
+            "{message:?}"
+        );
+    }
+    assert!(broker.store().topic("huge").is_none());
+    // One topic fits; Metadata does not auto-create a second.
+    broker.store().create_topic("first", 1);
+    let request = MetadataRequest::default()
+        .with_topics(Some(vec![
+            MetadataRequestTopic::default().with_name(Some(name("second"))),
+        ]))
+        .with_allow_auto_topic_creation(true);
+    let response = client.call(9, &request).await;
+    assert_eq!(
+        response.topics[0].error_code,
+        kafka_protocol::ResponseError::UnknownTopicOrPartition.code()
+    );
+    assert!(broker.store().topic("second").is_none());
+}

@@ -137,6 +137,16 @@ fn grow(topic: &CreatePartitionsTopic, validate_only: bool, ctx: &Ctx<'_>) -> Re
             }
         }
     }
+    let max = ctx.state.config.max_partitions_per_topic;
+    if topic.count as u32 > max {
+        return Err((
+            ResponseError::InvalidPartitions,
+            format!(
+                "{} partitions is more than the broker allows per topic ({max}, --max-partitions-per-topic).",
+                topic.count
+            ),
+        ));
+    }
     if validate_only {
         return Ok(());
     }
@@ -144,7 +154,7 @@ fn grow(topic: &CreatePartitionsTopic, validate_only: bool, ctx: &Ctx<'_>) -> Re
         .map(|_| ())
         .map_err(|e| match e {
             // Another request grew it meanwhile.
-            e @ StoreError::PartitionCount { .. } => {
+            e @ (StoreError::PartitionCount { .. } | StoreError::TooManyPartitions { .. }) => {
                 (ResponseError::InvalidPartitions, e.to_string())
             }
             other => (ResponseError::UnknownServerError, other.to_string()),

@@ -96,6 +96,16 @@ fn create(
         return Err(exists());
     }
     let (partitions, replication_factor) = layout(topic, store.default_partitions(), ctx)?;
+    // Checked here too, so that validate_only answers as the creation would.
+    let max = ctx.state.config.max_partitions_per_topic;
+    if partitions > max {
+        return Err((
+            ResponseError::InvalidPartitions,
+            format!(
+                "{partitions} partitions is more than the broker allows per topic ({max}, --max-partitions-per-topic)."
+            ),
+        ));
+    }
     let overrides = check_overrides(
         topic
             .configs
@@ -113,6 +123,10 @@ fn create(
         };
         let created = store.create_topic_with(name, spec).map_err(|e| match e {
             StoreError::TopicExists { .. } => exists(),
+            e @ StoreError::TooManyPartitions { .. } => {
+                (ResponseError::InvalidPartitions, e.to_string())
+            }
+            e @ StoreError::TooManyTopics { .. } => (ResponseError::PolicyViolation, e.to_string()),
             other => (ResponseError::UnknownServerError, other.to_string()),
         })?;
         if version >= 7 {

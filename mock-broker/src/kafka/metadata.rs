@@ -85,7 +85,13 @@ fn by_name(name: TopicName, create: bool, version: i16, ctx: &Ctx<'_>) -> Metada
     }
     let topic = match store.topic(&name) {
         Some(topic) => topic,
-        None if create => store.create_topic(&name, store.default_partitions()),
+        None if create => match store.create_topic_checked(&name, store.default_partitions()) {
+            Ok(topic) => topic,
+            Err(e) => {
+                tracing::warn!(topic = %name.as_str(), error = %e, "cannot auto-create a topic");
+                return failed(Some(name), ResponseError::UnknownTopicOrPartition, version);
+            }
+        },
         None => return failed(Some(name), ResponseError::UnknownTopicOrPartition, version),
     };
     describe(&topic, version, ctx)

@@ -52,6 +52,28 @@ pub enum StoreError {
         /// How many were asked for.
         requested: u32,
     },
+    /// Creating the topic would take the store past `max_topics`.
+    #[error(
+        "cannot create topic {topic:?}: the broker holds {max} topics, its max_topics (see --max-topics)"
+    )]
+    TooManyTopics {
+        /// The topic asked for.
+        topic: String,
+        /// The limit.
+        max: u32,
+    },
+    /// The topic would have more partitions than `max_partitions_per_topic`.
+    #[error(
+        "topic {topic:?} cannot have {requested} partitions: max_partitions_per_topic is {max} (see --max-partitions-per-topic)"
+    )]
+    TooManyPartitions {
+        /// The topic asked for.
+        topic: String,
+        /// The partitions asked for.
+        requested: u32,
+        /// The limit.
+        max: u32,
+    },
     /// An offset past the end of the partition (or negative), where one within it is needed.
     #[error(
         "offset {offset} is out of range for partition {partition} of topic {topic:?}, which ends at {high_watermark}"

@@ -54,10 +54,22 @@ pub struct StoreLimits {
     pub max_memory: u64,
     /// What happens at `max_memory`.
     pub memory_policy: MemoryPolicy,
+    /// The most topics the store holds; creating one more is refused.
+    pub max_topics: u32,
+    /// The most partitions one topic may have; creating or growing a topic past it is refused.
+    pub max_partitions_per_topic: u32,
 }
 
+/// The default of [`StoreLimits::max_topics`] (and of the broker's `--max-topics`).
+pub const DEFAULT_MAX_TOPICS: u32 = 10_000;
+
+/// The default of [`StoreLimits::max_partitions_per_topic`] (and of the broker's
+/// `--max-partitions-per-topic`).
+pub const DEFAULT_MAX_PARTITIONS_PER_TOPIC: u32 = 10_000;
+
 impl Default for StoreLimits {
-    /// No retention limit and no memory cap: what the in-process Rust API gives
+    /// No retention limit and no memory cap (the default topic and partition
+    /// limits still apply): what the in-process Rust API gives
     /// unless told otherwise. The broker's own defaults are in `BrokerConfig`.
     fn default() -> Self {
         StoreLimits {
@@ -65,6 +77,8 @@ impl Default for StoreLimits {
             retention_ms: None,
             max_memory: u64::MAX,
             memory_policy: MemoryPolicy::Refuse,
+            max_topics: DEFAULT_MAX_TOPICS,
+            max_partitions_per_topic: DEFAULT_MAX_PARTITIONS_PER_TOPIC,
         }
     }
 }

@@ -478,3 +478,40 @@ fn delete_records_moves_the_log_start_drops_whole_batches_and_gives_memory_back(
     assert_eq!(store.memory().used_bytes, 0);
     assert_eq!(append(&topic, &small(3), 20).unwrap(), 6);
 }
+
+#[test]
+fn topics_and_partitions_past_the_limits_are_refused_naming_the_limit() {
+    let limits = StoreLimits {
+        max_topics: 2,
+        max_partitions_per_topic: 3,
+        ..StoreLimits::default()
+    };
+    let store = RecordStore::with_limits(1, true, limits);
+    assert_eq!(
+        store.create_topic_checked("wide", 4).unwrap_err(),
+        StoreError::TooManyPartitions {
+            topic: "wide".into(),
+            requested: 4,
+            max: 3,
+        }
+    );
+    let a = store.create_topic_checked("a", 3).unwrap();
+    store.topic_for_write("b").unwrap();
+    let refused = store.topic_for_write("c").unwrap_err();
+    assert_eq!(
+        refused,
+        StoreError::TooManyTopics {
+            topic: "c".into(),
+            max: 2,
+        }
+    );
+    assert!(refused.to_string().contains("--max-topics"), "{refused}");
+    assert!(store.topic("c").is_none(), "nothing was created");
+    // An existing topic is still found, and growing past the limit is refused.
+    assert!(store.topic_for_write("a").is_ok());
+    assert!(matches!(
+        a.add_partitions(4),
+        Err(StoreError::TooManyPartitions { max: 3, .. })
+    ));
+    assert_eq!(a.partition_count(), 3);
+}

@@ -19,7 +19,10 @@ mod topic_config;
 mod topic_log;
 
 pub use error::StoreError;
-pub use limits::{Dropped, MemoryPolicy, MemoryStats, StoreLimits};
+pub use limits::{
+    DEFAULT_MAX_PARTITIONS_PER_TOPIC, DEFAULT_MAX_TOPICS, Dropped, MemoryPolicy, MemoryStats,
+    StoreLimits,
+};
 pub(crate) use log_entry::LogEntry;
 pub use record_store::RecordStore;
 pub use sink::RecordSink;

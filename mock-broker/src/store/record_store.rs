@@ -101,26 +101,68 @@ impl RecordStore {
                 topic: name.to_string(),
             });
         }
-        Ok(self.create_topic(name, self.inner.default_partitions))
+        self.create_topic_checked(name, self.inner.default_partitions)
+    }
+
+    /// Creates `name` with `partitions` partitions within the store's topic
+    /// and partition limits, or returns it if it exists already.
+    ///
+    /// # Errors
+    /// [`StoreError::TooManyTopics`] or [`StoreError::TooManyPartitions`].
+    ///
+    /// # Panics
+    /// If `partitions` is 0.
+    pub fn create_topic_checked(
+        &self,
+        name: &str,
+        partitions: u32,
+    ) -> Result<Arc<TopicLog>, StoreError> {
+        assert!(partitions > 0, "topics have at least one partition");
+        let mut topics = self.inner.topics.write().expect("topics lock");
+        if let Some(topic) = topics.get(name) {
+            return Ok(topic.clone());
+        }
+        self.check_room(name, partitions, topics.len())?;
+        let topic = self.new_topic(name, NewTopic::with_partitions(partitions));
+        topics.insert(name.to_string(), topic.clone());
+        Ok(topic)
+    }
+
+    /// Whether one more topic of `partitions` partitions fits beside `held` topics.
+    fn check_room(&self, name: &str, partitions: u32, held: usize) -> Result<(), StoreError> {
+        let limits = self.inner.retention.limits();
+        if partitions > limits.max_partitions_per_topic {
+            return Err(StoreError::TooManyPartitions {
+                topic: name.to_string(),
+                requested: partitions,
+                max: limits.max_partitions_per_topic,
+            });
+        }
+        if held >= limits.max_topics as usize {
+            return Err(StoreError::TooManyTopics {
+                topic: name.to_string(),
+                max: limits.max_topics,
+            });
+        }
+        Ok(())
     }
 
     /// Creates `name` with `partitions` partitions, or returns it if it exists already.
     ///
     /// # Panics
-    /// If `partitions` is 0.
+    /// If `partitions` is 0, or the topic would break the store's topic or
+    /// partition limits ([`RecordStore::create_topic_checked`] returns those
+    /// as errors).
     pub fn create_topic(&self, name: &str, partitions: u32) -> Arc<TopicLog> {
-        assert!(partitions > 0, "topics have at least one partition");
-        let mut topics = self.inner.topics.write().expect("topics lock");
-        topics
-            .entry(name.to_string())
-            .or_insert_with(|| self.new_topic(name, NewTopic::with_partitions(partitions)))
-            .clone()
+        self.create_topic_checked(name, partitions)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Creates `name` as `spec` describes it (Kafka's CreateTopics).
     ///
     /// # Errors
-    /// [`StoreError::TopicExists`] when a topic of that name exists; it is left as it is.
+    /// [`StoreError::TopicExists`] when a topic of that name exists; it is left as it is;
+    /// [`StoreError::TooManyTopics`] or [`StoreError::TooManyPartitions`] past the store's limits.
     ///
     /// # Panics
     /// If `spec.partitions` is 0.
@@ -136,6 +178,7 @@ impl RecordStore {
                 topic: name.to_string(),
             });
         }
+        self.check_room(name, spec.partitions, topics.len())?;
         let topic = self.new_topic(name, spec);
         topics.insert(name.to_string(), topic.clone());
         Ok(topic)

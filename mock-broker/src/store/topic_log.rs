@@ -146,8 +146,17 @@ impl TopicLog {
     /// new ones are empty. Returns the count it had before.
     ///
     /// # Errors
-    /// [`StoreError::PartitionCount`] when `count` is not more than it has.
+    /// [`StoreError::PartitionCount`] when `count` is not more than it has;
+    /// [`StoreError::TooManyPartitions`] past `max_partitions_per_topic`.
     pub fn add_partitions(&self, count: u32) -> Result<u32, StoreError> {
+        let max = self.retention.limits().max_partitions_per_topic;
+        if count > max {
+            return Err(StoreError::TooManyPartitions {
+                topic: self.name.clone(),
+                requested: count,
+                max,
+            });
+        }
         let mut partitions = self.partitions.write().expect("partitions lock");
         let before = partitions.len() as u32;
         if count <= before {
