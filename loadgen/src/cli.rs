@@ -140,8 +140,10 @@ pub enum ResolveError {
         /// The value as given.
         value: String,
     },
-    /// A phase's scaled duration does not fit in a [`Duration`].
-    #[error("--duration-scale {scale}: phase {phase:?} would last too long")]
+    /// A phase's scaled duration is longer than [`MAX_DURATION`](crate::scenario::MAX_DURATION).
+    #[error(
+        "--duration-scale {scale}: phase {phase:?} would last longer than 30 days, the longest phase loadgen runs"
+    )]
     ScaledTooLong {
         /// The scale.
         scale: f64,
@@ -217,7 +219,7 @@ pub fn scale_durations(mut scenario: Scenario, scale: f64) -> Result<Scenario, R
         if let PhaseLength::Duration(d) = phase.length {
             // Exact for every duration below 2^53 ns (104 days), as f64.
             let nanos = (d.as_nanos() as f64 * scale).round();
-            if nanos >= u64::MAX as f64 {
+            if nanos > crate::scenario::MAX_DURATION.as_nanos() as f64 {
                 return Err(ResolveError::ScaledTooLong {
                     scale,
                     phase: phase.name.clone(),

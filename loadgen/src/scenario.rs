@@ -35,7 +35,10 @@ use toml::Spanned;
 use toml::de::DeTable;
 
 pub use error::ScenarioError;
-pub use fields::parse_duration;
+pub use fields::{
+    MAX_DURATION, MAX_HEADERS, MAX_IN_FLIGHT, MAX_PARTITIONS, MAX_PHASE_MESSAGES, MAX_PRODUCERS,
+    parse_duration,
+};
 pub use keys::Keys;
 pub use message_size::{MIN_MESSAGE_SIZE, MessageSize, SizeDistribution};
 pub use phase::{Phase, PhaseLength};

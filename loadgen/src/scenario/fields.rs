@@ -11,13 +11,70 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-pub(super) fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    match u32::deserialize(d)? {
-        0 => Err(de::Error::custom(
-            "0 is not allowed; expected an integer of at least 1",
-        )),
-        n => Ok(n),
+/// The most partitions loadgen creates its topic with: the embedded broker's
+/// `max_partitions_per_topic` default.
+pub const MAX_PARTITIONS: u32 = 10_000;
+/// The most producer instances a run starts (each has its connection and tasks).
+pub const MAX_PRODUCERS: u32 = 1_000;
+/// The most sends one producer instance keeps outstanding.
+pub const MAX_IN_FLIGHT: u32 = 1_000_000;
+/// The most headers per message.
+pub const MAX_HEADERS: u32 = 1_000;
+/// The longest duration loadgen accepts (a phase, a fault's `at`, `--duration`).
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The most messages a phase may send: the audit keeps a bit per message (125 MB per billion).
+pub const MAX_PHASE_MESSAGES: u64 = 100_000_000_000;
+
+/// A count in `min..=max`; the error names the value and the range.
+fn count_in<'de, D: Deserializer<'de>>(
+    d: D,
+    min: u32,
+    max: u32,
+    why: &str,
+) -> Result<u32, D::Error> {
+    let n = u32::deserialize(d)?;
+    if n < min {
+        return Err(de::Error::custom(format!(
+            "{n} is not allowed; expected an integer of at least {min}"
+        )));
     }
+    if n > max {
+        return Err(de::Error::custom(format!(
+            "{n} is too many; expected at most {max} ({why})"
+        )));
+    }
+    Ok(n)
+}
+
+pub(super) fn partitions<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    count_in(
+        d,
+        1,
+        MAX_PARTITIONS,
+        "the embedded broker's max_partitions_per_topic",
+    )
+}
+
+pub(super) fn producers<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    count_in(
+        d,
+        1,
+        MAX_PRODUCERS,
+        "each producer instance has its own connections and tasks",
+    )
+}
+
+pub(super) fn in_flight<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    count_in(
+        d,
+        1,
+        MAX_IN_FLIGHT,
+        "outstanding sends per producer instance",
+    )
+}
+
+pub(super) fn headers<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    count_in(d, 0, MAX_HEADERS, "headers per message")
 }
 
 pub(super) fn topic_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -56,6 +113,18 @@ pub(super) fn optional_duration<'de, D: Deserializer<'de>>(
     d.deserialize_str(DurationVisitor).map(Some)
 }
 
+/// A phase's `messages`: at least 1, at most [`MAX_PHASE_MESSAGES`].
+pub(super) fn optional_phase_messages<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<u64>, D::Error> {
+    match positive_u64(d)? {
+        n if n > MAX_PHASE_MESSAGES => Err(de::Error::custom(format!(
+            "{n} is too many; expected at most {MAX_PHASE_MESSAGES} (the audit keeps a bit per message)"
+        ))),
+        n => Ok(Some(n)),
+    }
+}
+
 pub(super) fn positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     match u64::deserialize(d)? {
         0 => Err(de::Error::custom(
@@ -63,12 +132,6 @@ pub(super) fn positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Er
         )),
         n => Ok(n),
     }
-}
-
-pub(super) fn optional_positive_u64<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<u64>, D::Error> {
-    positive_u64(d).map(Some)
 }
 
 /// A finite number above 0, such as a zipf exponent or a standard deviation.
@@ -92,6 +155,9 @@ pub(super) fn optional_positive_f64<'de, D: Deserializer<'de>>(
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
         Ok(d) if d.is_zero() => Err(format!("{text:?} is zero; expected a positive duration")),
+        Ok(d) if d > MAX_DURATION => Err(format!(
+            "{text:?} is longer than 30 days, the longest duration loadgen runs"
+        )),
         Ok(d) => Ok(d),
         Err(e) => Err(format!(
             "{text:?} is not a duration ({e}); expected a string such as \"3s\" or \"500ms\""

@@ -48,7 +48,7 @@ pub(super) struct PhaseToml {
     name: String,
     #[serde(default, deserialize_with = "fields::optional_duration")]
     duration: Option<Duration>,
-    #[serde(default, deserialize_with = "fields::optional_positive_u64")]
+    #[serde(default, deserialize_with = "fields::optional_phase_messages")]
     messages: Option<u64>,
     #[serde(default)]
     rate: Rate,

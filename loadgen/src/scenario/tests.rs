@@ -202,6 +202,22 @@ fn invalid_values_name_the_key_and_what_is_allowed() {
             "workload.producers: 0 is not allowed; expected an integer of at least 1",
         ),
         (
+            "[workload]\npartitions = 4294967295\n",
+            "workload.partitions: 4294967295 is too many; expected at most 10000 (the embedded broker's max_partitions_per_topic)",
+        ),
+        (
+            "[workload]\nproducers = 100000\n",
+            "workload.producers: 100000 is too many; expected at most 1000",
+        ),
+        (
+            "[workload]\nin_flight = 4000000000\n",
+            "workload.in_flight: 4000000000 is too many; expected at most 1000000",
+        ),
+        (
+            "[workload]\nheaders = 5000\n",
+            "workload.headers: 5000 is too many; expected at most 1000",
+        ),
+        (
             "[workload]\ntopic = \"a b\"\n",
             "workload.topic: topic name \"a b\" contains ' '",
         ),
@@ -252,6 +268,14 @@ fn invalid_values_name_the_key_and_what_is_allowed() {
         (
             "[[phases]]\nname = \"q\"\nduration = \"0s\"\n",
             "phases[1].duration: \"0s\" is zero; expected a positive duration",
+        ),
+        (
+            "[[phases]]\nname = \"q\"\nduration = \"114000000000years\"\n",
+            "phases[1].duration: \"114000000000years\" is longer than 30 days, the longest duration loadgen runs",
+        ),
+        (
+            "[[phases]]\nname = \"q\"\nmessages = 100000000001\n",
+            "phases[1].messages: 100000000001 is too many; expected at most 100000000000",
         ),
         (
             "[[phases]]\nname = \"q\"\nmessages = 5\nduration = \"1s\"\n",

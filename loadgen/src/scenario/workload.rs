@@ -14,10 +14,10 @@ pub struct Workload {
     #[serde(deserialize_with = "fields::topic_name")]
     pub topic: String,
     /// Partitions the topic is created with on the embedded broker.
-    #[serde(deserialize_with = "fields::at_least_one")]
+    #[serde(deserialize_with = "fields::partitions")]
     pub partitions: u32,
     /// Producer instances, each with its own connection; they share each phase's rate.
-    #[serde(deserialize_with = "fields::at_least_one")]
+    #[serde(deserialize_with = "fields::producers")]
     pub producers: u32,
     /// Bytes of each message's value, the 16-byte message id included: fixed, or drawn per message.
     pub message_size: MessageSize,
@@ -26,9 +26,10 @@ pub struct Workload {
     /// Mixed into the seed of every producer instance's random draws (keys, value sizes).
     pub seed: u64,
     /// Headers per message.
+    #[serde(deserialize_with = "fields::headers")]
     pub headers: u32,
     /// Sends each producer instance keeps outstanding at most.
-    #[serde(deserialize_with = "fields::at_least_one")]
+    #[serde(deserialize_with = "fields::in_flight")]
     pub in_flight: u32,
 }
 
