@@ -318,3 +318,42 @@ fn the_broker_binary_refuses_a_partition_count_past_its_limit_at_startup() {
         "{stderr}"
     );
 }
+
+/// A TLS client (configured for SSL) or an HTTP client at the Kafka port is told apart in the log,
+/// instead of being reported as a request of hundreds of megabytes; the broker keeps serving.
+#[test]
+fn a_tls_or_http_client_at_the_kafka_port_is_named_in_the_log() {
+    use std::io::{Read as _, Write as _};
+    let log = std::env::temp_dir().join(format!("mock-broker-foreign-{}.log", std::process::id()));
+    let broker = BrokerProcess::start_logging_to(&[], &log);
+    let client_hello = [
+        0x16u8, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+    ];
+    for hello in [&client_hello[..], b"GET /stats HTTP/1.1\r\nhost: x\r\n\r\n"] {
+        let mut stream = std::net::TcpStream::connect(&broker.address).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream.write_all(hello).unwrap();
+        // The broker closes the connection: the read ends (0 bytes, or a reset).
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+    }
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("a TLS client connected to this plaintext listener")
+            && text.contains("an HTTP client connected to the Kafka port")
+        {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "both clients named in the log within {TIMEOUT:?}: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!text.contains("exceeds the limit"), "{text}");
+    let (status, _) = http_get(&broker.admin, "/health");
+    assert_eq!(status, 200, "the broker still serves");
+    assert!(broker.terminate());
+    let _ = std::fs::remove_file(log);
+}

@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::error::Error;
-use crate::wire::Wire;
+use crate::wire::{Wire, WireError};
 
 /// Below this much free space the read buffer grows, so reads stay large.
 const MIN_READ_SPACE: usize = 4 * 1024;
@@ -108,6 +108,12 @@ impl<W: Wire> ResponseReader<W> {
             match W::parse(&mut self.buffer, self.max_bytes) {
                 Ok(Some(response)) => return Ok(Some(response)),
                 Ok(None) => {}
+                Err(WireError::Foreign(answered)) => {
+                    return Err(Error::NotABroker {
+                        address: self.address.clone(),
+                        answered,
+                    });
+                }
                 Err(e) => {
                     return Err(Error::Protocol {
                         address: self.address.clone(),

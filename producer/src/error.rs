@@ -105,6 +105,19 @@ pub enum Error {
         /// What was wrong with its answer.
         reason: String,
     },
+    /// The peer at the broker's address speaks another protocol (HTTP, TLS):
+    /// a wrong port, or a listener that expects SSL. Not retried: sends fail
+    /// at once instead of waiting out `delivery_timeout`.
+    #[error(
+        "{address} is not a broker speaking this producer's protocol: it answered with {answered}{}",
+        hint(.answered)
+    )]
+    NotABroker {
+        /// The address.
+        address: String,
+        /// What it answered with (`HTTP`, `TLS`).
+        answered: protocol::foreign::Foreign,
+    },
     /// The configuration is invalid.
     #[error("invalid producer configuration{}: {reason}", in_file(.file))]
     InvalidConfig {
@@ -146,6 +159,7 @@ impl Error {
             Error::Encode(_) => "encode",
             Error::ConnectionClosed { .. } => "connection_closed",
             Error::Protocol { .. } => "protocol",
+            Error::NotABroker { .. } => "not_a_broker",
             Error::InvalidConfig { .. } => "invalid_config",
             Error::Closed => "closed",
         };
@@ -173,4 +187,17 @@ fn in_file(file: &Option<PathBuf>) -> String {
     file.as_ref()
         .map(|f| format!(" in {}", f.display()))
         .unwrap_or_default()
+}
+
+/// What to check when a broker's address answered with another protocol.
+fn hint(answered: &protocol::foreign::Foreign) -> &'static str {
+    match answered {
+        protocol::foreign::Foreign::Http => {
+            " (is this the admin HTTP API's port? the mock broker serves Kafka and frames on 9092, HTTP on 9644)"
+        }
+        protocol::foreign::Foreign::Tls => {
+            " (the listener expects TLS; this producer speaks plaintext)"
+        }
+        _ => "",
+    }
 }

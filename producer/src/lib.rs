@@ -36,7 +36,7 @@ mod tasks;
 mod wire;
 mod write_order;
 
-pub use protocol::{frame, key_hash, topic_name};
+pub use protocol::{foreign, frame, key_hash, topic_name};
 
 pub use acks::Acks;
 pub use compression::Compression;

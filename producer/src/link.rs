@@ -170,6 +170,8 @@ enum Closure {
     Closed(String),
     /// The broker broke the protocol, as this says.
     Protocol(String),
+    /// The peer speaks another protocol altogether.
+    NotABroker(protocol::foreign::Foreign),
 }
 
 impl<R> Pending<R> {
@@ -196,6 +198,10 @@ impl<R> Pending<R> {
             Closure::Protocol(reason) => Error::Protocol {
                 address: self.address.clone(),
                 reason: reason.clone(),
+            },
+            Closure::NotABroker(answered) => Error::NotABroker {
+                address: self.address.clone(),
+                answered: *answered,
             },
         }
     }
@@ -282,6 +288,7 @@ async fn read_loop<W: Wire>(
             Ok(Some((correlation_id, response))) => pending.complete(correlation_id, response),
             Ok(None) => break Closure::Closed("the broker closed the connection".into()),
             Err(Error::Protocol { reason, .. }) => break Closure::Protocol(reason),
+            Err(Error::NotABroker { answered, .. }) => break Closure::NotABroker(answered),
             Err(e) => break Closure::Closed(e.to_string()),
         }
     };

@@ -6,6 +6,7 @@
 //! lives in `link.rs`.
 
 use bytes::{Buf, Bytes, BytesMut};
+use protocol::foreign::{self, Foreign};
 use protocol::frame::{self, Frame, FrameError, ProduceResponse};
 use protocol::size_prefix::{self, Framed, SizePrefixError};
 
@@ -21,6 +22,20 @@ pub(crate) enum WireError {
     /// A frame decoded, but it is not a produce response.
     #[error("expected a produce response, got {0}")]
     NotAResponse(String),
+    /// The peer speaks another protocol altogether.
+    #[error("it answered with {0}")]
+    Foreign(Foreign),
+}
+
+impl WireError {
+    /// `self`, or [`WireError::Foreign`] when the bytes that broke the
+    /// framing are another protocol's.
+    fn recognised(self, buffer: &[u8]) -> WireError {
+        match foreign::recognise(buffer) {
+            Some(other) => WireError::Foreign(other),
+            None => self,
+        }
+    }
 }
 
 /// A protocol's response framing.
@@ -50,7 +65,9 @@ impl Wire for FrameWire {
         buffer: &mut BytesMut,
         max_bytes: u32,
     ) -> Result<Option<(u32, ProduceResponse)>, WireError> {
-        match frame::parse(buffer, max_bytes)? {
+        let parsed =
+            frame::parse(buffer, max_bytes).map_err(|e| WireError::from(e).recognised(buffer))?;
+        match parsed {
             Some(Frame::ProduceResponse(response)) => Ok(Some((response.correlation_id, response))),
             Some(other) => Err(WireError::NotAResponse(format!("{other:?}"))),
             None => Ok(None),
@@ -68,7 +85,9 @@ impl Wire for KafkaWire {
     type Response = Bytes;
 
     fn parse(buffer: &mut BytesMut, max_bytes: u32) -> Result<Option<(u32, Bytes)>, WireError> {
-        let Some(mut response) = size_prefix::split(buffer, Framed::Response, max_bytes)? else {
+        let split = size_prefix::split(buffer, Framed::Response, max_bytes)
+            .map_err(|e| WireError::from(e).recognised(buffer))?;
+        let Some(mut response) = split else {
             return Ok(None);
         };
         let correlation_id = response.get_i32();
@@ -92,6 +111,25 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("exceeds")
+        );
+    }
+
+    #[test]
+    fn an_http_or_tls_answer_is_named_as_such() {
+        let mut http = BytesMut::from(&b"HTTP/1.1 400 Bad Request\r\n\r\n"[..]);
+        assert_eq!(
+            KafkaWire::parse(&mut http, 1024),
+            Err(WireError::Foreign(Foreign::Http))
+        );
+        let mut http = BytesMut::from(&b"HTTP/1.1 400 Bad Request\r\n\r\n"[..]);
+        assert_eq!(
+            FrameWire::parse(&mut http, 1024),
+            Err(WireError::Foreign(Foreign::Http))
+        );
+        let mut alert = BytesMut::from(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28][..]);
+        assert_eq!(
+            KafkaWire::parse(&mut alert, 1024),
+            Err(WireError::Foreign(Foreign::Tls))
         );
     }
 }

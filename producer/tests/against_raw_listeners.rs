@@ -39,8 +39,8 @@ async fn a_broker_that_never_answers_times_out_naming_the_address() {
     assert!(producer.metrics().retries >= 1);
 }
 
-#[tokio::test]
-async fn garbage_from_the_broker_is_retried_then_reported() {
+/// A listener that answers whatever it is sent with `answer`, then reads until the client leaves.
+async fn answering(answer: &'static [u8]) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
@@ -50,12 +50,18 @@ async fn garbage_from_the_broker_is_retried_then_reported() {
                 use tokio::io::AsyncWriteExt;
                 let mut buf = vec![0u8; 64];
                 let _ = socket.read(&mut buf).await;
-                let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+                let _ = socket.write_all(answer).await;
                 let mut sink = Vec::new();
                 let _ = socket.read_to_end(&mut sink).await;
             });
         }
     });
+    address
+}
+
+#[tokio::test]
+async fn garbage_from_the_broker_is_retried_then_reported() {
+    let address = answering(b"\x00\x01 this is no frame at all \x00").await;
     let mut config = frame_config(&address);
     config.request_timeout = Duration::from_millis(500);
     config.delivery_timeout = Duration::from_millis(1500);
@@ -63,6 +69,53 @@ async fn garbage_from_the_broker_is_retried_then_reported() {
     let producer = Producer::new(config).await.unwrap();
     let err = producer.send_message("hello").await.unwrap_err();
     assert!(err.to_string().contains("not a frame"), "{err}");
+}
+
+/// An HTTP server (the admin API's port, say) is named as such, and the send fails at once
+/// instead of waiting out the delivery timeout, over either protocol.
+#[tokio::test]
+async fn an_http_answer_fails_at_once_saying_the_address_speaks_http() {
+    let address = answering(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
+    let mut config = frame_config(&address);
+    config.delivery_timeout = Duration::from_secs(120);
+    let producer = Producer::new(config).await.unwrap();
+    let started = std::time::Instant::now();
+    let err = producer.send_message("hello").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotABroker {
+                answered: protocol::foreign::Foreign::Http,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "failed without waiting for the 120 s delivery timeout"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains(&address) && text.contains("answered with HTTP") && text.contains("9644"),
+        "{text}"
+    );
+
+    let mut config = Config::new(&address, "t");
+    config.protocol = Protocol::Kafka;
+    let err = Producer::new(config).await.unwrap_err();
+    assert!(
+        matches!(err, Error::NotABroker { .. }),
+        "the Kafka producer's first request tells too: {err}"
+    );
+}
+
+/// A TLS alert (a listener that expects SSL) is named as such.
+#[tokio::test]
+async fn a_tls_answer_says_the_listener_expects_tls() {
+    let address = answering(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]).await;
+    let err = Producer::new(Config::new(&address, "t")).await.unwrap_err();
+    assert!(err.to_string().contains("expects TLS"), "{err}");
 }
 
 #[tokio::test]

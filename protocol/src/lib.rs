@@ -11,6 +11,7 @@
 //!
 //! Kafka's message types themselves come from the `kafka-protocol` crate.
 
+pub mod foreign;
 pub mod frame;
 pub mod header;
 pub mod kafka_error;

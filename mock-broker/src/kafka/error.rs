@@ -15,6 +15,9 @@ pub(crate) enum CloseReason {
     /// A size prefix that cannot be a request.
     #[error(transparent)]
     Framing(SizePrefixError),
+    /// A client speaking another protocol (HTTP, TLS) connected to the Kafka port.
+    #[error("{}", foreign_client(.0))]
+    Foreign(protocol::foreign::Foreign),
     /// An API key Kafka does not define.
     #[error("unknown API key {key} (correlation id {correlation_id})")]
     UnknownApiKey {
@@ -91,6 +94,18 @@ impl From<SizePrefixError> for CloseReason {
         match error {
             SizePrefixError::TooLarge { .. } => CloseReason::TooLarge(error),
             error => CloseReason::Framing(error),
+        }
+    }
+}
+
+/// What a client speaking `foreign` got wrong.
+fn foreign_client(foreign: &protocol::foreign::Foreign) -> &'static str {
+    match foreign {
+        protocol::foreign::Foreign::Tls => {
+            "a TLS client connected to this plaintext listener (the client is configured for SSL or SASL_SSL; the mock broker serves PLAINTEXT)"
+        }
+        _ => {
+            "an HTTP client connected to the Kafka port (the admin API is served on its own address, --admin)"
         }
     }
 }

@@ -83,7 +83,13 @@ impl Session {
             match size_prefix::split(buffer, Framed::Request, state.config.max_frame_bytes) {
                 Ok(Some(request)) => request,
                 Ok(None) => return Step::Incomplete,
-                Err(e) => return Step::Close(e.into(), None),
+                Err(e) => {
+                    let reason = match protocol::foreign::recognise(buffer) {
+                        Some(foreign) => CloseReason::Foreign(foreign),
+                        None => e.into(),
+                    };
+                    return Step::Close(reason, None);
+                }
             };
         match handle(request, self, state, now_ms(), out).await {
             Ok(hold) => Step::Answered(hold),

@@ -26,6 +26,11 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
     let turn = transport.order.turn(ticket).await;
     let link = match transport.link(&shared.config, &shared.tasks).await {
         Ok(link) => link,
+        Err(e @ Error::NotABroker { .. }) => {
+            shared.counters.error("NOT_A_BROKER");
+            fail(&shared, batch, &e);
+            return;
+        }
         Err(e) => {
             shared.counters.error("CONNECTION");
             retry_later(&shared, batch, e.to_string(), true);
@@ -130,6 +135,12 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
                     message: response.error_message,
                 },
             );
+        }
+        // Another protocol answered: retrying cannot help, so the send fails now.
+        Err(e @ Error::NotABroker { .. }) => {
+            counters.error("NOT_A_BROKER");
+            transport.forget(&link).await;
+            fail(&shared, batch, &e);
         }
         Err(e) => {
             counters.error(if matches!(e, Error::Timeout { .. }) {

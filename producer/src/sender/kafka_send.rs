@@ -140,6 +140,13 @@ pub(crate) async fn send_kafka(
     }
     let connection = match cluster.connection(node).await {
         Ok(connection) => connection,
+        Err(e @ Error::NotABroker { .. }) => {
+            shared.counters.error("NOT_A_BROKER");
+            for batch in batches {
+                fail(&shared, batch, &e);
+            }
+            return;
+        }
         Err(e) => {
             shared.counters.error("CONNECTION");
             spawn_refresh(&shared);
@@ -210,6 +217,15 @@ pub(crate) async fn send_kafka(
         Ok(None) => {
             for batch in encoded {
                 complete(&shared, batch, -1, bytes_sent);
+            }
+            return;
+        }
+        // Another protocol answered: retrying cannot help, so the sends fail now.
+        Err(e @ Error::NotABroker { .. }) => {
+            counters.error("NOT_A_BROKER");
+            cluster.drop_connection(node, &connection);
+            for batch in encoded {
+                fail(&shared, batch, &e);
             }
             return;
         }
