@@ -214,11 +214,21 @@ impl MockBroker {
     }
 
     /// Stops accepting, lets every connection finish the requests it has
-    /// received and answer them, then returns.
+    /// received and answer them, then returns; connections still open after
+    /// `shutdown_grace_ms` (an idle HTTP keep-alive, a request never
+    /// finished) are closed then.
     pub async fn shutdown(mut self) {
         self.shutdown.cancel();
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
+        if let Some(mut server) = self.server.take() {
+            let grace = std::time::Duration::from_millis(self.state.config.shutdown_grace_ms);
+            if tokio::time::timeout(grace, &mut server).await.is_err() {
+                tracing::warn!(
+                    ?grace,
+                    "connections still open at the end of the shutdown grace period; closing them"
+                );
+                server.abort();
+                let _ = server.await;
+            }
         }
         tracing::info!(address = %self.local_addr(), records = self.state.store.record_count(), "mock broker stopped");
     }

@@ -77,6 +77,10 @@ pub struct BrokerConfig {
     /// empty consumer group waits for more members (extended while more keep coming), in
     /// ms. Default 3000, as Kafka; [`BrokerConfig::ephemeral`] uses 0.
     pub group_initial_rebalance_delay_ms: u64,
+    /// How long a shutdown waits for connections to finish what they were
+    /// answering (and the admin API's open connections to go), in ms; past
+    /// it they are closed and the broker stops anyway. Default 5000.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -103,6 +107,7 @@ impl Default for BrokerConfig {
             memory_policy: MemoryPolicy::Refuse,
             faults: Vec::new(),
             group_initial_rebalance_delay_ms: 3000,
+            shutdown_grace_ms: 5000,
         }
     }
 }

@@ -77,6 +77,10 @@ struct Args {
     /// (Kafka's group.initial.rebalance.delay.ms) [default: 3000].
     #[arg(long, value_name = "MS")]
     group_initial_rebalance_delay_ms: Option<u64>,
+    /// How long SIGTERM or Ctrl-C waits for connections to finish before closing them, in ms;
+    /// a second signal exits at once [default: 5000].
+    #[arg(long, value_name = "MS")]
+    shutdown_grace_ms: Option<u64>,
     /// Refuse produce requests for topics that do not exist instead of creating them.
     #[arg(long)]
     no_auto_create_topics: bool,
@@ -147,6 +151,9 @@ impl Args {
         if let Some(ms) = self.group_initial_rebalance_delay_ms {
             config.group_initial_rebalance_delay_ms = ms;
         }
+        if let Some(ms) = self.shutdown_grace_ms {
+            config.shutdown_grace_ms = ms;
+        }
         if self.no_auto_create_topics {
             config.auto_create_topics = false;
         }
@@ -203,7 +210,10 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     }
     signals.recv().await;
     tracing::info!("shutting down: no new connections, finishing requests in flight");
-    broker.shutdown().await;
+    tokio::select! {
+        () = broker.shutdown() => {}
+        () = signals.recv() => tracing::warn!("a second signal: exiting at once"),
+    }
     Ok(())
 }
 

@@ -357,3 +357,33 @@ fn a_tls_or_http_client_at_the_kafka_port_is_named_in_the_log() {
     assert!(broker.terminate());
     let _ = std::fs::remove_file(log);
 }
+
+/// SIGTERM ends the process (exit 0) even with an idle HTTP keep-alive connection to the admin
+/// API and a Kafka request half sent: they are closed at the end of the grace period.
+#[test]
+fn sigterm_exits_within_the_grace_period_despite_idle_and_half_sent_connections() {
+    use std::io::{Read as _, Write as _};
+    let broker = BrokerProcess::start(&["--shutdown-grace-ms", "1000"]);
+    let admin = broker.admin.trim_start_matches("http://").to_string();
+    let mut keep_alive = std::net::TcpStream::connect(&admin).unwrap();
+    keep_alive
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: keep-alive\r\n\r\n")
+        .unwrap();
+    keep_alive.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut answer = [0u8; 12];
+    keep_alive.read_exact(&mut answer).unwrap();
+    assert_eq!(
+        &answer, b"HTTP/1.1 200",
+        "the admin API answered and keeps the connection"
+    );
+    let mut half = std::net::TcpStream::connect(&broker.address).unwrap();
+    // A size prefix of 100 bytes, then only 6 of them.
+    half.write_all(&[0, 0, 0, 100, 0, 18, 0, 3, 0, 0]).unwrap();
+    let started = std::time::Instant::now();
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+    assert!(
+        started.elapsed() < TIMEOUT,
+        "it exited within {TIMEOUT:?}, not waiting for the clients"
+    );
+    drop((keep_alive, half));
+}
