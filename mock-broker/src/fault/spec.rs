@@ -161,6 +161,18 @@ pub enum ApiScope {
     DeleteGroups,
     /// Kafka OffsetDelete.
     OffsetDelete,
+    /// Kafka AddPartitionsToTxn.
+    AddPartitionsToTxn,
+    /// Kafka AddOffsetsToTxn.
+    AddOffsetsToTxn,
+    /// Kafka TxnOffsetCommit.
+    TxnOffsetCommit,
+    /// Kafka EndTxn.
+    EndTxn,
+    /// Kafka DescribeTransactions.
+    DescribeTransactions,
+    /// Kafka ListTransactions.
+    ListTransactions,
     /// Every request (the same as leaving `api` out).
     Any,
 }

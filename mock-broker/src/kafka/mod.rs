@@ -7,10 +7,14 @@
 //! error and throttle in it (`fault_response.rs`), and `error.rs` says why a
 //! connection is closed. This module only declares and re-exports.
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod api_versions;
 mod context;
 mod delete_groups;
 mod describe_groups;
+mod describe_transactions;
+mod end_txn;
 mod error;
 mod fault_response;
 mod fetch;
@@ -24,6 +28,7 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
@@ -32,6 +37,8 @@ mod produce;
 mod response;
 mod session;
 mod sync_group;
+mod txn_fault_response;
+mod txn_offset_commit;
 
 pub(crate) use error::CloseReason;
 pub(crate) use session::Session;

@@ -15,10 +15,12 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, DeleteGroupsRequest, DescribeGroupsRequest, FetchRequest,
-    FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest,
-    LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
-    OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest, RequestHeader, SyncGroupRequest,
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, ApiKey, ApiVersionsRequest,
+    DeleteGroupsRequest, DescribeGroupsRequest, DescribeTransactionsRequest, EndTxnRequest,
+    FetchRequest, FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest,
+    JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest,
+    ListTransactionsRequest, MetadataRequest, OffsetCommitRequest, OffsetDeleteRequest,
+    OffsetFetchRequest, ProduceRequest, RequestHeader, SyncGroupRequest, TxnOffsetCommitRequest,
 };
 use kafka_protocol::protocol::Decodable;
 use protocol::size_prefix::{self, Framed};
@@ -27,6 +29,10 @@ use super::context::Ctx;
 use super::error::CloseReason;
 use super::fetch_response::FetchAnswer;
 use super::response::{Responder, write_response};
+use super::{
+    add_offsets_to_txn, add_partitions_to_txn, describe_transactions, end_txn, list_transactions,
+    txn_offset_commit,
+};
 use super::{
     api_versions, fault_response, fetch, find_coordinator, init_producer_id, list_offsets,
     metadata, produce,
@@ -329,6 +335,68 @@ pub(crate) async fn handle(
             let response = match fault.kafka_error() {
                 Some(code) => offset_delete::refused(&body, injected(code)),
                 None => offset_delete::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        // Transaction requests: a faulted one never reaches the coordinator either.
+        ApiKey::AddPartitionsToTxn => {
+            let body =
+                AddPartitionsToTxnRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::AddPartitionsToTxn, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => add_partitions_to_txn::refused(&body, version, injected(code)),
+                None => add_partitions_to_txn::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::AddOffsetsToTxn => {
+            let body =
+                AddOffsetsToTxnRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::AddOffsetsToTxn, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => add_offsets_to_txn::refused(injected(code)),
+                None => add_offsets_to_txn::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::TxnOffsetCommit => {
+            let body =
+                TxnOffsetCommitRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::TxnOffsetCommit, &|topic, partition| {
+                txn_offset_commit::touches(&body, topic, partition)
+            })?;
+            let response = match fault.kafka_error() {
+                Some(code) => txn_offset_commit::refused(&body, injected(code)),
+                None => txn_offset_commit::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::EndTxn => {
+            let body = EndTxnRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::EndTxn, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => end_txn::refused(injected(code)),
+                None => end_txn::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::DescribeTransactions => {
+            let body =
+                DescribeTransactionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::DescribeTransactions, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => describe_transactions::refused(&body, injected(code)),
+                None => describe_transactions::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::ListTransactions => {
+            let body =
+                ListTransactionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::ListTransactions, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(_) => Default::default(),
+                None => list_transactions::handle(body, version, &ctx),
             };
             reply.send(fault, Some(response))
         }

@@ -16,6 +16,7 @@ mod retention;
 mod sink;
 mod stored_record;
 mod topic_log;
+mod txn_index;
 
 pub use error::StoreError;
 pub use limits::{Dropped, MemoryPolicy, MemoryStats, StoreLimits};
@@ -23,7 +24,8 @@ pub(crate) use log_entry::LogEntry;
 pub use record_store::RecordStore;
 pub use sink::RecordSink;
 pub use stored_record::{ClientInfo, NewRecord, ProducerInfo, Protocol, StoredRecord};
-pub use topic_log::{PartitionInfo, TopicInfo, TopicLog};
+pub use topic_log::{FetchView, PartitionInfo, TopicInfo, TopicLog};
+pub use txn_index::TxnRecordState;
 
 #[cfg(test)]
 mod log_tests;

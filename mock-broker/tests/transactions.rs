@@ -1,0 +1,295 @@
+//! Transactions with a real client: the `rdkafka` crate's transactional producer (librdkafka)
+//! commits and aborts, `read_committed` consumers see only what committed and read past
+//! aborted records, a second producer with the same `transactional.id` fences the first,
+//! and a transaction left open past its timeout is aborted by the broker. What the broker
+//! holds is checked through the admin API (`GET /topics/{t}/records`, `GET /transactions`).
+//!
+//! Every wait polls with a generous deadline: a loaded machine only makes these slower.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde::Deserialize;
+
+use crate::binaries::{BrokerProcess, http_get};
+
+/// Long enough for a loaded 2-core machine; a healthy run takes a fraction of it.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A transactional librdkafka producer.
+fn transactional_producer(
+    broker: &BrokerProcess,
+    transactional_id: &str,
+    extra: &[(&str, &str)],
+) -> FutureProducer {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &broker.address)
+        .set("client.id", "txn-rdkafka")
+        .set("transactional.id", transactional_id);
+    for (name, value) in extra {
+        config.set(*name, *value);
+    }
+    let producer: FutureProducer = config.create().expect("a valid producer configuration");
+    producer
+        .init_transactions(TIMEOUT)
+        .expect("init_transactions");
+    producer
+}
+
+/// Sends `value` (also its key) to `partition` of `topic` and waits for its delivery.
+fn send(producer: &FutureProducer, topic: &str, partition: i32, value: &str) -> i64 {
+    let record = FutureRecord::to(topic)
+        .partition(partition)
+        .key(value)
+        .payload(value);
+    let delivery = futures_block_on(producer.send(record, TIMEOUT));
+    match delivery {
+        Ok(delivery) => delivery.offset,
+        Err((e, _)) => panic!("{value}: not delivered: {e}"),
+    }
+}
+
+fn futures_block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
+/// A consumer reading every partition of `topic` from the start at `isolation`.
+fn consumer(broker: &BrokerProcess, topic: &str, partitions: i32, isolation: &str) -> BaseConsumer {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.address)
+        .set("group.id", format!("txn-reader-{isolation}"))
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", isolation)
+        .create()
+        .expect("a valid consumer configuration");
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..partitions {
+        assignment
+            .add_partition_offset(topic, partition, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&assignment).expect("assign");
+    consumer
+}
+
+/// Polls `consumer`, collecting (partition, value) until `done` holds for what it read.
+///
+/// # Panics
+/// After [`TIMEOUT`], with what it read.
+fn read_until(
+    consumer: &BaseConsumer,
+    what: &str,
+    done: impl Fn(&[(i32, String)]) -> bool,
+) -> Vec<(i32, String)> {
+    let deadline = Instant::now() + TIMEOUT;
+    let mut read = Vec::new();
+    while !done(&read) {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within {TIMEOUT:?}; read {read:?}"
+        );
+        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+            let message = message.expect("no consumer error");
+            let value = String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned();
+            read.push((message.partition(), value));
+        }
+    }
+    read
+}
+
+fn values(read: &[(i32, String)]) -> Vec<&str> {
+    read.iter().map(|(_, v)| v.as_str()).collect()
+}
+
+/// One record from `GET /topics/{topic}/records`, the fields these tests read.
+#[derive(Debug, Clone, Deserialize)]
+struct RecordJson {
+    partition: i32,
+    offset: i64,
+    value: Option<serde_json::Value>,
+    transaction: Option<String>,
+    #[serde(default)]
+    control: bool,
+}
+
+fn records(broker: &BrokerProcess, topic: &str, include_control: bool) -> Vec<RecordJson> {
+    let path = format!("/topics/{topic}/records?include_control={include_control}");
+    let (status, body) = http_get(&broker.admin, &path);
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+}
+
+/// Each data record's value and transaction state (`committed`, `aborted`, `open`).
+fn states(broker: &BrokerProcess, topic: &str) -> BTreeMap<String, String> {
+    records(broker, topic, false)
+        .into_iter()
+        .map(|r| {
+            let value = r.value.and_then(|v| v.as_str().map(String::from));
+            (
+                value.unwrap_or_default(),
+                r.transaction.unwrap_or_else(|| "none".into()),
+            )
+        })
+        .collect()
+}
+
+/// One transactional id from `GET /transactions`.
+#[derive(Debug, Clone, Deserialize)]
+struct TransactionJson {
+    transactional_id: String,
+    state: String,
+    producer_epoch: i16,
+}
+
+fn transaction(broker: &BrokerProcess, id: &str) -> TransactionJson {
+    let (status, body) = http_get(&broker.admin, "/transactions");
+    assert_eq!(status, 200, "GET /transactions: {body}");
+    let all: Vec<TransactionJson> = serde_json::from_str(&body).unwrap();
+    all.into_iter()
+        .find(|t| t.transactional_id == id)
+        .unwrap_or_else(|| panic!("no transactional id {id:?}: {body}"))
+}
+
+#[test]
+fn read_committed_consumers_see_committed_transactions_and_skip_aborted_ones() {
+    let broker = BrokerProcess::start(&["--partitions", "2"]);
+    let topic = "txn-commit-abort";
+    let producer = transactional_producer(&broker, "txn-rdkafka-1", &[]);
+    producer.begin_transaction().unwrap();
+    send(&producer, topic, 0, "c0");
+    send(&producer, topic, 1, "c1");
+    producer.commit_transaction(TIMEOUT).expect("commit");
+    producer.begin_transaction().unwrap();
+    send(&producer, topic, 0, "a0");
+    send(&producer, topic, 1, "a1");
+    producer.abort_transaction(TIMEOUT).expect("abort");
+    producer.begin_transaction().unwrap();
+    send(&producer, topic, 0, "c2");
+    send(&producer, topic, 1, "c3");
+    producer.commit_transaction(TIMEOUT).expect("commit");
+
+    // Each partition is read in offset order: having read c2 and c3, the reader is past a0, a1.
+    let committed = consumer(&broker, topic, 2, "read_committed");
+    let read = read_until(&committed, "read_committed reads c2 and c3", |read| {
+        let values = values(read);
+        values.contains(&"c2") && values.contains(&"c3")
+    });
+    let mut seen = values(&read);
+    seen.sort_unstable();
+    assert_eq!(seen, ["c0", "c1", "c2", "c3"], "only committed records");
+
+    let uncommitted = consumer(&broker, topic, 2, "read_uncommitted");
+    let read = read_until(&uncommitted, "read_uncommitted reads all six", |read| {
+        read.len() >= 6
+    });
+    let mut seen = values(&read);
+    seen.sort_unstable();
+    assert_eq!(seen, ["a0", "a1", "c0", "c1", "c2", "c3"], "every record");
+
+    let by_value = states(&broker, topic);
+    for value in ["c0", "c1", "c2", "c3"] {
+        assert_eq!(by_value[value], "committed", "{value}: {by_value:?}");
+    }
+    for value in ["a0", "a1"] {
+        assert_eq!(by_value[value], "aborted", "{value}: {by_value:?}");
+    }
+    let with_markers = records(&broker, topic, true);
+    let markers: Vec<(i32, i64, Option<&str>)> = with_markers
+        .iter()
+        .filter(|r| r.control)
+        .map(|r| (r.partition, r.offset, r.transaction.as_deref()))
+        .collect();
+    assert_eq!(
+        markers,
+        [
+            (0, 1, Some("committed")),
+            (0, 3, Some("aborted")),
+            (0, 5, Some("committed")),
+            (1, 1, Some("committed")),
+            (1, 3, Some("aborted")),
+            (1, 5, Some("committed")),
+        ],
+        "one marker per partition per transaction, listed only when asked"
+    );
+    assert_eq!(
+        transaction(&broker, "txn-rdkafka-1").state,
+        "CompleteCommit"
+    );
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+#[test]
+fn a_second_producer_with_the_same_transactional_id_fences_the_first() {
+    let broker = BrokerProcess::start(&["--partitions", "1"]);
+    let topic = "txn-fencing";
+    let first = transactional_producer(&broker, "txn-fenced", &[]);
+    first.begin_transaction().unwrap();
+    send(&first, topic, 0, "from-first");
+    let epoch_before = transaction(&broker, "txn-fenced").producer_epoch;
+    // Its open transaction is aborted and its epoch bumped before the second gets its own.
+    let second = transactional_producer(&broker, "txn-fenced", &[]);
+    assert!(transaction(&broker, "txn-fenced").producer_epoch > epoch_before);
+    let error = first
+        .commit_transaction(TIMEOUT)
+        .expect_err("the fenced producer cannot commit");
+    match &error {
+        KafkaError::Transaction(e) => assert!(e.is_fatal(), "fenced is fatal: {e}"),
+        other => panic!("not a transaction error: {other}"),
+    }
+    second.begin_transaction().unwrap();
+    send(&second, topic, 0, "from-second");
+    second
+        .commit_transaction(TIMEOUT)
+        .expect("the new producer commits");
+    let by_value = states(&broker, topic);
+    assert_eq!(by_value["from-first"], "aborted", "{by_value:?}");
+    assert_eq!(by_value["from-second"], "committed", "{by_value:?}");
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+#[test]
+fn a_transaction_left_open_past_its_timeout_is_aborted_and_read_committed_moves_past_it() {
+    let broker = BrokerProcess::start(&["--partitions", "1"]);
+    let topic = "txn-timeout";
+    let id = "txn-times-out";
+    let producer = transactional_producer(
+        &broker,
+        id,
+        &[
+            ("transaction.timeout.ms", "2000"),
+            ("message.timeout.ms", "2000"),
+        ],
+    );
+    producer.begin_transaction().unwrap();
+    send(&producer, topic, 0, "left-open");
+    // A plain producer writes after it: read_committed readers wait at the open transaction.
+    let plain: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.address)
+        .set("message.timeout.ms", TIMEOUT.as_millis().to_string())
+        .create()
+        .unwrap();
+    send(&plain, topic, 0, "after");
+    let reader = consumer(&broker, topic, 1, "read_committed");
+    // Nothing is asserted about the wait itself (a slow machine may reach the timeout
+    // first); the broker must abort the transaction and the reader then get past it.
+    let read = read_until(
+        &reader,
+        "read_committed reads past the timed-out transaction",
+        |read| values(read).contains(&"after"),
+    );
+    assert_eq!(values(&read), ["after"], "the aborted record is skipped");
+    let state = transaction(&broker, id);
+    assert_eq!(state.state, "CompleteAbort", "{state:?}");
+    assert_eq!(states(&broker, topic)["left-open"], "aborted");
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
