@@ -4,6 +4,10 @@
 //! and a transaction left open past its timeout is aborted by the broker. What the broker
 //! holds is checked through the admin API (`GET /topics/{t}/records`, `GET /transactions`).
 //!
+//! confluent-kafka (Python, `clients/transactions_confluent.py`) does the same and commits a
+//! group's offsets in a transaction (consume-transform-produce); it skips without the
+//! client, as `real_clients.rs` explains.
+//!
 //! Every wait polls with a generous deadline: a loaded machine only makes these slower.
 
 use std::collections::BTreeMap;
@@ -16,7 +20,11 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Deserialize;
 
+use std::process::Command;
+
 use crate::binaries::{BrokerProcess, http_get};
+use crate::consumer_groups::group;
+use crate::real_clients::{clients_dir, python_with, require, run_client};
 
 /// Long enough for a loaded 2-core machine; a healthy run takes a fraction of it.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -291,5 +299,66 @@ fn a_transaction_left_open_past_its_timeout_is_aborted_and_read_committed_moves_
     let state = transaction(&broker, id);
     assert_eq!(state.state, "CompleteAbort", "{state:?}");
     assert_eq!(states(&broker, topic)["left-open"], "aborted");
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+/// What `clients/transactions_confluent.py` reports.
+#[derive(Debug, Deserialize)]
+struct PythonReport {
+    read_committed: Vec<String>,
+    read_uncommitted: Vec<String>,
+    positions: BTreeMap<String, i64>,
+    committed_after_abort: BTreeMap<String, i64>,
+    committed_after_commit: BTreeMap<String, i64>,
+}
+
+#[test]
+fn a_confluent_kafka_transactional_producer_commits_aborts_and_sends_offsets_on_commit_only() {
+    let Some(python) = require(python_with("confluent_kafka")) else {
+        return;
+    };
+    let broker = BrokerProcess::start(&[
+        "--partitions",
+        "2",
+        "--group-initial-rebalance-delay-ms",
+        "0",
+    ]);
+    let (topic, out, group_id) = ("txn-python", "txn-python-out", "txn-python-group");
+    let mut command = Command::new(python);
+    command
+        .current_dir(clients_dir())
+        .arg("transactions_confluent.py")
+        .args([&broker.address, topic, out, group_id]);
+    let stdout = run_client(command, "");
+    let report: PythonReport = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("unexpected JSON ({e}): {stdout}"));
+    let mut committed = report.read_committed.clone();
+    committed.sort_unstable();
+    assert_eq!(committed, ["c0", "c1", "c2", "c3"], "{report:?}");
+    let mut all = report.read_uncommitted.clone();
+    all.sort_unstable();
+    assert_eq!(all, ["a0", "a1", "c0", "c1", "c2", "c3"], "{report:?}");
+    assert!(
+        report.committed_after_abort.is_empty(),
+        "an aborted transaction commits no offsets: {report:?}"
+    );
+    assert_eq!(
+        report.committed_after_commit, report.positions,
+        "the committed transaction committed the positions"
+    );
+    let held = group(&broker, group_id).expect("the group exists");
+    let positions: BTreeMap<i32, i64> = report
+        .positions
+        .iter()
+        .map(|(p, o)| (p.parse().unwrap(), *o))
+        .collect();
+    assert_eq!(held.committed(topic), positions, "{held:?}");
+    let outs = records(&broker, out, false);
+    let states: Vec<Option<&str>> = outs.iter().map(|r| r.transaction.as_deref()).collect();
+    assert_eq!(
+        states,
+        [[Some("aborted"); 4], [Some("committed"); 4]].concat(),
+        "the aborted copies, then the committed ones"
+    );
     assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
 }
