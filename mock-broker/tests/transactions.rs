@@ -362,3 +362,259 @@ fn a_confluent_kafka_transactional_producer_commits_aborts_and_sends_offsets_on_
     );
     assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The wire details, with a bare client: what read_committed readers are told.
+
+mod wire {
+    use bytes::{Bytes, BytesMut};
+    use kafka_protocol::messages::add_offsets_to_txn_request::AddOffsetsToTxnRequest;
+    use kafka_protocol::messages::add_partitions_to_txn_request::{
+        AddPartitionsToTxnRequest, AddPartitionsToTxnTopic,
+    };
+    use kafka_protocol::messages::describe_transactions_request::DescribeTransactionsRequest;
+    use kafka_protocol::messages::end_txn_request::EndTxnRequest;
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
+    use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
+    use kafka_protocol::messages::list_offsets_request::{
+        ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
+    };
+    use kafka_protocol::messages::list_transactions_request::ListTransactionsRequest;
+    use kafka_protocol::messages::offset_fetch_request::{
+        OffsetFetchRequest, OffsetFetchRequestTopic,
+    };
+    use kafka_protocol::messages::txn_offset_commit_request::{
+        TxnOffsetCommitRequest, TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+    };
+    use kafka_protocol::messages::{FetchResponse, GroupId, TransactionalId};
+    use kafka_protocol::protocol::StrBytes;
+    use mock_broker::{BrokerConfig, MockBroker};
+
+    use crate::kafka_protocol::{KafkaClient, name, outcome, produce, records};
+
+    fn id(s: &'static str) -> TransactionalId {
+        TransactionalId(StrBytes::from_static_str(s))
+    }
+
+    /// `values` as one transactional batch of producer `pid` at `epoch`.
+    fn transactional(values: &[&str], pid: i64, epoch: i16) -> Bytes {
+        let mut batch = BytesMut::from(&records(values, Some((pid, epoch, 0)))[..]);
+        batch[22] |= 0x10;
+        let crc = crc32c::crc32c(&batch[21..]);
+        batch[17..21].copy_from_slice(&crc.to_be_bytes());
+        batch.freeze()
+    }
+
+    async fn fetch(client: &mut KafkaClient, isolation: i8) -> FetchResponse {
+        let request = FetchRequest::default()
+            .with_max_bytes(1 << 20)
+            .with_isolation_level(isolation)
+            .with_topics(vec![
+                FetchTopic::default()
+                    .with_topic(name("raw"))
+                    .with_partitions(vec![
+                        FetchPartition::default()
+                            .with_partition(0)
+                            .with_fetch_offset(0)
+                            .with_partition_max_bytes(1 << 20),
+                    ]),
+            ]);
+        client.call(11, &request).await
+    }
+
+    async fn latest(client: &mut KafkaClient, isolation: i8) -> i64 {
+        let request = ListOffsetsRequest::default()
+            .with_isolation_level(isolation)
+            .with_topics(vec![
+                ListOffsetsTopic::default()
+                    .with_name(name("raw"))
+                    .with_partitions(vec![ListOffsetsPartition::default().with_timestamp(-1)]),
+            ]);
+        client.call(5, &request).await.topics[0].partitions[0].offset
+    }
+
+    async fn committed(client: &mut KafkaClient, require_stable: bool) -> (i16, i64) {
+        let request = OffsetFetchRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("g")))
+            .with_require_stable(require_stable)
+            .with_topics(Some(vec![
+                OffsetFetchRequestTopic::default()
+                    .with_name(name("raw"))
+                    .with_partition_indexes(vec![0]),
+            ]));
+        let response = client.call(7, &request).await;
+        let p = &response.topics[0].partitions[0];
+        (p.error_code, p.committed_offset)
+    }
+
+    #[tokio::test]
+    async fn read_committed_stops_at_the_open_transaction_and_lists_the_aborted_one() {
+        let broker = MockBroker::start(BrokerConfig::ephemeral()).await.unwrap();
+        broker.store().create_topic("raw", 1);
+        let mut client = KafkaClient::connect(broker.local_addr()).await;
+        let init = client
+            .call(
+                4,
+                &InitProducerIdRequest::default()
+                    .with_transactional_id(Some(id("raw-txn")))
+                    .with_transaction_timeout_ms(60_000)
+                    .with_producer_id((-1).into()),
+            )
+            .await;
+        let (pid, epoch) = (init.producer_id, init.producer_epoch);
+        let not_added = client
+            .call(
+                9,
+                &produce("raw", 0, transactional(&["x"], pid.0, epoch), -1),
+            )
+            .await;
+        assert_eq!(
+            outcome(&not_added).0,
+            48,
+            "INVALID_TXN_STATE before Produce v11"
+        );
+        let added = client
+            .call(
+                3,
+                &AddPartitionsToTxnRequest::default()
+                    .with_v3_and_below_transactional_id(id("raw-txn"))
+                    .with_v3_and_below_producer_id(pid)
+                    .with_v3_and_below_producer_epoch(epoch)
+                    .with_v3_and_below_topics(vec![
+                        AddPartitionsToTxnTopic::default()
+                            .with_name(name("raw"))
+                            .with_partitions(vec![0]),
+                    ]),
+            )
+            .await;
+        assert_eq!(
+            added.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code,
+            0
+        );
+        let produced = client
+            .call(
+                9,
+                &produce("raw", 0, transactional(&["x", "y"], pid.0, epoch), -1),
+            )
+            .await;
+        assert_eq!(outcome(&produced), (0, 0));
+
+        let open = fetch(&mut client, 1).await;
+        let p = &open.responses[0].partitions[0];
+        assert_eq!((p.high_watermark, p.last_stable_offset), (2, 0));
+        assert!(
+            p.records.as_ref().is_none_or(|r| r.is_empty()),
+            "nothing stable yet"
+        );
+        let p = &fetch(&mut client, 0).await.responses[0].partitions[0];
+        assert_eq!(
+            p.last_stable_offset, 0,
+            "read_uncommitted is told the LSO too"
+        );
+        assert!(p.records.as_ref().is_some_and(|r| !r.is_empty()));
+        assert_eq!(
+            latest(&mut client, 1).await,
+            0,
+            "read_committed latest is the LSO"
+        );
+        assert_eq!(latest(&mut client, 0).await, 2);
+
+        let group_added = client
+            .call(
+                3,
+                &AddOffsetsToTxnRequest::default()
+                    .with_transactional_id(id("raw-txn"))
+                    .with_producer_id(pid)
+                    .with_producer_epoch(epoch)
+                    .with_group_id(GroupId(StrBytes::from_static_str("g"))),
+            )
+            .await;
+        assert_eq!(group_added.error_code, 0);
+        let staged = client
+            .call(
+                3,
+                &TxnOffsetCommitRequest::default()
+                    .with_transactional_id(id("raw-txn"))
+                    .with_group_id(GroupId(StrBytes::from_static_str("g")))
+                    .with_producer_id(pid)
+                    .with_producer_epoch(epoch)
+                    .with_generation_id(-1)
+                    .with_topics(vec![
+                        TxnOffsetCommitRequestTopic::default()
+                            .with_name(name("raw"))
+                            .with_partitions(vec![
+                                TxnOffsetCommitRequestPartition::default()
+                                    .with_partition_index(0)
+                                    .with_committed_offset(2),
+                            ]),
+                    ]),
+            )
+            .await;
+        assert_eq!(staged.topics[0].partitions[0].error_code, 0);
+        assert_eq!(
+            committed(&mut client, true).await,
+            (88, -1),
+            "UNSTABLE_OFFSET_COMMIT while the transaction holds offsets"
+        );
+        assert_eq!(
+            committed(&mut client, false).await,
+            (0, -1),
+            "nothing committed yet"
+        );
+
+        let ended = client
+            .call(
+                3,
+                &EndTxnRequest::default()
+                    .with_transactional_id(id("raw-txn"))
+                    .with_producer_id(pid)
+                    .with_producer_epoch(epoch)
+                    .with_committed(false),
+            )
+            .await;
+        assert_eq!(ended.error_code, 0);
+        let aborted = fetch(&mut client, 1).await;
+        let p = &aborted.responses[0].partitions[0];
+        assert_eq!(
+            (p.high_watermark, p.last_stable_offset),
+            (3, 3),
+            "the marker takes offset 2"
+        );
+        let listed: Vec<(i64, i64)> = p
+            .aborted_transactions
+            .iter()
+            .flatten()
+            .map(|a| (a.producer_id.0, a.first_offset))
+            .collect();
+        assert_eq!(
+            listed,
+            [(pid.0, 0)],
+            "the aborted transaction, for clients to drop"
+        );
+        assert_eq!(
+            committed(&mut client, true).await,
+            (0, -1),
+            "an abort commits no offsets"
+        );
+        let described = client
+            .call(
+                0,
+                &DescribeTransactionsRequest::default().with_transactional_ids(vec![id("raw-txn")]),
+            )
+            .await;
+        assert_eq!(
+            described.transaction_states[0].transaction_state.as_str(),
+            "CompleteAbort"
+        );
+        let listed = client.call(1, &ListTransactionsRequest::default()).await;
+        assert_eq!(listed.transaction_states.len(), 1);
+        assert_eq!(listed.transaction_states[0].producer_id, pid);
+        let late = client
+            .call(
+                9,
+                &produce("raw", 0, transactional(&["z"], pid.0, epoch), -1),
+            )
+            .await;
+        assert_ne!(outcome(&late).0, 0, "no transaction is open for it");
+    }
+}
