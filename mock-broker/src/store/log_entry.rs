@@ -192,13 +192,13 @@ impl LogEntry {
                 },
             }),
             client: self.client.clone(),
-            transaction: self.control.map(|commit| {
-                if commit {
-                    TxnRecordState::Committed
-                } else {
-                    TxnRecordState::Aborted
-                }
-            }),
+            // A marker says its outcome; a record of a transaction is open until the
+            // partition's index (read at read time) says otherwise.
+            transaction: match self.control {
+                Some(true) => Some(TxnRecordState::Committed),
+                Some(false) => Some(TxnRecordState::Aborted),
+                None => self.transactional.then_some(TxnRecordState::Open),
+            },
             control: self.control.is_some(),
         }
     }
