@@ -17,6 +17,8 @@ use crate::server;
 use crate::state::BrokerState;
 use crate::stats::Stats;
 use crate::store::RecordStore;
+use crate::txn::TxnConfig;
+use crate::txn_service::TxnService;
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +131,7 @@ impl MockBroker {
             cluster,
             producers: Default::default(),
             faults,
+            txns: TxnService::new(TxnConfig::default()),
         });
         let shutdown = CancellationToken::new();
         let nodes = state.cluster.nodes().iter().map(|n| n.node_id);

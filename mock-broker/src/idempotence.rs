@@ -72,10 +72,25 @@ fn next(sequence: i32) -> i32 {
 impl Producers {
     /// A new producer id at epoch 0.
     pub(crate) fn init(&mut self) -> (i64, i16) {
-        self.next_id += 1;
-        let id = 1000 + self.next_id;
+        let id = self.allocate();
         self.epochs.insert(id, 0);
         (id, 0)
+    }
+
+    /// A producer id never handed out before, with no epoch yet: the
+    /// transaction coordinator takes its ids from here too, so that idempotent
+    /// and transactional producers share one id space.
+    pub(crate) fn allocate(&mut self) -> i64 {
+        self.next_id += 1;
+        1000 + self.next_id
+    }
+
+    /// The transaction coordinator gave `id` the epoch `epoch`: batches at
+    /// that epoch are accepted from sequence 0 on, older epochs are refused.
+    pub(crate) fn register(&mut self, id: i64, epoch: i16) {
+        if self.epochs.insert(id, epoch) != Some(epoch) {
+            self.sequences.retain(|(pid, _, _), _| *pid != id);
+        }
     }
 
     /// Bumps the epoch of a known producer (KIP-360), forgetting its sequences.
@@ -306,6 +321,21 @@ mod tests {
             producers.bump(42, 0, ResponseError::ProducerFenced),
             Err(ResponseError::InvalidProducerIdMapping)
         );
+    }
+
+    #[test]
+    fn a_registered_epoch_restarts_sequences_and_fences_older_ones() {
+        let mut producers = Producers::default();
+        let id = producers.allocate();
+        assert_ne!(producers.init().0, id, "one id space");
+        producers.register(id, 0);
+        append(&mut producers, id, 0, 0, 3, 0);
+        producers.register(id, 1);
+        assert!(matches!(
+            producers.check(id, 0, P, 3, 1),
+            Verdict::Refuse(ResponseError::InvalidProducerEpoch, _)
+        ));
+        append(&mut producers, id, 1, 0, 1, 3);
     }
 
     #[test]

@@ -28,12 +28,12 @@ mod state;
 pub mod stats;
 mod step;
 pub mod store;
-#[allow(dead_code, unused_imports)] // Wired to the Kafka handlers by the next step.
 mod txn;
+mod txn_service;
 
 pub use broker::{MockBroker, StartError};
 pub use config::BrokerConfig;
 pub use groups::{GroupInfo, GroupSummary};
 /// The store's former name, kept so that `mock_broker::record_store::…` paths still work.
 pub use store as record_store;
-pub use store::{ClientInfo, Protocol, RecordStore, StoredRecord, TopicInfo};
+pub use store::{ClientInfo, Protocol, RecordStore, StoredRecord, TopicInfo, TxnRecordState};

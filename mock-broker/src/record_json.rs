@@ -33,6 +33,12 @@ pub(crate) struct RecordJson<'a> {
     protocol: &'static str,
     client_id: Option<&'a str>,
     client_address: SocketAddr,
+    /// `open`, `committed` or `aborted` for a record of a transaction; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transaction: Option<&'static str>,
+    /// `true` for a control record (a transaction marker); absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    control: bool,
 }
 
 impl<'a> RecordJson<'a> {
@@ -54,6 +60,8 @@ impl<'a> RecordJson<'a> {
             protocol: record.client.protocol.name(),
             client_id: record.client.client_id.as_deref(),
             client_address: record.client.address,
+            transaction: record.transaction.map(|t| t.name()),
+            control: record.control,
         }
     }
 }

@@ -50,6 +50,14 @@ pub(crate) async fn run(
     tasks.spawn(async move {
         groups_state.groups.run_timer(groups_shutdown).await;
     });
+    let txns_state = state.clone();
+    let txns_shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        txns_state
+            .txns
+            .run_timer(txns_state.txn_effects(), txns_shutdown)
+            .await;
+    });
     tasks.close();
     tasks.wait().await;
 }

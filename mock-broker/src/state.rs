@@ -5,8 +5,8 @@
 //! [`BrokerState`]; nothing here knows about them. The recordings
 //! (`store/`), the idempotent producers (`idempotence.rs`), the fault rules
 //! (`fault/`), the cluster, the counters and the consumer groups
-//! (`group_service.rs` around the pure `group/`) sit here, side by side; the
-//! transaction coordinator, when it comes, will live beside them too.
+//! (`group_service.rs` around the pure `group/`) and the transactions
+//! (`txn_service.rs` around the pure `txn/`) sit here, side by side.
 
 use std::sync::{Arc, Mutex};
 
@@ -17,11 +17,9 @@ use crate::group_service::GroupService;
 use crate::idempotence::Producers;
 use crate::stats::Stats;
 use crate::store::RecordStore;
+use crate::txn_service::{TxnEffects, TxnService};
 
 /// What every connection shares.
-///
-/// A transaction coordinator will be a field here, beside the store, the
-/// producers and the groups, in its own module of the layer below.
 #[derive(Debug)]
 pub(crate) struct BrokerState {
     /// The configuration the broker started with.
@@ -38,4 +36,18 @@ pub(crate) struct BrokerState {
     pub(crate) faults: Faults,
     /// The consumer groups and their committed offsets.
     pub(crate) groups: GroupService,
+    /// The transaction coordinator.
+    pub(crate) txns: TxnService,
+}
+
+impl BrokerState {
+    /// The parts ending a transaction writes to (markers, offsets, producer epochs).
+    pub(crate) fn txn_effects(&self) -> TxnEffects<'_> {
+        TxnEffects {
+            store: &self.store,
+            groups: &self.groups,
+            producers: &self.producers,
+            cluster: &self.cluster,
+        }
+    }
 }

@@ -623,16 +623,33 @@ async fn idempotent_retries_are_acknowledged_once_and_gaps_and_stale_epochs_refu
 }
 
 #[tokio::test]
-async fn a_transactional_init_producer_id_is_refused_by_name() {
+async fn a_transactional_init_producer_id_gets_an_id_and_each_init_fences_the_last() {
     let broker = broker(|_| {}).await;
     let mut client = KafkaClient::connect(broker.local_addr()).await;
     let request = InitProducerIdRequest::default()
         .with_transactional_id(Some(StrBytes::from_static_str("txn").into()))
+        .with_transaction_timeout_ms(60_000)
         .with_producer_id((-1).into());
-    let response = client.call(4, &request).await;
+    let first = client.call(4, &request).await;
+    assert_eq!((first.error_code, first.producer_epoch), (0, 0));
+    let second = client.call(4, &request).await;
+    assert_eq!(second.error_code, 0);
     assert_eq!(
-        response.error_code, 53,
-        "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"
+        (second.producer_id, second.producer_epoch),
+        (first.producer_id, 1),
+        "the same id, its epoch bumped"
+    );
+    let idempotent = client
+        .call(
+            4,
+            &InitProducerIdRequest::default()
+                .with_transactional_id(None)
+                .with_producer_id((-1).into()),
+        )
+        .await;
+    assert_ne!(
+        idempotent.producer_id, first.producer_id,
+        "one id space for idempotent and transactional producers"
     );
 }
 

@@ -16,3 +16,4 @@ mod rdkafka_client;
 mod real_clients;
 mod retention;
 mod served_batches;
+mod transactions;

@@ -9,6 +9,7 @@ mod groups;
 mod records;
 mod stats;
 mod topics;
+mod transactions;
 
 use std::sync::Arc;
 
@@ -45,6 +46,7 @@ fn router(state: Arc<BrokerState>) -> Router {
         .route("/groups", get(groups::list))
         .route("/groups/{group}", get(groups::get))
         .route("/groups/{group}/rebalance", post(groups::rebalance))
+        .route("/transactions", get(transactions::list))
         .route("/reset", post(topics::reset))
         .route(
             "/faults",

@@ -27,6 +27,8 @@ struct RecordsQuery {
     offset: i64,
     /// The most records returned in all, at most [`MAX_LIMIT`].
     limit: usize,
+    /// Whether control records (transaction markers) are listed too.
+    include_control: bool,
 }
 
 impl RecordsQuery {
@@ -40,6 +42,7 @@ impl RecordsQuery {
             partition: None,
             offset: 0,
             limit: DEFAULT_LIMIT,
+            include_control: false,
         };
         let mut seen: Vec<&str> = Vec::new();
         for (name, value) in params {
@@ -67,9 +70,12 @@ impl RecordsQuery {
                         .map_err(|_| invalid("a number of records, 0 or more"))?;
                     query.limit = usize::try_from(limit).unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
                 }
+                "include_control" => {
+                    query.include_control = value.parse().map_err(|_| invalid("true or false"))?;
+                }
                 _ => {
                     return Err(format!(
-                        "unknown query parameter {name:?}; expected partition, offset or limit"
+                        "unknown query parameter {name:?}; expected partition, offset, limit or include_control"
                     ));
                 }
             }
@@ -99,7 +105,13 @@ fn read(
     query: RecordsQuery,
 ) -> Result<Vec<StoredRecord>, StoreError> {
     if let Some(partition) = query.partition {
-        return store.read(topic, partition, query.offset, query.limit);
+        return store.read_records(
+            topic,
+            partition,
+            query.offset,
+            query.limit,
+            query.include_control,
+        );
     }
     let partitions = store
         .topic(topic)
@@ -113,7 +125,13 @@ fn read(
         if wanted == 0 {
             break;
         }
-        records.extend(store.read(topic, partition, query.offset, wanted)?);
+        records.extend(store.read_records(
+            topic,
+            partition,
+            query.offset,
+            wanted,
+            query.include_control,
+        )?);
     }
     Ok(records)
 }
@@ -137,7 +155,8 @@ mod tests {
             Ok(RecordsQuery {
                 partition: None,
                 offset: 0,
-                limit: 1000
+                limit: 1000,
+                include_control: false,
             })
         );
     }
@@ -149,8 +168,14 @@ mod tests {
             Ok(RecordsQuery {
                 partition: Some(2),
                 offset: 5,
-                limit: 10
+                limit: 10,
+                include_control: false,
             })
+        );
+        assert!(
+            parse(&[("include_control", "true")])
+                .unwrap()
+                .include_control
         );
         assert_eq!(parse(&[("limit", "100001")]).unwrap().limit, MAX_LIMIT);
         assert_eq!(
@@ -175,7 +200,7 @@ mod tests {
         );
         assert_eq!(
             parse(&[("partiton", "1")]).unwrap_err(),
-            "unknown query parameter \"partiton\"; expected partition, offset or limit"
+            "unknown query parameter \"partiton\"; expected partition, offset, limit or include_control"
         );
         assert_eq!(
             parse(&[("offset", "1"), ("offset", "2")]).unwrap_err(),

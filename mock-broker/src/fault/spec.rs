@@ -181,6 +181,18 @@ pub enum ApiScope {
     OffsetForLeaderEpoch,
     /// Kafka DescribeProducers.
     DescribeProducers,
+    /// Kafka AddPartitionsToTxn.
+    AddPartitionsToTxn,
+    /// Kafka AddOffsetsToTxn.
+    AddOffsetsToTxn,
+    /// Kafka TxnOffsetCommit.
+    TxnOffsetCommit,
+    /// Kafka EndTxn.
+    EndTxn,
+    /// Kafka DescribeTransactions.
+    DescribeTransactions,
+    /// Kafka ListTransactions.
+    ListTransactions,
     /// Every request (the same as leaving `api` out).
     Any,
 }

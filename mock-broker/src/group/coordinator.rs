@@ -11,7 +11,7 @@ use kafka_protocol::ResponseError;
 use super::classic_group::ClassicGroup;
 use super::group_config::GroupConfig;
 use super::group_state::GroupState;
-use super::offsets::{FetchedOffset, Offsets, PartitionResult};
+use super::offsets::{CommittedOffset, FetchedOffset, Offsets, PartitionResult};
 use super::replies::{JoinResponse, Output, Reply, SyncResponse};
 use super::requests::{CommitRequest, HeartbeatRequest, JoinRequest, LeavingMember, SyncRequest};
 use super::ticket::Ticket;
@@ -227,6 +227,25 @@ impl Coordinator {
         match self.groups.get_mut(&request.group_id) {
             Some(group) => group.commit(request, &self.config, now_ms),
             None => Vec::new(),
+        }
+    }
+
+    /// Commits offsets a transaction committed (TxnOffsetCommit, then EndTxn
+    /// commit): applied as they are, since the group checks were made when
+    /// they were staged, as Kafka completes a transactional commit. A group
+    /// that does not exist is created, Empty.
+    pub(crate) fn commit_transactional(
+        &mut self,
+        group_id: &str,
+        offsets: impl IntoIterator<Item = (String, i32, CommittedOffset)>,
+        now_ms: i64,
+    ) {
+        let group = self
+            .groups
+            .entry(group_id.to_owned())
+            .or_insert_with(|| ClassicGroup::new(group_id, now_ms));
+        for (topic, partition, committed) in offsets {
+            group.offsets.commit(&topic, partition, committed);
         }
     }
 

@@ -28,7 +28,7 @@ mod views;
 
 pub(crate) use coordinator::Coordinator;
 pub(crate) use group_config::GroupConfig;
-pub(crate) use offsets::FetchedOffset;
+pub(crate) use offsets::{CommittedOffset, FetchedOffset};
 pub(crate) use replies::{JoinResponse, Output, Reply, SyncResponse};
 pub(crate) use requests::{
     CommitRequest, HeartbeatRequest, JoinRequest, LeavingMember, OffsetToCommit, SyncRequest,

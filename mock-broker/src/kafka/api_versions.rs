@@ -47,6 +47,15 @@ pub(crate) const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeCluster, 0, 1),
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
     (ApiKey::DescribeProducers, 0, 0),
+    (ApiKey::AddPartitionsToTxn, 0, 5),
+    (ApiKey::AddOffsetsToTxn, 0, 4),
+    // v5 is KIP-890's implicit add of the group.
+    (ApiKey::TxnOffsetCommit, 0, 4),
+    // v5 (KIP-890) bumps the producer epoch on every end.
+    (ApiKey::EndTxn, 0, 5),
+    (ApiKey::DescribeTransactions, 0, 0),
+    // v2 filters by a transactional id pattern (a Java regex).
+    (ApiKey::ListTransactions, 0, 1),
 ];
 
 /// The versions of `key` the broker serves, if it serves it.
@@ -147,6 +156,22 @@ mod tests {
                 }
                 ApiKey::DescribeProducers => {
                     codable::<DescribeProducersRequest, DescribeProducersResponse>()
+                }
+                ApiKey::AddPartitionsToTxn => {
+                    codable::<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse>()
+                }
+                ApiKey::AddOffsetsToTxn => {
+                    codable::<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse>()
+                }
+                ApiKey::TxnOffsetCommit => {
+                    codable::<TxnOffsetCommitRequest, TxnOffsetCommitResponse>()
+                }
+                ApiKey::EndTxn => codable::<EndTxnRequest, EndTxnResponse>(),
+                ApiKey::DescribeTransactions => {
+                    codable::<DescribeTransactionsRequest, DescribeTransactionsResponse>()
+                }
+                ApiKey::ListTransactions => {
+                    codable::<ListTransactionsRequest, ListTransactionsResponse>()
                 }
                 other => panic!("{other:?} is served but not checked here"),
             };

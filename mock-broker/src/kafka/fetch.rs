@@ -13,19 +13,29 @@
 //! partition's `partition_max_bytes` and what is left of `max_bytes`. A fetch
 //! that finds less than `min_bytes` waits for an append, up to `max_wait_ms`
 //! (at most one second), and looks again whenever one arrives.
+//!
+//! `isolation_level` read_committed (1) serves only batches before the last
+//! stable offset (the first offset of the earliest open transaction) and lists
+//! the aborted transactions overlapping what it serves, so that clients drop
+//! their records; control batches (markers) are served to every client, which
+//! skips them. Every answer reports the last stable offset.
 
 use std::time::Duration;
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest};
 use kafka_protocol::messages::fetch_response::{
-    FetchResponse, FetchableTopicResponse, PartitionData,
+    AbortedTransaction, FetchResponse, FetchableTopicResponse, PartitionData,
 };
 use tokio::time::Instant;
 
 use super::context::Ctx;
 use super::fetch_response::{FetchAnswer, RecordSet};
 use crate::store::{LogEntry, TopicLog};
+
+/// `isolation_level` 1: only records up to the last stable offset, with the aborted
+/// transactions listed.
+pub(crate) const READ_COMMITTED: i8 = 1;
 
 /// The longest a fetch with too little to return waits.
 const MAX_WAIT: Duration = Duration::from_secs(1);
@@ -63,6 +73,7 @@ pub(crate) async fn handle(request: FetchRequest, version: i16, ctx: &Ctx<'_>) -
 /// The answer as the log stands, and how many record bytes it carries.
 fn answer(request: &FetchRequest, version: i16, ctx: &Ctx<'_>) -> (FetchAnswer, usize) {
     let mut budget = usize::try_from(request.max_bytes).unwrap_or(0);
+    let read_committed = request.isolation_level == READ_COMMITTED;
     let mut total = 0usize;
     let mut records = Vec::with_capacity(request.topics.len());
     let responses = request
@@ -75,8 +86,15 @@ fn answer(request: &FetchRequest, version: i16, ctx: &Ctx<'_>) -> (FetchAnswer, 
                 .partitions
                 .iter()
                 .map(|p| {
-                    let (data, set) =
-                        partition(p, log.as_deref(), version, ctx, &mut budget, &mut total);
+                    let (data, set) = partition(
+                        p,
+                        log.as_deref(),
+                        read_committed,
+                        version,
+                        ctx,
+                        &mut budget,
+                        &mut total,
+                    );
                     sets.push(set);
                     data
                 })
@@ -96,9 +114,11 @@ fn answer(request: &FetchRequest, version: i16, ctx: &Ctx<'_>) -> (FetchAnswer, 
 
 /// One partition's answer and record set, from `budget` (what is left of the
 /// request's `max_bytes`), adding what it serves to `total`.
+#[allow(clippy::too_many_arguments)]
 fn partition(
     p: &FetchPartition,
     log: Option<&TopicLog>,
+    read_committed: bool,
     version: i16,
     ctx: &Ctx<'_>,
     budget: &mut usize,
@@ -111,37 +131,55 @@ fn partition(
     let Some(log) = log else {
         return error(ResponseError::UnknownTopicOrPartition, data);
     };
-    let Ok(index) = u32::try_from(p.partition) else {
-        return error(ResponseError::UnknownTopicOrPartition, data);
-    };
-    let (Ok(high_watermark), Ok(log_start)) =
-        (log.high_watermark(index), log.log_start_offset(index))
+    let Some(index) = u32::try_from(p.partition)
+        .ok()
+        .filter(|&i| i < log.partition_count())
     else {
         return error(ResponseError::UnknownTopicOrPartition, data);
     };
     if ctx.state.cluster.leader(log.name(), index) != ctx.node_id {
         return error(ResponseError::NotLeaderOrFollower, data);
     }
-    let mut data = data
-        .with_high_watermark(high_watermark)
-        .with_last_stable_offset(high_watermark);
-    if version >= 5 {
-        data = data.with_log_start_offset(log_start);
-    }
-    if p.fetch_offset < log_start || p.fetch_offset > high_watermark {
-        return error(ResponseError::OffsetOutOfRange, data);
-    }
     let limit = usize::try_from(p.partition_max_bytes)
         .unwrap_or(0)
         .min(*budget);
     // KIP-74: only the first partition with data may exceed the limits.
     let min_one = *total == 0;
-    let (entries, size) = log
-        .entries_from(index, p.fetch_offset, limit, min_one, served_len)
-        .unwrap_or_default();
-    *budget = budget.saturating_sub(size);
-    *total += size;
-    let set = entries.iter().flat_map(LogEntry::served).collect();
+    let Ok(view) = log.fetch_view(
+        index,
+        p.fetch_offset,
+        read_committed,
+        limit,
+        min_one,
+        served_len,
+    ) else {
+        return error(ResponseError::UnknownTopicOrPartition, data);
+    };
+    let mut data = data
+        .with_high_watermark(view.high_watermark)
+        .with_last_stable_offset(view.last_stable_offset);
+    if version >= 5 {
+        data = data.with_log_start_offset(view.log_start_offset);
+    }
+    if p.fetch_offset < view.log_start_offset || p.fetch_offset > view.high_watermark {
+        return error(ResponseError::OffsetOutOfRange, data);
+    }
+    if read_committed {
+        // Listed even when empty, as Kafka: read_uncommitted answers null.
+        let aborted = view
+            .aborted
+            .iter()
+            .map(|a| {
+                AbortedTransaction::default()
+                    .with_producer_id(a.producer_id.into())
+                    .with_first_offset(a.first_offset)
+            })
+            .collect();
+        data = data.with_aborted_transactions(Some(aborted));
+    }
+    *budget = budget.saturating_sub(view.size);
+    *total += view.size;
+    let set = view.entries.iter().flat_map(LogEntry::served).collect();
     (data, set)
 }
 

@@ -48,6 +48,16 @@ pub(crate) fn coordinates(ctx: &Ctx<'_>, group_id: &str) -> bool {
     group_coordinator(&ctx.state.cluster, group_id) == ctx.node_id
 }
 
+/// Whether the broker `ctx` serves coordinates `transactional_id`; transaction requests for
+/// other ids are answered NOT_COORDINATOR.
+pub(crate) fn coordinates_transaction(ctx: &Ctx<'_>, transactional_id: &str) -> bool {
+    coordinator(
+        &ctx.state.cluster,
+        TRANSACTION_STATE_TOPIC,
+        transactional_id,
+    ) == ctx.node_id
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,35 +1,43 @@
-//! InitProducerId: producer ids and epochs for idempotent producers.
+//! InitProducerId: producer ids and epochs for idempotent and transactional producers.
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use kafka_protocol::messages::init_producer_id_response::InitProducerIdResponse;
 
 use super::context::Ctx;
+use super::group_coordinator::coordinates_transaction;
 use crate::store::Protocol;
+use crate::txn::{InitOutcome, ProducerIdAndEpoch, TxnApi, for_client};
+use crate::txn_service::complete;
 use protocol::kafka_error::error_name;
 
 /// Hands out a new producer id, or bumps the epoch of the one the request names (KIP-360).
 ///
-/// Transactions are not served: a request with a transactional id is refused.
+/// With a transactional id the transaction coordinator answers: a new id gets a producer
+/// id at epoch 0, a known one its epoch bumped (fencing the producer that held it); an
+/// open transaction is aborted first and the request answered CONCURRENT_TRANSACTIONS,
+/// as Kafka does, so that the client retries.
 pub(crate) fn handle(
     request: InitProducerIdRequest,
     version: i16,
     ctx: &Ctx<'_>,
 ) -> InitProducerIdResponse {
-    let result = if request.transactional_id.is_some() {
-        Err(ResponseError::TransactionalIdAuthorizationFailed)
-    } else {
-        let mut producers = ctx.state.producers.lock().expect("producers lock");
-        if request.producer_id.0 >= 0 {
-            // PRODUCER_FENCED exists from v4 on; older clients understand INVALID_PRODUCER_EPOCH.
-            let fenced = if version >= 4 {
-                ResponseError::ProducerFenced
+    let result = match request.transactional_id.as_ref().map(|id| id.0.as_str()) {
+        Some(transactional_id) => transactional(&request, transactional_id, version, ctx)
+            .map_err(|e| for_client(e, TxnApi::InitProducerId, version)),
+        None => {
+            let mut producers = ctx.state.producers.lock().expect("producers lock");
+            if request.producer_id.0 >= 0 {
+                // PRODUCER_FENCED exists from v4 on; older clients understand INVALID_PRODUCER_EPOCH.
+                let fenced = if version >= 4 {
+                    ResponseError::ProducerFenced
+                } else {
+                    ResponseError::InvalidProducerEpoch
+                };
+                producers.bump(request.producer_id.0, request.producer_epoch, fenced)
             } else {
-                ResponseError::InvalidProducerEpoch
-            };
-            producers.bump(request.producer_id.0, request.producer_epoch, fenced)
-        } else {
-            Ok(producers.init())
+                Ok(producers.init())
+            }
         }
     };
     match result {
@@ -49,4 +57,42 @@ pub(crate) fn handle(
                 .with_producer_epoch(-1)
         }
     }
+}
+
+/// InitProducerId for `transactional_id`, through the transaction coordinator.
+fn transactional(
+    request: &InitProducerIdRequest,
+    transactional_id: &str,
+    version: i16,
+    ctx: &Ctx<'_>,
+) -> Result<(i64, i16), ResponseError> {
+    if !coordinates_transaction(ctx, transactional_id) {
+        return Err(ResponseError::NotCoordinator);
+    }
+    // KIP-360 (v3+): a producer recovering from an error names its id and epoch.
+    let expected = (version >= 3 && request.producer_id.0 >= 0).then_some(ProducerIdAndEpoch {
+        producer_id: request.producer_id.0,
+        epoch: request.producer_epoch,
+    });
+    let effects = ctx.state.txn_effects();
+    ctx.state.txns.call(|coordinator, now| {
+        let mut allocate = || effects.allocate_producer_id();
+        match coordinator.init_producer_id(
+            now,
+            transactional_id,
+            request.transaction_timeout_ms,
+            expected,
+            &mut allocate,
+        )? {
+            InitOutcome::Ready(producer) => {
+                effects.register_producer(producer.producer_id, producer.epoch);
+                Ok((producer.producer_id, producer.epoch))
+            }
+            InitOutcome::Aborting(completion) => {
+                tracing::info!(peer = %ctx.client.address, transactional_id, "a new producer fences the old one: its open transaction is aborted");
+                complete(coordinator, completion, &effects, now);
+                Err(ResponseError::ConcurrentTransactions)
+            }
+        }
+    })
 }

@@ -1,4 +1,5 @@
-//! ListOffsets: earliest, latest and by-timestamp offsets of the recordings.
+//! ListOffsets: earliest, latest (the last stable offset for read_committed) and
+//! by-timestamp offsets of the recordings.
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::list_offsets_request::ListOffsetsRequest;
@@ -31,6 +32,8 @@ pub(crate) fn handle(
     version: i16,
     ctx: &Ctx<'_>,
 ) -> ListOffsetsResponse {
+    // read_committed (v2+): latest is the last stable offset, as Kafka answers.
+    let read_committed = version >= 2 && request.isolation_level == super::fetch::READ_COMMITTED;
     let topics = request
         .topics
         .into_iter()
@@ -59,6 +62,9 @@ pub(crate) fn handle(
                     }
                     // Earliest and latest need no records; timestamp lookups scan in place.
                     let (timestamp, offset) = match p.timestamp {
+                        LATEST if read_committed => {
+                            (-1, log.last_stable_offset(index).unwrap_or(0))
+                        }
                         LATEST => (-1, log.high_watermark(index).unwrap_or(0)),
                         EARLIEST => (-1, log.log_start_offset(index).unwrap_or(0)),
                         MAX_TIMESTAMP => {

@@ -7,6 +7,8 @@
 //! error and throttle in it (`fault_response.rs`), and `error.rs` says why a
 //! connection is closed. This module only declares and re-exports.
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod admin_fault_response;
 mod alter_configs;
 mod api_versions;
@@ -20,6 +22,8 @@ mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_producers;
+mod describe_transactions;
+mod end_txn;
 mod error;
 mod fault_response;
 mod fetch;
@@ -34,6 +38,7 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
@@ -44,6 +49,8 @@ mod response;
 mod session;
 mod sync_group;
 mod topic_configs;
+mod txn_fault_response;
+mod txn_offset_commit;
 
 pub(crate) use error::CloseReason;
 pub(crate) use session::Session;

@@ -1,8 +1,9 @@
 //! OffsetFetch: a group's committed offsets, for the partitions asked or all of them;
 //! from v8 for several groups at once.
 //!
-//! `require_stable` (v7+) asks to wait out pending transactional commits; there are none
-//! until transactions are served, so it changes nothing yet.
+//! `require_stable` (v7+): a partition for which an open transaction holds offsets not
+//! yet committed (TxnOffsetCommit before EndTxn) answers UNSTABLE_OFFSET_COMMIT with no
+//! offset, as Kafka, and the client asks again.
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::TopicName;
@@ -16,6 +17,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::context::{Ctx, scope_covers};
 use super::group_coordinator::coordinates;
 use crate::group::FetchedOffset;
+use crate::txn::TopicPartition;
 
 /// Whether the request names `partition` of `topic` (each `None` = any), for fault rules;
 /// a request for all of a group's offsets names none.
@@ -39,14 +41,18 @@ pub(crate) fn touches(
     single || batched
 }
 
-/// One group's committed offsets, topic by topic.
-type TopicOffsets = Vec<(String, Vec<FetchedOffset>)>;
+/// One group's committed offsets, topic by topic, each with its error
+/// (UNSTABLE_OFFSET_COMMIT) if it has one.
+type TopicOffsets = Vec<(String, Vec<(FetchedOffset, Option<ResponseError>)>)>;
 
-/// The committed offsets of `group_id` for `asked` ((topic, partitions); `None`: all).
+/// The committed offsets of `group_id` for `asked` ((topic, partitions); `None`: all);
+/// with `require_stable`, partitions with pending transactional offsets carry
+/// UNSTABLE_OFFSET_COMMIT instead.
 fn fetch(
     ctx: &Ctx<'_>,
     group_id: &str,
     asked: Option<Vec<(String, Vec<i32>)>>,
+    require_stable: bool,
 ) -> Result<TopicOffsets, ResponseError> {
     if !coordinates(ctx, group_id) {
         return Err(ResponseError::NotCoordinator);
@@ -61,6 +67,26 @@ fn fetch(
         .state
         .groups
         .read(|coordinator| coordinator.fetch_offsets(group_id, partitions.as_deref()));
+    let pending = if require_stable {
+        ctx.state
+            .txns
+            .read(|coordinator| coordinator.pending_offset_partitions(group_id))
+    } else {
+        Default::default()
+    };
+    let fetched = fetched.into_iter().map(|mut offset| {
+        if pending.contains(&TopicPartition::new(
+            offset.topic.as_str(),
+            offset.partition,
+        )) {
+            offset.offset = -1;
+            offset.leader_epoch = -1;
+            offset.metadata.clear();
+            (offset, Some(ResponseError::UnstableOffsetCommit))
+        } else {
+            (offset, None)
+        }
+    });
     let mut by_topic: TopicOffsets = Vec::new();
     match asked {
         // In the request's order and shape, even for a topic named twice.
@@ -74,8 +100,8 @@ fn fetch(
         None => {
             for offset in fetched {
                 match by_topic.last_mut() {
-                    Some((topic, offsets)) if *topic == offset.topic => offsets.push(offset),
-                    _ => by_topic.push((offset.topic.clone(), vec![offset])),
+                    Some((topic, offsets)) if *topic == offset.0.topic => offsets.push(offset),
+                    _ => by_topic.push((offset.0.topic.clone(), vec![offset])),
                 }
             }
         }
@@ -102,7 +128,7 @@ pub(crate) fn handle(
                 });
                 let response =
                     OffsetFetchResponseGroup::default().with_group_id(group.group_id.clone());
-                match fetch(ctx, &group.group_id.0, asked) {
+                match fetch(ctx, &group.group_id.0, asked, request.require_stable) {
                     Ok(topics) => response.with_topics(batched_topics(topics)),
                     Err(error) => response.with_error_code(error.code()),
                 }
@@ -116,7 +142,12 @@ pub(crate) fn handle(
             .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
             .collect()
     });
-    match fetch(ctx, &request.group_id.0, asked) {
+    match fetch(
+        ctx,
+        &request.group_id.0,
+        asked,
+        version >= 7 && request.require_stable,
+    ) {
         Ok(topics) => OffsetFetchResponse::default().with_topics(single_topics(topics, version)),
         Err(error) => refused(&request, version, error),
     }
@@ -182,11 +213,12 @@ fn single_topics(topics: TopicOffsets, version: i16) -> Vec<OffsetFetchResponseT
         .map(|(topic, offsets)| {
             let partitions = offsets
                 .into_iter()
-                .map(|o| {
+                .map(|(o, error)| {
                     OffsetFetchResponsePartition::default()
                         .with_partition_index(o.partition)
                         .with_committed_offset(o.offset)
                         .with_committed_leader_epoch(if version >= 5 { o.leader_epoch } else { -1 })
+                        .with_error_code(error.map_or(0, |e| e.code()))
                         .with_metadata(Some(StrBytes::from_string(o.metadata)))
                 })
                 .collect();
@@ -204,11 +236,12 @@ fn batched_topics(topics: TopicOffsets) -> Vec<OffsetFetchResponseTopics> {
         .map(|(topic, offsets)| {
             let partitions = offsets
                 .into_iter()
-                .map(|o| {
+                .map(|(o, error)| {
                     OffsetFetchResponsePartitions::default()
                         .with_partition_index(o.partition)
                         .with_committed_offset(o.offset)
                         .with_committed_leader_epoch(o.leader_epoch)
+                        .with_error_code(error.map_or(0, |e| e.code()))
                         .with_metadata(Some(StrBytes::from_string(o.metadata)))
                 })
                 .collect();

@@ -1,4 +1,5 @@
-//! Produce: validate each partition's batch, apply idempotence, record, answer.
+//! Produce: validate each partition's batch, apply idempotence (and for a
+//! transactional batch, the transaction's checks), record, answer.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use super::context::Ctx;
 use crate::idempotence::Verdict;
 use crate::record_batch::{BatchError, ValidBatch, validate_batches};
 use crate::store::{Protocol, StoreError, TopicLog};
+use crate::txn::{ProducerIdAndEpoch, TopicPartition, TxnApi, for_client};
 use protocol::kafka_error::error_name;
 
 /// A partition's outcome: the base offset, or the error and why.
@@ -43,9 +45,6 @@ pub(crate) fn handle(
     ctx: &Ctx<'_>,
 ) -> Option<ProduceResponse> {
     let acks = request.acks;
-    if request.transactional_id.is_some() {
-        tracing::warn!(peer = %ctx.client.address, "transactional produce refused: the mock broker does not serve transactions");
-    }
     let mut responses = Vec::with_capacity(request.topic_data.len());
     for topic_data in request.topic_data {
         let (topic, name_error) =
@@ -56,13 +55,8 @@ pub(crate) fn handle(
             let outcome = match (&topic, &name_error) {
                 (_, Some(error)) => Err(error.clone()),
                 (Some(topic), None) => {
-                    if request.transactional_id.is_some() {
-                        Err((
-                            ResponseError::TransactionalIdAuthorizationFailed,
-                            "the mock broker does not serve transactions".into(),
-                        ))
-                    } else {
-                        produce_partition(topic, index, partition_data.records, ctx).map(|base| {
+                    produce_partition(topic, index, partition_data.records, version, ctx).map(
+                        |base| {
                             // Only answered from v5: no second look at the partition before.
                             let start = (version >= 5)
                                 .then(|| u32::try_from(index).ok())
@@ -70,8 +64,8 @@ pub(crate) fn handle(
                                 .and_then(|p| topic.log_start_offset(p).ok())
                                 .unwrap_or(0);
                             (base, start)
-                        })
-                    }
+                        },
+                    )
                 }
                 (None, None) => unreachable!("resolve_topic returns a topic or an error"),
             };
@@ -134,6 +128,7 @@ fn produce_partition(
     topic: &Arc<TopicLog>,
     index: i32,
     records: Option<Bytes>,
+    version: i16,
     ctx: &Ctx<'_>,
 ) -> Outcome {
     let partitions = topic.partition_count();
@@ -197,15 +192,17 @@ fn produce_partition(
         ));
     }
     let batch = batches.pop().expect("one batch");
-    if batch.header.is_transactional() || batch.header.is_control() {
+    if batch.header.is_control() {
         return Err((
             ResponseError::InvalidRecord,
-            "transactional and control batches are not served by the mock broker".into(),
+            "control batches are written by the transaction coordinator, not by producers".into(),
         ));
     }
     let bytes = batch.summary.payload_bytes;
     let count = batch.header.record_count as u64;
-    let outcome = if batch.header.producer_id >= 0 {
+    let outcome = if batch.header.is_transactional() {
+        append_transactional(topic, partition, batch, version, ctx)
+    } else if batch.header.producer_id >= 0 {
         append_idempotent(topic, partition, batch, ctx)
     } else {
         append(topic, partition, batch, ctx)
@@ -233,6 +230,42 @@ fn append(topic: &TopicLog, partition: u32, batch: ValidBatch, ctx: &Ctx<'_>) ->
             e @ StoreError::MemoryFull { .. } => (ResponseError::KafkaStorageError, e.to_string()),
             other => (ResponseError::UnknownServerError, other.to_string()),
         })
+}
+
+/// A transactional batch: its partition must be in its producer's open transaction
+/// (Produce v12+, KIP-890 part 2, adds it instead), then it is appended as an idempotent
+/// one. The coordinator's lock is held from the check to the append, so the
+/// transaction cannot end in between and leave the batch after its marker.
+fn append_transactional(
+    topic: &TopicLog,
+    partition: u32,
+    batch: ValidBatch,
+    version: i16,
+    ctx: &Ctx<'_>,
+) -> Outcome {
+    let header = batch.header;
+    let producer = ProducerIdAndEpoch {
+        producer_id: header.producer_id,
+        epoch: header.producer_epoch,
+    };
+    let tp = TopicPartition::new(topic.name(), partition as i32);
+    ctx.state.txns.call(|coordinator, now| {
+        coordinator
+            .check_produce(now, producer, &tp, version >= 12)
+            .map_err(|error| {
+                let error = for_client(error, TxnApi::Produce, version);
+                (
+                    error,
+                    format!(
+                        "{} for a transactional batch of producer id {}, epoch {} to {tp}",
+                        error_name(error.code()),
+                        header.producer_id,
+                        header.producer_epoch
+                    ),
+                )
+            })?;
+        append_idempotent(topic, partition, batch, ctx)
+    })
 }
 
 fn append_idempotent(

@@ -15,15 +15,17 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, ApiKey, ApiVersionsRequest,
+    DeleteGroupsRequest, DescribeGroupsRequest, DescribeTransactionsRequest, EndTxnRequest,
+    FetchRequest, FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest,
+    JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest,
+    ListTransactionsRequest, MetadataRequest, OffsetCommitRequest, OffsetDeleteRequest,
+    OffsetFetchRequest, ProduceRequest, RequestHeader, SyncGroupRequest, TxnOffsetCommitRequest,
+};
+use kafka_protocol::messages::{
     AlterConfigsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteRecordsRequest,
     DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeProducersRequest,
     IncrementalAlterConfigsRequest, OffsetForLeaderEpochRequest,
-};
-use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, DeleteGroupsRequest, DescribeGroupsRequest, FetchRequest,
-    FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest,
-    LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
-    OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest, RequestHeader, SyncGroupRequest,
 };
 use kafka_protocol::protocol::Decodable;
 use protocol::size_prefix::{self, Framed};
@@ -33,9 +35,10 @@ use super::error::CloseReason;
 use super::fetch_response::FetchAnswer;
 use super::response::{Responder, write_response};
 use super::{
-    admin_fault_response, alter_configs, create_partitions, create_topics, delete_records,
-    delete_topics, describe_cluster, describe_configs, describe_producers,
-    incremental_alter_configs, offset_for_leader_epoch,
+    add_offsets_to_txn, add_partitions_to_txn, admin_fault_response, alter_configs,
+    create_partitions, create_topics, delete_records, delete_topics, describe_cluster,
+    describe_configs, describe_producers, describe_transactions, end_txn,
+    incremental_alter_configs, list_transactions, offset_for_leader_epoch, txn_offset_commit,
 };
 use super::{
     api_versions, fault_response, fetch, find_coordinator, init_producer_id, list_offsets,
@@ -449,6 +452,68 @@ pub(crate) async fn handle(
                 describe_producers::touches(&body, topic, partition)
             })?;
             reply.send(fault, Some(describe_producers::handle(body, version, &ctx)))
+        }
+        // Transaction requests: a faulted one never reaches the coordinator either.
+        ApiKey::AddPartitionsToTxn => {
+            let body =
+                AddPartitionsToTxnRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::AddPartitionsToTxn, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => add_partitions_to_txn::refused(&body, version, injected(code)),
+                None => add_partitions_to_txn::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::AddOffsetsToTxn => {
+            let body =
+                AddOffsetsToTxnRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::AddOffsetsToTxn, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => add_offsets_to_txn::refused(injected(code)),
+                None => add_offsets_to_txn::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::TxnOffsetCommit => {
+            let body =
+                TxnOffsetCommitRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::TxnOffsetCommit, &|topic, partition| {
+                txn_offset_commit::touches(&body, topic, partition)
+            })?;
+            let response = match fault.kafka_error() {
+                Some(code) => txn_offset_commit::refused(&body, injected(code)),
+                None => txn_offset_commit::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::EndTxn => {
+            let body = EndTxnRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::EndTxn, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => end_txn::refused(injected(code)),
+                None => end_txn::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::DescribeTransactions => {
+            let body =
+                DescribeTransactionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::DescribeTransactions, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => describe_transactions::refused(&body, injected(code)),
+                None => describe_transactions::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::ListTransactions => {
+            let body =
+                ListTransactionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::ListTransactions, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(_) => Default::default(),
+                None => list_transactions::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
         }
         other => Err(CloseReason::NoHandler { api: other }),
     }

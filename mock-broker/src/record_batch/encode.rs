@@ -82,6 +82,36 @@ pub(crate) fn encode_batch(
     out
 }
 
+/// A transaction marker as Kafka's coordinator writes it: a RecordBatch v2
+/// with the transactional and control attributes, `producer_id` and
+/// `producer_epoch` set, base sequence -1, and one control record whose key is
+/// (version 0, type 1 = COMMIT or 0 = ABORT) and whose value is the
+/// EndTxnMarker (version 0, `coordinator_epoch`). Timestamps are `timestamp`.
+pub(crate) fn encode_control_batch(
+    producer_id: i64,
+    producer_epoch: i16,
+    commit: bool,
+    coordinator_epoch: i32,
+    timestamp: i64,
+) -> BytesMut {
+    let mut key = [0u8; 4];
+    key[2..4].copy_from_slice(&i16::from(commit).to_be_bytes());
+    let mut value = [0u8; 6];
+    value[2..6].copy_from_slice(&coordinator_epoch.to_be_bytes());
+    let message = Message {
+        timestamp: Some(timestamp),
+        key: Some(&key),
+        value: Some(&value),
+        headers: &[],
+    };
+    let mut batch = encode_batch(&[message], Some((producer_id, producer_epoch, -1)));
+    // Attributes: transactional (bit 4) and control (bit 5); the CRC covers them.
+    batch[21..23].copy_from_slice(&0x30i16.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[21..]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+    batch
+}
+
 fn payload_len(m: &Message<'_>) -> usize {
     m.key.map_or(0, <[u8]>::len)
         + m.value.map_or(0, <[u8]>::len)
@@ -142,6 +172,34 @@ fn put_unsigned(out: &mut BytesMut, mut value: u64) {
 mod tests {
     use super::*;
     use crate::record_batch::parse_batches;
+
+    #[test]
+    fn a_marker_is_a_transactional_control_batch_with_kafkas_control_record() {
+        let batch = encode_control_batch(42, 3, true, 7, 1_000);
+        let decoded =
+            kafka_protocol::records::RecordBatchDecoder::decode_all(&mut batch.clone().freeze())
+                .expect("a batch Kafka's decoder reads, CRC included");
+        let record = &decoded[0].records[0];
+        assert!(record.control && record.transactional);
+        assert_eq!((record.producer_id, record.producer_epoch), (42, 3));
+        assert_eq!(record.key.as_deref(), Some(&[0, 0, 0, 1][..]), "COMMIT");
+        assert_eq!(
+            record.value.as_deref(),
+            Some(&[0, 0, 0, 0, 0, 7][..]),
+            "EndTxnMarker v0 with the coordinator epoch"
+        );
+        let abort = encode_control_batch(42, 3, false, 0, 1_000);
+        let parsed = parse_batches(abort.freeze(), 1 << 20)
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert!(parsed.header.is_control() && parsed.header.is_transactional());
+        assert_eq!(
+            parsed.records[0].key.as_deref(),
+            Some(&[0, 0, 0, 0][..]),
+            "ABORT"
+        );
+    }
 
     #[test]
     fn written_batches_read_back_with_their_timestamps_keys_values_and_headers() {

@@ -10,7 +10,7 @@ mod decompress;
 mod encode;
 mod parse;
 
-pub(crate) use encode::{Message, encode_batch};
+pub(crate) use encode::{Message, encode_batch, encode_control_batch};
 pub(crate) use parse::{
     BatchError, BatchRecord, Summary, ValidBatch, parse_batches, validate_batches,
 };

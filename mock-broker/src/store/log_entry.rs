@@ -19,6 +19,7 @@ use std::sync::Arc;
 use bytes::{Buf, Bytes};
 
 use super::stored_record::{ClientInfo, ProducerInfo, StoredRecord};
+use super::txn_index::TxnRecordState;
 use crate::record_batch::{BatchRecord, Summary, parse_batches};
 
 /// One batch of a partition, at the offsets the broker gave it.
@@ -46,6 +47,11 @@ pub(crate) struct LogEntry {
     /// Whether the broker wrote the batch from messages (frame protocol, Rust
     /// API), where a -1 timestamp means the message had none.
     pub(crate) written_here: bool,
+    /// Whether the batch belongs to a transaction (attributes bit 4).
+    pub(crate) transactional: bool,
+    /// For a control batch (a transaction marker): whether it commits (`Some(true)`)
+    /// or aborts (`Some(false)`); `None` for a batch of data.
+    pub(crate) control: Option<bool>,
 }
 
 impl LogEntry {
@@ -64,7 +70,7 @@ impl LogEntry {
     ) -> LogEntry {
         let header = BatchFields::read(&bytes);
         let (max, index) = summary.max_timestamp;
-        LogEntry {
+        let mut entry = LogEntry {
             base_offset,
             record_count: header.record_count,
             max_timestamp: (max, base_offset + i64::from(index)),
@@ -78,7 +84,22 @@ impl LogEntry {
                 header.base_sequence,
             )),
             written_here,
+            transactional: header.attributes & TRANSACTIONAL != 0,
+            control: None,
+        };
+        if header.attributes & CONTROL != 0 {
+            entry.control = Some(entry.marker_commits());
         }
+        entry
+    }
+
+    /// Whether a control batch's record is a COMMIT marker (its key: version,
+    /// then type 0 = ABORT, 1 = COMMIT).
+    fn marker_commits(&self) -> bool {
+        self.decode()
+            .first()
+            .and_then(|r| r.key.as_ref())
+            .is_some_and(|key| key.len() >= 4 && i16::from_be_bytes([key[2], key[3]]) == 1)
     }
 
     /// The partition leader epoch the broker stamped on the batch (0 for
@@ -182,6 +203,14 @@ impl LogEntry {
                 },
             }),
             client: self.client.clone(),
+            // A marker says its outcome; a record of a transaction is open until the
+            // partition's index (read at read time) says otherwise.
+            transaction: match self.control {
+                Some(true) => Some(TxnRecordState::Committed),
+                Some(false) => Some(TxnRecordState::Aborted),
+                None => self.transactional.then_some(TxnRecordState::Open),
+            },
+            control: self.control.is_some(),
         }
     }
 
@@ -208,6 +237,7 @@ impl LogEntry {
 
 /// The header fields of a RecordBatch v2 the index keeps.
 struct BatchFields {
+    attributes: i16,
     record_count: u32,
     producer_id: i64,
     producer_epoch: i16,
@@ -217,8 +247,10 @@ struct BatchFields {
 impl BatchFields {
     /// Reads a validated batch's header (61 bytes at least).
     fn read(bytes: &Bytes) -> BatchFields {
+        let attributes = i16::from_be_bytes([bytes[21], bytes[22]]);
         let mut h = &bytes[43..];
         BatchFields {
+            attributes,
             producer_id: h.get_i64(),
             producer_epoch: h.get_i16(),
             base_sequence: h.get_i32(),
@@ -227,6 +259,11 @@ impl BatchFields {
         }
     }
 }
+
+/// The attributes bit of a transactional batch.
+const TRANSACTIONAL: i16 = 0x10;
+/// The attributes bit of a control batch.
+const CONTROL: i16 = 0x20;
 
 /// What an entry costs beyond its batch: the entry, its place in the log,
 /// the client's `Arc`.

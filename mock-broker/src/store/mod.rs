@@ -17,6 +17,7 @@ mod sink;
 mod stored_record;
 mod topic_config;
 mod topic_log;
+mod txn_index;
 
 pub use error::StoreError;
 pub use limits::{
@@ -28,7 +29,8 @@ pub use record_store::RecordStore;
 pub use sink::RecordSink;
 pub use stored_record::{ClientInfo, NewRecord, ProducerInfo, Protocol, StoredRecord};
 pub use topic_config::{MAX_MESSAGE_BYTES, RETENTION_BYTES, RETENTION_MS, TopicConfig};
-pub use topic_log::{NewTopic, PartitionInfo, TopicInfo, TopicLog};
+pub use topic_log::{FetchView, NewTopic, PartitionInfo, TopicInfo, TopicLog};
+pub use txn_index::TxnRecordState;
 
 #[cfg(test)]
 mod log_tests;

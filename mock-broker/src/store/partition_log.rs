@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use super::limits::{Dropped, StoreLimits};
 use super::log_entry::LogEntry;
 use super::stored_record::StoredRecord;
+use super::txn_index::{AbortedTxn, TxnIndex};
 
 /// One partition's entries.
 #[derive(Debug, Default)]
@@ -20,6 +21,8 @@ pub(crate) struct PartitionLog {
     /// Each leader epoch stamped on the log's batches, with the offset it
     /// starts at, ascending (Kafka's leader epoch cache).
     epochs: Vec<(i32, i64)>,
+    /// Open and aborted transactions, for `read_committed` readers.
+    txn: TxnIndex,
 }
 
 impl PartitionLog {
@@ -56,6 +59,7 @@ impl PartitionLog {
                 bytes: memory,
             });
         }
+        self.txn.drop_before(self.start_offset);
         dropped
     }
 
@@ -72,6 +76,7 @@ impl PartitionLog {
             .count();
         let dropped = self.drop_head(whole);
         self.start_offset = self.start_offset.max(offset);
+        self.txn.drop_before(self.start_offset);
         dropped
     }
 
@@ -139,7 +144,26 @@ impl PartitionLog {
         }
         self.next_offset = entry.next_offset();
         self.bytes += entry.memory();
+        if let Some((producer_id, _, _)) = entry.producer.filter(|_| entry.transactional) {
+            match entry.control {
+                Some(commit) => self.txn.marker(producer_id, entry.base_offset, commit),
+                None => self.txn.data(producer_id, entry.base_offset),
+            }
+        }
         self.entries.push_back(entry);
+    }
+
+    /// The last stable offset: the first offset of the earliest open
+    /// transaction, else the high watermark (never below the log start).
+    pub(crate) fn last_stable_offset(&self) -> i64 {
+        self.txn
+            .first_unstable()
+            .map_or(self.next_offset, |first| first.max(self.start_offset))
+    }
+
+    /// The aborted transactions overlapping `[from, to)`.
+    pub(crate) fn aborted_overlapping(&self, from: i64, to: i64) -> Vec<AbortedTxn> {
+        self.txn.aborted_overlapping(from, to)
     }
 
     /// The index of the entry holding `offset`, or of the first entry after it.
@@ -147,16 +171,33 @@ impl PartitionLog {
         self.entries.partition_point(|e| e.next_offset() <= offset)
     }
 
-    /// Up to `limit` records from offset `from` (or the log start, if later), in offset order.
-    pub(crate) fn read(&self, partition: u32, from: i64, limit: usize) -> Vec<StoredRecord> {
+    /// Up to `limit` records from offset `from` (or the log start, if later),
+    /// in offset order; control records (transaction markers) only if
+    /// `include_control`. A transactional record says how its transaction
+    /// stands now.
+    pub(crate) fn read(
+        &self,
+        partition: u32,
+        from: i64,
+        limit: usize,
+        include_control: bool,
+    ) -> Vec<StoredRecord> {
         let from = from.max(self.start_offset);
         let mut records = Vec::new();
         for entry in self.entries.range(self.position(from)..) {
             if records.len() >= limit {
                 break;
             }
+            if entry.control.is_some() && !include_control {
+                continue;
+            }
             let mut decoded = entry.records_from(partition, from);
             decoded.truncate(limit - records.len());
+            if let Some((producer_id, _, _)) = entry.producer.filter(|_| entry.transactional) {
+                for record in decoded.iter_mut().filter(|r| !r.control) {
+                    record.transaction = Some(self.txn.state_of(producer_id, record.offset));
+                }
+            }
             records.append(&mut decoded);
         }
         records
@@ -164,12 +205,13 @@ impl PartitionLog {
 
     /// Every record, in offset order.
     pub(crate) fn read_all(&self, partition: u32) -> Vec<StoredRecord> {
-        self.read(partition, 0, usize::MAX)
+        self.read(partition, 0, usize::MAX, false)
     }
 
     /// The entries from the one holding `from` on: at least one (when there is
     /// any) if `min_one`, then whole entries while their bytes fit in `budget`.
     /// `size` says how many bytes an entry takes in a response.
+    #[cfg(test)]
     pub(crate) fn entries_from(
         &self,
         from: i64,
@@ -177,9 +219,26 @@ impl PartitionLog {
         min_one: bool,
         size: impl Fn(&LogEntry) -> usize,
     ) -> (Vec<LogEntry>, usize) {
+        self.entries_between(from, i64::MAX, budget, min_one, size)
+    }
+
+    /// As [`PartitionLog::entries_from`], but only entries that start before
+    /// `until` (a `read_committed` fetch stops at the last stable offset,
+    /// which is always the start of a batch).
+    pub(crate) fn entries_between(
+        &self,
+        from: i64,
+        until: i64,
+        budget: usize,
+        min_one: bool,
+        size: impl Fn(&LogEntry) -> usize,
+    ) -> (Vec<LogEntry>, usize) {
         let mut taken = Vec::new();
         let mut used = 0usize;
         for entry in self.entries.range(self.position(from)..) {
+            if entry.base_offset >= until {
+                break;
+            }
             let len = size(entry);
             let first = taken.is_empty() && min_one;
             if !first && used + len > budget {

@@ -285,6 +285,25 @@ impl RecordStore {
         log.read(partition, from, limit)
     }
 
+    /// As [`RecordStore::read`], with control records (transaction markers)
+    /// too if `include_control`.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownTopic`] or [`StoreError::UnknownPartition`].
+    pub fn read_records(
+        &self,
+        topic: &str,
+        partition: u32,
+        from: i64,
+        limit: usize,
+        include_control: bool,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        let log = self.topic(topic).ok_or_else(|| StoreError::UnknownTopic {
+            topic: topic.to_string(),
+        })?;
+        log.read_records(partition, from, limit, include_control)
+    }
+
     /// Every record of `topic`, partition by partition, each in offset order.
     ///
     /// # Errors

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use protocol::Header;
 
+use super::txn_index::TxnRecordState;
+
 /// Which protocol a message arrived over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Protocol {
@@ -69,6 +71,12 @@ pub struct StoredRecord {
     pub producer: Option<ProducerInfo>,
     /// Who sent it.
     pub client: Arc<ClientInfo>,
+    /// For a record of a transaction, how its transaction stands when read
+    /// (for a control record, the outcome its marker writes); `None` otherwise.
+    pub transaction: Option<TxnRecordState>,
+    /// Whether it is a control record (a transaction's COMMIT or ABORT
+    /// marker), which consumers skip and listings leave out unless asked.
+    pub control: bool,
 }
 
 /// A message about to be appended; the store gives it its offset.

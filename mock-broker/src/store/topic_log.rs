@@ -16,7 +16,8 @@ use super::retention::Retention;
 use super::sink::RecordSink;
 use super::stored_record::{ClientInfo, NewRecord, ProducerInfo, StoredRecord};
 use super::topic_config::{SharedConfig, TopicConfig};
-use crate::record_batch::{Message, Summary, encode_batch};
+use super::txn_index::AbortedTxn;
+use crate::record_batch::{Message, Summary, encode_batch, encode_control_batch};
 
 /// Kafka batches at least this large are kept as slices of their request, without a copy.
 const SHARE_FROM: usize = 64 * 1024;
@@ -63,6 +64,23 @@ impl NewTopic {
             config: TopicConfig::default(),
         }
     }
+}
+
+/// What a Fetch reads of one partition, all under one look at it.
+#[derive(Debug, Clone, Default)]
+pub struct FetchView {
+    /// The entries served, whole, from the one holding the fetch offset.
+    pub(crate) entries: Vec<LogEntry>,
+    /// The bytes they take in a response.
+    pub(crate) size: usize,
+    /// The offset the next record will get.
+    pub high_watermark: i64,
+    /// The first offset of the earliest open transaction, else the high watermark.
+    pub last_stable_offset: i64,
+    /// The first offset still kept.
+    pub log_start_offset: i64,
+    /// For `read_committed`: the aborted transactions overlapping what is served.
+    pub(crate) aborted: Vec<AbortedTxn>,
 }
 
 /// One topic's partitions.
@@ -405,7 +423,8 @@ impl TopicLog {
         Ok(base_offset)
     }
 
-    /// Up to `limit` records of `partition` from offset `from`, in offset order.
+    /// Up to `limit` records of `partition` from offset `from`, in offset
+    /// order, without control records (transaction markers).
     ///
     /// # Errors
     /// [`StoreError::UnknownPartition`].
@@ -415,9 +434,121 @@ impl TopicLog {
         from: i64,
         limit: usize,
     ) -> Result<Vec<StoredRecord>, StoreError> {
+        self.read_records(partition, from, limit, false)
+    }
+
+    /// As [`TopicLog::read`], with control records too if `include_control`.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`].
+    pub fn read_records(
+        &self,
+        partition: u32,
+        from: i64,
+        limit: usize,
+        include_control: bool,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
         let slot = self.partition(partition)?;
         let log = slot.lock().expect("partition lock");
-        Ok(log.read(partition, from, limit))
+        Ok(log.read(partition, from, limit, include_control))
+    }
+
+    /// Appends a transaction marker to `partition`: a control batch (RecordBatch
+    /// v2 with the transactional and control flags) of `producer_id` at
+    /// `producer_epoch`, COMMIT or ABORT, carrying `coordinator_epoch`, as
+    /// Kafka's coordinator writes it. It ends the producer's open transaction
+    /// in the partition; returns its offset.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`], [`StoreError::Sink`] or the memory cap.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn append_marker(
+        &self,
+        partition: u32,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        coordinator_epoch: i32,
+        leader_epoch: i32,
+        receive_time: i64,
+        client: &Arc<ClientInfo>,
+    ) -> Result<i64, StoreError> {
+        let bytes = encode_control_batch(
+            producer_id,
+            producer_epoch,
+            commit,
+            coordinator_epoch,
+            receive_time,
+        );
+        let summary = Summary {
+            max_timestamp: (receive_time, 0),
+            payload_bytes: 0,
+        };
+        self.append_kafka_batch(
+            partition,
+            bytes.freeze(),
+            &summary,
+            leader_epoch,
+            receive_time,
+            client,
+        )
+    }
+
+    /// What a Fetch from `from` serves of `partition`: entries as
+    /// [`TopicLog::entries_from`] takes them, only up to the last stable offset
+    /// and with the aborted transactions they overlap when `read_committed`,
+    /// and the partition's offsets, all read under one lock.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`].
+    pub(crate) fn fetch_view(
+        &self,
+        partition: u32,
+        from: i64,
+        read_committed: bool,
+        budget: usize,
+        min_one: bool,
+        size: impl Fn(&LogEntry) -> usize,
+    ) -> Result<FetchView, StoreError> {
+        let slot = self.partition(partition)?;
+        let log = slot.lock().expect("partition lock");
+        let high_watermark = log.next_offset();
+        let last_stable_offset = log.last_stable_offset();
+        let log_start_offset = log.start_offset();
+        let mut view = FetchView {
+            high_watermark,
+            last_stable_offset,
+            log_start_offset,
+            ..FetchView::default()
+        };
+        if from < log_start_offset || from > high_watermark {
+            return Ok(view);
+        }
+        let until = if read_committed {
+            last_stable_offset
+        } else {
+            i64::MAX
+        };
+        let (entries, size) = log.entries_between(from, until, budget, min_one, size);
+        if read_committed {
+            let end = entries.last().map_or(from, LogEntry::next_offset);
+            view.aborted = log.aborted_overlapping(from, end);
+        }
+        view.entries = entries;
+        view.size = size;
+        Ok(view)
+    }
+
+    /// The last stable offset of `partition`: the first offset of its earliest
+    /// open transaction, else its high watermark (what `read_committed`
+    /// readers may read up to).
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPartition`].
+    pub fn last_stable_offset(&self, partition: u32) -> Result<i64, StoreError> {
+        let slot = self.partition(partition)?;
+        let log = slot.lock().expect("partition lock");
+        Ok(log.last_stable_offset())
     }
 
     /// The entries of `partition` from the one holding `from` on: at least one
@@ -426,6 +557,7 @@ impl TopicLog {
     ///
     /// # Errors
     /// [`StoreError::UnknownPartition`].
+    #[cfg(test)]
     pub(crate) fn entries_from(
         &self,
         partition: u32,

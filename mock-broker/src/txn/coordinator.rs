@@ -64,11 +64,6 @@ impl TxnCoordinator {
         }
     }
 
-    /// The coordinator epoch its markers carry.
-    pub(crate) fn coordinator_epoch(&self) -> i32 {
-        self.coordinator_epoch
-    }
-
     /// The transaction of `transactional_id`.
     ///
     /// # Errors
@@ -368,10 +363,25 @@ impl TxnCoordinator {
 
     /// Whether an open transaction holds offsets for `group_id` not yet
     /// committed (OffsetFetch with `require_stable` answers UNSTABLE_OFFSET_COMMIT).
+    #[cfg(test)]
     pub(crate) fn has_pending_offsets(&self, group_id: &str) -> bool {
         self.transactions
             .values()
             .any(|txn| txn.has_pending_offsets(group_id))
+    }
+
+    /// The partitions of `group_id` for which open transactions hold offsets
+    /// not yet committed: OffsetFetch with `require_stable` answers
+    /// UNSTABLE_OFFSET_COMMIT for these, as Kafka.
+    pub(crate) fn pending_offset_partitions(
+        &self,
+        group_id: &str,
+    ) -> std::collections::BTreeSet<TopicPartition> {
+        self.transactions
+            .values()
+            .flat_map(|txn| txn.pending_offsets(group_id))
+            .cloned()
+            .collect()
     }
 
     /// The time work is due: aborts transactions open longer than their

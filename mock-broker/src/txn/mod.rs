@@ -29,15 +29,15 @@ mod txn_version;
 pub(crate) use client_errors::{TxnApi, for_client};
 pub(crate) use completion::Completion;
 pub(crate) use config::TxnConfig;
-pub(crate) use coordinator::{PartitionVerdicts, TxnCoordinator};
+pub(crate) use coordinator::TxnCoordinator;
 pub(crate) use description::TxnDescription;
-pub(crate) use listing::{ListFilter, ListedTxn, Listing};
-pub(crate) use marker::Marker;
+pub(crate) use listing::ListFilter;
 pub(crate) use outcome::{EndTxnOutcome, InitOutcome};
-pub(crate) use producer_identity::{NO_PRODUCER_EPOCH, NO_PRODUCER_ID, ProducerIdAndEpoch};
+pub(crate) use producer_identity::ProducerIdAndEpoch;
 pub(crate) use topic_partition::TopicPartition;
-pub(crate) use txn_offset::{GroupOffsets, TxnOffset};
-pub(crate) use txn_state::TxnState;
+pub(crate) use txn_offset::TxnOffset;
+#[cfg(test)]
+use txn_state::TxnState;
 pub(crate) use txn_version::TxnVersion;
 
 #[cfg(test)]

@@ -104,8 +104,14 @@ impl Transaction {
 
     /// Whether the open transaction holds offsets for `group_id` not yet
     /// committed (Kafka's "unstable" offsets, KIP-447).
+    #[cfg(test)]
     pub(crate) fn has_pending_offsets(&self, group_id: &str) -> bool {
         self.groups.get(group_id).is_some_and(|o| !o.is_empty())
+    }
+
+    /// The partitions of `group_id` the open transaction holds offsets for.
+    pub(crate) fn pending_offsets(&self, group_id: &str) -> impl Iterator<Item = &TopicPartition> {
+        self.groups.get(group_id).into_iter().flat_map(|o| o.keys())
     }
 
     /// When the open transaction times out: the first `now_ms` at which
