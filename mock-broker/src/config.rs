@@ -71,6 +71,12 @@ pub struct BrokerConfig {
     /// empty consumer group waits for more members (extended while more keep coming), in
     /// ms. Default 3000, as Kafka; [`BrokerConfig::ephemeral`] uses 0.
     pub group_initial_rebalance_delay_ms: u64,
+    /// Kafka's `group.consumer.heartbeat.interval.ms`: how often consumer-protocol
+    /// (KIP-848) members are told to heartbeat, in ms. Default 5000, as Kafka.
+    pub group_consumer_heartbeat_interval_ms: u32,
+    /// Kafka's `group.consumer.session.timeout.ms`: how long a consumer-protocol member may
+    /// go without a heartbeat before it is fenced, in ms. Default 45000, as Kafka.
+    pub group_consumer_session_timeout_ms: u32,
 }
 
 impl Default for BrokerConfig {
@@ -95,6 +101,8 @@ impl Default for BrokerConfig {
             memory_policy: MemoryPolicy::Refuse,
             faults: Vec::new(),
             group_initial_rebalance_delay_ms: 3000,
+            group_consumer_heartbeat_interval_ms: 5000,
+            group_consumer_session_timeout_ms: 45_000,
         }
     }
 }
@@ -175,6 +183,17 @@ impl BrokerConfig {
         }
         if self.partitions == 0 {
             return Err("partitions is 0; expected at least 1".into());
+        }
+        if self.group_consumer_heartbeat_interval_ms == 0
+            || self.group_consumer_heartbeat_interval_ms >= self.group_consumer_session_timeout_ms
+            || i32::try_from(self.group_consumer_session_timeout_ms).is_err()
+        {
+            return Err(format!(
+                "group_consumer_heartbeat_interval_ms is {} and group_consumer_session_timeout_ms {}; expected 0 < interval < session timeout <= {}",
+                self.group_consumer_heartbeat_interval_ms,
+                self.group_consumer_session_timeout_ms,
+                i32::MAX
+            ));
         }
         if self.max_message_bytes == 0 {
             return Err("max_message_bytes is 0; expected at least 1".into());

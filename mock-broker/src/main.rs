@@ -71,6 +71,14 @@ struct Args {
     /// (Kafka's group.initial.rebalance.delay.ms) [default: 3000].
     #[arg(long, value_name = "MS")]
     group_initial_rebalance_delay_ms: Option<u64>,
+    /// How often consumer-protocol (KIP-848) members are told to heartbeat, in ms
+    /// (Kafka's group.consumer.heartbeat.interval.ms) [default: 5000].
+    #[arg(long, value_name = "MS")]
+    group_consumer_heartbeat_interval_ms: Option<u32>,
+    /// How long a consumer-protocol member may go without a heartbeat before it is fenced,
+    /// in ms (Kafka's group.consumer.session.timeout.ms) [default: 45000].
+    #[arg(long, value_name = "MS")]
+    group_consumer_session_timeout_ms: Option<u32>,
     /// Refuse produce requests for topics that do not exist instead of creating them.
     #[arg(long)]
     no_auto_create_topics: bool,
@@ -134,6 +142,12 @@ impl Args {
         }
         if let Some(ms) = self.group_initial_rebalance_delay_ms {
             config.group_initial_rebalance_delay_ms = ms;
+        }
+        if let Some(ms) = self.group_consumer_heartbeat_interval_ms {
+            config.group_consumer_heartbeat_interval_ms = ms;
+        }
+        if let Some(ms) = self.group_consumer_session_timeout_ms {
+            config.group_consumer_session_timeout_ms = ms;
         }
         if self.no_auto_create_topics {
             config.auto_create_topics = false;

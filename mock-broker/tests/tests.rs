@@ -3,6 +3,7 @@
 mod admin_api;
 mod binaries;
 mod consumer_groups;
+mod consumer_protocol;
 mod faults;
 mod faults_rdkafka;
 mod fetch_batches;

@@ -161,6 +161,10 @@ pub enum ApiScope {
     DeleteGroups,
     /// Kafka OffsetDelete.
     OffsetDelete,
+    /// Kafka ConsumerGroupHeartbeat (KIP-848).
+    ConsumerGroupHeartbeat,
+    /// Kafka ConsumerGroupDescribe (KIP-848).
+    ConsumerGroupDescribe,
     /// Every request (the same as leaving `api` out).
     Any,
 }

@@ -8,6 +8,8 @@
 //! connection is closed. This module only declares and re-exports.
 
 mod api_versions;
+mod consumer_group_describe;
+mod consumer_group_heartbeat;
 mod context;
 mod delete_groups;
 mod describe_groups;

@@ -42,10 +42,12 @@ pub(crate) fn touches(
 /// One group's committed offsets, topic by topic.
 type TopicOffsets = Vec<(String, Vec<FetchedOffset>)>;
 
-/// The committed offsets of `group_id` for `asked` ((topic, partitions); `None`: all).
+/// The committed offsets of `group_id` for `asked` ((topic, partitions); `None`: all),
+/// fetched by `member` (v9+: its member id and epoch, which a consumer-protocol group checks).
 fn fetch(
     ctx: &Ctx<'_>,
     group_id: &str,
+    member: Option<(&str, i32)>,
     asked: Option<Vec<(String, Vec<i32>)>>,
 ) -> Result<TopicOffsets, ResponseError> {
     if !coordinates(ctx, group_id) {
@@ -57,10 +59,9 @@ fn fetch(
             .flat_map(|(topic, ps)| ps.iter().map(move |p| (topic.clone(), *p)))
             .collect()
     });
-    let fetched = ctx
-        .state
-        .groups
-        .read(|coordinator| coordinator.fetch_offsets(group_id, partitions.as_deref()));
+    let fetched = ctx.state.groups.read(|coordinator| {
+        coordinator.fetch_member_offsets(group_id, member, partitions.as_deref())
+    })?;
     let mut by_topic: TopicOffsets = Vec::new();
     match asked {
         // In the request's order and shape, even for a topic named twice.
@@ -102,7 +103,11 @@ pub(crate) fn handle(
                 });
                 let response =
                     OffsetFetchResponseGroup::default().with_group_id(group.group_id.clone());
-                match fetch(ctx, &group.group_id.0, asked) {
+                let member = group
+                    .member_id
+                    .as_ref()
+                    .map(|id| (id.as_str(), group.member_epoch));
+                match fetch(ctx, &group.group_id.0, member, asked) {
                     Ok(topics) => response.with_topics(batched_topics(topics)),
                     Err(error) => response.with_error_code(error.code()),
                 }
@@ -116,7 +121,7 @@ pub(crate) fn handle(
             .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
             .collect()
     });
-    match fetch(ctx, &request.group_id.0, asked) {
+    match fetch(ctx, &request.group_id.0, None, asked) {
         Ok(topics) => OffsetFetchResponse::default().with_topics(single_topics(topics, version)),
         Err(error) => refused(&request, version, error),
     }

@@ -15,9 +15,10 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, DeleteGroupsRequest, DescribeGroupsRequest, FetchRequest,
-    FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest,
-    LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    ApiKey, ApiVersionsRequest, ConsumerGroupDescribeRequest, ConsumerGroupHeartbeatRequest,
+    DeleteGroupsRequest, DescribeGroupsRequest, FetchRequest, FindCoordinatorRequest,
+    HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest,
+    ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
     OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest, RequestHeader, SyncGroupRequest,
 };
 use kafka_protocol::protocol::Decodable;
@@ -31,6 +32,7 @@ use super::{
     api_versions, fault_response, fetch, find_coordinator, init_producer_id, list_offsets,
     metadata, produce,
 };
+use super::{consumer_group_describe, consumer_group_heartbeat};
 use super::{
     delete_groups, describe_groups, heartbeat, join_group, leave_group, list_groups, offset_commit,
     offset_delete, offset_fetch, sync_group,
@@ -329,6 +331,26 @@ pub(crate) async fn handle(
             let response = match fault.kafka_error() {
                 Some(code) => offset_delete::refused(&body, injected(code)),
                 None => offset_delete::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::ConsumerGroupHeartbeat => {
+            let body = ConsumerGroupHeartbeatRequest::decode(&mut request, version)
+                .map_err(decode_error)?;
+            let fault = fault(ApiScope::ConsumerGroupHeartbeat, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => consumer_group_heartbeat::refused(injected(code)),
+                None => consumer_group_heartbeat::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::ConsumerGroupDescribe => {
+            let body = ConsumerGroupDescribeRequest::decode(&mut request, version)
+                .map_err(decode_error)?;
+            let fault = fault(ApiScope::ConsumerGroupDescribe, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => consumer_group_describe::refused(&body, injected(code)),
+                None => consumer_group_describe::handle(body, version, &ctx),
             };
             reply.send(fault, Some(response))
         }
