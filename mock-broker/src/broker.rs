@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::fault::Faults;
+use crate::group::GroupConfig;
 use crate::group_service::GroupService;
 use crate::groups::{GroupInfo, GroupSummary};
 use crate::server;
@@ -122,7 +123,17 @@ impl MockBroker {
                 .add(spec.clone())
                 .map_err(|e| StartError::Config(e.to_string()))?;
         }
-        let groups = GroupService::new(config.group_initial_rebalance_delay_ms);
+        let groups = GroupService::with_config(GroupConfig {
+            initial_rebalance_delay_ms: i64::try_from(config.group_initial_rebalance_delay_ms)
+                .unwrap_or(i64::MAX),
+            consumer_heartbeat_interval_ms: i32::try_from(
+                config.group_consumer_heartbeat_interval_ms,
+            )
+            .unwrap_or(i32::MAX),
+            consumer_session_timeout_ms: i32::try_from(config.group_consumer_session_timeout_ms)
+                .unwrap_or(i32::MAX),
+            ..GroupConfig::default()
+        });
         let state = Arc::new(BrokerState {
             groups,
             config,

@@ -81,6 +81,12 @@ pub struct BrokerConfig {
     /// answering (and the admin API's open connections to go), in ms; past
     /// it they are closed and the broker stops anyway. Default 5000.
     pub shutdown_grace_ms: u64,
+    /// Kafka's `group.consumer.heartbeat.interval.ms`: how often consumer-protocol
+    /// (KIP-848) members are told to heartbeat, in ms. Default 5000, as Kafka.
+    pub group_consumer_heartbeat_interval_ms: u32,
+    /// Kafka's `group.consumer.session.timeout.ms`: how long a consumer-protocol member may
+    /// go without a heartbeat before it is fenced, in ms. Default 45000, as Kafka.
+    pub group_consumer_session_timeout_ms: u32,
 }
 
 impl Default for BrokerConfig {
@@ -108,6 +114,8 @@ impl Default for BrokerConfig {
             faults: Vec::new(),
             group_initial_rebalance_delay_ms: 3000,
             shutdown_grace_ms: 5000,
+            group_consumer_heartbeat_interval_ms: 5000,
+            group_consumer_session_timeout_ms: 45_000,
         }
     }
 }
@@ -199,6 +207,17 @@ impl BrokerConfig {
             return Err(format!(
                 "partitions is {}; expected at most max_partitions_per_topic ({})",
                 self.partitions, self.max_partitions_per_topic
+            ));
+        }
+        if self.group_consumer_heartbeat_interval_ms == 0
+            || self.group_consumer_heartbeat_interval_ms >= self.group_consumer_session_timeout_ms
+            || i32::try_from(self.group_consumer_session_timeout_ms).is_err()
+        {
+            return Err(format!(
+                "group_consumer_heartbeat_interval_ms is {} and group_consumer_session_timeout_ms {}; expected 0 < interval < session timeout <= {}",
+                self.group_consumer_heartbeat_interval_ms,
+                self.group_consumer_session_timeout_ms,
+                i32::MAX
             ));
         }
         if self.max_message_bytes == 0 {

@@ -48,13 +48,8 @@ pub(crate) struct Waiting<'a> {
 }
 
 impl GroupService {
-    /// A coordinator without groups, following `initial_rebalance_delay_ms`.
-    pub(crate) fn new(initial_rebalance_delay_ms: u64) -> Self {
-        let config = GroupConfig {
-            initial_rebalance_delay_ms: i64::try_from(initial_rebalance_delay_ms)
-                .unwrap_or(i64::MAX),
-            ..GroupConfig::default()
-        };
+    /// A coordinator without groups, following `config`.
+    pub(crate) fn with_config(config: GroupConfig) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 coordinator: Coordinator::new(config),

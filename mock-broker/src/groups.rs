@@ -1,6 +1,9 @@
 //! What the Rust API ([`MockBroker::groups`](crate::MockBroker::groups)) and the admin
 //! API (`GET /groups`) show of the consumer groups: state, members with their assignments,
-//! and committed offsets with their lag behind the high watermark.
+//! and committed offsets with their lag behind the high watermark. Groups of both
+//! protocols are shown; a consumer-protocol (KIP-848) group has `group_type` `consumer`,
+//! its group epoch as `generation_id`, its assignor as `protocol`, and its members' epochs,
+//! reconciliation states and target assignments.
 
 use base64::Engine as _;
 use bytes::{Buf, Bytes};
@@ -8,7 +11,9 @@ use kafka_protocol::messages::ConsumerProtocolAssignment;
 use kafka_protocol::protocol::{Decodable, Message};
 use serde::Serialize;
 
-use crate::group::{GroupSnapshot, MemberSnapshot};
+use crate::group::{
+    Assignment, CommittedOffset, ConsumerGroupDescription, GroupSnapshot, MemberSnapshot,
+};
 use crate::group_service::GroupService;
 use crate::store::RecordStore;
 
@@ -18,8 +23,11 @@ use crate::store::RecordStore;
 pub struct GroupSummary {
     /// The group id.
     pub group_id: String,
-    /// Its state as Kafka names it: `Empty`, `PreparingRebalance`, `CompletingRebalance`, `Stable`.
+    /// Its state as Kafka names it: `Empty`, `PreparingRebalance`, `CompletingRebalance`,
+    /// `Stable` (classic); `Empty`, `Assigning`, `Reconciling`, `Stable` (consumer).
     pub state: String,
+    /// `classic`, or `consumer` for a KIP-848 consumer-protocol group.
+    pub group_type: String,
     /// Its protocol type (`consumer` for consumers), once a member joined.
     pub protocol_type: Option<String>,
     /// The protocol (assignor) chosen for the current generation.
@@ -36,6 +44,11 @@ pub struct GroupInfo {
     pub group_id: String,
     /// Its state as Kafka names it.
     pub state: String,
+    /// `classic`, or `consumer` for a KIP-848 consumer-protocol group.
+    pub group_type: String,
+    /// A consumer-protocol group's target assignment epoch (`generation_id` is its group
+    /// epoch).
+    pub assignment_epoch: Option<i32>,
     /// When it entered that state, in ms since the Unix epoch.
     pub state_since_ms: i64,
     /// Its protocol type, once a member joined.
@@ -73,8 +86,17 @@ pub struct MemberInfo {
     /// Its assignment for the current generation, decoded, when the group uses the
     /// consumer protocol and it decodes.
     pub assigned: Option<Vec<AssignedTopic>>,
-    /// Its assignment as the leader sent it, base64.
+    /// Its assignment as the leader sent it, base64 ("" for consumer-protocol members).
     pub assignment_base64: String,
+    /// A consumer-protocol member's epoch.
+    pub member_epoch: Option<i32>,
+    /// A consumer-protocol member's reconciliation state: `stable`,
+    /// `unrevoked_partitions` or `unreleased_partitions`.
+    pub member_state: Option<String>,
+    /// A consumer-protocol member's subscribed topics.
+    pub subscribed_topics: Option<Vec<String>>,
+    /// A consumer-protocol member's target assignment.
+    pub target: Option<Vec<AssignedTopic>>,
 }
 
 /// The partitions of one topic assigned to a member.
@@ -111,18 +133,35 @@ pub struct CommittedOffsetInfo {
 
 /// Every group, by group id.
 pub(crate) fn list(groups: &GroupService) -> Vec<GroupSummary> {
-    groups
-        .read(|coordinator| coordinator.snapshot())
+    let (classic, consumer) =
+        groups.read(|coordinator| (coordinator.snapshot(), coordinator.consumer_snapshot()));
+    let mut listed: Vec<GroupSummary> = classic
         .into_iter()
         .map(|g| GroupSummary {
             state: g.state.name().to_owned(),
+            group_type: CLASSIC.to_owned(),
             members: g.members.len(),
             group_id: g.group_id,
             protocol_type: g.protocol_type,
             protocol: g.protocol,
         })
-        .collect()
+        .chain(consumer.into_iter().map(|g| GroupSummary {
+            state: g.state.name().to_owned(),
+            group_type: CONSUMER.to_owned(),
+            members: g.members.len(),
+            group_id: g.group_id,
+            protocol_type: Some(CONSUMER.to_owned()),
+            protocol: Some(g.assignor.to_owned()),
+        }))
+        .collect();
+    listed.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    listed
 }
+
+/// The group type of the classic protocol.
+const CLASSIC: &str = "classic";
+/// The group type (and protocol type) of KIP-848's consumer protocol.
+const CONSUMER: &str = "consumer";
 
 /// Makes every member of a Stable (or CompletingRebalance) group rejoin, as if one asked
 /// for a rebalance; false for a group in any other state or unknown.
@@ -132,44 +171,100 @@ pub(crate) fn force_rebalance(groups: &GroupService, group_id: &str) -> bool {
 
 /// Every group in full, by group id, with lags from `store`.
 pub(crate) fn describe_all(groups: &GroupService, store: &RecordStore) -> Vec<GroupInfo> {
-    groups
-        .read(|coordinator| coordinator.snapshot())
+    let (classic, consumer) =
+        groups.read(|coordinator| (coordinator.snapshot(), coordinator.consumer_snapshot()));
+    let mut described: Vec<GroupInfo> = classic
         .into_iter()
         .map(|g| info(g, store))
+        .chain(consumer.into_iter().map(|g| consumer_info(g, store)))
+        .collect();
+    described.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    described
+}
+
+fn offset_infos(
+    offsets: Vec<(String, i32, CommittedOffset)>,
+    store: &RecordStore,
+) -> Vec<CommittedOffsetInfo> {
+    offsets
+        .into_iter()
+        .map(|(topic, partition, committed)| {
+            let high_watermark = store.topic(&topic).and_then(|log| {
+                u32::try_from(partition)
+                    .ok()
+                    .and_then(|p| log.high_watermark(p).ok())
+            });
+            CommittedOffsetInfo {
+                lag: high_watermark.map(|hw| hw - committed.offset),
+                high_watermark,
+                topic,
+                partition,
+                offset: committed.offset,
+                leader_epoch: committed.leader_epoch,
+                metadata: committed.metadata,
+                commit_timestamp_ms: committed.commit_timestamp_ms,
+            }
+        })
         .collect()
+}
+
+fn assigned_topics(assignment: &Assignment) -> Vec<AssignedTopic> {
+    assignment
+        .topics()
+        .map(|(topic, partitions)| AssignedTopic {
+            topic: topic.to_owned(),
+            partitions: partitions.iter().copied().collect(),
+        })
+        .collect()
+}
+
+fn consumer_info(g: ConsumerGroupDescription, store: &RecordStore) -> GroupInfo {
+    GroupInfo {
+        group_id: g.group_id,
+        state: g.state.name().to_owned(),
+        group_type: CONSUMER.to_owned(),
+        assignment_epoch: Some(g.assignment_epoch),
+        state_since_ms: g.state_since_ms,
+        protocol_type: Some(CONSUMER.to_owned()),
+        protocol: Some(g.assignor.to_owned()),
+        generation_id: g.group_epoch,
+        leader: None,
+        members: g
+            .members
+            .into_iter()
+            .map(|m| MemberInfo {
+                assigned: Some(assigned_topics(&m.assigned)),
+                target: Some(assigned_topics(&m.target)),
+                member_epoch: Some(m.member_epoch),
+                member_state: Some(m.state.name().to_owned()),
+                subscribed_topics: Some(m.subscribed_topic_names),
+                assignment_base64: String::new(),
+                member_id: m.member_id,
+                group_instance_id: m.instance_id,
+                client_id: m.client_id,
+                client_host: m.client_host,
+                session_timeout_ms: 0,
+                rebalance_timeout_ms: m.rebalance_timeout_ms,
+                protocols: Vec::new(),
+            })
+            .collect(),
+        offsets: offset_infos(g.offsets, store),
+    }
 }
 
 fn info(snapshot: GroupSnapshot, store: &RecordStore) -> GroupInfo {
     let consumer = snapshot.protocol_type.as_deref() == Some("consumer");
     GroupInfo {
         state: snapshot.state.name().to_owned(),
+        group_type: CLASSIC.to_owned(),
+        assignment_epoch: None,
         state_since_ms: snapshot.state_since_ms,
         members: snapshot
             .members
             .into_iter()
             .map(|m| member(m, consumer))
             .collect(),
-        offsets: snapshot
-            .offsets
-            .into_iter()
-            .map(|(topic, partition, committed)| {
-                let high_watermark = store.topic(&topic).and_then(|log| {
-                    u32::try_from(partition)
-                        .ok()
-                        .and_then(|p| log.high_watermark(p).ok())
-                });
-                CommittedOffsetInfo {
-                    lag: high_watermark.map(|hw| hw - committed.offset),
-                    high_watermark,
-                    topic,
-                    partition,
-                    offset: committed.offset,
-                    leader_epoch: committed.leader_epoch,
-                    metadata: committed.metadata,
-                    commit_timestamp_ms: committed.commit_timestamp_ms,
-                }
-            })
-            .collect(),
+        offsets: offset_infos(snapshot.offsets, store),
         group_id: snapshot.group_id,
         protocol_type: snapshot.protocol_type,
         protocol: snapshot.protocol,
@@ -190,6 +285,10 @@ fn member(m: MemberSnapshot, consumer: bool) -> MemberInfo {
         group_instance_id: m.group_instance_id,
         client_id: m.client_id,
         client_host: m.client_host,
+        member_epoch: None,
+        member_state: None,
+        subscribed_topics: None,
+        target: None,
         session_timeout_ms: m.session_timeout_ms,
         rebalance_timeout_ms: m.rebalance_timeout_ms,
         protocols: m.protocols,

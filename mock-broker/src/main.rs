@@ -81,6 +81,14 @@ struct Args {
     /// a second signal exits at once [default: 5000].
     #[arg(long, value_name = "MS")]
     shutdown_grace_ms: Option<u64>,
+    /// How often consumer-protocol (KIP-848) members are told to heartbeat, in ms
+    /// (Kafka's group.consumer.heartbeat.interval.ms) [default: 5000].
+    #[arg(long, value_name = "MS")]
+    group_consumer_heartbeat_interval_ms: Option<u32>,
+    /// How long a consumer-protocol member may go without a heartbeat before it is fenced,
+    /// in ms (Kafka's group.consumer.session.timeout.ms) [default: 45000].
+    #[arg(long, value_name = "MS")]
+    group_consumer_session_timeout_ms: Option<u32>,
     /// Refuse produce requests for topics that do not exist instead of creating them.
     #[arg(long)]
     no_auto_create_topics: bool,
@@ -153,6 +161,12 @@ impl Args {
         }
         if let Some(ms) = self.shutdown_grace_ms {
             config.shutdown_grace_ms = ms;
+        }
+        if let Some(ms) = self.group_consumer_heartbeat_interval_ms {
+            config.group_consumer_heartbeat_interval_ms = ms;
+        }
+        if let Some(ms) = self.group_consumer_session_timeout_ms {
+            config.group_consumer_session_timeout_ms = ms;
         }
         if self.no_auto_create_topics {
             config.auto_create_topics = false;

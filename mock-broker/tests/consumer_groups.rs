@@ -105,7 +105,7 @@ pub(crate) struct OffsetJson {
 
 impl MemberJson {
     /// The partitions of `topic` assigned to the member.
-    fn partitions(&self, topic: &str) -> BTreeSet<i32> {
+    pub(crate) fn partitions(&self, topic: &str) -> BTreeSet<i32> {
         self.assigned
             .iter()
             .flatten()

@@ -4,6 +4,7 @@ mod admin_api;
 mod admin_clients;
 mod binaries;
 mod consumer_groups;
+mod consumer_protocol;
 mod faults;
 mod faults_rdkafka;
 mod fetch_batches;

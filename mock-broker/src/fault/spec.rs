@@ -193,6 +193,10 @@ pub enum ApiScope {
     DescribeTransactions,
     /// Kafka ListTransactions.
     ListTransactions,
+    /// Kafka ConsumerGroupHeartbeat (KIP-848).
+    ConsumerGroupHeartbeat,
+    /// Kafka ConsumerGroupDescribe (KIP-848).
+    ConsumerGroupDescribe,
     /// Every request (the same as leaving `api` out).
     Any,
 }

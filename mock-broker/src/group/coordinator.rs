@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use kafka_protocol::ResponseError;
 
 use super::classic_group::ClassicGroup;
+use super::consumer_group::ConsumerGroup;
 use super::group_config::GroupConfig;
 use super::group_state::GroupState;
 use super::offsets::{CommittedOffset, FetchedOffset, Offsets, PartitionResult};
@@ -20,8 +21,10 @@ use super::views::{GroupDescription, GroupListing, GroupSnapshot};
 /// The group coordinator: all groups by id.
 #[derive(Debug, Default)]
 pub(crate) struct Coordinator {
-    config: GroupConfig,
-    groups: BTreeMap<String, ClassicGroup>,
+    pub(super) config: GroupConfig,
+    pub(super) groups: BTreeMap<String, ClassicGroup>,
+    /// The consumer-protocol (KIP-848) groups; `consumer_coordinator.rs` serves them.
+    pub(super) consumer_groups: BTreeMap<String, ConsumerGroup>,
     /// Waiting tickets whose caller went away: their replies are dropped.
     cancelled: HashSet<Ticket>,
 }
@@ -43,6 +46,7 @@ impl Coordinator {
         Self {
             config,
             groups: BTreeMap::new(),
+            consumer_groups: BTreeMap::new(),
             cancelled: HashSet::new(),
         }
     }
@@ -66,6 +70,9 @@ impl Coordinator {
             || request.session_timeout_ms > self.config.max_session_timeout_ms
         {
             return fail(ResponseError::InvalidSessionTimeout);
+        }
+        if let Err(error) = self.claim_for_classic(&request.group_id, now_ms) {
+            return fail(error);
         }
         if !self.groups.contains_key(&request.group_id) {
             if !request.member_id.is_empty() {
@@ -176,6 +183,7 @@ impl Coordinator {
         for group in self.groups.values_mut() {
             group.advance(&self.config, now_ms, &mut out);
         }
+        self.expire_consumer_members(now_ms);
         self.deliver(out)
     }
 
@@ -184,6 +192,7 @@ impl Coordinator {
         self.groups
             .values()
             .filter_map(ClassicGroup::next_deadline)
+            .chain(self.next_consumer_deadline())
             .min()
     }
 
@@ -204,11 +213,28 @@ impl Coordinator {
 
     /// Serves an OffsetCommit; one result per partition, in the request's order. A commit
     /// with a negative generation to a group that does not exist creates it, Empty.
+    #[cfg(test)]
     pub(crate) fn commit_offsets(
         &mut self,
         request: &CommitRequest,
         now_ms: i64,
     ) -> Vec<PartitionResult> {
+        self.commit_offsets_at_version(request, i16::MAX, now_ms)
+    }
+
+    /// Serves an OffsetCommit of `api_version`; one result per partition, in the request's
+    /// order. A commit with a negative generation to a group that does not exist creates
+    /// it, Empty (classic). A consumer-protocol member must commit with v9+, which carries
+    /// its member epoch.
+    pub(crate) fn commit_offsets_at_version(
+        &mut self,
+        request: &CommitRequest,
+        api_version: i16,
+        now_ms: i64,
+    ) -> Vec<PartitionResult> {
+        if let Some(results) = self.commit_consumer_offsets(request, api_version, now_ms) {
+            return results;
+        }
         if !self.groups.contains_key(&request.group_id) {
             if request.generation_id >= 0 {
                 return request
@@ -256,6 +282,9 @@ impl Coordinator {
         group_id: &str,
         partitions: Option<&[(String, i32)]>,
     ) -> Vec<FetchedOffset> {
+        if let Some(group) = self.consumer_groups.get(group_id) {
+            return group.offsets.fetch(partitions);
+        }
         match self.groups.get(group_id) {
             Some(group) => group.offsets.fetch(partitions),
             None => Offsets::default().fetch(partitions),
@@ -274,6 +303,9 @@ impl Coordinator {
     ) -> Result<Vec<PartitionResult>, ResponseError> {
         if group_id.is_empty() {
             return Err(ResponseError::InvalidGroupId);
+        }
+        if let Some(results) = self.delete_consumer_offsets(group_id, partitions) {
+            return Ok(results);
         }
         self.groups
             .get_mut(group_id)
@@ -317,6 +349,9 @@ impl Coordinator {
         group_ids
             .iter()
             .map(|group_id| {
+                if let Some(error) = self.delete_consumer_group(group_id) {
+                    return (group_id.clone(), error);
+                }
                 let error = match self.groups.get(group_id) {
                     None => Some(ResponseError::GroupIdNotFound),
                     Some(group) if group.state() != GroupState::Empty => {

@@ -15,6 +15,12 @@ pub(crate) struct GroupConfig {
     pub(crate) new_member_join_timeout_ms: i64,
     /// `offset.metadata.max.bytes`: longer commit metadata is OFFSET_METADATA_TOO_LARGE.
     pub(crate) max_offset_metadata_bytes: usize,
+    /// `group.consumer.heartbeat.interval.ms`: how often consumer-protocol members
+    /// (KIP-848) are told to heartbeat.
+    pub(crate) consumer_heartbeat_interval_ms: i32,
+    /// `group.consumer.session.timeout.ms`: how long a consumer-protocol member may go
+    /// without a heartbeat before it is fenced.
+    pub(crate) consumer_session_timeout_ms: i32,
 }
 
 impl Default for GroupConfig {
@@ -25,6 +31,8 @@ impl Default for GroupConfig {
             max_session_timeout_ms: 1_800_000,
             new_member_join_timeout_ms: 5 * 60 * 1000,
             max_offset_metadata_bytes: 4096,
+            consumer_heartbeat_interval_ms: 5000,
+            consumer_session_timeout_ms: 45_000,
         }
     }
 }

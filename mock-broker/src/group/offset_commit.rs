@@ -5,7 +5,7 @@ use kafka_protocol::ResponseError;
 use super::classic_group::{CONSUMER_PROTOCOL_TYPE, ClassicGroup};
 use super::group_config::GroupConfig;
 use super::group_state::GroupState;
-use super::offsets::{CommittedOffset, PartitionResult};
+use super::offsets::PartitionResult;
 use super::requests::CommitRequest;
 
 impl ClassicGroup {
@@ -42,30 +42,8 @@ impl ClassicGroup {
             }
             GroupState::Empty | GroupState::Dead => {}
         }
-        request
-            .offsets
-            .iter()
-            .map(|o| {
-                let metadata = o.metadata.clone().unwrap_or_default();
-                let error = if metadata.len() > config.max_offset_metadata_bytes {
-                    Some(ResponseError::OffsetMetadataTooLarge)
-                } else {
-                    let committed = CommittedOffset {
-                        offset: o.offset,
-                        leader_epoch: o.leader_epoch,
-                        metadata,
-                        commit_timestamp_ms: now_ms,
-                    };
-                    self.offsets.commit(&o.topic, o.partition, committed);
-                    None
-                };
-                PartitionResult {
-                    topic: o.topic.clone(),
-                    partition: o.partition,
-                    error,
-                }
-            })
-            .collect()
+        self.offsets
+            .commit_all(&request.offsets, config.max_offset_metadata_bytes, now_ms)
     }
 
     /// Kafka's `validateOffsetCommit`: an Empty group takes commits with generation -1

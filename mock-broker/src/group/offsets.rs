@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use kafka_protocol::ResponseError;
 
+use super::requests::OffsetToCommit;
+
 /// One partition's committed offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CommittedOffset {
@@ -54,6 +56,39 @@ impl Offsets {
     pub(crate) fn commit(&mut self, topic: &str, partition: i32, committed: CommittedOffset) {
         self.by_partition
             .insert((topic.to_owned(), partition), committed);
+    }
+
+    /// Records each offset of a commit whose metadata fits in `max_metadata_bytes`
+    /// (OFFSET_METADATA_TOO_LARGE for the others); one result per offset, in order.
+    pub(crate) fn commit_all(
+        &mut self,
+        offsets: &[OffsetToCommit],
+        max_metadata_bytes: usize,
+        now_ms: i64,
+    ) -> Vec<PartitionResult> {
+        offsets
+            .iter()
+            .map(|o| {
+                let metadata = o.metadata.clone().unwrap_or_default();
+                let error = if metadata.len() > max_metadata_bytes {
+                    Some(ResponseError::OffsetMetadataTooLarge)
+                } else {
+                    let committed = CommittedOffset {
+                        offset: o.offset,
+                        leader_epoch: o.leader_epoch,
+                        metadata,
+                        commit_timestamp_ms: now_ms,
+                    };
+                    self.commit(&o.topic, o.partition, committed);
+                    None
+                };
+                PartitionResult {
+                    topic: o.topic.clone(),
+                    partition: o.partition,
+                    error,
+                }
+            })
+            .collect()
     }
 
     /// The committed offset of one partition.

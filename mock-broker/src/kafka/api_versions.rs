@@ -29,8 +29,8 @@ pub(crate) const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::SyncGroup, 0, 5),
     (ApiKey::Heartbeat, 0, 4),
     (ApiKey::LeaveGroup, 0, 5),
-    // v0 and v1 are not in the message types; v9 is KIP-848's (member epochs).
-    (ApiKey::OffsetCommit, 2, 8),
+    // v0 and v1 are not in the message types; v9 carries KIP-848's member epochs.
+    (ApiKey::OffsetCommit, 2, 9),
     // v0 is not in the message types; v8+ batch several groups.
     (ApiKey::OffsetFetch, 1, 9),
     (ApiKey::ListGroups, 0, 5),
@@ -56,6 +56,10 @@ pub(crate) const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeTransactions, 0, 0),
     // v2 filters by a transactional id pattern (a Java regex).
     (ApiKey::ListTransactions, 0, 1),
+    // KIP-848's consumer protocol: v1 has client-generated member ids (and regexes,
+    // which are refused).
+    (ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    (ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
 
 /// The versions of `key` the broker serves, if it serves it.
@@ -172,6 +176,12 @@ mod tests {
                 }
                 ApiKey::ListTransactions => {
                     codable::<ListTransactionsRequest, ListTransactionsResponse>()
+                }
+                ApiKey::ConsumerGroupHeartbeat => {
+                    codable::<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>()
+                }
+                ApiKey::ConsumerGroupDescribe => {
+                    codable::<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse>()
                 }
                 other => panic!("{other:?} is served but not checked here"),
             };

@@ -6,9 +6,10 @@
 //! put the rule's code in.
 
 use kafka_protocol::messages::{
-    DeleteGroupsResponse, DescribeGroupsResponse, HeartbeatResponse, JoinGroupResponse,
-    LeaveGroupResponse, ListGroupsResponse, OffsetCommitResponse, OffsetDeleteResponse,
-    OffsetFetchResponse, SyncGroupResponse,
+    ConsumerGroupDescribeResponse, ConsumerGroupHeartbeatResponse, DeleteGroupsResponse,
+    DescribeGroupsResponse, HeartbeatResponse, JoinGroupResponse, LeaveGroupResponse,
+    ListGroupsResponse, OffsetCommitResponse, OffsetDeleteResponse, OffsetFetchResponse,
+    SyncGroupResponse,
 };
 
 use super::fault_response::FaultableResponse;
@@ -144,5 +145,30 @@ impl FaultableResponse for OffsetDeleteResponse {
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
         self.topics.clear();
+    }
+}
+
+impl FaultableResponse for ConsumerGroupHeartbeatResponse {
+    const THROTTLE_SINCE: i16 = 0;
+    fn set_throttle(&mut self, ms: i32) {
+        self.throttle_time_ms = ms;
+    }
+    fn set_error(&mut self, code: i16, _version: i16) {
+        self.error_code = code;
+        self.member_epoch = -1;
+        self.assignment = None;
+    }
+}
+
+impl FaultableResponse for ConsumerGroupDescribeResponse {
+    const THROTTLE_SINCE: i16 = 0;
+    fn set_throttle(&mut self, ms: i32) {
+        self.throttle_time_ms = ms;
+    }
+    fn set_error(&mut self, code: i16, _version: i16) {
+        for group in &mut self.groups {
+            group.error_code = code;
+            group.members.clear();
+        }
     }
 }

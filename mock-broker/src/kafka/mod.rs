@@ -12,6 +12,8 @@ mod add_partitions_to_txn;
 mod admin_fault_response;
 mod alter_configs;
 mod api_versions;
+mod consumer_group_describe;
+mod consumer_group_heartbeat;
 mod context;
 mod create_partitions;
 mod create_topics;

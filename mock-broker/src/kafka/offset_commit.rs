@@ -38,7 +38,7 @@ pub(crate) fn partition_exists(store: &RecordStore, topic: &str, partition: i32)
 /// Serves an OffsetCommit.
 pub(crate) fn handle(
     request: OffsetCommitRequest,
-    _version: i16,
+    version: i16,
     ctx: &Ctx<'_>,
 ) -> OffsetCommitResponse {
     if !coordinates(ctx, &request.group_id.0) {
@@ -72,9 +72,10 @@ pub(crate) fn handle(
     let mut results = if commit.offsets.is_empty() {
         Vec::new()
     } else {
-        ctx.state
-            .groups
-            .call(|coordinator, now| (coordinator.commit_offsets(&commit, now), Vec::new()))
+        ctx.state.groups.call(|coordinator, now| {
+            let results = coordinator.commit_offsets_at_version(&commit, version, now);
+            (results, Vec::new())
+        })
     }
     .into_iter();
     for error in &mut errors {

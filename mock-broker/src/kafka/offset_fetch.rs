@@ -45,12 +45,14 @@ pub(crate) fn touches(
 /// (UNSTABLE_OFFSET_COMMIT) if it has one.
 type TopicOffsets = Vec<(String, Vec<(FetchedOffset, Option<ResponseError>)>)>;
 
-/// The committed offsets of `group_id` for `asked` ((topic, partitions); `None`: all);
+/// The committed offsets of `group_id` for `asked` ((topic, partitions); `None`: all),
+/// fetched by `member` (v9+: its member id and epoch, which a consumer-protocol group checks);
 /// with `require_stable`, partitions with pending transactional offsets carry
 /// UNSTABLE_OFFSET_COMMIT instead.
 fn fetch(
     ctx: &Ctx<'_>,
     group_id: &str,
+    member: Option<(&str, i32)>,
     asked: Option<Vec<(String, Vec<i32>)>>,
     require_stable: bool,
 ) -> Result<TopicOffsets, ResponseError> {
@@ -63,10 +65,9 @@ fn fetch(
             .flat_map(|(topic, ps)| ps.iter().map(move |p| (topic.clone(), *p)))
             .collect()
     });
-    let fetched = ctx
-        .state
-        .groups
-        .read(|coordinator| coordinator.fetch_offsets(group_id, partitions.as_deref()));
+    let fetched = ctx.state.groups.read(|coordinator| {
+        coordinator.fetch_member_offsets(group_id, member, partitions.as_deref())
+    })?;
     let pending = if require_stable {
         ctx.state
             .txns
@@ -128,7 +129,17 @@ pub(crate) fn handle(
                 });
                 let response =
                     OffsetFetchResponseGroup::default().with_group_id(group.group_id.clone());
-                match fetch(ctx, &group.group_id.0, asked, request.require_stable) {
+                let member = group
+                    .member_id
+                    .as_ref()
+                    .map(|id| (id.as_str(), group.member_epoch));
+                match fetch(
+                    ctx,
+                    &group.group_id.0,
+                    member,
+                    asked,
+                    request.require_stable,
+                ) {
                     Ok(topics) => response.with_topics(batched_topics(topics)),
                     Err(error) => response.with_error_code(error.code()),
                 }
@@ -145,6 +156,7 @@ pub(crate) fn handle(
     match fetch(
         ctx,
         &request.group_id.0,
+        None,
         asked,
         version >= 7 && request.require_stable,
     ) {

@@ -16,11 +16,12 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{
     AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, ApiKey, ApiVersionsRequest,
-    DeleteGroupsRequest, DescribeGroupsRequest, DescribeTransactionsRequest, EndTxnRequest,
-    FetchRequest, FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest,
-    JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest,
-    ListTransactionsRequest, MetadataRequest, OffsetCommitRequest, OffsetDeleteRequest,
-    OffsetFetchRequest, ProduceRequest, RequestHeader, SyncGroupRequest, TxnOffsetCommitRequest,
+    ConsumerGroupDescribeRequest, ConsumerGroupHeartbeatRequest, DeleteGroupsRequest,
+    DescribeGroupsRequest, DescribeTransactionsRequest, EndTxnRequest, FetchRequest,
+    FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest,
+    LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, ListTransactionsRequest,
+    MetadataRequest, OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest,
+    RequestHeader, SyncGroupRequest, TxnOffsetCommitRequest,
 };
 use kafka_protocol::messages::{
     AlterConfigsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteRecordsRequest,
@@ -44,6 +45,7 @@ use super::{
     api_versions, fault_response, fetch, find_coordinator, init_producer_id, list_offsets,
     metadata, produce,
 };
+use super::{consumer_group_describe, consumer_group_heartbeat};
 use super::{
     delete_groups, describe_groups, heartbeat, join_group, leave_group, list_groups, offset_commit,
     offset_delete, offset_fetch, sync_group,
@@ -512,6 +514,26 @@ pub(crate) async fn handle(
             let response = match fault.kafka_error() {
                 Some(_) => Default::default(),
                 None => list_transactions::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::ConsumerGroupHeartbeat => {
+            let body = ConsumerGroupHeartbeatRequest::decode(&mut request, version)
+                .map_err(decode_error)?;
+            let fault = fault(ApiScope::ConsumerGroupHeartbeat, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => consumer_group_heartbeat::refused(injected(code)),
+                None => consumer_group_heartbeat::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
+        }
+        ApiKey::ConsumerGroupDescribe => {
+            let body = ConsumerGroupDescribeRequest::decode(&mut request, version)
+                .map_err(decode_error)?;
+            let fault = fault(ApiScope::ConsumerGroupDescribe, &untargeted)?;
+            let response = match fault.kafka_error() {
+                Some(code) => consumer_group_describe::refused(&body, injected(code)),
+                None => consumer_group_describe::handle(body, version, &ctx),
             };
             reply.send(fault, Some(response))
         }
