@@ -102,20 +102,23 @@ pub struct Overrides {
     #[arg(long, value_name = "BYTES",
           value_parser = clap::value_parser!(u32).range(i64::from(MIN_MESSAGE_SIZE)..))]
     pub size: Option<u32>,
-    /// Producer instances, each with its own connection.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Producer instances, each with its own connection (at most 1000).
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::scenario::MAX_PRODUCERS)))]
     pub producers: Option<u32>,
     /// Topic to produce to.
     #[arg(long, value_name = "T", value_parser = parse_topic)]
     pub topic: Option<String>,
-    /// Partitions of the topic on the embedded broker.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Partitions of the topic on the embedded broker (at most 10000).
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::scenario::MAX_PARTITIONS)))]
     pub partitions: Option<u32>,
     /// Acknowledgements to wait for: 0, 1, -1 or all.
     #[arg(long, value_name = "A", allow_hyphen_values = true)]
     pub acks: Option<Acks>,
-    /// Sends each producer keeps outstanding at most.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Sends each producer keeps outstanding at most (at most 1000000).
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::scenario::MAX_IN_FLIGHT)))]
     pub in_flight: Option<u32>,
 }
 
