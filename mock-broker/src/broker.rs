@@ -194,6 +194,18 @@ impl MockBroker {
         &self.state.faults
     }
 
+    /// Waits until `topic` holds at least `min` records, or until `timeout` passes, then
+    /// returns every record it holds: woken by the appends, so a test need not sleep
+    /// (see [`RecordStore::wait_for_records`]).
+    pub async fn wait_for_records(
+        &self,
+        topic: &str,
+        min: usize,
+        timeout: std::time::Duration,
+    ) -> Vec<crate::store::StoredRecord> {
+        self.state.store.wait_for_records(topic, min, timeout).await
+    }
+
     /// Every consumer group, by group id: state, protocol and member count.
     pub fn groups(&self) -> Vec<GroupSummary> {
         crate::groups::list(&self.state.groups)

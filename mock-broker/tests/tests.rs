@@ -14,3 +14,4 @@ mod rdkafka_client;
 mod real_clients;
 mod retention;
 mod served_batches;
+mod waiting;

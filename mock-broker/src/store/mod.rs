@@ -16,6 +16,7 @@ mod retention;
 mod sink;
 mod stored_record;
 mod topic_log;
+mod wait_for_records;
 
 pub use error::StoreError;
 pub use limits::{Dropped, MemoryPolicy, MemoryStats, StoreLimits};
