@@ -113,14 +113,14 @@ impl MockBroker {
         }
         let cluster = Arc::new(cluster);
         let stats = Arc::new(Stats::default());
-        let faults = Faults::new(cluster.clone(), stats.clone());
+        let groups = Arc::new(GroupService::new(config.group_initial_rebalance_delay_ms));
+        let faults = Faults::new(cluster.clone(), stats.clone()).with_groups(groups.clone());
         for spec in &config.faults {
             // `validate` checked them; an error here would be a bug, so say which rule.
             faults
                 .add(spec.clone())
                 .map_err(|e| StartError::Config(e.to_string()))?;
         }
-        let groups = GroupService::new(config.group_initial_rebalance_delay_ms);
         let state = Arc::new(BrokerState {
             groups,
             config,

@@ -37,5 +37,5 @@ pub(crate) struct BrokerState {
     /// The fault rules in force.
     pub(crate) faults: Faults,
     /// The consumer groups and their committed offsets.
-    pub(crate) groups: GroupService,
+    pub(crate) groups: Arc<GroupService>,
 }

@@ -3,11 +3,14 @@
 mod admin_api;
 mod binaries;
 mod consumer_groups;
+mod fault_every_api;
 mod faults;
 mod faults_rdkafka;
 mod fetch_batches;
 mod frame_errors;
 mod group_clients;
+mod group_faults;
+mod group_requests;
 mod kafka_protocol;
 mod raw_client;
 mod rdkafka_client;

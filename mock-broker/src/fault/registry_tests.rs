@@ -24,6 +24,7 @@ fn produce_to(topic: &'static str, partition: u32, broker: i32) -> impl Fn(&Faul
             broker,
             api: ApiScope::Produce,
             touches: &touches,
+            names_group: &|_| false,
         })
     }
 }
@@ -85,6 +86,7 @@ fn scope_limits_rules_to_their_broker_partition_and_protocol() {
         broker: 2,
         api: ApiScope::Produce,
         touches: &|_, _| true,
+        names_group: &|_| false,
     });
     assert_eq!(frame.throttle_ms, None, "frames have no throttle field");
 }
