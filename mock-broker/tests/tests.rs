@@ -8,6 +8,7 @@ mod faults;
 mod faults_rdkafka;
 mod fetch_batches;
 mod frame_errors;
+mod group_admin_clients;
 mod group_clients;
 mod group_faults;
 mod group_requests;
