@@ -145,12 +145,15 @@ impl Member {
                 .expect("the consumer configuration is valid");
             consumer.subscribe(&[&topic]).expect("subscribe");
             while !thread_stop.load(Ordering::Relaxed) {
-                if let Some(message) = consumer.poll(Duration::from_millis(50)) {
-                    let message = message.expect("no consumer error");
-                    thread_read
+                match consumer.poll(Duration::from_millis(50)) {
+                    Some(Ok(message)) => thread_read
                         .lock()
                         .unwrap()
-                        .push((message.partition(), message.offset()));
+                        .push((message.partition(), message.offset())),
+                    // librdkafka reports an injected error it recovers from on its own; what
+                    // the tests check is that it reads everything and commits all the same.
+                    Some(Err(e)) => eprintln!("group-faults consumer: {e}"),
+                    None => {}
                 }
             }
             let mut ends: std::collections::BTreeMap<i32, i64> = Default::default();
@@ -260,10 +263,10 @@ fn find_coordinator_requests(broker: &MockBroker) -> u64 {
 }
 
 /// One consumer reads all of a topic under `rules` (added before it starts), commits and
-/// closes: every rule fired as often as it may, every message was read, the committed offsets
-/// are the ends of the partitions. Returns the group's last generation and how many
-/// FindCoordinator requests the broker got.
-async fn a_consumer_rides_out(rules: Vec<FaultSpec>, group: &str) -> (i32, u64) {
+/// closes: every rule fired as often as it may, every message was read, the group reached
+/// generation `min_generation` (a rejoin makes a new one), the committed offsets are the ends
+/// of the partitions. Returns how many FindCoordinator requests the broker got.
+async fn a_consumer_rides_out(rules: Vec<FaultSpec>, group: &str, min_generation: i32) -> u64 {
     let broker = cluster(1, 3).await;
     let topic = format!("{group}-topic");
     produce_keys(&broker, &topic, 30).await;
@@ -289,14 +292,18 @@ async fn a_consumer_rides_out(rules: Vec<FaultSpec>, group: &str) -> (i32, u64) 
         all.is_subset(&member.read()).then_some(())
     })
     .await;
-    wait_for("the rules before the commit are used up", || {
-        ids.iter()
-            .filter(|(_, _, early)| *early)
-            .all(|(id, count, _)| broker.faults().get(*id).unwrap().fired == *count)
-            .then_some(())
-    })
+    wait_for(
+        "the rules before the commit are used up and the group reaches its generation",
+        || {
+            let used_up = ids
+                .iter()
+                .filter(|(_, _, early)| *early)
+                .all(|(id, count, _)| broker.faults().get(*id).unwrap().fired == *count);
+            let generation = broker.group(group)?.generation_id;
+            (used_up && generation >= min_generation).then_some(())
+        },
+    )
     .await;
-    let generation = broker.group(group).expect("the group exists").generation_id;
     member.close().await;
     for (id, count, _) in ids {
         let fired = broker.faults().get(id).unwrap();
@@ -313,7 +320,7 @@ async fn a_consumer_rides_out(rules: Vec<FaultSpec>, group: &str) -> (i32, u64) 
     );
     let finds = find_coordinator_requests(&broker);
     broker.shutdown().await;
-    (generation, finds)
+    finds
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,8 +329,8 @@ async fn rebalance_in_progress_on_heartbeat_makes_librdkafka_rejoin_and_it_still
         .with_api(ApiScope::Heartbeat)
         .with_group("heartbeat-faults")
         .with_count(2);
-    let (generation, _) = a_consumer_rides_out(vec![rule], "heartbeat-faults").await;
-    assert!(generation >= 2, "it rejoined: generation {generation}");
+    // It rejoined: a second generation.
+    a_consumer_rides_out(vec![rule], "heartbeat-faults", 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,7 +346,7 @@ async fn coordinator_errors_on_join_group_make_librdkafka_find_the_coordinator_a
             .with_api(ApiScope::JoinGroup)
             .with_count(2)])
         .collect();
-    let (_, finds) = a_consumer_rides_out(rules, "join-faults").await;
+    let finds = a_consumer_rides_out(rules, "join-faults", 1).await;
     assert!(finds >= 2, "it looked for the coordinator again: {finds}");
 }
 
@@ -356,7 +363,7 @@ async fn coordinator_errors_on_offset_commit_make_librdkafka_find_the_coordinato
             .with_api(ApiScope::OffsetCommit)
             .with_count(1),
     ];
-    let (_, finds) = a_consumer_rides_out(rules, "commit-faults").await;
+    let finds = a_consumer_rides_out(rules, "commit-faults", 1).await;
     assert!(finds >= 2, "it looked for the coordinator again: {finds}");
 }
 
@@ -365,8 +372,8 @@ async fn unknown_member_id_on_sync_group_makes_librdkafka_rejoin_as_a_new_member
     let rule = FaultSpec::error("UNKNOWN_MEMBER_ID")
         .with_api(ApiScope::SyncGroup)
         .with_count(1);
-    let (generation, _) = a_consumer_rides_out(vec![rule], "sync-faults").await;
-    assert!(generation >= 2, "it rejoined: generation {generation}");
+    // It rejoined as a new member: a second generation.
+    a_consumer_rides_out(vec![rule], "sync-faults", 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -159,7 +159,6 @@ class KafkaPython:
 
     def consume_all(self, topic, group, count):
         consumer = self.kafka.KafkaConsumer(
-            topic,
             bootstrap_servers=self.bootstrap,
             group_id=group,
             client_id="group-admin-member",
@@ -167,6 +166,13 @@ class KafkaPython:
             enable_auto_commit=False,
             session_timeout_ms=6000,
         )
+        # See subscribe_with_metadata in consume_group.py: metadata first, then one join round.
+        deadline = time.monotonic() + DEADLINE_S
+        while not consumer.partitions_for_topic(topic):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"no metadata for {topic} within {DEADLINE_S} s")
+            time.sleep(0.1)
+        consumer.subscribe([topic])
         read = 0
         deadline = time.monotonic() + DEADLINE_S
         while read < count and time.monotonic() < deadline:
@@ -174,8 +180,19 @@ class KafkaPython:
                 read += len(records)
         if read != count:
             raise SystemExit(f"read {read} of {count}")
-        consumer.commit()
-        return consumer
+        while True:
+            try:
+                # Every message was read: the positions are the partitions' ends.
+                consumer.commit()
+                return consumer
+            except (
+                self.kafka.errors.RebalanceInProgressError,
+                self.kafka.errors.CommitFailedError,
+            ):
+                # kafka-python rejoins when its metadata snapshot changes; wait the round out.
+                if time.monotonic() > deadline:
+                    raise
+                consumer.poll(timeout_ms=100)
 
     def close(self, consumer):
         consumer.close()
