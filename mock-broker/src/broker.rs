@@ -116,14 +116,7 @@ impl MockBroker {
         }
         let cluster = Arc::new(cluster);
         let stats = Arc::new(Stats::default());
-        let faults = Faults::new(cluster.clone(), stats.clone());
-        for spec in &config.faults {
-            // `validate` checked them; an error here would be a bug, so say which rule.
-            faults
-                .add(spec.clone())
-                .map_err(|e| StartError::Config(e.to_string()))?;
-        }
-        let groups = GroupService::with_config(GroupConfig {
+        let groups = Arc::new(GroupService::with_config(GroupConfig {
             initial_rebalance_delay_ms: i64::try_from(config.group_initial_rebalance_delay_ms)
                 .unwrap_or(i64::MAX),
             consumer_heartbeat_interval_ms: i32::try_from(
@@ -133,7 +126,14 @@ impl MockBroker {
             consumer_session_timeout_ms: i32::try_from(config.group_consumer_session_timeout_ms)
                 .unwrap_or(i32::MAX),
             ..GroupConfig::default()
-        });
+        }));
+        let faults = Faults::new(cluster.clone(), stats.clone()).with_groups(groups.clone());
+        for spec in &config.faults {
+            // `validate` checked them; an error here would be a bug, so say which rule.
+            faults
+                .add(spec.clone())
+                .map_err(|e| StartError::Config(e.to_string()))?;
+        }
         let state = Arc::new(BrokerState {
             groups,
             config,
@@ -206,6 +206,18 @@ impl MockBroker {
     /// The fault rules: add, list and remove them (see [`crate::fault`]).
     pub fn faults(&self) -> &Faults {
         &self.state.faults
+    }
+
+    /// Waits until `topic` holds at least `min` records, or until `timeout` passes, then
+    /// returns every record it holds: woken by the appends, so a test need not sleep
+    /// (see [`RecordStore::wait_for_records`]).
+    pub async fn wait_for_records(
+        &self,
+        topic: &str,
+        min: usize,
+        timeout: std::time::Duration,
+    ) -> Vec<crate::store::StoredRecord> {
+        self.state.store.wait_for_records(topic, min, timeout).await
     }
 
     /// Every consumer group, by group id: state, protocol and member count.

@@ -35,7 +35,7 @@ pub(crate) struct BrokerState {
     /// The fault rules in force.
     pub(crate) faults: Faults,
     /// The consumer groups and their committed offsets.
-    pub(crate) groups: GroupService,
+    pub(crate) groups: Arc<GroupService>,
     /// The transaction coordinator.
     pub(crate) txns: TxnService,
 }

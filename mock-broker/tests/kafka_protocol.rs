@@ -66,6 +66,10 @@ impl KafkaClient {
         (correlation_id, buf)
     }
 
+    pub(crate) async fn send_bytes(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.unwrap();
+    }
+
     pub(crate) async fn send<R: Request>(&mut self, version: i16, body: &R) -> i32 {
         let (id, buf) = self.encode(version, body);
         self.stream.write_all(&buf).await.unwrap();

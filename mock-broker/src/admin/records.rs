@@ -1,6 +1,8 @@
-//! `GET /topics/{topic}/records`: recorded messages, filtered by partition, offset and limit.
+//! `GET /topics/{topic}/records`: recorded messages, filtered by partition, offset and limit;
+//! with `wait_ms`, answered as soon as at least `min` of them are there.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -18,6 +20,9 @@ const DEFAULT_LIMIT: usize = 1000;
 /// The most records one request returns, whatever its `limit`: page with `offset` for more.
 const MAX_LIMIT: usize = 100_000;
 
+/// The longest `wait_ms` honoured: a larger one waits this long.
+const MAX_WAIT_MS: u64 = 60_000;
+
 /// Which records a request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct RecordsQuery {
@@ -29,6 +34,10 @@ struct RecordsQuery {
     limit: usize,
     /// Whether control records (transaction markers) are listed too.
     include_control: bool,
+    /// How many records to wait for (with `wait_ms`).
+    min: u64,
+    /// How long to wait for `min` records, at most [`MAX_WAIT_MS`]; 0 answers at once.
+    wait_ms: u64,
 }
 
 impl RecordsQuery {
@@ -43,6 +52,8 @@ impl RecordsQuery {
             offset: 0,
             limit: DEFAULT_LIMIT,
             include_control: false,
+            min: 1,
+            wait_ms: 0,
         };
         let mut seen: Vec<&str> = Vec::new();
         for (name, value) in params {
@@ -73,13 +84,30 @@ impl RecordsQuery {
                 "include_control" => {
                     query.include_control = value.parse().map_err(|_| invalid("true or false"))?;
                 }
+                "min" => {
+                    query.min = value
+                        .parse()
+                        .map_err(|_| invalid("a number of records, 0 or more"))?;
+                }
+                "wait_ms" => {
+                    let wait_ms: u64 = value.parse().map_err(|_| {
+                        invalid("milliseconds to wait, 0 or more (at most 60000 are waited)")
+                    })?;
+                    query.wait_ms = wait_ms.min(MAX_WAIT_MS);
+                }
                 _ => {
                     return Err(format!(
-                        "unknown query parameter {name:?}; expected partition, offset, limit or include_control"
+                        "unknown query parameter {name:?}; expected partition, offset, limit, include_control, min or wait_ms"
                     ));
                 }
             }
             seen.push(name);
+        }
+        if seen.contains(&"min") && !seen.contains(&"wait_ms") {
+            return Err(
+                "query parameter min applies only with wait_ms: say how long to wait for it"
+                    .to_string(),
+            );
         }
         Ok(query)
     }
@@ -94,6 +122,18 @@ pub(super) async fn list(
     let Path(topic) = topic?;
     let Query(params) = params?;
     let query = RecordsQuery::parse(&params).map_err(ApiError::bad_request)?;
+    if query.wait_ms > 0 {
+        state
+            .store
+            .wait_for_count(
+                &topic,
+                query.partition,
+                query.offset,
+                query.min,
+                Duration::from_millis(query.wait_ms),
+            )
+            .await;
+    }
     let records = read(&state.store, &topic, query)?;
     let body: Vec<RecordJson<'_>> = records.iter().map(|r| RecordJson::new(&topic, r)).collect();
     Ok(Json(body).into_response())
@@ -157,6 +197,8 @@ mod tests {
                 offset: 0,
                 limit: 1000,
                 include_control: false,
+                min: 1,
+                wait_ms: 0,
             })
         );
     }
@@ -170,12 +212,20 @@ mod tests {
                 offset: 5,
                 limit: 10,
                 include_control: false,
+                min: 1,
+                wait_ms: 0,
             })
         );
         assert!(
             parse(&[("include_control", "true")])
                 .unwrap()
                 .include_control
+        );
+        let waiting = parse(&[("min", "3"), ("wait_ms", "250")]).unwrap();
+        assert_eq!((waiting.min, waiting.wait_ms), (3, 250));
+        assert_eq!(
+            parse(&[("wait_ms", "600000")]).unwrap().wait_ms,
+            MAX_WAIT_MS
         );
         assert_eq!(parse(&[("limit", "100001")]).unwrap().limit, MAX_LIMIT);
         assert_eq!(
@@ -200,7 +250,19 @@ mod tests {
         );
         assert_eq!(
             parse(&[("partiton", "1")]).unwrap_err(),
-            "unknown query parameter \"partiton\"; expected partition, offset, limit or include_control"
+            "unknown query parameter \"partiton\"; expected partition, offset, limit, include_control, min or wait_ms"
+        );
+        assert_eq!(
+            parse(&[("wait_ms", "soon")]).unwrap_err(),
+            "invalid wait_ms \"soon\": expected milliseconds to wait, 0 or more (at most 60000 are waited)"
+        );
+        assert_eq!(
+            parse(&[("min", "-2"), ("wait_ms", "5")]).unwrap_err(),
+            "invalid min \"-2\": expected a number of records, 0 or more"
+        );
+        assert_eq!(
+            parse(&[("min", "2")]).unwrap_err(),
+            "query parameter min applies only with wait_ms: say how long to wait for it"
         );
         assert_eq!(
             parse(&[("offset", "1"), ("offset", "2")]).unwrap_err(),

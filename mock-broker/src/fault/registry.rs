@@ -14,7 +14,12 @@ use super::rule::{Action, FaultError, FaultRule, Frequency};
 use super::spec::FaultSpec;
 use super::verdict::{Condition, RequestFacts, Verdict, apply, matches};
 use crate::cluster::Cluster;
+use crate::group_service::GroupService;
 use crate::stats::Stats;
+
+/// How often a `rebalance` rule tries again while its group cannot be rebalanced (not
+/// Stable, or not there yet).
+const REBALANCE_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The fault rules of a broker (or cluster of brokers).
 ///
@@ -46,6 +51,8 @@ pub struct Faults {
     changed: Notify,
     /// Whether each broker (index node id − 1) is stalled or down.
     conditions: Vec<watch::Sender<Condition>>,
+    /// Where `rebalance` faults make groups rebalance; none in unit tests.
+    groups: Option<Arc<GroupService>>,
 }
 
 #[derive(Debug, Default)]
@@ -130,7 +137,14 @@ impl Faults {
             conditions: (0..brokers)
                 .map(|_| watch::Sender::new(Condition::default()))
                 .collect(),
+            groups: None,
         }
+    }
+
+    /// The same rules, with `rebalance` faults acting on `groups`' coordinator.
+    pub(crate) fn with_groups(mut self, groups: Arc<GroupService>) -> Faults {
+        self.groups = Some(groups);
+        self
     }
 
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -283,7 +297,7 @@ impl Faults {
         self.conditions[(node_id - 1) as usize].subscribe()
     }
 
-    /// Starts and ends the time-based faults (stall, down, leader_move) when
+    /// Starts and ends the time-based faults (stall, down, leader_move, rebalance) when
     /// they are due, until `shutdown`.
     pub(crate) async fn run_clock(&self, shutdown: tokio_util::sync::CancellationToken) {
         loop {
@@ -321,9 +335,9 @@ impl Faults {
                     continue;
                 }
                 rule.state = FaultState::Active;
-                rule.fired += 1;
-                self.stats.fault_fired(rule.rule.kind.as_str());
-                if let Action::LeaderMove { to } = rule.rule.action {
+                if rule.rule.action == Action::Rebalance {
+                    // Fired once the group is rebalanced, below.
+                } else if let Action::LeaderMove { to } = rule.rule.action {
                     let topic = rule.rule.scope.topic.as_deref().unwrap_or_default();
                     let partition = rule.rule.scope.partition.unwrap_or_default();
                     rule.previous_leader = Some(cluster.move_leader(topic, partition, to));
@@ -334,13 +348,37 @@ impl Faults {
                         to,
                         "fault fired: partition leadership moved"
                     );
+                    rule.fired += 1;
+                    self.stats.fault_fired(rule.rule.kind.as_str());
                     if rule.rule.duration.is_none() {
                         rule.state = FaultState::Expired;
                     }
                 } else {
+                    rule.fired += 1;
+                    self.stats.fault_fired(rule.rule.kind.as_str());
                     tracing::info!(id = rule.id, kind = %rule.rule.kind, broker = ?rule.rule.scope.broker,
                         duration = ?rule.rule.duration, "fault fired");
                 }
+            }
+            if rule.state == FaultState::Active && rule.rule.action == Action::Rebalance {
+                let group = rule.rule.scope.group.as_deref().unwrap_or_default();
+                let rebalanced = self
+                    .groups
+                    .as_deref()
+                    .is_some_and(|groups| crate::groups::force_rebalance(groups, group));
+                if rebalanced {
+                    rule.fired += 1;
+                    self.stats.fault_fired(rule.rule.kind.as_str());
+                    rule.state = FaultState::Expired;
+                    tracing::info!(
+                        id = rule.id,
+                        group,
+                        "fault fired: every member of the group must rejoin"
+                    );
+                    continue;
+                }
+                // Not Stable yet (or unknown): try again soon, until the rule's duration ends.
+                due(now + REBALANCE_RETRY);
             }
             if rule.state == FaultState::Active {
                 match rule.end() {

@@ -24,6 +24,7 @@ fn produce_to(topic: &'static str, partition: u32, broker: i32) -> impl Fn(&Faul
             broker,
             api: ApiScope::Produce,
             touches: &touches,
+            names_group: &|_| false,
         })
     }
 }
@@ -85,8 +86,43 @@ fn scope_limits_rules_to_their_broker_partition_and_protocol() {
         broker: 2,
         api: ApiScope::Produce,
         touches: &|_, _| true,
+        names_group: &|_| false,
     });
     assert_eq!(frame.throttle_ms, None, "frames have no throttle field");
+}
+
+#[test]
+fn a_group_scope_matches_only_requests_naming_the_group() {
+    let faults = faults(1);
+    faults
+        .add(FaultSpec::throttle(100).with_group("g"))
+        .unwrap();
+    let heartbeat = |group: &'static str| RequestFacts {
+        protocol: ProtocolScope::Kafka,
+        broker: 1,
+        api: ApiScope::Heartbeat,
+        touches: &|_, _| false,
+        names_group: if group == "g" {
+            &|g| g == "g"
+        } else {
+            &|g| g == "other"
+        },
+    };
+    assert_eq!(faults.on_request(&heartbeat("g")).throttle_ms, Some(100));
+    assert_eq!(faults.on_request(&heartbeat("other")).throttle_ms, None);
+    assert_eq!(
+        produce_to("t", 0, 1)(&faults).throttle_ms,
+        None,
+        "a produce request names no group"
+    );
+}
+
+#[test]
+fn a_rebalance_rule_without_a_coordinator_stays_active_and_unfired() {
+    let faults = faults(1);
+    let rule = faults.add(FaultSpec::rebalance("g")).unwrap();
+    assert_eq!((rule.fired, rule.state), (0, FaultState::Active));
+    assert_eq!(rule.spec.kind, FaultKindName::Rebalance);
 }
 
 #[test]

@@ -84,12 +84,30 @@ impl FaultReply {
         touches: &dyn Fn(Option<&str>, Option<u32>) -> bool,
         request: RequestName,
     ) -> Result<FaultReply, FaultDisconnect> {
+        FaultReply::consult_group(faults, protocol, broker, api, touches, &|_| false, request)
+    }
+
+    /// [`FaultReply::consult`] for a request that names consumer groups: `names_group`
+    /// says whether it names a group, for rules scoped by `group`.
+    ///
+    /// # Errors
+    /// [`FaultDisconnect::Before`]: close the connection without handling the request.
+    pub(crate) fn consult_group(
+        faults: &Faults,
+        protocol: ProtocolScope,
+        broker: i32,
+        api: ApiScope,
+        touches: &dyn Fn(Option<&str>, Option<u32>) -> bool,
+        names_group: &dyn Fn(&str) -> bool,
+        request: RequestName,
+    ) -> Result<FaultReply, FaultDisconnect> {
         let verdict = if faults.any_per_request() {
             faults.on_request(&RequestFacts {
                 protocol,
                 broker,
                 api,
                 touches,
+                names_group,
             })
         } else {
             Verdict::default()

@@ -39,6 +39,8 @@ pub(crate) enum Action {
     Throttle(i32),
     /// Make broker `to` lead the rule's partition.
     LeaderMove { to: i32 },
+    /// Make every member of the rule's group rejoin.
+    Rebalance,
 }
 
 /// Which requests a rule applies to; `None` matches anything.
@@ -48,6 +50,7 @@ pub(crate) struct Scope {
     pub(crate) api: Option<ApiScope>,
     pub(crate) topic: Option<String>,
     pub(crate) partition: Option<u32>,
+    pub(crate) group: Option<String>,
     pub(crate) protocol: Option<ProtocolScope>,
 }
 
@@ -136,8 +139,22 @@ impl FaultRule {
             api: spec.api.filter(|a| *a != ApiScope::Any),
             topic: spec.topic.clone(),
             partition: spec.partition,
+            group: spec.group.clone(),
             protocol: spec.protocol,
         };
+        if let Some(group) = &scope.group
+            && group.is_empty()
+        {
+            return Err(invalid("group", "is empty; expected a consumer group id"));
+        }
+        if scope.group.is_some() && !kind.is_per_request() && kind != FaultKindName::Rebalance {
+            return Err(invalid(
+                "group",
+                format!(
+                    "does not apply to kind = \"{kind}\"; it scopes latency, error, disconnect and throttle rules, and names the group of a rebalance"
+                ),
+            ));
+        }
         if let Some(topic) = &scope.topic
             && topic.is_empty()
         {
@@ -287,6 +304,27 @@ impl FaultRule {
                 }
                 Action::LeaderMove { to }
             }
+            FaultKindName::Rebalance => {
+                if scope.group.is_none() {
+                    return Err(invalid(
+                        "group",
+                        "is required for kind = \"rebalance\"; expected the consumer group id whose members must rejoin",
+                    ));
+                }
+                for (key, set) in [
+                    ("topic", spec.topic.is_some()),
+                    ("partition", spec.partition.is_some()),
+                    ("broker", spec.broker.is_some()),
+                ] {
+                    if set {
+                        return Err(invalid(
+                            key,
+                            "does not apply to kind = \"rebalance\"; `group` names the group, and its coordinator rebalances it",
+                        ));
+                    }
+                }
+                Action::Rebalance
+            }
         };
         Ok(FaultRule {
             kind,
@@ -394,6 +432,8 @@ mod tests {
             "kind = \"down\"\nduration = \"2s\"\nbroker = 1",
             "kind = \"throttle\"\nthrottle_ms = 100",
             "kind = \"leader_move\"\ntopic = \"t\"\npartition = 0\nto = 2",
+            "kind = \"rebalance\"\ngroup = \"g\"",
+            "kind = \"error\"\nerror = \"NOT_COORDINATOR\"\napi = \"join_group\"\ngroup = \"g\"",
         ] {
             check(text).unwrap_or_else(|e| panic!("{text}: {e}"));
         }
@@ -436,6 +476,30 @@ mod tests {
             refused("kind = \"error\"\nerror = \"BROKER_BUSY\"\nprotocol = \"kafka\"")
                 .contains("`error`: is a frame protocol status")
         );
+    }
+
+    #[test]
+    fn group_keys_are_checked() {
+        assert!(
+            refused("kind = \"rebalance\"")
+                .contains("`group`: is required for kind = \"rebalance\"")
+        );
+        assert!(
+            refused("kind = \"rebalance\"\ngroup = \"g\"\ntopic = \"t\"")
+                .contains("`topic`: does not apply to kind = \"rebalance\"")
+        );
+        assert!(
+            refused("kind = \"rebalance\"\ngroup = \"g\"\ncount = 1")
+                .contains("`count`: kind = \"rebalance\" acts over time")
+        );
+        assert!(
+            refused("kind = \"stall\"\nduration = \"1s\"\ngroup = \"g\"")
+                .contains("`group`: does not apply to kind = \"stall\"")
+        );
+        assert!(refused("kind = \"disconnect\"\ngroup = \"\"").contains("`group`: is empty"));
+        let rule = check("kind = \"rebalance\"\ngroup = \"g\"").unwrap();
+        assert_eq!(rule.action, Action::Rebalance);
+        assert_eq!(rule.scope.group.as_deref(), Some("g"));
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct FaultSpec {
     /// Only requests that touch this partition; default any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<u32>,
+    /// Only requests that name this consumer group; for `rebalance`, the group to rebalance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// Only requests of this protocol; default both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<ProtocolScope>,
@@ -89,6 +92,8 @@ pub enum FaultKindName {
     Throttle,
     /// Move a partition's leadership to another broker.
     LeaderMove,
+    /// Make every member of a consumer group rejoin.
+    Rebalance,
 }
 
 impl FaultKindName {
@@ -102,6 +107,7 @@ impl FaultKindName {
             FaultKindName::Down => "down",
             FaultKindName::Throttle => "throttle",
             FaultKindName::LeaderMove => "leader_move",
+            FaultKindName::Rebalance => "rebalance",
         }
     }
 
@@ -270,6 +276,7 @@ impl FaultSpec {
             api: None,
             topic: None,
             partition: None,
+            group: None,
             protocol: None,
             count: None,
             probability: None,
@@ -335,6 +342,17 @@ impl FaultSpec {
             to: Some(to),
             ..FaultSpec::new(FaultKindName::LeaderMove)
         }
+    }
+
+    /// Makes every member of consumer group `group` rejoin, as soon as the group is Stable.
+    pub fn rebalance(group: &str) -> FaultSpec {
+        FaultSpec::new(FaultKindName::Rebalance).with_group(group)
+    }
+
+    /// Limits the rule to requests naming consumer group `group` (for `rebalance`: the group).
+    pub fn with_group(mut self, group: &str) -> FaultSpec {
+        self.group = Some(group.to_string());
+        self
     }
 
     /// Limits the rule to broker `node_id`.

@@ -27,6 +27,8 @@ pub(crate) struct RequestFacts<'a> {
     pub(crate) api: ApiScope,
     /// Whether the request touches the topic and partition (each `None` = any).
     pub(crate) touches: &'a dyn Fn(Option<&str>, Option<u32>) -> bool,
+    /// Whether the request names this consumer group.
+    pub(crate) names_group: &'a dyn Fn(&str) -> bool,
 }
 
 /// What the rules that fired on a request ask for.
@@ -53,6 +55,13 @@ pub(super) fn matches(rule: &FaultRule, request: &RequestFacts<'_>) -> bool {
     }
     if (scope.topic.is_some() || scope.partition.is_some())
         && !(request.touches)(scope.topic.as_deref(), scope.partition)
+    {
+        return false;
+    }
+    if scope
+        .group
+        .as_deref()
+        .is_some_and(|group| !(request.names_group)(group))
     {
         return false;
     }
@@ -92,6 +101,6 @@ pub(super) fn apply(action: &Action, dice: &mut SmallRng, verdict: &mut Verdict)
         Action::Throttle(ms) => {
             verdict.throttle_ms = Some(verdict.throttle_ms.map_or(*ms, |t| t.max(*ms)));
         }
-        Action::Stall | Action::Down | Action::LeaderMove { .. } => {}
+        Action::Stall | Action::Down | Action::LeaderMove { .. } | Action::Rebalance => {}
     }
 }

@@ -41,6 +41,20 @@ fn find(key: &str, key_type: i8, ctx: &Ctx<'_>) -> Result<(i32, StrBytes, i32), 
     ))
 }
 
+/// Whether the request asks for the coordinator of consumer group `group`, for fault rules
+/// scoped by `group`.
+pub(crate) fn names_group(request: &FindCoordinatorRequest, version: i16, group: &str) -> bool {
+    request.key_type == GROUP
+        && if version >= 4 {
+            request
+                .coordinator_keys
+                .iter()
+                .any(|key| key.as_str() == group)
+        } else {
+            request.key.as_str() == group
+        }
+}
+
 /// Names the coordinator of every key asked for.
 pub(crate) fn handle(
     request: FindCoordinatorRequest,

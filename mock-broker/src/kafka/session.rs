@@ -195,6 +195,21 @@ pub(crate) async fn handle(
             request_name,
         )
     };
+    // Group requests also match rules scoped by `group`: `names` says whether one names it.
+    let group_fault = |api: ApiScope,
+                       touches: &dyn Fn(Option<&str>, Option<u32>) -> bool,
+                       names: &dyn Fn(&str) -> bool|
+     -> Result<FaultReply, FaultDisconnect> {
+        FaultReply::consult_group(
+            &state.faults,
+            ProtocolScope::Kafka,
+            node_id,
+            api,
+            touches,
+            names,
+            request_name,
+        )
+    };
     let untargeted = |_: Option<&str>, _: Option<u32>| false;
     match api_key {
         ApiKey::ApiVersions => {
@@ -244,7 +259,9 @@ pub(crate) async fn handle(
         ApiKey::FindCoordinator => {
             let body =
                 FindCoordinatorRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::FindCoordinator, &untargeted)?;
+            let fault = group_fault(ApiScope::FindCoordinator, &untargeted, &|group| {
+                find_coordinator::names_group(&body, version, group)
+            })?;
             reply.send(fault, Some(find_coordinator::handle(body, version, &ctx)))
         }
         ApiKey::ListOffsets => {
@@ -258,7 +275,9 @@ pub(crate) async fn handle(
         // skeleton gets the rule's code.
         ApiKey::JoinGroup => {
             let body = JoinGroupRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::JoinGroup, &untargeted)?;
+            let fault = group_fault(ApiScope::JoinGroup, &untargeted, &|g| {
+                body.group_id.0.as_str() == g
+            })?;
             let response = match fault.kafka_error() {
                 Some(code) => join_group::refused(&body, version, injected(code)),
                 None => join_group::handle(body, version, &ctx).await,
@@ -267,7 +286,9 @@ pub(crate) async fn handle(
         }
         ApiKey::SyncGroup => {
             let body = SyncGroupRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::SyncGroup, &untargeted)?;
+            let fault = group_fault(ApiScope::SyncGroup, &untargeted, &|g| {
+                body.group_id.0.as_str() == g
+            })?;
             let response = match fault.kafka_error() {
                 Some(code) => sync_group::refused(version, injected(code)),
                 None => sync_group::handle(body, version, &ctx).await,
@@ -276,7 +297,9 @@ pub(crate) async fn handle(
         }
         ApiKey::Heartbeat => {
             let body = HeartbeatRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::Heartbeat, &untargeted)?;
+            let fault = group_fault(ApiScope::Heartbeat, &untargeted, &|g| {
+                body.group_id.0.as_str() == g
+            })?;
             let response = match fault.kafka_error() {
                 Some(code) => heartbeat::refused(injected(code)),
                 None => heartbeat::handle(body, version, &ctx),
@@ -285,7 +308,9 @@ pub(crate) async fn handle(
         }
         ApiKey::LeaveGroup => {
             let body = LeaveGroupRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::LeaveGroup, &untargeted)?;
+            let fault = group_fault(ApiScope::LeaveGroup, &untargeted, &|g| {
+                body.group_id.0.as_str() == g
+            })?;
             let response = match fault.kafka_error() {
                 Some(code) => leave_group::refused(injected(code)),
                 None => leave_group::handle(body, version, &ctx),
@@ -294,9 +319,11 @@ pub(crate) async fn handle(
         }
         ApiKey::OffsetCommit => {
             let body = OffsetCommitRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::OffsetCommit, &|topic, partition| {
-                offset_commit::touches(&body, topic, partition)
-            })?;
+            let fault = group_fault(
+                ApiScope::OffsetCommit,
+                &|topic, partition| offset_commit::touches(&body, topic, partition),
+                &|g| body.group_id.0.as_str() == g,
+            )?;
             let response = match fault.kafka_error() {
                 Some(code) => offset_commit::refused(&body, injected(code)),
                 None => offset_commit::handle(body, version, &ctx),
@@ -305,9 +332,14 @@ pub(crate) async fn handle(
         }
         ApiKey::OffsetFetch => {
             let body = OffsetFetchRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::OffsetFetch, &|topic, partition| {
-                offset_fetch::touches(&body, topic, partition)
-            })?;
+            let fault = group_fault(
+                ApiScope::OffsetFetch,
+                &|topic, partition| offset_fetch::touches(&body, topic, partition),
+                &|g| {
+                    body.group_id.0.as_str() == g
+                        || body.groups.iter().any(|x| x.group_id.0.as_str() == g)
+                },
+            )?;
             let response = match fault.kafka_error() {
                 Some(code) => offset_fetch::refused(&body, version, injected(code)),
                 None => offset_fetch::handle(body, version, &ctx),
@@ -326,7 +358,9 @@ pub(crate) async fn handle(
         ApiKey::DescribeGroups => {
             let body =
                 DescribeGroupsRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::DescribeGroups, &untargeted)?;
+            let fault = group_fault(ApiScope::DescribeGroups, &untargeted, &|g| {
+                body.groups.iter().any(|x| x.0.as_str() == g)
+            })?;
             let response = match fault.kafka_error() {
                 Some(code) => describe_groups::refused(&body, injected(code)),
                 None => describe_groups::handle(body, version, &ctx),
@@ -335,7 +369,9 @@ pub(crate) async fn handle(
         }
         ApiKey::DeleteGroups => {
             let body = DeleteGroupsRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::DeleteGroups, &untargeted)?;
+            let fault = group_fault(ApiScope::DeleteGroups, &untargeted, &|g| {
+                body.groups_names.iter().any(|x| x.0.as_str() == g)
+            })?;
             let response = match fault.kafka_error() {
                 Some(code) => delete_groups::refused(&body, injected(code)),
                 None => delete_groups::handle(body, version, &ctx),
@@ -344,9 +380,11 @@ pub(crate) async fn handle(
         }
         ApiKey::OffsetDelete => {
             let body = OffsetDeleteRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::OffsetDelete, &|topic, partition| {
-                offset_delete::touches(&body, topic, partition)
-            })?;
+            let fault = group_fault(
+                ApiScope::OffsetDelete,
+                &|topic, partition| offset_delete::touches(&body, topic, partition),
+                &|g| body.group_id.0.as_str() == g,
+            )?;
             let response = match fault.kafka_error() {
                 Some(code) => offset_delete::refused(&body, injected(code)),
                 None => offset_delete::handle(body, version, &ctx),

@@ -18,6 +18,7 @@ mod stored_record;
 mod topic_config;
 mod topic_log;
 mod txn_index;
+mod wait_for_records;
 
 pub use error::StoreError;
 pub use limits::{

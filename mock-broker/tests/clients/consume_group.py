@@ -41,11 +41,34 @@ def confluent(bootstrap, topic, group, count):
     return read
 
 
+def subscribe_with_metadata(consumer, topic):
+    """Subscribes a kafka-python consumer to `topic` once it has the topic's metadata.
+
+    kafka-python 3.0.12 can stall when the topic's metadata arrives while it joins: the leader
+    assigns nothing (no metadata yet), the new metadata makes it rejoin at once, and under load the
+    answer to that second SyncGroup (which the broker sends) is sometimes never acted on, so the
+    consumer waits forever with no partitions. With the metadata first, the first assignment is
+    complete and there is no second round.
+    """
+    deadline = time.monotonic() + DEADLINE_S
+    while not consumer.partitions_for_topic(topic):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no metadata for {topic} within {DEADLINE_S} s")
+        time.sleep(0.1)
+    consumer.subscribe([topic])
+
+
 def kafka_python(bootstrap, topic, group, count):
+    import logging
+
     import kafka
 
+    # kafka-python logs its group membership at INFO: on stderr, shown only when a test fails.
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
+
     consumer = kafka.KafkaConsumer(
-        topic,
         bootstrap_servers=bootstrap,
         group_id=group,
         client_id="groups-kafka-python",
@@ -54,6 +77,7 @@ def kafka_python(bootstrap, topic, group, count):
         session_timeout_ms=6000,
         max_poll_records=1,
     )
+    subscribe_with_metadata(consumer, topic)
     read = []
     deadline = time.monotonic() + DEADLINE_S
     while len(read) < count and time.monotonic() < deadline:
@@ -61,7 +85,24 @@ def kafka_python(bootstrap, topic, group, count):
             for message in records:
                 read.append([message.partition, message.offset, message.key.decode()])
     if len(read) == count:
-        consumer.commit()
+        # What was read, not the positions: a poll while retrying may fetch more.
+        offsets = {}
+        for partition, offset, _ in read:
+            tp = kafka.TopicPartition(topic, partition)
+            offsets[tp] = max(offsets.get(tp, 0), offset + 1)
+        offsets = {tp: kafka.OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()}
+        while True:
+            try:
+                consumer.commit(offsets)
+                break
+            except (kafka.errors.RebalanceInProgressError, kafka.errors.CommitFailedError):
+                # kafka-python rejoins whenever its metadata snapshot changes (several times
+                # while it starts); a commit must wait for the round to end, as in any app.
+                if time.monotonic() > deadline:
+                    raise
+                consumer.poll(timeout_ms=100, max_records=1)
+    else:
+        print(f"assignment at the deadline: {consumer.assignment()}", file=sys.stderr)
     consumer.close()
     return read
 
