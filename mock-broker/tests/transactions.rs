@@ -6,7 +6,9 @@
 //!
 //! confluent-kafka (Python, `clients/transactions_confluent.py`) does the same and commits a
 //! group's offsets in a transaction (consume-transform-produce); it skips without the
-//! client, as `real_clients.rs` explains.
+//! client, as `real_clients.rs` explains. kafkajs (`clients/transactions_kafkajs.js`) does all of
+//! it too: commit and abort seen by `readUncommitted` false and true consumers, `sendOffsets`
+//! committing a group's offsets on commit only, and fencing by a second producer.
 //!
 //! Every wait polls with a generous deadline: a loaded machine only makes these slower.
 
@@ -24,7 +26,7 @@ use std::process::Command;
 
 use crate::binaries::{BrokerProcess, http_get};
 use crate::consumer_groups::group;
-use crate::real_clients::{clients_dir, python_with, require, run_client};
+use crate::real_clients::{clients_dir, node_with_kafkajs, python_with, require, run_client};
 
 /// Long enough for a loaded 2-core machine; a healthy run takes a fraction of it.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -35,9 +37,18 @@ fn transactional_producer(
     transactional_id: &str,
     extra: &[(&str, &str)],
 ) -> FutureProducer {
+    transactional_producer_at(&broker.address, transactional_id, extra)
+}
+
+/// A transactional librdkafka producer of the broker at `bootstrap`.
+fn transactional_producer_at(
+    bootstrap: &str,
+    transactional_id: &str,
+    extra: &[(&str, &str)],
+) -> FutureProducer {
     let mut config = ClientConfig::new();
     config
-        .set("bootstrap.servers", &broker.address)
+        .set("bootstrap.servers", bootstrap)
         .set("client.id", "txn-rdkafka")
         .set("transactional.id", transactional_id);
     for (name, value) in extra {
@@ -72,9 +83,9 @@ fn futures_block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 /// A consumer reading every partition of `topic` from the start at `isolation`.
-fn consumer(broker: &BrokerProcess, topic: &str, partitions: i32, isolation: &str) -> BaseConsumer {
+fn consumer(bootstrap: &str, topic: &str, partitions: i32, isolation: &str) -> BaseConsumer {
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &broker.address)
+        .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("txn-reader-{isolation}"))
         .set("enable.auto.commit", "false")
         .set("isolation.level", isolation)
@@ -187,7 +198,7 @@ fn read_committed_consumers_see_committed_transactions_and_skip_aborted_ones() {
     producer.commit_transaction(TIMEOUT).expect("commit");
 
     // Each partition is read in offset order: having read c2 and c3, the reader is past a0, a1.
-    let committed = consumer(&broker, topic, 2, "read_committed");
+    let committed = consumer(&broker.address, topic, 2, "read_committed");
     let read = read_until(&committed, "read_committed reads c2 and c3", |read| {
         let values = values(read);
         values.contains(&"c2") && values.contains(&"c3")
@@ -196,7 +207,7 @@ fn read_committed_consumers_see_committed_transactions_and_skip_aborted_ones() {
     seen.sort_unstable();
     assert_eq!(seen, ["c0", "c1", "c2", "c3"], "only committed records");
 
-    let uncommitted = consumer(&broker, topic, 2, "read_uncommitted");
+    let uncommitted = consumer(&broker.address, topic, 2, "read_uncommitted");
     let read = read_until(&uncommitted, "read_uncommitted reads all six", |read| {
         read.len() >= 6
     });
@@ -287,7 +298,7 @@ fn a_transaction_left_open_past_its_timeout_is_aborted_and_read_committed_moves_
         .create()
         .unwrap();
     send(&plain, topic, 0, "after");
-    let reader = consumer(&broker, topic, 1, "read_committed");
+    let reader = consumer(&broker.address, topic, 1, "read_committed");
     // Nothing is asserted about the wait itself (a slow machine may reach the timeout
     // first); the broker must abort the transaction and the reader then get past it.
     let read = read_until(
@@ -360,6 +371,125 @@ fn a_confluent_kafka_transactional_producer_commits_aborts_and_sends_offsets_on_
         [[Some("aborted"); 4], [Some("committed"); 4]].concat(),
         "the aborted copies, then the committed ones"
     );
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+/// What `clients/transactions_kafkajs.js` reports.
+#[derive(Debug, Deserialize)]
+struct KafkajsReport {
+    read_committed: Vec<String>,
+    read_uncommitted: Vec<String>,
+    positions: BTreeMap<String, i64>,
+    committed_after_abort: BTreeMap<String, i64>,
+    committed_after_commit: BTreeMap<String, i64>,
+    fenced_error: KafkajsError,
+}
+
+#[derive(Debug, Deserialize)]
+struct KafkajsError {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    message: String,
+}
+
+#[test]
+fn a_kafkajs_transactional_producer_commits_aborts_sends_offsets_on_commit_only_and_is_fenced() {
+    let Some(node) = require(node_with_kafkajs()) else {
+        return;
+    };
+    let broker = BrokerProcess::start(&["--group-initial-rebalance-delay-ms", "0"]);
+    let (topic, out, group_id, fenced) = (
+        "txn-kafkajs",
+        "txn-kafkajs-out",
+        "txn-kafkajs-group",
+        "txn-kafkajs-fenced",
+    );
+    let mut command = Command::new(node);
+    command
+        .current_dir(clients_dir())
+        .arg("transactions_kafkajs.js")
+        .args([&broker.address, topic, out, group_id, fenced]);
+    let stdout = run_client(command, "");
+    let report: KafkajsReport = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("unexpected JSON ({e}): {stdout}"));
+
+    // read_committed (readUncommitted: false) sees the committed records only, read_uncommitted all.
+    let mut committed = report.read_committed.clone();
+    committed.sort_unstable();
+    assert_eq!(committed, ["c0", "c1", "c2", "c3"], "{report:?}");
+    let mut all = report.read_uncommitted.clone();
+    all.sort_unstable();
+    assert_eq!(all, ["a0", "a1", "c0", "c1", "c2", "c3"], "{report:?}");
+    let by_value = states(&broker, topic);
+    for value in ["c0", "c1", "c2", "c3"] {
+        assert_eq!(by_value[value], "committed", "{value}: {by_value:?}");
+    }
+    for value in ["a0", "a1"] {
+        assert_eq!(by_value[value], "aborted", "{value}: {by_value:?}");
+    }
+    let markers: Vec<(i32, i64, Option<String>)> = records(&broker, topic, true)
+        .into_iter()
+        .filter(|r| r.control)
+        .map(|r| (r.partition, r.offset, r.transaction))
+        .collect();
+    let marker = |p, o, s: &str| (p, o, Some(s.to_string()));
+    assert_eq!(
+        markers,
+        [
+            marker(0, 1, "committed"),
+            marker(0, 3, "aborted"),
+            marker(0, 5, "committed"),
+            marker(1, 1, "committed"),
+            marker(1, 3, "aborted"),
+            marker(1, 5, "committed"),
+        ],
+        "one marker per partition per transaction"
+    );
+    assert_eq!(transaction(&broker, "txn-kafkajs").state, "CompleteCommit");
+
+    // sendOffsets: nothing committed by the aborted transaction, the positions by the committed one.
+    assert!(
+        report.committed_after_abort.is_empty(),
+        "an aborted transaction commits no offsets: {report:?}"
+    );
+    assert_eq!(
+        report.positions,
+        BTreeMap::from([("0".to_string(), 5), ("1".to_string(), 5)]),
+        "after c2 (offset 4) and c3 (offset 4): {report:?}"
+    );
+    assert_eq!(
+        report.committed_after_commit, report.positions,
+        "{report:?}"
+    );
+    let held = group(&broker, group_id).expect("the group exists");
+    assert_eq!(
+        held.committed(topic),
+        BTreeMap::from([(0, 5), (1, 5)]),
+        "{held:?}"
+    );
+    let outs = records(&broker, out, false);
+    let out_states: Vec<Option<&str>> = outs.iter().map(|r| r.transaction.as_deref()).collect();
+    assert_eq!(
+        out_states,
+        [[Some("aborted"); 4], [Some("committed"); 4]].concat(),
+        "the aborted copies, then the committed ones"
+    );
+
+    // Fencing: the first producer's commit fails as fenced; its record is aborted.
+    let error = &report.fenced_error;
+    assert!(
+        matches!(
+            error.kind.as_deref(),
+            Some("INVALID_PRODUCER_EPOCH" | "PRODUCER_FENCED")
+        ),
+        "the fenced commit fails as fenced, not with {}: {error:?}",
+        error.message
+    );
+    let by_value = states(&broker, fenced);
+    assert_eq!(by_value["from-first"], "aborted", "{by_value:?}");
+    assert_eq!(by_value["from-second"], "committed", "{by_value:?}");
+    let fenced_state = transaction(&broker, "txn-kafkajs-fenced");
+    assert_eq!(fenced_state.state, "CompleteCommit", "{fenced_state:?}");
     assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
 }
 
