@@ -10,6 +10,10 @@
 //! it too: commit and abort seen by `readUncommitted` false and true consumers, `sendOffsets`
 //! committing a group's offsets on commit only, and fencing by a second producer.
 //!
+//! Fault rules scoped by `transactional_id`: librdkafka retries `CONCURRENT_TRANSACTIONS` on
+//! EndTxn and commits, a producer with another id is untouched; the bare-client `wire` tests show
+//! which requests such a rule (and a `group` rule) answers.
+//!
 //! Every wait polls with a generous deadline: a loaded machine only makes these slower.
 
 use std::collections::BTreeMap;
@@ -23,6 +27,9 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Deserialize;
 
 use std::process::Command;
+
+use mock_broker::fault::{ApiScope, FaultSpec, FaultState};
+use mock_broker::{BrokerConfig, MockBroker};
 
 use crate::binaries::{BrokerProcess, http_get};
 use crate::consumer_groups::group;
@@ -313,6 +320,60 @@ fn a_transaction_left_open_past_its_timeout_is_aborted_and_read_committed_moves_
     assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
 }
 
+#[test]
+fn end_txn_errors_scoped_to_one_transactional_id_are_retried_and_spare_other_producers() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let broker = runtime
+        .block_on(MockBroker::start(BrokerConfig::ephemeral()))
+        .expect("broker starts");
+    let bootstrap = broker.bootstrap_servers();
+    let topic = "txn-scoped-fault";
+    let rule = broker
+        .faults()
+        .add(
+            FaultSpec::error("CONCURRENT_TRANSACTIONS")
+                .with_api(ApiScope::EndTxn)
+                .with_transactional_id("txn-retried")
+                .with_count(2),
+        )
+        .expect("a valid rule");
+
+    // Another transactional id: its EndTxn is not answered with the error.
+    let spared = transactional_producer_at(&bootstrap, "txn-spared", &[]);
+    spared.begin_transaction().unwrap();
+    send(&spared, topic, 0, "spared");
+    spared.commit_transaction(TIMEOUT).expect("commit");
+    let info = broker.faults().get(rule.id).expect("the rule");
+    assert_eq!(info.fired, 0, "another transactional id: {info:?}");
+
+    // The scoped one: librdkafka retries EndTxn on CONCURRENT_TRANSACTIONS, and commits.
+    let retried = transactional_producer_at(&bootstrap, "txn-retried", &[]);
+    retried.begin_transaction().unwrap();
+    send(&retried, topic, 0, "retried");
+    retried
+        .commit_transaction(TIMEOUT)
+        .expect("the commit is retried until it succeeds");
+    let info = broker.faults().get(rule.id).expect("the rule");
+    assert_eq!(
+        (info.fired, info.state),
+        (2, FaultState::Expired),
+        "{info:?}"
+    );
+
+    let reader = consumer(&bootstrap, topic, 1, "read_committed");
+    let read = read_until(&reader, "read_committed reads both commits", |read| {
+        read.len() >= 2
+    });
+    assert_eq!(values(&read), ["spared", "retried"], "both committed");
+    drop(reader);
+    drop((spared, retried));
+    runtime.block_on(broker.shutdown());
+}
+
 /// What `clients/transactions_confluent.py` reports.
 #[derive(Debug, Deserialize)]
 struct PythonReport {
@@ -575,6 +636,150 @@ mod wire {
         let response = client.call(7, &request).await;
         let p = &response.topics[0].partitions[0];
         (p.error_code, p.committed_offset)
+    }
+
+    #[tokio::test]
+    async fn fault_rules_scoped_by_transactional_id_or_group_answer_only_the_requests_naming_it() {
+        use kafka_protocol::ResponseError;
+        use kafka_protocol::messages::ProducerId;
+        use kafka_protocol::messages::consumer_group_describe_request::ConsumerGroupDescribeRequest;
+        use kafka_protocol::messages::find_coordinator_request::FindCoordinatorRequest;
+        use mock_broker::fault::FaultSpec;
+
+        let broker = MockBroker::start(BrokerConfig::ephemeral()).await.unwrap();
+        broker.store().create_topic("raw", 1);
+        let load = ResponseError::CoordinatorLoadInProgress.code();
+        broker
+            .faults()
+            .add(FaultSpec::error("COORDINATOR_LOAD_IN_PROGRESS").with_transactional_id("faulty"))
+            .unwrap();
+        broker
+            .faults()
+            .add(FaultSpec::error("COORDINATOR_LOAD_IN_PROGRESS").with_group("faulty-group"))
+            .unwrap();
+        let mut client = KafkaClient::connect(broker.local_addr()).await;
+        let group = |g: &'static str| GroupId(StrBytes::from_static_str(g));
+
+        // FindCoordinator: the transaction key (type 1) matches, a group of the same name does not.
+        for (key, key_type, expected) in [("faulty", 1, load), ("healthy", 1, 0), ("faulty", 0, 0)]
+        {
+            let found = client
+                .call(
+                    3,
+                    &FindCoordinatorRequest::default()
+                        .with_key(StrBytes::from_static_str(key))
+                        .with_key_type(key_type),
+                )
+                .await;
+            assert_eq!(
+                found.error_code, expected,
+                "FindCoordinator {key} type {key_type}"
+            );
+        }
+        let init = |t: Option<&'static str>| {
+            InitProducerIdRequest::default()
+                .with_transactional_id(t.map(id))
+                .with_transaction_timeout_ms(60_000)
+                .with_producer_id(ProducerId(-1))
+        };
+        assert_eq!(client.call(4, &init(Some("faulty"))).await.error_code, load);
+        assert_eq!(
+            client.call(4, &init(None)).await.error_code,
+            0,
+            "idempotent"
+        );
+        let healthy = client.call(4, &init(Some("healthy"))).await;
+        assert_eq!(healthy.error_code, 0);
+        let (pid, epoch) = (healthy.producer_id, healthy.producer_epoch);
+
+        // DescribeTransactions: a list naming it among others is answered with the error whole.
+        for (ids, expected) in [(vec!["healthy"], 0), (vec!["healthy", "faulty"], load)] {
+            let described = client
+                .call(
+                    0,
+                    &DescribeTransactionsRequest::default()
+                        .with_transactional_ids(ids.iter().map(|t| id(t)).collect()),
+                )
+                .await;
+            let codes: Vec<i16> = described
+                .transaction_states
+                .iter()
+                .map(|t| t.error_code)
+                .collect();
+            assert_eq!(
+                codes,
+                vec![expected; ids.len()],
+                "DescribeTransactions {ids:?}"
+            );
+        }
+        let ended = client
+            .call(
+                3,
+                &EndTxnRequest::default()
+                    .with_transactional_id(id("faulty"))
+                    .with_producer_id(pid)
+                    .with_producer_epoch(epoch)
+                    .with_committed(true),
+            )
+            .await;
+        assert_eq!(ended.error_code, load, "EndTxn of the faulty id");
+
+        // The group scope: AddOffsetsToTxn and TxnOffsetCommit name the group of their offsets.
+        let add_offsets = |g: &'static str| {
+            AddOffsetsToTxnRequest::default()
+                .with_transactional_id(id("healthy"))
+                .with_producer_id(pid)
+                .with_producer_epoch(epoch)
+                .with_group_id(group(g))
+        };
+        assert_eq!(
+            client
+                .call(3, &add_offsets("faulty-group"))
+                .await
+                .error_code,
+            load
+        );
+        assert_eq!(
+            client
+                .call(3, &add_offsets("healthy-group"))
+                .await
+                .error_code,
+            0
+        );
+        let txn_commit = |g: &'static str| {
+            TxnOffsetCommitRequest::default()
+                .with_transactional_id(id("healthy"))
+                .with_group_id(group(g))
+                .with_producer_id(pid)
+                .with_producer_epoch(epoch)
+                .with_generation_id(-1)
+                .with_topics(vec![
+                    TxnOffsetCommitRequestTopic::default()
+                        .with_name(name("raw"))
+                        .with_partitions(vec![
+                            TxnOffsetCommitRequestPartition::default()
+                                .with_partition_index(0)
+                                .with_committed_offset(0),
+                        ]),
+                ])
+        };
+        let refused = client.call(3, &txn_commit("faulty-group")).await;
+        assert_eq!(refused.topics[0].partitions[0].error_code, load);
+        let staged = client.call(3, &txn_commit("healthy-group")).await;
+        assert_eq!(staged.topics[0].partitions[0].error_code, 0);
+        let described = client
+            .call(
+                0,
+                &ConsumerGroupDescribeRequest::default()
+                    .with_group_ids(vec![group("healthy-group"), group("faulty-group")]),
+            )
+            .await;
+        let codes: Vec<i16> = described.groups.iter().map(|g| g.error_code).collect();
+        assert_eq!(
+            codes,
+            [load, load],
+            "ConsumerGroupDescribe naming it among others"
+        );
     }
 
     #[tokio::test]
