@@ -1,5 +1,5 @@
-//! Real clients' admin APIs against the `mock-broker` binary: confluent-kafka's and kafka-python's
-//! admin clients (scripts in `clients/`, skipped without them as in `real_clients.rs`) and the
+//! Real clients' admin APIs against the `mock-broker` binary: confluent-kafka's, kafka-python's and
+//! kafkajs's admin clients (scripts in `clients/`, skipped without them as in `real_clients.rs`) and the
 //! `rdkafka` crate's `AdminClient` (never skipped) create, describe, alter and delete topics, grow
 //! partitions and delete records; every outcome is then checked on the broker through the admin
 //! HTTP API. Topic configs that change what the broker does are shown to: `retention.bytes` set by
@@ -21,7 +21,9 @@ use serde::Deserialize;
 
 use crate::binaries::BrokerProcess;
 use crate::rdkafka_client::future_producer;
-use crate::real_clients::{clients_dir, get_json, python_with, require, run_client};
+use crate::real_clients::{
+    clients_dir, get_json, node_with_kafkajs, python_with, require, run_client,
+};
 
 /// Long enough for a loaded 2-core machine; a healthy run takes milliseconds.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -46,25 +48,21 @@ fn broker_topics(broker: &BrokerProcess) -> BTreeMap<String, Topic> {
     topics.into_iter().map(|t| (t.name.clone(), t)).collect()
 }
 
-/// What the admin scripts leave on the broker (both run the same steps): `PREFIX-main` with 5
+/// What the admin scripts leave on the broker (all run the same steps): `PREFIX-main` with 5
 /// partitions, 10 records in partition 0 of which the first 4 deleted, one in partition 4, the
-/// overrides AlterConfigs and IncrementalAlterConfigs left; nothing of the validate-only, refused
-/// or deleted topics.
-fn assert_admin_script_left(broker: &BrokerProcess, prefix: &str) {
+/// overrides `configs` (what AlterConfigs and, but for kafkajs, IncrementalAlterConfigs left);
+/// nothing of the validate-only, refused or deleted topics.
+fn assert_admin_script_left(broker: &BrokerProcess, prefix: &str, configs: &[(&str, &str)]) {
     let topics = broker_topics(broker);
     let main = &topics[&format!("{prefix}-main")];
     assert_eq!(main.partitions.len(), 5, "{main:?}");
     assert_eq!(main.partitions[0].high_watermark, 10, "{main:?}");
     assert_eq!(main.partitions[0].log_start_offset, 4, "{main:?}");
     assert_eq!(main.partitions[4].high_watermark, 1, "{main:?}");
-    let expected: BTreeMap<String, String> = [
-        ("cleanup.policy", "delete,compact"),
-        ("max.message.bytes", "200000"),
-        ("retention.bytes", "100000"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let expected: BTreeMap<String, String> = configs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     assert_eq!(main.configs, expected);
     for gone in ["validated", "rf", "cfg", "dropped", "never"] {
         let name = format!("{prefix}-{gone}");
@@ -94,7 +92,15 @@ fn run_admin_script(module: &str, script: &str, prefix: &str) {
     assert_eq!(summary["cluster_id"], "mock-broker-cluster", "{summary}");
     assert_eq!(summary["controller"], 1, "{summary}");
     assert_eq!(summary["low_watermark"], 4, "{summary}");
-    assert_admin_script_left(&broker, prefix);
+    assert_admin_script_left(
+        &broker,
+        prefix,
+        &[
+            ("cleanup.policy", "delete,compact"),
+            ("max.message.bytes", "200000"),
+            ("retention.bytes", "100000"),
+        ],
+    );
 }
 
 #[test]
@@ -105,6 +111,36 @@ fn confluent_kafka_admin_client_creates_describes_alters_grows_deletes_records_a
 #[test]
 fn kafka_python_admin_client_creates_describes_alters_grows_deletes_records_and_topics() {
     run_admin_script("kafka", "admin_kafka_python.py", "kp");
+}
+
+#[test]
+fn kafkajs_admin_client_creates_describes_alters_grows_deletes_records_and_topics() {
+    let Some(node) = require(node_with_kafkajs()) else {
+        return;
+    };
+    let broker = BrokerProcess::start(&[]);
+    let mut command = Command::new(node);
+    command
+        .current_dir(clients_dir())
+        .arg("admin_kafkajs.js")
+        .args([&broker.address, "kjs"]);
+    let stdout = run_client(command, "");
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout.trim().lines().last().unwrap_or(""))
+            .unwrap_or_else(|e| panic!("admin_kafkajs.js printed no JSON summary ({e}): {stdout}"));
+    assert_eq!(summary["cluster_id"], "mock-broker-cluster", "{summary}");
+    assert_eq!(summary["controller"], 1, "{summary}");
+    assert_eq!(summary["brokers"], serde_json::json!([1]), "{summary}");
+    assert_eq!(summary["low_watermark"], 4, "{summary}");
+    // kafkajs has no IncrementalAlterConfigs: AlterConfigs' two overrides are what is left.
+    assert_admin_script_left(
+        &broker,
+        "kjs",
+        &[
+            ("max.message.bytes", "200000"),
+            ("retention.bytes", "100000"),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

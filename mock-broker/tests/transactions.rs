@@ -6,7 +6,13 @@
 //!
 //! confluent-kafka (Python, `clients/transactions_confluent.py`) does the same and commits a
 //! group's offsets in a transaction (consume-transform-produce); it skips without the
-//! client, as `real_clients.rs` explains.
+//! client, as `real_clients.rs` explains. kafkajs (`clients/transactions_kafkajs.js`) does all of
+//! it too: commit and abort seen by `readUncommitted` false and true consumers, `sendOffsets`
+//! committing a group's offsets on commit only, and fencing by a second producer.
+//!
+//! Fault rules scoped by `transactional_id`: librdkafka retries `CONCURRENT_TRANSACTIONS` on
+//! EndTxn and commits, a producer with another id is untouched; the bare-client `wire` tests show
+//! which requests such a rule (and a `group` rule) answers.
 //!
 //! Every wait polls with a generous deadline: a loaded machine only makes these slower.
 
@@ -22,9 +28,12 @@ use serde::Deserialize;
 
 use std::process::Command;
 
+use mock_broker::fault::{ApiScope, FaultSpec, FaultState};
+use mock_broker::{BrokerConfig, MockBroker};
+
 use crate::binaries::{BrokerProcess, http_get};
 use crate::consumer_groups::group;
-use crate::real_clients::{clients_dir, python_with, require, run_client};
+use crate::real_clients::{clients_dir, node_with_kafkajs, python_with, require, run_client};
 
 /// Long enough for a loaded 2-core machine; a healthy run takes a fraction of it.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -35,9 +44,18 @@ fn transactional_producer(
     transactional_id: &str,
     extra: &[(&str, &str)],
 ) -> FutureProducer {
+    transactional_producer_at(&broker.address, transactional_id, extra)
+}
+
+/// A transactional librdkafka producer of the broker at `bootstrap`.
+fn transactional_producer_at(
+    bootstrap: &str,
+    transactional_id: &str,
+    extra: &[(&str, &str)],
+) -> FutureProducer {
     let mut config = ClientConfig::new();
     config
-        .set("bootstrap.servers", &broker.address)
+        .set("bootstrap.servers", bootstrap)
         .set("client.id", "txn-rdkafka")
         .set("transactional.id", transactional_id);
     for (name, value) in extra {
@@ -72,9 +90,9 @@ fn futures_block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 /// A consumer reading every partition of `topic` from the start at `isolation`.
-fn consumer(broker: &BrokerProcess, topic: &str, partitions: i32, isolation: &str) -> BaseConsumer {
+fn consumer(bootstrap: &str, topic: &str, partitions: i32, isolation: &str) -> BaseConsumer {
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &broker.address)
+        .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("txn-reader-{isolation}"))
         .set("enable.auto.commit", "false")
         .set("isolation.level", isolation)
@@ -187,7 +205,7 @@ fn read_committed_consumers_see_committed_transactions_and_skip_aborted_ones() {
     producer.commit_transaction(TIMEOUT).expect("commit");
 
     // Each partition is read in offset order: having read c2 and c3, the reader is past a0, a1.
-    let committed = consumer(&broker, topic, 2, "read_committed");
+    let committed = consumer(&broker.address, topic, 2, "read_committed");
     let read = read_until(&committed, "read_committed reads c2 and c3", |read| {
         let values = values(read);
         values.contains(&"c2") && values.contains(&"c3")
@@ -196,7 +214,7 @@ fn read_committed_consumers_see_committed_transactions_and_skip_aborted_ones() {
     seen.sort_unstable();
     assert_eq!(seen, ["c0", "c1", "c2", "c3"], "only committed records");
 
-    let uncommitted = consumer(&broker, topic, 2, "read_uncommitted");
+    let uncommitted = consumer(&broker.address, topic, 2, "read_uncommitted");
     let read = read_until(&uncommitted, "read_uncommitted reads all six", |read| {
         read.len() >= 6
     });
@@ -287,7 +305,7 @@ fn a_transaction_left_open_past_its_timeout_is_aborted_and_read_committed_moves_
         .create()
         .unwrap();
     send(&plain, topic, 0, "after");
-    let reader = consumer(&broker, topic, 1, "read_committed");
+    let reader = consumer(&broker.address, topic, 1, "read_committed");
     // Nothing is asserted about the wait itself (a slow machine may reach the timeout
     // first); the broker must abort the transaction and the reader then get past it.
     let read = read_until(
@@ -300,6 +318,60 @@ fn a_transaction_left_open_past_its_timeout_is_aborted_and_read_committed_moves_
     assert_eq!(state.state, "CompleteAbort", "{state:?}");
     assert_eq!(states(&broker, topic)["left-open"], "aborted");
     assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+#[test]
+fn end_txn_errors_scoped_to_one_transactional_id_are_retried_and_spare_other_producers() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let broker = runtime
+        .block_on(MockBroker::start(BrokerConfig::ephemeral()))
+        .expect("broker starts");
+    let bootstrap = broker.bootstrap_servers();
+    let topic = "txn-scoped-fault";
+    let rule = broker
+        .faults()
+        .add(
+            FaultSpec::error("CONCURRENT_TRANSACTIONS")
+                .with_api(ApiScope::EndTxn)
+                .with_transactional_id("txn-retried")
+                .with_count(2),
+        )
+        .expect("a valid rule");
+
+    // Another transactional id: its EndTxn is not answered with the error.
+    let spared = transactional_producer_at(&bootstrap, "txn-spared", &[]);
+    spared.begin_transaction().unwrap();
+    send(&spared, topic, 0, "spared");
+    spared.commit_transaction(TIMEOUT).expect("commit");
+    let info = broker.faults().get(rule.id).expect("the rule");
+    assert_eq!(info.fired, 0, "another transactional id: {info:?}");
+
+    // The scoped one: librdkafka retries EndTxn on CONCURRENT_TRANSACTIONS, and commits.
+    let retried = transactional_producer_at(&bootstrap, "txn-retried", &[]);
+    retried.begin_transaction().unwrap();
+    send(&retried, topic, 0, "retried");
+    retried
+        .commit_transaction(TIMEOUT)
+        .expect("the commit is retried until it succeeds");
+    let info = broker.faults().get(rule.id).expect("the rule");
+    assert_eq!(
+        (info.fired, info.state),
+        (2, FaultState::Expired),
+        "{info:?}"
+    );
+
+    let reader = consumer(&bootstrap, topic, 1, "read_committed");
+    let read = read_until(&reader, "read_committed reads both commits", |read| {
+        read.len() >= 2
+    });
+    assert_eq!(values(&read), ["spared", "retried"], "both committed");
+    drop(reader);
+    drop((spared, retried));
+    runtime.block_on(broker.shutdown());
 }
 
 /// What `clients/transactions_confluent.py` reports.
@@ -360,6 +432,125 @@ fn a_confluent_kafka_transactional_producer_commits_aborts_and_sends_offsets_on_
         [[Some("aborted"); 4], [Some("committed"); 4]].concat(),
         "the aborted copies, then the committed ones"
     );
+    assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
+}
+
+/// What `clients/transactions_kafkajs.js` reports.
+#[derive(Debug, Deserialize)]
+struct KafkajsReport {
+    read_committed: Vec<String>,
+    read_uncommitted: Vec<String>,
+    positions: BTreeMap<String, i64>,
+    committed_after_abort: BTreeMap<String, i64>,
+    committed_after_commit: BTreeMap<String, i64>,
+    fenced_error: KafkajsError,
+}
+
+#[derive(Debug, Deserialize)]
+struct KafkajsError {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    message: String,
+}
+
+#[test]
+fn a_kafkajs_transactional_producer_commits_aborts_sends_offsets_on_commit_only_and_is_fenced() {
+    let Some(node) = require(node_with_kafkajs()) else {
+        return;
+    };
+    let broker = BrokerProcess::start(&["--group-initial-rebalance-delay-ms", "0"]);
+    let (topic, out, group_id, fenced) = (
+        "txn-kafkajs",
+        "txn-kafkajs-out",
+        "txn-kafkajs-group",
+        "txn-kafkajs-fenced",
+    );
+    let mut command = Command::new(node);
+    command
+        .current_dir(clients_dir())
+        .arg("transactions_kafkajs.js")
+        .args([&broker.address, topic, out, group_id, fenced]);
+    let stdout = run_client(command, "");
+    let report: KafkajsReport = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("unexpected JSON ({e}): {stdout}"));
+
+    // read_committed (readUncommitted: false) sees the committed records only, read_uncommitted all.
+    let mut committed = report.read_committed.clone();
+    committed.sort_unstable();
+    assert_eq!(committed, ["c0", "c1", "c2", "c3"], "{report:?}");
+    let mut all = report.read_uncommitted.clone();
+    all.sort_unstable();
+    assert_eq!(all, ["a0", "a1", "c0", "c1", "c2", "c3"], "{report:?}");
+    let by_value = states(&broker, topic);
+    for value in ["c0", "c1", "c2", "c3"] {
+        assert_eq!(by_value[value], "committed", "{value}: {by_value:?}");
+    }
+    for value in ["a0", "a1"] {
+        assert_eq!(by_value[value], "aborted", "{value}: {by_value:?}");
+    }
+    let markers: Vec<(i32, i64, Option<String>)> = records(&broker, topic, true)
+        .into_iter()
+        .filter(|r| r.control)
+        .map(|r| (r.partition, r.offset, r.transaction))
+        .collect();
+    let marker = |p, o, s: &str| (p, o, Some(s.to_string()));
+    assert_eq!(
+        markers,
+        [
+            marker(0, 1, "committed"),
+            marker(0, 3, "aborted"),
+            marker(0, 5, "committed"),
+            marker(1, 1, "committed"),
+            marker(1, 3, "aborted"),
+            marker(1, 5, "committed"),
+        ],
+        "one marker per partition per transaction"
+    );
+    assert_eq!(transaction(&broker, "txn-kafkajs").state, "CompleteCommit");
+
+    // sendOffsets: nothing committed by the aborted transaction, the positions by the committed one.
+    assert!(
+        report.committed_after_abort.is_empty(),
+        "an aborted transaction commits no offsets: {report:?}"
+    );
+    assert_eq!(
+        report.positions,
+        BTreeMap::from([("0".to_string(), 5), ("1".to_string(), 5)]),
+        "after c2 (offset 4) and c3 (offset 4): {report:?}"
+    );
+    assert_eq!(
+        report.committed_after_commit, report.positions,
+        "{report:?}"
+    );
+    let held = group(&broker, group_id).expect("the group exists");
+    assert_eq!(
+        held.committed(topic),
+        BTreeMap::from([(0, 5), (1, 5)]),
+        "{held:?}"
+    );
+    let outs = records(&broker, out, false);
+    let out_states: Vec<Option<&str>> = outs.iter().map(|r| r.transaction.as_deref()).collect();
+    assert_eq!(
+        out_states,
+        [[Some("aborted"); 4], [Some("committed"); 4]].concat(),
+        "the aborted copies, then the committed ones"
+    );
+
+    // Fencing: the first producer's commit fails as fenced; its record is aborted.
+    let error = &report.fenced_error;
+    assert!(
+        matches!(
+            error.kind.as_deref(),
+            Some("INVALID_PRODUCER_EPOCH" | "PRODUCER_FENCED")
+        ),
+        "the fenced commit fails as fenced, not with {}: {error:?}",
+        error.message
+    );
+    let by_value = states(&broker, fenced);
+    assert_eq!(by_value["from-first"], "aborted", "{by_value:?}");
+    assert_eq!(by_value["from-second"], "committed", "{by_value:?}");
+    let fenced_state = transaction(&broker, "txn-kafkajs-fenced");
+    assert_eq!(fenced_state.state, "CompleteCommit", "{fenced_state:?}");
     assert!(broker.terminate(), "mock-broker exits 0 on SIGTERM");
 }
 
@@ -445,6 +636,150 @@ mod wire {
         let response = client.call(7, &request).await;
         let p = &response.topics[0].partitions[0];
         (p.error_code, p.committed_offset)
+    }
+
+    #[tokio::test]
+    async fn fault_rules_scoped_by_transactional_id_or_group_answer_only_the_requests_naming_it() {
+        use kafka_protocol::ResponseError;
+        use kafka_protocol::messages::ProducerId;
+        use kafka_protocol::messages::consumer_group_describe_request::ConsumerGroupDescribeRequest;
+        use kafka_protocol::messages::find_coordinator_request::FindCoordinatorRequest;
+        use mock_broker::fault::FaultSpec;
+
+        let broker = MockBroker::start(BrokerConfig::ephemeral()).await.unwrap();
+        broker.store().create_topic("raw", 1);
+        let load = ResponseError::CoordinatorLoadInProgress.code();
+        broker
+            .faults()
+            .add(FaultSpec::error("COORDINATOR_LOAD_IN_PROGRESS").with_transactional_id("faulty"))
+            .unwrap();
+        broker
+            .faults()
+            .add(FaultSpec::error("COORDINATOR_LOAD_IN_PROGRESS").with_group("faulty-group"))
+            .unwrap();
+        let mut client = KafkaClient::connect(broker.local_addr()).await;
+        let group = |g: &'static str| GroupId(StrBytes::from_static_str(g));
+
+        // FindCoordinator: the transaction key (type 1) matches, a group of the same name does not.
+        for (key, key_type, expected) in [("faulty", 1, load), ("healthy", 1, 0), ("faulty", 0, 0)]
+        {
+            let found = client
+                .call(
+                    3,
+                    &FindCoordinatorRequest::default()
+                        .with_key(StrBytes::from_static_str(key))
+                        .with_key_type(key_type),
+                )
+                .await;
+            assert_eq!(
+                found.error_code, expected,
+                "FindCoordinator {key} type {key_type}"
+            );
+        }
+        let init = |t: Option<&'static str>| {
+            InitProducerIdRequest::default()
+                .with_transactional_id(t.map(id))
+                .with_transaction_timeout_ms(60_000)
+                .with_producer_id(ProducerId(-1))
+        };
+        assert_eq!(client.call(4, &init(Some("faulty"))).await.error_code, load);
+        assert_eq!(
+            client.call(4, &init(None)).await.error_code,
+            0,
+            "idempotent"
+        );
+        let healthy = client.call(4, &init(Some("healthy"))).await;
+        assert_eq!(healthy.error_code, 0);
+        let (pid, epoch) = (healthy.producer_id, healthy.producer_epoch);
+
+        // DescribeTransactions: a list naming it among others is answered with the error whole.
+        for (ids, expected) in [(vec!["healthy"], 0), (vec!["healthy", "faulty"], load)] {
+            let described = client
+                .call(
+                    0,
+                    &DescribeTransactionsRequest::default()
+                        .with_transactional_ids(ids.iter().map(|t| id(t)).collect()),
+                )
+                .await;
+            let codes: Vec<i16> = described
+                .transaction_states
+                .iter()
+                .map(|t| t.error_code)
+                .collect();
+            assert_eq!(
+                codes,
+                vec![expected; ids.len()],
+                "DescribeTransactions {ids:?}"
+            );
+        }
+        let ended = client
+            .call(
+                3,
+                &EndTxnRequest::default()
+                    .with_transactional_id(id("faulty"))
+                    .with_producer_id(pid)
+                    .with_producer_epoch(epoch)
+                    .with_committed(true),
+            )
+            .await;
+        assert_eq!(ended.error_code, load, "EndTxn of the faulty id");
+
+        // The group scope: AddOffsetsToTxn and TxnOffsetCommit name the group of their offsets.
+        let add_offsets = |g: &'static str| {
+            AddOffsetsToTxnRequest::default()
+                .with_transactional_id(id("healthy"))
+                .with_producer_id(pid)
+                .with_producer_epoch(epoch)
+                .with_group_id(group(g))
+        };
+        assert_eq!(
+            client
+                .call(3, &add_offsets("faulty-group"))
+                .await
+                .error_code,
+            load
+        );
+        assert_eq!(
+            client
+                .call(3, &add_offsets("healthy-group"))
+                .await
+                .error_code,
+            0
+        );
+        let txn_commit = |g: &'static str| {
+            TxnOffsetCommitRequest::default()
+                .with_transactional_id(id("healthy"))
+                .with_group_id(group(g))
+                .with_producer_id(pid)
+                .with_producer_epoch(epoch)
+                .with_generation_id(-1)
+                .with_topics(vec![
+                    TxnOffsetCommitRequestTopic::default()
+                        .with_name(name("raw"))
+                        .with_partitions(vec![
+                            TxnOffsetCommitRequestPartition::default()
+                                .with_partition_index(0)
+                                .with_committed_offset(0),
+                        ]),
+                ])
+        };
+        let refused = client.call(3, &txn_commit("faulty-group")).await;
+        assert_eq!(refused.topics[0].partitions[0].error_code, load);
+        let staged = client.call(3, &txn_commit("healthy-group")).await;
+        assert_eq!(staged.topics[0].partitions[0].error_code, 0);
+        let described = client
+            .call(
+                0,
+                &ConsumerGroupDescribeRequest::default()
+                    .with_group_ids(vec![group("healthy-group"), group("faulty-group")]),
+            )
+            .await;
+        let codes: Vec<i16> = described.groups.iter().map(|g| g.error_code).collect();
+        assert_eq!(
+            codes,
+            [load, load],
+            "ConsumerGroupDescribe naming it among others"
+        );
     }
 
     #[tokio::test]

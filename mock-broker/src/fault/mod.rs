@@ -19,7 +19,7 @@ mod spec;
 mod verdict;
 
 pub use registry::{FaultInfo, FaultState, Faults};
-pub(crate) use reply::{FaultDisconnect, FaultReply, RequestName};
+pub(crate) use reply::{FaultDisconnect, FaultReply, Names, RequestName};
 pub use rule::FaultError;
 pub(crate) use rule::FaultRule;
 pub use spec::{

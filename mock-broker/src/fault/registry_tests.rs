@@ -25,6 +25,7 @@ fn produce_to(topic: &'static str, partition: u32, broker: i32) -> impl Fn(&Faul
             api: ApiScope::Produce,
             touches: &touches,
             names_group: &|_| false,
+            names_transaction: &|_| false,
         })
     }
 }
@@ -87,6 +88,7 @@ fn scope_limits_rules_to_their_broker_partition_and_protocol() {
         api: ApiScope::Produce,
         touches: &|_, _| true,
         names_group: &|_| false,
+        names_transaction: &|_| false,
     });
     assert_eq!(frame.throttle_ms, None, "frames have no throttle field");
 }
@@ -107,6 +109,7 @@ fn a_group_scope_matches_only_requests_naming_the_group() {
         } else {
             &|g| g == "other"
         },
+        names_transaction: &|_| false,
     };
     assert_eq!(faults.on_request(&heartbeat("g")).throttle_ms, Some(100));
     assert_eq!(faults.on_request(&heartbeat("other")).throttle_ms, None);
@@ -115,6 +118,73 @@ fn a_group_scope_matches_only_requests_naming_the_group() {
         None,
         "a produce request names no group"
     );
+}
+
+#[test]
+fn a_transactional_id_scope_matches_only_requests_naming_that_id() {
+    let faults = faults(1);
+    faults
+        .add(
+            FaultSpec::error("CONCURRENT_TRANSACTIONS")
+                .with_transactional_id("t1")
+                .with_api(ApiScope::EndTxn)
+                .with_count(2),
+        )
+        .unwrap();
+    let end_txn = |names: &'static dyn Fn(&str) -> bool| RequestFacts {
+        protocol: ProtocolScope::Kafka,
+        broker: 1,
+        api: ApiScope::EndTxn,
+        touches: &|_, _| false,
+        names_group: &|_| false,
+        names_transaction: names,
+    };
+    assert_eq!(
+        faults.on_request(&end_txn(&|t| t == "t2")).error,
+        None,
+        "another transactional id"
+    );
+    assert_eq!(
+        faults.on_request(&end_txn(&|_| false)).error,
+        None,
+        "a request naming no transactional id"
+    );
+    for _ in 0..2 {
+        let verdict = faults.on_request(&end_txn(&|t| t == "t1"));
+        assert_eq!(verdict.error.unwrap().kafka, Some(51));
+    }
+    assert_eq!(
+        faults.on_request(&end_txn(&|t| t == "t1")).error,
+        None,
+        "the count is spent"
+    );
+}
+
+#[test]
+fn a_transactional_id_scope_and_a_group_scope_must_both_match() {
+    let faults = faults(1);
+    faults
+        .add(
+            FaultSpec::throttle(100)
+                .with_transactional_id("t1")
+                .with_group("g"),
+        )
+        .unwrap();
+    let txn_offset_commit =
+        |group: &'static dyn Fn(&str) -> bool, txn: &'static dyn Fn(&str) -> bool| RequestFacts {
+            protocol: ProtocolScope::Kafka,
+            broker: 1,
+            api: ApiScope::TxnOffsetCommit,
+            touches: &|_, _| false,
+            names_group: group,
+            names_transaction: txn,
+        };
+    let both = txn_offset_commit(&|g| g == "g", &|t| t == "t1");
+    assert_eq!(faults.on_request(&both).throttle_ms, Some(100));
+    let other_group = txn_offset_commit(&|g| g == "h", &|t| t == "t1");
+    assert_eq!(faults.on_request(&other_group).throttle_ms, None);
+    let other_id = txn_offset_commit(&|g| g == "g", &|t| t == "t2");
+    assert_eq!(faults.on_request(&other_id).throttle_ms, None);
 }
 
 #[test]

@@ -59,6 +59,23 @@ pub(crate) enum FaultDisconnect {
     After(RequestName),
 }
 
+/// What a request names, for rules scoped by `group` and `transactional_id`.
+#[derive(Clone, Copy)]
+pub(crate) struct Names<'a> {
+    /// Whether the request names this consumer group.
+    pub(crate) group: &'a dyn Fn(&str) -> bool,
+    /// Whether the request names this transactional id.
+    pub(crate) transaction: &'a dyn Fn(&str) -> bool,
+}
+
+impl Names<'_> {
+    /// A request that names neither.
+    pub(crate) const NONE: Names<'static> = Names {
+        group: &|_| false,
+        transaction: &|_| false,
+    };
+}
+
 /// The fault verdict on one request, while the request is handled.
 #[derive(Debug)]
 #[must_use = "call `after` before answering"]
@@ -84,11 +101,11 @@ impl FaultReply {
         touches: &dyn Fn(Option<&str>, Option<u32>) -> bool,
         request: RequestName,
     ) -> Result<FaultReply, FaultDisconnect> {
-        FaultReply::consult_group(faults, protocol, broker, api, touches, &|_| false, request)
+        FaultReply::consult_group(faults, protocol, broker, api, touches, Names::NONE, request)
     }
 
-    /// [`FaultReply::consult`] for a request that names consumer groups: `names_group`
-    /// says whether it names a group, for rules scoped by `group`.
+    /// [`FaultReply::consult`] for a request that names consumer groups or transactional ids:
+    /// `names` says whether it names one, for rules scoped by `group` or `transactional_id`.
     ///
     /// # Errors
     /// [`FaultDisconnect::Before`]: close the connection without handling the request.
@@ -98,7 +115,7 @@ impl FaultReply {
         broker: i32,
         api: ApiScope,
         touches: &dyn Fn(Option<&str>, Option<u32>) -> bool,
-        names_group: &dyn Fn(&str) -> bool,
+        names: Names<'_>,
         request: RequestName,
     ) -> Result<FaultReply, FaultDisconnect> {
         let verdict = if faults.any_per_request() {
@@ -107,7 +124,8 @@ impl FaultReply {
                 broker,
                 api,
                 touches,
-                names_group,
+                names_group: names.group,
+                names_transaction: names.transaction,
             })
         } else {
             Verdict::default()

@@ -51,6 +51,7 @@ pub(crate) struct Scope {
     pub(crate) topic: Option<String>,
     pub(crate) partition: Option<u32>,
     pub(crate) group: Option<String>,
+    pub(crate) transactional_id: Option<String>,
     pub(crate) protocol: Option<ProtocolScope>,
 }
 
@@ -140,8 +141,25 @@ impl FaultRule {
             topic: spec.topic.clone(),
             partition: spec.partition,
             group: spec.group.clone(),
+            transactional_id: spec.transactional_id.clone(),
             protocol: spec.protocol,
         };
+        if let Some(id) = &scope.transactional_id
+            && id.is_empty()
+        {
+            return Err(invalid(
+                "transactional_id",
+                "is empty; expected a producer's transactional id",
+            ));
+        }
+        if scope.transactional_id.is_some() && !kind.is_per_request() {
+            return Err(invalid(
+                "transactional_id",
+                format!(
+                    "does not apply to kind = \"{kind}\"; it scopes latency, error, disconnect and throttle rules"
+                ),
+            ));
+        }
         if let Some(group) = &scope.group
             && group.is_empty()
         {
@@ -476,6 +494,29 @@ mod tests {
             refused("kind = \"error\"\nerror = \"BROKER_BUSY\"\nprotocol = \"kafka\"")
                 .contains("`error`: is a frame protocol status")
         );
+    }
+
+    #[test]
+    fn transactional_id_keys_are_checked() {
+        assert!(
+            refused(
+                "kind = \"error\"\nerror = \"CONCURRENT_TRANSACTIONS\"\ntransactional_id = \"\""
+            )
+            .contains("`transactional_id`: is empty")
+        );
+        assert!(
+            refused("kind = \"stall\"\nduration = \"1s\"\ntransactional_id = \"t\"")
+                .contains("`transactional_id`: does not apply to kind = \"stall\"")
+        );
+        assert!(
+            refused("kind = \"rebalance\"\ngroup = \"g\"\ntransactional_id = \"t\"")
+                .contains("`transactional_id`: does not apply to kind = \"rebalance\"")
+        );
+        let rule = check(
+            "kind = \"error\"\nerror = \"CONCURRENT_TRANSACTIONS\"\napi = \"end_txn\"\ntransactional_id = \"t\"",
+        )
+        .unwrap();
+        assert_eq!(rule.scope.transactional_id.as_deref(), Some("t"));
     }
 
     #[test]

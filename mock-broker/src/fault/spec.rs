@@ -36,6 +36,10 @@ pub struct FaultSpec {
     /// Only requests that name this consumer group; for `rebalance`, the group to rebalance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// Only requests that name this transactional id (the transaction APIs, and FindCoordinator
+    /// for a transaction coordinator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactional_id: Option<String>,
     /// Only requests of this protocol; default both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<ProtocolScope>,
@@ -277,6 +281,7 @@ impl FaultSpec {
             topic: None,
             partition: None,
             group: None,
+            transactional_id: None,
             protocol: None,
             count: None,
             probability: None,
@@ -352,6 +357,12 @@ impl FaultSpec {
     /// Limits the rule to requests naming consumer group `group` (for `rebalance`: the group).
     pub fn with_group(mut self, group: &str) -> FaultSpec {
         self.group = Some(group.to_string());
+        self
+    }
+
+    /// Limits the rule to requests naming transactional id `transactional_id`.
+    pub fn with_transactional_id(mut self, transactional_id: &str) -> FaultSpec {
+        self.transactional_id = Some(transactional_id.to_string());
         self
     }
 

@@ -29,6 +29,8 @@ pub(crate) struct RequestFacts<'a> {
     pub(crate) touches: &'a dyn Fn(Option<&str>, Option<u32>) -> bool,
     /// Whether the request names this consumer group.
     pub(crate) names_group: &'a dyn Fn(&str) -> bool,
+    /// Whether the request names this transactional id.
+    pub(crate) names_transaction: &'a dyn Fn(&str) -> bool,
 }
 
 /// What the rules that fired on a request ask for.
@@ -62,6 +64,13 @@ pub(super) fn matches(rule: &FaultRule, request: &RequestFacts<'_>) -> bool {
         .group
         .as_deref()
         .is_some_and(|group| !(request.names_group)(group))
+    {
+        return false;
+    }
+    if scope
+        .transactional_id
+        .as_deref()
+        .is_some_and(|id| !(request.names_transaction)(id))
     {
         return false;
     }

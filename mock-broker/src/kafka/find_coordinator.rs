@@ -44,14 +44,25 @@ fn find(key: &str, key_type: i8, ctx: &Ctx<'_>) -> Result<(i32, StrBytes, i32), 
 /// Whether the request asks for the coordinator of consumer group `group`, for fault rules
 /// scoped by `group`.
 pub(crate) fn names_group(request: &FindCoordinatorRequest, version: i16, group: &str) -> bool {
-    request.key_type == GROUP
+    names_key(request, version, GROUP, group)
+}
+
+/// Whether the request asks for the coordinator of transactional id `id`, for fault rules
+/// scoped by `transactional_id`.
+pub(crate) fn names_transaction(request: &FindCoordinatorRequest, version: i16, id: &str) -> bool {
+    names_key(request, version, TRANSACTION, id)
+}
+
+/// Whether the request asks for the coordinator of `key` of `key_type`.
+fn names_key(request: &FindCoordinatorRequest, version: i16, key_type: i8, key: &str) -> bool {
+    request.key_type == key_type
         && if version >= 4 {
             request
                 .coordinator_keys
                 .iter()
-                .any(|key| key.as_str() == group)
+                .any(|asked| asked.as_str() == key)
         } else {
-            request.key.as_str() == group
+            request.key.as_str() == key
         }
 }
 

@@ -52,7 +52,7 @@ use super::{
 };
 use crate::client::ClientSlot;
 use crate::clock::now_ms;
-use crate::fault::{ApiScope, FaultDisconnect, FaultReply, ProtocolScope, RequestName};
+use crate::fault::{ApiScope, FaultDisconnect, FaultReply, Names, ProtocolScope, RequestName};
 use crate::outgoing::Outgoing;
 use crate::state::BrokerState;
 use crate::step::Step;
@@ -195,10 +195,11 @@ pub(crate) async fn handle(
             request_name,
         )
     };
-    // Group requests also match rules scoped by `group`: `names` says whether one names it.
-    let group_fault = |api: ApiScope,
+    // Group and transaction requests also match rules scoped by `group` and `transactional_id`:
+    // `names` says whether one names a group or a transactional id.
+    let named_fault = |api: ApiScope,
                        touches: &dyn Fn(Option<&str>, Option<u32>) -> bool,
-                       names: &dyn Fn(&str) -> bool|
+                       names: Names<'_>|
      -> Result<FaultReply, FaultDisconnect> {
         FaultReply::consult_group(
             &state.faults,
@@ -208,6 +209,32 @@ pub(crate) async fn handle(
             touches,
             names,
             request_name,
+        )
+    };
+    let group_fault = |api: ApiScope,
+                       touches: &dyn Fn(Option<&str>, Option<u32>) -> bool,
+                       group: &dyn Fn(&str) -> bool|
+     -> Result<FaultReply, FaultDisconnect> {
+        named_fault(
+            api,
+            touches,
+            Names {
+                group,
+                transaction: &|_| false,
+            },
+        )
+    };
+    let txn_fault = |api: ApiScope,
+                     touches: &dyn Fn(Option<&str>, Option<u32>) -> bool,
+                     transaction: &dyn Fn(&str) -> bool|
+     -> Result<FaultReply, FaultDisconnect> {
+        named_fault(
+            api,
+            touches,
+            Names {
+                group: &|_| false,
+                transaction,
+            },
         )
     };
     let untargeted = |_: Option<&str>, _: Option<u32>| false;
@@ -239,7 +266,11 @@ pub(crate) async fn handle(
         ApiKey::InitProducerId => {
             let body =
                 InitProducerIdRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::InitProducerId, &untargeted)?;
+            let fault = txn_fault(ApiScope::InitProducerId, &untargeted, &|t| {
+                body.transactional_id
+                    .as_ref()
+                    .is_some_and(|id| id.0.as_str() == t)
+            })?;
             reply.send(fault, Some(init_producer_id::handle(body, version, &ctx)))
         }
         ApiKey::Fetch => {
@@ -259,9 +290,14 @@ pub(crate) async fn handle(
         ApiKey::FindCoordinator => {
             let body =
                 FindCoordinatorRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = group_fault(ApiScope::FindCoordinator, &untargeted, &|group| {
-                find_coordinator::names_group(&body, version, group)
-            })?;
+            let fault = named_fault(
+                ApiScope::FindCoordinator,
+                &untargeted,
+                Names {
+                    group: &|group| find_coordinator::names_group(&body, version, group),
+                    transaction: &|id| find_coordinator::names_transaction(&body, version, id),
+                },
+            )?;
             reply.send(fault, Some(find_coordinator::handle(body, version, &ctx)))
         }
         ApiKey::ListOffsets => {
@@ -497,7 +533,13 @@ pub(crate) async fn handle(
         ApiKey::AddPartitionsToTxn => {
             let body =
                 AddPartitionsToTxnRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::AddPartitionsToTxn, &untargeted)?;
+            let fault = txn_fault(ApiScope::AddPartitionsToTxn, &untargeted, &|t| {
+                body.v3_and_below_transactional_id.0.as_str() == t
+                    || body
+                        .transactions
+                        .iter()
+                        .any(|txn| txn.transactional_id.0.as_str() == t)
+            })?;
             let response = match fault.kafka_error() {
                 Some(code) => add_partitions_to_txn::refused(&body, version, injected(code)),
                 None => add_partitions_to_txn::handle(body, version, &ctx),
@@ -507,7 +549,14 @@ pub(crate) async fn handle(
         ApiKey::AddOffsetsToTxn => {
             let body =
                 AddOffsetsToTxnRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::AddOffsetsToTxn, &untargeted)?;
+            let fault = named_fault(
+                ApiScope::AddOffsetsToTxn,
+                &untargeted,
+                Names {
+                    group: &|g| body.group_id.0.as_str() == g,
+                    transaction: &|t| body.transactional_id.0.as_str() == t,
+                },
+            )?;
             let response = match fault.kafka_error() {
                 Some(code) => add_offsets_to_txn::refused(injected(code)),
                 None => add_offsets_to_txn::handle(body, version, &ctx),
@@ -517,9 +566,14 @@ pub(crate) async fn handle(
         ApiKey::TxnOffsetCommit => {
             let body =
                 TxnOffsetCommitRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::TxnOffsetCommit, &|topic, partition| {
-                txn_offset_commit::touches(&body, topic, partition)
-            })?;
+            let fault = named_fault(
+                ApiScope::TxnOffsetCommit,
+                &|topic, partition| txn_offset_commit::touches(&body, topic, partition),
+                Names {
+                    group: &|g| body.group_id.0.as_str() == g,
+                    transaction: &|t| body.transactional_id.0.as_str() == t,
+                },
+            )?;
             let response = match fault.kafka_error() {
                 Some(code) => txn_offset_commit::refused(&body, injected(code)),
                 None => txn_offset_commit::handle(body, version, &ctx),
@@ -528,7 +582,9 @@ pub(crate) async fn handle(
         }
         ApiKey::EndTxn => {
             let body = EndTxnRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::EndTxn, &untargeted)?;
+            let fault = txn_fault(ApiScope::EndTxn, &untargeted, &|t| {
+                body.transactional_id.0.as_str() == t
+            })?;
             let response = match fault.kafka_error() {
                 Some(code) => end_txn::refused(injected(code)),
                 None => end_txn::handle(body, version, &ctx),
@@ -538,7 +594,9 @@ pub(crate) async fn handle(
         ApiKey::DescribeTransactions => {
             let body =
                 DescribeTransactionsRequest::decode(&mut request, version).map_err(decode_error)?;
-            let fault = fault(ApiScope::DescribeTransactions, &untargeted)?;
+            let fault = txn_fault(ApiScope::DescribeTransactions, &untargeted, &|t| {
+                body.transactional_ids.iter().any(|id| id.0.as_str() == t)
+            })?;
             let response = match fault.kafka_error() {
                 Some(code) => describe_transactions::refused(&body, injected(code)),
                 None => describe_transactions::handle(body, version, &ctx),
@@ -558,7 +616,9 @@ pub(crate) async fn handle(
         ApiKey::ConsumerGroupHeartbeat => {
             let body = ConsumerGroupHeartbeatRequest::decode(&mut request, version)
                 .map_err(decode_error)?;
-            let fault = fault(ApiScope::ConsumerGroupHeartbeat, &untargeted)?;
+            let fault = group_fault(ApiScope::ConsumerGroupHeartbeat, &untargeted, &|g| {
+                body.group_id.0.as_str() == g
+            })?;
             let response = match fault.kafka_error() {
                 Some(code) => consumer_group_heartbeat::refused(injected(code)),
                 None => consumer_group_heartbeat::handle(body, version, &ctx),
@@ -568,7 +628,9 @@ pub(crate) async fn handle(
         ApiKey::ConsumerGroupDescribe => {
             let body = ConsumerGroupDescribeRequest::decode(&mut request, version)
                 .map_err(decode_error)?;
-            let fault = fault(ApiScope::ConsumerGroupDescribe, &untargeted)?;
+            let fault = group_fault(ApiScope::ConsumerGroupDescribe, &untargeted, &|g| {
+                body.group_ids.iter().any(|x| x.0.as_str() == g)
+            })?;
             let response = match fault.kafka_error() {
                 Some(code) => consumer_group_describe::refused(&body, injected(code)),
                 None => consumer_group_describe::handle(body, version, &ctx),
