@@ -9,6 +9,7 @@ mod faults_rdkafka;
 mod fetch_batches;
 mod fetch_every_offset;
 mod frame_errors;
+mod fuzz_corpus;
 mod group_clients;
 mod kafka_protocol;
 mod raw_client;

@@ -100,24 +100,20 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
     match result {
         Ok(None) => complete(&shared, batch, -1, bytes),
         Ok(Some(response)) if response.status == Status::Ok => {
-            let placements: Vec<(u32, i64)> = response.placements().collect();
-            if placements.len() != batch.len() {
-                let reason = format!(
-                    "response places {} of {} messages",
-                    placements.len(),
-                    batch.len()
-                );
-                fail(
-                    &shared,
-                    batch,
-                    &Error::Protocol {
-                        address: transport.address.clone(),
-                        reason,
-                    },
-                );
-                return;
-            }
-            let places = placements.into_iter().map(|(p, o)| (Some(p), o)).collect();
+            let places = match placements(&response, batch.len()) {
+                Ok(places) => places,
+                Err(reason) => {
+                    fail(
+                        &shared,
+                        batch,
+                        &Error::Protocol {
+                            address: transport.address.clone(),
+                            reason,
+                        },
+                    );
+                    return;
+                }
+            };
             settle(&shared, batch, bytes, Outcome::Placed(places));
         }
         Ok(Some(response)) if response.status.is_retriable() => {
@@ -152,4 +148,22 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
             retry_later(&shared, batch, e.to_string(), true);
         }
     }
+}
+
+/// Where each of a batch's `expected` messages went, from a successful response.
+///
+/// # Errors
+/// A sentence saying how many messages the response places instead.
+pub(crate) fn placements(
+    response: &frame::ProduceResponse,
+    expected: usize,
+) -> Result<Vec<(Option<u32>, i64)>, String> {
+    let placements: Vec<(u32, i64)> = response.placements().collect();
+    if placements.len() != expected {
+        return Err(format!(
+            "response places {} of {expected} messages",
+            placements.len()
+        ));
+    }
+    Ok(placements.into_iter().map(|(p, o)| (Some(p), o)).collect())
 }
