@@ -152,18 +152,18 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
 
 /// Where each of a batch's `expected` messages went, from a successful response.
 ///
+/// The runs are counted before anything is built: each may claim 2^32 messages, and a response
+/// of a few bytes must not make the producer allocate gigabytes.
+///
 /// # Errors
 /// A sentence saying how many messages the response places instead.
 pub(crate) fn placements(
     response: &frame::ProduceResponse,
     expected: usize,
 ) -> Result<Vec<(Option<u32>, i64)>, String> {
-    let placements: Vec<(u32, i64)> = response.placements().collect();
-    if placements.len() != expected {
-        return Err(format!(
-            "response places {} of {expected} messages",
-            placements.len()
-        ));
+    let placed = response.message_count();
+    if placed != expected as u64 {
+        return Err(format!("response places {placed} of {expected} messages"));
     }
-    Ok(placements.into_iter().map(|(p, o)| (Some(p), o)).collect())
+    Ok(response.placements().map(|(p, o)| (Some(p), o)).collect())
 }
