@@ -167,3 +167,39 @@ pub(crate) fn placements(
     }
     Ok(response.placements().map(|(p, o)| (Some(p), o)).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use protocol::frame::{PartitionRun, ProduceResponse};
+
+    use super::placements;
+
+    fn response(runs: &[(u32, i64, u32)]) -> ProduceResponse {
+        let runs = runs
+            .iter()
+            .map(|&(partition, base_offset, count)| PartitionRun {
+                partition,
+                base_offset,
+                count,
+            })
+            .collect();
+        ProduceResponse::ok(1, runs)
+    }
+
+    #[test]
+    fn placements_follow_the_runs_in_order() {
+        assert_eq!(
+            placements(&response(&[(2, 10, 2), (0, 5, 1)]), 3),
+            Ok(vec![(Some(2), 10), (Some(2), 11), (Some(0), 5)])
+        );
+    }
+
+    #[test]
+    fn a_response_claiming_billions_of_messages_is_refused_before_anything_is_built() {
+        let claimed = response(&[(0, 0, u32::MAX), (1, 0, u32::MAX)]);
+        assert_eq!(
+            placements(&claimed, 3),
+            Err("response places 8589934590 of 3 messages".into())
+        );
+    }
+}
