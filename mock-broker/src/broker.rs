@@ -11,15 +11,11 @@ use tokio_util::sync::CancellationToken;
 use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::fault::Faults;
-use crate::group::GroupConfig;
-use crate::group_service::GroupService;
 use crate::groups::{GroupInfo, GroupSummary};
 use crate::server;
 use crate::state::BrokerState;
 use crate::stats::Stats;
 use crate::store::RecordStore;
-use crate::txn::TxnConfig;
-use crate::txn_service::TxnService;
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -114,36 +110,7 @@ impl MockBroker {
             })?;
             store.set_sink(Arc::new(file));
         }
-        let cluster = Arc::new(cluster);
-        let stats = Arc::new(Stats::default());
-        let groups = Arc::new(GroupService::with_config(GroupConfig {
-            initial_rebalance_delay_ms: i64::try_from(config.group_initial_rebalance_delay_ms)
-                .unwrap_or(i64::MAX),
-            consumer_heartbeat_interval_ms: i32::try_from(
-                config.group_consumer_heartbeat_interval_ms,
-            )
-            .unwrap_or(i32::MAX),
-            consumer_session_timeout_ms: i32::try_from(config.group_consumer_session_timeout_ms)
-                .unwrap_or(i32::MAX),
-            ..GroupConfig::default()
-        }));
-        let faults = Faults::new(cluster.clone(), stats.clone()).with_groups(groups.clone());
-        for spec in &config.faults {
-            // `validate` checked them; an error here would be a bug, so say which rule.
-            faults
-                .add(spec.clone())
-                .map_err(|e| StartError::Config(e.to_string()))?;
-        }
-        let state = Arc::new(BrokerState {
-            groups,
-            config,
-            store,
-            stats,
-            cluster,
-            producers: Default::default(),
-            faults,
-            txns: TxnService::new(TxnConfig::default()),
-        });
+        let state = Arc::new(BrokerState::new(config, cluster, store).map_err(StartError::Config)?);
         let shutdown = CancellationToken::new();
         let nodes = state.cluster.nodes().iter().map(|n| n.node_id);
         let server = tokio::spawn(server::run(

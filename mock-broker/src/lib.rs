@@ -14,6 +14,8 @@ mod config_catalog;
 mod connection;
 pub mod fault;
 mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 mod group;
 mod group_service;
 pub mod groups;

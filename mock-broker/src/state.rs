@@ -13,10 +13,12 @@ use std::sync::{Arc, Mutex};
 use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::fault::Faults;
+use crate::group::GroupConfig;
 use crate::group_service::GroupService;
 use crate::idempotence::Producers;
 use crate::stats::Stats;
 use crate::store::RecordStore;
+use crate::txn::TxnConfig;
 use crate::txn_service::{TxnEffects, TxnService};
 
 /// What every connection shares.
@@ -41,6 +43,46 @@ pub(crate) struct BrokerState {
 }
 
 impl BrokerState {
+    /// The state of a broker configured by `config`, serving `cluster` and recording into
+    /// `store`: empty counters, groups, transactions and producers, and `config`'s fault rules
+    /// in force. The one place a `BrokerState` is put together.
+    ///
+    /// # Errors
+    /// A fault rule of `config` that does not hold (naming it); `validate` checks them first.
+    pub(crate) fn new(
+        config: BrokerConfig,
+        cluster: Cluster,
+        store: RecordStore,
+    ) -> Result<BrokerState, String> {
+        let cluster = Arc::new(cluster);
+        let stats = Arc::new(Stats::default());
+        let groups = Arc::new(GroupService::with_config(GroupConfig {
+            initial_rebalance_delay_ms: i64::try_from(config.group_initial_rebalance_delay_ms)
+                .unwrap_or(i64::MAX),
+            consumer_heartbeat_interval_ms: i32::try_from(
+                config.group_consumer_heartbeat_interval_ms,
+            )
+            .unwrap_or(i32::MAX),
+            consumer_session_timeout_ms: i32::try_from(config.group_consumer_session_timeout_ms)
+                .unwrap_or(i32::MAX),
+            ..GroupConfig::default()
+        }));
+        let faults = Faults::new(cluster.clone(), stats.clone()).with_groups(groups.clone());
+        for spec in &config.faults {
+            faults.add(spec.clone()).map_err(|e| e.to_string())?;
+        }
+        Ok(BrokerState {
+            groups,
+            config,
+            store,
+            stats,
+            cluster,
+            producers: Default::default(),
+            faults,
+            txns: TxnService::new(TxnConfig::default()),
+        })
+    }
+
     /// The parts ending a transaction writes to (markers, offsets, producer epochs).
     pub(crate) fn txn_effects(&self) -> TxnEffects<'_> {
         TxnEffects {

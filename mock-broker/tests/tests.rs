@@ -11,6 +11,7 @@ mod faults_rdkafka;
 mod fetch_batches;
 mod fetch_every_offset;
 mod frame_errors;
+mod fuzz_corpus;
 mod group_admin_clients;
 mod group_clients;
 mod group_faults;

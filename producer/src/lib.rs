@@ -24,6 +24,8 @@ pub mod config;
 mod connection;
 mod delivery;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod idempotence;
 pub mod kafka;
 mod link;

@@ -13,6 +13,8 @@
 
 pub mod foreign;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 pub mod kafka_error;
 pub mod key_hash;

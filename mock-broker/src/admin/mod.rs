@@ -36,7 +36,9 @@ pub(crate) async fn serve(
     }
 }
 
-fn router(state: Arc<BrokerState>) -> Router {
+/// The admin API's routes on `state`; `serve` puts them behind a listener, the fuzz targets call
+/// them in-process.
+pub(crate) fn router(state: Arc<BrokerState>) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/topics", get(topics::list))

@@ -23,7 +23,7 @@ use crate::tasks::Tasks;
 use crate::wire::KafkaWire;
 
 /// The versions of each API this producer can speak.
-const SPOKEN: &[(ApiKey, i16, i16)] = &[
+pub(crate) const SPOKEN: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ApiVersions, 0, 3),
     (ApiKey::Metadata, 1, 12),
     (ApiKey::Produce, 3, 12),
@@ -31,7 +31,7 @@ const SPOKEN: &[(ApiKey, i16, i16)] = &[
 ];
 
 /// The largest response accepted (Kafka's default `socket.request.max.bytes`).
-const MAX_RESPONSE_BYTES: u32 = 100 * 1024 * 1024;
+pub(crate) const MAX_RESPONSE_BYTES: u32 = 100 * 1024 * 1024;
 
 /// The answer to an enqueued Produce request (see [`BrokerConnection::enqueue_produce`]).
 pub(crate) type ProduceAnswer<'a> =
@@ -190,24 +190,8 @@ impl BrokerConnection {
         }))
     }
 
-    fn decode<R: Request>(&self, mut raw: Bytes, version: i16) -> Result<R::Response, Error> {
-        let key = ApiKey::try_from(R::KEY).expect("R::KEY is a known API");
-        // The correlation id was read by the wire; a v1 header adds tagged fields.
-        if key.response_header_version(version) >= 1 {
-            let mut with_id = BytesMut::with_capacity(raw.len() + 4);
-            with_id.put_i32(0);
-            with_id.put_slice(&raw);
-            let mut with_id = with_id.freeze();
-            ResponseHeader::decode(&mut with_id, 1).map_err(|e| {
-                self.protocol(format!("cannot decode the {key:?} response header: {e:#}"))
-            })?;
-            raw = with_id;
-        }
-        R::Response::decode(&mut raw, version).map_err(|e| {
-            self.protocol(format!(
-                "cannot decode the {key:?} v{version} response: {e:#}"
-            ))
-        })
+    fn decode<R: Request>(&self, raw: Bytes, version: i16) -> Result<R::Response, Error> {
+        decode_response::<R>(raw, version).map_err(|reason| self.protocol(reason))
     }
 
     fn protocol(&self, reason: String) -> Error {
@@ -218,8 +202,35 @@ impl BrokerConnection {
     }
 }
 
+/// Decodes the response to an `R` request sent at `version`, from what follows its correlation
+/// id (the wire read that).
+///
+/// # Errors
+/// A sentence naming the API, the version and what did not decode.
+pub(crate) fn decode_response<R: Request>(
+    mut raw: Bytes,
+    version: i16,
+) -> Result<R::Response, String> {
+    let key = ApiKey::try_from(R::KEY).expect("R::KEY is a known API");
+    // A v1 header adds tagged fields after the correlation id.
+    if key.response_header_version(version) >= 1 {
+        let mut with_id = BytesMut::with_capacity(raw.len() + 4);
+        with_id.put_i32(0);
+        with_id.put_slice(&raw);
+        let mut with_id = with_id.freeze();
+        ResponseHeader::decode(&mut with_id, 1)
+            .map_err(|e| format!("cannot decode the {key:?} response header: {e:#}"))?;
+        raw = with_id;
+    }
+    R::Response::decode(&mut raw, version)
+        .map_err(|e| format!("cannot decode the {key:?} v{version} response: {e:#}"))
+}
+
 /// The highest version of each API that both the broker and this producer speak.
-fn negotiate(response: &ApiVersionsResponse, address: &str) -> Result<HashMap<i16, i16>, Error> {
+pub(crate) fn negotiate(
+    response: &ApiVersionsResponse,
+    address: &str,
+) -> Result<HashMap<i16, i16>, Error> {
     if response.error_code.is_err() {
         return Err(Error::Protocol {
             address: address.to_string(),

@@ -100,24 +100,20 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
     match result {
         Ok(None) => complete(&shared, batch, -1, bytes),
         Ok(Some(response)) if response.status == Status::Ok => {
-            let placements: Vec<(u32, i64)> = response.placements().collect();
-            if placements.len() != batch.len() {
-                let reason = format!(
-                    "response places {} of {} messages",
-                    placements.len(),
-                    batch.len()
-                );
-                fail(
-                    &shared,
-                    batch,
-                    &Error::Protocol {
-                        address: transport.address.clone(),
-                        reason,
-                    },
-                );
-                return;
-            }
-            let places = placements.into_iter().map(|(p, o)| (Some(p), o)).collect();
+            let places = match placements(&response, batch.len()) {
+                Ok(places) => places,
+                Err(reason) => {
+                    fail(
+                        &shared,
+                        batch,
+                        &Error::Protocol {
+                            address: transport.address.clone(),
+                            reason,
+                        },
+                    );
+                    return;
+                }
+            };
             settle(&shared, batch, bytes, Outcome::Placed(places));
         }
         Ok(Some(response)) if response.status.is_retriable() => {
@@ -151,5 +147,59 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
             transport.forget(&link).await;
             retry_later(&shared, batch, e.to_string(), true);
         }
+    }
+}
+
+/// Where each of a batch's `expected` messages went, from a successful response.
+///
+/// The runs are counted before anything is built: each may claim 2^32 messages, and a response
+/// of a few bytes must not make the producer allocate gigabytes.
+///
+/// # Errors
+/// A sentence saying how many messages the response places instead.
+pub(crate) fn placements(
+    response: &frame::ProduceResponse,
+    expected: usize,
+) -> Result<Vec<(Option<u32>, i64)>, String> {
+    let placed = response.message_count();
+    if placed != expected as u64 {
+        return Err(format!("response places {placed} of {expected} messages"));
+    }
+    Ok(response.placements().map(|(p, o)| (Some(p), o)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::frame::{PartitionRun, ProduceResponse};
+
+    use super::placements;
+
+    fn response(runs: &[(u32, i64, u32)]) -> ProduceResponse {
+        let runs = runs
+            .iter()
+            .map(|&(partition, base_offset, count)| PartitionRun {
+                partition,
+                base_offset,
+                count,
+            })
+            .collect();
+        ProduceResponse::ok(1, runs)
+    }
+
+    #[test]
+    fn placements_follow_the_runs_in_order() {
+        assert_eq!(
+            placements(&response(&[(2, 10, 2), (0, 5, 1)]), 3),
+            Ok(vec![(Some(2), 10), (Some(2), 11), (Some(0), 5)])
+        );
+    }
+
+    #[test]
+    fn a_response_claiming_billions_of_messages_is_refused_before_anything_is_built() {
+        let claimed = response(&[(0, 0, u32::MAX), (1, 0, u32::MAX)]);
+        assert_eq!(
+            placements(&claimed, 3),
+            Err("response places 8589934590 of 3 messages".into())
+        );
     }
 }

@@ -17,6 +17,7 @@ mod shared;
 mod transport;
 
 pub(crate) use epoch_bump::init_producer_id;
+pub(crate) use frame_send::placements;
 pub(crate) use metadata::refresh_metadata_periodically;
 pub(crate) use run_loop::run;
 pub(crate) use shared::Shared;

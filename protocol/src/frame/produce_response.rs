@@ -108,6 +108,15 @@ impl ProduceResponse {
             let partition = r.u32(&format_args!("run {i} partition"))?;
             let base_offset = r.i64(&format_args!("run {i} base offset"))?;
             let count = r.u32(&format_args!("run {i} count"))?;
+            // Each message's offset must be an i64: a run cannot reach past i64::MAX.
+            if base_offset
+                .checked_add(i64::from(count.saturating_sub(1)))
+                .is_none()
+            {
+                return Err(r.malformed(format!(
+                    "run {i} of {count} messages from offset {base_offset} runs past the largest offset"
+                )));
+            }
             runs.push(PartitionRun {
                 partition,
                 base_offset,

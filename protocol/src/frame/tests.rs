@@ -510,3 +510,26 @@ proptest! {
         let _ = decode_one(&bytes);
     }
 }
+
+#[test]
+fn a_run_whose_offsets_pass_the_largest_offset_is_malformed() {
+    let run = |base_offset, count| {
+        let response = ProduceResponse::ok(
+            1,
+            vec![PartitionRun {
+                partition: 0,
+                base_offset,
+                count,
+            }],
+        );
+        decode_one(&encode(&Frame::ProduceResponse(response)))
+    };
+    // The last message at i64::MAX is still an offset; one more is not.
+    assert!(run(i64::MAX - 1, 2).unwrap().is_some());
+    let err = run(i64::MAX, 2).unwrap_err();
+    assert!(err.is_fatal());
+    assert!(
+        err.to_string().contains("runs past the largest offset"),
+        "{err}"
+    );
+}

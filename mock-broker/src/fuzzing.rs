@@ -1,0 +1,248 @@
+//! Entry points for the fuzz targets in `fuzz/` (cargo-fuzz), kept in ordinary code so that
+//! `cargo test` on stable replays their committed corpus (`fuzz/corpus/`) through the very same
+//! functions. Not part of the crate's API.
+//!
+//! Each function hands arbitrary bytes to the code that serves a client: the real sessions and
+//! handlers against a fresh in-memory [`BrokerState`] (no socket), or the admin API's router. None
+//! panics on any input; a panic is a bug the fuzzer found, in a decoder, a handler, or an encoder
+//! whose output does not frame.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::pin::pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Waker};
+
+use bytes::{Buf, BytesMut};
+use protocol::frame::{self as frame_codec, Frame, FrameAcks, Message, ProduceRequest};
+use protocol::size_prefix::{self, Framed};
+use tower::ServiceExt;
+
+use crate::cluster::Cluster;
+use crate::config::BrokerConfig;
+use crate::fault::FaultSpec;
+use crate::outgoing::Outgoing;
+use crate::state::BrokerState;
+use crate::step::Step;
+use crate::store::RecordStore;
+use crate::{admin, frame, kafka};
+
+/// Where the fuzzed client seems to connect from.
+const PEER: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 40000));
+
+/// The one broker's listen address, as its metadata advertises it.
+const LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9092));
+
+/// The fault rules an input's first byte can put in force (`None`: no rule), so that the
+/// fault answers of every API are fuzzed too.
+const FAULTS: [Option<&str>; 6] = [
+    None,
+    Some(r#"{"kind": "error", "error": "NOT_LEADER_OR_FOLLOWER"}"#),
+    Some(r#"{"kind": "error", "error": "COORDINATOR_NOT_AVAILABLE"}"#),
+    Some(r#"{"kind": "throttle", "throttle_ms": 100}"#),
+    Some(r#"{"kind": "disconnect", "when": "after"}"#),
+    Some(r#"{"kind": "latency", "latency_ms": 5}"#),
+];
+
+/// The Kafka request path: the input's first byte picks a fault rule ([`FAULTS`]), the rest is
+/// what a client sends on one connection. Requests are split off by their size prefix and handled
+/// by the real session (header, body decode, every handler, RecordBatch validation and
+/// decompression, the store) against a fresh broker, until the bytes run out or the session
+/// closes the connection.
+///
+/// A request that has to wait (a Fetch with too little to return, a JoinGroup waiting for its
+/// group) is dropped where it waits, as when its client goes away, and the next one is handled.
+///
+/// # Panics
+/// Only on a bug: a panic in the session, or a response that is not one whole size-prefixed
+/// message.
+pub fn kafka_session(data: &[u8]) {
+    let Some((&fault, data)) = data.split_first() else {
+        return;
+    };
+    let state = fresh_state(fault);
+    // Fetch and the group APIs make tokio timers; they need a runtime to register with.
+    let _runtime = runtime().enter();
+    let mut session = kafka::Session::new(PEER, node_id(&state));
+    let mut buffer = BytesMut::from(data);
+    loop {
+        let before = buffer.len();
+        let mut out = Outgoing::default();
+        let step = poll_once(session.next(&mut buffer, &mut out, &state));
+        match step {
+            Poll::Pending => {}
+            Poll::Ready(Step::Incomplete) => return,
+            Poll::Ready(Step::Answered(_)) => check_kafka_responses(out),
+            Poll::Ready(Step::Close(..)) => {
+                check_kafka_responses(out);
+                return;
+            }
+        }
+        if buffer.len() == before {
+            return;
+        }
+    }
+}
+
+/// The frame protocol's session: the input's first byte picks a fault rule ([`FAULTS`]), the rest
+/// is what a client sends on one connection, handled frame by frame against a fresh broker until
+/// the bytes run out or the session closes the connection.
+///
+/// # Panics
+/// Only on a bug: a panic in the session, or a response that is not a whole produce-response
+/// frame.
+pub fn frame_session(data: &[u8]) {
+    let Some((&fault, data)) = data.split_first() else {
+        return;
+    };
+    let state = fresh_state(fault);
+    let mut session = frame::Session::new(PEER, node_id(&state));
+    let mut buffer = BytesMut::from(data);
+    loop {
+        let before = buffer.len();
+        let mut out = BytesMut::new();
+        let step = session.next(&mut buffer, &mut out, &state);
+        while !out.is_empty() {
+            match frame_codec::parse(&mut out, u32::MAX) {
+                Ok(Some(Frame::ProduceResponse(_))) => {}
+                other => {
+                    panic!("the broker wrote a frame that is not a produce response: {other:?}")
+                }
+            }
+        }
+        match step {
+            Step::Incomplete | Step::Close(..) => return,
+            Step::Answered(_) if buffer.len() == before => return,
+            Step::Answered(_) => {}
+        }
+    }
+}
+
+/// One admin API request, `METHOD URI` on the first line and the body after it, served by the
+/// admin router in-process (no socket) on a broker holding topic `t` (two partitions, three
+/// records each): the path and query parsing (`/topics/{topic}/records?partition=&offset=&limit=`,
+/// `/faults/{id}`, …), the fault rule JSON of `POST /faults`, and the JSON written back.
+///
+/// # Panics
+/// Only on a bug: a panic in a handler or an extractor.
+pub fn admin_request(data: &[u8]) {
+    let (head, body) = match data.iter().position(|&b| b == b'\n') {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &[][..]),
+    };
+    let Ok(head) = std::str::from_utf8(head) else {
+        return;
+    };
+    let Some((method, uri)) = head.split_once(' ') else {
+        return;
+    };
+    let Ok(request) = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(axum::body::Body::from(body.to_vec()))
+    else {
+        return;
+    };
+    let state = Arc::new(fresh_state(0));
+    seed_records(&state);
+    runtime().block_on(async {
+        let response = admin::router(state)
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {});
+        // The whole body, so that every byte of the JSON is written.
+        let _ = axum::body::to_bytes(response.into_body(), usize::MAX).await;
+    });
+}
+
+/// A broker as `MockBroker::start` makes one, without its sockets: three partitions per
+/// auto-created topic, groups that rebalance at once, decompression capped at 1 MiB (the limit
+/// works the same at any size, and big outputs would only slow the fuzzer), and the fault rule
+/// `FAULTS[fault]` (modulo their number) in force.
+fn fresh_state(fault: u8) -> BrokerState {
+    let config = BrokerConfig {
+        partitions: 3,
+        max_decompressed_bytes: 1 << 20,
+        ..BrokerConfig::ephemeral()
+    };
+    let cluster = Cluster::new(config.cluster_id.clone(), &[LISTEN], None)
+        .expect("a cluster without advertise is valid");
+    let store = RecordStore::with_limits(
+        config.partitions,
+        config.auto_create_topics,
+        config.store_limits(),
+    );
+    let state = BrokerState::new(config, cluster, store).expect("the fuzzing config is valid");
+    if let Some(rule) = FAULTS[usize::from(fault) % FAULTS.len()] {
+        let spec: FaultSpec = serde_json::from_str(rule).expect("the FAULTS rules parse");
+        state.faults.add(spec).expect("the FAULTS rules are valid");
+    }
+    state
+}
+
+/// Records three messages in each of partitions 0 and 1 of topic `t`, through the frame session.
+fn seed_records(state: &BrokerState) {
+    let mut session = frame::Session::new(PEER, node_id(state));
+    state.store.create_topic("t", 2);
+    for partition in 0..2 {
+        let message = Message {
+            timestamp: Some(1_700_000_000_000),
+            key: Some(bytes::Bytes::from_static(b"k")),
+            value: bytes::Bytes::from_static(b"value"),
+            headers: vec![protocol::Header {
+                key: "h".into(),
+                value: None,
+            }],
+        };
+        let request = ProduceRequest {
+            correlation_id: partition,
+            acks: FrameAcks::Recorded,
+            client_id: "fuzz".into(),
+            topic: "t".into(),
+            partition: Some(partition),
+            messages: vec![message; 3],
+        };
+        let mut buffer = BytesMut::new();
+        Frame::ProduceRequest(request)
+            .encode(&mut buffer)
+            .expect("a small frame encodes");
+        let step = session.next(&mut buffer, &mut BytesMut::new(), state);
+        assert!(
+            matches!(step, Step::Answered(_)),
+            "seeding failed: {step:?}"
+        );
+    }
+}
+
+fn node_id(state: &BrokerState) -> i32 {
+    state.cluster.nodes()[0].node_id
+}
+
+/// Polls `future` once: it either finishes without waiting, or waits (for a timer, an append, a
+/// group) and is dropped by the caller, as a connection's request is when its client leaves.
+fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
+    let future = pin!(future);
+    future.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// What the Kafka session wrote for one request: whole size-prefixed responses, nothing more.
+fn check_kafka_responses(mut out: Outgoing) {
+    let mut bytes = BytesMut::from(out.copy_to_bytes(out.remaining()));
+    while !bytes.is_empty() {
+        match size_prefix::split(&mut bytes, Framed::Response, u32::MAX) {
+            Ok(Some(_)) => {}
+            other => panic!("the broker wrote a response that does not frame: {other:?}"),
+        }
+    }
+}
+
+/// One runtime for every input: its timers are registered by the Kafka session, and the admin
+/// router runs on it.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a current-thread runtime builds")
+    })
+}
