@@ -408,7 +408,7 @@ impl<'a> Reader<'a> {
         taken
     }
 
-    #[inline]
+    #[inline(always)]
     fn nullable_bytes(&mut self, what: &str) -> Result<Option<&'a [u8]>, String> {
         let len = self.varint()?;
         match len {
@@ -422,7 +422,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A zigzag varint of at most 5 bytes.
-    #[inline]
+    #[inline(always)]
     fn varint(&mut self) -> Result<i32, String> {
         let raw = self.unsigned(5)?;
         let raw = u32::try_from(raw).map_err(|_| "varint overflows 32 bits".to_string())?;
@@ -430,7 +430,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A zigzag varlong of at most 10 bytes.
-    #[inline]
+    #[inline(always)]
     fn varlong(&mut self) -> Result<i64, String> {
         let raw = self.unsigned(10)?;
         Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
@@ -439,7 +439,7 @@ impl<'a> Reader<'a> {
     /// An unsigned varint of at most `max_bytes` bytes. Most are one or two
     /// bytes (lengths, offset deltas and timestamp deltas under 8,192), so
     /// those cases are decided first, inline.
-    #[inline]
+    #[inline(always)]
     fn unsigned(&mut self, max_bytes: usize) -> Result<u64, String> {
         match *self.0 {
             [first, ref rest @ ..] if first & 0x80 == 0 => {
