@@ -234,7 +234,31 @@ impl Drop for MockBroker {
 }
 
 async fn bind(address: SocketAddr) -> Result<TcpListener, StartError> {
+    if let Some(warning) = exposure_warning(address) {
+        tracing::warn!(%address, "{warning}");
+    }
     TcpListener::bind(address)
         .await
         .map_err(|error| StartError::Bind { address, error })
+}
+
+/// What to tell the user when `address` lets other machines in: the broker has no
+/// authentication, so anyone who reaches it may read and write every topic.
+fn exposure_warning(address: SocketAddr) -> Option<&'static str> {
+    (!address.ip().is_loopback()).then_some(
+        "listening beyond this machine without authentication: anyone who reaches this address can read and write every topic and change every setting",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exposure_warning;
+
+    #[test]
+    fn only_addresses_beyond_loopback_are_warned_about() {
+        assert!(exposure_warning("127.0.0.1:9092".parse().unwrap()).is_none());
+        assert!(exposure_warning("[::1]:9092".parse().unwrap()).is_none());
+        assert!(exposure_warning("0.0.0.0:9092".parse().unwrap()).is_some());
+        assert!(exposure_warning("192.168.1.5:9644".parse().unwrap()).is_some());
+    }
 }
