@@ -19,13 +19,11 @@ use kafka_protocol::messages::{
 use kafka_protocol::messages::{alter_configs_response, incremental_alter_configs_response};
 
 use super::delete_topics::named;
-use super::fault_response::FaultableResponse;
+use super::fault_response::{FaultableResponse, throttle_field};
 
 impl FaultableResponse for CreateTopicsResponse {
     const THROTTLE_SINCE: i16 = 2;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for topic in &mut self.topics {
             topic.error_code = code;
@@ -40,9 +38,7 @@ impl FaultableResponse for CreateTopicsResponse {
 
 impl FaultableResponse for DeleteTopicsResponse {
     const THROTTLE_SINCE: i16 = 1;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for topic in &mut self.responses {
             topic.error_code = code;
@@ -53,9 +49,7 @@ impl FaultableResponse for DeleteTopicsResponse {
 
 impl FaultableResponse for CreatePartitionsResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for topic in &mut self.results {
             topic.error_code = code;
@@ -66,9 +60,7 @@ impl FaultableResponse for CreatePartitionsResponse {
 
 impl FaultableResponse for DescribeConfigsResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for resource in &mut self.results {
             resource.error_code = code;
@@ -80,9 +72,7 @@ impl FaultableResponse for DescribeConfigsResponse {
 
 impl FaultableResponse for AlterConfigsResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for resource in &mut self.responses {
             resource.error_code = code;
@@ -93,9 +83,7 @@ impl FaultableResponse for AlterConfigsResponse {
 
 impl FaultableResponse for IncrementalAlterConfigsResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for resource in &mut self.responses {
             resource.error_code = code;
@@ -106,9 +94,7 @@ impl FaultableResponse for IncrementalAlterConfigsResponse {
 
 impl FaultableResponse for DeleteRecordsResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for topic in &mut self.topics {
             for partition in &mut topic.partitions {
@@ -121,9 +107,7 @@ impl FaultableResponse for DeleteRecordsResponse {
 
 impl FaultableResponse for DescribeClusterResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
         self.error_message = None;
@@ -133,9 +117,7 @@ impl FaultableResponse for DescribeClusterResponse {
 
 impl FaultableResponse for OffsetForLeaderEpochResponse {
     const THROTTLE_SINCE: i16 = 2;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for topic in &mut self.topics {
             for partition in &mut topic.partitions {
@@ -149,9 +131,7 @@ impl FaultableResponse for OffsetForLeaderEpochResponse {
 
 impl FaultableResponse for DescribeProducersResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for topic in &mut self.topics {
             for partition in &mut topic.partitions {

@@ -8,6 +8,17 @@ use kafka_protocol::messages::{
     InitProducerIdResponse, ListOffsetsResponse, MetadataResponse, ProduceRequest, ProduceResponse,
 };
 
+/// [`FaultableResponse::set_throttle`] for a response with a `throttle_time_ms` field, which
+/// every response a fault can throttle has.
+macro_rules! throttle_field {
+    () => {
+        fn set_throttle(&mut self, ms: i32) {
+            self.throttle_time_ms = ms;
+        }
+    };
+}
+pub(crate) use throttle_field;
+
 /// A response a fault rule can change.
 pub(crate) trait FaultableResponse {
     /// The first version with `throttle_time_ms`.
@@ -29,9 +40,7 @@ pub(crate) trait FaultableResponse {
 
 impl FaultableResponse for ProduceResponse {
     const THROTTLE_SINCE: i16 = 1;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for topic in &mut self.responses {
             for partition in &mut topic.partition_responses {
@@ -44,9 +53,7 @@ impl FaultableResponse for ProduceResponse {
 
 impl FaultableResponse for MetadataResponse {
     const THROTTLE_SINCE: i16 = 3;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for topic in &mut self.topics {
             topic.error_code = code;
@@ -57,9 +64,7 @@ impl FaultableResponse for MetadataResponse {
 
 impl FaultableResponse for ApiVersionsResponse {
     const THROTTLE_SINCE: i16 = 1;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
     }
@@ -67,9 +72,7 @@ impl FaultableResponse for ApiVersionsResponse {
 
 impl FaultableResponse for InitProducerIdResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
         self.producer_id = (-1).into();
@@ -79,9 +82,7 @@ impl FaultableResponse for InitProducerIdResponse {
 
 impl FaultableResponse for FetchResponse {
     const THROTTLE_SINCE: i16 = 1;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, version: i16) {
         if version >= 7 {
             self.error_code = code;
@@ -97,9 +98,7 @@ impl FaultableResponse for FetchResponse {
 
 impl FaultableResponse for FindCoordinatorResponse {
     const THROTTLE_SINCE: i16 = 1;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, version: i16) {
         if version <= 3 {
             self.error_code = code;
@@ -114,9 +113,7 @@ impl FaultableResponse for FindCoordinatorResponse {
 
 impl FaultableResponse for ListOffsetsResponse {
     const THROTTLE_SINCE: i16 = 2;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for topic in &mut self.topics {
             for partition in &mut topic.partitions {

@@ -12,13 +12,11 @@ use kafka_protocol::messages::{
     SyncGroupResponse,
 };
 
-use super::fault_response::FaultableResponse;
+use super::fault_response::{FaultableResponse, throttle_field};
 
 impl FaultableResponse for JoinGroupResponse {
     const THROTTLE_SINCE: i16 = 2;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
         self.generation_id = -1;
@@ -30,9 +28,7 @@ impl FaultableResponse for JoinGroupResponse {
 
 impl FaultableResponse for SyncGroupResponse {
     const THROTTLE_SINCE: i16 = 1;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
         self.protocol_type = None;
@@ -43,9 +39,7 @@ impl FaultableResponse for SyncGroupResponse {
 
 impl FaultableResponse for HeartbeatResponse {
     const THROTTLE_SINCE: i16 = 1;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
     }
@@ -53,9 +47,7 @@ impl FaultableResponse for HeartbeatResponse {
 
 impl FaultableResponse for LeaveGroupResponse {
     const THROTTLE_SINCE: i16 = 1;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
         self.members.clear();
@@ -64,9 +56,7 @@ impl FaultableResponse for LeaveGroupResponse {
 
 impl FaultableResponse for OffsetCommitResponse {
     const THROTTLE_SINCE: i16 = 3;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for topic in &mut self.topics {
             for partition in &mut topic.partitions {
@@ -78,9 +68,7 @@ impl FaultableResponse for OffsetCommitResponse {
 
 impl FaultableResponse for OffsetFetchResponse {
     const THROTTLE_SINCE: i16 = 3;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, version: i16) {
         if version >= 8 {
             for group in &mut self.groups {
@@ -103,9 +91,7 @@ impl FaultableResponse for OffsetFetchResponse {
 
 impl FaultableResponse for ListGroupsResponse {
     const THROTTLE_SINCE: i16 = 1;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
         self.groups.clear();
@@ -114,9 +100,7 @@ impl FaultableResponse for ListGroupsResponse {
 
 impl FaultableResponse for DescribeGroupsResponse {
     const THROTTLE_SINCE: i16 = 1;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for group in &mut self.groups {
             group.error_code = code;
@@ -127,9 +111,7 @@ impl FaultableResponse for DescribeGroupsResponse {
 
 impl FaultableResponse for DeleteGroupsResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for result in &mut self.results {
             result.error_code = code;
@@ -139,9 +121,7 @@ impl FaultableResponse for DeleteGroupsResponse {
 
 impl FaultableResponse for OffsetDeleteResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
         self.topics.clear();
@@ -150,9 +130,7 @@ impl FaultableResponse for OffsetDeleteResponse {
 
 impl FaultableResponse for ConsumerGroupHeartbeatResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
         self.member_epoch = -1;
@@ -162,9 +140,7 @@ impl FaultableResponse for ConsumerGroupHeartbeatResponse {
 
 impl FaultableResponse for ConsumerGroupDescribeResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for group in &mut self.groups {
             group.error_code = code;

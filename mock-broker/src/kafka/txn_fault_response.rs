@@ -9,13 +9,11 @@ use kafka_protocol::messages::{
     EndTxnResponse, ListTransactionsResponse, TxnOffsetCommitResponse,
 };
 
-use super::fault_response::FaultableResponse;
+use super::fault_response::{FaultableResponse, throttle_field};
 
 impl FaultableResponse for AddPartitionsToTxnResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, version: i16) {
         if version >= 4 {
             self.error_code = code;
@@ -35,9 +33,7 @@ impl FaultableResponse for AddPartitionsToTxnResponse {
 
 impl FaultableResponse for AddOffsetsToTxnResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
     }
@@ -45,9 +41,7 @@ impl FaultableResponse for AddOffsetsToTxnResponse {
 
 impl FaultableResponse for TxnOffsetCommitResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for topic in &mut self.topics {
             for partition in &mut topic.partitions {
@@ -59,9 +53,7 @@ impl FaultableResponse for TxnOffsetCommitResponse {
 
 impl FaultableResponse for EndTxnResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
         self.producer_id = (-1).into();
@@ -71,9 +63,7 @@ impl FaultableResponse for EndTxnResponse {
 
 impl FaultableResponse for DescribeTransactionsResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         for state in &mut self.transaction_states {
             state.error_code = code;
@@ -84,9 +74,7 @@ impl FaultableResponse for DescribeTransactionsResponse {
 
 impl FaultableResponse for ListTransactionsResponse {
     const THROTTLE_SINCE: i16 = 0;
-    fn set_throttle(&mut self, ms: i32) {
-        self.throttle_time_ms = ms;
-    }
+    throttle_field!();
     fn set_error(&mut self, code: i16, _version: i16) {
         self.error_code = code;
         self.transaction_states.clear();
