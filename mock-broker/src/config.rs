@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use protocol::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, HEADER_LEN};
 use serde::Deserialize;
 
+use crate::listener::ListenerSpec;
 use crate::store::{MemoryPolicy, StoreLimits};
 
 /// Everything the broker can be told.
@@ -87,6 +88,29 @@ pub struct BrokerConfig {
     /// Kafka's `group.consumer.session.timeout.ms`: how long a consumer-protocol member may
     /// go without a heartbeat before it is fenced, in ms. Default 45000, as Kafka.
     pub group_consumer_session_timeout_ms: u32,
+    /// More listeners beside `listen` (which is PLAINTEXT), as Kafka's `listeners` writes
+    /// them: `SSL://127.0.0.1:9093`, `SASL_SSL://127.0.0.1:9094`, … Every listener serves
+    /// the same brokers; Metadata advertises the address of the listener a client came
+    /// in on. With `brokers` > 1, broker *i* listens on the port *i* − 1 after each one.
+    /// Default: none.
+    pub listeners: Vec<ListenerSpec>,
+    /// The users of the SASL listeners, `NAME:PASSWORD` each (PLAIN, SCRAM-SHA-256 and
+    /// SCRAM-SHA-512 all accept them). Default: none.
+    pub sasl_users: Vec<String>,
+    /// A file of more SASL users, one `NAME:PASSWORD` a line (`#` starts a comment line).
+    /// Default: none.
+    pub sasl_users_file: Option<PathBuf>,
+    /// The PEM certificate chain of the SSL and SASL_SSL listeners (leaf first). Default: none.
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1). Default: none.
+    pub tls_key: Option<PathBuf>,
+    /// Instead of `tls_cert`/`tls_key`: make a CA and a certificate it signs (for
+    /// `localhost`, `127.0.0.1`, `::1` and the listen and advertised hosts) at startup,
+    /// and write the CA's PEM to `tls_ca_file` for clients to trust. Default false.
+    pub tls_self_signed: bool,
+    /// Where `tls_self_signed` writes the CA certificate (PEM). Default: a file named
+    /// after the process id in the temp directory; the path is logged and printed.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -116,6 +140,13 @@ impl Default for BrokerConfig {
             shutdown_grace_ms: 5000,
             group_consumer_heartbeat_interval_ms: 5000,
             group_consumer_session_timeout_ms: 45_000,
+            listeners: Vec::new(),
+            sasl_users: Vec::new(),
+            sasl_users_file: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
+            tls_ca_file: None,
         }
     }
 }
@@ -254,6 +285,7 @@ impl BrokerConfig {
         if self.max_connections == 0 {
             return Err("max_connections is 0; expected at least 1".into());
         }
+        self.validate_listeners()?;
         for (index, spec) in self.faults.iter().enumerate() {
             crate::fault::FaultRule::new(spec, self.brokers)
                 .map_err(|e| format!("faults[{index}].{}: {}", e.key, e.reason))?;
@@ -263,6 +295,52 @@ impl BrokerConfig {
 }
 
 impl BrokerConfig {
+    /// Checks the listeners and what their security protocols need.
+    fn validate_listeners(&self) -> Result<(), String> {
+        for listener in &self.listeners {
+            let port = listener.address.port();
+            if port != 0 && u32::from(port) + self.brokers - 1 > 65535 {
+                return Err(format!(
+                    "listener {listener} leaves no room for {} brokers on consecutive ports",
+                    self.brokers
+                ));
+            }
+        }
+        let tls = self.listeners.iter().find(|l| l.protocol.tls());
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) | (None, Some(_)) => {
+                return Err("tls_cert and tls_key go together; give both or neither".into());
+            }
+            (Some(_), Some(_)) if self.tls_self_signed => {
+                return Err(
+                    "tls_self_signed and tls_cert/tls_key are two ways to the same thing; give one"
+                        .into(),
+                );
+            }
+            (None, None) if !self.tls_self_signed => {
+                if let Some(listener) = tls {
+                    return Err(format!(
+                        "listener {listener} needs a certificate: tls_cert and tls_key (--tls-cert FILE --tls-key FILE), or tls_self_signed (--tls-self-signed)"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if let Some(listener) = self.listeners.iter().find(|l| l.protocol.sasl())
+            && self.sasl_users.is_empty()
+            && self.sasl_users_file.is_none()
+        {
+            return Err(format!(
+                "listener {listener} needs users: sasl_users (--sasl-user NAME:PASSWORD) or sasl_users_file (--sasl-users-file FILE)"
+            ));
+        }
+        for entry in &self.sasl_users {
+            crate::sasl::check_entry(entry, "sasl_users (--sasl-user)")
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
     /// What the store keeps, from the retention and memory settings.
     pub fn store_limits(&self) -> StoreLimits {
         StoreLimits {

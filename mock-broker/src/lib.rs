@@ -21,21 +21,26 @@ mod group_service;
 pub mod groups;
 mod idempotence;
 mod kafka;
+pub mod listener;
 mod outgoing;
 mod record_batch;
 mod record_file;
 mod record_json;
+mod sasl;
 mod server;
 mod state;
 pub mod stats;
 mod step;
 pub mod store;
+mod tls;
 mod txn;
 mod txn_service;
 
 pub use broker::{MockBroker, StartError};
 pub use config::BrokerConfig;
 pub use groups::{GroupInfo, GroupSummary};
+pub use listener::{ListenerSpec, SecurityProtocol};
 /// The store's former name, kept so that `mock_broker::record_store::…` paths still work.
 pub use store as record_store;
 pub use store::{ClientInfo, Protocol, RecordStore, StoredRecord, TopicInfo, TxnRecordState};
+pub use tls::TlsError;

@@ -6,7 +6,8 @@
 //! (`store/`), the idempotent producers (`idempotence.rs`), the fault rules
 //! (`fault/`), the cluster, the counters and the consumer groups
 //! (`group_service.rs` around the pure `group/`) and the transactions
-//! (`txn_service.rs` around the pure `txn/`) sit here, side by side.
+//! (`txn_service.rs` around the pure `txn/`) and the SASL users (`sasl/`) sit
+//! here, side by side.
 
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +17,7 @@ use crate::fault::Faults;
 use crate::group::GroupConfig;
 use crate::group_service::GroupService;
 use crate::idempotence::Producers;
+use crate::sasl::Credentials;
 use crate::stats::Stats;
 use crate::store::RecordStore;
 use crate::txn::TxnConfig;
@@ -40,6 +42,8 @@ pub(crate) struct BrokerState {
     pub(crate) groups: Arc<GroupService>,
     /// The transaction coordinator.
     pub(crate) txns: TxnService,
+    /// The users of the SASL listeners.
+    pub(crate) credentials: Credentials,
 }
 
 impl BrokerState {
@@ -71,6 +75,8 @@ impl BrokerState {
         for spec in &config.faults {
             faults.add(spec.clone()).map_err(|e| e.to_string())?;
         }
+        let credentials = Credentials::load(&config.sasl_users, config.sasl_users_file.as_deref())
+            .map_err(|e| e.to_string())?;
         Ok(BrokerState {
             groups,
             config,
@@ -80,6 +86,7 @@ impl BrokerState {
             producers: Default::default(),
             faults,
             txns: TxnService::new(TxnConfig::default()),
+            credentials,
         })
     }
 
