@@ -21,6 +21,7 @@ mod raw_client;
 mod rdkafka_client;
 mod real_clients;
 mod retention;
+mod sasl_protocol;
 mod served_batches;
 mod transactions;
 mod waiting;
