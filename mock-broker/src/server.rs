@@ -4,11 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::connection;
+use crate::connection_limits::ConnectionLimits;
 use crate::state::BrokerState;
 
 /// Runs every accept loop and the admin API; on shutdown waits for all connections to finish.
@@ -18,7 +18,10 @@ pub(crate) async fn run(
     state: Arc<BrokerState>,
     shutdown: CancellationToken,
 ) {
-    let limit = Arc::new(Semaphore::new(state.config.max_connections));
+    let limit = ConnectionLimits::new(
+        state.config.max_connections,
+        state.config.max_connections_per_ip,
+    );
     let tasks = TaskTracker::new();
     for (listener, node_id) in listeners {
         tasks.spawn(accept_loop(
@@ -75,22 +78,19 @@ async fn apply_retention(state: &BrokerState, shutdown: CancellationToken) {
     }
 }
 
-/// One broker's accept loop: a permit is taken before each accept, so at most
-/// `max_connections` clients are served at once (over all brokers).
+/// One broker's accept loop: a connection past `max_connections` (over all
+/// brokers) or `max_connections_per_ip` is closed at once, the refusal
+/// counted and logged.
 async fn accept_loop(
     listener: TcpListener,
     node_id: i32,
     state: Arc<BrokerState>,
-    limit: Arc<Semaphore>,
+    limit: Arc<ConnectionLimits>,
     connections: TaskTracker,
     shutdown: CancellationToken,
 ) {
     let condition = state.faults.condition(node_id);
     loop {
-        let permit = tokio::select! {
-            permit = limit.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-            _ = shutdown.cancelled() => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -109,6 +109,18 @@ async fn accept_loop(
             drop(stream);
             continue;
         }
+        let slot = match limit.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refused) => {
+                state.refusals.refused(
+                    refused.limit(),
+                    peer,
+                    &format!("closing a new connection: {refused}"),
+                );
+                drop(stream);
+                continue;
+            }
+        };
         tracing::debug!(node_id, %peer, "client connected");
         let state = state.clone();
         let shutdown = shutdown.clone();
@@ -119,7 +131,7 @@ async fn accept_loop(
                 tracing::debug!(node_id, %peer, error = %e, "connection ended with an error");
             }
             tracing::debug!(node_id, %peer, "client disconnected");
-            drop(permit);
+            drop(slot);
         });
     }
 }

@@ -16,6 +16,7 @@ use crate::fault::Faults;
 use crate::group::GroupConfig;
 use crate::group_service::GroupService;
 use crate::idempotence::Producers;
+use crate::refusals::Refusals;
 use crate::stats::Stats;
 use crate::store::RecordStore;
 use crate::txn::TxnConfig;
@@ -30,6 +31,8 @@ pub(crate) struct BrokerState {
     pub(crate) store: RecordStore,
     /// The counters `/stats` serves.
     pub(crate) stats: Arc<Stats>,
+    /// Refusals because a limit was reached: counted in `stats`, logged now and then.
+    pub(crate) refusals: Refusals,
     /// The brokers and partition leadership.
     pub(crate) cluster: Arc<Cluster>,
     /// Idempotent producers' ids, epochs and sequences.
@@ -72,6 +75,7 @@ impl BrokerState {
             faults.add(spec.clone()).map_err(|e| e.to_string())?;
         }
         Ok(BrokerState {
+            refusals: Refusals::new(stats.clone()),
             groups,
             config,
             store,
