@@ -50,11 +50,36 @@ pub struct BrokerConfig {
     /// past it is refused with MESSAGE_TOO_LARGE before the memory is taken.
     /// Default 64 MiB.
     pub max_decompressed_bytes: u32,
-    /// Connections served at once; further clients wait to be accepted. Default 1024.
+    /// The most records one batch may declare (Kafka batch or frame): past
+    /// it the batch is refused with INVALID_RECORD (frames: INVALID_REQUEST),
+    /// read from the batch header before anything is decompressed. Default
+    /// 100000: ten times librdkafka's `batch.num.messages`.
+    pub max_records_per_batch: u32,
+    /// The most headers one record may carry; past it the batch is refused
+    /// as for `max_records_per_batch`. Default 1000.
+    pub max_headers_per_record: u32,
+    /// The most headers all records of one batch may carry together, so that
+    /// reading a stored batch back stays small. Default 100000.
+    pub max_headers_per_batch: u32,
+    /// Connections served at once; a client past it is refused (its
+    /// connection closed at once, the refusal logged and counted). Default 1024.
     pub max_connections: usize,
+    /// Connections served at once from one client IP address, as Kafka's
+    /// `max.connections.per.ip`; past it the connection is closed at once,
+    /// logged and counted. Default 1024 (as `max_connections`: every local
+    /// client shares 127.0.0.1, so a lower default would refuse a load test
+    /// before the broker-wide limit does).
+    pub max_connections_per_ip: usize,
     /// A connection that sends nothing for this long is closed, as Kafka's
     /// `connections.max.idle.ms` does; 0 never closes one. Default 600000 (10 minutes).
     pub connections_max_idle_ms: u64,
+    /// A connection that has not completed its first request this long after
+    /// it was accepted is closed; 0 never. Default 10000 (10 s).
+    pub first_request_timeout_ms: u64,
+    /// A request must arrive whole this long after its first byte, or the
+    /// connection is closed (a trickled "slowloris" request); 0 never.
+    /// Default 30000 (30 s, as Kafka's `request.timeout.ms`).
+    pub request_timeout_ms: u64,
     /// The most bytes of batches one partition keeps, as Kafka's
     /// `retention.bytes`: past it the oldest whole batches are dropped and the
     /// log start offset moves (the newest batch always stays); -1 keeps
@@ -129,8 +154,14 @@ impl Default for BrokerConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             max_decompressed_bytes: 64 * 1024 * 1024,
+            max_records_per_batch: 100_000,
+            max_headers_per_record: 1_000,
+            max_headers_per_batch: 100_000,
             max_connections: 1024,
+            max_connections_per_ip: 1024,
             connections_max_idle_ms: 600_000,
+            first_request_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
             retention_bytes: -1,
             retention_ms: 604_800_000,
             max_memory: DEFAULT_MAX_MEMORY,
@@ -166,6 +197,18 @@ impl BrokerConfig {
     pub fn idle_timeout(&self) -> Option<std::time::Duration> {
         (self.connections_max_idle_ms > 0)
             .then(|| std::time::Duration::from_millis(self.connections_max_idle_ms))
+    }
+
+    /// How long a new connection may take to complete its first request, if limited.
+    pub fn first_request_timeout(&self) -> Option<std::time::Duration> {
+        (self.first_request_timeout_ms > 0)
+            .then(|| std::time::Duration::from_millis(self.first_request_timeout_ms))
+    }
+
+    /// How long a request may take to arrive whole from its first byte, if limited.
+    pub fn request_timeout(&self) -> Option<std::time::Duration> {
+        (self.request_timeout_ms > 0)
+            .then(|| std::time::Duration::from_millis(self.request_timeout_ms))
     }
 
     /// A default configuration listening on `127.0.0.1:0` without the admin API, for tests.
@@ -282,8 +325,19 @@ impl BrokerConfig {
                 self.max_memory
             ));
         }
-        if self.max_connections == 0 {
-            return Err("max_connections is 0; expected at least 1".into());
+        if self.max_connections == 0 || self.max_connections_per_ip == 0 {
+            return Err(format!(
+                "max_connections is {} and max_connections_per_ip {}; expected at least 1 each",
+                self.max_connections, self.max_connections_per_ip
+            ));
+        }
+        for (key, value) in [
+            ("max_records_per_batch", self.max_records_per_batch),
+            ("max_headers_per_batch", self.max_headers_per_batch),
+        ] {
+            if value == 0 || value > i32::MAX as u32 {
+                return Err(format!("{key} is {value}; expected 1 to {}", i32::MAX));
+            }
         }
         self.validate_listeners()?;
         for (index, spec) in self.faults.iter().enumerate() {
@@ -339,6 +393,15 @@ impl BrokerConfig {
                 .map_err(|e| e.to_string())?;
         }
         Ok(())
+    }
+
+    /// The record and header counts a produced batch must stay within.
+    pub(crate) fn record_limits(&self) -> crate::record_batch::RecordLimits {
+        crate::record_batch::RecordLimits {
+            records_per_batch: self.max_records_per_batch,
+            headers_per_record: self.max_headers_per_record,
+            headers_per_batch: self.max_headers_per_batch,
+        }
     }
 
     /// What the store keeps, from the retention and memory settings.

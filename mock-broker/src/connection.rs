@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::fault::Condition;
 use crate::listener::SecurityProtocol;
 use crate::outgoing::Outgoing;
+use crate::request_timer::{Expiry, RequestTimer};
 use crate::state::BrokerState;
 use crate::step::Step;
 use crate::{frame, kafka};
@@ -62,16 +63,34 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let mut condition = state.faults.condition(node_id);
     let mut buffer = BytesMut::with_capacity(READ_CHUNK);
     let idle_timeout = state.config.idle_timeout();
+    let accepted = Instant::now();
+    let mut timer = RequestTimer::new(
+        state.config.first_request_timeout(),
+        state.config.request_timeout(),
+        accepted,
+    );
+    let mut last_read = accepted;
     while buffer.len() < 4 {
         if condition.borrow().down {
             return Ok(());
         }
+        let idle_due = idle_timeout.map(|idle| (last_read + idle, None));
+        let due = match (idle_due, timer.deadline()) {
+            (Some(idle), Some((at, expiry))) if at < idle.0 => Some((at, Some(expiry))),
+            (Some(idle), _) => Some(idle),
+            (None, deadline) => deadline.map(|(at, expiry)| (at, Some(expiry))),
+        };
         let read = read_more(&mut stream, &mut buffer, &shutdown);
-        let read = match idle_timeout {
-            Some(idle) => match tokio::time::timeout(idle, read).await {
+        let read = match due {
+            Some((at, expiry)) => match tokio::time::timeout_at(at.into(), read).await {
                 Ok(read) => read?,
                 Err(_) => {
-                    tracing::debug!(%peer, ?idle, "closing a connection that sent nothing");
+                    match expiry {
+                        Some(expiry) => refuse_late(&state, peer, expiry, buffer.len()),
+                        None => {
+                            tracing::debug!(%peer, ?idle_timeout, "closing a connection that sent nothing")
+                        }
+                    }
                     return Ok(());
                 }
             },
@@ -83,6 +102,8 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             }
             return Ok(());
         }
+        last_read = Instant::now();
+        timer.handled(false, true, last_read);
     }
     let handler = if protocol::frame::starts_with_magic(&buffer) {
         if arrival.protocol.sasl() {
@@ -108,7 +129,7 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         shutdown: &shutdown,
         peer,
     };
-    match connection.run(handler, &state).await? {
+    match connection.run(handler, &state, timer, last_read).await? {
         Ending::Closed => linger(connection.stream).await,
         // A `down` fault drops connections the way a crashed broker does.
         Ending::Dropped => {}
@@ -135,21 +156,44 @@ struct Connection<'a, S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
-    /// Reads, handles and answers requests until the connection ends.
-    async fn run(&mut self, mut handler: Handler, state: &BrokerState) -> std::io::Result<Ending> {
+    /// Reads, handles and answers requests until the connection ends; `timer`
+    /// and `last_read` go on from what was read before the protocol was known.
+    async fn run(
+        &mut self,
+        mut handler: Handler,
+        state: &BrokerState,
+        mut timer: RequestTimer,
+        mut last_read: Instant,
+    ) -> std::io::Result<Ending> {
         let idle_timeout = state.config.idle_timeout();
         // One timer for the connection's life, moved on only when it fires:
         // a read just notes the time.
-        let mut last_read = Instant::now();
         let idle = tokio::time::sleep(idle_timeout.unwrap_or(Duration::MAX / 4));
         tokio::pin!(idle);
+        // Likewise for the request deadlines, reset only when the deadline moves.
+        let late = tokio::time::sleep(Duration::MAX / 4);
+        tokio::pin!(late);
+        let mut armed: Option<(Instant, Expiry)> = None;
         loop {
             if let Some(ending) = self.wait_out_stall().await {
                 return Ok(ending);
             }
+            let before = self.buffer.len();
             let close = handler
                 .process(&mut self.buffer, &mut self.outbox, state)
                 .await;
+            timer.handled(
+                self.buffer.len() < before,
+                !self.buffer.is_empty(),
+                last_read,
+            );
+            let deadline = timer.deadline();
+            if let Some((at, _)) = deadline
+                && armed.map(|(was, _)| was) != Some(at)
+            {
+                late.as_mut().reset(at.into());
+            }
+            armed = deadline;
             self.outbox.release_due();
             self.write_ready().await?;
             if let Some(reason) = close {
@@ -180,9 +224,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
                         }
                         return Ok(Ending::Closed);
                     }
-                    if idle_timeout.is_some() {
-                        last_read = Instant::now();
-                    }
+                    last_read = Instant::now();
                 }
                 () = &mut idle, if idle_timeout.is_some() => {
                     let idle_timeout = idle_timeout.expect("checked");
@@ -196,6 +238,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
                         return Ok(Ending::Closed);
                     }
                     idle.as_mut().reset(due.into());
+                }
+                () = &mut late, if armed.is_some() => {
+                    let (_, expiry) = armed.expect("checked");
+                    refuse_late(state, self.peer, expiry, self.buffer.len());
+                    return Ok(Ending::Closed);
                 }
                 () = held => {}
                 _ = self.condition.changed() => {}
@@ -325,6 +372,28 @@ impl Handler {
             }
         }
     }
+}
+
+/// Counts and logs (now and then) a connection closed because a request took too long.
+fn refuse_late(state: &BrokerState, peer: SocketAddr, expiry: Expiry, pending: usize) {
+    let (what, limit_ms) = match expiry {
+        Expiry::FirstRequest => (
+            "no request completed",
+            state.config.first_request_timeout_ms,
+        ),
+        Expiry::Request => (
+            "a request not arrived whole",
+            state.config.request_timeout_ms,
+        ),
+    };
+    state.refusals.refused(
+        expiry.limit(),
+        peer,
+        &format!(
+            "closing the connection: {what} within {} = {limit_ms} ms ({pending} bytes of a request held)",
+            expiry.limit()
+        ),
+    );
 }
 
 /// Reads what the socket has; 0 at end of stream or when the broker shuts down.

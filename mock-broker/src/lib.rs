@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod config;
 mod config_catalog;
 mod connection;
+mod connection_limits;
 pub mod fault;
 mod frame;
 #[doc(hidden)]
@@ -26,6 +27,8 @@ mod outgoing;
 mod record_batch;
 mod record_file;
 mod record_json;
+mod refusals;
+mod request_timer;
 mod sasl;
 mod server;
 mod state;

@@ -52,9 +52,29 @@ struct Args {
     /// Close connections idle this long, in ms; 0 never [default: 600000].
     #[arg(long, value_name = "MS")]
     connections_max_idle_ms: Option<u64>,
-    /// Connections served at once [default: 1024].
+    /// Connections served at once; past it a newcomer is refused (closed, logged, counted) [default: 1024].
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
+    /// Connections served at once from one client IP (Kafka's max.connections.per.ip) [default: 1024].
+    #[arg(long, value_name = "N")]
+    max_connections_per_ip: Option<usize>,
+    /// Close a connection that has not completed a request this long after it was accepted, in ms;
+    /// 0 never [default: 10000].
+    #[arg(long, value_name = "MS")]
+    first_request_timeout_ms: Option<u64>,
+    /// Close a connection whose request has not arrived whole this long after its first byte,
+    /// in ms; 0 never [default: 30000].
+    #[arg(long, value_name = "MS")]
+    request_timeout_ms: Option<u64>,
+    /// Most records one batch (or frame) may carry [default: 100000].
+    #[arg(long, value_name = "N")]
+    max_records_per_batch: Option<u32>,
+    /// Most headers one record may carry [default: 1000].
+    #[arg(long, value_name = "N")]
+    max_headers_per_record: Option<u32>,
+    /// Most headers the records of one batch (or frame) may carry together [default: 100000].
+    #[arg(long, value_name = "N")]
+    max_headers_per_batch: Option<u32>,
     /// The most topics the broker holds [default: 10000].
     #[arg(long, value_name = "N")]
     max_topics: Option<u32>,
@@ -160,6 +180,24 @@ impl Args {
         }
         if let Some(n) = self.max_connections {
             config.max_connections = n;
+        }
+        if let Some(n) = self.max_connections_per_ip {
+            config.max_connections_per_ip = n;
+        }
+        if let Some(ms) = self.first_request_timeout_ms {
+            config.first_request_timeout_ms = ms;
+        }
+        if let Some(ms) = self.request_timeout_ms {
+            config.request_timeout_ms = ms;
+        }
+        if let Some(n) = self.max_records_per_batch {
+            config.max_records_per_batch = n;
+        }
+        if let Some(n) = self.max_headers_per_record {
+            config.max_headers_per_record = n;
+        }
+        if let Some(n) = self.max_headers_per_batch {
+            config.max_headers_per_batch = n;
         }
         if let Some(n) = self.max_topics {
             config.max_topics = n;

@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::connection::{self, Arrival};
+use crate::connection_limits::ConnectionLimits;
 use crate::listener::SecurityProtocol;
 use crate::state::BrokerState;
 
@@ -35,7 +35,10 @@ pub(crate) async fn run(
     state: Arc<BrokerState>,
     shutdown: CancellationToken,
 ) {
-    let limit = Arc::new(Semaphore::new(state.config.max_connections));
+    let limit = ConnectionLimits::new(
+        state.config.max_connections,
+        state.config.max_connections_per_ip,
+    );
     let tasks = TaskTracker::new();
     for listening in listeners {
         let tls = if listening.protocol.tls() {
@@ -97,13 +100,14 @@ async fn apply_retention(state: &BrokerState, shutdown: CancellationToken) {
     }
 }
 
-/// One listener's accept loop: a permit is taken before each accept, so at most
-/// `max_connections` clients are served at once (over all brokers and listeners).
+/// One listener's accept loop: a connection past `max_connections` (over all
+/// brokers and listeners) or `max_connections_per_ip` is closed at once, the
+/// refusal counted and logged.
 async fn accept_loop(
     listening: Listening,
     tls: Option<TlsAcceptor>,
     state: Arc<BrokerState>,
-    limit: Arc<Semaphore>,
+    limit: Arc<ConnectionLimits>,
     connections: TaskTracker,
     shutdown: CancellationToken,
 ) {
@@ -115,10 +119,6 @@ async fn accept_loop(
     } = listening;
     let condition = state.faults.condition(node_id);
     loop {
-        let permit = tokio::select! {
-            permit = limit.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-            _ = shutdown.cancelled() => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -137,6 +137,18 @@ async fn accept_loop(
             drop(stream);
             continue;
         }
+        let slot = match limit.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refused) => {
+                state.refusals.refused(
+                    refused.limit(),
+                    peer,
+                    &format!("closing a new connection: {refused}"),
+                );
+                drop(stream);
+                continue;
+            }
+        };
         tracing::debug!(node_id, %peer, listener = %protocol, "client connected");
         let _ = stream.set_nodelay(true);
         let state = state.clone();
@@ -163,7 +175,7 @@ async fn accept_loop(
                 tracing::debug!(node_id, %peer, error = %e, "connection ended with an error");
             }
             tracing::debug!(node_id, %peer, "client disconnected");
-            drop(permit);
+            drop(slot);
         });
     }
 }

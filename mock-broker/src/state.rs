@@ -17,6 +17,7 @@ use crate::fault::Faults;
 use crate::group::GroupConfig;
 use crate::group_service::GroupService;
 use crate::idempotence::Producers;
+use crate::refusals::Refusals;
 use crate::sasl::Credentials;
 use crate::stats::Stats;
 use crate::store::RecordStore;
@@ -32,6 +33,8 @@ pub(crate) struct BrokerState {
     pub(crate) store: RecordStore,
     /// The counters `/stats` serves.
     pub(crate) stats: Arc<Stats>,
+    /// Refusals because a limit was reached: counted in `stats`, logged now and then.
+    pub(crate) refusals: Refusals,
     /// The brokers and partition leadership.
     pub(crate) cluster: Arc<Cluster>,
     /// Idempotent producers' ids, epochs and sequences.
@@ -78,6 +81,7 @@ impl BrokerState {
         let credentials = Credentials::load(&config.sasl_users, config.sasl_users_file.as_deref())
             .map_err(|e| e.to_string())?;
         Ok(BrokerState {
+            refusals: Refusals::new(stats.clone()),
             groups,
             config,
             store,

@@ -16,6 +16,7 @@ mod group_admin_clients;
 mod group_clients;
 mod group_faults;
 mod group_requests;
+mod hostile;
 mod kafka_protocol;
 mod raw_client;
 mod rdkafka_client;

@@ -131,22 +131,28 @@ impl Session {
                     format!("injected by a fault rule: {}", status.name()),
                 )
             }
-            None => {
-                let client_id =
-                    (!request.client_id.is_empty()).then_some(request.client_id.as_str());
-                let client = self.client.get(client_id);
-                let limits = MessageLimits {
-                    max_message_bytes: state.config.max_message_bytes,
-                };
-                produce::handle(
-                    request,
-                    client,
-                    &state.store,
-                    &state.stats,
-                    limits,
-                    now_ms(),
-                )
-            }
+            None => match produce::over_limit(&request, state.config.record_limits()) {
+                Some((limit, reason)) => {
+                    state.refusals.refused(limit, peer, &reason);
+                    ProduceResponse::error(correlation_id, Status::InvalidRequest, reason)
+                }
+                None => {
+                    let client_id =
+                        (!request.client_id.is_empty()).then_some(request.client_id.as_str());
+                    let client = self.client.get(client_id);
+                    let limits = MessageLimits {
+                        max_message_bytes: state.config.max_message_bytes,
+                    };
+                    produce::handle(
+                        request,
+                        client,
+                        &state.store,
+                        &state.stats,
+                        limits,
+                        now_ms(),
+                    )
+                }
+            },
         };
         let hold = fault.after()?;
         if response.status != Status::Ok {
