@@ -358,3 +358,127 @@ fn kafkajs_produces_and_consumes_over_every_secured_listener_and_reports_a_wrong
     }
     assert!(broker.process.terminate());
 }
+
+/// A CA and a certificate it signs for 127.0.0.1, as PEM files: (chain, key, CA).
+fn pem_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "test CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let (chain_file, key_file, ca_file) = (
+        dir.join("chain.pem"),
+        dir.join("key.pem"),
+        dir.join("ca.pem"),
+    );
+    std::fs::write(&chain_file, leaf.pem() + &ca.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    (chain_file, key_file, ca_file)
+}
+
+#[test]
+fn kcat_reaches_an_ssl_listener_whose_certificate_comes_from_pem_files() {
+    let Some(kcat) = require(kcat()) else { return };
+    let dir = std::env::temp_dir().join(format!("mock-broker-pem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (chain, key, ca) = pem_files(&dir);
+    let broker = BrokerProcess::start_reading(
+        &[
+            "--listener",
+            "SSL://127.0.0.1:0",
+            "--tls-cert",
+            chain.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+        &dir.join("broker.log"),
+        1,
+    );
+    let address = broker.more[0]
+        .strip_prefix("SSL listener on ")
+        .unwrap_or_else(|| panic!("{:?}", broker.more))
+        .to_string();
+    let ca_property = format!("ssl.ca.location={}", ca.display());
+    let mut produce = kcat_command(&kcat);
+    produce.args([
+        "-b",
+        &address,
+        "-X",
+        "security.protocol=SSL",
+        "-X",
+        &ca_property,
+        "-P",
+        "-t",
+        "pem",
+    ]);
+    run_client(produce, "over-tls\n");
+    let mut consume = kcat_command(&kcat);
+    consume.args([
+        "-b",
+        &address,
+        "-X",
+        "security.protocol=SSL",
+        "-X",
+        &ca_property,
+        "-C",
+        "-t",
+        "pem",
+        "-o",
+        "beginning",
+        "-e",
+        "-q",
+        "-f",
+        "%s\n",
+    ]);
+    assert_eq!(run_client(consume, "").trim(), "over-tls");
+    assert!(broker.terminate());
+}
+
+#[test]
+fn the_binary_names_what_a_secured_listener_lacks_at_startup() {
+    let dir = std::env::temp_dir().join(format!("mock-broker-lacks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("missing.pem");
+    let cases: [(&[&str], i32, &str); 3] = [
+        (
+            &["--listener", "SSL://127.0.0.1:0"],
+            2,
+            "needs a certificate",
+        ),
+        (
+            &["--listener", "SASL_SSL://127.0.0.1:0", "--tls-self-signed"],
+            2,
+            "needs users",
+        ),
+        (
+            &[
+                "--listener",
+                "SSL://127.0.0.1:0",
+                "--tls-cert",
+                missing.to_str().unwrap(),
+                "--tls-key",
+                missing.to_str().unwrap(),
+            ],
+            1,
+            "cannot set up TLS: tls_cert",
+        ),
+    ];
+    for (args, code, said) in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_mock-broker"))
+            .args(["--listen", "127.0.0.1:0", "--admin", "off"])
+            .args(args)
+            .output()
+            .expect("mock-broker runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+    }
+}
