@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::binaries::BrokerProcess;
+use crate::binaries::{BrokerProcess, http_get};
 use crate::real_clients::{
     clients_dir, kcat, kcat_command, node_with_kafkajs, python_with, require, run_client,
     run_to_completion,
@@ -274,6 +274,10 @@ fn kcat_produces_and_consumes_over_every_secured_listener_and_reports_a_wrong_pa
         let said = failing(produce, "refused\n");
         assert!(said.contains(message), "{case:?}: {said}");
     }
+    // The admin API serves the CA clients trust.
+    let (status, pem) = http_get(&broker.process.admin, "/tls/ca.pem");
+    assert_eq!(status, 200);
+    assert_eq!(pem, std::fs::read_to_string(&broker.ca).unwrap());
     // A client without TLS on the TLS listener is named in the broker's log.
     let mut plain = kcat_with(&broker.ssl, &[]);
     plain.args(["-P", "-t", "plain-on-tls"]);
@@ -439,6 +443,9 @@ fn kcat_reaches_an_ssl_listener_whose_certificate_comes_from_pem_files() {
         "%s\n",
     ]);
     assert_eq!(run_client(consume, "").trim(), "over-tls");
+    let (status, body) = http_get(&broker.admin, "/tls/ca.pem");
+    assert_eq!(status, 404, "no CA was made: {body}");
+    assert!(body.contains("--tls-self-signed"), "{body}");
     assert!(broker.terminate());
 }
 
