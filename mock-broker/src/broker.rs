@@ -151,12 +151,19 @@ impl MockBroker {
             })?;
             store.set_sink(Arc::new(file));
         }
-        let state = Arc::new(BrokerState::new(config, cluster, store).map_err(StartError::Config)?);
-        let shutdown = CancellationToken::new();
+        let mut state = BrokerState::new(config, cluster, store).map_err(StartError::Config)?;
         let (acceptor, tls_ca_file) = match tls {
-            Some(setup) => (Some(setup.acceptor), setup.ca_file),
+            Some(setup) => match setup.ca {
+                Some((path, pem)) => {
+                    state.tls_ca_pem = Some(pem);
+                    (Some(setup.acceptor), Some(path))
+                }
+                None => (Some(setup.acceptor), None),
+            },
             None => (None, None),
         };
+        let state = Arc::new(state);
+        let shutdown = CancellationToken::new();
         let server = tokio::spawn(server::run(
             bound,
             acceptor,

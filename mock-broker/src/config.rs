@@ -529,6 +529,52 @@ mod tests {
     }
 
     #[test]
+    fn listeners_and_their_security_settings_are_read_from_toml() {
+        let path = write(
+            "security",
+            "listeners = [\"SASL_SSL://127.0.0.1:9094\", \"SSL://127.0.0.1:9093\"]\nsasl_users = [\"alice:secret\"]\ntls_self_signed = true\n",
+        );
+        let config = BrokerConfig::from_toml_file(&path).unwrap();
+        assert_eq!(config.listeners.len(), 2);
+        assert_eq!(config.listeners[0].to_string(), "SASL_SSL://127.0.0.1:9094");
+        let path = write("bad-listener", "listeners = [\"TLS://127.0.0.1:9093\"]\n");
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(err.contains("line 1") && err.contains("\"TLS\""), "{err}");
+    }
+
+    #[test]
+    fn secured_listeners_need_their_certificate_and_users() {
+        let mut config = BrokerConfig::ephemeral();
+        config.listeners = vec!["SSL://127.0.0.1:0".parse().unwrap()];
+        let err = config.validate().unwrap_err();
+        assert!(
+            err.contains("SSL://127.0.0.1:0 needs a certificate")
+                && err.contains("--tls-self-signed"),
+            "{err}"
+        );
+        config.tls_cert = Some("cert.pem".into());
+        let err = config.validate().unwrap_err();
+        assert!(err.contains("tls_cert and tls_key go together"), "{err}");
+        config.tls_key = Some("key.pem".into());
+        assert_eq!(config.validate(), Ok(()));
+        config.tls_self_signed = true;
+        assert!(config.validate().unwrap_err().contains("give one"));
+
+        let mut config = BrokerConfig::ephemeral();
+        config.listeners = vec!["SASL_PLAINTEXT://127.0.0.1:0".parse().unwrap()];
+        let err = config.validate().unwrap_err();
+        assert!(
+            err.contains("needs users") && err.contains("--sasl-user"),
+            "{err}"
+        );
+        config.sasl_users = vec!["alice".into()];
+        let err = config.validate().unwrap_err();
+        assert!(err.contains("\"alice\" is not NAME:PASSWORD"), "{err}");
+        config.sasl_users = vec!["alice:secret".into()];
+        assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
     fn zero_partitions_is_rejected() {
         let path = write("zero", "partitions = 0\n");
         let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();

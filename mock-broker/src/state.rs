@@ -47,6 +47,8 @@ pub(crate) struct BrokerState {
     pub(crate) txns: TxnService,
     /// The users of the SASL listeners.
     pub(crate) credentials: Credentials,
+    /// The CA certificate (PEM) that `tls_self_signed` made, which the admin API serves.
+    pub(crate) tls_ca_pem: Option<String>,
 }
 
 impl BrokerState {
@@ -91,6 +93,7 @@ impl BrokerState {
             faults,
             txns: TxnService::new(TxnConfig::default()),
             credentials,
+            tls_ca_pem: None,
         })
     }
 

@@ -23,6 +23,7 @@ mod rdkafka_client;
 mod real_clients;
 mod retention;
 mod sasl_protocol;
+mod security_clients;
 mod served_batches;
 mod transactions;
 mod waiting;

@@ -50,8 +50,8 @@ pub enum TlsError {
 pub(crate) struct TlsSetup {
     /// Performs the server side of each handshake.
     pub(crate) acceptor: TlsAcceptor,
-    /// The CA certificate (PEM) that `tls_self_signed` wrote for clients to trust.
-    pub(crate) ca_file: Option<PathBuf>,
+    /// The CA certificate (PEM) that `tls_self_signed` wrote for clients to trust, and its text.
+    pub(crate) ca: Option<(PathBuf, String)>,
 }
 
 /// The TLS setup of `config`, or `None` when no listener uses TLS.
@@ -62,7 +62,7 @@ pub(crate) fn setup(config: &BrokerConfig) -> Result<Option<TlsSetup>, TlsError>
     if !config.listeners.iter().any(|l| l.protocol.tls()) {
         return Ok(None);
     }
-    let (chain, key, ca_file) = match (&config.tls_cert, &config.tls_key) {
+    let (chain, key, ca) = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
             let (chain, key_der) = read_pem(cert, key)?;
             let server = server_config(chain, key_der).map_err(|reason| TlsError::Mismatch {
@@ -72,7 +72,7 @@ pub(crate) fn setup(config: &BrokerConfig) -> Result<Option<TlsSetup>, TlsError>
             })?;
             return Ok(Some(TlsSetup {
                 acceptor: TlsAcceptor::from(server),
-                ca_file: None,
+                ca: None,
             }));
         }
         _ => self_signed(config)?,
@@ -80,7 +80,7 @@ pub(crate) fn setup(config: &BrokerConfig) -> Result<Option<TlsSetup>, TlsError>
     let server = server_config(chain, key).map_err(TlsError::SelfSigned)?;
     Ok(Some(TlsSetup {
         acceptor: TlsAcceptor::from(server),
-        ca_file: Some(ca_file),
+        ca: Some(ca),
     }))
 }
 
@@ -122,18 +122,16 @@ fn read_pem(
     Ok((chain, key_der))
 }
 
+/// The certificate chain, its key, and the CA: where its PEM was written and the PEM.
+type SelfSigned = (
+    Vec<CertificateDer<'static>>,
+    PrivateKeyDer<'static>,
+    (PathBuf, String),
+);
+
 /// A CA and a certificate it signs for every name a local client may use, the CA's PEM
 /// written to `tls_ca_file` (or a file in the temp directory).
-fn self_signed(
-    config: &BrokerConfig,
-) -> Result<
-    (
-        Vec<CertificateDer<'static>>,
-        PrivateKeyDer<'static>,
-        PathBuf,
-    ),
-    TlsError,
-> {
+fn self_signed(config: &BrokerConfig) -> Result<SelfSigned, TlsError> {
     let failed = |e: rcgen::Error| TlsError::SelfSigned(e.to_string());
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -158,7 +156,8 @@ fn self_signed(
     let ca_file = config.tls_ca_file.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("mock-broker-{}-ca.pem", std::process::id()))
     });
-    std::fs::write(&ca_file, ca.pem()).map_err(|e| {
+    let ca_pem = ca.pem();
+    std::fs::write(&ca_file, &ca_pem).map_err(|e| {
         TlsError::SelfSigned(format!(
             "cannot write the CA certificate to {}: {e}",
             ca_file.display()
@@ -169,7 +168,7 @@ fn self_signed(
     Ok((
         vec![leaf_cert.der().clone(), ca.der().clone()],
         key,
-        ca_file,
+        (ca_file, ca_pem),
     ))
 }
 
@@ -223,8 +222,10 @@ mod tests {
         let path = std::env::temp_dir().join(format!("tls-ca-test-{}.pem", std::process::id()));
         config.tls_ca_file = Some(path.clone());
         let setup = setup(&config).unwrap().unwrap();
-        assert_eq!(setup.ca_file.as_deref(), Some(path.as_path()));
+        let (written, text) = setup.ca.unwrap();
+        assert_eq!(written, path);
         let pem = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(pem, text);
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
         assert!(subject_names(&config).contains(&"broker.example".to_string()));
     }
