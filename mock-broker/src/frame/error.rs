@@ -10,6 +10,9 @@ pub(crate) enum CloseReason {
     /// A frame after which the stream can no longer be trusted.
     #[error(transparent)]
     Frame(#[from] FrameError),
+    /// A produce frame past a record or header limit (`max_records_per_batch`, …).
+    #[error("{0}")]
+    OverLimit(String),
     /// The client sent a response frame.
     #[error("the client sent a response frame")]
     ResponseFrame,

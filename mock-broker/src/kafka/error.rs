@@ -70,6 +70,20 @@ pub(crate) enum CloseReason {
         /// What the decoder said.
         error: anyhow::Error,
     },
+    /// A Produce or Fetch naming more partitions than `max_partitions_per_request`.
+    #[error(
+        "{api:?} request names {count} partitions; the limit max_partitions_per_request is {limit} (correlation id {correlation_id})"
+    )]
+    TooManyPartitions {
+        /// The request's API.
+        api: ApiKey,
+        /// The partitions it names, over all its topics.
+        count: usize,
+        /// The limit.
+        limit: u32,
+        /// The request's correlation id.
+        correlation_id: i32,
+    },
     /// An API listed in ApiVersions without a handler: a broker bug.
     #[error("{api:?} is advertised but has no handler")]
     NoHandler {
