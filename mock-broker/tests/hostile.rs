@@ -503,6 +503,14 @@ async fn oversized_and_negative_size_prefixes_close_only_their_own_connection() 
             .await;
         assert!(closed, "size {prefix} closes the connection");
     }
+    // Two kinds of reason (too large; a size no request can have), each logged once for the
+    // address rather than once per connection (unless 10 s passed in between).
+    let lines = broker
+        .log()
+        .lines()
+        .filter(|line| line.contains("closing the connection"))
+        .count();
+    assert!((2..4).contains(&lines), "{lines} lines:\n{}", broker.log());
     broker.serve_well_behaved("t", "after").await;
     assert_eq!(broker.values("t"), ["before", "after"]);
 }

@@ -23,3 +23,16 @@ pub(crate) enum CloseReason {
     #[error(transparent)]
     Fault(#[from] FaultDisconnect),
 }
+
+impl CloseReason {
+    /// What kind of reason it is, for logging each kind apart.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            CloseReason::Frame(_) => "frame: bad frame",
+            CloseReason::OverLimit(_) => "frame: past a limit",
+            CloseReason::ResponseFrame => "frame: a response frame",
+            CloseReason::Encode(_) => "frame: cannot encode",
+            CloseReason::Fault(_) => "frame: disconnect fault",
+        }
+    }
+}

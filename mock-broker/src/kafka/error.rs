@@ -103,6 +103,27 @@ pub(crate) enum CloseReason {
     Fault(#[from] FaultDisconnect),
 }
 
+impl CloseReason {
+    /// What kind of reason it is, for logging each kind apart.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            CloseReason::TooLarge(_) => "kafka: request too large",
+            CloseReason::Framing(_) => "kafka: bad size prefix",
+            CloseReason::Foreign(protocol::foreign::Foreign::Tls) => "kafka: a TLS client",
+            CloseReason::Foreign(_) => "kafka: an HTTP client",
+            CloseReason::UnknownApiKey { .. } => "kafka: unknown API key",
+            CloseReason::NotServed { .. } => "kafka: API not served",
+            CloseReason::UnsupportedVersion { .. } => "kafka: version not served",
+            CloseReason::HeaderDecode { .. } => "kafka: header does not decode",
+            CloseReason::Decode { .. } => "kafka: request does not decode",
+            CloseReason::TooManyPartitions { .. } => "kafka: too many partitions",
+            CloseReason::NoHandler { .. } => "kafka: no handler",
+            CloseReason::Encode { .. } => "kafka: cannot encode",
+            CloseReason::Fault(_) => "kafka: disconnect fault",
+        }
+    }
+}
+
 impl From<SizePrefixError> for CloseReason {
     fn from(error: SizePrefixError) -> Self {
         match error {
