@@ -61,6 +61,11 @@ pub struct BrokerConfig {
     /// The most headers all records of one batch may carry together, so that
     /// reading a stored batch back stays small. Default 100000.
     pub max_headers_per_batch: u32,
+    /// The most partitions one Produce or Fetch request may name (over all
+    /// its topics); past it the connection is closed before anything is
+    /// answered, so that a request cannot make a response many times its own
+    /// size. Default 100000.
+    pub max_partitions_per_request: u32,
     /// Connections served at once; a client past it is refused (its
     /// connection closed at once, the refusal logged and counted). Default 1024.
     pub max_connections: usize,
@@ -157,6 +162,7 @@ impl Default for BrokerConfig {
             max_records_per_batch: 100_000,
             max_headers_per_record: 1_000,
             max_headers_per_batch: 100_000,
+            max_partitions_per_request: 100_000,
             max_connections: 1024,
             max_connections_per_ip: 1024,
             connections_max_idle_ms: 600_000,
@@ -334,6 +340,10 @@ impl BrokerConfig {
         for (key, value) in [
             ("max_records_per_batch", self.max_records_per_batch),
             ("max_headers_per_batch", self.max_headers_per_batch),
+            (
+                "max_partitions_per_request",
+                self.max_partitions_per_request,
+            ),
         ] {
             if value == 0 || value > i32::MAX as u32 {
                 return Err(format!("{key} is {value}; expected 1 to {}", i32::MAX));

@@ -197,7 +197,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
             self.outbox.release_due();
             self.write_ready().await?;
             if let Some(reason) = close {
-                tracing::warn!(peer = %self.peer, %reason, "closing the connection");
+                state.refusals.closing(self.peer, reason.kind(), &reason);
                 // Responses held back by a latency fault still go out, on time.
                 while let Some(at) = self.outbox.next_release() {
                     tokio::time::sleep_until(at.into()).await;
@@ -340,6 +340,16 @@ enum Close {
     Kafka(#[from] kafka::CloseReason),
     #[error(transparent)]
     Frame(#[from] frame::CloseReason),
+}
+
+impl Close {
+    /// What kind of reason it is, for logging each kind apart.
+    fn kind(&self) -> &'static str {
+        match self {
+            Close::Kafka(reason) => reason.kind(),
+            Close::Frame(reason) => reason.kind(),
+        }
+    }
 }
 
 impl Handler {

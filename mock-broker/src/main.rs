@@ -72,6 +72,10 @@ struct Args {
     /// Most headers one record may carry [default: 1000].
     #[arg(long, value_name = "N")]
     max_headers_per_record: Option<u32>,
+    /// Most partitions one Produce or Fetch request may name; past it the connection is closed
+    /// [default: 100000].
+    #[arg(long, value_name = "N")]
+    max_partitions_per_request: Option<u32>,
     /// Most headers the records of one batch (or frame) may carry together [default: 100000].
     #[arg(long, value_name = "N")]
     max_headers_per_batch: Option<u32>,
@@ -195,6 +199,9 @@ impl Args {
         }
         if let Some(n) = self.max_headers_per_record {
             config.max_headers_per_record = n;
+        }
+        if let Some(n) = self.max_partitions_per_request {
+            config.max_partitions_per_request = n;
         }
         if let Some(n) = self.max_headers_per_batch {
             config.max_headers_per_batch = n;

@@ -1,7 +1,8 @@
 //! Refusals because a limit was reached: each counted in `/stats` (by the
 //! limit's configuration key) and logged, at most once per limit and client
 //! IP address every [`LOG_INTERVAL`], so that a hostile client cannot flood
-//! the log (the line says how many refusals it stands for).
+//! the log (the line says how many refusals it stands for). Connections
+//! closed for breaking the protocol are logged the same way.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -45,6 +46,27 @@ impl Refusals {
             .allow((limit, peer.ip()), Instant::now());
         if let Some(unlogged) = logged {
             tracing::warn!(%peer, limit, unlogged_since_last_line = unlogged, "refused: {reason}");
+        }
+    }
+
+    /// Logs that the connection of `peer` is being closed for `reason` (a
+    /// request the broker will not take), unless a connection of the same
+    /// client IP address was, for the same `kind` of reason, less than
+    /// [`LOG_INTERVAL`] ago: a client that reconnects to break the protocol
+    /// again and again fills no log.
+    pub(crate) fn closing(
+        &self,
+        peer: SocketAddr,
+        kind: &'static str,
+        reason: &dyn std::fmt::Display,
+    ) {
+        let logged = self
+            .throttle
+            .lock()
+            .expect("refusals lock")
+            .allow((kind, peer.ip()), Instant::now());
+        if let Some(unlogged) = logged {
+            tracing::warn!(%peer, %reason, unlogged_since_last_line = unlogged, "closing the connection");
         }
     }
 }

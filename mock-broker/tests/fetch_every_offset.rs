@@ -52,9 +52,22 @@ fn record() -> impl Strategy<Value = Sent> {
         .prop_map(|(key, value, headers, delta)| Sent {
             key,
             value,
-            headers,
+            headers: distinct_keys(headers),
             timestamp: 1_700_000_000_000 + delta,
         })
+}
+
+/// The headers as `kafka-protocol`'s encoder keeps them (an `IndexMap`): a repeated key
+/// takes the first one's place with the last one's value.
+fn distinct_keys(headers: Vec<(String, Option<Vec<u8>>)>) -> Vec<(String, Option<Vec<u8>>)> {
+    let mut kept: Vec<(String, Option<Vec<u8>>)> = Vec::with_capacity(headers.len());
+    for (key, value) in headers {
+        match kept.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => kept.push((key, value)),
+        }
+    }
+    kept
 }
 
 fn batch() -> impl Strategy<Value = SentBatch> {

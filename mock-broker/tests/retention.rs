@@ -153,7 +153,7 @@ fn http_delete(base: &str, path: &str) -> u16 {
 
 /// The resident set size of process `pid` in KiB (`VmRSS` of `/proc/PID/status`), where there is
 /// a `/proc`.
-pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
+fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()

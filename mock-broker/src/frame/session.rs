@@ -51,13 +51,31 @@ impl Session {
         let mut close = None;
         let reply = match frame::parse(buffer, state.config.max_frame_bytes) {
             Ok(None) => return Step::Incomplete,
-            Ok(Some(Frame::ProduceRequest(request))) => match self.produce(request, state) {
-                Ok((response, delay)) => {
-                    hold = delay;
-                    response
+            Ok(Some(Frame::ProduceRequest(request))) => {
+                match produce::over_limit(&request, state.config.record_limits()) {
+                    // Answered and closed like any request the broker will not take, whatever its acks.
+                    Some((limit, reason)) => {
+                        state.refusals.refused(limit, peer, &reason);
+                        state
+                            .stats
+                            .error(Protocol::Frame, Status::InvalidRequest.name());
+                        let response = ProduceResponse::error(
+                            request.correlation_id,
+                            Status::InvalidRequest,
+                            &reason,
+                        );
+                        close = Some(CloseReason::OverLimit(reason));
+                        Some(response)
+                    }
+                    None => match self.produce(request, state) {
+                        Ok((response, delay)) => {
+                            hold = delay;
+                            response
+                        }
+                        Err(disconnect) => return Step::Close(disconnect.into(), None),
+                    },
                 }
-                Err(disconnect) => return Step::Close(disconnect.into(), None),
-            },
+            }
             Ok(Some(other)) => {
                 close = Some(CloseReason::ResponseFrame);
                 state
@@ -131,28 +149,22 @@ impl Session {
                     format!("injected by a fault rule: {}", status.name()),
                 )
             }
-            None => match produce::over_limit(&request, state.config.record_limits()) {
-                Some((limit, reason)) => {
-                    state.refusals.refused(limit, peer, &reason);
-                    ProduceResponse::error(correlation_id, Status::InvalidRequest, reason)
-                }
-                None => {
-                    let client_id =
-                        (!request.client_id.is_empty()).then_some(request.client_id.as_str());
-                    let client = self.client.get(client_id);
-                    let limits = MessageLimits {
-                        max_message_bytes: state.config.max_message_bytes,
-                    };
-                    produce::handle(
-                        request,
-                        client,
-                        &state.store,
-                        &state.stats,
-                        limits,
-                        now_ms(),
-                    )
-                }
-            },
+            None => {
+                let client_id =
+                    (!request.client_id.is_empty()).then_some(request.client_id.as_str());
+                let client = self.client.get(client_id);
+                let limits = MessageLimits {
+                    max_message_bytes: state.config.max_message_bytes,
+                };
+                produce::handle(
+                    request,
+                    client,
+                    &state.store,
+                    &state.stats,
+                    limits,
+                    now_ms(),
+                )
+            }
         };
         let hold = fault.after()?;
         if response.status != Status::Ok {

@@ -70,6 +70,20 @@ pub(crate) enum CloseReason {
         /// What the decoder said.
         error: anyhow::Error,
     },
+    /// A Produce or Fetch naming more partitions than `max_partitions_per_request`.
+    #[error(
+        "{api:?} request names {count} partitions; the limit max_partitions_per_request is {limit} (correlation id {correlation_id})"
+    )]
+    TooManyPartitions {
+        /// The request's API.
+        api: ApiKey,
+        /// The partitions it names, over all its topics.
+        count: usize,
+        /// The limit.
+        limit: u32,
+        /// The request's correlation id.
+        correlation_id: i32,
+    },
     /// An API listed in ApiVersions without a handler: a broker bug.
     #[error("{api:?} is advertised but has no handler")]
     NoHandler {
@@ -114,6 +128,27 @@ pub(crate) enum CloseReason {
         /// Why, for the log only.
         reason: String,
     },
+}
+
+impl CloseReason {
+    /// What kind of reason it is, for logging each kind apart.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            CloseReason::TooLarge(_) => "kafka: request too large",
+            CloseReason::Framing(_) => "kafka: bad size prefix",
+            CloseReason::Foreign(protocol::foreign::Foreign::Tls) => "kafka: a TLS client",
+            CloseReason::Foreign(_) => "kafka: an HTTP client",
+            CloseReason::UnknownApiKey { .. } => "kafka: unknown API key",
+            CloseReason::NotServed { .. } => "kafka: API not served",
+            CloseReason::UnsupportedVersion { .. } => "kafka: version not served",
+            CloseReason::HeaderDecode { .. } => "kafka: header does not decode",
+            CloseReason::Decode { .. } => "kafka: request does not decode",
+            CloseReason::TooManyPartitions { .. } => "kafka: too many partitions",
+            CloseReason::NoHandler { .. } => "kafka: no handler",
+            CloseReason::Encode { .. } => "kafka: cannot encode",
+            CloseReason::Fault(_) => "kafka: disconnect fault",
+        }
+    }
 }
 
 impl From<SizePrefixError> for CloseReason {

@@ -219,6 +219,24 @@ pub(crate) async fn handle(
         error,
     };
     let node_id = session.node_id;
+    let peer = session.peer;
+    // Checked once decoded, before anything is answered: the response would be many times larger.
+    let partition_limit = |count: usize| -> Result<(), CloseReason> {
+        let limit = state.config.max_partitions_per_request;
+        if count <= limit as usize {
+            return Ok(());
+        }
+        let reason = CloseReason::TooManyPartitions {
+            api: api_key,
+            count,
+            limit,
+            correlation_id,
+        };
+        state
+            .refusals
+            .refused("max_partitions_per_request", peer, &reason.to_string());
+        Err(reason)
+    };
     let request_name = RequestName::Kafka {
         api: api_key,
         correlation_id,
@@ -293,6 +311,7 @@ pub(crate) async fn handle(
         }
         ApiKey::Produce => {
             let body = ProduceRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.topic_data.iter().map(|t| t.partition_data.len()).sum())?;
             let fault = fault(ApiScope::Produce, &|topic, partition| {
                 produce::touches(&body, topic, partition)
             })?;
@@ -315,6 +334,7 @@ pub(crate) async fn handle(
         }
         ApiKey::Fetch => {
             let body = FetchRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.topics.iter().map(|t| t.partitions.len()).sum())?;
             let fault = fault(ApiScope::Fetch, &|topic, partition| {
                 fetch::touches(&body, topic, partition)
             })?;
