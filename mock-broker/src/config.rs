@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use protocol::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, HEADER_LEN};
 use serde::Deserialize;
 
+use crate::fsync_policy::FsyncPolicy;
 use crate::store::{MemoryPolicy, StoreLimits};
 
 /// Everything the broker can be told.
@@ -31,6 +32,16 @@ pub struct BrokerConfig {
     pub admin: Option<SocketAddr>,
     /// Append every recorded message to this file as one JSON line. Default: none.
     pub record_file: Option<PathBuf>,
+    /// When the record file is fsynced: `always` (a response waits for the
+    /// fsync covering what its request wrote), `interval` (in the background,
+    /// every `fsync_interval_ms`) or `never`. Default `interval`.
+    pub fsync: FsyncPolicy,
+    /// How often `fsync = "interval"` syncs the record file, in ms. Default 1000.
+    pub fsync_interval_ms: u64,
+    /// Start empty: the record file is truncated instead of replayed. Default
+    /// false: an existing record file is replayed, and the broker continues
+    /// where it stopped.
+    pub fresh: bool,
     /// Partitions of auto-created topics. Default 1.
     pub partitions: u32,
     /// The most topics the broker holds: creating one more (auto-creation or
@@ -98,6 +109,9 @@ impl Default for BrokerConfig {
             cluster_id: "mock-broker-cluster".into(),
             admin: Some(SocketAddr::from(([127, 0, 0, 1], 9644))),
             record_file: None,
+            fsync: FsyncPolicy::Interval,
+            fsync_interval_ms: 1000,
+            fresh: false,
             partitions: 1,
             max_topics: crate::store::DEFAULT_MAX_TOPICS,
             max_partitions_per_topic: crate::store::DEFAULT_MAX_PARTITIONS_PER_TOPIC,
@@ -250,6 +264,9 @@ impl BrokerConfig {
                 "max_memory is {}; expected at least {MIN_MAX_MEMORY} (1 MiB)",
                 self.max_memory
             ));
+        }
+        if self.fsync_interval_ms == 0 {
+            return Err("fsync_interval_ms is 0; expected at least 1".into());
         }
         if self.max_connections == 0 {
             return Err("max_connections is 0; expected at least 1".into());

@@ -121,6 +121,12 @@ impl Connection<'_> {
             let close = handler
                 .process(&mut self.buffer, &mut self.outbox, state)
                 .await;
+            // Nothing is acknowledged before the record file holds it durably
+            // (`--fsync always`): one wait covers every request of this read.
+            if let Err(failed) = state.durable().await {
+                tracing::error!(peer = %self.peer, reason = %failed, "closing the connection unanswered: the record file is not durable");
+                return Ok(Ending::Closed);
+            }
             self.outbox.release_due();
             self.write_ready().await?;
             if let Some(reason) = close {

@@ -13,7 +13,9 @@ pub mod config;
 mod config_catalog;
 mod connection;
 pub mod fault;
+mod file_syncer;
 mod frame;
+mod fsync_policy;
 #[doc(hidden)]
 pub mod fuzzing;
 mod group;
@@ -25,6 +27,8 @@ mod outgoing;
 mod record_batch;
 mod record_file;
 mod record_json;
+mod record_line;
+mod replay;
 mod server;
 mod state;
 pub mod stats;
@@ -35,6 +39,7 @@ mod txn_service;
 
 pub use broker::{MockBroker, StartError};
 pub use config::BrokerConfig;
+pub use fsync_policy::FsyncPolicy;
 pub use groups::{GroupInfo, GroupSummary};
 /// The store's former name, kept so that `mock_broker::record_store::…` paths still work.
 pub use store as record_store;
