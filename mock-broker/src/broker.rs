@@ -224,6 +224,11 @@ impl MockBroker {
                 let _ = server.await;
             }
         }
+        if let Some(file) = &self.state.record_file
+            && let Err(e) = file.sync()
+        {
+            tracing::error!(error = %e, "cannot fsync the record file at shutdown");
+        }
         tracing::info!(address = %self.local_addr(), records = self.state.store.record_count(), "mock broker stopped");
     }
 }

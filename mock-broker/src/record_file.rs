@@ -26,6 +26,7 @@ use crate::store::{RecordSink, StoreEvent, StoredRecord};
 pub(crate) struct RecordFile {
     path: PathBuf,
     file: Mutex<File>,
+    policy: FsyncPolicy,
     syncer: FileSyncer,
 }
 
@@ -52,6 +53,7 @@ impl RecordFile {
         Ok(RecordFile {
             path: path.to_path_buf(),
             file: Mutex::new(file),
+            policy,
             syncer,
         })
     }
@@ -81,6 +83,19 @@ impl RecordFile {
         let mut line = serde_json::to_vec(event)?;
         line.push(b'\n');
         self.append(&line)
+    }
+
+    /// Fsyncs everything written so far, unless the policy is `never`: a
+    /// graceful shutdown leaves the file on stable storage.
+    ///
+    /// # Errors
+    /// The fsync's, naming the file.
+    pub(crate) fn sync(&self) -> io::Result<()> {
+        if self.policy == FsyncPolicy::Never {
+            return Ok(());
+        }
+        let file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        file.sync_data().map_err(|e| self.named(e))
     }
 
     /// Writes `event` as one line; a failure is logged, since the change it

@@ -88,6 +88,20 @@ pub(crate) enum EventLine {
         /// When it was committed, ms since the Unix epoch.
         commit_timestamp: i64,
     },
+    /// OffsetDelete removed a group's committed offset.
+    OffsetDelete {
+        /// The group.
+        group: String,
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+    },
+    /// DeleteGroups deleted a group, with its committed offsets.
+    GroupDeleted {
+        /// The group.
+        group: String,
+    },
 }
 
 impl EventLine {

@@ -1,6 +1,7 @@
 //! The record file read back at startup into a fresh [`BrokerState`]: topics
 //! (partition counts, configs, ids), records at their offsets, idempotent
-//! producers' ids, epochs and last batches, and groups' committed offsets.
+//! producers' ids, epochs and last batches, and groups' committed offsets
+//! (commits, deletions).
 //!
 //! Lines are applied in order, one at a time (memory: one line, one batch,
 //! and what the store keeps under its retention and memory limits). A last
@@ -416,6 +417,23 @@ impl Replay<'_> {
                 let now = self.now;
                 self.state.groups.call(|coordinator, _| {
                     coordinator.commit_transactional(&group, [(topic, partition, committed)], now);
+                    ((), Vec::new())
+                });
+            }
+            EventLine::OffsetDelete {
+                group,
+                topic,
+                partition,
+            } => {
+                // Refused only for a group that is gone or has members: neither after a replay's commits.
+                self.state.groups.call(|coordinator, _| {
+                    let _ = coordinator.delete_offsets(&group, &[(topic, partition)]);
+                    ((), Vec::new())
+                });
+            }
+            EventLine::GroupDeleted { group } => {
+                self.state.groups.call(|coordinator, _| {
+                    let _ = coordinator.delete_groups(&[group]);
                     ((), Vec::new())
                 });
             }

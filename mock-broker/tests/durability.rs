@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use producer::{Config, Producer, Record};
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::Value;
@@ -191,7 +193,7 @@ fn commit_offset(bootstrap: &str, group: &str, topic: &str, partition: i32, offs
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restarted_broker_continues_topics_offsets_and_a_groups_committed_offset() {
+async fn a_restarted_broker_continues_topics_offsets_and_groups_committed_offsets() {
     let dir = temp_dir("restart");
     let file = dir.join("records.jsonl");
     let args = [
@@ -212,9 +214,21 @@ async fn a_restarted_broker_continues_topics_offsets_and_a_groups_committed_offs
     send_all(&producer, "orders", 2, &first[..4]).await;
     producer.close().await;
     let bootstrap = broker.address.clone();
-    tokio::task::spawn_blocking(move || commit_offset(&bootstrap, "billing", "orders", 0, 7))
+    tokio::task::spawn_blocking(move || {
+        commit_offset(&bootstrap, "billing", "orders", 0, 7);
+        commit_offset(&bootstrap, "gone", "orders", 0, 3);
+    })
+    .await
+    .unwrap();
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &broker.address)
+        .create()
+        .expect("the admin client configuration is valid");
+    let deleted = admin
+        .delete_groups(&["gone"], &AdminOptions::new())
         .await
-        .unwrap();
+        .expect("DeleteGroups is answered");
+    assert!(deleted[0].is_ok(), "{deleted:?}");
     drop(broker); // kill -9
 
     let broker = BrokerProcess::start(&args);
