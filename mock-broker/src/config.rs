@@ -361,6 +361,25 @@ mod tests {
     }
 
     #[test]
+    fn fsync_fresh_and_the_interval_are_read_and_checked() {
+        let path = write(
+            "fsync",
+            "fsync = \"always\"\nfsync_interval_ms = 50\nfresh = true\n",
+        );
+        let config = BrokerConfig::from_toml_file(&path).unwrap();
+        assert_eq!(config.fsync, FsyncPolicy::Always);
+        assert_eq!(config.fsync_interval_ms, 50);
+        assert!(config.fresh);
+        assert_eq!(BrokerConfig::default().fsync, FsyncPolicy::Interval);
+        let path = write("fsync-bad", "fsync = \"sometimes\"\n");
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(err.contains("sometimes") && err.contains("always"), "{err}");
+        let path = write("fsync-zero", "fsync_interval_ms = 0\n");
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(err.contains("fsync_interval_ms is 0"), "{err}");
+    }
+
+    #[test]
     fn admin_can_be_an_address_or_off() {
         let path = write("admin", "admin = \"off\"\n");
         assert_eq!(BrokerConfig::from_toml_file(&path).unwrap().admin, None);
