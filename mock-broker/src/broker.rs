@@ -13,10 +13,11 @@ use crate::config::BrokerConfig;
 use crate::fault::Faults;
 use crate::groups::{GroupInfo, GroupSummary};
 use crate::listener::SecurityProtocol;
+use crate::replay::Replayed;
 use crate::server::{self, Listening};
 use crate::state::BrokerState;
 use crate::stats::Stats;
-use crate::store::RecordStore;
+use crate::store::{ClientInfo, Protocol, RecordStore};
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,10 @@ pub enum StartError {
     /// The TLS listeners' certificate cannot be read or made.
     #[error("cannot set up TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// The record file could not be replayed: a line in its middle is unreadable,
+    /// or what it holds does not fit the configured limits.
+    #[error("{0}")]
+    Replay(String),
     /// The record file could not be opened.
     #[error("cannot open the record file {path}: {error}")]
     RecordFile {
@@ -77,7 +82,8 @@ impl MockBroker {
     /// Binds every listen address (and the admin API's) and starts serving in the background.
     ///
     /// # Errors
-    /// [`StartError::Config`], [`StartError::Bind`] or [`StartError::RecordFile`].
+    /// [`StartError::Config`], [`StartError::Bind`], [`StartError::RecordFile`] or
+    /// [`StartError::Replay`].
     pub async fn start(config: BrokerConfig) -> Result<MockBroker, StartError> {
         config.validate().map_err(StartError::Config)?;
         let tls = crate::tls::setup(&config)?;
@@ -142,16 +148,10 @@ impl MockBroker {
             config.auto_create_topics,
             config.store_limits(),
         );
-        if let Some(path) = &config.record_file {
-            let file = crate::record_file::RecordFile::open(path).map_err(|error| {
-                StartError::RecordFile {
-                    path: path.clone(),
-                    error,
-                }
-            })?;
-            store.set_sink(Arc::new(file));
-        }
         let mut state = BrokerState::new(config, cluster, store).map_err(StartError::Config)?;
+        if let Some(path) = state.config.record_file.clone() {
+            open_record_file(&mut state, &path)?;
+        }
         let (acceptor, tls_ca_file) = match tls {
             Some(setup) => match setup.ca {
                 Some((path, pem)) => {
@@ -310,6 +310,11 @@ impl MockBroker {
                 let _ = server.await;
             }
         }
+        if let Some(file) = &self.state.record_file
+            && let Err(e) = file.sync()
+        {
+            tracing::error!(error = %e, "cannot fsync the record file at shutdown");
+        }
         tracing::info!(address = %self.local_addr(), records = self.state.store.record_count(), "mock broker stopped");
     }
 }
@@ -318,6 +323,66 @@ impl Drop for MockBroker {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
+}
+
+/// Replays the record file at `path` into `state` (or, with `fresh`, empties it),
+/// then records into it: the store's sink, and what connections wait on for `--fsync`.
+fn open_record_file(state: &mut BrokerState, path: &std::path::Path) -> Result<(), StartError> {
+    let cannot_open = |error| StartError::RecordFile {
+        path: path.to_path_buf(),
+        error,
+    };
+    let replayed = if state.config.fresh {
+        match std::fs::OpenOptions::new().write(true).open(path) {
+            Ok(file) => file.set_len(0).map_err(cannot_open)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(cannot_open(e)),
+        }
+        Replayed::default()
+    } else {
+        crate::replay::replay(path, state).map_err(|e| StartError::Replay(e.to_string()))?
+    };
+    if replayed.lines > 0 {
+        tracing::info!(path = %path.display(), lines = replayed.lines, records = replayed.records, topics = state.store.topics().len(), "replayed the record file");
+    }
+    let file = crate::record_file::RecordFile::open(
+        path,
+        state.config.fsync,
+        std::time::Duration::from_millis(state.config.fsync_interval_ms),
+    )
+    .map_err(cannot_open)?;
+    let file = Arc::new(file);
+    state.store.set_sink(file.clone());
+    state.record_file = Some(file);
+    // Nothing will end the transactions the file leaves open (the coordinator's
+    // state is not in it): abort them, as Kafka's coordinator does on expiry.
+    let client = Arc::new(ClientInfo {
+        address: SocketAddr::from(([0, 0, 0, 0], 0)),
+        protocol: Protocol::Kafka,
+        client_id: Some("mock-broker-replay".into()),
+    });
+    for (topic, partition, producer_id, epoch) in replayed.open_transactions {
+        let Some(log) = state.store.topic(&topic) else {
+            continue;
+        };
+        tracing::warn!(%topic, partition, producer_id, "aborting a transaction the record file left open");
+        log.append_marker(
+            partition,
+            producer_id,
+            epoch,
+            false,
+            0,
+            0,
+            crate::clock::now_ms(),
+            &client,
+        )
+        .map_err(|e| {
+            StartError::Replay(format!(
+                "cannot abort a transaction left open in {topic} partition {partition}: {e}"
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Broker `i`'s address on a listener whose first broker is on `address`: the ports

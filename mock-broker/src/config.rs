@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use protocol::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, HEADER_LEN};
 use serde::Deserialize;
 
+use crate::fsync_policy::FsyncPolicy;
 use crate::listener::ListenerSpec;
 use crate::store::{MemoryPolicy, StoreLimits};
 
@@ -32,6 +33,16 @@ pub struct BrokerConfig {
     pub admin: Option<SocketAddr>,
     /// Append every recorded message to this file as one JSON line. Default: none.
     pub record_file: Option<PathBuf>,
+    /// When the record file is fsynced: `always` (a response waits for the
+    /// fsync covering what its request wrote), `interval` (in the background,
+    /// every `fsync_interval_ms`) or `never`. Default `interval`.
+    pub fsync: FsyncPolicy,
+    /// How often `fsync = "interval"` syncs the record file, in ms. Default 1000.
+    pub fsync_interval_ms: u64,
+    /// Start empty: the record file is truncated instead of replayed. Default
+    /// false: an existing record file is replayed, and the broker continues
+    /// where it stopped.
+    pub fresh: bool,
     /// Partitions of auto-created topics. Default 1.
     pub partitions: u32,
     /// The most topics the broker holds: creating one more (auto-creation or
@@ -152,6 +163,9 @@ impl Default for BrokerConfig {
             cluster_id: "mock-broker-cluster".into(),
             admin: Some(SocketAddr::from(([127, 0, 0, 1], 9644))),
             record_file: None,
+            fsync: FsyncPolicy::Interval,
+            fsync_interval_ms: 1000,
+            fresh: false,
             partitions: 1,
             max_topics: crate::store::DEFAULT_MAX_TOPICS,
             max_partitions_per_topic: crate::store::DEFAULT_MAX_PARTITIONS_PER_TOPIC,
@@ -331,6 +345,9 @@ impl BrokerConfig {
                 self.max_memory
             ));
         }
+        if self.fsync_interval_ms == 0 {
+            return Err("fsync_interval_ms is 0; expected at least 1".into());
+        }
         if self.max_connections == 0 || self.max_connections_per_ip == 0 {
             return Err(format!(
                 "max_connections is {} and max_connections_per_ip {}; expected at least 1 each",
@@ -492,6 +509,25 @@ mod tests {
             err.contains("broker.toml") && err.contains("line 2") && err.contains("partitons"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn fsync_fresh_and_the_interval_are_read_and_checked() {
+        let path = write(
+            "fsync",
+            "fsync = \"always\"\nfsync_interval_ms = 50\nfresh = true\n",
+        );
+        let config = BrokerConfig::from_toml_file(&path).unwrap();
+        assert_eq!(config.fsync, FsyncPolicy::Always);
+        assert_eq!(config.fsync_interval_ms, 50);
+        assert!(config.fresh);
+        assert_eq!(BrokerConfig::default().fsync, FsyncPolicy::Interval);
+        let path = write("fsync-bad", "fsync = \"sometimes\"\n");
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(err.contains("sometimes") && err.contains("always"), "{err}");
+        let path = write("fsync-zero", "fsync_interval_ms = 0\n");
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(err.contains("fsync_interval_ms is 0"), "{err}");
     }
 
     #[test]

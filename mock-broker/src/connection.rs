@@ -194,6 +194,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
                 late.as_mut().reset(at.into());
             }
             armed = deadline;
+            // Nothing is acknowledged before the record file holds it durably
+            // (`--fsync always`): one wait covers every request of this read.
+            if let Err(failed) = state.durable().await {
+                tracing::error!(peer = %self.peer, reason = %failed, "closing the connection unanswered: the record file is not durable");
+                return Ok(Ending::Closed);
+            }
             self.outbox.release_due();
             self.write_ready().await?;
             if let Some(reason) = close {

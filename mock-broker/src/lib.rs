@@ -14,7 +14,9 @@ mod config_catalog;
 mod connection;
 mod connection_limits;
 pub mod fault;
+mod file_syncer;
 mod frame;
+mod fsync_policy;
 #[doc(hidden)]
 pub mod fuzzing;
 mod group;
@@ -27,7 +29,9 @@ mod outgoing;
 mod record_batch;
 mod record_file;
 mod record_json;
+mod record_line;
 mod refusals;
+mod replay;
 mod request_timer;
 mod sasl;
 mod server;
@@ -41,6 +45,7 @@ mod txn_service;
 
 pub use broker::{MockBroker, StartError};
 pub use config::BrokerConfig;
+pub use fsync_policy::FsyncPolicy;
 pub use groups::{GroupInfo, GroupSummary};
 pub use listener::{ListenerSpec, SecurityProtocol};
 /// The store's former name, kept so that `mock_broker::record_store::…` paths still work.

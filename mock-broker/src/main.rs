@@ -37,6 +37,16 @@ struct Args {
     /// Append every recorded message to FILE as one JSON line.
     #[arg(long, value_name = "FILE")]
     record_file: Option<PathBuf>,
+    /// When the record file is fsynced: "always" (responses wait for it), "interval", "never"
+    /// [default: interval].
+    #[arg(long, value_name = "POLICY")]
+    fsync: Option<mock_broker::FsyncPolicy>,
+    /// How often --fsync interval syncs the record file, in ms [default: 1000].
+    #[arg(long, value_name = "MS")]
+    fsync_interval_ms: Option<u64>,
+    /// Start empty: truncate the record file instead of replaying it.
+    #[arg(long)]
+    fresh: bool,
     /// Partitions of auto-created topics [default: 1].
     #[arg(long, value_name = "N")]
     partitions: Option<u32>,
@@ -166,6 +176,15 @@ impl Args {
         }
         if let Some(path) = &self.record_file {
             config.record_file = Some(path.clone());
+        }
+        if let Some(policy) = self.fsync {
+            config.fsync = policy;
+        }
+        if let Some(ms) = self.fsync_interval_ms {
+            config.fsync_interval_ms = ms;
+        }
+        if self.fresh {
+            config.fresh = true;
         }
         if let Some(partitions) = self.partitions {
             config.partitions = partitions;

@@ -17,6 +17,8 @@ use crate::fault::Faults;
 use crate::group::GroupConfig;
 use crate::group_service::GroupService;
 use crate::idempotence::Producers;
+use crate::record_file::RecordFile;
+use crate::record_line::EventLine;
 use crate::refusals::Refusals;
 use crate::sasl::Credentials;
 use crate::stats::Stats;
@@ -49,6 +51,10 @@ pub(crate) struct BrokerState {
     pub(crate) credentials: Credentials,
     /// The CA certificate (PEM) that `tls_self_signed` made, which the admin API serves.
     pub(crate) tls_ca_pem: Option<String>,
+    /// The `--record-file`, also the store's sink: connections wait on it for
+    /// durability (`--fsync always`) before answering. Set by `MockBroker::start`
+    /// after the replay, before anything is served.
+    pub(crate) record_file: Option<Arc<RecordFile>>,
 }
 
 impl BrokerState {
@@ -94,7 +100,27 @@ impl BrokerState {
             txns: TxnService::new(TxnConfig::default()),
             credentials,
             tls_ca_pem: None,
+            record_file: None,
         })
+    }
+
+    /// Notes `event` in the record file, if there is one, for a replay.
+    pub(crate) fn note(&self, event: &EventLine) {
+        if let Some(file) = &self.record_file {
+            file.note(event);
+        }
+    }
+
+    /// Waits until everything written to the record file so far is durable, as
+    /// `--fsync` asks (only `always` waits); at once without a record file.
+    ///
+    /// # Errors
+    /// The fsync failure that makes it impossible: responses must not be sent.
+    pub(crate) async fn durable(&self) -> Result<(), Arc<str>> {
+        match &self.record_file {
+            Some(file) => file.durable().await,
+            None => Ok(()),
+        }
     }
 
     /// The parts ending a transaction writes to (markers, offsets, producer epochs).
@@ -104,6 +130,7 @@ impl BrokerState {
             groups: &self.groups,
             producers: &self.producers,
             cluster: &self.cluster,
+            record_file: self.record_file.as_deref(),
         }
     }
 }

@@ -5,6 +5,7 @@ mod admin_clients;
 mod binaries;
 mod consumer_groups;
 mod consumer_protocol;
+mod durability;
 mod fault_every_api;
 mod faults;
 mod faults_rdkafka;

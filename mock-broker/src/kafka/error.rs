@@ -147,6 +147,9 @@ impl CloseReason {
             CloseReason::NoHandler { .. } => "kafka: no handler",
             CloseReason::Encode { .. } => "kafka: cannot encode",
             CloseReason::Fault(_) => "kafka: disconnect fault",
+            CloseReason::Unauthenticated { .. } => "kafka: request before SASL authentication",
+            CloseReason::UnsupportedMechanism { .. } => "kafka: SASL mechanism not served",
+            CloseReason::AuthenticationFailed { .. } => "kafka: SASL authentication failed",
         }
     }
 }
