@@ -15,6 +15,7 @@ use crate::batch::{Batch, BatchBody};
 use crate::delivery::Outcome;
 use crate::error::Error;
 use crate::metrics::Counters;
+use crate::wire::FrameResponse;
 
 /// Sends one frame-protocol batch in the transport's turn `ticket` and
 /// settles it from the broker's answer.
@@ -32,7 +33,7 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
             return;
         }
         Err(e) => {
-            shared.counters.error("CONNECTION");
+            shared.counters.error(e.exchange_name());
             retry_later(&shared, batch, e.to_string(), true);
             return;
         }
@@ -97,6 +98,14 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
         .map(Some),
     };
     counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+    let result = result.and_then(|answer| match answer {
+        None => Ok(None),
+        Some(FrameResponse::Produce(response)) => Ok(Some(response)),
+        Some(FrameResponse::Pong) => Err(Error::Protocol {
+            address: transport.address.clone(),
+            reason: format!("it answered produce request {correlation_id} with a pong"),
+        }),
+    });
     match result {
         Ok(None) => complete(&shared, batch, -1, bytes),
         Ok(Some(response)) if response.status == Status::Ok => {
@@ -139,11 +148,7 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
             fail(&shared, batch, &e);
         }
         Err(e) => {
-            counters.error(if matches!(e, Error::Timeout { .. }) {
-                "REQUEST_TIMEOUT"
-            } else {
-                "CONNECTION"
-            });
+            counters.error(e.exchange_name());
             transport.forget(&link).await;
             retry_later(&shared, batch, e.to_string(), true);
         }

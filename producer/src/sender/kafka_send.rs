@@ -148,7 +148,7 @@ pub(crate) async fn send_kafka(
             return;
         }
         Err(e) => {
-            shared.counters.error("CONNECTION");
+            shared.counters.error(e.exchange_name());
             spawn_refresh(&shared);
             for batch in batches {
                 retry_later(&shared, batch, e.to_string(), true);
@@ -230,11 +230,7 @@ pub(crate) async fn send_kafka(
             return;
         }
         Err(e) => {
-            counters.error(if matches!(e, Error::Timeout { .. }) {
-                "REQUEST_TIMEOUT"
-            } else {
-                "CONNECTION"
-            });
+            counters.error(e.exchange_name());
             cluster.drop_connection(node, &connection);
             spawn_refresh(&shared);
             for batch in encoded {

@@ -47,6 +47,7 @@ pub(crate) fn settle(shared: &Shared, batch: Batch, bytes: u64, outcome: Outcome
 /// Fails every record of a batch that is waiting in the accumulator (not in flight).
 pub(crate) fn fail_waiting(shared: &Shared, batch: Batch, error: &Error) {
     tracing::debug!(topic = %batch.topic, partition = batch.partition, records = batch.len(), %error, "batch failed");
+    shared.counters.last_error(error.to_string());
     let bytes = batch.bytes;
     batch.fail(error);
     shared.buffer.add_permits(bytes);
@@ -85,6 +86,7 @@ pub(crate) fn retry_later(shared: &Arc<Shared>, mut batch: Batch, reason: String
     }
     if counts {
         Counters::add(&shared.counters.retries, 1);
+        shared.counters.last_error(reason.clone());
         tracing::debug!(topic = %batch.topic, partition = batch.partition, attempt = batch.attempts, sequence = ?batch.sequence, records = batch.len(), %reason, "retrying batch");
     }
     let delay = shared
@@ -101,6 +103,7 @@ pub(crate) fn retry_later(shared: &Arc<Shared>, mut batch: Batch, reason: String
 /// Fails every record of a batch that was drained (and so counts as in flight).
 pub(crate) fn fail(shared: &Shared, batch: Batch, error: &Error) {
     tracing::debug!(topic = %batch.topic, partition = batch.partition, records = batch.len(), %error, "batch failed");
+    shared.counters.last_error(error.to_string());
     let (topic, partition, bytes) = (batch.topic.clone(), batch.partition, batch.bytes);
     batch.fail(error);
     shared.buffer.add_permits(bytes);

@@ -272,6 +272,24 @@ fn unknown_kind_is_unsupported_kind() {
     assert_eq!(err.status(), Status::UnsupportedKind);
 }
 
+#[test]
+fn ping_and_pong_are_a_bare_header_of_their_kind() {
+    let ping = Frame::Ping(Ping { correlation_id: 9 });
+    assert_eq!(encode(&ping), unhex("4B46524D 00000006 01 03 00000009"));
+    assert_eq!(decode_one(&encode(&ping)).unwrap(), Some(ping));
+    let pong = Frame::Pong(Pong { correlation_id: 9 });
+    assert_eq!(encode(&pong), unhex("4B46524D 00000006 01 04 00000009"));
+    assert_eq!(decode_one(&encode(&pong)).unwrap(), Some(pong.clone()));
+    let mut with_body = encode(&Frame::Pong(Pong { correlation_id: 7 }));
+    with_body.push(0);
+    fix_size(&mut with_body);
+    let reason = malformed_reason(&with_body);
+    assert!(
+        reason.contains("1 bytes left over after the pong header"),
+        "{reason}"
+    );
+}
+
 /// Rewrites the size field after a test changed the body length.
 fn fix_size(bytes: &mut [u8]) {
     let size = (bytes.len() - 8) as u32;
