@@ -73,8 +73,9 @@ pub enum Error {
     DeliveryTimeout {
         /// The configured delivery timeout.
         timeout: Duration,
-        /// The last error seen while retrying, if any.
-        last: Option<String>,
+        /// The last error seen while retrying, if any, as it was: match on it to tell a broker
+        /// that broke the protocol from one that was unreachable or refused.
+        last: Option<Box<Error>>,
     },
     /// [`Producer::try_send`](crate::Producer::try_send) found the buffer full (`buffer_memory`).
     #[error("the producer's buffer is full ({used} of {limit} bytes of buffer_memory in use)")]

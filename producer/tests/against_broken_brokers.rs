@@ -4,7 +4,7 @@
 //! panicking; a broker that misbehaves once and then behaves gets its records delivered.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use mock_broker::{BrokerConfig, MockBroker};
@@ -265,6 +265,11 @@ struct Proxy {
 
 impl Proxy {
     async fn start(misbehaviour: Misbehaviour, protocol: Protocol) -> Proxy {
+        Proxy::misbehaving(misbehaviour, protocol, 1).await
+    }
+
+    /// A proxy that answers the first `times` produce requests with `misbehaviour`.
+    async fn misbehaving(misbehaviour: Misbehaviour, protocol: Protocol, times: u32) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
         let mut broker_config = BrokerConfig::ephemeral();
@@ -273,7 +278,7 @@ impl Proxy {
         broker_config.partitions = 1;
         let broker = MockBroker::start(broker_config).await.unwrap();
         let upstream = broker.local_addr().to_string();
-        let armed = Arc::new(AtomicBool::new(true));
+        let armed = Arc::new(AtomicU32::new(times));
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let upstream = upstream.clone();
@@ -288,14 +293,14 @@ impl Proxy {
     }
 }
 
-/// Passes requests and their answers between `client` and `server` one at a time; while `armed`,
-/// the first produce request's answer is replaced by `misbehaviour`.
+/// Passes requests and their answers between `client` and `server` one at a time; while `armed`
+/// counts more than 0, a produce request's answer is replaced by `misbehaviour` (and it counts down).
 async fn relay(
     mut client: TcpStream,
     mut server: TcpStream,
     protocol: Protocol,
     misbehaviour: Misbehaviour,
-    armed: &AtomicBool,
+    armed: &AtomicU32,
 ) {
     while let Some(request) = read_message(&mut client, protocol).await {
         if server.write_all(&request).await.is_err() {
@@ -304,7 +309,11 @@ async fn relay(
         let Some(response) = read_message(&mut server, protocol).await else {
             return;
         };
-        if is_produce(&request, protocol) && armed.swap(false, Ordering::SeqCst) {
+        if is_produce(&request, protocol)
+            && armed
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
             misbehave(client, misbehaviour, protocol, &request).await;
             return;
         }
@@ -419,6 +428,65 @@ async fn the_frame_producer_retries_a_broken_answer_on_a_new_connection() {
                 assert!(first.is_ok(), "{misbehaviour:?}: {first:?}");
                 assert_eq!(stored, ["first", "first", "second"], "{misbehaviour:?}");
             }
+        }
+    }
+}
+
+/// Without retries the send fails with the error itself, typed: a mangled answer is a
+/// `Protocol` error, not a delivery timeout.
+#[tokio::test]
+async fn without_retries_a_mangled_answer_fails_the_send_with_the_protocol_error() {
+    for protocol in BOTH {
+        let proxy = Proxy::start(Garbage, protocol).await;
+        let mut config = config(&proxy.address, protocol);
+        config.idempotent = Some(false);
+        config.retries = 0;
+        let producer = Producer::new(config).await.unwrap();
+        let error = producer.send_message("first").await.unwrap_err();
+        check(Garbage, &error).unwrap_or_else(|e| panic!("{protocol:?}: {e}"));
+        assert!(
+            producer.send_message("second").await.is_ok(),
+            "{protocol:?}: the next send goes through a new connection"
+        );
+        producer.close().await;
+        proxy.broker.shutdown().await;
+    }
+}
+
+/// A broker that breaks the protocol in answer to every produce request: the record is retried
+/// until `delivery_timeout`, then fails with `DeliveryTimeout` whose `last` is the typed error.
+#[tokio::test]
+async fn a_broker_that_always_misbehaves_fails_the_record_with_its_error_as_the_last() {
+    for protocol in BOTH {
+        for misbehaviour in [WrongCorrelationId, Silence] {
+            let proxy = Proxy::misbehaving(misbehaviour, protocol, u32::MAX).await;
+            let mut config = config(&proxy.address, protocol);
+            config.request_timeout = Duration::from_millis(500);
+            config.delivery_timeout = Duration::from_secs(3);
+            config.retry_backoff = Duration::from_millis(10);
+            let producer = Producer::new(config).await.unwrap();
+            let started = Instant::now();
+            let error = producer.send_message("doomed").await.unwrap_err();
+            let elapsed = started.elapsed();
+            producer.close().await;
+            proxy.broker.shutdown().await;
+            let Error::DeliveryTimeout {
+                last: Some(last), ..
+            } = &error
+            else {
+                panic!("{protocol:?} {misbehaviour:?}: {error:?}");
+            };
+            match misbehaviour {
+                Silence => assert!(
+                    matches!(**last, Error::Timeout { .. }),
+                    "{protocol:?}: {last:?}"
+                ),
+                _ => check(misbehaviour, last).unwrap_or_else(|e| panic!("{protocol:?}: {e}")),
+            }
+            assert!(
+                elapsed < Duration::from_secs(30),
+                "{protocol:?} {misbehaviour:?}: bounded by the 3 s delivery timeout: {elapsed:?}"
+            );
         }
     }
 }

@@ -34,7 +34,7 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
         }
         Err(e) => {
             shared.counters.error(e.exchange_name());
-            retry_later(&shared, batch, e.to_string(), true);
+            retry_later(&shared, batch, e, true);
             return;
         }
     };
@@ -127,7 +127,10 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
         }
         Ok(Some(response)) if response.status.is_retriable() => {
             counters.error(response.status.name());
-            let reason = format!("{}: {}", response.status, response.error_message);
+            let reason = Error::Broker {
+                status: response.status,
+                message: response.error_message,
+            };
             retry_later(&shared, batch, reason, true);
         }
         Ok(Some(response)) => {
@@ -150,7 +153,7 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
         Err(e) => {
             counters.error(e.exchange_name());
             transport.forget(&link).await;
-            retry_later(&shared, batch, e.to_string(), true);
+            retry_later(&shared, batch, e, true);
         }
     }
 }

@@ -54,31 +54,27 @@ pub(crate) fn fail_waiting(shared: &Shared, batch: Batch, error: &Error) {
     shared.wake.notify_one();
 }
 
-/// Puts a batch back for another try after the backoff, or fails it when out of time or retries.
+/// Puts a batch back for another try after the backoff, or fails it: with
+/// `DeliveryTimeout` (carrying `reason`) when out of time, with `reason`
+/// itself when out of retries, as the Java client does.
 ///
 /// `counts` says whether this is a retry of a failed send (it counts against
 /// `retries` and is logged) rather than a batch that could not be sent yet.
-pub(crate) fn retry_later(shared: &Arc<Shared>, mut batch: Batch, reason: String, counts: bool) {
+pub(crate) fn retry_later(shared: &Arc<Shared>, mut batch: Batch, reason: Error, counts: bool) {
     let now = Instant::now();
     let out_of_time = now >= batch.deadline;
     if out_of_time || (counts && batch.attempts > shared.config.retries) {
-        let last = if out_of_time {
-            reason
+        let error = if out_of_time {
+            Error::DeliveryTimeout {
+                timeout: shared.config.delivery_timeout,
+                last: Some(Box::new(reason)),
+            }
         } else {
-            format!(
-                "retries exhausted after {} attempts: {reason}",
-                batch.attempts
-            )
+            tracing::debug!(attempts = batch.attempts, "retries exhausted");
+            reason
         };
         let epoch = batch.sequence.map(|s| s.1);
-        fail(
-            shared,
-            batch,
-            &Error::DeliveryTimeout {
-                timeout: shared.config.delivery_timeout,
-                last: Some(last),
-            },
-        );
+        fail(shared, batch, &error);
         if epoch.is_some() {
             sequence_gap(shared, epoch);
         }
@@ -86,7 +82,7 @@ pub(crate) fn retry_later(shared: &Arc<Shared>, mut batch: Batch, reason: String
     }
     if counts {
         Counters::add(&shared.counters.retries, 1);
-        shared.counters.last_error(reason.clone());
+        shared.counters.last_error(reason.to_string());
         tracing::debug!(topic = %batch.topic, partition = batch.partition, attempt = batch.attempts, sequence = ?batch.sequence, records = batch.len(), %reason, "retrying batch");
     }
     let delay = shared
