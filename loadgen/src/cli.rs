@@ -392,6 +392,16 @@ mod tests {
     }
 
     #[test]
+    fn the_connect_timeout_and_max_failing_flags_set_their_keys() {
+        let scenario = parse(&["--connect-timeout", "3s", "--max-failing", "1m"])
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(scenario.producer.connect_timeout, Duration::from_secs(3));
+        assert_eq!(scenario.target.max_failing, Duration::from_secs(60));
+    }
+
+    #[test]
     fn out_of_range_flags_are_refused_naming_the_flag() {
         for (args, flag) in [
             (&["--size", "8"][..], "--size"),
@@ -401,6 +411,8 @@ mod tests {
             (&["--broker", "nowhere"][..], "--broker"),
             (&["--topic", "a b"][..], "--topic"),
             (&["--acks", "2"][..], "--acks"),
+            (&["--connect-timeout", "0s"][..], "--connect-timeout"),
+            (&["--max-failing", "soon"][..], "--max-failing"),
         ] {
             let err = parse(args).unwrap_err().to_string();
             assert!(err.contains(flag), "{args:?}: {err}");
