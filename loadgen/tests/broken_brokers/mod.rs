@@ -192,3 +192,31 @@ fn a_broker_that_goes_down_mid_run_and_never_comes_back_ends_the_run_with_exit_2
         );
     }
 }
+
+/// A broker that stops answering (a stall fault on the embedded broker, a minute long) while the
+/// connections stay open: the run gives up after `--max-failing`, saying how many sends wait,
+/// long before any request timeout.
+#[test]
+fn a_broker_that_stops_answering_mid_run_ends_the_run_with_exit_2() {
+    let file = scratch_file(
+        "stalls",
+        "scenario.toml",
+        "name = \"stalls\"\n\
+         [[phases]]\nname = \"main\"\nduration = \"120s\"\nrate = 200\n\
+         [[faults]]\nkind = \"stall\"\nat = \"1s\"\nduration = \"60s\"\n",
+    );
+    let started = Instant::now();
+    let output = loadgen(&["run", file.to_str().unwrap(), "--max-failing", "2s"]);
+    let elapsed = started.elapsed();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let why = reason(&output);
+    assert!(
+        why.contains("gave up: no send to the embedded broker at 127.0.0.1:")
+            && why.contains("sends waiting for an answer, none failed yet"),
+        "{why}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(50),
+        "took {elapsed:?}, not the 120 s run, nor the 60 s stall: {why}"
+    );
+}
