@@ -192,6 +192,8 @@ async fn run_against(
     }
     let faults = faults::finish(broker, applied).await;
     if let Some(stuck) = stuck {
+        // The progress display ends (its last line, its bar cleared) before the reason is printed.
+        collector.await.map_err(RunError::Task)?;
         return Err(RunError::NoProgress {
             broker: broker.to_string(),
             limit: scenario.target.max_failing,
