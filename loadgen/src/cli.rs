@@ -32,8 +32,9 @@ pub enum Command {
     ///
     /// Exit status: 0 when every threshold is met (without `[thresholds]`: every
     /// send succeeded), 1 when one is not (any send failed), 2 when the
-    /// scenario is invalid or the broker cannot be reached, 130 when Ctrl-C
-    /// interrupted it (the summary of what ran is printed).
+    /// scenario is invalid, the broker cannot be reached or is no broker, or
+    /// no send succeeded for `--max-failing`, 130 when Ctrl-C interrupted it
+    /// (the summary of what ran is printed).
     Run(Box<RunArgs>),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
@@ -120,6 +121,16 @@ pub struct Overrides {
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::scenario::MAX_IN_FLIGHT)))]
     pub in_flight: Option<u32>,
+    /// How long connecting to the broker may take, and then again its answer
+    /// to the first request (Kafka: ApiVersions; frames: a ping), such as `3s`:
+    /// an address that is no broker is named within it. Sets `[producer]
+    /// connect_timeout_ms` (default 10s).
+    #[arg(long, value_name = "D", value_parser = crate::scenario::parse_duration)]
+    pub connect_timeout: Option<Duration>,
+    /// Give up with exit status 2 when no send has succeeded for D while
+    /// sends failed or waited (such as `30s`). Sets `[target] max_failing` (default 5s).
+    #[arg(long, value_name = "D", value_parser = crate::scenario::parse_duration)]
+    pub max_failing: Option<Duration>,
 }
 
 /// The environment variable read for the duration scale when `--duration-scale` is not given.
@@ -300,6 +311,12 @@ impl Overrides {
         if let Some(acks) = self.acks {
             scenario.producer.acks = acks;
         }
+        if let Some(timeout) = self.connect_timeout {
+            scenario.producer.connect_timeout = timeout;
+        }
+        if let Some(max_failing) = self.max_failing {
+            scenario.target.max_failing = max_failing;
+        }
         scenario
     }
 }
@@ -375,6 +392,16 @@ mod tests {
     }
 
     #[test]
+    fn the_connect_timeout_and_max_failing_flags_set_their_keys() {
+        let scenario = parse(&["--connect-timeout", "3s", "--max-failing", "1m"])
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(scenario.producer.connect_timeout, Duration::from_secs(3));
+        assert_eq!(scenario.target.max_failing, Duration::from_secs(60));
+    }
+
+    #[test]
     fn out_of_range_flags_are_refused_naming_the_flag() {
         for (args, flag) in [
             (&["--size", "8"][..], "--size"),
@@ -384,6 +411,8 @@ mod tests {
             (&["--broker", "nowhere"][..], "--broker"),
             (&["--topic", "a b"][..], "--topic"),
             (&["--acks", "2"][..], "--acks"),
+            (&["--connect-timeout", "0s"][..], "--connect-timeout"),
+            (&["--max-failing", "soon"][..], "--max-failing"),
         ] {
             let err = parse(args).unwrap_err().to_string();
             assert!(err.contains(flag), "{args:?}: {err}");

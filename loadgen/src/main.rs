@@ -3,7 +3,8 @@
 //! Exit status: 0 when the run passed: every threshold of `[thresholds]` met,
 //! or without that table, every send succeeded; 1 when it failed (a failed
 //! threshold is named on stderr); 2 when nothing could be run (invalid
-//! scenario or flags, unreachable broker); 130 when Ctrl-C interrupted the
+//! scenario or flags, unreachable broker, a target that is no broker) or the
+//! run gave up (no send succeeded for `[target] max_failing`); 130 when Ctrl-C interrupted the
 //! run (the summary of what ran is printed). The reason is the last line on
 //! stderr: `loadgen: error: …`.
 

@@ -26,6 +26,9 @@
 //! of the run's seconds and bumps its lane's [`Live`] counters; a collector task merges the seconds and shows progress. A
 //! [`Stop`] request (Ctrl-C) makes issuers start no more sends and skips the
 //! remaining phases; after its grace period, sends still in flight are abandoned.
+//! A watch on the live counters abandons the run at once when no send has
+//! succeeded for `[target] max_failing` (`progress_watch`): the run then ends
+//! with [`RunError::NoProgress`].
 //!
 //! This module starts the broker, connects the lanes and runs the phases in
 //! order; `phase` runs one phase, `open_loop` and `closed_loop` its issuers,
@@ -38,11 +41,13 @@ mod error;
 mod lane;
 mod open_loop;
 mod phase;
+mod progress_watch;
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 use crate::audit::{Acknowledged, Audit, SequenceSet};
 use crate::faults;
@@ -60,6 +65,7 @@ use lane::Lane;
 use phase::{PhaseRun, run_phase};
 
 pub use error::RunError;
+pub use progress_watch::Stuck;
 
 /// How a run is watched and stopped from outside it.
 #[derive(Debug, Default)]
@@ -73,8 +79,9 @@ pub struct Controls {
 /// Runs `scenario` to the end. Send failures are counted, not fatal.
 ///
 /// # Errors
-/// [`RunError::Target`] when the broker cannot be started or reached;
-/// [`RunError::Task`] on a bug.
+/// [`RunError::Target`] when the broker cannot be started or reached, or is
+/// no broker; [`RunError::NoProgress`] when no send succeeded for `[target]
+/// max_failing`; [`RunError::Task`] on a bug.
 pub async fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
     run_with(scenario, Controls::default()).await
 }
@@ -135,6 +142,15 @@ async fn run_against(
     // On long embedded runs the audit counts and trims the log as it grows.
     let live_audit = broker.live_audit(&workload.topic, &start_offsets, lanes.len());
     let applied = faults::apply(broker, &scenario.faults).await?;
+    // Gives up (abandoning the run through `stop`) when no send succeeds for `max_failing`.
+    let watching = CancellationToken::new();
+    let watchdog = tokio::spawn(progress_watch::watch(
+        live.clone(),
+        lanes.iter().map(|lane| lane.producer.clone()).collect(),
+        scenario.target.max_failing,
+        stop.clone(),
+        watching.clone(),
+    ));
     let origin = Instant::now();
     let started = SystemTime::now();
     let (sink, events) = IntervalSink::channel();
@@ -162,6 +178,8 @@ async fn run_against(
     }
     let seconds = origin.elapsed().as_secs_f64().ceil() as u64;
     drop(sink);
+    watching.cancel();
+    let stuck = watchdog.await.map_err(RunError::Task)?;
     let interrupted = stop.is_requested();
     for lane in &lanes {
         let close = lane.producer.close();
@@ -173,6 +191,15 @@ async fn run_against(
         }
     }
     let faults = faults::finish(broker, applied).await;
+    if let Some(stuck) = stuck {
+        // The progress display ends (its last line, its bar cleared) before the reason is printed.
+        collector.await.map_err(RunError::Task)?;
+        return Err(RunError::NoProgress {
+            broker: broker.to_string(),
+            limit: scenario.target.max_failing,
+            stuck,
+        });
+    }
     let mut producer = producer::Metrics::default();
     for lane in &lanes {
         producer.add(&lane.producer.metrics());

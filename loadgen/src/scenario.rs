@@ -43,7 +43,7 @@ pub use keys::Keys;
 pub use message_size::{MIN_MESSAGE_SIZE, MessageSize, SizeDistribution};
 pub use phase::{Phase, PhaseLength};
 pub use rate::Rate;
-pub use target::{BrokerSpec, Protocol, Target};
+pub use target::{BrokerSpec, DEFAULT_MAX_FAILING, Protocol, Target};
 pub use thresholds::Thresholds;
 pub use workload::Workload;
 

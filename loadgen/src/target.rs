@@ -35,8 +35,9 @@ pub enum TargetError {
     /// The embedded broker could not start.
     #[error("cannot start the embedded broker: {0}")]
     Start(mock_broker::StartError),
-    /// A producer instance could not connect.
-    #[error("target broker unreachable: {error}")]
+    /// A producer instance could not connect, or the first exchange showed the
+    /// address is no broker (another protocol, garbage, no answer).
+    #[error("cannot produce to the target: {error}")]
     Unreachable {
         /// The address tried.
         address: String,

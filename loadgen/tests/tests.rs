@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod broken_brokers;
 mod faults;
 mod reports;
 
@@ -457,7 +458,7 @@ fn an_unreachable_broker_exits_2_naming_the_address() {
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let why = reason(&output);
     assert!(
-        why.contains("target broker unreachable") && why.contains("127.0.0.1:1"),
+        why.contains("cannot produce to the target") && why.contains("127.0.0.1:1"),
         "{why}"
     );
 }

@@ -103,9 +103,11 @@ pub fn frame_session(data: &[u8]) {
         let step = session.next(&mut buffer, &mut out, &state);
         while !out.is_empty() {
             match frame_codec::parse(&mut out, u32::MAX) {
-                Ok(Some(Frame::ProduceResponse(_))) => {}
+                Ok(Some(Frame::ProduceResponse(_) | Frame::Pong(_))) => {}
                 other => {
-                    panic!("the broker wrote a frame that is not a produce response: {other:?}")
+                    panic!(
+                        "the broker wrote a frame that is not a produce response or a pong: {other:?}"
+                    )
                 }
             }
         }

@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, BytesMut};
 use mock_broker::{BrokerConfig, MockBroker};
-use producer::frame::{FrameAcks, MAGIC, ProduceResponse, Status};
+use producer::frame::{Frame, FrameAcks, KIND_PING, MAGIC, Pong, ProduceResponse, Status};
 use producer::{Config, Producer};
 
 use crate::raw_client::{RawClient, request};
@@ -109,6 +109,38 @@ async fn an_unsupported_version_is_answered_and_the_connection_stays_open() {
         .await;
     let response = client.response().await;
     assert_eq!((response.correlation_id, response.status), (8, Status::Ok));
+}
+
+/// A ping is answered with a pong of its correlation id, records nothing, and the connection
+/// carries on; a ping with a body is malformed.
+#[tokio::test]
+async fn a_ping_is_answered_with_a_pong_and_the_connection_stays_open() {
+    let broker = broker().await;
+    let mut client = RawClient::connect(broker.local_addr()).await;
+    client.send_bytes(&header(6, 1, KIND_PING, 41)).await;
+    assert_eq!(
+        client.next_frame().await,
+        Some(Frame::Pong(Pong { correlation_id: 41 }))
+    );
+    assert!(
+        broker.store().topic("t").is_none(),
+        "a ping records nothing"
+    );
+    client
+        .send(&request(42, FrameAcks::Recorded, "t", &["ok"]))
+        .await;
+    let response = client.response().await;
+    assert_eq!((response.correlation_id, response.status), (42, Status::Ok));
+
+    let mut with_body = header(6 + 1, 1, KIND_PING, 43);
+    with_body.put_u8(0);
+    client.send_bytes(&with_body).await;
+    let response = client.response().await;
+    assert_eq!(
+        (response.correlation_id, response.status),
+        (43, Status::MalformedFrame)
+    );
+    client.expect_closed().await;
 }
 
 #[tokio::test]

@@ -52,7 +52,7 @@ pub(crate) struct Batch {
     /// Producer id, epoch and base sequence, once assigned (idempotence).
     pub(crate) sequence: Option<(i64, i16, i32)>,
     /// The last retriable error, reported if the batch times out.
-    pub(crate) last_error: Option<String>,
+    pub(crate) last_error: Option<Error>,
     /// Where the batch stands among its partition's batches: they are sent,
     /// retried and sequenced in this order.
     pub(crate) order: u64,

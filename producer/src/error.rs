@@ -36,6 +36,20 @@ pub enum Error {
         /// The configured request timeout.
         timeout: Duration,
     },
+    /// The peer accepted the connection but did not answer its first request (the frame
+    /// protocol's ping, Kafka's ApiVersions) within `connect_timeout`: it is not a broker, or
+    /// not one speaking this producer's protocol, or it is stuck.
+    #[error(
+        "{address} did not answer the first request ({request}) within {timeout:?}: is it a broker speaking this producer's protocol?"
+    )]
+    NoAnswer {
+        /// The address.
+        address: String,
+        /// The request that went unanswered.
+        request: &'static str,
+        /// The configured connect timeout, which bounds the first exchange.
+        timeout: Duration,
+    },
     /// The broker refused the request; nothing of it was stored.
     #[error("broker refused the request: {status}{}", detail(.message))]
     Broker {
@@ -59,8 +73,9 @@ pub enum Error {
     DeliveryTimeout {
         /// The configured delivery timeout.
         timeout: Duration,
-        /// The last error seen while retrying, if any.
-        last: Option<String>,
+        /// The last error seen while retrying, if any, as it was: match on it to tell a broker
+        /// that broke the protocol from one that was unreachable or refused.
+        last: Option<Box<Error>>,
     },
     /// [`Producer::try_send`](crate::Producer::try_send) found the buffer full (`buffer_memory`).
     #[error("the producer's buffer is full ({used} of {limit} bytes of buffer_memory in use)")]
@@ -152,6 +167,7 @@ impl Error {
             Error::Connect { .. } => "connect",
             Error::ConnectTimeout { .. } => "connect_timeout",
             Error::Timeout { .. } => "timeout",
+            Error::NoAnswer { .. } => "no_answer",
             Error::DeliveryTimeout { .. } => "delivery_timeout",
             Error::BufferFull { .. } => "buffer_full",
             Error::MessageTooLarge { .. } => "message_too_large",
@@ -164,6 +180,20 @@ impl Error {
             Error::Closed => "closed",
         };
         name.to_string()
+    }
+
+    /// The name [`Metrics::errors`](crate::Metrics) counts a failed exchange with a broker
+    /// under: `NOT_A_BROKER`, `NO_ANSWER` (its first request went unanswered), `BROKEN_PROTOCOL`
+    /// (garbage, a bad size, a correlation id no request carries), `REQUEST_TIMEOUT`, else
+    /// `CONNECTION` (refused, reset, closed).
+    pub(crate) fn exchange_name(&self) -> &'static str {
+        match self {
+            Error::NotABroker { .. } => "NOT_A_BROKER",
+            Error::NoAnswer { .. } => "NO_ANSWER",
+            Error::Protocol { .. } => "BROKEN_PROTOCOL",
+            Error::Timeout { .. } => "REQUEST_TIMEOUT",
+            _ => "CONNECTION",
+        }
     }
 
     /// The broker's status code, when the broker refused the request.

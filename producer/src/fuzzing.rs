@@ -12,7 +12,7 @@ use kafka_protocol::messages::{
 
 use crate::kafka::broker_connection::{self, MAX_RESPONSE_BYTES, SPOKEN};
 use crate::kafka::produce_request;
-use crate::wire::{FrameWire, KafkaWire, Wire};
+use crate::wire::{FrameResponse, FrameWire, KafkaWire, Wire};
 
 /// What a broker sends back on one connection, read as the producer reads it.
 ///
@@ -43,6 +43,9 @@ pub fn responses(data: &[u8]) {
 fn frame_responses(data: &[u8], expected: usize) {
     let mut buffer = BytesMut::from(data);
     while let Ok(Some((_, response))) = FrameWire::parse(&mut buffer, MAX_RESPONSE_BYTES) {
+        let FrameResponse::Produce(response) = response else {
+            continue;
+        };
         if let Ok(places) = crate::sender::placements(&response, expected) {
             assert_eq!(places.len(), expected);
         }

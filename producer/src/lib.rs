@@ -24,6 +24,7 @@ pub mod config;
 mod connection;
 mod delivery;
 mod error;
+mod frame_handshake;
 #[doc(hidden)]
 pub mod fuzzing;
 mod idempotence;

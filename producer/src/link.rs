@@ -158,7 +158,11 @@ struct Pending<R> {
 
 #[derive(Debug)]
 struct PendingState<R> {
-    waiters: HashMap<u32, Waiter<R>>,
+    /// Every request sent and not yet answered; `None` once its caller stopped
+    /// waiting (timed out), so that its late answer is told from one to a
+    /// request never sent. Bounded: a connection whose request timed out is
+    /// dropped, and the rest are in flight.
+    waiters: HashMap<u32, Option<Waiter<R>>>,
     /// Set once the connection is unusable; every later request fails with it.
     closed: Option<Closure>,
 }
@@ -227,26 +231,39 @@ impl<R> Pending<R> {
         if let Some(closure) = &state.closed {
             return Err(self.error_for(closure));
         }
-        state.waiters.insert(correlation_id, waiter);
+        state.waiters.insert(correlation_id, Some(waiter));
         Ok(())
     }
 
+    /// The caller of request `correlation_id` stopped waiting: its answer, if it comes, is dropped.
     fn forget(&self, correlation_id: u32) {
-        self.lock().waiters.remove(&correlation_id);
+        if let Some(waiter) = self.lock().waiters.get_mut(&correlation_id) {
+            *waiter = None;
+        }
     }
 
-    fn complete(&self, correlation_id: u32, response: R) {
+    /// Hands the response to request `correlation_id` to its caller.
+    ///
+    /// # Errors
+    /// The reason the connection must close, when no request sent on it carries that id.
+    fn complete(&self, correlation_id: u32, response: R) -> Result<(), String> {
         let waiter = self.lock().waiters.remove(&correlation_id);
         match waiter {
-            Some(waiter) => {
+            Some(Some(waiter)) => {
                 let _ = waiter.send(Ok(response));
             }
-            None => tracing::debug!(
+            Some(None) => tracing::debug!(
                 broker = %self.address,
                 correlation_id,
-                "response for a request nobody waits for any more (timed out?)"
+                "response for a request nobody waits for any more (timed out)"
             ),
+            None => {
+                return Err(format!(
+                    "it answered with correlation id {correlation_id}, which no request on this connection carries"
+                ));
+            }
         }
+        Ok(())
     }
 
     /// Marks the connection unusable and fails every waiting caller.
@@ -256,7 +273,7 @@ impl<R> Pending<R> {
             state.closed.get_or_insert(closure);
             std::mem::take(&mut state.waiters)
         };
-        for (_, waiter) in waiters {
+        for waiter in waiters.into_values().flatten() {
             let _ = waiter.send(Err(self.closed_error()));
         }
     }
@@ -285,7 +302,11 @@ async fn read_loop<W: Wire>(
             response = reader.read_response() => response,
         };
         match response {
-            Ok(Some((correlation_id, response))) => pending.complete(correlation_id, response),
+            Ok(Some((correlation_id, response))) => {
+                if let Err(reason) = pending.complete(correlation_id, response) {
+                    break Closure::Protocol(reason);
+                }
+            }
             Ok(None) => break Closure::Closed("the broker closed the connection".into()),
             Err(Error::Protocol { reason, .. }) => break Closure::Protocol(reason),
             Err(Error::NotABroker { answered, .. }) => break Closure::NotABroker(answered),

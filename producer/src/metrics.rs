@@ -21,6 +21,8 @@ pub(crate) struct Counters {
     pub(crate) in_flight: AtomicU64,
     /// Errors seen, by name.
     pub(crate) errors: Mutex<BTreeMap<String, u64>>,
+    /// The message of the latest error a batch was retried or failed for.
+    pub(crate) last_error: Mutex<Option<String>>,
 }
 
 impl Counters {
@@ -38,6 +40,11 @@ impl Counters {
             .expect("metrics lock")
             .entry(name.to_string())
             .or_default() += 1;
+    }
+
+    /// Keeps `message` as the latest error a batch was retried or failed for.
+    pub(crate) fn last_error(&self, message: String) {
+        *self.last_error.lock().expect("metrics lock") = Some(message);
     }
 }
 
@@ -61,6 +68,9 @@ pub struct Metrics {
     pub buffer_used: u64,
     /// Errors seen, by name (Kafka error names, frame status names, `CONNECTION` …).
     pub errors: BTreeMap<String, u64>,
+    /// The latest error a batch was retried or failed for, as its message (naming the broker):
+    /// what a run whose sends are all failing, or retrying, is stuck on.
+    pub last_error: Option<String>,
 }
 
 impl Metrics {
@@ -94,6 +104,9 @@ impl Metrics {
         for (name, count) in &other.errors {
             *self.errors.entry(name.clone()).or_default() += count;
         }
+        if other.last_error.is_some() {
+            self.last_error.clone_from(&other.last_error);
+        }
     }
 
     /// Average batch size in bytes.
@@ -119,6 +132,7 @@ impl Counters {
             in_flight_requests: get(&self.in_flight),
             buffer_used,
             errors: self.errors.lock().expect("metrics lock").clone(),
+            last_error: self.last_error.lock().expect("metrics lock").clone(),
         }
     }
 }
@@ -138,6 +152,7 @@ mod tests {
             in_flight_requests: 1,
             buffer_used: 50,
             errors: BTreeMap::from([("CONNECTION".to_string(), 1)]),
+            last_error: Some("connection to broker at b:1 closed".into()),
         };
         let mut total = one.clone();
         total.add(&one);
@@ -156,5 +171,11 @@ mod tests {
         );
         assert_eq!(total.errors["CONNECTION"], 2);
         assert_eq!(total.records_per_request(), 10.0);
+        total.add(&Metrics::default());
+        assert_eq!(
+            total.last_error.as_deref(),
+            Some("connection to broker at b:1 closed"),
+            "a producer without errors keeps the last one seen"
+        );
     }
 }

@@ -19,8 +19,8 @@ pub(crate) enum WireError {
     /// A frame could not be decoded.
     #[error(transparent)]
     Frame(#[from] FrameError),
-    /// A frame decoded, but it is not a produce response.
-    #[error("expected a produce response, got {0}")]
+    /// A frame decoded, but it is not a produce response or a pong.
+    #[error("expected a produce response or a pong, got {0}")]
     NotAResponse(String),
     /// The peer speaks another protocol altogether.
     #[error("it answered with {0}")]
@@ -54,21 +54,34 @@ pub(crate) trait Wire: Send + Sync + 'static {
     ) -> Result<Option<(u32, Self::Response)>, WireError>;
 }
 
-/// The frame protocol: responses are decoded produce-response frames.
+/// The frame protocol: responses are decoded produce-response or pong frames.
 #[derive(Debug)]
 pub(crate) struct FrameWire;
 
+/// A frame a broker answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FrameResponse {
+    /// The answer to a produce request (or to a frame the broker could not handle).
+    Produce(ProduceResponse),
+    /// The answer to a ping.
+    Pong,
+}
+
 impl Wire for FrameWire {
-    type Response = ProduceResponse;
+    type Response = FrameResponse;
 
     fn parse(
         buffer: &mut BytesMut,
         max_bytes: u32,
-    ) -> Result<Option<(u32, ProduceResponse)>, WireError> {
+    ) -> Result<Option<(u32, FrameResponse)>, WireError> {
         let parsed =
             frame::parse(buffer, max_bytes).map_err(|e| WireError::from(e).recognised(buffer))?;
         match parsed {
-            Some(Frame::ProduceResponse(response)) => Ok(Some((response.correlation_id, response))),
+            Some(Frame::ProduceResponse(response)) => Ok(Some((
+                response.correlation_id,
+                FrameResponse::Produce(response),
+            ))),
+            Some(Frame::Pong(pong)) => Ok(Some((pong.correlation_id, FrameResponse::Pong))),
             Some(other) => Err(WireError::NotAResponse(format!("{other:?}"))),
             None => Ok(None),
         }

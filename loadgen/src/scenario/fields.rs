@@ -107,6 +107,11 @@ impl Visitor<'_> for DurationVisitor {
     }
 }
 
+/// A duration string, read with [`parse_duration`].
+pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    d.deserialize_str(DurationVisitor)
+}
+
 pub(super) fn optional_duration<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Duration>, D::Error> {

@@ -1,8 +1,9 @@
 //! The `[target]` table: which broker a scenario loads, over which protocol,
-//! and where its admin API is.
+//! where its admin API is, and how long its sends may all fail.
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
@@ -25,7 +26,16 @@ pub struct Target {
     /// spread over them); 1 by default. Not used with an external broker.
     #[serde(deserialize_with = "embedded_brokers")]
     pub brokers: u32,
+    /// How long sends may all fail (or all wait without an acknowledgement)
+    /// before the run gives up with exit status 2, naming the broker and the
+    /// last error: a broker that went away, or an address that is no broker,
+    /// does not keep a run going for its whole length.
+    #[serde(deserialize_with = "fields::duration")]
+    pub max_failing: Duration,
 }
+
+/// `[target] max_failing` when the scenario does not set it.
+pub const DEFAULT_MAX_FAILING: Duration = Duration::from_secs(5);
 
 impl Default for Target {
     fn default() -> Self {
@@ -34,6 +44,7 @@ impl Default for Target {
             protocol: Protocol::default(),
             admin: None,
             brokers: 1,
+            max_failing: DEFAULT_MAX_FAILING,
         }
     }
 }

@@ -79,6 +79,8 @@ fn missing_tables_take_the_documented_defaults() {
     assert_eq!(s.phases[0].rate, Rate::CLOSED_LOOP);
     assert_eq!(s.workload.seed, 0);
     assert!(s.phases[0].record);
+    assert_eq!(s.target.max_failing, Duration::from_secs(5));
+    assert_eq!(s.producer.connect_timeout, Duration::from_secs(10));
 }
 
 #[test]
@@ -86,7 +88,7 @@ fn every_key_of_the_schema_is_read() {
     let s = parse(
         "name = \"n\"\ndescription = \"d\"\n\
          [target]\nbroker = \"broker.example:9093\"\nprotocol = \"frame\"\n\
-         admin = \"broker.example:9644\"\n\
+         admin = \"broker.example:9644\"\nmax_failing = \"1m\"\n\
          [producer]\nacks = 0\nclient_id = \"me\"\nrequest_timeout_ms = 500\n\
          [workload]\ntopic = \"t.1\"\npartitions = 4\nproducers = 3\nmessage_size = 16\n\
          keys = { kind = \"uniform\", count = 50 }\nheaders = 2\nin_flight = 8\nseed = 42\n\
@@ -96,6 +98,7 @@ fn every_key_of_the_schema_is_read() {
     )
     .unwrap();
     assert_eq!(s.description, "d");
+    assert_eq!(s.target.max_failing, Duration::from_secs(60));
     assert_eq!(
         s.target.broker,
         BrokerSpec::External("broker.example:9093".into())
@@ -244,6 +247,14 @@ fn invalid_values_name_the_key_and_what_is_allowed() {
         (
             "[target]\nprotocol = \"frame\"\n[producer]\nidempotent = true\n",
             "producer: idempotent = true needs protocol = \"kafka\"",
+        ),
+        (
+            "[target]\nmax_failing = \"0s\"\n",
+            "line 6: target.max_failing: \"0s\" is zero; expected a positive duration",
+        ),
+        (
+            "[target]\nmax_failing = 5\n",
+            "target.max_failing: invalid type: integer `5`, expected a duration string",
         ),
         (
             "[target]\nprotocol = \"http\"\n",

@@ -76,6 +76,20 @@ impl Session {
                     },
                 }
             }
+            Ok(Some(Frame::Ping(ping))) => {
+                // A client's first exchange: it learns that this peer speaks frames.
+                state
+                    .stats
+                    .request(Protocol::Frame, "Ping", i16::from(frame::VERSION));
+                let pong = frame::Pong {
+                    correlation_id: ping.correlation_id,
+                };
+                if let Err(e) = pong.encode(out) {
+                    tracing::error!(%peer, error = %e, "could not encode a pong; closing");
+                    return Step::Close(CloseReason::Encode(e), None);
+                }
+                return Step::Answered(None);
+            }
             Ok(Some(other)) => {
                 close = Some(CloseReason::ResponseFrame);
                 state
@@ -84,7 +98,7 @@ impl Session {
                 Some(ProduceResponse::error(
                     other.correlation_id(),
                     Status::InvalidRequest,
-                    "the broker accepts only produce requests",
+                    "the broker accepts only produce requests and pings",
                 ))
             }
             Err(e) => {

@@ -48,17 +48,16 @@ pub(crate) struct BrokerConnection {
 }
 
 impl BrokerConnection {
-    /// Connects and negotiates versions with ApiVersions; the connection's
-    /// tasks run among the producer's `tasks`.
+    /// Connects and negotiates versions with ApiVersions, each within
+    /// `connect_timeout`; the connection's tasks run among the producer's `tasks`.
     ///
     /// # Errors
-    /// [`Error::Connect`] / [`Error::ConnectTimeout`], [`Error::Timeout`], or
+    /// [`Error::Connect`] / [`Error::ConnectTimeout`], [`Error::NoAnswer`], or
     /// [`Error::Protocol`] when the broker lacks an API version the producer needs.
     pub(crate) async fn connect(
         address: &str,
         client_id: &str,
         connect_timeout: Duration,
-        request_timeout: Duration,
         tasks: &Tasks,
     ) -> Result<BrokerConnection, Error> {
         let connection = Connection::connect(address, connect_timeout).await?;
@@ -72,17 +71,37 @@ impl BrokerConnection {
         let request = ApiVersionsRequest::default()
             .with_client_software_name(StrBytes::from_static_str("kafka-test-bench"))
             .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
-        let response = match broker.request(&request, request_timeout).await {
+        // The first exchange is part of setting the connection up: a peer that
+        // stays silent is named within the connect timeout, not a request timeout.
+        let no_answer = |e| match e {
+            Error::Timeout { .. } => Error::NoAnswer {
+                address: address.to_string(),
+                request: "ApiVersions",
+                timeout: connect_timeout,
+            },
+            e => e,
+        };
+        let response = match broker.request(&request, connect_timeout).await {
             Ok(response) if response.error_code.is_ok() => response,
             // KIP-511: the broker does not speak v3 and answered in v0 (error 35,
             // or a body that does not decode as v3). v0 every broker speaks.
-            Ok(_) | Err(Error::Protocol { .. }) => {
+            first @ (Ok(_) | Err(Error::Protocol { .. })) => {
                 broker.versions.insert(ApiKey::ApiVersions as i16, 0);
-                broker
-                    .request(&ApiVersionsRequest::default(), request_timeout)
-                    .await?
+                match (
+                    broker
+                        .request(&ApiVersionsRequest::default(), connect_timeout)
+                        .await,
+                    first,
+                ) {
+                    (Ok(response), _) => response,
+                    // Closed after an answer that did not decode: that answer is the news.
+                    (Err(Error::ConnectionClosed { .. }), Err(undecodable)) => {
+                        return Err(undecodable);
+                    }
+                    (Err(e), _) => return Err(no_answer(e)),
+                }
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(no_answer(e)),
         };
         broker.versions = negotiate(&response, address)?;
         tracing::debug!(broker = address, versions = ?broker.versions, "negotiated API versions");

@@ -130,14 +130,7 @@ impl Cluster {
         };
         let s = &self.settings;
         let connection = Arc::new(
-            BrokerConnection::connect(
-                &address,
-                &s.client_id,
-                s.connect_timeout,
-                s.request_timeout,
-                &s.tasks,
-            )
-            .await?,
+            BrokerConnection::connect(&address, &s.client_id, s.connect_timeout, &s.tasks).await?,
         );
         tracing::debug!(node, broker = %address, "connected to broker");
         Ok(self
@@ -184,14 +177,8 @@ impl Cluster {
         }
         let s = &self.settings;
         for address in &self.bootstrap {
-            match BrokerConnection::connect(
-                address,
-                &s.client_id,
-                s.connect_timeout,
-                s.request_timeout,
-                &s.tasks,
-            )
-            .await
+            match BrokerConnection::connect(address, &s.client_id, s.connect_timeout, &s.tasks)
+                .await
             {
                 Ok(connection) => return Ok(Arc::new(connection)),
                 Err(e) => last = Some(e),

@@ -15,6 +15,7 @@ use crate::batch::{Batch, BatchBody};
 use crate::delivery::Outcome;
 use crate::error::Error;
 use crate::metrics::Counters;
+use crate::wire::FrameResponse;
 
 /// Sends one frame-protocol batch in the transport's turn `ticket` and
 /// settles it from the broker's answer.
@@ -32,8 +33,8 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
             return;
         }
         Err(e) => {
-            shared.counters.error("CONNECTION");
-            retry_later(&shared, batch, e.to_string(), true);
+            shared.counters.error(e.exchange_name());
+            retry_later(&shared, batch, e, true);
             return;
         }
     };
@@ -97,6 +98,14 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
         .map(Some),
     };
     counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+    let result = result.and_then(|answer| match answer {
+        None => Ok(None),
+        Some(FrameResponse::Produce(response)) => Ok(Some(response)),
+        Some(FrameResponse::Pong) => Err(Error::Protocol {
+            address: transport.address.clone(),
+            reason: format!("it answered produce request {correlation_id} with a pong"),
+        }),
+    });
     match result {
         Ok(None) => complete(&shared, batch, -1, bytes),
         Ok(Some(response)) if response.status == Status::Ok => {
@@ -118,7 +127,10 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
         }
         Ok(Some(response)) if response.status.is_retriable() => {
             counters.error(response.status.name());
-            let reason = format!("{}: {}", response.status, response.error_message);
+            let reason = Error::Broker {
+                status: response.status,
+                message: response.error_message,
+            };
             retry_later(&shared, batch, reason, true);
         }
         Ok(Some(response)) => {
@@ -139,13 +151,9 @@ pub(crate) async fn send_frame(shared: Arc<Shared>, mut batch: Batch, ticket: u6
             fail(&shared, batch, &e);
         }
         Err(e) => {
-            counters.error(if matches!(e, Error::Timeout { .. }) {
-                "REQUEST_TIMEOUT"
-            } else {
-                "CONNECTION"
-            });
+            counters.error(e.exchange_name());
             transport.forget(&link).await;
-            retry_later(&shared, batch, e.to_string(), true);
+            retry_later(&shared, batch, e, true);
         }
     }
 }

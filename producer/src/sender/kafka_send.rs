@@ -148,10 +148,10 @@ pub(crate) async fn send_kafka(
             return;
         }
         Err(e) => {
-            shared.counters.error("CONNECTION");
+            shared.counters.error(e.exchange_name());
             spawn_refresh(&shared);
             for batch in batches {
-                retry_later(&shared, batch, e.to_string(), true);
+                retry_later(&shared, batch, e.clone(), true);
             }
             return;
         }
@@ -230,15 +230,11 @@ pub(crate) async fn send_kafka(
             return;
         }
         Err(e) => {
-            counters.error(if matches!(e, Error::Timeout { .. }) {
-                "REQUEST_TIMEOUT"
-            } else {
-                "CONNECTION"
-            });
+            counters.error(e.exchange_name());
             cluster.drop_connection(node, &connection);
             spawn_refresh(&shared);
             for batch in encoded {
-                retry_later(&shared, batch, e.to_string(), true);
+                retry_later(&shared, batch, e.clone(), true);
             }
             return;
         }
@@ -253,12 +249,14 @@ pub(crate) async fn send_kafka(
             .flat_map(|t| &t.partition_responses)
             .find(|p| p.index == batch.partition as i32);
         let Some(answer) = answer else {
-            retry_later(
-                &shared,
-                batch,
-                "the broker's response left the partition out".into(),
-                true,
-            );
+            let reason = Error::Protocol {
+                address: connection.address().to_string(),
+                reason: format!(
+                    "its produce response left out {} partition {}",
+                    batch.topic, batch.partition
+                ),
+            };
+            retry_later(&shared, batch, reason, true);
             continue;
         };
         let code = answer.error_code;
@@ -279,19 +277,14 @@ pub(crate) async fn send_kafka(
                 // Sent under an epoch that has since been bumped: resend under the new one.
                 let mut batch = batch;
                 batch.sequence = None;
-                retry_later(&shared, batch, error_name(code), false);
+                retry_later(&shared, batch, Error::kafka(code, message), false);
             }
             Verdict::Retry { refresh_metadata } => {
                 counters.error(&error_name(code));
                 if refresh_metadata {
                     refresh = true;
                 }
-                let reason = format!(
-                    "{} ({code}){}",
-                    error_name(code),
-                    message.map(|m| format!(": {m}")).unwrap_or_default()
-                );
-                retry_later(&shared, batch, reason, true);
+                retry_later(&shared, batch, Error::kafka(code, message), true);
             }
             Verdict::Fail => {
                 counters.error(&error_name(code));
@@ -331,18 +324,21 @@ async fn sequence_trouble(shared: &Arc<Shared>, mut batch: Batch, error: Sequenc
         .expect("idempotence lock")
         .on_sequence_error(&batch.topic, batch.partition, batch.sequence, error);
     if action == SequenceAction::ResendAfterEarlier {
-        retry_later(shared, batch, error_name(code), false);
+        retry_later(shared, batch, Error::kafka(code, None), false);
         return;
     }
     let sent_epoch = batch.sequence.map(|s| s.1);
     if bump_epoch(shared, sent_epoch).await {
         batch.sequence = None;
-        retry_later(shared, batch, error_name(code), false);
+        retry_later(shared, batch, Error::kafka(code, None), false);
     } else {
         // The bump failed (the broker may be unreachable): keep the batch's
         // sequence, so that it is not appended twice under one epoch, and try
         // again after a backoff, counted against its retries.
-        let reason = format!("{} and the epoch bump failed", error_name(code));
+        let reason = Error::kafka(
+            code,
+            Some("and the epoch bump that follows it failed".into()),
+        );
         retry_later(shared, batch, reason, true);
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use kafka_protocol::ResponseError;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -35,7 +36,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             (expired, ready, next, idle)
         };
         for batch in expired {
-            let last = batch.last_error.clone();
+            let last = batch.last_error.clone().map(Box::new);
             let epoch = batch.sequence.map(|s| s.1);
             fail_waiting(
                 &shared,
@@ -112,9 +113,12 @@ fn dispatch(shared: &Arc<Shared>, batches: Vec<Batch>, requests: &mut JoinSet<()
                     }
                     None => {
                         refresh = true;
-                        let reason = format!(
-                            "no leader known for {} partition {}",
-                            batch.topic, batch.partition
+                        let reason = Error::kafka(
+                            ResponseError::LeaderNotAvailable.code(),
+                            Some(format!(
+                                "no leader known for {} partition {}",
+                                batch.topic, batch.partition
+                            )),
                         );
                         retry_later(shared, batch, reason, false);
                     }

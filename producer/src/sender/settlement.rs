@@ -47,37 +47,34 @@ pub(crate) fn settle(shared: &Shared, batch: Batch, bytes: u64, outcome: Outcome
 /// Fails every record of a batch that is waiting in the accumulator (not in flight).
 pub(crate) fn fail_waiting(shared: &Shared, batch: Batch, error: &Error) {
     tracing::debug!(topic = %batch.topic, partition = batch.partition, records = batch.len(), %error, "batch failed");
+    shared.counters.last_error(error.to_string());
     let bytes = batch.bytes;
     batch.fail(error);
     shared.buffer.add_permits(bytes);
     shared.wake.notify_one();
 }
 
-/// Puts a batch back for another try after the backoff, or fails it when out of time or retries.
+/// Puts a batch back for another try after the backoff, or fails it: with
+/// `DeliveryTimeout` (carrying `reason`) when out of time, with `reason`
+/// itself when out of retries, as the Java client does.
 ///
 /// `counts` says whether this is a retry of a failed send (it counts against
 /// `retries` and is logged) rather than a batch that could not be sent yet.
-pub(crate) fn retry_later(shared: &Arc<Shared>, mut batch: Batch, reason: String, counts: bool) {
+pub(crate) fn retry_later(shared: &Arc<Shared>, mut batch: Batch, reason: Error, counts: bool) {
     let now = Instant::now();
     let out_of_time = now >= batch.deadline;
     if out_of_time || (counts && batch.attempts > shared.config.retries) {
-        let last = if out_of_time {
-            reason
+        let error = if out_of_time {
+            Error::DeliveryTimeout {
+                timeout: shared.config.delivery_timeout,
+                last: Some(Box::new(reason)),
+            }
         } else {
-            format!(
-                "retries exhausted after {} attempts: {reason}",
-                batch.attempts
-            )
+            tracing::debug!(attempts = batch.attempts, "retries exhausted");
+            reason
         };
         let epoch = batch.sequence.map(|s| s.1);
-        fail(
-            shared,
-            batch,
-            &Error::DeliveryTimeout {
-                timeout: shared.config.delivery_timeout,
-                last: Some(last),
-            },
-        );
+        fail(shared, batch, &error);
         if epoch.is_some() {
             sequence_gap(shared, epoch);
         }
@@ -85,6 +82,7 @@ pub(crate) fn retry_later(shared: &Arc<Shared>, mut batch: Batch, reason: String
     }
     if counts {
         Counters::add(&shared.counters.retries, 1);
+        shared.counters.last_error(reason.to_string());
         tracing::debug!(topic = %batch.topic, partition = batch.partition, attempt = batch.attempts, sequence = ?batch.sequence, records = batch.len(), %reason, "retrying batch");
     }
     let delay = shared
@@ -101,6 +99,7 @@ pub(crate) fn retry_later(shared: &Arc<Shared>, mut batch: Batch, reason: String
 /// Fails every record of a batch that was drained (and so counts as in flight).
 pub(crate) fn fail(shared: &Shared, batch: Batch, error: &Error) {
     tracing::debug!(topic = %batch.topic, partition = batch.partition, records = batch.len(), %error, "batch failed");
+    shared.counters.last_error(error.to_string());
     let (topic, partition, bytes) = (batch.topic.clone(), batch.partition, batch.bytes);
     batch.fail(error);
     shared.buffer.add_permits(bytes);

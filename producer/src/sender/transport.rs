@@ -2,13 +2,14 @@
 //! Kafka cluster with a lane of ordered, bounded requests per broker.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::error::Error;
+use crate::frame_handshake::greet;
 use crate::kafka::cluster::Cluster;
 use crate::link::Link;
 use crate::tasks::Tasks;
@@ -77,7 +78,8 @@ impl FrameTransport {
         Ok(transport)
     }
 
-    /// The open connection, opened now (its tasks among `tasks`) if there is none.
+    /// The open connection, opened now (its tasks among `tasks`) if there is none: a new
+    /// connection is used once the broker has answered its ping within `connect_timeout`.
     ///
     /// # Errors
     /// The connection error naming the address.
@@ -97,6 +99,9 @@ impl FrameTransport {
             config.max_frame_bytes,
             tasks,
         ));
+        let ping = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
+        // On failure the fresh link is dropped here, which closes it.
+        greet(&fresh, &self.address, ping, config.connect_timeout).await?;
         *link = Some(fresh.clone());
         Ok(fresh)
     }

@@ -4,7 +4,10 @@ use bytes::{Buf, BytesMut};
 
 use super::error::{EncodeError, FrameError};
 use super::fixed_header::check;
-use super::layout::{HEADER_LEN, KIND_PRODUCE_REQUEST, KIND_PRODUCE_RESPONSE, VERSION};
+use super::layout::{
+    HEADER_LEN, KIND_PING, KIND_PONG, KIND_PRODUCE_REQUEST, KIND_PRODUCE_RESPONSE, VERSION,
+};
+use super::ping::{Ping, Pong};
 use super::produce_request::ProduceRequest;
 use super::produce_response::ProduceResponse;
 use super::reader::FieldReader;
@@ -16,6 +19,10 @@ pub enum Frame {
     ProduceRequest(ProduceRequest),
     /// The broker's answer to a produce request.
     ProduceResponse(ProduceResponse),
+    /// A client's first exchange: does the peer speak frames?
+    Ping(Ping),
+    /// The broker's answer to a ping.
+    Pong(Pong),
 }
 
 impl Frame {
@@ -24,6 +31,8 @@ impl Frame {
         match self {
             Frame::ProduceRequest(r) => r.correlation_id,
             Frame::ProduceResponse(r) => r.correlation_id,
+            Frame::Ping(p) => p.correlation_id,
+            Frame::Pong(p) => p.correlation_id,
         }
     }
 
@@ -35,6 +44,8 @@ impl Frame {
         match self {
             Frame::ProduceRequest(r) => r.encode(dst),
             Frame::ProduceResponse(r) => r.encode(dst),
+            Frame::Ping(p) => p.encode(dst),
+            Frame::Pong(p) => p.encode(dst),
         }
     }
 }
@@ -63,6 +74,8 @@ pub fn parse(src: &mut BytesMut, max_frame_bytes: u32) -> Result<Option<Frame>, 
         (VERSION, KIND_PRODUCE_RESPONSE) => {
             ProduceResponse::decode_body(reader, id).map(|r| Some(Frame::ProduceResponse(r)))
         }
+        (VERSION, KIND_PING) => Ping::decode_body(reader, id).map(|p| Some(Frame::Ping(p))),
+        (VERSION, KIND_PONG) => Pong::decode_body(reader, id).map(|p| Some(Frame::Pong(p))),
         (version, kind) => Err(FrameError::Unsupported {
             correlation_id: id,
             version,

@@ -13,6 +13,10 @@ pub(crate) const SIZED_HEADER_LEN: u32 = 6;
 pub const KIND_PRODUCE_REQUEST: u8 = 1;
 /// Kind byte of a [`ProduceResponse`].
 pub const KIND_PRODUCE_RESPONSE: u8 = 2;
+/// Kind byte of a [`Ping`](super::Ping): a connection's first exchange, no body.
+pub const KIND_PING: u8 = 3;
+/// Kind byte of a [`Pong`](super::Pong): the answer to a ping, no body.
+pub const KIND_PONG: u8 = 4;
 /// Default limit on a whole frame, fixed header included: 16 MiB.
 pub const DEFAULT_MAX_FRAME_BYTES: u32 = 16 * 1024 * 1024;
 /// Default limit on one encoded message: 1 MiB.

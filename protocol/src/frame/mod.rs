@@ -24,6 +24,7 @@ mod codec;
 mod error;
 mod fixed_header;
 mod layout;
+mod ping;
 mod produce_request;
 mod produce_response;
 mod reader;
@@ -34,9 +35,10 @@ pub use codec::{Frame, parse};
 pub use error::{EncodeError, FrameError};
 pub use fixed_header::{FrameHeader, check, starts_with_magic};
 pub use layout::{
-    DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, HEADER_LEN, KIND_PRODUCE_REQUEST,
-    KIND_PRODUCE_RESPONSE, MAGIC, VERSION,
+    DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, HEADER_LEN, KIND_PING, KIND_PONG,
+    KIND_PRODUCE_REQUEST, KIND_PRODUCE_RESPONSE, MAGIC, VERSION,
 };
+pub use ping::{Ping, Pong};
 pub use produce_request::{FrameAcks, Message, ProduceRequest};
 pub use produce_response::{PartitionRun, ProduceResponse};
 pub use status::Status;

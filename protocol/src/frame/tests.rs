@@ -123,7 +123,13 @@ fn error_response_vector_decodes_and_reencodes() {
 fn docs_contain_the_vectors_tested_here() {
     let docs = include_str!("../../../docs/frame-protocol.md");
     let squash = |s: &str| unhex(s);
-    for vector in [REQUEST_VECTOR, RESPONSE_VECTOR, ERROR_RESPONSE_VECTOR] {
+    for vector in [
+        REQUEST_VECTOR,
+        RESPONSE_VECTOR,
+        ERROR_RESPONSE_VECTOR,
+        PING_VECTOR,
+        PONG_VECTOR,
+    ] {
         let hex: String = squash(vector).iter().map(|b| format!("{b:02X}")).collect();
         let docs_hex: String = docs
             .split("```hex")
@@ -270,6 +276,27 @@ fn unknown_kind_is_unsupported_kind() {
     bytes[9] = 77;
     let err = decode_one(&bytes).unwrap_err();
     assert_eq!(err.status(), Status::UnsupportedKind);
+}
+
+const PING_VECTOR: &str = "4B46524D 00000006 01 03 00000009   # ping, correlation id 9";
+const PONG_VECTOR: &str = "4B46524D 00000006 01 04 00000009   # pong, correlation id 9";
+
+#[test]
+fn ping_and_pong_are_a_bare_header_of_their_kind() {
+    let ping = Frame::Ping(Ping { correlation_id: 9 });
+    assert_eq!(encode(&ping), unhex(PING_VECTOR));
+    assert_eq!(decode_one(&encode(&ping)).unwrap(), Some(ping));
+    let pong = Frame::Pong(Pong { correlation_id: 9 });
+    assert_eq!(encode(&pong), unhex(PONG_VECTOR));
+    assert_eq!(decode_one(&encode(&pong)).unwrap(), Some(pong.clone()));
+    let mut with_body = encode(&Frame::Pong(Pong { correlation_id: 7 }));
+    with_body.push(0);
+    fix_size(&mut with_body);
+    let reason = malformed_reason(&with_body);
+    assert!(
+        reason.contains("1 bytes left over after the pong header"),
+        "{reason}"
+    );
 }
 
 /// Rewrites the size field after a test changed the body length.
