@@ -258,6 +258,10 @@ pub enum Audit {
     },
     /// The records could not be read; why.
     Unavailable(String),
+    /// Nothing was read because no admin API is known for the external
+    /// broker; why. The audit's thresholds do not apply then, unless
+    /// `--strict-audit` makes them fail.
+    NotConfigured(String),
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use producer::Acks;
 
 use crate::progress::ProgressMode;
 use crate::scenario::{
-    BrokerSpec, MIN_MESSAGE_SIZE, MessageSize, Phase, PhaseLength, Rate, Scenario, ScenarioError,
+    BrokerSpec, MIN_MESSAGE_SIZE, MessageSize, MinThroughput, Phase, PhaseLength, Rate, Scenario,
+    ScenarioError,
 };
 
 /// Replays load scenarios against the mock broker (or a running broker) and reports latency.
@@ -69,6 +70,10 @@ pub struct RunArgs {
     /// environment variable LOADGEN_DURATION_SCALE.
     #[arg(long, value_name = "F", allow_hyphen_values = true)]
     pub duration_scale: Option<String>,
+    /// Fail `max_lost` and `max_duplicates` when the audit cannot run (an
+    /// external broker without an admin API); by default they do not apply then.
+    #[arg(long)]
+    pub strict_audit: bool,
     /// Flags that override the scenario.
     #[command(flatten)]
     pub overrides: Overrides,
@@ -88,6 +93,10 @@ pub struct Overrides {
     /// Broker: `embedded` (in-process mock broker) or HOST:PORT of a running one.
     #[arg(long, value_name = "embedded|HOST:PORT")]
     pub broker: Option<BrokerSpec>,
+    /// HOST:PORT of the external mock broker's admin HTTP API, for the
+    /// delivery audit and `[[faults]]` (overrides `[target] admin`).
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_admin)]
+    pub admin: Option<String>,
     /// Replace the phases with one phase of N messages.
     #[arg(long, value_name = "N", conflicts_with = "duration",
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -143,6 +152,42 @@ pub enum ResolveError {
         /// The value as given.
         value: String,
     },
+    /// `--admin` or `[target] admin` names an admin API, and the broker is the embedded one.
+    #[error(
+        "{admin_from} {address} is the admin API of an external broker, and the broker is the embedded one \
+         (read in-process); give --broker HOST:PORT too, or drop {admin_from}"
+    )]
+    AdminWithEmbedded {
+        /// `--admin` or `[target] admin`.
+        admin_from: &'static str,
+        /// The address given.
+        address: String,
+    },
+    /// `min_throughput` is a share of the target rate, and a recorded phase runs closed loop.
+    #[error(
+        "[thresholds] min_throughput \"{share}\" is a share of the target rate, and {rate_from} makes \
+         recorded phase {phase:?} run closed loop, which has no target rate; \
+         give min_throughput in msgs/s or the phase a rate"
+    )]
+    ShareWithoutTarget {
+        /// The threshold as written, such as `99%`.
+        share: String,
+        /// `--rate 0` or `[[phases]] rate`.
+        rate_from: &'static str,
+        /// The closed-loop phase.
+        phase: String,
+    },
+    /// `[[faults]]` on an external broker without an admin API to set them through.
+    #[error(
+        "the scenario has [[faults]], which are set through a mock broker's admin API, and {broker_from} \
+         {address} comes with none; give --admin HOST:PORT, or run against the embedded broker"
+    )]
+    FaultsWithoutAdmin {
+        /// `--broker` or `[target] broker`.
+        broker_from: &'static str,
+        /// The external broker.
+        address: String,
+    },
     /// A phase's scaled duration is longer than [`MAX_DURATION`](crate::scenario::MAX_DURATION).
     #[error(
         "--duration-scale {scale}: phase {phase:?} would last longer than 30 days, the longest phase loadgen runs"
@@ -175,9 +220,38 @@ impl RunArgs {
             None => Scenario::command_line_default(),
         };
         let scenario = self.overrides.apply(scenario);
+        self.check_admin(&scenario)?;
+        check_share_of_target(&scenario, self.overrides.rate.is_some())?;
         match scale {
             Some(scale) => scale_durations(scenario, scale),
             None => Ok(scenario),
+        }
+    }
+
+    /// An admin API only beside an external broker, and one for `[[faults]]` there.
+    fn check_admin(&self, scenario: &Scenario) -> Result<(), ResolveError> {
+        let admin_from = if self.overrides.admin.is_some() {
+            "--admin"
+        } else {
+            "[target] admin"
+        };
+        let broker_from = if self.overrides.broker.is_some() {
+            "--broker"
+        } else {
+            "[target] broker"
+        };
+        match (&scenario.target.broker, &scenario.target.admin) {
+            (BrokerSpec::Embedded, Some(address)) => Err(ResolveError::AdminWithEmbedded {
+                admin_from,
+                address: address.clone(),
+            }),
+            (BrokerSpec::External(address), None) if !scenario.faults.is_empty() => {
+                Err(ResolveError::FaultsWithoutAdmin {
+                    broker_from,
+                    address: address.clone(),
+                })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -198,6 +272,32 @@ impl RunArgs {
                 }),
             },
         }
+    }
+}
+
+/// A `min_throughput` given as a share of the target rate needs every
+/// recorded phase to have a rate.
+fn check_share_of_target(scenario: &Scenario, rate_flag: bool) -> Result<(), ResolveError> {
+    let Some(min @ MinThroughput::ShareOfTarget(_)) =
+        scenario.thresholds.as_ref().and_then(|t| t.min_throughput)
+    else {
+        return Ok(());
+    };
+    match scenario
+        .phases
+        .iter()
+        .find(|p| p.record && !p.rate.is_open_loop())
+    {
+        Some(phase) => Err(ResolveError::ShareWithoutTarget {
+            share: min.to_string(),
+            rate_from: if rate_flag {
+                "--rate 0"
+            } else {
+                "[[phases]] rate"
+            },
+            phase: phase.name.clone(),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -282,6 +382,9 @@ impl Overrides {
         if let Some(broker) = &self.broker {
             scenario.target.broker = broker.clone();
         }
+        if let Some(admin) = &self.admin {
+            scenario.target.admin = Some(admin.clone());
+        }
         if let Some(size) = self.size {
             workload.message_size = MessageSize::Fixed(size);
         }
@@ -301,6 +404,15 @@ impl Overrides {
             scenario.producer.acks = acks;
         }
         scenario
+    }
+}
+
+fn parse_admin(address: &str) -> Result<String, String> {
+    match address.parse::<BrokerSpec>() {
+        Ok(BrokerSpec::External(address)) => Ok(address),
+        _ => Err(format!(
+            "{address:?} is not an admin API address; expected host:port"
+        )),
     }
 }
 
@@ -392,6 +504,80 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("cannot be used with"), "{err}");
+    }
+
+    #[test]
+    fn admin_sets_the_external_brokers_admin_api_and_is_refused_beside_the_embedded_one() {
+        let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/smoke.toml");
+        let scenario = parse(&[
+            smoke,
+            "--broker",
+            "10.0.0.1:9092",
+            "--admin",
+            "10.0.0.1:9644",
+        ])
+        .unwrap()
+        .resolve_with_env(None)
+        .unwrap();
+        assert_eq!(scenario.target.admin.as_deref(), Some("10.0.0.1:9644"));
+        let err = parse(&[smoke, "--admin", "10.0.0.1:9644"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("--admin 10.0.0.1:9644 is the admin API of an external broker, and the broker is the embedded one"),
+            "{err}"
+        );
+        let err = parse(&["--admin", "nowhere"]).unwrap_err().to_string();
+        assert!(
+            err.contains("--admin") && err.contains("host:port"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn faults_against_an_external_broker_need_an_admin_api() {
+        let stall = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scenarios/faults-stall.toml"
+        );
+        let err = parse(&[stall, "--broker", "10.0.0.1:9092"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[[faults]]") && err.contains("--broker 10.0.0.1:9092 comes with none"),
+            "{err}"
+        );
+        parse(&[stall, "--broker", "10.0.0.1:9092", "--admin", "10.0.0.1:1"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_share_of_the_target_rate_is_refused_for_a_closed_loop_run_naming_both_settings() {
+        let bench = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scenarios/bench/loadgen-rate.toml"
+        );
+        let err = parse(&[bench, "--rate", "0"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "[thresholds] min_throughput \"99%\" is a share of the target rate, and --rate 0 makes \
+             recorded phase \"steady\" run closed loop, which has no target rate; \
+             give min_throughput in msgs/s or the phase a rate"
+        );
+        parse(&[bench, "--rate", "1200000"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap();
     }
 
     fn smoke_durations(args: &[&str], env: Option<&str>) -> Vec<PhaseLength> {

@@ -18,6 +18,7 @@ use loadgen::progress::{BarSlot, LogWriter, Progress};
 use loadgen::runner::{Controls, RunError};
 use loadgen::scenario::Scenario;
 use loadgen::stop::{GRACE, Stop};
+use loadgen::verdict::AuditRule;
 use tracing_subscriber::EnvFilter;
 
 /// The exit status after Ctrl-C, as shells report a process ended by SIGINT.
@@ -54,6 +55,11 @@ fn main() -> ExitCode {
 /// Runs the scenario and prints the summary; exit 1 when the run failed, 130 when interrupted.
 fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
     let scenario = args.resolve()?;
+    let audit_rule = if args.strict_audit {
+        AuditRule::Strict
+    } else {
+        AuditRule::Lenient
+    };
     // Created up front so that an unwritable path fails before the run, not after it.
     let json = args.json.as_deref().map(create_output).transpose()?;
     let hgrm = args.hgrm.as_deref().map(create_output).transpose()?;
@@ -74,7 +80,7 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
     let verdicts = scenario
         .thresholds
         .as_ref()
-        .map(|t| loadgen::verdict::evaluate(t, &result))
+        .map(|t| loadgen::verdict::evaluate(t, &result, audit_rule))
         .unwrap_or_default();
     print!("{}", loadgen::report::render(&scenario, &result, &verdicts));
     let passed = !result.interrupted

@@ -44,7 +44,7 @@ pub use message_size::{MIN_MESSAGE_SIZE, MessageSize, SizeDistribution};
 pub use phase::{Phase, PhaseLength};
 pub use rate::Rate;
 pub use target::{BrokerSpec, Protocol, Target};
-pub use thresholds::Thresholds;
+pub use thresholds::{MinThroughput, Thresholds};
 pub use workload::Workload;
 
 /// A validated scenario: what the runner runs.

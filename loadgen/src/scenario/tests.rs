@@ -397,8 +397,16 @@ fn every_threshold_key_is_read_and_all_are_optional() {
             max_error_rate: Some(0.0),
             max_lost: Some(0),
             max_duplicates: Some(3),
-            min_throughput: Some(4000.0),
+            min_throughput: Some(MinThroughput::PerSecond(4000.0)),
         })
+    );
+    let s = parse(&format!(
+        "{MINIMAL}[thresholds]\nmin_throughput = \"99.5%\"\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        s.thresholds.unwrap().min_throughput,
+        Some(MinThroughput::ShareOfTarget(0.995))
     );
     let s = parse(&format!("{MINIMAL}[thresholds]\n")).unwrap();
     assert_eq!(s.thresholds, Some(Default::default()));
@@ -435,6 +443,15 @@ fn invalid_thresholds_name_the_line_and_the_key() {
         (
             "[thresholds]\nmin_throughput = -10\n",
             "line 6: thresholds.min_throughput: -10 is not allowed; expected a positive number",
+        ),
+        (
+            "[thresholds]\nmin_throughput = \"101%\"\n",
+            "line 6: thresholds.min_throughput: \"101%\" is not allowed; expected a positive number \
+             of msgs/s or a share of the target rate from \"0%\" (excluded) to \"100%\"",
+        ),
+        (
+            "[thresholds]\nmin_throughput = \"fast\"\n",
+            "line 6: thresholds.min_throughput: \"fast\" is not allowed",
         ),
     ];
     for (extra, expected) in cases {
