@@ -16,6 +16,7 @@ use crate::scenario::{
     BrokerSpec, MIN_MESSAGE_SIZE, MessageSize, MinThroughput, Phase, PhaseLength, Rate, Scenario,
     ScenarioError,
 };
+use crate::shard::Shard;
 
 /// Replays load scenarios against the mock broker (or a running broker) and reports latency.
 #[derive(Debug, Parser)]
@@ -38,6 +39,52 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
+    /// Merge the JSON reports of a scenario's shards (`run --shard K/N --json`)
+    /// into the report of the whole run, and judge it.
+    ///
+    /// Exit status as `run`: 0 when every threshold is met, 1 when one is
+    /// not, 2 when the reports cannot be read or do not fit together.
+    Merge(MergeArgs),
+    /// Compare two JSON reports side by side; exit 1 when CURRENT regressed
+    /// from BASELINE by more than `--max-regression` allows, 2 on bad input.
+    Compare(CompareArgs),
+}
+
+/// `loadgen merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The JSON reports of every shard of one run, in any order.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged report as JSON to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Write the merged corrected latency of the recorded phases to PATH (.hgrm, ms).
+    #[arg(long, value_name = "PATH")]
+    pub hgrm: Option<PathBuf>,
+    /// Write the merged report as a self-contained HTML page to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    /// Fail `max_lost` and `max_duplicates` when the shards were not audited.
+    #[arg(long)]
+    pub strict_audit: bool,
+}
+
+/// `loadgen compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The JSON report to compare against.
+    #[arg(value_name = "BASELINE")]
+    pub baseline: PathBuf,
+    /// The JSON report of the run to judge.
+    #[arg(value_name = "CURRENT")]
+    pub current: PathBuf,
+    /// How much worse each metric may get, as `METRIC=N%` separated by
+    /// commas: `p99=10%,throughput=5%`. Metrics: p50, p90, p99, p999, p9999,
+    /// max, mean (corrected latency of the recorded phases), throughput
+    /// (msgs/s), throughput_mb (MB/s). Without it the table is only printed.
+    #[arg(long, value_name = "LIST")]
+    pub max_regression: Option<crate::compare::Allowances>,
 }
 
 /// `loadgen run`.
@@ -74,6 +121,12 @@ pub struct RunArgs {
     /// external broker without an admin API); by default they do not apply then.
     #[arg(long)]
     pub strict_audit: bool,
+    /// Run shard K of N (such as `2/3`): this process's group of the
+    /// producer instances, with their share of every phase's rate and
+    /// messages and their own message ids, so that N processes together run
+    /// the scenario once; `loadgen merge` adds up their JSON reports.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
     /// Flags that override the scenario.
     #[command(flatten)]
     pub overrides: Overrides,
@@ -177,6 +230,20 @@ pub enum ResolveError {
         /// The closed-loop phase.
         phase: String,
     },
+    /// More shards than producer instances.
+    #[error(
+        "--shard {shard}: {producers_from} is {producers}, and each of the {} shards runs at least one \
+         producer instance; use at most {producers} shards or more producers",
+        shard.count()
+    )]
+    TooManyShards {
+        /// The shard asked for.
+        shard: Shard,
+        /// The scenario's producer instances.
+        producers: u32,
+        /// `--producers` or `[workload] producers`.
+        producers_from: &'static str,
+    },
     /// `[[faults]]` on an external broker without an admin API to set them through.
     #[error(
         "the scenario has [[faults]], which are set through a mock broker's admin API, and {broker_from} \
@@ -219,9 +286,28 @@ impl RunArgs {
             Some(path) => Scenario::from_toml_file(path)?,
             None => Scenario::command_line_default(),
         };
-        let scenario = self.overrides.apply(scenario);
+        let mut scenario = self.overrides.apply(scenario);
         self.check_admin(&scenario)?;
         check_share_of_target(&scenario, self.overrides.rate.is_some())?;
+        if let Some(shard) = self.shard {
+            let producers = scenario.workload.producers;
+            if shard.count() > producers {
+                return Err(ResolveError::TooManyShards {
+                    shard,
+                    producers,
+                    producers_from: if self.overrides.producers.is_some() {
+                        "--producers"
+                    } else {
+                        "[workload] producers"
+                    },
+                });
+            }
+            scenario.shard = shard;
+            // The fault rules are put in force once, by the first shard.
+            if shard.index() > 1 {
+                scenario.faults.clear();
+            }
+        }
         match scale {
             Some(scale) => scale_durations(scenario, scale),
             None => Ok(scenario),
@@ -429,7 +515,7 @@ mod tests {
         let cli = Cli::try_parse_from(["loadgen", "run"].iter().chain(args))?;
         match cli.command {
             Command::Run(run) => Ok(*run),
-            Command::Validate(_) => unreachable!("parsed run"),
+            _ => unreachable!("parsed run"),
         }
     }
 
@@ -578,6 +664,39 @@ mod tests {
             .unwrap()
             .resolve_with_env(None)
             .unwrap();
+    }
+
+    #[test]
+    fn a_shard_is_the_scenario_with_its_part_marked_and_faults_only_in_the_first() {
+        let stall = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scenarios/faults-stall.toml"
+        );
+        let first = parse(&[stall, "--shard", "1/2"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap();
+        assert_eq!(first.shard, Shard::new(1, 2).unwrap());
+        assert_eq!(first.faults.len(), 1);
+        let second = parse(&[stall, "--shard", "2/2"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap();
+        assert!(second.faults.is_empty());
+        let err = parse(&[stall, "--shard", "3/3"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("--shard 3/3: [workload] producers is 2, and each of the 3 shards"),
+            "{err}"
+        );
+        let err = parse(&["--shard", "4/3"]).unwrap_err().to_string();
+        assert!(
+            err.contains("--shard") && err.contains("1 <= K <= N"),
+            "{err}"
+        );
     }
 
     fn smoke_durations(args: &[&str], env: Option<&str>) -> Vec<PhaseLength> {

@@ -103,7 +103,7 @@ pub fn threshold_lines(verdicts: &[Verdict]) -> String {
         let limit = verdict.limit_text();
         let _ = writeln!(
             out,
-            "  {:<16}{limit:<14}actual {:<11} {}",
+            "  {:<16}{limit:<13} actual {:<11} {}",
             verdict.name,
             verdict.actual_text(),
             verdict.outcome_word()

@@ -34,6 +34,8 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeTable;
 
+use crate::shard::Shard;
+
 pub use error::ScenarioError;
 pub use fields::{
     MAX_DURATION, MAX_HEADERS, MAX_IN_FLIGHT, MAX_PARTITIONS, MAX_PHASE_MESSAGES, MAX_PRODUCERS,
@@ -69,6 +71,8 @@ pub struct Scenario {
     /// The `[[faults]]` rules (`docs/faults.md`), put in force on the broker
     /// when the first phase starts; their `at` counts from then.
     pub faults: Vec<FaultSpec>,
+    /// The part of the run this process runs (`run --shard K/N`); the whole by default.
+    pub shard: Shard,
 }
 
 /// Top-level keys a later version of loadgen will read; rejected today with a
@@ -154,6 +158,7 @@ impl Scenario {
             }],
             thresholds: None,
             faults: Vec::new(),
+            shard: Shard::WHOLE,
         }
     }
 }
@@ -242,6 +247,7 @@ impl ScenarioToml {
             phases,
             thresholds: self.thresholds,
             faults,
+            shard: Shard::WHOLE,
         })
     }
 }

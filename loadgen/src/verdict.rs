@@ -119,6 +119,25 @@ pub enum AuditRule {
     Strict,
 }
 
+/// How a run is judged besides its thresholds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rules {
+    /// What the audit's limits do without an audit.
+    pub audit: AuditRule,
+    /// The share of each phase's rate this process sent: 1 for a whole run,
+    /// less for a shard (`run --shard K/N`), whose target rate is its share.
+    pub rate_share: f64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            audit: AuditRule::Lenient,
+            rate_share: 1.0,
+        }
+    }
+}
+
 /// The target rate of the recorded phases, msgs/s: each phase's rate (a
 /// ramp's mean) weighted by how long it ran; `None` when one of them ran
 /// closed loop, or none ran at all.
@@ -138,7 +157,7 @@ pub fn target_rate(result: &RunResult) -> Option<f64> {
 }
 
 /// The verdict of every limit of `thresholds` that is set, in the order of the schema.
-pub fn evaluate(thresholds: &Thresholds, result: &RunResult, rule: AuditRule) -> Vec<Verdict> {
+pub fn evaluate(thresholds: &Thresholds, result: &RunResult, rules: Rules) -> Vec<Verdict> {
     let (total, elapsed) = result.recorded_total();
     let corrected = total.corrected();
     let latency_ms = |quantile: f64| {
@@ -159,7 +178,8 @@ pub fn evaluate(thresholds: &Thresholds, result: &RunResult, rule: AuditRule) ->
             (Err(why.clone()), Err(why))
         }
     };
-    let applicable = rule == AuditRule::Strict || !matches!(result.audit, Audit::NotConfigured(_));
+    let applicable =
+        rules.audit == AuditRule::Strict || !matches!(result.audit, Audit::NotConfigured(_));
     let audit_limit = |name, limit: u64, actual: Result<f64, String>| match (applicable, actual) {
         (false, Err(why)) => Verdict::not_applicable(name, limit as f64, why),
         (_, actual) => Verdict::upper(name, limit as f64, actual),
@@ -191,16 +211,26 @@ pub fn evaluate(thresholds: &Thresholds, result: &RunResult, rule: AuditRule) ->
         verdicts.push(audit_limit("max_duplicates", limit, duplicates));
     }
     if let Some(min) = thresholds.min_throughput {
-        let target = target_rate(result);
-        let verdict = match min.limit(target) {
-            Ok(limit) => {
+        // A shard's target is its share of the rate, and so is its part of a limit in msgs/s.
+        let target = target_rate(result).map(|rate| rate * rules.rate_share);
+        let verdict = match (min, min.limit(target)) {
+            (MinThroughput::ShareOfTarget(_), Ok(limit)) => {
                 let mut verdict = Verdict::lower("min_throughput", limit, Ok(throughput));
-                if let (MinThroughput::ShareOfTarget(_), Some(target)) = (min, target) {
-                    verdict.note = Some(format!("{min} of the target {} msgs/s", number(target)));
-                }
+                let target = target.map_or_else(String::new, number);
+                verdict.note = Some(format!("{min} of the target {target} msgs/s"));
                 verdict
             }
-            Err(why) => Verdict::lower("min_throughput", 0.0, Err(why)),
+            (MinThroughput::PerSecond(limit), _) if rules.rate_share < 1.0 => {
+                let mut verdict =
+                    Verdict::lower("min_throughput", limit * rules.rate_share, Ok(throughput));
+                verdict.note = Some(format!(
+                    "{}% of {min}, this shard's share",
+                    number(rules.rate_share * 100.0)
+                ));
+                verdict
+            }
+            (_, Ok(limit)) => Verdict::lower("min_throughput", limit, Ok(throughput)),
+            (_, Err(why)) => Verdict::lower("min_throughput", 0.0, Err(why)),
         };
         verdicts.push(verdict);
     }
@@ -282,7 +312,7 @@ mod tests {
 
     #[test]
     fn each_limit_is_checked_against_the_recorded_phases_and_the_audit() {
-        let verdicts = evaluate(&all(), &run(audited(0, 0)), AuditRule::Lenient);
+        let verdicts = evaluate(&all(), &run(audited(0, 0)), Rules::default());
         let shown: Vec<(&str, String, bool)> = verdicts
             .iter()
             .map(|v| (v.name, v.actual_text(), v.passed))
@@ -310,7 +340,7 @@ mod tests {
             max_duplicates: None,
             min_throughput: Some(MinThroughput::PerSecond(501.0)),
         };
-        let verdicts = evaluate(&strict, &run(audited(5, 0)), AuditRule::Lenient);
+        let verdicts = evaluate(&strict, &run(audited(5, 0)), Rules::default());
         let failed: Vec<(&str, String)> = verdicts
             .iter()
             .filter(|v| !v.passed)
@@ -329,7 +359,7 @@ mod tests {
             max_duplicates: Some(0),
             ..Thresholds::default()
         };
-        let verdicts = evaluate(&dup, &run(audited(0, 3)), AuditRule::Lenient);
+        let verdicts = evaluate(&dup, &run(audited(0, 3)), Rules::default());
         assert_eq!(verdicts[0].actual, Ok(3.0));
         assert!(!verdicts[0].passed);
     }
@@ -339,7 +369,7 @@ mod tests {
         let verdicts = evaluate(
             &all(),
             &run(Audit::Unavailable("admin API unreachable".into())),
-            AuditRule::Lenient,
+            Rules::default(),
         );
         let lost = verdicts.iter().find(|v| v.name == "max_lost").unwrap();
         assert!(!lost.passed);
@@ -354,7 +384,7 @@ mod tests {
     fn without_an_admin_api_audit_limits_do_not_apply_unless_strict() {
         let why = "no admin API for the external broker";
         let result = run(Audit::NotConfigured(why.into()));
-        let lenient = evaluate(&all(), &result, AuditRule::Lenient);
+        let lenient = evaluate(&all(), &result, Rules::default());
         let shown: Vec<(&str, String, &str)> = lenient
             .iter()
             .filter(|v| v.name.starts_with("max_") && v.name != "max_error_rate")
@@ -369,7 +399,14 @@ mod tests {
             ]
         );
         assert!(lenient.iter().all(|v| v.passed));
-        let strict = evaluate(&all(), &result, AuditRule::Strict);
+        let strict = evaluate(
+            &all(),
+            &result,
+            Rules {
+                audit: AuditRule::Strict,
+                ..Rules::default()
+            },
+        );
         let failed: Vec<&str> = strict
             .iter()
             .filter(|v| !v.passed)
@@ -387,21 +424,39 @@ mod tests {
         // 500 msgs/s acknowledged over 2 s.
         let mut result = run(audited(0, 0));
         result.phases[1].rate = Rate::Constant(505);
-        let v = &evaluate(&share, &result, AuditRule::Lenient)[0];
+        let v = &evaluate(&share, &result, Rules::default())[0];
         assert_eq!(v.limit_text(), ">= 499.95 (99% of the target 505 msgs/s)");
         assert!(v.passed);
         result.phases[1].rate = Rate::Constant(1_200_000);
-        let v = &evaluate(&share, &result, AuditRule::Lenient)[0];
+        let v = &evaluate(&share, &result, Rules::default())[0];
         assert_eq!(v.limit, 1_188_000.0);
         assert!(!v.passed, "500 msgs/s is far from 99% of 1.2 M");
         // A ramp's target is its mean; the warmup does not count.
         result.phases[1].rate = Rate::Ramp { from: 0, to: 1000 };
         result.phases[0].rate = Rate::Constant(1_000_000);
-        let v = &evaluate(&share, &result, AuditRule::Lenient)[0];
+        let v = &evaluate(&share, &result, Rules::default())[0];
         assert_eq!(v.limit, 495.0);
+        // A shard's target is its share of the rate.
+        result.phases[1].rate = Rate::Constant(1500);
+        let third = Rules {
+            rate_share: 1.0 / 3.0,
+            ..Rules::default()
+        };
+        let v = &evaluate(&share, &result, third)[0];
+        assert_eq!(v.limit_text(), ">= 495 (99% of the target 500 msgs/s)");
+        // So is its part of a limit in msgs/s.
+        let absolute = Thresholds {
+            min_throughput: Some(MinThroughput::PerSecond(1200.0)),
+            ..Thresholds::default()
+        };
+        let v = &evaluate(&absolute, &result, third)[0];
+        assert_eq!(
+            v.limit_text(),
+            ">= 400 (33.333% of 1200, this shard's share)"
+        );
         // Closed loop has no target: the threshold fails, saying why.
         result.phases[1].rate = Rate::CLOSED_LOOP;
-        let v = &evaluate(&share, &result, AuditRule::Lenient)[0];
+        let v = &evaluate(&share, &result, Rules::default())[0];
         assert!(!v.passed);
         assert!(
             v.actual_text().contains("closed loop"),
@@ -432,7 +487,7 @@ mod tests {
             }],
             audit: audited(0, 0),
         };
-        let verdicts = evaluate(&all(), &result, AuditRule::Lenient);
+        let verdicts = evaluate(&all(), &result, Rules::default());
         assert!(!verdicts[0].passed);
         assert!(
             verdicts[0]

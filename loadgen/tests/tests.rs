@@ -7,6 +7,7 @@ use std::time::Duration;
 
 mod faults;
 mod reports;
+mod shards;
 
 /// Far longer than any of these runs takes, even on a loaded 2-core machine.
 const TIMEOUT: Duration = Duration::from_secs(180);
