@@ -243,7 +243,19 @@ fn invalid_values_name_the_key_and_what_is_allowed() {
         ),
         (
             "[target]\nprotocol = \"frame\"\n[producer]\nidempotent = true\n",
-            "producer: idempotent = true needs protocol = \"kafka\"",
+            "line 8: producer.idempotent: idempotent = true needs protocol = \"kafka\"; the frame protocol \
+             has no producer ids; settings involved: producer.idempotent (line 8), target.protocol (line 6)",
+        ),
+        (
+            "[producer]\n\"enable.idempotence\" = true\nacks = 1\n",
+            "line 6: producer.\"enable.idempotence\": idempotent = true needs acks = \"all\" (got acks = 1), \
+             as in the Java client; settings involved: producer.\"enable.idempotence\" (line 6), producer.acks (line 7)",
+        ),
+        (
+            "[target]\nprotocol = \"frame\"\n[producer]\ncompression = \"zstd\"\n",
+            "line 8: producer.compression: compression = \"zstd\" is not applied over the frame protocol, \
+             which sends messages uncompressed, and target.protocol (line 6) is \"frame\"; remove compression, \
+             or set protocol = \"kafka\"",
         ),
         (
             "[target]\nprotocol = \"http\"\n",
@@ -255,7 +267,7 @@ fn invalid_values_name_the_key_and_what_is_allowed() {
         ),
         (
             "[producer]\nrequest_timeout_ms = 0\n",
-            ": producer: request_timeout_ms is 0; expected at least 1",
+            "line 6: producer.request_timeout_ms: request_timeout_ms is 0; expected at least 1",
         ),
         (
             "[[phases]]\nname = \"q\"\nduration = \"fast\"\n",
@@ -362,6 +374,12 @@ fn fault_rules_are_read_checked_and_named_by_index_and_key() {
     ));
     assert!(
         err.contains("faults: [[faults]] are set through a mock broker's admin API"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(
+            "settings involved: target.broker (line 6), target.admin (not set: its default)"
+        ),
         "{err}"
     );
     // With an admin API, node ids are the external broker's business.
