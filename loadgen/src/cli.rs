@@ -341,6 +341,47 @@ impl RunArgs {
         }
     }
 
+    /// The flags (and the environment variable) that changed the scenario,
+    /// as typed, in the order of `--help`: `("--rate", "1200000")`.
+    pub fn overridden(&self) -> Vec<(String, String)> {
+        self.overridden_with_env(std::env::var_os(DURATION_SCALE_ENV))
+    }
+
+    /// [`RunArgs::overridden`] with `env` as the value of `LOADGEN_DURATION_SCALE`.
+    fn overridden_with_env(&self, env: Option<OsString>) -> Vec<(String, String)> {
+        let o = &self.overrides;
+        let mut given: Vec<(String, String)> = [
+            ("--broker", o.broker.as_ref().map(ToString::to_string)),
+            ("--admin", o.admin.clone()),
+            ("--messages", o.messages.map(|n| n.to_string())),
+            (
+                "--duration",
+                o.duration
+                    .map(|d| humantime::format_duration(d).to_string()),
+            ),
+            ("--rate", o.rate.map(|r| r.to_string())),
+            ("--size", o.size.map(|n| n.to_string())),
+            ("--producers", o.producers.map(|n| n.to_string())),
+            ("--topic", o.topic.clone()),
+            ("--partitions", o.partitions.map(|n| n.to_string())),
+            ("--acks", o.acks.map(|a| a.to_string())),
+            ("--in-flight", o.in_flight.map(|n| n.to_string())),
+            ("--shard", self.shard.map(|s| s.to_string())),
+        ]
+        .into_iter()
+        .filter_map(|(flag, value)| value.map(|v| (flag.to_string(), v)))
+        .collect();
+        match (&self.duration_scale, env) {
+            (Some(scale), _) => given.push(("--duration-scale".into(), scale.clone())),
+            (None, Some(value)) if !value.is_empty() => given.push((
+                DURATION_SCALE_ENV.into(),
+                value.to_string_lossy().into_owned(),
+            )),
+            _ => {}
+        }
+        given
+    }
+
     /// The duration scale: the flag's, else the variable's (an empty variable
     /// counts as unset), else none.
     fn duration_scale(&self, env: Option<OsString>) -> Result<Option<f64>, ResolveError> {
@@ -696,6 +737,44 @@ mod tests {
         assert!(
             err.contains("--shard") && err.contains("1 <= K <= N"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_overriding_flags_and_variable_are_listed_as_typed() {
+        let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/smoke.toml");
+        let args = parse(&[
+            smoke,
+            "--rate",
+            "1200000",
+            "--duration",
+            "1m 30s",
+            "--shard",
+            "1/2",
+        ])
+        .unwrap();
+        let pairs = |list: Vec<(String, String)>| -> Vec<String> {
+            list.into_iter().map(|(f, v)| format!("{f} {v}")).collect()
+        };
+        assert_eq!(
+            pairs(args.overridden_with_env(Some("0.1".into()))),
+            [
+                "--duration 1m 30s",
+                "--rate 1200000",
+                "--shard 1/2",
+                "LOADGEN_DURATION_SCALE 0.1"
+            ]
+        );
+        let args = parse(&[smoke, "--duration-scale", "0.5"]).unwrap();
+        assert_eq!(
+            pairs(args.overridden_with_env(Some("0.1".into()))),
+            ["--duration-scale 0.5"]
+        );
+        assert!(
+            parse(&[smoke])
+                .unwrap()
+                .overridden_with_env(None)
+                .is_empty()
         );
     }
 

@@ -89,13 +89,24 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
             scenario.workload.producers
         );
     }
+    let overridden = args.overridden();
+    if !overridden.is_empty() {
+        let list: Vec<String> = overridden.iter().map(|(f, v)| format!("{f} {v}")).collect();
+        println!("overridden: {}", list.join(", "));
+    }
     let outputs = Outputs {
         json,
         hgrm,
         hlog,
         html,
     };
-    conclude(&scenario, &result, rules, outputs)
+    let overrides = serde_json::Value::Array(
+        overridden
+            .into_iter()
+            .map(|(flag, value)| serde_json::json!({ "flag": flag, "value": value }))
+            .collect(),
+    );
+    conclude(&scenario, &result, rules, outputs, overrides)
 }
 
 /// The report files asked for, created before the run.
@@ -113,6 +124,7 @@ fn conclude(
     result: &RunResult,
     rules: Rules,
     outputs: Outputs,
+    overrides: serde_json::Value,
 ) -> anyhow::Result<ExitCode> {
     let verdicts = scenario
         .thresholds
@@ -131,6 +143,7 @@ fn conclude(
             for (key, value) in loadgen::shard_report::fields(scenario, result) {
                 fields.insert(key.into(), value);
             }
+            fields.insert("overrides".into(), overrides);
         }
         write_output(&path, file, |w| {
             serde_json::to_writer_pretty(&mut *w, &report)?;
@@ -194,7 +207,7 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         audit: audit_rule(args.strict_audit),
         rate_share: 1.0,
     };
-    conclude(&scenario, &result, rules, outputs)
+    conclude(&scenario, &result, rules, outputs, serde_json::json!([]))
 }
 
 /// Prints two reports side by side; exit 1 on a regression beyond the allowances.

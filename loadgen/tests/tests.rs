@@ -202,6 +202,16 @@ fn json_writes_the_report_with_totals_phases_audit_and_verdicts() {
     let report = read_json(&json);
     assert_eq!(report["scenario"], "smoke");
     assert_eq!(report["passed"], true);
+    // The flag that changed the scenario, in the summary's head and the JSON.
+    assert!(
+        stdout(&output).starts_with("overridden: --messages 500\nscenario smoke:"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(
+        report["overrides"],
+        serde_json::json!([{"flag": "--messages", "value": "500"}])
+    );
     let total = &report["total"];
     assert_eq!(
         (&total["sent"], &total["acked"], &total["errors"]),
