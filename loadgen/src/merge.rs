@@ -212,3 +212,54 @@ fn merge_audits(audits: &[(Shard, &Audit)]) -> Audit {
         counts,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checked(recorded: u64, foreign: u64, acked: u64, lost: u64) -> Audit {
+        Audit::Checked {
+            topic: "t".into(),
+            source: "the admin API at a:1".into(),
+            counts: Counts {
+                recorded,
+                acked,
+                lost,
+                foreign,
+                ..Counts::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_shards_audits_add_up_their_own_messages() {
+        let (one, two) = (Shard::new(1, 2).unwrap(), Shard::new(2, 2).unwrap());
+        // Shard 1 saw 30 records, 10 of them shard 2's; shard 2 saw 20, 5 of them shard 1's.
+        let (a, b) = (checked(30, 10, 20, 1), checked(20, 5, 15, 0));
+        let Audit::Checked { counts, source, .. } = merge_audits(&[(one, &a), (two, &b)]) else {
+            panic!("checked");
+        };
+        assert_eq!(
+            (counts.recorded, counts.acked, counts.lost, counts.foreign),
+            (35, 35, 1, 0)
+        );
+        assert_eq!(source, "2 shards through the admin API at a:1");
+    }
+
+    #[test]
+    fn one_unaudited_shard_leaves_the_merged_run_unaudited_saying_which() {
+        let (one, two) = (Shard::new(1, 2).unwrap(), Shard::new(2, 2).unwrap());
+        let a = checked(30, 10, 20, 0);
+        let b = Audit::NotConfigured("no admin API".into());
+        assert_eq!(
+            merge_audits(&[(one, &a), (two, &b)]),
+            Audit::NotConfigured("shard 2/2: no admin API".into())
+        );
+    }
+
+    #[test]
+    fn nothing_to_merge_is_refused() {
+        let err = merge(Vec::new()).unwrap_err();
+        assert_eq!(err.to_string(), "cannot merge (none): no reports to merge");
+    }
+}

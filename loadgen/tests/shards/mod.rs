@@ -205,6 +205,7 @@ fn three_shards_against_one_broker_merge_into_the_whole_run_exactly() {
 
     let merged = dir.join("merged.json");
     let hgrm = dir.join("merged.hgrm");
+    let html = dir.join("merged.html");
     let output = loadgen(&[
         "merge",
         report(2).to_str().unwrap(),
@@ -214,6 +215,8 @@ fn three_shards_against_one_broker_merge_into_the_whole_run_exactly() {
         merged.to_str().unwrap(),
         "--hgrm",
         hgrm.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
     ]);
     assert!(
         output.status.success(),
@@ -258,6 +261,11 @@ fn three_shards_against_one_broker_merge_into_the_whole_run_exactly() {
     assert_eq!(
         m["total"]["latency_us"]["p99"].as_u64().unwrap(),
         union.value_at_quantile(0.99)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<h1>Scenario smoke</h1>") && page.contains("Workload: 6 producers"),
+        "the merged page describes the whole run"
     );
     let hgrm_text = std::fs::read_to_string(&hgrm).unwrap();
     assert!(
