@@ -173,7 +173,8 @@ pub fn audit<'a>(
 pub struct Tally {
     recorded: u64,
     foreign: u64,
-    reordered: u64,
+    /// Per producer instance: its records lower than its previous one in their partition.
+    reordered: Vec<u64>,
     /// Per producer instance: the sequences seen.
     seen: Vec<SequenceSet>,
     /// Ids seen more than once, once per extra copy.
@@ -187,6 +188,7 @@ impl Tally {
     pub fn new(producers: usize) -> Tally {
         Tally {
             seen: vec![SequenceSet::new(); producers],
+            reordered: vec![0; producers],
             ..Tally::default()
         }
     }
@@ -211,7 +213,7 @@ impl Tally {
             .last
             .insert((record.partition, id.producer), id.sequence);
         if previous.is_some_and(|previous| id.sequence < previous) {
-            self.reordered += 1;
+            self.reordered[id.producer as usize] += 1;
         }
     }
 
@@ -222,9 +224,18 @@ impl Tally {
             recorded: self.recorded,
             acked: acknowledged.count(),
             foreign: self.foreign,
-            reordered: self.reordered,
             ..Counts::default()
         };
+        // Only this run's instances: another shard's messages are foreign here.
+        for (producer, reordered) in self.reordered.iter().enumerate() {
+            if acknowledged
+                .sent
+                .get(producer)
+                .is_some_and(|&sent| sent > 0)
+            {
+                counts.reordered += reordered;
+            }
+        }
         for id in &self.duplicates {
             if acknowledged.sent(*id) {
                 counts.duplicates += 1;
@@ -258,6 +269,10 @@ pub enum Audit {
     },
     /// The records could not be read; why.
     Unavailable(String),
+    /// Nothing was read because no admin API is known for the external
+    /// broker; why. The audit's thresholds do not apply then, unless
+    /// `--strict-audit` makes them fail.
+    NotConfigured(String),
 }
 
 #[cfg(test)]
@@ -376,6 +391,25 @@ mod tests {
         );
         assert_eq!(counts.reordered, 2, "producer 0's 0 and producer 1's 0");
         assert_eq!((counts.lost, counts.duplicates), (0, 0));
+    }
+
+    #[test]
+    fn another_shards_messages_are_foreign_and_their_order_is_not_judged() {
+        // Shard 2 of 2 runs instance 1 of 2; instance 0 belongs to shard 1.
+        let acked = acknowledged(&[&[], &[0, 1]], &[0, 2]);
+        let counts = run(
+            &acked,
+            &records(&[(0, 0, 1), (0, 1, 0), (0, 0, 0), (0, 1, 1), (0, 0, 1)]),
+        );
+        assert_eq!(
+            counts,
+            Counts {
+                recorded: 5,
+                acked: 2,
+                foreign: 3,
+                ..Counts::default()
+            }
+        );
     }
 
     #[test]

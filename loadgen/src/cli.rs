@@ -13,8 +13,10 @@ use producer::Acks;
 
 use crate::progress::ProgressMode;
 use crate::scenario::{
-    BrokerSpec, MIN_MESSAGE_SIZE, MessageSize, Phase, PhaseLength, Rate, Scenario, ScenarioError,
+    BrokerSpec, MIN_MESSAGE_SIZE, MessageSize, MinThroughput, Phase, PhaseLength, Rate, Scenario,
+    ScenarioError,
 };
+use crate::shard::Shard;
 
 /// Replays load scenarios against the mock broker (or a running broker) and reports latency.
 #[derive(Debug, Parser)]
@@ -38,6 +40,52 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
+    /// Merge the JSON reports of a scenario's shards (`run --shard K/N --json`)
+    /// into the report of the whole run, and judge it.
+    ///
+    /// Exit status as `run`: 0 when every threshold is met, 1 when one is
+    /// not, 2 when the reports cannot be read or do not fit together.
+    Merge(MergeArgs),
+    /// Compare two JSON reports side by side; exit 1 when CURRENT regressed
+    /// from BASELINE by more than `--max-regression` allows, 2 on bad input.
+    Compare(CompareArgs),
+}
+
+/// `loadgen merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The JSON reports of every shard of one run, in any order.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged report as JSON to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Write the merged corrected latency of the recorded phases to PATH (.hgrm, ms).
+    #[arg(long, value_name = "PATH")]
+    pub hgrm: Option<PathBuf>,
+    /// Write the merged report as a self-contained HTML page to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    /// Fail `max_lost` and `max_duplicates` when the shards were not audited.
+    #[arg(long)]
+    pub strict_audit: bool,
+}
+
+/// `loadgen compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The JSON report to compare against.
+    #[arg(value_name = "BASELINE")]
+    pub baseline: PathBuf,
+    /// The JSON report of the run to judge.
+    #[arg(value_name = "CURRENT")]
+    pub current: PathBuf,
+    /// How much worse each metric may get, as `METRIC=N%` separated by
+    /// commas: `p99=10%,throughput=5%`. Metrics: p50, p90, p99, p999, p9999,
+    /// max, mean (corrected latency of the recorded phases), throughput
+    /// (msgs/s), throughput_mb (MB/s). Without it the table is only printed.
+    #[arg(long, value_name = "LIST")]
+    pub max_regression: Option<crate::compare::Allowances>,
 }
 
 /// `loadgen run`.
@@ -70,6 +118,16 @@ pub struct RunArgs {
     /// environment variable LOADGEN_DURATION_SCALE.
     #[arg(long, value_name = "F", allow_hyphen_values = true)]
     pub duration_scale: Option<String>,
+    /// Fail `max_lost` and `max_duplicates` when the audit cannot run (an
+    /// external broker without an admin API); by default they do not apply then.
+    #[arg(long)]
+    pub strict_audit: bool,
+    /// Run shard K of N (such as `2/3`): this process's group of the
+    /// producer instances, with their share of every phase's rate and
+    /// messages and their own message ids, so that N processes together run
+    /// the scenario once; `loadgen merge` adds up their JSON reports.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
     /// Flags that override the scenario.
     #[command(flatten)]
     pub overrides: Overrides,
@@ -89,6 +147,10 @@ pub struct Overrides {
     /// Broker: `embedded` (in-process mock broker) or HOST:PORT of a running one.
     #[arg(long, value_name = "embedded|HOST:PORT")]
     pub broker: Option<BrokerSpec>,
+    /// HOST:PORT of the external mock broker's admin HTTP API, for the
+    /// delivery audit and `[[faults]]` (overrides `[target] admin`).
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_admin)]
+    pub admin: Option<String>,
     /// Replace the phases with one phase of N messages.
     #[arg(long, value_name = "N", conflicts_with = "duration",
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -154,6 +216,56 @@ pub enum ResolveError {
         /// The value as given.
         value: String,
     },
+    /// `--admin` or `[target] admin` names an admin API, and the broker is the embedded one.
+    #[error(
+        "{admin_from} {address} is the admin API of an external broker, and the broker is the embedded one \
+         (read in-process); give --broker HOST:PORT too, or drop {admin_from}"
+    )]
+    AdminWithEmbedded {
+        /// `--admin` or `[target] admin`.
+        admin_from: &'static str,
+        /// The address given.
+        address: String,
+    },
+    /// `min_throughput` is a share of the target rate, and a recorded phase runs closed loop.
+    #[error(
+        "[thresholds] min_throughput \"{share}\" is a share of the target rate, and {rate_from} makes \
+         recorded phase {phase:?} run closed loop, which has no target rate; \
+         give min_throughput in msgs/s or the phase a rate"
+    )]
+    ShareWithoutTarget {
+        /// The threshold as written, such as `99%`.
+        share: String,
+        /// `--rate 0` or `[[phases]] rate`.
+        rate_from: &'static str,
+        /// The closed-loop phase.
+        phase: String,
+    },
+    /// More shards than producer instances.
+    #[error(
+        "--shard {shard}: {producers_from} is {producers}, and each of the {} shards runs at least one \
+         producer instance; use at most {producers} shards or more producers",
+        shard.count()
+    )]
+    TooManyShards {
+        /// The shard asked for.
+        shard: Shard,
+        /// The scenario's producer instances.
+        producers: u32,
+        /// `--producers` or `[workload] producers`.
+        producers_from: &'static str,
+    },
+    /// `[[faults]]` on an external broker without an admin API to set them through.
+    #[error(
+        "the scenario has [[faults]], which are set through a mock broker's admin API, and {broker_from} \
+         {address} comes with none; give --admin HOST:PORT, or run against the embedded broker"
+    )]
+    FaultsWithoutAdmin {
+        /// `--broker` or `[target] broker`.
+        broker_from: &'static str,
+        /// The external broker.
+        address: String,
+    },
     /// A phase's scaled duration is longer than [`MAX_DURATION`](crate::scenario::MAX_DURATION).
     #[error(
         "--duration-scale {scale}: phase {phase:?} would last longer than 30 days, the longest phase loadgen runs"
@@ -185,11 +297,100 @@ impl RunArgs {
             Some(path) => Scenario::from_toml_file(path)?,
             None => Scenario::command_line_default(),
         };
-        let scenario = self.overrides.apply(scenario);
+        let mut scenario = self.overrides.apply(scenario);
+        self.check_admin(&scenario)?;
+        check_share_of_target(&scenario, self.overrides.rate.is_some())?;
+        if let Some(shard) = self.shard {
+            let producers = scenario.workload.producers;
+            if shard.count() > producers {
+                return Err(ResolveError::TooManyShards {
+                    shard,
+                    producers,
+                    producers_from: if self.overrides.producers.is_some() {
+                        "--producers"
+                    } else {
+                        "[workload] producers"
+                    },
+                });
+            }
+            scenario.shard = shard;
+            // The fault rules are put in force once, by the first shard.
+            if shard.index() > 1 {
+                scenario.faults.clear();
+            }
+        }
         match scale {
             Some(scale) => scale_durations(scenario, scale),
             None => Ok(scenario),
         }
+    }
+
+    /// An admin API only beside an external broker, and one for `[[faults]]` there.
+    fn check_admin(&self, scenario: &Scenario) -> Result<(), ResolveError> {
+        let admin_from = if self.overrides.admin.is_some() {
+            "--admin"
+        } else {
+            "[target] admin"
+        };
+        let broker_from = if self.overrides.broker.is_some() {
+            "--broker"
+        } else {
+            "[target] broker"
+        };
+        match (&scenario.target.broker, &scenario.target.admin) {
+            (BrokerSpec::Embedded, Some(address)) => Err(ResolveError::AdminWithEmbedded {
+                admin_from,
+                address: address.clone(),
+            }),
+            (BrokerSpec::External(address), None) if !scenario.faults.is_empty() => {
+                Err(ResolveError::FaultsWithoutAdmin {
+                    broker_from,
+                    address: address.clone(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The flags (and the environment variable) that changed the scenario,
+    /// as typed, in the order of `--help`: `("--rate", "1200000")`.
+    pub fn overridden(&self) -> Vec<(String, String)> {
+        self.overridden_with_env(std::env::var_os(DURATION_SCALE_ENV))
+    }
+
+    /// [`RunArgs::overridden`] with `env` as the value of `LOADGEN_DURATION_SCALE`.
+    fn overridden_with_env(&self, env: Option<OsString>) -> Vec<(String, String)> {
+        let o = &self.overrides;
+        let mut given: Vec<(String, String)> = [
+            ("--broker", o.broker.as_ref().map(ToString::to_string)),
+            ("--admin", o.admin.clone()),
+            ("--messages", o.messages.map(|n| n.to_string())),
+            (
+                "--duration",
+                o.duration
+                    .map(|d| humantime::format_duration(d).to_string()),
+            ),
+            ("--rate", o.rate.map(|r| r.to_string())),
+            ("--size", o.size.map(|n| n.to_string())),
+            ("--producers", o.producers.map(|n| n.to_string())),
+            ("--topic", o.topic.clone()),
+            ("--partitions", o.partitions.map(|n| n.to_string())),
+            ("--acks", o.acks.map(|a| a.to_string())),
+            ("--in-flight", o.in_flight.map(|n| n.to_string())),
+            ("--shard", self.shard.map(|s| s.to_string())),
+        ]
+        .into_iter()
+        .filter_map(|(flag, value)| value.map(|v| (flag.to_string(), v)))
+        .collect();
+        match (&self.duration_scale, env) {
+            (Some(scale), _) => given.push(("--duration-scale".into(), scale.clone())),
+            (None, Some(value)) if !value.is_empty() => given.push((
+                DURATION_SCALE_ENV.into(),
+                value.to_string_lossy().into_owned(),
+            )),
+            _ => {}
+        }
+        given
     }
 
     /// The duration scale: the flag's, else the variable's (an empty variable
@@ -209,6 +410,32 @@ impl RunArgs {
                 }),
             },
         }
+    }
+}
+
+/// A `min_throughput` given as a share of the target rate needs every
+/// recorded phase to have a rate.
+fn check_share_of_target(scenario: &Scenario, rate_flag: bool) -> Result<(), ResolveError> {
+    let Some(min @ MinThroughput::ShareOfTarget(_)) =
+        scenario.thresholds.as_ref().and_then(|t| t.min_throughput)
+    else {
+        return Ok(());
+    };
+    match scenario
+        .phases
+        .iter()
+        .find(|p| p.record && !p.rate.is_open_loop())
+    {
+        Some(phase) => Err(ResolveError::ShareWithoutTarget {
+            share: min.to_string(),
+            rate_from: if rate_flag {
+                "--rate 0"
+            } else {
+                "[[phases]] rate"
+            },
+            phase: phase.name.clone(),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -293,6 +520,9 @@ impl Overrides {
         if let Some(broker) = &self.broker {
             scenario.target.broker = broker.clone();
         }
+        if let Some(admin) = &self.admin {
+            scenario.target.admin = Some(admin.clone());
+        }
         if let Some(size) = self.size {
             workload.message_size = MessageSize::Fixed(size);
         }
@@ -321,6 +551,15 @@ impl Overrides {
     }
 }
 
+fn parse_admin(address: &str) -> Result<String, String> {
+    match address.parse::<BrokerSpec>() {
+        Ok(BrokerSpec::External(address)) => Ok(address),
+        _ => Err(format!(
+            "{address:?} is not an admin API address; expected host:port"
+        )),
+    }
+}
+
 fn parse_topic(name: &str) -> Result<String, String> {
     producer::topic_name::validate_topic_name(name)?;
     Ok(name.to_string())
@@ -334,7 +573,7 @@ mod tests {
         let cli = Cli::try_parse_from(["loadgen", "run"].iter().chain(args))?;
         match cli.command {
             Command::Run(run) => Ok(*run),
-            Command::Validate(_) => unreachable!("parsed run"),
+            _ => unreachable!("parsed run"),
         }
     }
 
@@ -421,6 +660,151 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("cannot be used with"), "{err}");
+    }
+
+    #[test]
+    fn admin_sets_the_external_brokers_admin_api_and_is_refused_beside_the_embedded_one() {
+        let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/smoke.toml");
+        let scenario = parse(&[
+            smoke,
+            "--broker",
+            "10.0.0.1:9092",
+            "--admin",
+            "10.0.0.1:9644",
+        ])
+        .unwrap()
+        .resolve_with_env(None)
+        .unwrap();
+        assert_eq!(scenario.target.admin.as_deref(), Some("10.0.0.1:9644"));
+        let err = parse(&[smoke, "--admin", "10.0.0.1:9644"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("--admin 10.0.0.1:9644 is the admin API of an external broker, and the broker is the embedded one"),
+            "{err}"
+        );
+        let err = parse(&["--admin", "nowhere"]).unwrap_err().to_string();
+        assert!(
+            err.contains("--admin") && err.contains("host:port"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn faults_against_an_external_broker_need_an_admin_api() {
+        let stall = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scenarios/faults-stall.toml"
+        );
+        let err = parse(&[stall, "--broker", "10.0.0.1:9092"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[[faults]]") && err.contains("--broker 10.0.0.1:9092 comes with none"),
+            "{err}"
+        );
+        parse(&[stall, "--broker", "10.0.0.1:9092", "--admin", "10.0.0.1:1"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_share_of_the_target_rate_is_refused_for_a_closed_loop_run_naming_both_settings() {
+        let bench = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scenarios/bench/loadgen-rate.toml"
+        );
+        let err = parse(&[bench, "--rate", "0"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "[thresholds] min_throughput \"99%\" is a share of the target rate, and --rate 0 makes \
+             recorded phase \"steady\" run closed loop, which has no target rate; \
+             give min_throughput in msgs/s or the phase a rate"
+        );
+        parse(&[bench, "--rate", "1200000"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_shard_is_the_scenario_with_its_part_marked_and_faults_only_in_the_first() {
+        let stall = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scenarios/faults-stall.toml"
+        );
+        let first = parse(&[stall, "--shard", "1/2"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap();
+        assert_eq!(first.shard, Shard::new(1, 2).unwrap());
+        assert_eq!(first.faults.len(), 1);
+        let second = parse(&[stall, "--shard", "2/2"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap();
+        assert!(second.faults.is_empty());
+        let err = parse(&[stall, "--shard", "3/3"])
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("--shard 3/3: [workload] producers is 2, and each of the 3 shards"),
+            "{err}"
+        );
+        let err = parse(&["--shard", "4/3"]).unwrap_err().to_string();
+        assert!(
+            err.contains("--shard") && err.contains("1 <= K <= N"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_overriding_flags_and_variable_are_listed_as_typed() {
+        let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/smoke.toml");
+        let args = parse(&[
+            smoke,
+            "--rate",
+            "1200000",
+            "--duration",
+            "1m 30s",
+            "--shard",
+            "1/2",
+        ])
+        .unwrap();
+        let pairs = |list: Vec<(String, String)>| -> Vec<String> {
+            list.into_iter().map(|(f, v)| format!("{f} {v}")).collect()
+        };
+        assert_eq!(
+            pairs(args.overridden_with_env(Some("0.1".into()))),
+            [
+                "--duration 1m 30s",
+                "--rate 1200000",
+                "--shard 1/2",
+                "LOADGEN_DURATION_SCALE 0.1"
+            ]
+        );
+        let args = parse(&[smoke, "--duration-scale", "0.5"]).unwrap();
+        assert_eq!(
+            pairs(args.overridden_with_env(Some("0.1".into()))),
+            ["--duration-scale 0.5"]
+        );
+        assert!(
+            parse(&[smoke])
+                .unwrap()
+                .overridden_with_env(None)
+                .is_empty()
+        );
     }
 
     fn smoke_durations(args: &[&str], env: Option<&str>) -> Vec<PhaseLength> {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::format::{millis, number};
+use crate::format::millis;
 use crate::interval_series::Interval;
 use crate::recorder::Recorder;
 use crate::report::{PERCENTILES, audit_line, fault_line, producer_line};
@@ -191,18 +191,14 @@ fn threshold_table(verdicts: &[Verdict]) -> String {
         t.push_str("<tr><td colspan=\"4\">none set: the run passes</td></tr>\n");
     }
     for v in verdicts {
-        let (class, word) = if v.passed {
-            ("pass", "pass")
-        } else {
-            ("fail", "FAIL")
-        };
+        let class = if v.passed { "pass" } else { "fail" };
         let _ = writeln!(
             t,
-            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td class=\"{class}\">{word}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td></tr>",
             v.name,
-            escape(v.comparison()),
-            number(v.limit),
-            escape(&v.actual_text())
+            escape(&v.limit_text()),
+            escape(&v.actual_text()),
+            v.outcome_word()
         );
     }
     t.push_str("</table>\n");

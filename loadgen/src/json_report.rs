@@ -157,7 +157,7 @@ fn latency(histogram: &Histogram<u64>) -> Value {
 
 fn audit(audit: &Audit) -> Value {
     match audit {
-        Audit::Unavailable(_) => Value::Null,
+        Audit::Unavailable(_) | Audit::NotConfigured(_) => Value::Null,
         Audit::Checked {
             topic,
             source,
@@ -184,8 +184,10 @@ fn verdict(verdict: &Verdict) -> Value {
     json!({
         "name": verdict.name,
         "limit": verdict.limit,
+        "limit_note": verdict.note,
         "actual": actual,
         "passed": verdict.passed,
+        "applicable": verdict.applicable,
         "reason": reason,
     })
 }
@@ -295,12 +297,16 @@ mod tests {
                 limit: 0.0,
                 actual: Err("no audit".into()),
                 passed: false,
+                applicable: true,
+                note: None,
             },
             Verdict {
                 name: "p99_ms",
                 limit: 250.0,
                 actual: Ok(0.99),
                 passed: true,
+                applicable: true,
+                note: None,
             },
         ];
         let report = report(
@@ -313,8 +319,10 @@ mod tests {
         assert_eq!(
             report["thresholds"],
             json!([
-                {"name": "max_lost", "limit": 0.0, "actual": null, "passed": false, "reason": "no audit"},
-                {"name": "p99_ms", "limit": 250.0, "actual": 0.99, "passed": true, "reason": null},
+                {"name": "max_lost", "limit": 0.0, "limit_note": null, "actual": null, "passed": false,
+                 "applicable": true, "reason": "no audit"},
+                {"name": "p99_ms", "limit": 250.0, "limit_note": null, "actual": 0.99, "passed": true,
+                 "applicable": true, "reason": null},
             ])
         );
     }

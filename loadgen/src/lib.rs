@@ -23,25 +23,32 @@
 //! the switch Ctrl-C pulls. Numbers and durations are written by
 //! [`format`](mod@format).
 //!
+//! Across machines: a [`shard`] is the part of a scenario one of N loadgen
+//! processes runs; [`shard_report`] is what each writes into its JSON report
+//! (the histograms as [`histogram_text`]) for [`merge`] to add up exactly, and
+//! [`compare`] holds two reports against each other as a regression gate.
+//!
 //! The modules form layers; a module uses only its own layer and those below:
 //! 1. [`format`](mod@format), [`message_id`], [`random`], [`recorder`],
-//!    [`stop`], and the scenario's types in [`scenario`] (its `[thresholds]`
-//!    limits included);
+//!    [`stop`], [`shard`], [`histogram_text`], and the scenario's types in
+//!    [`scenario`] (its `[thresholds]` limits included);
 //! 2. what runs a scenario: [`schedule`], [`pacer`], [`payload`],
 //!    [`value_size`], [`audit`], [`admin`], [`target`], [`faults`], the
 //!    [`interval`] recorders and their collector, [`live`], [`progress`], and
 //!    the [`runner`], which fills in a [`run_result`];
 //! 3. what reads a run's result: [`verdict`], then the report writers
 //!    ([`report`], [`json_report`], [`html_report`] with [`svg_chart`],
-//!    [`hgrm`], [`hlog`]);
+//!    [`hgrm`], [`hlog`]), [`shard_report`], [`merge`] and [`compare`];
 //! 4. [`cli`] and the `loadgen` binary.
 
 // Helpers and the scenario's types.
 pub mod format;
+pub mod histogram_text;
 pub mod message_id;
 pub mod random;
 pub mod recorder;
 pub mod scenario;
+pub mod shard;
 pub mod stop;
 
 // Running a scenario, and its result.
@@ -63,11 +70,14 @@ pub mod target;
 pub mod value_size;
 
 // Reading a run's result: threshold verdicts and the report writers.
+pub mod compare;
 pub mod hgrm;
 pub mod hlog;
 pub mod html_report;
 pub mod json_report;
+pub mod merge;
 pub mod report;
+pub mod shard_report;
 pub mod svg_chart;
 pub mod verdict;
 

@@ -14,11 +14,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use loadgen::cli::{Cli, Command, RunArgs, ValidateArgs};
+use loadgen::cli::{Cli, Command, CompareArgs, MergeArgs, RunArgs, ValidateArgs};
 use loadgen::progress::{BarSlot, LogWriter, Progress};
+use loadgen::run_result::RunResult;
 use loadgen::runner::{Controls, RunError};
 use loadgen::scenario::Scenario;
 use loadgen::stop::{GRACE, Stop};
+use loadgen::verdict::{AuditRule, Rules};
 use tracing_subscriber::EnvFilter;
 
 /// The exit status after Ctrl-C, as shells report a process ended by SIGINT.
@@ -38,6 +40,8 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run(&args, &bar),
         Command::Validate(args) => validate(&args),
+        Command::Merge(args) => merge(&args),
+        Command::Compare(args) => compare(&args),
     };
     match outcome {
         Ok(code) => code,
@@ -55,6 +59,10 @@ fn main() -> ExitCode {
 /// Runs the scenario and prints the summary; exit 1 when the run failed, 130 when interrupted.
 fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
     let scenario = args.resolve()?;
+    let rules = Rules {
+        audit: audit_rule(args.strict_audit),
+        rate_share: scenario.shard.share(scenario.workload.producers),
+    };
     // Created up front so that an unwritable path fails before the run, not after it.
     let json = args.json.as_deref().map(create_output).transpose()?;
     let hgrm = args.hgrm.as_deref().map(create_output).transpose()?;
@@ -72,36 +80,89 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
     // Every background task is gone before anything more is printed.
     drop(runtime);
     let result = result?;
+    if !scenario.shard.is_whole() {
+        let mine = scenario.shard.producers(scenario.workload.producers);
+        println!(
+            "shard {}: producer instances {} to {} of {}, their share of every phase's rate and messages",
+            scenario.shard,
+            mine.start,
+            mine.end - 1,
+            scenario.workload.producers
+        );
+    }
+    let overridden = args.overridden();
+    if !overridden.is_empty() {
+        let list: Vec<String> = overridden.iter().map(|(f, v)| format!("{f} {v}")).collect();
+        println!("overridden: {}", list.join(", "));
+    }
+    let outputs = Outputs {
+        json,
+        hgrm,
+        hlog,
+        html,
+    };
+    let overrides = serde_json::Value::Array(
+        overridden
+            .into_iter()
+            .map(|(flag, value)| serde_json::json!({ "flag": flag, "value": value }))
+            .collect(),
+    );
+    conclude(&scenario, &result, rules, outputs, overrides)
+}
+
+/// The report files asked for, created before the run.
+struct Outputs {
+    json: Option<(PathBuf, File)>,
+    hgrm: Option<(PathBuf, File)>,
+    hlog: Option<(PathBuf, File)>,
+    html: Option<(PathBuf, File)>,
+}
+
+/// Judges a run, prints its summary, writes its report files, and names
+/// each missed threshold on stderr; exit 1 when it failed, 130 when interrupted.
+fn conclude(
+    scenario: &Scenario,
+    result: &RunResult,
+    rules: Rules,
+    outputs: Outputs,
+    overrides: serde_json::Value,
+) -> anyhow::Result<ExitCode> {
     let verdicts = scenario
         .thresholds
         .as_ref()
-        .map(|t| loadgen::verdict::evaluate(t, &result))
+        .map(|t| loadgen::verdict::evaluate(t, result, rules))
         .unwrap_or_default();
-    print!("{}", loadgen::report::render(&scenario, &result, &verdicts));
+    print!("{}", loadgen::report::render(scenario, result, &verdicts));
     let passed = !result.interrupted
         && match scenario.thresholds {
             Some(_) => verdicts.iter().all(|v| v.passed),
             None => result.errors_in_all_phases() == 0,
         };
-    if let Some((path, file)) = json {
-        let report = loadgen::json_report::report(&scenario, &result, &verdicts, passed);
+    if let Some((path, file)) = outputs.json {
+        let mut report = loadgen::json_report::report(scenario, result, &verdicts, passed);
+        if let Some(fields) = report.as_object_mut() {
+            for (key, value) in loadgen::shard_report::fields(scenario, result) {
+                fields.insert(key.into(), value);
+            }
+            fields.insert("overrides".into(), overrides);
+        }
         write_output(&path, file, |w| {
             serde_json::to_writer_pretty(&mut *w, &report)?;
             writeln!(w)
         })?;
     }
-    if let Some((path, file)) = hgrm {
+    if let Some((path, file)) = outputs.hgrm {
         let (total, _) = result.recorded_total();
         let text = loadgen::hgrm::percentile_distribution(total.corrected());
         write_output(&path, file, |w| w.write_all(text.as_bytes()))?;
     }
-    if let Some((path, file)) = hlog {
+    if let Some((path, file)) = outputs.hlog {
         write_output(&path, file, |w| {
             loadgen::hlog::write_interval_log(w, &scenario.name, result.started, &result.intervals)
         })?;
     }
-    if let Some((path, file)) = html {
-        let page = loadgen::html_report::page(&scenario, &result, &verdicts, passed);
+    if let Some((path, file)) = outputs.html {
+        let page = loadgen::html_report::page(scenario, result, &verdicts, passed);
         write_output(&path, file, |w| w.write_all(page.as_bytes()))?;
     }
     if result.interrupted {
@@ -125,6 +186,74 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Merges the shards' reports into the whole run's, then judges and reports it as `run` does.
+fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    let outputs = Outputs {
+        json: args.json.as_deref().map(create_output).transpose()?,
+        hgrm: args.hgrm.as_deref().map(create_output).transpose()?,
+        hlog: None,
+        html: args.html.as_deref().map(create_output).transpose()?,
+    };
+    let mut runs = Vec::new();
+    for path in &args.reports {
+        let report = read_report(path)?;
+        let run = loadgen::shard_report::read(&report)
+            .map_err(|e| anyhow::anyhow!("cannot merge {}: {e}", path.display()))?;
+        runs.push((path.display().to_string(), run));
+    }
+    let (scenario, result) = loadgen::merge::merge(runs)?;
+    let rules = Rules {
+        audit: audit_rule(args.strict_audit),
+        rate_share: 1.0,
+    };
+    conclude(&scenario, &result, rules, outputs, serde_json::json!([]))
+}
+
+/// Prints two reports side by side; exit 1 on a regression beyond the allowances.
+fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
+    let baseline = read_report(&args.baseline)?;
+    let current = read_report(&args.current)?;
+    let allowances = args.max_regression.clone().unwrap_or_default();
+    let comparison = loadgen::compare::compare(&baseline, &current, &allowances).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot compare {} with {}: {e}",
+            args.current.display(),
+            args.baseline.display()
+        )
+    })?;
+    println!(
+        "baseline {}, current {} (recorded phases)",
+        args.baseline.display(),
+        args.current.display()
+    );
+    print!("{}", comparison.table);
+    for regression in &comparison.regressions {
+        eprintln!("loadgen: error: {regression}");
+    }
+    Ok(if comparison.regressions.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A JSON report, naming the file when it cannot be read or is not JSON.
+fn read_report(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read report {}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("report {} is not JSON: {e}", path.display()))
+}
+
+/// `--strict-audit` as a rule.
+fn audit_rule(strict: bool) -> AuditRule {
+    if strict {
+        AuditRule::Strict
+    } else {
+        AuditRule::Lenient
+    }
 }
 
 /// Listens for Ctrl-C (SIGINT) on a thread of its own, from now until the

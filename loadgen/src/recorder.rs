@@ -70,6 +70,52 @@ impl Recorder {
         }
     }
 
+    /// A recorder holding what another one recorded, from its parts as a
+    /// report carries them: the corrected, uncorrected and schedule-lag
+    /// histograms, the sends started and acknowledged, the bytes acknowledged
+    /// and the errors by kind.
+    ///
+    /// # Errors
+    /// When a histogram's bounds are not those every recorder uses.
+    pub fn from_parts(
+        [corrected, uncorrected, lag]: [Histogram<u64>; 3],
+        sent: u64,
+        acked: u64,
+        acked_bytes: u64,
+        errors: BTreeMap<String, ErrorTally>,
+    ) -> Result<Recorder, String> {
+        let empty = Recorder::new();
+        for (name, h) in [
+            ("corrected", &corrected),
+            ("uncorrected", &uncorrected),
+            ("schedule lag", &lag),
+        ] {
+            if (h.low(), h.high(), h.sigfig())
+                != (
+                    empty.corrected.low(),
+                    empty.corrected.high(),
+                    SIGNIFICANT_DIGITS,
+                )
+            {
+                return Err(format!(
+                    "the {name} histogram has bounds {}..{} with {} digits; loadgen's are {LOWEST_MICROS}..{HIGHEST_MICROS} with {SIGNIFICANT_DIGITS}",
+                    h.low(),
+                    h.high(),
+                    h.sigfig()
+                ));
+            }
+        }
+        Ok(Recorder {
+            corrected,
+            uncorrected,
+            lag,
+            sent,
+            acked,
+            acked_bytes,
+            errors,
+        })
+    }
+
     /// Counts a send that started `lag` after it was due (zero in closed loop).
     pub fn record_sent(&mut self, lag: Duration) {
         self.sent += 1;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::audit::Audit;
-use crate::format::{millis, number};
+use crate::format::millis;
 use crate::recorder::Recorder;
 use crate::run_result::{FaultOutcome, PhaseResult, RunResult};
 use crate::scenario::{Keys, Scenario};
@@ -100,13 +100,13 @@ pub fn threshold_lines(verdicts: &[Verdict]) -> String {
         out.push_str("  none set: the run passes\n");
     }
     for verdict in verdicts {
-        let limit = format!("{} {}", verdict.comparison(), number(verdict.limit));
+        let limit = verdict.limit_text();
         let _ = writeln!(
             out,
-            "  {:<16}{limit:<14}actual {:<11} {}",
+            "  {:<16}{limit:<13} actual {:<11} {}",
             verdict.name,
             verdict.actual_text(),
-            if verdict.passed { "pass" } else { "FAIL" }
+            verdict.outcome_word()
         );
     }
     out
@@ -271,6 +271,7 @@ pub fn fault_line(outcome: &FaultOutcome) -> String {
 pub fn audit_line(audit: &Audit, broker: &str) -> String {
     match audit {
         Audit::Unavailable(why) => format!("audit: not available for the {broker}: {why}"),
+        Audit::NotConfigured(why) => format!("audit: not run for the {broker}: {why}"),
         Audit::Checked {
             topic,
             source,

@@ -109,9 +109,11 @@ async fn run_against(
 ) -> Result<RunResult, RunError> {
     let Controls { stop, progress } = controls;
     let workload = &scenario.workload;
-    let live = Live::new(workload.producers);
+    // A shard runs its group of the producer instances, under their own indices.
+    let mine = scenario.shard.producers(workload.producers);
+    let live = Live::new(mine.end - mine.start);
     let mut lanes = Vec::new();
-    for index in 0..workload.producers {
+    for (local, index) in mine.clone().enumerate() {
         let mut config = scenario.producer.clone();
         config.protocol = scenario.target.protocol.producer_protocol();
         config.topic = workload.topic.clone();
@@ -129,7 +131,7 @@ async fn run_against(
             window: Arc::new(Semaphore::new(workload.in_flight as usize)),
             next_sequence: 0,
             acked: SequenceSet::new(),
-            counters: live.lane(index),
+            counters: live.lane(local as u32),
         });
     }
     tracing::info!(broker = %broker, producers = lanes.len(), "connected");
@@ -140,7 +142,8 @@ async fn run_against(
     // The audit reads only what this run adds to the topic.
     let start_offsets = broker.end_offsets(&workload.topic).await;
     // On long embedded runs the audit counts and trims the log as it grows.
-    let live_audit = broker.live_audit(&workload.topic, &start_offsets, lanes.len());
+    let live_audit =
+        broker.live_audit(&workload.topic, &start_offsets, workload.producers as usize);
     let applied = faults::apply(broker, &scenario.faults).await?;
     // Gives up (abandoning the run through `stop`) when no send succeeds for `max_failing`.
     let watching = CancellationToken::new();
@@ -171,6 +174,7 @@ async fn run_against(
             origin,
             sink: &sink,
             stop: &stop,
+            tasks: workload.producers,
         };
         let (result, returned) = run_phase(phase, lanes, run).await?;
         lanes = returned;
@@ -204,10 +208,16 @@ async fn run_against(
     for lane in &lanes {
         producer.add(&lane.producer.metrics());
     }
-    let acknowledged = Acknowledged {
-        acked: lanes.iter().map(|lane| lane.acked.clone()).collect(),
-        sent: lanes.iter().map(|lane| lane.next_sequence).collect(),
+    // Indexed by producer instance of the whole run: another shard's instances
+    // sent nothing here, so their messages count as foreign.
+    let mut acknowledged = Acknowledged {
+        acked: vec![SequenceSet::new(); workload.producers as usize],
+        sent: vec![0; workload.producers as usize],
     };
+    for lane in &lanes {
+        acknowledged.acked[lane.index as usize] = lane.acked.clone();
+        acknowledged.sent[lane.index as usize] = lane.next_sequence;
+    }
     let audit = broker.audit(&workload.topic, &acknowledged, &start_offsets, live_audit);
     let audit: Audit = if interrupted {
         tokio::time::timeout(GRACE, audit)

@@ -17,6 +17,7 @@ mod location;
 mod message_size;
 mod phase;
 mod rate;
+mod settings;
 mod target;
 #[cfg(test)]
 mod test_support;
@@ -34,6 +35,8 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeTable;
 
+use crate::shard::Shard;
+
 pub use error::ScenarioError;
 pub use fields::{
     MAX_DURATION, MAX_HEADERS, MAX_IN_FLIGHT, MAX_PARTITIONS, MAX_PHASE_MESSAGES, MAX_PRODUCERS,
@@ -44,7 +47,7 @@ pub use message_size::{MIN_MESSAGE_SIZE, MessageSize, SizeDistribution};
 pub use phase::{Phase, PhaseLength};
 pub use rate::Rate;
 pub use target::{BrokerSpec, DEFAULT_MAX_FAILING, Protocol, Target};
-pub use thresholds::Thresholds;
+pub use thresholds::{MinThroughput, Thresholds};
 pub use workload::Workload;
 
 /// A validated scenario: what the runner runs.
@@ -69,6 +72,8 @@ pub struct Scenario {
     /// The `[[faults]]` rules (`docs/faults.md`), put in force on the broker
     /// when the first phase starts; their `at` counts from then.
     pub faults: Vec<FaultSpec>,
+    /// The part of the run this process runs (`run --shard K/N`); the whole by default.
+    pub shard: Shard,
 }
 
 /// Top-level keys a later version of loadgen will read; rejected today with a
@@ -129,8 +134,44 @@ impl Scenario {
             .get("producer")
             .and_then(|p| p.get_ref().as_table())
             .is_some_and(|p| p.contains_key("client_id") || p.contains_key("client.id"));
-        raw.validate(client_id_set)
-            .map_err(|(span, key, reason)| invalid(span, Some(key), reason))
+        if let Some(reason) = compression_over_frame(&raw, doc, text) {
+            let compression =
+                settings::find(doc, text, "producer", &["compression", "compression.type"]);
+            return Err(ScenarioError::Invalid {
+                file: file.to_path_buf(),
+                line: compression.line,
+                key: Some(compression.path),
+                reason,
+            });
+        }
+        raw.validate(client_id_set).map_err(|(span, key, reason)| {
+            // A rule over two settings: name the line of each.
+            let involved = match key.as_str() {
+                "producer" if span.is_none() => settings::named_in(doc, text, &reason),
+                "faults" => vec![
+                    settings::find(doc, text, "target", &["broker"]),
+                    settings::find(doc, text, "target", &["admin"]),
+                ],
+                _ => Vec::new(),
+            };
+            if involved.is_empty() {
+                return invalid(span, Some(key), reason);
+            }
+            let named: Vec<String> = involved.iter().map(settings::Setting::describe).collect();
+            let (line, key) = match span {
+                Some(span) => (Some(location::line_of(text, span.start)), key),
+                None => (
+                    involved.iter().find_map(|s| s.line),
+                    involved[0].path.clone(),
+                ),
+            };
+            ScenarioError::Invalid {
+                file: file.to_path_buf(),
+                line,
+                key: Some(key),
+                reason: format!("{reason}; settings involved: {}", named.join(", ")),
+            }
+        })
     }
 
     /// The scenario `loadgen run` uses without a file: one closed-loop phase of
@@ -154,6 +195,7 @@ impl Scenario {
             }],
             thresholds: None,
             faults: Vec::new(),
+            shard: Shard::WHOLE,
         }
     }
 }
@@ -242,8 +284,24 @@ impl ScenarioToml {
             phases,
             thresholds: self.thresholds,
             faults,
+            shard: Shard::WHOLE,
         })
     }
+}
+
+/// Why `compression` cannot be used here: the frame protocol sends messages
+/// uncompressed, so a compression setting would be silently ignored.
+fn compression_over_frame(raw: &ScenarioToml, doc: &DeTable<'_>, text: &str) -> Option<String> {
+    let compression = raw.producer.as_ref()?.compression;
+    if raw.target.protocol != Protocol::Frame || compression == producer::Compression::None {
+        return None;
+    }
+    let protocol = settings::find(doc, text, "target", &["protocol"]);
+    Some(format!(
+        "compression = \"{compression}\" is not applied over the frame protocol, which sends \
+         messages uncompressed, and {} is \"frame\"; remove compression, or set protocol = \"kafka\"",
+        protocol.describe()
+    ))
 }
 
 /// Checks each `[[faults]]` rule as the broker will; node ids only against

@@ -75,6 +75,14 @@ impl Broker {
                     );
                 }
                 let admin = target.admin.as_deref().map(AdminApi::new);
+                if admin.is_none() {
+                    tracing::warn!(
+                        broker = %address,
+                        "no admin API for the external broker (--admin HOST:PORT or [target] admin): \
+                         the delivery audit and [[faults]] need one; max_lost and max_duplicates do not \
+                         apply (--strict-audit fails them)"
+                    );
+                }
                 Ok(Broker::External(address.clone(), admin))
             }
         }
@@ -225,8 +233,8 @@ impl Broker {
                     counts: tally.finish(acknowledged),
                 }
             }
-            Broker::External(_, None) => Audit::Unavailable(
-                "the external broker has no [target] admin API to read its records from"
+            Broker::External(_, None) => Audit::NotConfigured(
+                "no admin API to read its records from (--admin HOST:PORT or [target] admin)"
                     .to_string(),
             ),
             Broker::External(_, Some(admin)) => {

@@ -8,6 +8,7 @@ use std::time::Duration;
 mod broken_brokers;
 mod faults;
 mod reports;
+mod shards;
 
 /// Far longer than any of these runs takes, even on a loaded 2-core machine.
 const TIMEOUT: Duration = Duration::from_secs(180);
@@ -202,6 +203,16 @@ fn json_writes_the_report_with_totals_phases_audit_and_verdicts() {
     let report = read_json(&json);
     assert_eq!(report["scenario"], "smoke");
     assert_eq!(report["passed"], true);
+    // The flag that changed the scenario, in the summary's head and the JSON.
+    assert!(
+        stdout(&output).starts_with("overridden: --messages 500\nscenario smoke:"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(
+        report["overrides"],
+        serde_json::json!([{"flag": "--messages", "value": "500"}])
+    );
     let total = &report["total"];
     assert_eq!(
         (&total["sent"], &total["acked"], &total["errors"]),
@@ -259,8 +270,10 @@ fn json_writes_the_report_with_totals_phases_audit_and_verdicts() {
     assert_eq!(
         report["thresholds"],
         serde_json::json!([
-            {"name": "max_error_rate", "limit": 0.0, "actual": 0.0, "passed": true, "reason": null},
-            {"name": "max_lost", "limit": 0.0, "actual": 0.0, "passed": true, "reason": null},
+            {"name": "max_error_rate", "limit": 0.0, "limit_note": null, "actual": 0.0,
+             "passed": true, "applicable": true, "reason": null},
+            {"name": "max_lost", "limit": 0.0, "limit_note": null, "actual": 0.0,
+             "passed": true, "applicable": true, "reason": null},
         ])
     );
 }
@@ -764,36 +777,72 @@ fn an_external_mock_broker_is_audited_through_its_admin_api_like_the_embedded_on
         audit_numbers(&external_report)
     );
 
-    // Without `admin` the records cannot be read: no audit, and an audit limit fails.
+    // Without `admin` the records cannot be read: no audit, and the audit's
+    // limits do not apply, unless --strict-audit makes them fail.
     let without = scratch_file(
         "audit-external",
         "no-admin.toml",
-        &external.replace(&format!("admin = \"{admin}\""), ""),
+        // Only the audit's limits and the errors: no timing can fail these runs.
+        &external
+            .replace(&format!("admin = \"{admin}\""), "")
+            .replace("p99_ms = 250\n", "")
+            .replace("min_throughput = 4000\n", ""),
     );
     let json = path.with_file_name("no-admin.json");
-    let output = loadgen(&[
-        "run",
-        without.to_str().unwrap(),
-        "--messages",
-        "200",
-        "--topic",
-        "no-admin",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(read_json(&json)["audit"].is_null());
+    let no_admin = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            without.to_str().unwrap(),
+            "--messages",
+            "200",
+            "--topic",
+            "no-admin",
+            "--json",
+            json.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        loadgen(&args)
+    };
+    let output = no_admin(&[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = read_json(&json);
+    assert!(report["audit"].is_null());
+    assert_eq!(report["thresholds"][1]["name"], "max_lost");
+    assert_eq!(report["thresholds"][1]["applicable"], false);
     assert!(
         stdout(&output).contains(&format!(
-            "audit: not available for the external broker at {address}: "
+            "audit: not run for the external broker at {address}: no admin API to read its records from"
         )),
         "{}",
         stdout(&output)
     );
     assert!(
+        stdout(&output)
+            .contains("  max_lost        <= 0          actual not applicable (no audit without an admin API) n/a"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(
+        stderr(&output)
+            .matches("no admin API for the external broker")
+            .count(),
+        1,
+        "said once at the start: {}",
+        stderr(&output)
+    );
+    let output = no_admin(&["--strict-audit"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
         stderr(&output).contains("threshold max_lost failed"),
         "{}",
         stderr(&output)
+    );
+    // --admin gives the scenario its admin API.
+    let output = no_admin(&["--strict-audit", "--admin", &admin]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        read_json(&json)["audit"]["source"],
+        format!("the admin API at {admin}")
     );
     runtime.block_on(broker.shutdown());
 }

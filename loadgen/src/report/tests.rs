@@ -171,18 +171,24 @@ fn each_threshold_shows_its_limit_actual_and_verdict() {
             limit: 250.0,
             actual: Ok(5.911),
             passed: true,
+            applicable: true,
+            note: None,
         },
         Verdict {
             name: "min_throughput",
             limit: 4000.0,
             actual: Ok(3999.5),
             passed: false,
+            applicable: true,
+            note: None,
         },
         Verdict {
             name: "max_lost",
             limit: 0.0,
             actual: Err("no audit".into()),
             passed: false,
+            applicable: true,
+            note: None,
         },
     ];
     assert_eq!(

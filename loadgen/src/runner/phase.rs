@@ -20,6 +20,9 @@ pub(super) struct PhaseRun<'a> {
     pub(super) origin: Instant,
     pub(super) sink: &'a IntervalSink,
     pub(super) stop: &'a Stop,
+    /// Producer instances of the whole run, all shards together: each lane
+    /// takes its place among them in every phase's schedule.
+    pub(super) tasks: u32,
 }
 
 /// Runs `phase` on every lane; returns what it measured and the lanes, for
@@ -36,7 +39,7 @@ pub(super) async fn run_phase(
         recorded = phase.record,
         "phase started"
     );
-    let tasks = u32::try_from(lanes.len()).expect("the lane count came from a u32");
+    let tasks = run.tasks;
     let start = Instant::now();
     let streams = Streams {
         origin: run.origin,

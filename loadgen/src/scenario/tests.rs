@@ -246,7 +246,19 @@ fn invalid_values_name_the_key_and_what_is_allowed() {
         ),
         (
             "[target]\nprotocol = \"frame\"\n[producer]\nidempotent = true\n",
-            "producer: idempotent = true needs protocol = \"kafka\"",
+            "line 8: producer.idempotent: idempotent = true needs protocol = \"kafka\"; the frame protocol \
+             has no producer ids; settings involved: producer.idempotent (line 8), target.protocol (line 6)",
+        ),
+        (
+            "[producer]\n\"enable.idempotence\" = true\nacks = 1\n",
+            "line 6: producer.\"enable.idempotence\": idempotent = true needs acks = \"all\" (got acks = 1), \
+             as in the Java client; settings involved: producer.\"enable.idempotence\" (line 6), producer.acks (line 7)",
+        ),
+        (
+            "[target]\nprotocol = \"frame\"\n[producer]\ncompression = \"zstd\"\n",
+            "line 8: producer.compression: compression = \"zstd\" is not applied over the frame protocol, \
+             which sends messages uncompressed, and target.protocol (line 6) is \"frame\"; remove compression, \
+             or set protocol = \"kafka\"",
         ),
         (
             "[target]\nmax_failing = \"0s\"\n",
@@ -266,7 +278,7 @@ fn invalid_values_name_the_key_and_what_is_allowed() {
         ),
         (
             "[producer]\nrequest_timeout_ms = 0\n",
-            ": producer: request_timeout_ms is 0; expected at least 1",
+            "line 6: producer.request_timeout_ms: request_timeout_ms is 0; expected at least 1",
         ),
         (
             "[[phases]]\nname = \"q\"\nduration = \"fast\"\n",
@@ -375,6 +387,12 @@ fn fault_rules_are_read_checked_and_named_by_index_and_key() {
         err.contains("faults: [[faults]] are set through a mock broker's admin API"),
         "{err}"
     );
+    assert!(
+        err.ends_with(
+            "settings involved: target.broker (line 6), target.admin (not set: its default)"
+        ),
+        "{err}"
+    );
     // With an admin API, node ids are the external broker's business.
     let s = parse(&format!(
         "{MINIMAL}[target]\nbroker = \"kafka:9092\"\nadmin = \"kafka:9644\"\n\
@@ -408,8 +426,16 @@ fn every_threshold_key_is_read_and_all_are_optional() {
             max_error_rate: Some(0.0),
             max_lost: Some(0),
             max_duplicates: Some(3),
-            min_throughput: Some(4000.0),
+            min_throughput: Some(MinThroughput::PerSecond(4000.0)),
         })
+    );
+    let s = parse(&format!(
+        "{MINIMAL}[thresholds]\nmin_throughput = \"99.5%\"\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        s.thresholds.unwrap().min_throughput,
+        Some(MinThroughput::ShareOfTarget(0.995))
     );
     let s = parse(&format!("{MINIMAL}[thresholds]\n")).unwrap();
     assert_eq!(s.thresholds, Some(Default::default()));
@@ -446,6 +472,15 @@ fn invalid_thresholds_name_the_line_and_the_key() {
         (
             "[thresholds]\nmin_throughput = -10\n",
             "line 6: thresholds.min_throughput: -10 is not allowed; expected a positive number",
+        ),
+        (
+            "[thresholds]\nmin_throughput = \"101%\"\n",
+            "line 6: thresholds.min_throughput: \"101%\" is not allowed; expected a positive number \
+             of msgs/s or a share of the target rate from \"0%\" (excluded) to \"100%\"",
+        ),
+        (
+            "[thresholds]\nmin_throughput = \"fast\"\n",
+            "line 6: thresholds.min_throughput: \"fast\" is not allowed",
         ),
     ];
     for (extra, expected) in cases {
