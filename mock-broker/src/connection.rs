@@ -210,6 +210,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
                     self.outbox.release_due();
                     self.write_ready().await?;
                 }
+                if let Some(delay) = reason.close_delay() {
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = self.shutdown.cancelled() => {}
+                    }
+                }
                 return Ok(Ending::Closed);
             }
             let release = self.outbox.next_release();
@@ -277,9 +283,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
     }
 
     /// Writes the ready responses, spliced batches straight from the log's memory.
+    ///
+    /// Then flushes: a TLS stream may keep the end of what it accepted in its own buffer
+    /// when the socket is full (on a plain socket this costs nothing).
     async fn write_ready(&mut self) -> std::io::Result<()> {
         if !self.outbox.ready.is_empty() {
             self.stream.write_all_buf(&mut self.outbox.ready).await?;
+            self.stream.flush().await?;
         }
         Ok(())
     }
@@ -354,6 +364,15 @@ impl Close {
         match self {
             Close::Kafka(reason) => reason.kind(),
             Close::Frame(reason) => reason.kind(),
+        }
+    }
+
+    /// How long to keep the connection open after the last response (see
+    /// [`kafka::CloseReason::close_delay`]).
+    fn close_delay(&self) -> Option<Duration> {
+        match self {
+            Close::Kafka(reason) => reason.close_delay(),
+            Close::Frame(_) => None,
         }
     }
 }

@@ -332,3 +332,38 @@ async fn a_frame_protocol_client_cannot_bypass_sasl() {
     );
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn in_a_cluster_metadata_on_a_sasl_listener_names_every_brokers_sasl_port() {
+    let mut config = BrokerConfig::ephemeral();
+    config.brokers = 3;
+    config.listeners.push(
+        "SASL_PLAINTEXT://127.0.0.1:0"
+            .parse::<ListenerSpec>()
+            .unwrap(),
+    );
+    config.sasl_users = vec!["alice:secret".into()];
+    let broker = MockBroker::start(config).await.expect("broker starts");
+    let (protocol, sasl_ports) = &broker.listeners()[0];
+    assert_eq!(*protocol, SecurityProtocol::SaslPlaintext);
+    assert_eq!(sasl_ports.len(), 3);
+    let mut client = KafkaClient::connect(sasl_ports[1]).await;
+    handshake(&mut client, "PLAIN").await;
+    assert_eq!(
+        authenticate(&mut client, b"\0alice\0secret")
+            .await
+            .error_code,
+        0
+    );
+    let metadata = client.call(12, &MetadataRequest::default()).await;
+    let advertised: Vec<u16> = metadata.brokers.iter().map(|b| b.port as u16).collect();
+    let expected: Vec<u16> = sasl_ports.iter().map(SocketAddr::port).collect();
+    assert_eq!(advertised, expected);
+    // The PLAINTEXT listener still advertises the PLAINTEXT ports.
+    let mut plaintext = KafkaClient::connect(broker.local_addr()).await;
+    let metadata = plaintext.call(12, &MetadataRequest::default()).await;
+    let advertised: Vec<u16> = metadata.brokers.iter().map(|b| b.port as u16).collect();
+    let expected: Vec<u16> = broker.broker_addrs().iter().map(SocketAddr::port).collect();
+    assert_eq!(advertised, expected);
+    broker.shutdown().await;
+}

@@ -1,4 +1,4 @@
-//! Real clients (kcat, confluent-kafka, kafkajs) over the broker binary's SSL, SASL_PLAINTEXT
+//! Real clients (kcat, confluent-kafka, kafka-python, kafkajs) over the broker binary's SSL, SASL_PLAINTEXT
 //! (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and SASL_SSL listeners: each produces and reads its
 //! messages back, trusting the CA that `--tls-self-signed` wrote; a wrong password fails with
 //! the authentication error the client reports, Kafka's message in it. Missing clients skip
@@ -177,6 +177,20 @@ impl Case {
         properties
     }
 
+    /// `secure_kafka_python.py`'s options for this case.
+    fn kafka_python(&self, ca: &Path, password: &str) -> Vec<String> {
+        let mut options = vec![format!("security_protocol={}", self.protocol)];
+        if self.protocol.ends_with("SSL") {
+            options.push(format!("ssl_cafile={}", ca.display()));
+        }
+        if let Some(mechanism) = self.mechanism {
+            options.push(format!("sasl_mechanism={mechanism}"));
+            options.push(format!("sasl_plain_username={USER}"));
+            options.push(format!("sasl_plain_password={password}"));
+        }
+        options
+    }
+
     /// `secure_kafkajs.js`'s options for this case.
     fn kafkajs(&self, ca: &Path, password: &str) -> Vec<String> {
         let mut options = Vec::new();
@@ -319,6 +333,44 @@ fn confluent_kafka_produces_and_consumes_over_every_secured_listener_and_reports
         let said = failing(command, "");
         assert!(
             said.contains("authentication failed") && said.contains(message),
+            "{case:?}: {said}"
+        );
+    }
+    assert!(broker.process.terminate());
+}
+
+#[test]
+fn kafka_python_produces_and_consumes_over_every_secured_listener_and_reports_a_wrong_password() {
+    let Some(python) = require(python_with("kafka")) else {
+        return;
+    };
+    let broker = SecuredBroker::start("kafka-python");
+    let script = |address: &str, topic: &str, options: &[String]| {
+        let mut command = Command::new(&python);
+        command
+            .current_dir(clients_dir())
+            .arg("secure_kafka_python.py")
+            .args([address, topic, &COUNT.to_string()])
+            .args(options);
+        command
+    };
+    for case in CASES {
+        let command = script(
+            broker.address(case.protocol),
+            &case.topic("kafka-python"),
+            &case.kafka_python(&broker.ca, PASSWORD),
+        );
+        assert_eq!(consumed(&run_client(command, "")), values(), "{case:?}");
+    }
+    for (case, message) in WRONG {
+        let command = script(
+            broker.address(case.protocol),
+            &case.topic("kafka-python-wrong"),
+            &case.kafka_python(&broker.ca, "wrong"),
+        );
+        let said = failing(command, "");
+        assert!(
+            said.contains("SaslAuthenticationFailedError") && said.contains(message),
             "{case:?}: {said}"
         );
     }

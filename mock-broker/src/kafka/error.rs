@@ -130,6 +130,10 @@ pub(crate) enum CloseReason {
     },
 }
 
+/// Kafka's `connection.failed.authentication.delay.ms` default: how long a connection
+/// whose authentication failed stays open after the failure is answered.
+const FAILED_AUTHENTICATION_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl CloseReason {
     /// What kind of reason it is, for logging each kind apart.
     pub(crate) fn kind(&self) -> &'static str {
@@ -151,6 +155,18 @@ impl CloseReason {
             CloseReason::UnsupportedMechanism { .. } => "kafka: SASL mechanism not served",
             CloseReason::AuthenticationFailed { .. } => "kafka: SASL authentication failed",
         }
+    }
+
+    /// How long to wait between the last response and the close, as Kafka waits after a
+    /// failed authentication (its `connection.failed.authentication.delay.ms`, 100 ms):
+    /// a client that stops reading at the close (kafka-python over TLS does) still gets
+    /// the error that says why.
+    pub(crate) fn close_delay(&self) -> Option<std::time::Duration> {
+        matches!(
+            self,
+            CloseReason::AuthenticationFailed { .. } | CloseReason::UnsupportedMechanism { .. }
+        )
+        .then_some(FAILED_AUTHENTICATION_DELAY)
     }
 }
 
