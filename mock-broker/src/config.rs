@@ -336,6 +336,16 @@ impl BrokerConfig {
         }
     }
 
+    /// The message and header counts a produce frame must stay within, the
+    /// same as a Kafka batch's.
+    pub(crate) fn frame_limits(&self) -> protocol::frame::DecodeLimits {
+        protocol::frame::DecodeLimits {
+            messages: self.max_records_per_batch,
+            headers_per_message: self.max_headers_per_record,
+            headers: self.max_headers_per_batch,
+        }
+    }
+
     /// What the store keeps, from the retention and memory settings.
     pub fn store_limits(&self) -> StoreLimits {
         StoreLimits {
