@@ -634,3 +634,25 @@ async fn a_frame_of_millions_of_headers_is_refused_before_they_are_decoded_even_
     broker.serve_well_behaved("t", "after").await;
     assert_eq!(broker.values("t"), ["before", "after"]);
 }
+
+#[tokio::test]
+async fn a_metadata_request_naming_one_topic_ten_thousand_times_describes_it_once() {
+    use kafka_protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
+    let broker = Broker::start("metadata", &["--partitions", "1000"]);
+    broker.serve_well_behaved("wide", "before").await;
+    // Described each time, the answer would hold ten million partitions (over 250 MB).
+    let request =
+        MetadataRequest::default().with_topics(Some(vec![
+            MetadataRequestTopic::default()
+                .with_name(Some(name("wide")));
+            10_000
+        ]));
+    let mut client = KafkaClient::connect(broker.addr).await;
+    let response = broker
+        .within_memory(16 * 1024, client.call(9, &request))
+        .await;
+    assert_eq!(response.topics.len(), 1, "described once");
+    assert_eq!(response.topics[0].partitions.len(), 1000);
+    broker.serve_well_behaved("wide", "after").await;
+    assert_eq!(broker.values("wide"), ["before", "after"]);
+}
