@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use protocol::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, HEADER_LEN};
 use serde::Deserialize;
 
+use crate::fsync_policy::FsyncPolicy;
+use crate::listener::ListenerSpec;
 use crate::store::{MemoryPolicy, StoreLimits};
 
 /// Everything the broker can be told.
@@ -31,6 +33,16 @@ pub struct BrokerConfig {
     pub admin: Option<SocketAddr>,
     /// Append every recorded message to this file as one JSON line. Default: none.
     pub record_file: Option<PathBuf>,
+    /// When the record file is fsynced: `always` (a response waits for the
+    /// fsync covering what its request wrote), `interval` (in the background,
+    /// every `fsync_interval_ms`) or `never`. Default `interval`.
+    pub fsync: FsyncPolicy,
+    /// How often `fsync = "interval"` syncs the record file, in ms. Default 1000.
+    pub fsync_interval_ms: u64,
+    /// Start empty: the record file is truncated instead of replayed. Default
+    /// false: an existing record file is replayed, and the broker continues
+    /// where it stopped.
+    pub fresh: bool,
     /// Partitions of auto-created topics. Default 1.
     pub partitions: u32,
     /// The most topics the broker holds: creating one more (auto-creation or
@@ -117,6 +129,29 @@ pub struct BrokerConfig {
     /// Kafka's `group.consumer.session.timeout.ms`: how long a consumer-protocol member may
     /// go without a heartbeat before it is fenced, in ms. Default 45000, as Kafka.
     pub group_consumer_session_timeout_ms: u32,
+    /// More listeners beside `listen` (which is PLAINTEXT), as Kafka's `listeners` writes
+    /// them: `SSL://127.0.0.1:9093`, `SASL_SSL://127.0.0.1:9094`, … Every listener serves
+    /// the same brokers; Metadata advertises the address of the listener a client came
+    /// in on. With `brokers` > 1, broker *i* listens on the port *i* − 1 after each one.
+    /// Default: none.
+    pub listeners: Vec<ListenerSpec>,
+    /// The users of the SASL listeners, `NAME:PASSWORD` each (PLAIN, SCRAM-SHA-256 and
+    /// SCRAM-SHA-512 all accept them). Default: none.
+    pub sasl_users: Vec<String>,
+    /// A file of more SASL users, one `NAME:PASSWORD` a line (`#` starts a comment line).
+    /// Default: none.
+    pub sasl_users_file: Option<PathBuf>,
+    /// The PEM certificate chain of the SSL and SASL_SSL listeners (leaf first). Default: none.
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1). Default: none.
+    pub tls_key: Option<PathBuf>,
+    /// Instead of `tls_cert`/`tls_key`: make a CA and a certificate it signs (for
+    /// `localhost`, `127.0.0.1`, `::1` and the listen and advertised hosts) at startup,
+    /// and write the CA's PEM to `tls_ca_file` for clients to trust. Default false.
+    pub tls_self_signed: bool,
+    /// Where `tls_self_signed` writes the CA certificate (PEM). Default: a file named
+    /// after the process id in the temp directory; the path is logged and printed.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -128,6 +163,9 @@ impl Default for BrokerConfig {
             cluster_id: "mock-broker-cluster".into(),
             admin: Some(SocketAddr::from(([127, 0, 0, 1], 9644))),
             record_file: None,
+            fsync: FsyncPolicy::Interval,
+            fsync_interval_ms: 1000,
+            fresh: false,
             partitions: 1,
             max_topics: crate::store::DEFAULT_MAX_TOPICS,
             max_partitions_per_topic: crate::store::DEFAULT_MAX_PARTITIONS_PER_TOPIC,
@@ -153,6 +191,13 @@ impl Default for BrokerConfig {
             shutdown_grace_ms: 5000,
             group_consumer_heartbeat_interval_ms: 5000,
             group_consumer_session_timeout_ms: 45_000,
+            listeners: Vec::new(),
+            sasl_users: Vec::new(),
+            sasl_users_file: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
+            tls_ca_file: None,
         }
     }
 }
@@ -300,6 +345,9 @@ impl BrokerConfig {
                 self.max_memory
             ));
         }
+        if self.fsync_interval_ms == 0 {
+            return Err("fsync_interval_ms is 0; expected at least 1".into());
+        }
         if self.max_connections == 0 || self.max_connections_per_ip == 0 {
             return Err(format!(
                 "max_connections is {} and max_connections_per_ip {}; expected at least 1 each",
@@ -318,6 +366,7 @@ impl BrokerConfig {
                 return Err(format!("{key} is {value}; expected 1 to {}", i32::MAX));
             }
         }
+        self.validate_listeners()?;
         for (index, spec) in self.faults.iter().enumerate() {
             crate::fault::FaultRule::new(spec, self.brokers)
                 .map_err(|e| format!("faults[{index}].{}: {}", e.key, e.reason))?;
@@ -327,6 +376,52 @@ impl BrokerConfig {
 }
 
 impl BrokerConfig {
+    /// Checks the listeners and what their security protocols need.
+    fn validate_listeners(&self) -> Result<(), String> {
+        for listener in &self.listeners {
+            let port = listener.address.port();
+            if port != 0 && u32::from(port) + self.brokers - 1 > 65535 {
+                return Err(format!(
+                    "listener {listener} leaves no room for {} brokers on consecutive ports",
+                    self.brokers
+                ));
+            }
+        }
+        let tls = self.listeners.iter().find(|l| l.protocol.tls());
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) | (None, Some(_)) => {
+                return Err("tls_cert and tls_key go together; give both or neither".into());
+            }
+            (Some(_), Some(_)) if self.tls_self_signed => {
+                return Err(
+                    "tls_self_signed and tls_cert/tls_key are two ways to the same thing; give one"
+                        .into(),
+                );
+            }
+            (None, None) if !self.tls_self_signed => {
+                if let Some(listener) = tls {
+                    return Err(format!(
+                        "listener {listener} needs a certificate: tls_cert and tls_key (--tls-cert FILE --tls-key FILE), or tls_self_signed (--tls-self-signed)"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if let Some(listener) = self.listeners.iter().find(|l| l.protocol.sasl())
+            && self.sasl_users.is_empty()
+            && self.sasl_users_file.is_none()
+        {
+            return Err(format!(
+                "listener {listener} needs users: sasl_users (--sasl-user NAME:PASSWORD) or sasl_users_file (--sasl-users-file FILE)"
+            ));
+        }
+        for entry in &self.sasl_users {
+            crate::sasl::check_entry(entry, "sasl_users (--sasl-user)")
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
     /// The record and header counts a produced batch must stay within.
     pub(crate) fn record_limits(&self) -> crate::record_batch::RecordLimits {
         crate::record_batch::RecordLimits {
@@ -427,6 +522,25 @@ mod tests {
     }
 
     #[test]
+    fn fsync_fresh_and_the_interval_are_read_and_checked() {
+        let path = write(
+            "fsync",
+            "fsync = \"always\"\nfsync_interval_ms = 50\nfresh = true\n",
+        );
+        let config = BrokerConfig::from_toml_file(&path).unwrap();
+        assert_eq!(config.fsync, FsyncPolicy::Always);
+        assert_eq!(config.fsync_interval_ms, 50);
+        assert!(config.fresh);
+        assert_eq!(BrokerConfig::default().fsync, FsyncPolicy::Interval);
+        let path = write("fsync-bad", "fsync = \"sometimes\"\n");
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(err.contains("sometimes") && err.contains("always"), "{err}");
+        let path = write("fsync-zero", "fsync_interval_ms = 0\n");
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(err.contains("fsync_interval_ms is 0"), "{err}");
+    }
+
+    #[test]
     fn admin_can_be_an_address_or_off() {
         let path = write("admin", "admin = \"off\"\n");
         assert_eq!(BrokerConfig::from_toml_file(&path).unwrap().admin, None);
@@ -468,6 +582,52 @@ mod tests {
         );
         let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
         assert!(err.contains("line 3") && err.contains("latncy_ms"), "{err}");
+    }
+
+    #[test]
+    fn listeners_and_their_security_settings_are_read_from_toml() {
+        let path = write(
+            "security",
+            "listeners = [\"SASL_SSL://127.0.0.1:9094\", \"SSL://127.0.0.1:9093\"]\nsasl_users = [\"alice:secret\"]\ntls_self_signed = true\n",
+        );
+        let config = BrokerConfig::from_toml_file(&path).unwrap();
+        assert_eq!(config.listeners.len(), 2);
+        assert_eq!(config.listeners[0].to_string(), "SASL_SSL://127.0.0.1:9094");
+        let path = write("bad-listener", "listeners = [\"TLS://127.0.0.1:9093\"]\n");
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(err.contains("line 1") && err.contains("\"TLS\""), "{err}");
+    }
+
+    #[test]
+    fn secured_listeners_need_their_certificate_and_users() {
+        let mut config = BrokerConfig::ephemeral();
+        config.listeners = vec!["SSL://127.0.0.1:0".parse().unwrap()];
+        let err = config.validate().unwrap_err();
+        assert!(
+            err.contains("SSL://127.0.0.1:0 needs a certificate")
+                && err.contains("--tls-self-signed"),
+            "{err}"
+        );
+        config.tls_cert = Some("cert.pem".into());
+        let err = config.validate().unwrap_err();
+        assert!(err.contains("tls_cert and tls_key go together"), "{err}");
+        config.tls_key = Some("key.pem".into());
+        assert_eq!(config.validate(), Ok(()));
+        config.tls_self_signed = true;
+        assert!(config.validate().unwrap_err().contains("give one"));
+
+        let mut config = BrokerConfig::ephemeral();
+        config.listeners = vec!["SASL_PLAINTEXT://127.0.0.1:0".parse().unwrap()];
+        let err = config.validate().unwrap_err();
+        assert!(
+            err.contains("needs users") && err.contains("--sasl-user"),
+            "{err}"
+        );
+        config.sasl_users = vec!["alice".into()];
+        let err = config.validate().unwrap_err();
+        assert!(err.contains("\"alice\" is not NAME:PASSWORD"), "{err}");
+        config.sasl_users = vec!["alice:secret".into()];
+        assert_eq!(config.validate(), Ok(()));
     }
 
     #[test]

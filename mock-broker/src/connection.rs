@@ -1,5 +1,8 @@
 //! One client connection: the only place the broker's bytes meet the socket.
 //!
+//! The socket is a plain TCP stream or, on an SSL or SASL_SSL listener, the TLS stream
+//! over it (the handshake is done before, in `tls/`): the code here only reads and writes.
+//!
 //! The connection owns the socket, the read buffer, the outbox of responses
 //! (some held back by a latency fault) and the idle timer. The first four
 //! bytes decide the protocol for the connection's whole life (see
@@ -14,12 +17,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::fault::Condition;
+use crate::listener::SecurityProtocol;
 use crate::outgoing::Outgoing;
 use crate::request_timer::{Expiry, RequestTimer};
 use crate::state::BrokerState;
@@ -33,15 +36,30 @@ const READ_CHUNK: usize = 64 * 1024;
 /// responses are not destroyed by a TCP reset (see [`linger`]).
 const LINGER: Duration = Duration::from_secs(2);
 
+/// Where a connection came in: which broker, which of its listeners.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Arrival {
+    /// The client's address.
+    pub(crate) peer: SocketAddr,
+    /// The broker that accepted it.
+    pub(crate) node_id: i32,
+    /// The listener, as an index into each broker's endpoints.
+    pub(crate) endpoint: usize,
+    /// The listener's security protocol.
+    pub(crate) protocol: SecurityProtocol,
+}
+
 /// Serves one client until it leaves, breaks the protocol, or the broker shuts down.
-pub(crate) async fn serve(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    node_id: i32,
+///
+/// `stream` is the socket, or the TLS stream over it on an SSL or SASL_SSL listener: the
+/// connection only reads and writes bytes.
+pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    arrival: Arrival,
     state: Arc<BrokerState>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let _ = stream.set_nodelay(true);
+    let Arrival { peer, node_id, .. } = arrival;
     let mut condition = state.faults.condition(node_id);
     let mut buffer = BytesMut::with_capacity(READ_CHUNK);
     let idle_timeout = state.config.idle_timeout();
@@ -88,9 +106,20 @@ pub(crate) async fn serve(
         timer.handled(false, true, last_read);
     }
     let handler = if protocol::frame::starts_with_magic(&buffer) {
+        if arrival.protocol.sasl() {
+            // The frame protocol has no authentication: serving it here would let a
+            // client past the listener's SASL.
+            tracing::warn!(%peer, listener = %arrival.protocol, "a frame-protocol client connected to a SASL listener; the frame protocol is served on PLAINTEXT and SSL listeners only; closing the connection");
+            return Ok(());
+        }
         Handler::Frames(frame::Session::new(peer, node_id))
     } else {
-        Handler::Kafka(kafka::Session::new(peer, node_id))
+        Handler::Kafka(kafka::Session::on_listener(
+            peer,
+            node_id,
+            arrival.endpoint,
+            arrival.protocol.sasl(),
+        ))
     };
     let mut connection = Connection {
         stream,
@@ -117,8 +146,8 @@ enum Ending {
 }
 
 /// One connection's socket, input and output.
-struct Connection<'a> {
-    stream: TcpStream,
+struct Connection<'a, S> {
+    stream: S,
     buffer: BytesMut,
     outbox: Outbox,
     condition: &'a mut watch::Receiver<Condition>,
@@ -126,7 +155,7 @@ struct Connection<'a> {
     peer: SocketAddr,
 }
 
-impl Connection<'_> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
     /// Reads, handles and answers requests until the connection ends; `timer`
     /// and `last_read` go on from what was read before the protocol was known.
     async fn run(
@@ -165,6 +194,12 @@ impl Connection<'_> {
                 late.as_mut().reset(at.into());
             }
             armed = deadline;
+            // Nothing is acknowledged before the record file holds it durably
+            // (`--fsync always`): one wait covers every request of this read.
+            if let Err(failed) = state.durable().await {
+                tracing::error!(peer = %self.peer, reason = %failed, "closing the connection unanswered: the record file is not durable");
+                return Ok(Ending::Closed);
+            }
             self.outbox.release_due();
             self.write_ready().await?;
             if let Some(reason) = close {
@@ -378,8 +413,8 @@ fn refuse_late(state: &BrokerState, peer: SocketAddr, expiry: Expiry, pending: u
 }
 
 /// Reads what the socket has; 0 at end of stream or when the broker shuts down.
-async fn read_more(
-    stream: &mut TcpStream,
+async fn read_more<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buffer: &mut BytesMut,
     shutdown: &CancellationToken,
 ) -> std::io::Result<usize> {
@@ -399,7 +434,7 @@ async fn read_more(
 /// yet, such as the error response explaining why it is being disconnected.
 /// So: send FIN after the last response, then discard input until the peer
 /// closes too, for at most [`LINGER`].
-async fn linger(mut stream: TcpStream) {
+async fn linger<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
     let _ = stream.shutdown().await;
     let mut scratch = [0u8; 8192];
     let drain = async {

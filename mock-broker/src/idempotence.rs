@@ -85,6 +85,16 @@ impl Producers {
         1000 + self.next_id
     }
 
+    /// The record file says `id` was handed out with `epoch` (or wrote at it):
+    /// the id is never handed out again, and the epoch becomes its current one
+    /// unless it has a later one already. Used by the replay.
+    pub(crate) fn replayed(&mut self, id: i64, epoch: i16) {
+        self.next_id = self.next_id.max(id - 1000);
+        if self.epochs.get(&id).is_none_or(|&current| current < epoch) {
+            self.register(id, epoch);
+        }
+    }
+
     /// The transaction coordinator gave `id` the epoch `epoch`: batches at
     /// that epoch are accepted from sequence 0 on, older epochs are refused.
     pub(crate) fn register(&mut self, id: i64, epoch: i16) {
@@ -336,6 +346,24 @@ mod tests {
             Verdict::Refuse(ResponseError::InvalidProducerEpoch, _)
         ));
         append(&mut producers, id, 1, 0, 1, 3);
+    }
+
+    #[test]
+    fn a_replayed_producer_keeps_its_epoch_and_batches_and_its_id_is_not_handed_out_again() {
+        let mut producers = Producers::default();
+        producers.replayed(1005, 2);
+        producers.appended(1005, 2, P, 0, 3, 40);
+        producers.replayed(1005, 1);
+        assert_eq!(
+            producers.check(1005, 2, P, 0, 3),
+            Verdict::Duplicate { base_offset: 40 }
+        );
+        assert_eq!(producers.check(1005, 2, P, 3, 1), Verdict::Append);
+        assert!(matches!(
+            producers.check(1005, 1, P, 3, 1),
+            Verdict::Refuse(ResponseError::InvalidProducerEpoch, _)
+        ));
+        assert_eq!(producers.init(), (1006, 0));
     }
 
     #[test]

@@ -37,6 +37,16 @@ struct Args {
     /// Append every recorded message to FILE as one JSON line.
     #[arg(long, value_name = "FILE")]
     record_file: Option<PathBuf>,
+    /// When the record file is fsynced: "always" (responses wait for it), "interval", "never"
+    /// [default: interval].
+    #[arg(long, value_name = "POLICY")]
+    fsync: Option<mock_broker::FsyncPolicy>,
+    /// How often --fsync interval syncs the record file, in ms [default: 1000].
+    #[arg(long, value_name = "MS")]
+    fsync_interval_ms: Option<u64>,
+    /// Start empty: truncate the record file instead of replaying it.
+    #[arg(long)]
+    fresh: bool,
     /// Partitions of auto-created topics [default: 1].
     #[arg(long, value_name = "N")]
     partitions: Option<u32>,
@@ -116,6 +126,29 @@ struct Args {
     /// Refuse produce requests for topics that do not exist instead of creating them.
     #[arg(long)]
     no_auto_create_topics: bool,
+    /// Another listener, as Kafka writes them: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+    /// with an address, e.g. SASL_SSL://127.0.0.1:9094; repeatable [default: none].
+    #[arg(long, value_name = "PROTOCOL://ADDR")]
+    listener: Vec<mock_broker::ListenerSpec>,
+    /// A user of the SASL listeners (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); repeatable.
+    #[arg(long, value_name = "NAME:PASSWORD")]
+    sasl_user: Vec<String>,
+    /// A file of SASL users, one NAME:PASSWORD a line.
+    #[arg(long, value_name = "FILE")]
+    sasl_users_file: Option<PathBuf>,
+    /// PEM certificate chain of the SSL and SASL_SSL listeners.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Make a CA and a certificate it signs at startup, for local use; the CA's PEM is
+    /// written to --tls-ca-file (default: a file in the temp directory) and printed.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls_self_signed: bool,
+    /// Where --tls-self-signed writes the CA certificate (PEM).
+    #[arg(long, value_name = "FILE")]
+    tls_ca_file: Option<PathBuf>,
 }
 
 impl Args {
@@ -143,6 +176,15 @@ impl Args {
         }
         if let Some(path) = &self.record_file {
             config.record_file = Some(path.clone());
+        }
+        if let Some(policy) = self.fsync {
+            config.fsync = policy;
+        }
+        if let Some(ms) = self.fsync_interval_ms {
+            config.fsync_interval_ms = ms;
+        }
+        if self.fresh {
+            config.fresh = true;
         }
         if let Some(partitions) = self.partitions {
             config.partitions = partitions;
@@ -216,6 +258,29 @@ impl Args {
         if self.no_auto_create_topics {
             config.auto_create_topics = false;
         }
+        // Lists given as flags replace the file's.
+        if !self.listener.is_empty() {
+            config.listeners = self.listener.clone();
+        }
+        if !self.sasl_user.is_empty() {
+            config.sasl_users = self.sasl_user.clone();
+        }
+        if let Some(path) = &self.sasl_users_file {
+            config.sasl_users_file = Some(path.clone());
+        }
+        if self.tls_cert.is_some() {
+            config.tls_cert = self.tls_cert.clone();
+            config.tls_key = self.tls_key.clone();
+            config.tls_self_signed = false;
+        }
+        if self.tls_self_signed {
+            config.tls_self_signed = true;
+            config.tls_cert = None;
+            config.tls_key = None;
+        }
+        if let Some(path) = &self.tls_ca_file {
+            config.tls_ca_file = Some(path.clone());
+        }
         config
             .validate()
             .map_err(|reason| anyhow::anyhow!("invalid broker configuration: {reason}"))?;
@@ -266,6 +331,13 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     println!("mock-broker listening on {}", broker.bootstrap_servers());
     if let Some(admin) = broker.admin_addr() {
         println!("admin API on http://{admin}");
+    }
+    for (protocol, addrs) in broker.listeners() {
+        let addrs: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+        println!("{protocol} listener on {}", addrs.join(","));
+    }
+    if let Some(path) = broker.tls_ca_file() {
+        println!("TLS CA certificate in {}", path.display());
     }
     signals.recv().await;
     tracing::info!("shutting down: no new connections, finishing requests in flight");

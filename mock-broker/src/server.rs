@@ -4,16 +4,33 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::connection;
+use crate::connection::{self, Arrival};
 use crate::connection_limits::ConnectionLimits;
+use crate::listener::SecurityProtocol;
 use crate::state::BrokerState;
 
+/// One bound listener of one broker.
+pub(crate) struct Listening {
+    /// The socket accepting connections.
+    pub(crate) listener: TcpListener,
+    /// The broker it belongs to.
+    pub(crate) node_id: i32,
+    /// Which of the broker's endpoints it is.
+    pub(crate) endpoint: usize,
+    /// Its security protocol.
+    pub(crate) protocol: SecurityProtocol,
+}
+
 /// Runs every accept loop and the admin API; on shutdown waits for all connections to finish.
+///
+/// `tls` is the acceptor of the SSL and SASL_SSL listeners (there is one if they exist).
 pub(crate) async fn run(
-    listeners: Vec<(TcpListener, i32)>,
+    listeners: Vec<Listening>,
+    tls: Option<TlsAcceptor>,
     admin: Option<TcpListener>,
     state: Arc<BrokerState>,
     shutdown: CancellationToken,
@@ -23,10 +40,15 @@ pub(crate) async fn run(
         state.config.max_connections_per_ip,
     );
     let tasks = TaskTracker::new();
-    for (listener, node_id) in listeners {
+    for listening in listeners {
+        let tls = if listening.protocol.tls() {
+            Some(tls.clone().expect("TLS listeners come with an acceptor"))
+        } else {
+            None
+        };
         tasks.spawn(accept_loop(
-            listener,
-            node_id,
+            listening,
+            tls,
             state.clone(),
             limit.clone(),
             tasks.clone(),
@@ -78,17 +100,23 @@ async fn apply_retention(state: &BrokerState, shutdown: CancellationToken) {
     }
 }
 
-/// One broker's accept loop: a connection past `max_connections` (over all
-/// brokers) or `max_connections_per_ip` is closed at once, the refusal
-/// counted and logged.
+/// One listener's accept loop: a connection past `max_connections` (over all
+/// brokers and listeners) or `max_connections_per_ip` is closed at once, the
+/// refusal counted and logged.
 async fn accept_loop(
-    listener: TcpListener,
-    node_id: i32,
+    listening: Listening,
+    tls: Option<TlsAcceptor>,
     state: Arc<BrokerState>,
     limit: Arc<ConnectionLimits>,
     connections: TaskTracker,
     shutdown: CancellationToken,
 ) {
+    let Listening {
+        listener,
+        node_id,
+        endpoint,
+        protocol,
+    } = listening;
     let condition = state.faults.condition(node_id);
     loop {
         let (stream, peer) = tokio::select! {
@@ -121,13 +149,29 @@ async fn accept_loop(
                 continue;
             }
         };
-        tracing::debug!(node_id, %peer, "client connected");
+        tracing::debug!(node_id, %peer, listener = %protocol, "client connected");
+        let _ = stream.set_nodelay(true);
         let state = state.clone();
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
+        let arrival = Arrival {
+            peer,
+            node_id,
+            endpoint,
+            protocol,
+        };
         connections.spawn(async move {
             let _open = state.stats.connection_opened();
-            if let Err(e) = connection::serve(stream, peer, node_id, state.clone(), shutdown).await
-            {
+            let served = match tls {
+                None => connection::serve(stream, arrival, state.clone(), shutdown).await,
+                Some(tls) => match crate::tls::accept(&tls, stream, peer, protocol).await {
+                    Some(stream) => {
+                        connection::serve(stream, arrival, state.clone(), shutdown).await
+                    }
+                    None => Ok(()),
+                },
+            };
+            if let Err(e) = served {
                 tracing::debug!(node_id, %peer, error = %e, "connection ended with an error");
             }
             tracing::debug!(node_id, %peer, "client disconnected");

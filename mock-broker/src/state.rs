@@ -6,7 +6,8 @@
 //! (`store/`), the idempotent producers (`idempotence.rs`), the fault rules
 //! (`fault/`), the cluster, the counters and the consumer groups
 //! (`group_service.rs` around the pure `group/`) and the transactions
-//! (`txn_service.rs` around the pure `txn/`) sit here, side by side.
+//! (`txn_service.rs` around the pure `txn/`) and the SASL users (`sasl/`) sit
+//! here, side by side.
 
 use std::sync::{Arc, Mutex};
 
@@ -16,7 +17,10 @@ use crate::fault::Faults;
 use crate::group::GroupConfig;
 use crate::group_service::GroupService;
 use crate::idempotence::Producers;
+use crate::record_file::RecordFile;
+use crate::record_line::EventLine;
 use crate::refusals::Refusals;
+use crate::sasl::Credentials;
 use crate::stats::Stats;
 use crate::store::RecordStore;
 use crate::txn::TxnConfig;
@@ -43,6 +47,14 @@ pub(crate) struct BrokerState {
     pub(crate) groups: Arc<GroupService>,
     /// The transaction coordinator.
     pub(crate) txns: TxnService,
+    /// The users of the SASL listeners.
+    pub(crate) credentials: Credentials,
+    /// The CA certificate (PEM) that `tls_self_signed` made, which the admin API serves.
+    pub(crate) tls_ca_pem: Option<String>,
+    /// The `--record-file`, also the store's sink: connections wait on it for
+    /// durability (`--fsync always`) before answering. Set by `MockBroker::start`
+    /// after the replay, before anything is served.
+    pub(crate) record_file: Option<Arc<RecordFile>>,
 }
 
 impl BrokerState {
@@ -74,6 +86,8 @@ impl BrokerState {
         for spec in &config.faults {
             faults.add(spec.clone()).map_err(|e| e.to_string())?;
         }
+        let credentials = Credentials::load(&config.sasl_users, config.sasl_users_file.as_deref())
+            .map_err(|e| e.to_string())?;
         Ok(BrokerState {
             refusals: Refusals::new(stats.clone()),
             groups,
@@ -84,7 +98,29 @@ impl BrokerState {
             producers: Default::default(),
             faults,
             txns: TxnService::new(TxnConfig::default()),
+            credentials,
+            tls_ca_pem: None,
+            record_file: None,
         })
+    }
+
+    /// Notes `event` in the record file, if there is one, for a replay.
+    pub(crate) fn note(&self, event: &EventLine) {
+        if let Some(file) = &self.record_file {
+            file.note(event);
+        }
+    }
+
+    /// Waits until everything written to the record file so far is durable, as
+    /// `--fsync` asks (only `always` waits); at once without a record file.
+    ///
+    /// # Errors
+    /// The fsync failure that makes it impossible: responses must not be sent.
+    pub(crate) async fn durable(&self) -> Result<(), Arc<str>> {
+        match &self.record_file {
+            Some(file) => file.durable().await,
+            None => Ok(()),
+        }
     }
 
     /// The parts ending a transaction writes to (markers, offsets, producer epochs).
@@ -94,6 +130,7 @@ impl BrokerState {
             groups: &self.groups,
             producers: &self.producers,
             cluster: &self.cluster,
+            record_file: self.record_file.as_deref(),
         }
     }
 }

@@ -22,6 +22,8 @@ use crate::cluster::Cluster;
 use crate::group::CommittedOffset;
 use crate::group_service::GroupService;
 use crate::idempotence::Producers;
+use crate::record_file::RecordFile;
+use crate::record_line::EventLine;
 use crate::store::{ClientInfo, Protocol, RecordStore};
 use crate::txn::{Completion, TxnConfig, TxnCoordinator};
 
@@ -44,6 +46,8 @@ pub(crate) struct TxnEffects<'a> {
     pub(crate) producers: &'a Mutex<Producers>,
     /// Partition leaders, for the leader epoch a marker is stamped with.
     pub(crate) cluster: &'a Cluster,
+    /// The record file, where producer epochs and committed offsets are noted for a replay.
+    pub(crate) record_file: Option<&'a RecordFile>,
 }
 
 impl TxnEffects<'_> {
@@ -58,6 +62,12 @@ impl TxnEffects<'_> {
             .lock()
             .expect("producers lock")
             .register(producer_id, epoch);
+        if let Some(file) = self.record_file {
+            file.note(&EventLine::Producer {
+                producer_id,
+                producer_epoch: epoch,
+            });
+        }
     }
 }
 
@@ -200,6 +210,16 @@ pub(crate) fn complete(
                 )
             })
             .collect();
+        if let Some(file) = effects.record_file {
+            for (topic, partition, committed) in &offsets {
+                file.note(&EventLine::offset_commit(
+                    &group.group_id,
+                    topic,
+                    *partition,
+                    committed,
+                ));
+            }
+        }
         effects.groups.call(|groups, now| {
             groups.commit_transactional(&group.group_id, offsets, now);
             ((), Vec::new())

@@ -473,9 +473,23 @@ async fn the_record_file_holds_one_json_line_per_record_exactly_as_the_api_serve
     // Each record is in the file before the producer is acknowledged.
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.ends_with('\n'), "{text}");
-    let from_file: Vec<Value> = text
+    let lines: Vec<Value> = text
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    // Topic lines come first; record lines are the API's objects plus the
+    // append's `base_offset` (each record here arrived alone).
+    let kinds: Vec<&str> = lines.iter().filter_map(|l| l["kind"].as_str()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "topic").count(), 2, "{text}");
+    let from_file: Vec<Value> = lines
+        .iter()
+        .filter(|l| l.get("kind").is_none())
+        .map(|l| {
+            let mut record = l.clone();
+            let base = record.as_object_mut().unwrap().remove("base_offset");
+            assert_eq!(base.as_ref(), Some(&record["offset"]), "{l}");
+            record
+        })
         .collect();
     let mut from_api = Vec::new();
     for topic in ["t", "u"] {

@@ -953,3 +953,62 @@ mod wire {
         assert_ne!(outcome(&late).0, 0, "no transaction is open for it");
     }
 }
+
+/// After `kill -9` and a restart on the same `--record-file`, a committed transaction reads as
+/// committed, and the one left open (its coordinator's state is not in the file) is aborted with a
+/// marker the file then holds, so read_committed consumers get past it.
+#[test]
+fn a_restart_replays_a_committed_transaction_and_aborts_the_one_left_open() {
+    let dir = std::env::temp_dir().join(format!("txn-replay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("records.jsonl");
+    let args = [
+        "--partitions",
+        "1",
+        "--record-file",
+        file.to_str().unwrap(),
+        "--fsync",
+        "always",
+    ];
+    let topic = "txn-replayed";
+    let broker = BrokerProcess::start(&args);
+    let producer = transactional_producer(&broker, "txn-replay", &[("message.timeout.ms", "2000")]);
+    producer.begin_transaction().unwrap();
+    send(&producer, topic, 0, "committed-1");
+    producer.commit_transaction(TIMEOUT).unwrap();
+    producer.begin_transaction().unwrap();
+    send(&producer, topic, 0, "left-open");
+    drop(broker); // kill -9 in the middle of the second transaction
+    drop(producer);
+
+    let broker = BrokerProcess::start(&args);
+    let states = states(&broker, topic);
+    assert_eq!(states["committed-1"], "committed", "{states:?}");
+    assert_eq!(states["left-open"], "aborted", "{states:?}");
+    let plain: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.address)
+        .set("message.timeout.ms", TIMEOUT.as_millis().to_string())
+        .create()
+        .unwrap();
+    send(&plain, topic, 0, "after");
+    let reader = consumer(&broker.address, topic, 1, "read_committed");
+    let read = read_until(
+        &reader,
+        "read_committed reads past the aborted transaction",
+        |read| values(read).contains(&"after"),
+    );
+    assert_eq!(values(&read), ["committed-1", "after"]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let abort_marker = text.lines().any(|line| {
+        line.contains(r#""control":true"#)
+            && line.contains(r#""transaction":"aborted""#)
+            && line.contains("mock-broker-replay")
+    });
+    assert!(
+        abort_marker,
+        "no ABORT marker written by the replay:\n{text}"
+    );
+    assert!(broker.terminate());
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -9,6 +9,7 @@ use kafka_protocol::messages::delete_groups_response::{
 
 use super::context::Ctx;
 use super::group_coordinator::coordinates;
+use crate::record_line::EventLine;
 
 /// Serves a DeleteGroups.
 pub(crate) fn handle(
@@ -28,6 +29,11 @@ pub(crate) fn handle(
             .groups
             .call(|coordinator, _| (coordinator.delete_groups(&ids), Vec::new()))
     };
+    for (group, _) in deleted.iter().filter(|(_, error)| error.is_none()) {
+        ctx.state.note(&EventLine::GroupDeleted {
+            group: group.clone(),
+        });
+    }
     let results = ours
         .into_iter()
         .zip(deleted)

@@ -101,6 +101,33 @@ pub(crate) enum CloseReason {
     /// A `disconnect` fault.
     #[error(transparent)]
     Fault(#[from] FaultDisconnect),
+    /// A request other than the SASL steps (and ApiVersions before the handshake) on a
+    /// SASL listener before authentication completed, in Kafka's words.
+    #[error(
+        "unexpected Kafka request of type {api:?} during {during} (a SASL listener serves nothing else before the client authenticates; is the client configured for SASL?)"
+    )]
+    Unauthenticated {
+        /// The API asked for.
+        api: ApiKey,
+        /// `SASL handshake` or `SASL authentication`.
+        during: &'static str,
+    },
+    /// A SaslHandshake naming a mechanism the broker does not serve.
+    #[error(
+        "SASL mechanism {asked:?} requested by the client is not served (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 are)"
+    )]
+    UnsupportedMechanism {
+        /// The mechanism asked for.
+        asked: String,
+    },
+    /// A SASL exchange that failed (its SaslAuthenticate error response is sent first).
+    #[error("SASL {mechanism} authentication failed: {reason}")]
+    AuthenticationFailed {
+        /// The mechanism.
+        mechanism: crate::sasl::Mechanism,
+        /// Why, for the log only.
+        reason: String,
+    },
 }
 
 impl CloseReason {
@@ -120,6 +147,9 @@ impl CloseReason {
             CloseReason::NoHandler { .. } => "kafka: no handler",
             CloseReason::Encode { .. } => "kafka: cannot encode",
             CloseReason::Fault(_) => "kafka: disconnect fault",
+            CloseReason::Unauthenticated { .. } => "kafka: request before SASL authentication",
+            CloseReason::UnsupportedMechanism { .. } => "kafka: SASL mechanism not served",
+            CloseReason::AuthenticationFailed { .. } => "kafka: SASL authentication failed",
         }
     }
 }
@@ -137,7 +167,7 @@ impl From<SizePrefixError> for CloseReason {
 fn foreign_client(foreign: &protocol::foreign::Foreign) -> &'static str {
     match foreign {
         protocol::foreign::Foreign::Tls => {
-            "a TLS client connected to this plaintext listener (the client is configured for SSL or SASL_SSL; the mock broker serves PLAINTEXT)"
+            "a TLS client connected to this plaintext listener (the client is configured for SSL or SASL_SSL; TLS is served on the listeners given as --listener SSL://ADDR or SASL_SSL://ADDR)"
         }
         _ => {
             "an HTTP client connected to the Kafka port (the admin API is served on its own address, --admin)"

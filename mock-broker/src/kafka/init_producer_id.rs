@@ -6,6 +6,7 @@ use kafka_protocol::messages::init_producer_id_response::InitProducerIdResponse;
 
 use super::context::Ctx;
 use super::group_coordinator::coordinates_transaction;
+use crate::record_line::EventLine;
 use crate::store::Protocol;
 use crate::txn::{InitOutcome, ProducerIdAndEpoch, TxnApi, for_client};
 use crate::txn_service::complete;
@@ -27,7 +28,7 @@ pub(crate) fn handle(
             .map_err(|e| for_client(e, TxnApi::InitProducerId, version)),
         None => {
             let mut producers = ctx.state.producers.lock().expect("producers lock");
-            if request.producer_id.0 >= 0 {
+            let result = if request.producer_id.0 >= 0 {
                 // PRODUCER_FENCED exists from v4 on; older clients understand INVALID_PRODUCER_EPOCH.
                 let fenced = if version >= 4 {
                     ResponseError::ProducerFenced
@@ -37,7 +38,15 @@ pub(crate) fn handle(
                 producers.bump(request.producer_id.0, request.producer_epoch, fenced)
             } else {
                 Ok(producers.init())
+            };
+            drop(producers);
+            if let Ok((producer_id, producer_epoch)) = result {
+                ctx.state.note(&EventLine::Producer {
+                    producer_id,
+                    producer_epoch,
+                });
             }
+            result
         }
     };
     match result {

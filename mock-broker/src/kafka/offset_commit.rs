@@ -12,7 +12,8 @@ use kafka_protocol::messages::offset_commit_response::{
 
 use super::context::{Ctx, scope_covers};
 use super::group_coordinator::coordinates;
-use crate::group::{CommitRequest, OffsetToCommit};
+use crate::group::{CommitRequest, CommittedOffset, OffsetToCommit};
+use crate::record_line::EventLine;
 use crate::store::RecordStore;
 
 /// Whether the request commits `partition` of `topic` (each `None` = any), for fault rules.
@@ -69,15 +70,32 @@ pub(crate) fn handle(
         group_instance_id: request.group_instance_id.as_ref().map(ToString::to_string),
         offsets,
     };
-    let mut results = if commit.offsets.is_empty() {
+    let results = if commit.offsets.is_empty() {
         Vec::new()
     } else {
         ctx.state.groups.call(|coordinator, now| {
             let results = coordinator.commit_offsets_at_version(&commit, version, now);
             (results, Vec::new())
         })
+    };
+    let now = crate::clock::now_ms();
+    for (offset, result) in commit.offsets.iter().zip(&results) {
+        if result.error.is_none() {
+            let committed = CommittedOffset {
+                offset: offset.offset,
+                leader_epoch: offset.leader_epoch,
+                metadata: offset.metadata.clone().unwrap_or_default(),
+                commit_timestamp_ms: now,
+            };
+            ctx.state.note(&EventLine::offset_commit(
+                &commit.group_id,
+                &offset.topic,
+                offset.partition,
+                &committed,
+            ));
+        }
     }
-    .into_iter();
+    let mut results = results.into_iter();
     for error in &mut errors {
         if error.is_none() {
             *error = results.next().and_then(|r| r.error);

@@ -10,6 +10,7 @@ use kafka_protocol::messages::offset_delete_response::{
 use super::context::{Ctx, scope_covers};
 use super::group_coordinator::coordinates;
 use super::offset_commit::partition_exists;
+use crate::record_line::EventLine;
 
 /// Whether the request names `partition` of `topic` (each `None` = any), for fault rules.
 pub(crate) fn touches(
@@ -53,6 +54,13 @@ pub(crate) fn handle(
         Ok(results) => results,
         Err(error) => return refused(&request, error),
     };
+    for deleted in results.iter().filter(|r| r.error.is_none()) {
+        ctx.state.note(&EventLine::OffsetDelete {
+            group: group_id.clone(),
+            topic: deleted.topic.clone(),
+            partition: deleted.partition,
+        });
+    }
     let mut results = results.into_iter();
     let topics = request
         .topics

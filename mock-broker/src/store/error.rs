@@ -4,6 +4,21 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// A replayed batch does not start at its partition's next offset: the
+    /// record file misses or repeats records.
+    #[error(
+        "topic {topic:?} partition {partition}: the batch starts at offset {offset}, but the partition's next offset is {next}"
+    )]
+    NotNextOffset {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// The batch's first offset.
+        offset: i64,
+        /// The partition's next offset.
+        next: i64,
+    },
     /// The record sink (`--record-file`) failed; nothing was appended.
     #[error("cannot write the record file: {0}")]
     Sink(String),

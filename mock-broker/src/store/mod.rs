@@ -27,9 +27,10 @@ pub use limits::{
 };
 pub(crate) use log_entry::LogEntry;
 pub use record_store::RecordStore;
-pub use sink::RecordSink;
+pub use sink::{RecordSink, StoreEvent};
 pub use stored_record::{ClientInfo, NewRecord, ProducerInfo, Protocol, StoredRecord};
 pub use topic_config::{MAX_MESSAGE_BYTES, RETENTION_BYTES, RETENTION_MS, TopicConfig};
+pub(crate) use topic_log::ReplayedBatch;
 pub use topic_log::{FetchView, NewTopic, PartitionInfo, TopicInfo, TopicLog};
 pub use txn_index::TxnRecordState;
 

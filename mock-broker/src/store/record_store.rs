@@ -11,7 +11,7 @@ use super::append_signal::AppendSignal;
 use super::error::StoreError;
 use super::limits::{MemoryStats, StoreLimits};
 use super::retention::Retention;
-use super::sink::RecordSink;
+use super::sink::{RecordSink, StoreEvent};
 use super::stored_record::StoredRecord;
 use super::topic_log::{NewTopic, TopicInfo, TopicLog};
 
@@ -59,8 +59,22 @@ impl RecordStore {
     }
 
     /// Sends every record appended from now on to `sink` as well (topics created from now on).
+    /// Topics that exist already (replayed from the record file) write there from now on too.
     pub fn set_sink(&self, sink: Arc<dyn RecordSink>) {
-        *self.inner.sink.write().expect("sink lock") = Some(sink);
+        *self.inner.sink.write().expect("sink lock") = Some(sink.clone());
+        for topic in self.inner.topics.read().expect("topics lock").values() {
+            topic.set_sink(sink.clone());
+        }
+    }
+
+    /// Tells the sink, if there is one, about `event`; a failure is logged.
+    fn announce(&self, event: StoreEvent<'_>) {
+        let sink = self.inner.sink.read().expect("sink lock").clone();
+        if let Some(sink) = sink
+            && let Err(e) = sink.event(event)
+        {
+            tracing::error!(error = %e, ?event, "cannot write a topic change to the record file; a replay will not know it");
+        }
     }
 
     /// The partition count topics get when auto-created.
@@ -78,6 +92,7 @@ impl RecordStore {
         let removed = self.inner.topics.write().expect("topics lock").remove(name);
         if removed.is_some() {
             tracing::info!(topic = name, "deleted topic");
+            self.announce(StoreEvent::TopicDeleted { topic: name });
         }
         removed.is_some()
     }
@@ -86,6 +101,7 @@ impl RecordStore {
     pub fn reset(&self) {
         self.inner.topics.write().expect("topics lock").clear();
         tracing::info!("deleted every topic");
+        self.announce(StoreEvent::Reset);
     }
 
     /// The topic, created with the default partition count if auto-creation is on.
@@ -185,15 +201,48 @@ impl RecordStore {
     }
 
     fn new_topic(&self, name: &str, spec: NewTopic) -> Arc<TopicLog> {
+        self.new_topic_with_id(name, spec, uuid::Uuid::new_v4())
+    }
+
+    fn new_topic_with_id(&self, name: &str, spec: NewTopic, id: uuid::Uuid) -> Arc<TopicLog> {
         tracing::info!(topic = name, partitions = spec.partitions, "created topic");
         let sink = self.inner.sink.read().expect("sink lock").clone();
-        Arc::new(TopicLog::new(
+        let topic = Arc::new(TopicLog::new(
             name,
             spec,
+            id,
             sink,
             self.inner.appended.clone(),
             self.inner.retention.clone(),
-        ))
+        ));
+        self.announce(StoreEvent::TopicCreated {
+            topic: name,
+            id,
+            partitions: topic.partition_count(),
+            replication_factor: topic.replication_factor(),
+            config: topic.config().overrides(),
+        });
+        topic
+    }
+
+    /// Creates `name` again as the record file says it was: `spec`, with the
+    /// topic id it had; a topic of that name is replaced. Used by the replay,
+    /// before the sink is set, within the store's limits.
+    ///
+    /// # Errors
+    /// [`StoreError::TooManyTopics`] or [`StoreError::TooManyPartitions`].
+    pub(crate) fn restore_topic(
+        &self,
+        name: &str,
+        spec: NewTopic,
+        id: uuid::Uuid,
+    ) -> Result<Arc<TopicLog>, StoreError> {
+        let mut topics = self.inner.topics.write().expect("topics lock");
+        topics.remove(name);
+        self.check_room(name, spec.partitions, topics.len())?;
+        let topic = self.new_topic_with_id(name, spec, id);
+        topics.insert(name.to_string(), topic.clone());
+        Ok(topic)
     }
 
     /// The topic, if it exists.

@@ -2,7 +2,7 @@
 //! own lock), reads and offset lookups.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -13,7 +13,7 @@ use super::limits::StoreLimits;
 use super::log_entry::LogEntry;
 use super::partition_log::PartitionLog;
 use super::retention::Retention;
-use super::sink::RecordSink;
+use super::sink::{RecordSink, StoreEvent};
 use super::stored_record::{ClientInfo, NewRecord, ProducerInfo, StoredRecord};
 use super::topic_config::{SharedConfig, TopicConfig};
 use super::txn_index::AbortedTxn;
@@ -83,6 +83,25 @@ pub struct FetchView {
     pub(crate) aborted: Vec<AbortedTxn>,
 }
 
+/// A batch read back from the record file, to put where it was ([`TopicLog::replay`]).
+#[derive(Debug)]
+pub(crate) struct ReplayedBatch {
+    /// The partition it was appended to.
+    pub(crate) partition: u32,
+    /// The offset of its first record.
+    pub(crate) base_offset: i64,
+    /// Its records, in offset order (at least one).
+    pub(crate) records: Vec<NewRecord>,
+    /// Whether it belonged to a transaction.
+    pub(crate) transactional: bool,
+    /// Whether it is a transaction marker (its one record the control record).
+    pub(crate) control: bool,
+    /// When the broker first received it.
+    pub(crate) receive_time: i64,
+    /// Who sent it.
+    pub(crate) client: Arc<ClientInfo>,
+}
+
 /// One topic's partitions.
 ///
 /// Partitions can be added (Kafka's CreatePartitions) but never removed:
@@ -93,7 +112,8 @@ pub struct TopicLog {
     name: String,
     id: uuid::Uuid,
     replication_factor: i16,
-    sink: Option<Arc<dyn RecordSink>>,
+    /// Set once: at creation, or after a replay for the topics it created.
+    sink: OnceLock<Arc<dyn RecordSink>>,
     partitions: RwLock<Vec<Arc<Mutex<PartitionLog>>>>,
     config: Arc<SharedConfig>,
     round_robin: AtomicU32,
@@ -108,6 +128,7 @@ impl TopicLog {
     pub(crate) fn new(
         name: &str,
         spec: NewTopic,
+        id: uuid::Uuid,
         sink: Option<Arc<dyn RecordSink>>,
         appended: Arc<AppendSignal>,
         retention: Arc<Retention>,
@@ -119,16 +140,34 @@ impl TopicLog {
         for partition in &partitions {
             retention.register(partition, &config);
         }
+        let cell = OnceLock::new();
+        if let Some(sink) = sink {
+            let _ = cell.set(sink);
+        }
         TopicLog {
             name: name.to_string(),
-            id: uuid::Uuid::new_v4(),
+            id,
             replication_factor: spec.replication_factor,
-            sink,
+            sink: cell,
             partitions: RwLock::new(partitions),
             config,
             round_robin: AtomicU32::new(0),
             appended,
             retention,
+        }
+    }
+
+    /// Writes to `sink` from now on, unless the topic has one already.
+    pub(crate) fn set_sink(&self, sink: Arc<dyn RecordSink>) {
+        let _ = self.sink.set(sink);
+    }
+
+    /// Tells the sink, if there is one, about `event`; a failure is logged.
+    fn announce(&self, event: StoreEvent<'_>) {
+        if let Some(sink) = self.sink.get()
+            && let Err(e) = sink.event(event)
+        {
+            tracing::error!(error = %e, ?event, "cannot write a topic change to the record file; a replay will not know it");
         }
     }
 
@@ -146,6 +185,10 @@ impl TopicLog {
     /// retention limits to every partition at once (at `now_ms`), rather
     /// than at the next append or sweep.
     pub fn set_config(&self, config: TopicConfig, now_ms: i64) {
+        self.announce(StoreEvent::ConfigChanged {
+            topic: &self.name,
+            config: config.overrides(),
+        });
         self.config.set(config);
         let limits = self.limits();
         let mut dropped = Dropped::default();
@@ -189,7 +232,12 @@ impl TopicLog {
             self.retention.register(&partition, &self.config);
             partitions.push(partition);
         }
+        drop(partitions);
         tracing::info!(topic = %self.name, from = before, to = count, "added partitions");
+        self.announce(StoreEvent::PartitionsAdded {
+            topic: &self.name,
+            partitions: count,
+        });
         Ok(before)
     }
 
@@ -322,7 +370,7 @@ impl TopicLog {
             }
             built.push((partition, entries));
         }
-        if let Some(sink) = &self.sink {
+        if let Some(sink) = self.sink.get() {
             let all: Vec<StoredRecord> = built
                 .iter()
                 .flat_map(|(partition, entries)| {
@@ -405,7 +453,7 @@ impl TopicLog {
             client,
             false,
         );
-        if let Some(sink) = &self.sink {
+        if let Some(sink) = self.sink.get() {
             // Decoded again only for the record file.
             let stored = entry.records_from(partition, base_offset);
             if let Err(e) = sink.write(&self.name, &stored) {
@@ -421,6 +469,65 @@ impl TopicLog {
         self.retention.retained(dropped);
         self.appended.announce();
         Ok(base_offset)
+    }
+
+    /// Puts a batch read back from the record file into `batch.partition`, at
+    /// its own offsets, as one or more entries (one per run of records from one
+    /// producer); without the sink, since the file holds it already. Retention
+    /// (`now_ms` for `retention.ms`) and the memory cap apply as to any append.
+    ///
+    /// # Errors
+    /// [`StoreError::NotNextOffset`] when the batch does not start at the
+    /// partition's next offset; [`StoreError::UnknownPartition`] or
+    /// [`StoreError::MemoryFull`]; nothing is appended then.
+    pub(crate) fn replay(&self, batch: ReplayedBatch, now_ms: i64) -> Result<(), StoreError> {
+        if batch.records.is_empty() {
+            return Ok(());
+        }
+        let slot = self.partition(batch.partition)?;
+        let written = write_batches(&batch.records, batch.receive_time);
+        let memory: u64 = written
+            .iter()
+            .map(|w| LogEntry::memory_of(w.bytes.len()))
+            .sum();
+        self.retention.admit(memory).map_err(StoreError::from)?;
+        let mut log = slot.lock().expect("partition lock");
+        if log.next_offset() != batch.base_offset {
+            self.retention.release(memory);
+            return Err(StoreError::NotNextOffset {
+                topic: self.name.clone(),
+                partition: batch.partition,
+                offset: batch.base_offset,
+                next: log.next_offset(),
+            });
+        }
+        let attributes: i16 =
+            if batch.transactional { 0x10 } else { 0 } | if batch.control { 0x20 } else { 0 };
+        let mut offset = batch.base_offset;
+        for mut w in written {
+            w.bytes[0..8].copy_from_slice(&offset.to_be_bytes());
+            w.bytes[12..16].copy_from_slice(&0i32.to_be_bytes());
+            if attributes != 0 {
+                w.bytes[21..23].copy_from_slice(&attributes.to_be_bytes());
+                let crc = crc32c::crc32c(&w.bytes[21..]);
+                w.bytes[17..21].copy_from_slice(&crc.to_be_bytes());
+            }
+            let entry = LogEntry::new(
+                w.bytes.freeze(),
+                None,
+                &w.summary,
+                offset,
+                batch.receive_time,
+                &batch.client,
+                true,
+            );
+            offset = entry.next_offset();
+            log.push(entry);
+        }
+        let dropped = log.apply_retention(&self.limits(), now_ms);
+        drop(log);
+        self.retention.retained(dropped);
+        Ok(())
     }
 
     /// Up to `limit` records of `partition` from offset `from`, in offset
@@ -635,6 +742,11 @@ impl TopicLog {
         let start = log.start_offset();
         drop(log);
         self.retention.deleted(dropped);
+        self.announce(StoreEvent::LogStartMoved {
+            topic: &self.name,
+            partition,
+            offset: start,
+        });
         Ok(start)
     }
 
