@@ -431,6 +431,16 @@ impl BrokerConfig {
         }
     }
 
+    /// The message and header counts a produce frame must stay within, the
+    /// same as a Kafka batch's.
+    pub(crate) fn frame_limits(&self) -> protocol::frame::DecodeLimits {
+        protocol::frame::DecodeLimits {
+            messages: self.max_records_per_batch,
+            headers_per_message: self.max_headers_per_record,
+            headers: self.max_headers_per_batch,
+        }
+    }
+
     /// What the store keeps, from the retention and memory settings.
     pub fn store_limits(&self) -> StoreLimits {
         StoreLimits {
@@ -618,6 +628,46 @@ mod tests {
         assert!(err.contains("\"alice\" is not NAME:PASSWORD"), "{err}");
         config.sasl_users = vec!["alice:secret".into()];
         assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn the_limits_are_read_from_the_file_and_zero_counts_refused_by_key() {
+        let path = write(
+            "limits",
+            "max_records_per_batch = 10\nmax_headers_per_record = 0\nmax_connections_per_ip = 3\nfirst_request_timeout_ms = 0\nrequest_timeout_ms = 500\nmax_partitions_per_request = 7\n",
+        );
+        let config = BrokerConfig::from_toml_file(&path).unwrap();
+        assert_eq!(config.max_records_per_batch, 10);
+        assert_eq!(config.max_headers_per_record, 0);
+        assert_eq!(config.max_connections_per_ip, 3);
+        assert_eq!(config.first_request_timeout(), None);
+        assert_eq!(
+            config.request_timeout(),
+            Some(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(config.max_partitions_per_request, 7);
+        for (key, expected) in [
+            (
+                "max_records_per_batch",
+                "max_records_per_batch is 0; expected 1 to",
+            ),
+            (
+                "max_headers_per_batch",
+                "max_headers_per_batch is 0; expected 1 to",
+            ),
+            (
+                "max_partitions_per_request",
+                "max_partitions_per_request is 0",
+            ),
+            (
+                "max_connections_per_ip",
+                "max_connections_per_ip 0; expected at least 1",
+            ),
+        ] {
+            let path = write(key, &format!("{key} = 0\n"));
+            let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+            assert!(err.contains(expected), "{key}: {err}");
+        }
     }
 
     #[test]

@@ -571,38 +571,88 @@ async fn a_produce_naming_half_a_million_partitions_is_closed_by_max_partitions_
     assert_eq!(broker.values("t"), ["before", "after"]);
 }
 
-#[tokio::test]
-async fn a_frame_past_the_header_limit_is_answered_invalid_request_and_closed_even_with_acks_none()
-{
-    use producer::frame::{FrameAcks, Header, Status};
+/// A produce frame of `messages` messages (no key, empty value) of `headers` empty headers each,
+/// written by hand: building it as a `ProduceRequest` would cost the test what it costs the broker.
+fn frame_of_headers(correlation_id: u32, acks: u8, messages: u32, headers: u16) -> BytesMut {
+    let mut body = BytesMut::new();
+    body.put_u8(acks);
+    body.put_u16(0); // client id
+    body.put_u16(1);
+    body.put_slice(b"t");
+    body.put_i32(0); // partition
+    body.put_u32(messages);
+    for _ in 0..messages {
+        body.put_i64(-1); // no timestamp
+        body.put_i32(-1); // no key
+        body.put_u32(0); // empty value
+        body.put_u16(headers);
+        for _ in 0..headers {
+            body.put_u16(0); // empty key
+            body.put_i32(-1); // null value
+        }
+    }
+    let mut frame = BytesMut::new();
+    frame.put_slice(&producer::frame::MAGIC);
+    frame.put_u32((body.len() + 6) as u32);
+    frame.put_u8(producer::frame::VERSION);
+    frame.put_u8(producer::frame::KIND_PRODUCE_REQUEST);
+    frame.put_u32(correlation_id);
+    frame.put_slice(&body);
+    frame
+}
 
-    use crate::raw_client::{RawClient, request};
+#[tokio::test]
+async fn a_frame_of_millions_of_headers_is_refused_before_they_are_decoded_even_with_acks_none() {
+    use producer::frame::Status;
+
+    use crate::raw_client::RawClient;
     let broker = Broker::start("frame-headers", &[]);
     broker.serve_well_behaved("t", "before").await;
+    // 16 MB of 6-byte headers: decoded, 2.8 M of them took ten times that (163 MiB).
+    let bomb = frame_of_headers(9, 0, 42, u16::MAX);
+    assert!(bomb.len() > 16_000_000);
     let mut hostile = RawClient::connect(broker.addr).await;
-    let mut bomb = request(9, FrameAcks::None, "t", &["bomb"]);
-    bomb.messages[0].headers = vec![
-        Header {
-            key: String::new(),
-            value: None,
-        };
-        2000
-    ];
-    hostile.send(&bomb).await;
-    let response = hostile.response().await;
+    let response = broker
+        .within_memory(48 * 1024, async {
+            hostile.send_bytes(&bomb).await;
+            hostile.response().await
+        })
+        .await;
     assert_eq!(
         (response.correlation_id, response.status),
         (9, Status::InvalidRequest)
     );
-    assert!(
-        response
-            .error_message
-            .contains("message 0 carries 2000 headers; the limit max_headers_per_record is 1000"),
-        "{}",
-        response.error_message
+    assert_eq!(
+        response.error_message,
+        "message 0 carries 65535 headers, more than the limit of 1000 (max_headers_per_record)"
     );
     hostile.expect_closed().await;
     assert_eq!(broker.refused("max_headers_per_record"), 1);
+    broker
+        .wait_for_log_line(&["refused", "max_headers_per_record"])
+        .await;
     broker.serve_well_behaved("t", "after").await;
     assert_eq!(broker.values("t"), ["before", "after"]);
+}
+
+#[tokio::test]
+async fn a_metadata_request_naming_one_topic_ten_thousand_times_describes_it_once() {
+    use kafka_protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
+    let broker = Broker::start("metadata", &["--partitions", "1000"]);
+    broker.serve_well_behaved("wide", "before").await;
+    // Described each time, the answer would hold ten million partitions (over 250 MB).
+    let request =
+        MetadataRequest::default().with_topics(Some(vec![
+            MetadataRequestTopic::default()
+                .with_name(Some(name("wide")));
+            10_000
+        ]));
+    let mut client = KafkaClient::connect(broker.addr).await;
+    let response = broker
+        .within_memory(16 * 1024, client.call(9, &request))
+        .await;
+    assert_eq!(response.topics.len(), 1, "described once");
+    assert_eq!(response.topics[0].partitions.len(), 1000);
+    broker.serve_well_behaved("wide", "after").await;
+    assert_eq!(broker.values("wide"), ["before", "after"]);
 }

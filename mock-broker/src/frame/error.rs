@@ -10,9 +10,6 @@ pub(crate) enum CloseReason {
     /// A frame after which the stream can no longer be trusted.
     #[error(transparent)]
     Frame(#[from] FrameError),
-    /// A produce frame past a record or header limit (`max_records_per_batch`, …).
-    #[error("{0}")]
-    OverLimit(String),
     /// The client sent a response frame.
     #[error("the client sent a response frame")]
     ResponseFrame,
@@ -29,7 +26,6 @@ impl CloseReason {
     pub(crate) fn kind(&self) -> &'static str {
         match self {
             CloseReason::Frame(_) => "frame: bad frame",
-            CloseReason::OverLimit(_) => "frame: past a limit",
             CloseReason::ResponseFrame => "frame: a response frame",
             CloseReason::Encode(_) => "frame: cannot encode",
             CloseReason::Fault(_) => "frame: disconnect fault",

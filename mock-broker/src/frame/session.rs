@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use protocol::frame::{self, Frame, FrameAcks, ProduceRequest, ProduceResponse, Status};
+use protocol::frame::{
+    self, Frame, FrameAcks, FrameError, FrameLimit, ProduceRequest, ProduceResponse, Status,
+};
 
 use super::error::CloseReason;
 use super::produce::{self, MessageLimits};
@@ -49,33 +51,16 @@ impl Session {
         let peer = self.peer;
         let mut hold = None;
         let mut close = None;
-        let reply = match frame::parse(buffer, state.config.max_frame_bytes) {
+        let limits = state.config.frame_limits();
+        let reply = match frame::parse_within(buffer, state.config.max_frame_bytes, limits) {
             Ok(None) => return Step::Incomplete,
-            Ok(Some(Frame::ProduceRequest(request))) => {
-                match produce::over_limit(&request, state.config.record_limits()) {
-                    // Answered and closed like any request the broker will not take, whatever its acks.
-                    Some((limit, reason)) => {
-                        state.refusals.refused(limit, peer, &reason);
-                        state
-                            .stats
-                            .error(Protocol::Frame, Status::InvalidRequest.name());
-                        let response = ProduceResponse::error(
-                            request.correlation_id,
-                            Status::InvalidRequest,
-                            &reason,
-                        );
-                        close = Some(CloseReason::OverLimit(reason));
-                        Some(response)
-                    }
-                    None => match self.produce(request, state) {
-                        Ok((response, delay)) => {
-                            hold = delay;
-                            response
-                        }
-                        Err(disconnect) => return Step::Close(disconnect.into(), None),
-                    },
+            Ok(Some(Frame::ProduceRequest(request))) => match self.produce(request, state) {
+                Ok((response, delay)) => {
+                    hold = delay;
+                    response
                 }
-            }
+                Err(disconnect) => return Step::Close(disconnect.into(), None),
+            },
             Ok(Some(Frame::Ping(ping))) => {
                 // A client's first exchange: it learns that this peer speaks frames.
                 state
@@ -103,11 +88,14 @@ impl Session {
             }
             Err(e) => {
                 state.stats.error(Protocol::Frame, e.status().name());
-                let response = ProduceResponse::error(
-                    e.correlation_id().unwrap_or(0),
-                    e.status(),
-                    e.to_string(),
-                );
+                let mut message = e.to_string();
+                if let FrameError::OverLimit { limit, .. } = &e {
+                    let key = limit_key(*limit);
+                    message = format!("{message} ({key})");
+                    state.refusals.refused(key, peer, &message);
+                }
+                let response =
+                    ProduceResponse::error(e.correlation_id().unwrap_or(0), e.status(), message);
                 if e.is_fatal() {
                     close = Some(CloseReason::Frame(e));
                 } else {
@@ -195,5 +183,14 @@ impl Session {
             }
         };
         Ok((response, hold))
+    }
+}
+
+/// The configuration key of the broker setting behind a frame decoding limit.
+fn limit_key(limit: FrameLimit) -> &'static str {
+    match limit {
+        FrameLimit::Messages => "max_records_per_batch",
+        FrameLimit::HeadersPerMessage => "max_headers_per_record",
+        FrameLimit::Headers => "max_headers_per_batch",
     }
 }

@@ -1,4 +1,8 @@
 //! Metadata: the brokers, and each topic's partitions with their leaders.
+//!
+//! A topic asked for more than once is described once, as Kafka collects the
+//! requested topics into a set: otherwise a request naming a topic of many
+//! partitions a million times would get an answer a million times its size.
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::TopicName;
@@ -38,10 +42,12 @@ pub(crate) fn handle(request: MetadataRequest, version: i16, ctx: &Ctx<'_>) -> M
             .map(|t| describe(t, version, ctx))
             .collect()
     } else {
+        let mut seen = std::collections::HashSet::new();
         request
             .topics
             .unwrap_or_default()
             .into_iter()
+            .filter(|wanted| seen.insert((wanted.name.clone(), wanted.topic_id)))
             .map(|wanted| match wanted.name {
                 Some(name) => by_name(name, create, version, ctx),
                 None => match store.topic_by_id(wanted.topic_id) {

@@ -2,6 +2,7 @@
 
 use bytes::{Buf, BytesMut};
 
+use super::decode_limits::DecodeLimits;
 use super::error::{EncodeError, FrameError};
 use super::fixed_header::check;
 use super::layout::{
@@ -60,6 +61,21 @@ impl Frame {
 /// unknown version or kind (the stream may go on) or [`FrameError::Malformed`]
 /// for a body that does not follow the layout (the stream must be closed).
 pub fn parse(src: &mut BytesMut, max_frame_bytes: u32) -> Result<Option<Frame>, FrameError> {
+    parse_within(src, max_frame_bytes, DecodeLimits::NONE)
+}
+
+/// [`parse`], with a produce frame's message and header counts held to
+/// `limits`, each checked before the memory for it is taken.
+///
+/// # Errors
+/// As [`parse`], and [`FrameError::OverLimit`] for a produce frame past one
+/// of `limits` (after the frame's bytes have been consumed; the stream must
+/// be closed, as for a malformed frame).
+pub fn parse_within(
+    src: &mut BytesMut,
+    max_frame_bytes: u32,
+    limits: DecodeLimits,
+) -> Result<Option<Frame>, FrameError> {
     let Some(header) = check(src, max_frame_bytes)? else {
         return Ok(None);
     };
@@ -69,7 +85,7 @@ pub fn parse(src: &mut BytesMut, max_frame_bytes: u32) -> Result<Option<Frame>, 
     let id = header.correlation_id;
     match (header.version, header.kind) {
         (VERSION, KIND_PRODUCE_REQUEST) => {
-            ProduceRequest::decode_body(reader, id).map(|r| Some(Frame::ProduceRequest(r)))
+            ProduceRequest::decode_body(reader, id, limits).map(|r| Some(Frame::ProduceRequest(r)))
         }
         (VERSION, KIND_PRODUCE_RESPONSE) => {
             ProduceResponse::decode_body(reader, id).map(|r| Some(Frame::ProduceResponse(r)))

@@ -1,5 +1,6 @@
 //! Why a frame could not be decoded (and what the peer should be told), or encoded.
 
+use super::decode_limits::FrameLimit;
 use super::layout::VERSION;
 use super::status::Status;
 
@@ -39,6 +40,17 @@ pub enum FrameError {
         /// The kind byte found.
         kind: u8,
     },
+    /// A produce frame carries more messages or headers than the decoder's
+    /// limits allow; the frame was consumed, but the connection is to be closed.
+    #[error("{reason}")]
+    OverLimit {
+        /// The correlation id from the frame's fixed header.
+        correlation_id: u32,
+        /// Which limit it passed.
+        limit: FrameLimit,
+        /// What passed it, with the count and the limit.
+        reason: String,
+    },
     /// The frame's contents do not follow the layout; the stream cannot be trusted any more.
     #[error("malformed frame: {reason}")]
     Malformed {
@@ -55,6 +67,7 @@ impl FrameError {
         match self {
             FrameError::BadMagic { .. } | FrameError::Malformed { .. } => Status::MalformedFrame,
             FrameError::FrameTooLarge { .. } => Status::FrameTooLarge,
+            FrameError::OverLimit { .. } => Status::InvalidRequest,
             FrameError::Unsupported { version, .. } if *version != VERSION => {
                 Status::UnsupportedVersion
             }
@@ -67,6 +80,7 @@ impl FrameError {
         match self {
             FrameError::BadMagic { .. } => None,
             FrameError::FrameTooLarge { correlation_id, .. }
+            | FrameError::OverLimit { correlation_id, .. }
             | FrameError::Unsupported { correlation_id, .. } => Some(*correlation_id),
             FrameError::Malformed { correlation_id, .. } => *correlation_id,
         }

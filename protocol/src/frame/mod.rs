@@ -18,9 +18,12 @@
 //! Decoding is check-then-parse: [`check`] answers "is a whole frame here?"
 //! without allocating, and rejects an oversized frame from its size field
 //! before anything is buffered; [`parse`] then splits the frame off the
-//! buffer and decodes it, handing out byte fields as slices of it.
+//! buffer and decodes it, handing out byte fields as slices of it
+//! ([`parse_within`] also holds a produce frame's message and header counts
+//! to [`DecodeLimits`]).
 
 mod codec;
+mod decode_limits;
 mod error;
 mod fixed_header;
 mod layout;
@@ -31,7 +34,8 @@ mod reader;
 mod status;
 
 pub use crate::header::Header;
-pub use codec::{Frame, parse};
+pub use codec::{Frame, parse, parse_within};
+pub use decode_limits::{DecodeLimits, FrameLimit};
 pub use error::{EncodeError, FrameError};
 pub use fixed_header::{FrameHeader, check, starts_with_magic};
 pub use layout::{

@@ -2,6 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::decode_limits::{DecodeLimits, FrameLimit};
 use super::error::{EncodeError, FrameError};
 use super::fixed_header::encode_frame;
 use super::layout::KIND_PRODUCE_REQUEST;
@@ -101,7 +102,14 @@ impl Message {
         Ok(())
     }
 
-    fn decode(r: &mut FieldReader, i: u32) -> Result<Message, FrameError> {
+    /// Message `i`, its headers counted against `limits` (and `headers_left`
+    /// of the frame's) before they are decoded.
+    fn decode(
+        r: &mut FieldReader,
+        i: u32,
+        limits: DecodeLimits,
+        headers_left: &mut u32,
+    ) -> Result<Message, FrameError> {
         let timestamp = r.i64(&format_args!("message {i} timestamp"))?;
         let timestamp = match timestamp {
             -1 => None,
@@ -117,6 +125,28 @@ impl Message {
         let value_len = r.u32(&format_args!("message {i} value length"))?;
         let value = r.bytes(value_len as usize, &format_args!("message {i} value"))?;
         let header_count = r.u16(&format_args!("message {i} header count"))?;
+        if u32::from(header_count) > limits.headers_per_message {
+            return Err(over_limit(
+                r,
+                FrameLimit::HeadersPerMessage,
+                format!(
+                    "message {i} carries {header_count} headers, more than the limit of {}",
+                    limits.headers_per_message
+                ),
+            ));
+        }
+        *headers_left = headers_left
+            .checked_sub(u32::from(header_count))
+            .ok_or_else(|| {
+                over_limit(
+                    r,
+                    FrameLimit::Headers,
+                    format!(
+                        "messages 0 to {i} carry more headers than the limit of {}",
+                        limits.headers
+                    ),
+                )
+            })?;
         let mut headers = Vec::with_capacity(usize::from(header_count).min(r.remaining() / 6));
         for h in 0..header_count {
             let key = r.string16(&format_args!("message {i} header {h} key"))?;
@@ -172,7 +202,11 @@ impl ProduceRequest {
         })
     }
 
-    pub(super) fn decode_body(mut r: FieldReader, correlation_id: u32) -> Result<Self, FrameError> {
+    pub(super) fn decode_body(
+        mut r: FieldReader,
+        correlation_id: u32,
+        limits: DecodeLimits,
+    ) -> Result<Self, FrameError> {
         let acks = match r.u8(&"acks")? {
             0 => FrameAcks::None,
             1 => FrameAcks::Recorded,
@@ -196,9 +230,20 @@ impl ProduceRequest {
                 r.remaining()
             )));
         }
+        if count > limits.messages {
+            return Err(over_limit(
+                &r,
+                FrameLimit::Messages,
+                format!(
+                    "the frame carries {count} messages, more than the limit of {}",
+                    limits.messages
+                ),
+            ));
+        }
         let mut messages = Vec::with_capacity(count as usize);
+        let mut headers_left = limits.headers;
         for i in 0..count {
-            messages.push(Message::decode(&mut r, i)?);
+            messages.push(Message::decode(&mut r, i, limits, &mut headers_left)?);
         }
         r.finish("last message")?;
         Ok(ProduceRequest {
@@ -209,6 +254,15 @@ impl ProduceRequest {
             partition,
             messages,
         })
+    }
+}
+
+/// The error for a frame past one of its decoder's limits.
+fn over_limit(r: &FieldReader, limit: FrameLimit, reason: String) -> FrameError {
+    FrameError::OverLimit {
+        correlation_id: r.correlation_id(),
+        limit,
+        reason,
     }
 }
 

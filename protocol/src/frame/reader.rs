@@ -29,6 +29,11 @@ impl FieldReader {
         }
     }
 
+    /// The correlation id of the frame being read.
+    pub(crate) fn correlation_id(&self) -> u32 {
+        self.correlation_id
+    }
+
     pub(crate) fn remaining(&self) -> usize {
         self.body.remaining()
     }

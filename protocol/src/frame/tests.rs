@@ -560,3 +560,75 @@ fn a_run_whose_offsets_pass_the_largest_offset_is_malformed() {
         "{err}"
     );
 }
+
+/// A request of `messages` messages of `headers` empty headers each.
+fn request_with_headers(messages: usize, headers: usize) -> BytesMut {
+    let mut request = vector_request();
+    request.messages = vec![
+        Message {
+            timestamp: None,
+            key: None,
+            value: Bytes::new(),
+            headers: vec![
+                Header {
+                    key: String::new(),
+                    value: None,
+                };
+                headers
+            ],
+        };
+        messages
+    ];
+    let mut buf = BytesMut::new();
+    request.encode(&mut buf).unwrap();
+    buf
+}
+
+#[test]
+fn a_frame_within_its_decode_limits_decodes_and_one_past_any_is_refused_naming_it() {
+    let fits = DecodeLimits {
+        messages: 3,
+        headers_per_message: 2,
+        headers: 6,
+    };
+    let mut buf = request_with_headers(3, 2);
+    assert!(parse_within(&mut buf, LIMIT, fits).unwrap().is_some());
+    let cases = [
+        (
+            DecodeLimits {
+                messages: 2,
+                ..fits
+            },
+            FrameLimit::Messages,
+            "the frame carries 3 messages, more than the limit of 2",
+        ),
+        (
+            DecodeLimits {
+                headers_per_message: 1,
+                ..fits
+            },
+            FrameLimit::HeadersPerMessage,
+            "message 0 carries 2 headers, more than the limit of 1",
+        ),
+        (
+            DecodeLimits { headers: 5, ..fits },
+            FrameLimit::Headers,
+            "messages 0 to 2 carry more headers than the limit of 5",
+        ),
+    ];
+    for (limits, limit, reason) in cases {
+        let mut buf = request_with_headers(3, 2);
+        let error = parse_within(&mut buf, LIMIT, limits).unwrap_err();
+        assert_eq!(
+            error,
+            FrameError::OverLimit {
+                correlation_id: 7,
+                limit,
+                reason: reason.into()
+            }
+        );
+        assert_eq!(error.status(), Status::InvalidRequest);
+        assert!(error.is_fatal());
+        assert!(buf.is_empty(), "the frame was consumed");
+    }
+}
