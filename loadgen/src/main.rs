@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use loadgen::cli::{Cli, Command, RunArgs, ValidateArgs};
 use loadgen::progress::{BarSlot, LogWriter, Progress};
+use loadgen::run_metadata::RunMetadata;
 use loadgen::runner::{Controls, RunError};
 use loadgen::scenario::Scenario;
 use loadgen::stop::{GRACE, Stop};
@@ -28,7 +29,8 @@ fn main() -> ExitCode {
     let log_bar = bar.clone();
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            // Quiet by default: the progress lines and the summary are the output.
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
         )
         .with_writer(move || LogWriter(log_bar.clone()))
         .with_ansi(std::io::stderr().is_terminal())
@@ -54,6 +56,8 @@ fn main() -> ExitCode {
 /// Runs the scenario and prints the summary; exit 1 when the run failed, 130 when interrupted.
 fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
     let scenario = args.resolve()?;
+    let meta =
+        RunMetadata::of_this_machine(args.scenario.as_deref(), args.resolved_duration_scale()?);
     // Created up front so that an unwritable path fails before the run, not after it.
     let json = args.json.as_deref().map(create_output).transpose()?;
     let hgrm = args.hgrm.as_deref().map(create_output).transpose()?;
@@ -76,14 +80,17 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map(|t| loadgen::verdict::evaluate(t, &result))
         .unwrap_or_default();
-    print!("{}", loadgen::report::render(&scenario, &result, &verdicts));
+    print!(
+        "{}",
+        loadgen::report::render(&scenario, &result, &verdicts, &meta)
+    );
     let passed = !result.interrupted
         && match scenario.thresholds {
             Some(_) => verdicts.iter().all(|v| v.passed),
             None => result.errors_in_all_phases() == 0,
         };
     if let Some((path, file)) = json {
-        let report = loadgen::json_report::report(&scenario, &result, &verdicts, passed);
+        let report = loadgen::json_report::report(&scenario, &result, &verdicts, passed, &meta);
         write_output(&path, file, |w| {
             serde_json::to_writer_pretty(&mut *w, &report)?;
             writeln!(w)
@@ -100,7 +107,7 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
         })?;
     }
     if let Some((path, file)) = html {
-        let page = loadgen::html_report::page(&scenario, &result, &verdicts, passed);
+        let page = loadgen::html_report::page(&scenario, &result, &verdicts, passed, &meta);
         write_output(&path, file, |w| w.write_all(page.as_bytes()))?;
     }
     if result.interrupted {
