@@ -32,8 +32,8 @@ table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ccc;padding
 th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}\
 table.meta td{text-align:left}table.meta td:first-child{background:#f8f8f8;font-weight:600}\
 .pass{color:#1e8449}.fail{color:#b00;font-weight:bold}svg{display:block;margin:1em 0}\
-.cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1em 0}\
-.card{flex:1 1 0;border:1px solid #ccc;border-radius:6px;padding:.5em .8em;min-width:7em}\
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(8.5em,1fr));gap:.8em;margin:1em 0}\
+.card{border:1px solid #ccc;border-radius:6px;padding:.5em .8em}\
 .card b{display:block;font-size:1.5em}.card span{color:#555;font-size:.85em}\
 .note{color:#555;font-size:.9em}";
 

@@ -223,7 +223,8 @@ pub fn percentile_points(histogram: &Histogram<u64>) -> Vec<(f64, f64)> {
 }
 
 /// Latency by percentile: the recorded phases' total, corrected and
-/// uncorrected, and each phase's corrected latency, as HdrHistogram's plotter
+/// uncorrected, and each phase's corrected latency (but for a phase that is
+/// the whole total), as HdrHistogram's plotter
 /// draws them (x: percentile on a log scale of `1 / (1 - p)`).
 pub fn percentile_chart(result: &RunResult, total: &Recorder) -> Chart {
     let mut series = vec![
@@ -240,13 +241,12 @@ pub fn percentile_chart(result: &RunResult, total: &Recorder) -> Chart {
             points: percentile_points(total.uncorrected()),
         },
     ];
-    // A run of one phase has its total already.
-    let phases = if result.phases.len() > 1 {
-        &result.phases[..]
-    } else {
-        &[]
-    };
-    for (index, phase) in phases.iter().enumerate() {
+    // The only recorded phase is the total already.
+    let recorded = result.phases.iter().filter(|p| p.record).count();
+    for (index, phase) in result.phases.iter().enumerate() {
+        if phase.record && recorded == 1 {
+            continue;
+        }
         series.push(Series {
             name: format!("{} corrected", phase.name),
             color: PHASE_COLORS[index % PHASE_COLORS.len()],
@@ -474,12 +474,16 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            [
-                "total corrected",
-                "total uncorrected",
-                "warmup corrected",
-                "main corrected"
-            ]
+            ["total corrected", "total uncorrected", "warmup corrected"],
+            "main is the only recorded phase: the total"
         );
+        let mut two = run.clone();
+        two.phases[0].record = true;
+        let names: Vec<String> = percentile_chart(&two, &total)
+            .series
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names[2..], ["warmup corrected", "main corrected"]);
     }
 }

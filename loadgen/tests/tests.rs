@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod browser;
 mod faults;
 mod reports;
 
