@@ -22,8 +22,8 @@ pub const LINE_WIDTH: usize = 100;
 
 /// `text` broken at spaces into lines of at most `width` characters (a word
 /// longer than that gets a line of its own), each after the first indented
-/// by `indent` spaces; spacing within a line is kept, and every line ends in
-/// a newline.
+/// by `indent` spaces; a break after a comma or colon is preferred, spacing
+/// within a line is kept, and every line ends in a newline.
 pub fn wrap(text: &str, width: usize, indent: usize) -> String {
     let mut out = String::new();
     let mut rest = text.trim_end();
@@ -40,13 +40,17 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> String {
             out.push('\n');
             return out;
         }
-        // The last space that leaves a line of at most `room`, after some text; else the first.
+        // The last space that leaves a line of at most `room`, after some text, preferably one
+        // after a comma or colon in the second half of the line; else the first space.
         let start = chars.iter().position(|&(_, c)| c != ' ').unwrap_or(0);
-        let fits = chars[..=room]
+        let spaces: Vec<usize> = (start..=room)
+            .filter(|&i| chars[i].1 == ' ' && i > 0 && chars[i - 1].1 != ' ')
+            .collect();
+        let after_punctuation = spaces
             .iter()
-            .skip(start)
-            .rposition(|&(_, c)| c == ' ')
-            .map(|i| chars[start + i].0);
+            .rev()
+            .find(|&&i| i > room / 2 && matches!(chars[i - 1].1, ',' | ':'));
+        let fits = after_punctuation.or(spaces.last()).map(|&i| chars[i].0);
         let at = fits.or_else(|| {
             chars
                 .iter()
@@ -77,6 +81,11 @@ mod tests {
     #[test]
     fn wrapping_breaks_at_spaces_and_indents_the_rest() {
         assert_eq!(wrap("a bb ccc dddd", 6, 2), "a bb\n  ccc\n  dddd\n");
+        assert_eq!(
+            wrap("one two three, four five six", 20, 2),
+            "one two three,\n  four five six\n",
+            "after the comma rather than after four"
+        );
         assert_eq!(wrap("short", 100, 2), "short\n");
         assert_eq!(wrap("toolongword x", 4, 1), "toolongword\n x\n");
         assert_eq!(

@@ -6,11 +6,10 @@
 
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::MissedTickBehavior;
 
-use crate::interval::{IntervalEvent, second_histogram, second_since};
+use crate::interval::{IntervalEvent, second_since};
 use crate::interval_series::IntervalSeries;
 use crate::live::{Live, LiveTotals};
 use crate::progress::{Progress, Snapshot};
@@ -27,13 +26,13 @@ struct CurrentPhase {
     index: usize,
     started: Instant,
     sent_before: u64,
-    corrected: Histogram<u64>,
 }
 
 /// Gathers `events` until every sender is gone; shows progress if `progress` is set.
 ///
 /// A progress line is printed a little after each second of the run ends,
-/// labelled with the phases that ran in that second, and a last one when the
+/// labelled with the phases that ran in that second, with the p99 of the
+/// acknowledgements of that second merged by then; and a last one when the
 /// run ends, for the partial second since the previous line.
 pub async fn collect(
     mut events: UnboundedReceiver<IntervalEvent>,
@@ -64,19 +63,13 @@ pub async fn collect(
                             index: *index,
                             started: *at,
                             sent_before: live.totals().sent,
-                            corrected: second_histogram(),
                         });
                         starts.push((*index, at.saturating_duration_since(origin)));
                         if let (Some(progress), Some(phase)) = (&progress, phases.get(*index)) {
                             progress.phase_started(*index, phases.len(), &phase.name);
                         }
                     }
-                    IntervalEvent::Latency { corrected, .. } => {
-                        if let Some(phase) = &mut current {
-                            phase.corrected.add(corrected).expect("second histograms add");
-                        }
-                    }
-                    IntervalEvent::Counts { .. } => {}
+                    IntervalEvent::Latency { .. } | IntervalEvent::Counts { .. } => {}
                 }
                 series.add(event);
             }
@@ -87,7 +80,8 @@ pub async fn collect(
                 let to = Duration::from_secs(now.saturating_duration_since(origin).as_secs());
                 if let (Some(progress), Some(phase)) = (&progress, &current) {
                     let line = Line { from: covered_to, to, width };
-                    progress.tick(&snapshot(&phases, &starts, phase, line, now, last, totals));
+                    let seen = Seen { plans: &phases, starts: &starts, series: &series };
+                    progress.tick(&snapshot(seen, phase, line, now, last, totals));
                 }
                 covered_to = to;
                 last = (now, totals);
@@ -105,15 +99,12 @@ pub async fn collect(
                 to,
                 width,
             };
-            progress.tick(&snapshot(
-                &phases,
-                &starts,
-                phase,
-                line,
-                now,
-                last,
-                live.totals(),
-            ));
+            let seen = Seen {
+                plans: &phases,
+                starts: &starts,
+                series: &series,
+            };
+            progress.tick(&snapshot(seen, phase, line, now, last, live.totals()));
         }
         progress.finish();
     }
@@ -137,23 +128,49 @@ fn phase_width(phases: &[Phase]) -> usize {
     single.chain(joined).max().unwrap_or(0)
 }
 
-/// The phases (by index) that ran in `[from, to)`, given when each started:
-/// a phase runs from its start to the next one's.
+/// The phases (by index) that ran in `[from, to)`, given when each started
+/// (a phase runs from its start to the next one's): those that ran a tenth
+/// of that time or more, so that the milliseconds between a phase's end and
+/// a second's do not count; else the one that ran longest.
 fn phases_in(starts: &[(usize, Duration)], from: Duration, to: Duration) -> Vec<usize> {
-    starts
+    let overlaps: Vec<(usize, Duration)> = starts
         .iter()
         .enumerate()
-        .filter(|&(i, &(_, start))| {
-            let end = starts.get(i + 1).map(|&(_, next)| next);
-            start < to && end.is_none_or(|end| end > from)
+        .map(|(i, &(index, start))| {
+            let end = starts.get(i + 1).map_or(Duration::MAX, |&(_, next)| next);
+            (index, end.min(to).saturating_sub(start.max(from)))
         })
-        .map(|(_, &(index, _))| index)
-        .collect()
+        .filter(|&(_, overlap)| !overlap.is_zero())
+        .collect();
+    let enough = (to.saturating_sub(from)) / 10;
+    let mut ran: Vec<usize> = overlaps
+        .iter()
+        .filter(|&&(_, overlap)| overlap >= enough)
+        .map(|&(index, _)| index)
+        .collect();
+    if ran.is_empty() {
+        ran.extend(overlaps.iter().max_by_key(|&&(_, o)| o).map(|&(i, _)| i));
+    }
+    ran
+}
+
+/// What the collector knows of the run so far, for a progress line.
+#[derive(Debug, Clone, Copy)]
+struct Seen<'a> {
+    /// The scenario's phases.
+    plans: &'a [Phase],
+    /// When each phase that began started, from the run's start.
+    starts: &'a [(usize, Duration)],
+    /// The seconds merged so far.
+    series: &'a IntervalSeries,
 }
 
 fn snapshot(
-    plans: &[Phase],
-    starts: &[(usize, Duration)],
+    Seen {
+        plans,
+        starts,
+        series,
+    }: Seen<'_>,
     phase: &CurrentPhase,
     line: Line,
     now: Instant,
@@ -194,7 +211,11 @@ fn snapshot(
             }
         },
         achieved,
-        p99_micros: (!phase.corrected.is_empty()).then(|| phase.corrected.value_at_quantile(0.99)),
+        // The seconds the line covers, the last, partial one included.
+        p99_micros: series.corrected_quantile(
+            line.from.as_secs()..line.to.as_secs_f64().ceil() as u64,
+            0.99,
+        ),
         errors: totals.errors,
         lag_micros: totals.lag_micros,
         done,
@@ -224,6 +245,17 @@ mod tests {
             "the last partial second"
         );
         assert_eq!(phases_in(&starts[..1], ms(0), ms(1000)), [0]);
+        let late = [(0, ms(0)), (1, ms(1009))];
+        assert_eq!(
+            phases_in(&late, ms(1000), ms(2000)),
+            [1],
+            "9 ms of the warmup do not make it warmup+steady"
+        );
+        assert_eq!(
+            phases_in(&late, ms(1000), ms(1005)),
+            [0],
+            "the one that ran longest"
+        );
         assert!(phases_in(&[], ms(0), ms(1000)).is_empty());
     }
 

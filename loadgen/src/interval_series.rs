@@ -148,6 +148,23 @@ impl IntervalSeries {
         }
     }
 
+    /// The corrected latency at `quantile` of the acknowledgements of
+    /// `seconds` merged so far, in µs; `None` without any.
+    pub fn corrected_quantile(&self, seconds: std::ops::Range<u64>, quantile: f64) -> Option<u64> {
+        let mut merged = second_histogram();
+        for second in seconds {
+            // Auto-resizing histograms of equal precision always add.
+            if let Some([corrected, ..]) = self.open.get(&second) {
+                merged.add(corrected).expect("second histograms add");
+            } else if let Some([corrected, ..]) = self.closed.get(&second) {
+                merged
+                    .add(corrected.histogram())
+                    .expect("second histograms add");
+            }
+        }
+        (!merged.is_empty()).then(|| merged.value_at_quantile(quantile))
+    }
+
     /// Every second from 0 to the last with anything in it, and at least
     /// `seconds` of them (the run's length, rounded up), empty ones included.
     pub fn into_intervals(mut self, seconds: u64) -> Vec<Interval> {
@@ -255,6 +272,19 @@ mod tests {
         let histogram = intervals[0].corrected.histogram();
         assert_eq!(histogram.len(), 3);
         assert_eq!(histogram.min(), 10);
+    }
+
+    #[test]
+    fn a_quantile_of_some_seconds_merges_open_and_closed_ones() {
+        let mut series = IntervalSeries::new();
+        series.add(latency(0, &[100, 200]));
+        series.add(latency(1, &[300]));
+        series.add(latency(3, &[9000]));
+        series.close_before(1);
+        assert_eq!(series.corrected_quantile(0..2, 1.0), Some(300));
+        assert_eq!(series.corrected_quantile(0..1, 0.5), Some(100));
+        assert_eq!(series.corrected_quantile(2..3, 0.99), None);
+        assert_eq!(series.corrected_quantile(1..4, 0.0), Some(300));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Live progress on stderr while a run goes: a progress bar for the current
 //! phase (on a terminal) and a line per second, the last partial one
 //! included, labelled with the phase that second belongs to, in aligned
-//! columns: the achieved and target rates, the p99 so far, the errors and,
+//! columns: the achieved and target rates, that second's p99, the errors and,
 //! when behind, the schedule lag.
 //!
 //! [`progress_line`] is the pure formatting; [`Progress`] only prints.
@@ -43,7 +43,8 @@ pub struct Snapshot {
     pub rate: u64,
     /// Acknowledgements per second since the previous line.
     pub achieved: f64,
-    /// The corrected p99 of the latest phase so far (of its completed seconds), in µs.
+    /// The corrected p99 of the acknowledgements in the time the line covers
+    /// (as far as the lanes have handed them over), in µs.
     pub p99_micros: Option<u64>,
     /// Failed sends since the run started.
     pub errors: u64,

@@ -786,7 +786,7 @@ fn an_external_mock_broker_is_audited_through_its_admin_api_like_the_embedded_on
     assert!(read_json(&json)["audit"].is_null());
     assert!(
         stdout(&output).contains(&format!(
-            "audit: not available for the external broker at {address}: "
+            "audit: not available for the external broker at {address}:"
         )),
         "{}",
         stdout(&output)

@@ -287,8 +287,8 @@ fn the_audit_line_shows_each_number_and_a_verdict() {
     };
     assert!(
         audit_line(&checked(bad), "b").ends_with(
-            "\n  lost 10, duplicates 2, reordered 1, unacknowledged recorded 3, \
-             4 records that are not messages of\n    this run skipped: NOT OK\n"
+            "\n  lost 10, duplicates 2, reordered 1, unacknowledged recorded 3,\n    \
+             4 records that are not messages of this run skipped: NOT OK\n"
         ),
         "{}",
         audit_line(&checked(bad), "b")
