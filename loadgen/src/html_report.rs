@@ -67,10 +67,10 @@ pub fn page(
     let (total, elapsed) = result.recorded_total();
     html.push_str(&cards(result, &total, elapsed));
 
-    html.push_str("<h2>Run</h2>\n");
+    html.push_str("<h2 id=\"run\">Run</h2>\n");
     html.push_str(&run_table(scenario, result, meta));
 
-    html.push_str("<h2>Over time</h2>\n");
+    html.push_str("<h2 id=\"over-time\">Over time</h2>\n");
     html.push_str(
         "<p class=\"note\">Grey: phases not recorded (warmups), left out of the totals. \
          Red: fault windows. Each step covers the time it was measured over; \
@@ -91,7 +91,7 @@ pub fn page(
             LatencyKind::ScheduleLag,
         )));
     }
-    html.push_str("<h2>Latency by percentile</h2>\n");
+    html.push_str("<h2 id=\"percentiles\">Latency by percentile</h2>\n");
     html.push_str(&render(&percentile_chart(result, &total)));
 
     let mut rows: Vec<(String, bool, &Recorder, Duration)> = result
@@ -106,20 +106,20 @@ pub fn page(
         })
         .collect();
     rows.push(("total of recorded phases".into(), true, &total, elapsed));
-    html.push_str("<h2>Throughput</h2>\n");
+    html.push_str("<h2 id=\"throughput\">Throughput</h2>\n");
     html.push_str(&throughput_table(&rows));
-    html.push_str("<h2>Latency (ms)</h2>\n");
+    html.push_str("<h2 id=\"latency\">Latency (ms)</h2>\n");
     html.push_str(&latency_table(&rows));
     if scenario.thresholds.is_some() {
-        html.push_str("<h2>Thresholds</h2>\n");
+        html.push_str("<h2 id=\"thresholds\">Thresholds</h2>\n");
         html.push_str(&threshold_table(verdicts));
     }
-    html.push_str("<h2>Audit</h2>\n");
+    html.push_str("<h2 id=\"audit\">Audit</h2>\n");
     html.push_str(&audit_table(&result.audit, &result.broker));
-    html.push_str("<h2>Producers (whole run)</h2>\n");
+    html.push_str("<h2 id=\"producers\">Producers (whole run)</h2>\n");
     html.push_str(&producer_table(&result.producer));
     if !result.faults.is_empty() {
-        html.push_str("<h2>Faults</h2>\n");
+        html.push_str("<h2 id=\"faults\">Faults</h2>\n");
         html.push_str(&fault_table(result));
     }
     html.push_str("</body>\n</html>\n");

@@ -40,7 +40,7 @@ pub enum BandKind {
         /// Shade it (a phase that is not recorded).
         shaded: bool,
     },
-    /// A fault window: red, its label at the bottom.
+    /// A fault window: red, its label under the phase names, clear of lines near zero.
     Fault,
 }
 
@@ -102,7 +102,7 @@ const WIDTH: f64 = 860.0;
 /// The plot's height; the whole chart adds the title, legend rows and axis labels.
 const PLOT_HEIGHT: f64 = 264.0;
 const LEFT: f64 = 76.0;
-const RIGHT: f64 = 24.0;
+const RIGHT: f64 = 40.0;
 /// Above the legend: the title.
 const TITLE_HEIGHT: f64 = 36.0;
 const LEGEND_ROW: f64 = 18.0;
@@ -213,7 +213,7 @@ pub fn render(chart: &Chart) -> String {
                     }
                     let _ = writeln!(
                         svg,
-                        r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#555">{label}</text>"##,
+                        r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#555" stroke="#fff" stroke-width="3" paint-order="stroke">{label}</text>"##,
                         x0 + 4.0,
                         top + 14.0
                     );
@@ -225,9 +225,9 @@ pub fn render(chart: &Chart) -> String {
                     );
                     let _ = writeln!(
                         svg,
-                        r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#a93226">{label}</text>"##,
+                        r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#a93226" stroke="#fff" stroke-width="3" paint-order="stroke">{label}</text>"##,
                         x0 + 4.0,
-                        top + plot_h - 6.0
+                        top + 30.0
                     );
                 }
             }
