@@ -42,14 +42,16 @@ fn a_run_writes_per_second_intervals_an_interval_log_an_html_page_and_progress_l
     // at the end; quiet otherwise (logs at warn by default).
     let lines: Vec<&str> = err.lines().collect();
     assert!(lines.len() >= 2, "{err}");
+    // The warmup ran the first half of the first second (`warmup+steady`, or `warmup` when its
+    // last sends settled late), never the next phase alone.
     assert!(
-        lines[0].starts_with("[   1.00s] warmup+steady ") && lines[0].contains(" msgs/s of 5000 "),
-        "the warmup ended 0.5 s into the first second: {err}"
+        lines[0].starts_with("[   1.00s] warmup") && lines[0].contains(" msgs/s of 5000 "),
+        "{err}"
     );
     let last = lines.last().unwrap();
     let end: f64 = last[1..last.find("s]").unwrap()].trim().parse().unwrap();
     assert!(
-        last.starts_with("[") && last.contains("] steady ") && end > 2.0,
+        last.starts_with("[") && last.contains("] steady ") && end >= 2.0,
         "the last line covers the end of the run, past 2 s: {err}"
     );
     assert!(
