@@ -18,7 +18,7 @@ use hdrhistogram::Histogram;
 use crate::audit::Audit;
 use crate::format::{millis, number};
 use crate::recorder::Recorder;
-use crate::report::{PERCENTILES, fault_line};
+use crate::report::{PERCENTILES, fault_line, plural};
 use crate::run_charts::{LatencyKind, latency_over_time_chart, percentile_chart, throughput_chart};
 use crate::run_metadata::RunMetadata;
 use crate::run_result::RunResult;
@@ -190,17 +190,19 @@ fn run_table(scenario: &Scenario, result: &RunResult, meta: &RunMetadata) -> Str
         (
             "protocol, topic",
             format!(
-                "{}, {} ({} partitions)",
-                scenario.target.protocol, workload.topic, workload.partitions
+                "{}, {} ({})",
+                scenario.target.protocol,
+                workload.topic,
+                plural(u64::from(workload.partitions), "partition")
             ),
         ),
         (
             "workload",
             format!(
-                "{} producers, {}, {} headers, in_flight {}, acks {}",
-                workload.producers,
+                "{}, {}, {}, in_flight {}, acks {}",
+                plural(u64::from(workload.producers), "producer"),
                 workload.message_size,
-                workload.headers,
+                plural(u64::from(workload.headers), "header"),
                 workload.in_flight,
                 scenario.producer.acks
             ),
@@ -529,7 +531,8 @@ mod tests {
             "<td>duration scale</td><td>0.5</td>",
             "<td>scenario file</td><td>scenarios/x.toml</td>",
             "<td>started</td><td>1970-01-01T00:00:00Z</td>",
-            "1 producers, 100-byte values, 0 headers",
+            "1 producer, 100-byte values, 0 headers",
+            "kafka, bench (1 partition)",
             "<td>warmup</td><td>no (warmup)</td>",
             "<td>lost (acknowledged, not recorded)</td><td>0</td>",
             "<td>records per request</td>",

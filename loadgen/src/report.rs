@@ -264,7 +264,7 @@ pub fn producer_line(metrics: &producer::Metrics) -> String {
 }
 
 /// `1 producer`, `2 producers`.
-fn plural(n: u64, noun: &str) -> String {
+pub(crate) fn plural(n: u64, noun: &str) -> String {
     if n == 1 {
         format!("{n} {noun}")
     } else if noun.ends_with("ch") {
