@@ -2,7 +2,7 @@
 //! was due and sent) or its collector (what was acknowledged or failed).
 //!
 //! Seconds are counted from the run's start (its *origin*), so they run on
-//! across phases. Counts are kept per second for the whole phase (a few words
+//! across phases. Counts are kept per second for the whole phase (15 words
 //! per second); latency histograms only for the current second: when a
 //! message falls into a later second the finished one is *rotated* out to an
 //! [`IntervalSink`], where a collector merges every lane's seconds. So the
