@@ -2,7 +2,8 @@
 # Installs the real Kafka clients that mock-broker/tests/real_clients.rs produces with:
 #   kcat (apt), confluent-kafka and kafka-python (a venv at .venv, pinned in
 #   mock-broker/tests/clients/requirements.txt), kafkajs (npm ci in mock-broker/tests/clients),
-# and the C/C++ toolchain the rdkafka crate needs to build librdkafka from source.
+# the C/C++ toolchain the rdkafka crate needs to build librdkafka from source, and headless
+# Chromium (apt), in which loadgen/tests/browser renders loadgen's HTML report.
 # Safe to run again: it only installs what is missing or whose pinned versions changed, and then
 # takes about a second. Debian/Ubuntu only for the system packages (apt-get); elsewhere it says
 # what to install.
@@ -27,6 +28,8 @@ fi
 command -v make >/dev/null || packages+=(make)
 command -v cc >/dev/null || packages+=(gcc)
 command -v c++ >/dev/null || packages+=(g++)
+# loadgen's HTML report is checked in a real browser.
+command -v chromium >/dev/null || packages+=(chromium)
 
 if [ ${#packages[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
@@ -74,4 +77,5 @@ say "kcat $(kcat -V 2>&1 | sed -n 's/^Version \([^ ]*\).*\(librdkafka [^ ]*\).*/
 say "$("$venv/bin/python" -c 'import confluent_kafka, kafka, sys
 print("python %s, confluent-kafka %s (librdkafka %s), kafka-python %s" % (sys.version.split()[0],
       confluent_kafka.__version__, confluent_kafka.libversion()[0], kafka.__version__))')"
+say "$(chromium --version 2>/dev/null | head -n1)"
 say "node $(node --version), kafkajs $(node -p "require('./$clients/node_modules/kafkajs/package.json').version")"

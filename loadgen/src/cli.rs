@@ -290,6 +290,14 @@ impl RunArgs {
         self.resolve_with_env(std::env::var_os(DURATION_SCALE_ENV))
     }
 
+    /// The duration scale [`RunArgs::resolve`] applies, for the reports to record.
+    ///
+    /// # Errors
+    /// [`ResolveError::DurationScale`] as for [`RunArgs::resolve`].
+    pub fn resolved_duration_scale(&self) -> Result<Option<f64>, ResolveError> {
+        self.duration_scale(std::env::var_os(DURATION_SCALE_ENV))
+    }
+
     /// [`RunArgs::resolve`] with `env` as the value of `LOADGEN_DURATION_SCALE`.
     fn resolve_with_env(&self, env: Option<OsString>) -> Result<Scenario, ResolveError> {
         let scale = self.duration_scale(env)?;

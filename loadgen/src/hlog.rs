@@ -88,6 +88,7 @@ mod tests {
                 second,
                 corrected,
                 uncorrected,
+                lag: second_histogram(),
             });
             series.add(IntervalEvent::Counts {
                 first: second,

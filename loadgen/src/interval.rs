@@ -2,7 +2,7 @@
 //! was due and sent) or its collector (what was acknowledged or failed).
 //!
 //! Seconds are counted from the run's start (its *origin*), so they run on
-//! across phases. Counts are kept per second for the whole phase (a few words
+//! across phases. Counts are kept per second for the whole phase (15 words
 //! per second); latency histograms only for the current second: when a
 //! message falls into a later second the finished one is *rotated* out to an
 //! [`IntervalSink`], where a collector merges every lane's seconds. So the
@@ -28,6 +28,9 @@ pub struct SecondCounts {
     pub errors: u64,
     /// Value bytes of the sends acknowledged in this second.
     pub bytes: u64,
+    /// The acknowledgements of this second by tenth of it (`[0]` is its first
+    /// 100 ms): what shows a stall shorter than a second.
+    pub acked_tenths: [u64; 10],
 }
 
 impl SecondCounts {
@@ -38,16 +41,24 @@ impl SecondCounts {
         self.acked += other.acked;
         self.errors += other.errors;
         self.bytes += other.bytes;
+        for (mine, theirs) in self.acked_tenths.iter_mut().zip(other.acked_tenths) {
+            *mine += theirs;
+        }
     }
 }
 
 /// What a stream reports to the collector.
+// A second's three histograms are moved once, through a channel; boxing them would add an
+// allocation per stream and second for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum IntervalEvent {
     /// A phase began; the runner sends it after the previous phase has ended.
     PhaseStarted {
         /// The phase's position in the scenario, from 0.
         index: usize,
+        /// When it started.
+        at: Instant,
     },
     /// The latencies acknowledged in one second by one stream, in µs.
     Latency {
@@ -57,6 +68,8 @@ pub enum IntervalEvent {
         corrected: Histogram<u64>,
         /// From send to acknowledgement.
         uncorrected: Histogram<u64>,
+        /// From due time to send (schedule lag) of the same sends.
+        lag: Histogram<u64>,
     },
     /// A stream's counts for consecutive seconds, at the end of its phase.
     Counts {
@@ -96,6 +109,7 @@ struct OpenSecond {
     second: u64,
     corrected: Histogram<u64>,
     uncorrected: Histogram<u64>,
+    lag: Histogram<u64>,
 }
 
 /// One stream's seconds in one phase.
@@ -136,10 +150,12 @@ impl IntervalRecorder {
     }
 
     /// Counts an acknowledgement at `done` of `bytes` value bytes, with its
-    /// latencies since the message was due and since its send started.
+    /// latencies since the message was due and since its send started (their
+    /// difference is its schedule lag).
     ///
     /// Acknowledgements reach the collector a little out of order; one that
-    /// belongs to a second already rotated out is counted in the open one.
+    /// belongs to a second already rotated out is counted in the open one, in
+    /// its first tenth.
     pub fn record_ack(
         &mut self,
         done: Instant,
@@ -147,16 +163,26 @@ impl IntervalRecorder {
         since_sent: Duration,
         bytes: u64,
     ) {
-        let second = second_since(self.origin, done);
+        let since_origin = done.saturating_duration_since(self.origin);
+        let second = since_origin.as_secs();
         let open = match &mut self.open {
             Some(open) if open.second >= second => open,
             _ => self.rotate(second),
         };
         let _ = open.corrected.record(clamped_micros(since_due));
         let _ = open.uncorrected.record(clamped_micros(since_sent));
+        let _ = open
+            .lag
+            .record(clamped_micros(since_due.saturating_sub(since_sent)));
+        let tenth = if open.second == second {
+            (since_origin.subsec_millis() / 100) as usize
+        } else {
+            0
+        };
         let second = open.second;
         let counts = self.counts_at_second(second);
         counts.acked += 1;
+        counts.acked_tenths[tenth] += 1;
         counts.bytes += bytes;
     }
 
@@ -180,6 +206,7 @@ impl IntervalRecorder {
             second,
             corrected: second_histogram(),
             uncorrected: second_histogram(),
+            lag: second_histogram(),
         };
         if let Some(finished) = self.open.replace(next) {
             self.sink.send(latency_event(finished));
@@ -207,6 +234,7 @@ fn latency_event(open: OpenSecond) -> IntervalEvent {
         second: open.second,
         corrected: open.corrected,
         uncorrected: open.uncorrected,
+        lag: open.lag,
     }
 }
 
@@ -266,11 +294,16 @@ mod tests {
                 second,
                 corrected,
                 uncorrected,
+                lag,
             } => {
                 assert_eq!(*second, 0);
                 assert_eq!(corrected.len(), 2);
                 assert!(corrected.equivalent(corrected.max(), 7000));
                 assert_eq!(uncorrected.max(), 3000 + 1, "3000 µs, bucket upper end");
+                assert!(
+                    lag.equivalent(lag.max(), 4000),
+                    "7 ms since due, 3 since sent"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -285,6 +318,7 @@ mod tests {
                 let acked: Vec<u64> = counts.iter().map(|c| c.acked).collect();
                 assert_eq!(acked, [2, 0, 1]);
                 assert_eq!(counts[0].bytes, 20);
+                assert_eq!(counts[2].acked_tenths, [0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
             }
             other => panic!("{other:?}"),
         }
@@ -307,6 +341,14 @@ mod tests {
         assert!(
             matches!(&events[1], IntervalEvent::Counts { first: 0, counts } if counts[1].acked == 2)
         );
+        match &events[1] {
+            IntervalEvent::Counts { counts, .. } => assert_eq!(
+                counts[1].acked_tenths,
+                [1, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+                "at 1.1 s in the second tenth, the late one in the first"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -342,6 +384,7 @@ mod tests {
             acked: 3,
             errors: 4,
             bytes: 5,
+            acked_tenths: [1; 10],
         };
         a.add(&a.clone());
         assert_eq!(
@@ -351,7 +394,8 @@ mod tests {
                 sent: 4,
                 acked: 6,
                 errors: 8,
-                bytes: 10
+                bytes: 10,
+                acked_tenths: [2; 10],
             }
         );
     }

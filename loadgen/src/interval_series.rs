@@ -5,7 +5,8 @@
 //! histograms stay open for merging while later parts may still come, then
 //! are *closed*: reduced to their percentiles and encoded in HdrHistogram's
 //! compressed V2 form (typically a few hundred bytes instead of tens of
-//! kilobytes), so an hour-long run keeps a few megabytes. A part that arrives
+//! kilobytes; three per second: corrected, uncorrected and schedule lag), so
+//! an hour-long run keeps a few megabytes. A part that arrives
 //! for a closed second (a lane that stalled) is decoded, added, and closed again.
 
 use std::collections::BTreeMap;
@@ -27,6 +28,8 @@ pub struct Interval {
     pub corrected: SecondLatency,
     /// Latency from send to acknowledgement of the same sends.
     pub uncorrected: SecondLatency,
+    /// Schedule lag (from due time to send) of the same sends.
+    pub lag: SecondLatency,
 }
 
 /// One second's latency histogram, in µs: a few percentiles, and the whole
@@ -82,12 +85,17 @@ impl SecondLatency {
     }
 }
 
+/// A second's three histograms while parts may still arrive: corrected, uncorrected, lag.
+type OpenLatencies = [Histogram<u64>; 3];
+/// A second's three histograms closed: corrected, uncorrected, lag.
+type ClosedLatencies = [SecondLatency; 3];
+
 /// The open and closed seconds of a run, as they arrive.
 #[derive(Debug, Default)]
 pub struct IntervalSeries {
     counts: Vec<SecondCounts>,
-    open: BTreeMap<u64, (Histogram<u64>, Histogram<u64>)>,
-    closed: BTreeMap<u64, (SecondLatency, SecondLatency)>,
+    open: BTreeMap<u64, OpenLatencies>,
+    closed: BTreeMap<u64, ClosedLatencies>,
 }
 
 impl IntervalSeries {
@@ -109,43 +117,52 @@ impl IntervalSeries {
                 second,
                 corrected,
                 uncorrected,
-            } => self.add_latency(second, &corrected, &uncorrected),
+                lag,
+            } => self.add_latency(second, [&corrected, &uncorrected, &lag]),
         }
     }
 
-    fn add_latency(
-        &mut self,
-        second: u64,
-        corrected: &Histogram<u64>,
-        uncorrected: &Histogram<u64>,
-    ) {
-        let (c, u) = match self.closed.remove(&second) {
-            Some((c, u)) => {
-                let reopened = (c.histogram(), u.histogram());
+    fn add_latency(&mut self, second: u64, parts: [&Histogram<u64>; 3]) {
+        let open = match self.closed.remove(&second) {
+            Some(closed) => {
+                let reopened = closed.map(|c| c.histogram());
                 self.open.entry(second).or_insert(reopened)
             }
             None => self
                 .open
                 .entry(second)
-                .or_insert_with(|| (second_histogram(), second_histogram())),
+                .or_insert_with(|| std::array::from_fn(|_| second_histogram())),
         };
-        // Auto-resizing histograms of equal precision always add.
-        c.add(corrected).expect("second histograms add");
-        u.add(uncorrected).expect("second histograms add");
+        for (histogram, part) in open.iter_mut().zip(parts) {
+            // Auto-resizing histograms of equal precision always add.
+            histogram.add(part).expect("second histograms add");
+        }
     }
 
     /// Closes every open second before `second`.
     pub fn close_before(&mut self, second: u64) {
         let still_open = self.open.split_off(&second);
-        for (s, (c, u)) in std::mem::replace(&mut self.open, still_open) {
-            self.closed.insert(
-                s,
-                (
-                    SecondLatency::from_histogram(&c),
-                    SecondLatency::from_histogram(&u),
-                ),
-            );
+        for (s, open) in std::mem::replace(&mut self.open, still_open) {
+            self.closed
+                .insert(s, open.map(|h| SecondLatency::from_histogram(&h)));
         }
+    }
+
+    /// The corrected latency at `quantile` of the acknowledgements of
+    /// `seconds` merged so far, in µs; `None` without any.
+    pub fn corrected_quantile(&self, seconds: std::ops::Range<u64>, quantile: f64) -> Option<u64> {
+        let mut merged = second_histogram();
+        for second in seconds {
+            // Auto-resizing histograms of equal precision always add.
+            if let Some([corrected, ..]) = self.open.get(&second) {
+                merged.add(corrected).expect("second histograms add");
+            } else if let Some([corrected, ..]) = self.closed.get(&second) {
+                merged
+                    .add(corrected.histogram())
+                    .expect("second histograms add");
+            }
+        }
+        (!merged.is_empty()).then(|| merged.value_at_quantile(quantile))
     }
 
     /// Every second from 0 to the last with anything in it, and at least
@@ -157,10 +174,10 @@ impl IntervalSeries {
         let empty = SecondLatency::from_histogram(&second_histogram());
         (0..len)
             .map(|second| {
-                let (corrected, uncorrected) = self
+                let [corrected, uncorrected, lag] = self
                     .closed
                     .remove(&second)
-                    .unwrap_or_else(|| (empty.clone(), empty.clone()));
+                    .unwrap_or_else(|| std::array::from_fn(|_| empty.clone()));
                 Interval {
                     second,
                     counts: self
@@ -170,6 +187,7 @@ impl IntervalSeries {
                         .unwrap_or_default(),
                     corrected,
                     uncorrected,
+                    lag,
                 }
             })
             .collect()
@@ -191,14 +209,17 @@ mod tests {
     fn latency(second: u64, values: &[u64]) -> IntervalEvent {
         let mut corrected = second_histogram();
         let mut uncorrected = second_histogram();
+        let mut lag = second_histogram();
         for &v in values {
             corrected.record(v).unwrap();
             uncorrected.record(v / 2).unwrap();
+            lag.record(v - v / 2).unwrap();
         }
         IntervalEvent::Latency {
             second,
             corrected,
             uncorrected,
+            lag,
         }
     }
 
@@ -230,6 +251,8 @@ mod tests {
         assert_eq!(intervals[1].corrected.p50, 200);
         assert_eq!(intervals[1].corrected.max, 300);
         assert_eq!(intervals[1].uncorrected.max, 150);
+        assert_eq!(intervals[1].lag.max, 150);
+        assert_eq!(intervals[1].lag.count, 3);
         assert_eq!(intervals[2], {
             let mut i = intervals[0].clone();
             i.second = 2;
@@ -249,6 +272,19 @@ mod tests {
         let histogram = intervals[0].corrected.histogram();
         assert_eq!(histogram.len(), 3);
         assert_eq!(histogram.min(), 10);
+    }
+
+    #[test]
+    fn a_quantile_of_some_seconds_merges_open_and_closed_ones() {
+        let mut series = IntervalSeries::new();
+        series.add(latency(0, &[100, 200]));
+        series.add(latency(1, &[300]));
+        series.add(latency(3, &[9000]));
+        series.close_before(1);
+        assert_eq!(series.corrected_quantile(0..2, 1.0), Some(300));
+        assert_eq!(series.corrected_quantile(0..1, 0.5), Some(100));
+        assert_eq!(series.corrected_quantile(2..3, 0.99), None);
+        assert_eq!(series.corrected_quantile(1..4, 0.0), Some(300));
     }
 
     #[test]

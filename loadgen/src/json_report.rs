@@ -1,5 +1,6 @@
 //! The machine-readable report of `loadgen run --json PATH`: the summary's
-//! numbers, per phase and in total, with the audit and the threshold verdicts.
+//! numbers, per phase and in total, with the audit, the threshold verdicts and
+//! how the run was made (`run`: version, file, duration scale, machine).
 //!
 //! Pure: it reads a [`RunResult`] and returns a [`serde_json::Value`].
 //! `docs/scenarios.md` documents the shape.
@@ -12,6 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::audit::Audit;
 use crate::interval_series::Interval;
 use crate::recorder::Recorder;
+use crate::run_metadata::RunMetadata;
 use crate::run_result::RunResult;
 use crate::scenario::{Rate, Scenario};
 use crate::verdict::Verdict;
@@ -31,6 +33,7 @@ pub fn report(
     result: &RunResult,
     verdicts: &[Verdict],
     passed: bool,
+    meta: &RunMetadata,
 ) -> Value {
     let (total, elapsed) = result.recorded_total();
     let phases: Vec<Value> = result
@@ -50,6 +53,7 @@ pub fn report(
         "broker": result.broker,
         "passed": passed,
         "interrupted": result.interrupted,
+        "run": run(result, meta),
         "total": Value::Object(measurements(&total, elapsed)),
         "phases": phases,
         "audit": audit(&result.audit),
@@ -57,6 +61,23 @@ pub fn report(
         "intervals": result.intervals.iter().map(interval).collect::<Vec<_>>(),
         "faults": result.faults,
         "producer": producer(&result.producer),
+    })
+}
+
+/// How the run was made: when, by which loadgen, from which file, at which
+/// duration scale (1 when not scaled), on which machine.
+fn run(result: &RunResult, meta: &RunMetadata) -> Value {
+    json!({
+        "started": humantime::format_rfc3339_millis(result.started).to_string(),
+        "loadgen_version": meta.loadgen_version,
+        "scenario_file": meta.scenario_file.as_ref().map(|p| p.display().to_string()),
+        "duration_scale": meta.duration_scale.unwrap_or(1.0),
+        "machine": {
+            "hostname": meta.machine.hostname,
+            "cpu": meta.machine.cpu,
+            "cores": meta.machine.cores,
+            "os": meta.machine.os,
+        },
     })
 }
 
@@ -246,8 +267,14 @@ mod tests {
                 foreign: 0,
             },
         };
-        let report = report(&scenario, &result(audit), &[], false);
+        let meta = RunMetadata::of_this_machine(Some("s.toml".as_ref()), Some(0.5));
+        let report = report(&scenario, &result(audit), &[], false, &meta);
         assert_eq!(report["scenario"], "command-line");
+        assert_eq!(report["run"]["started"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(report["run"]["scenario_file"], "s.toml");
+        assert_eq!(report["run"]["duration_scale"], 0.5);
+        assert_eq!(report["run"]["loadgen_version"], env!("CARGO_PKG_VERSION"));
+        assert!(report["run"]["machine"]["cores"].as_u64().unwrap() >= 1);
         assert_eq!(report["passed"], false);
         let total = &report["total"];
         assert_eq!(total["sent"], 1001);
@@ -314,7 +341,10 @@ mod tests {
             &result(Audit::Unavailable("no admin".into())),
             &verdicts,
             false,
+            &RunMetadata::of_this_machine(None, None),
         );
+        assert_eq!(report["run"]["duration_scale"], 1.0);
+        assert_eq!(report["run"]["scenario_file"], Value::Null);
         assert_eq!(report["audit"], Value::Null);
         assert_eq!(
             report["thresholds"],
@@ -350,6 +380,7 @@ mod tests {
             second: 1,
             corrected,
             uncorrected: second_histogram(),
+            lag: second_histogram(),
         });
         series.add(IntervalEvent::Counts {
             first: 1,
@@ -359,12 +390,14 @@ mod tests {
                 acked: 100,
                 errors: 2,
                 bytes: 10_000,
+                ..SecondCounts::default()
             }],
         });
         let mut run = result(Audit::Unavailable("no admin".into()));
         run.intervals = series.into_intervals(2);
         run.interrupted = true;
-        let report = report(&Scenario::command_line_default(), &run, &[], false);
+        let meta = RunMetadata::of_this_machine(None, None);
+        let report = report(&Scenario::command_line_default(), &run, &[], false, &meta);
         assert_eq!(report["interrupted"], true);
         assert_eq!(
             report["intervals"],

@@ -19,9 +19,11 @@
 //! [`interval_collector`] task merges them into an [`interval_series`] and,
 //! from the [`live`] counters, drives the [`progress`] display. [`hlog`]
 //! writes the seconds as an HdrHistogram interval log, and [`html_report`]
-//! the whole report as one HTML page with [`svg_chart`] charts. [`stop`] is
+//! the whole report as one HTML page with the [`run_charts`], drawn by
+//! [`svg_chart`]. [`stop`] is
 //! the switch Ctrl-C pulls. Numbers and durations are written by
-//! [`format`](mod@format).
+//! [`format`](mod@format); [`run_metadata`] is what the reports say about
+//! how a run was made (version, scenario file, duration scale, machine).
 //!
 //! Across machines: a [`shard`] is the part of a scenario one of N loadgen
 //! processes runs; [`shard_report`] is what each writes into its JSON report
@@ -30,14 +32,14 @@
 //!
 //! The modules form layers; a module uses only its own layer and those below:
 //! 1. [`format`](mod@format), [`message_id`], [`random`], [`recorder`],
-//!    [`stop`], [`shard`], [`histogram_text`], and the scenario's types in
+//!    [`run_metadata`], [`stop`], [`shard`], [`histogram_text`], and the scenario's types in
 //!    [`scenario`] (its `[thresholds]` limits included);
 //! 2. what runs a scenario: [`schedule`], [`pacer`], [`payload`],
 //!    [`value_size`], [`audit`], [`admin`], [`target`], [`faults`], the
 //!    [`interval`] recorders and their collector, [`live`], [`progress`], and
 //!    the [`runner`], which fills in a [`run_result`];
 //! 3. what reads a run's result: [`verdict`], then the report writers
-//!    ([`report`], [`json_report`], [`html_report`] with [`svg_chart`],
+//!    ([`report`], [`json_report`], [`html_report`] with [`run_charts`] and [`svg_chart`],
 //!    [`hgrm`], [`hlog`]), [`shard_report`], [`merge`] and [`compare`];
 //! 4. [`cli`] and the `loadgen` binary.
 
@@ -47,6 +49,7 @@ pub mod histogram_text;
 pub mod message_id;
 pub mod random;
 pub mod recorder;
+pub mod run_metadata;
 pub mod scenario;
 pub mod shard;
 pub mod stop;
@@ -77,6 +80,7 @@ pub mod html_report;
 pub mod json_report;
 pub mod merge;
 pub mod report;
+pub mod run_charts;
 pub mod shard_report;
 pub mod svg_chart;
 pub mod verdict;

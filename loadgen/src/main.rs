@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use loadgen::cli::{Cli, Command, CompareArgs, MergeArgs, RunArgs, ValidateArgs};
 use loadgen::progress::{BarSlot, LogWriter, Progress};
+use loadgen::run_metadata::RunMetadata;
 use loadgen::run_result::RunResult;
 use loadgen::runner::{Controls, RunError};
 use loadgen::scenario::Scenario;
@@ -31,7 +32,8 @@ fn main() -> ExitCode {
     let log_bar = bar.clone();
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            // Quiet by default: the progress lines and the summary are the output.
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
         )
         .with_writer(move || LogWriter(log_bar.clone()))
         .with_ansi(std::io::stderr().is_terminal())
@@ -63,6 +65,8 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
         audit: audit_rule(args.strict_audit),
         rate_share: scenario.shard.share(scenario.workload.producers),
     };
+    let meta =
+        RunMetadata::of_this_machine(args.scenario.as_deref(), args.resolved_duration_scale()?);
     // Created up front so that an unwritable path fails before the run, not after it.
     let json = args.json.as_deref().map(create_output).transpose()?;
     let hgrm = args.hgrm.as_deref().map(create_output).transpose()?;
@@ -107,7 +111,7 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
             .map(|(flag, value)| serde_json::json!({ "flag": flag, "value": value }))
             .collect(),
     );
-    conclude(&scenario, &result, rules, outputs, overrides)
+    conclude(&scenario, &result, rules, outputs, overrides, &meta)
 }
 
 /// The report files asked for, created before the run.
@@ -126,20 +130,24 @@ fn conclude(
     rules: Rules,
     outputs: Outputs,
     overrides: serde_json::Value,
+    meta: &RunMetadata,
 ) -> anyhow::Result<ExitCode> {
     let verdicts = scenario
         .thresholds
         .as_ref()
         .map(|t| loadgen::verdict::evaluate(t, result, rules))
         .unwrap_or_default();
-    print!("{}", loadgen::report::render(scenario, result, &verdicts));
+    print!(
+        "{}",
+        loadgen::report::render(scenario, result, &verdicts, meta)
+    );
     let passed = !result.interrupted
         && match scenario.thresholds {
             Some(_) => verdicts.iter().all(|v| v.passed),
             None => result.errors_in_all_phases() == 0,
         };
     if let Some((path, file)) = outputs.json {
-        let mut report = loadgen::json_report::report(scenario, result, &verdicts, passed);
+        let mut report = loadgen::json_report::report(scenario, result, &verdicts, passed, meta);
         if let Some(fields) = report.as_object_mut() {
             for (key, value) in loadgen::shard_report::fields(scenario, result) {
                 fields.insert(key.into(), value);
@@ -162,7 +170,7 @@ fn conclude(
         })?;
     }
     if let Some((path, file)) = outputs.html {
-        let page = loadgen::html_report::page(scenario, result, &verdicts, passed);
+        let page = loadgen::html_report::page(scenario, result, &verdicts, passed, meta);
         write_output(&path, file, |w| w.write_all(page.as_bytes()))?;
     }
     if result.interrupted {
@@ -197,8 +205,10 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         html: args.html.as_deref().map(create_output).transpose()?,
     };
     let mut runs = Vec::new();
+    let mut meta = None;
     for path in &args.reports {
         let report = read_report(path)?;
+        meta.get_or_insert_with(|| shard_metadata(&report));
         let run = loadgen::shard_report::read(&report)
             .map_err(|e| anyhow::anyhow!("cannot merge {}: {e}", path.display()))?;
         runs.push((path.display().to_string(), run));
@@ -208,7 +218,24 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         audit: audit_rule(args.strict_audit),
         rate_share: 1.0,
     };
-    conclude(&scenario, &result, rules, outputs, serde_json::json!([]))
+    let meta = meta.unwrap_or_else(|| RunMetadata::of_this_machine(None, None));
+    conclude(
+        &scenario,
+        &result,
+        rules,
+        outputs,
+        serde_json::json!([]),
+        &meta,
+    )
+}
+
+/// The metadata of a merged run: the scenario file and duration scale its first
+/// shard's report names, on the machine that merges.
+fn shard_metadata(report: &serde_json::Value) -> RunMetadata {
+    let run = &report["run"];
+    let file = run["scenario_file"].as_str().map(std::path::Path::new);
+    let scale = run["duration_scale"].as_f64().filter(|&scale| scale != 1.0);
+    RunMetadata::of_this_machine(file, scale)
 }
 
 /// Prints two reports side by side; exit 1 on a regression beyond the allowances.

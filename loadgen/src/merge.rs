@@ -146,16 +146,12 @@ fn add_intervals(
                 second: merged.len() as u64,
                 counts: Default::default(),
                 corrected: empty.clone(),
-                uncorrected: empty,
+                uncorrected: empty.clone(),
+                lag: empty,
             });
         }
         let target = &mut merged[second as usize];
-        let c = &mut target.counts;
-        c.due += interval.counts.due;
-        c.sent += interval.counts.sent;
-        c.acked += interval.counts.acked;
-        c.errors += interval.counts.errors;
-        c.bytes += interval.counts.bytes;
+        target.counts.add(&interval.counts);
         let add = |a: &SecondLatency, b: &SecondLatency| {
             // One that grows to hold both, whatever their ranges.
             let mut sum = second_histogram();
@@ -171,6 +167,7 @@ fn add_intervals(
         };
         target.corrected = add(&target.corrected, &interval.corrected)?;
         target.uncorrected = add(&target.uncorrected, &interval.uncorrected)?;
+        target.lag = add(&target.lag, &interval.lag)?;
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! Live progress on stderr while a run goes: a progress bar for the current
-//! phase (on a terminal) and a line per second with the achieved and target
-//! rates, the p99 so far, the errors and, when behind, the schedule lag.
+//! phase (on a terminal) and a line per second, the last partial one
+//! included, labelled with the phase that second belongs to, in aligned
+//! columns: the achieved and target rates, that second's p99, the errors and,
+//! when behind, the schedule lag.
 //!
 //! [`progress_line`] is the pure formatting; [`Progress`] only prints.
 
@@ -29,44 +31,49 @@ const BEHIND_MICROS: u64 = 1000;
 /// What one per-second line shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
-    /// Since the run started.
+    /// Since the run started, at the end of the time the line covers: whole
+    /// seconds, then the run's real end for the last, partial second.
     pub elapsed: Duration,
-    /// The current phase's name.
+    /// The phase the covered time belongs to, or the phases joined with `+`
+    /// when one ended in it (`warmup+steady`).
     pub phase: String,
-    /// Its target rate in msgs/s; 0 for closed loop.
+    /// The width the phase column is padded to, so that the lines align.
+    pub phase_width: usize,
+    /// The target rate in msgs/s of the latest of those phases; 0 for closed loop.
     pub rate: u64,
     /// Acknowledgements per second since the previous line.
     pub achieved: f64,
-    /// The corrected p99 of the phase so far (of its completed seconds), in µs.
+    /// The corrected p99 of the acknowledgements in the time the line covers
+    /// (as far as the lanes have handed them over), in µs.
     pub p99_micros: Option<u64>,
     /// Failed sends since the run started.
     pub errors: u64,
     /// How late the latest send of the furthest-behind instance started, in µs.
     pub lag_micros: u64,
-    /// How much of the phase is done, from 0 to 1.
+    /// How much of the current phase is done, from 0 to 1.
     pub done: f64,
 }
 
-/// The per-second line: `[12s] steady: 4998 msgs/s of 5000, p99 6.055 ms, errors 0`,
-/// with `, behind 120.000 ms` when the schedule lag is 1 ms or more.
+/// The per-second line, in aligned columns:
+/// `[  12.00s] steady     4998 msgs/s of 5000      p99     6.055 ms  errors 0`,
+/// with `  behind 120.000 ms` when the schedule lag is 1 ms or more.
 pub fn progress_line(s: &Snapshot) -> String {
     let target = if s.rate > 0 {
-        format!(" of {}", s.rate)
+        format!("of {}", s.rate)
     } else {
-        " (closed loop)".to_string()
+        "closed loop".to_string()
     };
-    let p99 = s
-        .p99_micros
-        .map_or_else(|| "-".to_string(), |us| format!("{} ms", millis(us)));
+    let p99 = s.p99_micros.map_or_else(|| "-".to_string(), millis);
     let mut line = format!(
-        "[{}s] {}: {:.0} msgs/s{target}, p99 {p99}, errors {}",
-        s.elapsed.as_secs(),
+        "[{:>7.2}s] {:<width$}  {:>7.0} msgs/s {target:<11}  p99 {p99:>9} ms  errors {}",
+        s.elapsed.as_secs_f64(),
         s.phase,
         s.achieved,
-        s.errors
+        s.errors,
+        width = s.phase_width,
     );
     if s.lag_micros >= BEHIND_MICROS {
-        line.push_str(&format!(", behind {} ms", millis(s.lag_micros)));
+        line.push_str(&format!("  behind {} ms", millis(s.lag_micros)));
     }
     line
 }
@@ -174,8 +181,9 @@ mod tests {
 
     fn snapshot() -> Snapshot {
         Snapshot {
-            elapsed: Duration::from_millis(12_400),
+            elapsed: Duration::from_secs(12),
             phase: "steady".into(),
+            phase_width: 13,
             rate: 5000,
             achieved: 4998.4,
             p99_micros: Some(6055),
@@ -189,7 +197,7 @@ mod tests {
     fn the_line_shows_achieved_against_target_p99_and_errors() {
         assert_eq!(
             progress_line(&snapshot()),
-            "[12s] steady: 4998 msgs/s of 5000, p99 6.055 ms, errors 0"
+            "[  12.00s] steady            4998 msgs/s of 5000      p99     6.055 ms  errors 0"
         );
     }
 
@@ -204,7 +212,40 @@ mod tests {
         };
         assert_eq!(
             progress_line(&s),
-            "[12s] steady: 4998 msgs/s (closed loop), p99 -, errors 3, behind 120.000 ms"
+            "[  12.00s] steady            4998 msgs/s closed loop  p99         - ms  errors 3  behind 120.000 ms"
+        );
+    }
+
+    #[test]
+    fn lines_keep_their_columns_whatever_the_phase_and_numbers() {
+        let lines = [
+            Snapshot {
+                elapsed: Duration::from_secs(1),
+                phase: "warmup+steady".into(),
+                achieved: 950.0,
+                p99_micros: Some(250_000),
+                ..snapshot()
+            },
+            snapshot(),
+            Snapshot {
+                elapsed: Duration::from_millis(2510),
+                rate: 100_000,
+                achieved: 99_999.0,
+                ..snapshot()
+            },
+        ]
+        .map(|s| progress_line(&s));
+        for column in ["msgs/s", "p99", " ms  errors"] {
+            let at: Vec<Option<usize>> = lines.iter().map(|l| l.find(column)).collect();
+            assert!(
+                at.windows(2).all(|w| w[0] == w[1] && w[0].is_some()),
+                "{column}: {lines:#?}"
+            );
+        }
+        assert!(
+            lines[2].starts_with("[   2.51s] steady "),
+            "the last, partial second: {}",
+            lines[2]
         );
     }
 

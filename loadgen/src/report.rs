@@ -1,6 +1,7 @@
-//! The summary printed at the end of a run: per phase and in total, counts,
+//! The summary printed at the end of a run: a header (what ran, where, how:
+//! the duration scale, the machine), per phase and in total, counts,
 //! throughput, latency percentiles and schedule lag, then the audit line and
-//! the verdict of each threshold.
+//! the verdict of each threshold. Long lines are wrapped to 100 columns.
 //!
 //! Pure formatting: it reads a [`RunResult`] and returns text.
 
@@ -10,8 +11,9 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::audit::Audit;
-use crate::format::millis;
+use crate::format::{LINE_WIDTH, millis, number, wrap};
 use crate::recorder::Recorder;
+use crate::run_metadata::RunMetadata;
 use crate::run_result::{FaultOutcome, PhaseResult, RunResult};
 use crate::scenario::{Keys, Scenario};
 use crate::verdict::Verdict;
@@ -26,32 +28,14 @@ pub(crate) const PERCENTILES: [(f64, &str); 5] = [
 ];
 
 /// The whole summary; `verdicts` are those of the scenario's thresholds.
-pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> String {
+pub fn render(
+    scenario: &Scenario,
+    result: &RunResult,
+    verdicts: &[Verdict],
+    meta: &RunMetadata,
+) -> String {
     let mut out = String::new();
-    let workload = &scenario.workload;
-    if scenario.description.is_empty() {
-        let _ = writeln!(out, "scenario {}", scenario.name);
-    } else {
-        let _ = writeln!(out, "scenario {}: {}", scenario.name, scenario.description);
-    }
-    let _ = writeln!(
-        out,
-        "target: {}, protocol {}, topic {} ({})",
-        result.broker,
-        scenario.target.protocol,
-        workload.topic,
-        plural(u64::from(workload.partitions), "partition")
-    );
-    let _ = writeln!(
-        out,
-        "workload: {}, {}, keys {}, {}, in_flight {}, acks {}",
-        plural(u64::from(workload.producers), "producer"),
-        workload.message_size,
-        describe_keys(workload.keys),
-        plural(u64::from(workload.headers), "header"),
-        workload.in_flight,
-        scenario.producer.acks
-    );
+    out.push_str(&header(scenario, result, meta));
     if result.interrupted {
         let _ = writeln!(
             out,
@@ -77,13 +61,16 @@ pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> 
     let _ = writeln!(out, "total of recorded phases ({})", recorded.join(", "));
     out.push_str(&measurements(&total, elapsed, any_open_loop));
     out.push('\n');
-    out.push_str(&producer_line(&result.producer));
+    out.push_str(&wrap(
+        producer_line(&result.producer).trim_end(),
+        LINE_WIDTH,
+        2,
+    ));
     out.push_str(&audit_line(&result.audit, &result.broker));
-    out.push('\n');
     if !result.faults.is_empty() {
         out.push_str("faults\n");
         for fault in &result.faults {
-            let _ = writeln!(out, "  {}", fault_line(fault));
+            out.push_str(&wrap(&format!("  {}", fault_line(fault)), LINE_WIDTH, 4));
         }
     }
     if scenario.thresholds.is_some() {
@@ -93,6 +80,63 @@ pub fn render(scenario: &Scenario, result: &RunResult, verdicts: &[Verdict]) -> 
     out
 }
 
+/// What was run, where, how and when: the lines above the phases, each
+/// wrapped to [`LINE_WIDTH`]. The phase lengths are those run, after the
+/// duration scale, which the `run` and `phases` lines name.
+pub fn header(scenario: &Scenario, result: &RunResult, meta: &RunMetadata) -> String {
+    let workload = &scenario.workload;
+    let mut lines = Vec::new();
+    if scenario.description.is_empty() {
+        lines.push(format!("scenario {}", scenario.name));
+    } else {
+        lines.push(format!(
+            "scenario {}: {}",
+            scenario.name, scenario.description
+        ));
+    }
+    lines.push(format!(
+        "run: loadgen {}, started {}, duration scale {}",
+        meta.loadgen_version,
+        humantime::format_rfc3339_seconds(result.started),
+        meta.scale_text(),
+    ));
+    if let Some(file) = &meta.scenario_file {
+        lines.push(format!("file: {}", file.display()));
+    }
+    lines.push(format!(
+        "machine: {}, {}",
+        meta.machine.hostname,
+        meta.machine.describe()
+    ));
+    lines.push(format!(
+        "target: {}, protocol {}, topic {} ({})",
+        result.broker,
+        scenario.target.protocol,
+        workload.topic,
+        plural(u64::from(workload.partitions), "partition")
+    ));
+    lines.push(format!(
+        "workload: {}, {}, keys {}, {}, in_flight {}, acks {}",
+        plural(u64::from(workload.producers), "producer"),
+        workload.message_size,
+        describe_keys(workload.keys),
+        plural(u64::from(workload.headers), "header"),
+        workload.in_flight,
+        scenario.producer.acks
+    ));
+    let scaled = match meta.duration_scale {
+        Some(scale) => format!(" (durations scaled by {})", number(scale)),
+        None => String::new(),
+    };
+    let phases: Vec<String> = scenario
+        .phases
+        .iter()
+        .map(|p| format!("{} {}", p.name, p.length))
+        .collect();
+    lines.push(format!("phases: {}{scaled}", phases.join(", ")));
+    lines.iter().map(|line| wrap(line, LINE_WIDTH, 2)).collect()
+}
+
 /// The `thresholds` title and one line per verdict: name, limit, actual, pass or FAIL.
 pub fn threshold_lines(verdicts: &[Verdict]) -> String {
     let mut out = String::from("thresholds\n");
@@ -100,14 +144,24 @@ pub fn threshold_lines(verdicts: &[Verdict]) -> String {
         out.push_str("  none set: the run passes\n");
     }
     for verdict in verdicts {
-        let limit = verdict.limit_text();
-        let _ = writeln!(
-            out,
-            "  {:<16}{limit:<13} actual {:<11} {}",
+        let limit = format!("{} {}", verdict.comparison(), number(verdict.limit));
+        // A value that could not be measured keeps the columns: `-`, and why after the
+        // verdict, as does the limit's derivation (`99% of the target …`).
+        let (actual, why) = match (&verdict.actual, verdict.applicable) {
+            (Ok(actual), _) => (number(*actual), String::new()),
+            (Err(why), true) => ("-".to_string(), format!(" (not measured: {why})")),
+            (Err(why), false) => ("-".to_string(), format!(" (not applicable: {why})")),
+        };
+        let note = match &verdict.note {
+            Some(note) => format!(" (limit: {note})"),
+            None => String::new(),
+        };
+        let line = format!(
+            "  {:<16}{limit:<14}actual {actual:<11} {}{note}{why}",
             verdict.name,
-            verdict.actual_text(),
             verdict.outcome_word()
         );
+        out.push_str(&wrap(&line, LINE_WIDTH, 4));
     }
     out
 }
@@ -216,7 +270,7 @@ pub fn producer_line(metrics: &producer::Metrics) -> String {
 }
 
 /// `1 producer`, `2 producers`.
-fn plural(n: u64, noun: &str) -> String {
+pub(crate) fn plural(n: u64, noun: &str) -> String {
     if n == 1 {
         format!("{n} {noun}")
     } else if noun.ends_with("ch") {
@@ -266,36 +320,43 @@ pub fn fault_line(outcome: &FaultOutcome) -> String {
     }
 }
 
-/// The delivery audit's line: what the broker recorded, by message id,
-/// against the acknowledgements of every phase.
+/// The delivery audit's lines: what the broker recorded, by message id,
+/// against the acknowledgements of every phase; then, indented, what was
+/// found and the verdict. Each is wrapped to [`LINE_WIDTH`].
 pub fn audit_line(audit: &Audit, broker: &str) -> String {
     match audit {
-        Audit::Unavailable(why) => format!("audit: not available for the {broker}: {why}"),
-        Audit::NotConfigured(why) => format!("audit: not run for the {broker}: {why}"),
+        Audit::Unavailable(why) => wrap(
+            &format!("audit: not available for the {broker}: {why}"),
+            LINE_WIDTH,
+            2,
+        ),
+        Audit::NotConfigured(why) => wrap(
+            &format!("audit: not run for the {broker}: {why}"),
+            LINE_WIDTH,
+            2,
+        ),
         Audit::Checked {
             topic,
             source,
             counts,
         } => {
-            let mut line = format!(
-                "audit: {} recorded by {source} on topic {topic}, {} acknowledged in all phases: \
-                 lost {}, duplicates {}, reordered {}, unacknowledged recorded {}",
-                counts.recorded,
-                counts.acked,
-                counts.lost,
-                counts.duplicates,
-                counts.reordered,
-                counts.unacknowledged_recorded
+            let what = format!(
+                "audit: {} recorded by {source} on topic {topic}, {} acknowledged in all phases",
+                counts.recorded, counts.acked,
+            );
+            let mut found = format!(
+                "  lost {}, duplicates {}, reordered {}, unacknowledged recorded {}",
+                counts.lost, counts.duplicates, counts.reordered, counts.unacknowledged_recorded
             );
             if counts.foreign > 0 {
                 let _ = write!(
-                    line,
+                    found,
                     ", {} records that are not messages of this run skipped",
                     counts.foreign
                 );
             }
-            line.push_str(if counts.ok() { ": ok" } else { ": NOT OK" });
-            line
+            found.push_str(if counts.ok() { ": ok" } else { ": NOT OK" });
+            wrap(&what, LINE_WIDTH, 2) + &wrap(&found, LINE_WIDTH, 4)
         }
     }
 }

@@ -78,6 +78,22 @@ impl RunResult {
         (total, elapsed)
     }
 
+    /// Each phase's start and end in seconds since the run's start. Phases run
+    /// back to back, each from the end of the one before (the runner starts
+    /// the next as soon as the last send of the previous has settled), so
+    /// these are the sums of the phases' durations.
+    pub fn phase_spans(&self) -> Vec<(f64, f64)> {
+        let mut start = 0.0;
+        self.phases
+            .iter()
+            .map(|p| {
+                let span = (start, start + p.elapsed.as_secs_f64());
+                start = span.1;
+                span
+            })
+            .collect()
+    }
+
     /// Acknowledged sends in every phase, warmups included: what the broker should hold.
     pub fn acked_in_all_phases(&self) -> u64 {
         self.phases.iter().map(|p| p.recorder.acked()).sum()

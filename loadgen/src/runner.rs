@@ -169,7 +169,10 @@ async fn run_against(
         if stop.is_requested() {
             break;
         }
-        sink.send(IntervalEvent::PhaseStarted { index });
+        sink.send(IntervalEvent::PhaseStarted {
+            index,
+            at: Instant::now(),
+        });
         let run = PhaseRun {
             origin,
             sink: &sink,

@@ -196,8 +196,10 @@ fn interval_json(interval: &Interval) -> Value {
     json!({
         "second": interval.second,
         "due": c.due, "sent": c.sent, "acked": c.acked, "errors": c.errors, "bytes": c.bytes,
+        "acked_tenths": c.acked_tenths,
         "corrected": histogram_text::encode(&interval.corrected.histogram()),
         "uncorrected": histogram_text::encode(&interval.uncorrected.histogram()),
+        "lag": histogram_text::encode(&interval.lag.histogram()),
     })
 }
 
@@ -216,10 +218,27 @@ fn interval_from(value: &Value) -> Result<Interval, String> {
             acked: at("acked")?,
             errors: at("errors")?,
             bytes: at("bytes")?,
+            acked_tenths: tenths(&value["acked_tenths"])?,
         },
         corrected: latency("corrected")?,
         uncorrected: latency("uncorrected")?,
+        lag: latency("lag")?,
     })
+}
+
+/// A second's acknowledgements by tenth of it: ten counts.
+fn tenths(value: &Value) -> Result<[u64; 10], String> {
+    let list = value
+        .as_array()
+        .filter(|list| list.len() == 10)
+        .ok_or("merge.intervals[].acked_tenths is not a list of 10 counts")?;
+    let mut tenths = [0; 10];
+    for (tenth, count) in tenths.iter_mut().zip(list) {
+        *tenth = count
+            .as_u64()
+            .ok_or("merge.intervals[].acked_tenths holds a value that is not a count")?;
+    }
+    Ok(tenths)
 }
 
 fn audit_json(audit: &Audit) -> Value {

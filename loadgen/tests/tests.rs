@@ -6,6 +6,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 mod broken_brokers;
+mod browser;
 mod faults;
 mod reports;
 mod shards;
@@ -27,7 +28,8 @@ fn loadgen_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_loadgen"));
     command
         .args(args)
-        .env("RUST_LOG", "warn")
+        // Logs as a user gets them by default: warnings only.
+        .env_remove("RUST_LOG")
         .env_remove("LOADGEN_DURATION_SCALE")
         .envs(env.iter().copied());
     let (tx, rx) = mpsc::channel();
@@ -88,8 +90,8 @@ fn the_smoke_scenario_runs_against_the_embedded_broker_and_meets_its_thresholds(
     }
     assert!(
         out.contains(
-            "audit: 20000 recorded by the embedded broker on topic bench, 20000 acknowledged in all phases: \
-             lost 0, duplicates 0, reordered 0, unacknowledged recorded 0: ok"
+            "audit: 20000 recorded by the embedded broker on topic bench, 20000 acknowledged in all phases\n\
+             \x20 lost 0, duplicates 0, reordered 0, unacknowledged recorded 0: ok\n"
         ),
         "{out}"
     );
@@ -554,11 +556,11 @@ fn every_shipped_scenario_runs_at_a_tenth_of_its_durations_and_passes() {
             stderr(&output)
         );
         let audit = out
-            .lines()
-            .find(|l| l.starts_with("audit: "))
+            .split("\naudit: ")
+            .nth(1)
             .unwrap_or_else(|| panic!("{}: no audit line in {out}", file.display()));
         assert!(
-            audit.contains(": lost 0, duplicates 0,") && audit.ends_with(": ok"),
+            audit.contains("\n  lost 0, duplicates 0,") && audit.contains(": ok\n"),
             "{}: {audit}",
             file.display()
         );
@@ -811,14 +813,14 @@ fn an_external_mock_broker_is_audited_through_its_admin_api_like_the_embedded_on
     assert_eq!(report["thresholds"][1]["applicable"], false);
     assert!(
         stdout(&output).contains(&format!(
-            "audit: not run for the external broker at {address}: no admin API to read its records from"
+            "audit: not run for the external broker at {address}:\n  no admin API to read its records from"
         )),
         "{}",
         stdout(&output)
     );
     assert!(
         stdout(&output)
-            .contains("  max_lost        <= 0          actual not applicable (no audit without an admin API) n/a"),
+            .contains("  max_lost        <= 0          actual -           n/a (not applicable:\n    no audit without an admin API)"),
         "{}",
         stdout(&output)
     );

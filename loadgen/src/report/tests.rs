@@ -4,7 +4,22 @@ use mock_broker::fault::{ApiScope, FaultSpec, When};
 
 use super::*;
 use crate::audit::Counts;
-use crate::scenario::Rate;
+use crate::run_metadata::Machine;
+use crate::scenario::{Phase, Rate};
+
+fn meta(duration_scale: Option<f64>) -> RunMetadata {
+    RunMetadata {
+        loadgen_version: "0.1.0",
+        scenario_file: None,
+        duration_scale,
+        machine: Machine {
+            hostname: "ci-1".into(),
+            cpu: "Some CPU @ 2.20GHz".into(),
+            cores: 2,
+            os: "linux x86_64".into(),
+        },
+    }
+}
 
 fn recorder_with_latencies_1_to_1000_micros() -> Recorder {
     let mut r = Recorder::new();
@@ -133,12 +148,15 @@ fn the_summary_has_a_header_each_phase_and_a_total_of_the_recorded_phases_only()
             },
         },
     };
-    let text = render(&scenario, &result, &[]);
+    let text = render(&scenario, &result, &[], &meta(None));
     assert!(
         text.starts_with(
             "scenario command-line: built from command-line flags\n\
+         run: loadgen 0.1.0, started 1970-01-01T00:00:00Z, duration scale 1 (not scaled)\n\
+         machine: ci-1, 2 cores, Some CPU @ 2.20GHz, linux x86_64\n\
          target: embedded broker at 127.0.0.1:9, protocol kafka, topic bench (1 partition)\n\
-         workload: 1 producer, 100-byte values, keys none, 0 headers, in_flight 256, acks all\n"
+         workload: 1 producer, 100-byte values, keys none, 0 headers, in_flight 256, acks all\n\
+         phases: main 10000 messages\n"
         ),
         "{text}"
     );
@@ -156,9 +174,56 @@ fn the_summary_has_a_header_each_phase_and_a_total_of_the_recorded_phases_only()
     );
     assert!(
         text.ends_with(
-            "1001 acknowledged in all phases: \
-             lost 0, duplicates 0, reordered 0, unacknowledged recorded 0: ok\n"
+            "\naudit: 1001 recorded by the embedded broker on topic bench, 1001 acknowledged in all phases\n\
+             \x20 lost 0, duplicates 0, reordered 0, unacknowledged recorded 0: ok\n"
         ),
+        "wrapped at 100 columns: {text}"
+    );
+    assert!(
+        text.lines().all(|line| line.chars().count() <= LINE_WIDTH),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_header_shows_the_duration_scale_and_the_scaled_phase_lengths() {
+    let mut scenario = Scenario::command_line_default();
+    scenario.phases = vec![
+        Phase {
+            name: "warmup".into(),
+            length: crate::scenario::PhaseLength::Duration(Duration::from_millis(500)),
+            rate: Rate::Constant(5000),
+            record: false,
+        },
+        Phase {
+            name: "steady".into(),
+            length: crate::scenario::PhaseLength::Duration(Duration::from_millis(1500)),
+            rate: Rate::Ramp { from: 10, to: 20 },
+            record: true,
+        },
+    ];
+    let result = RunResult {
+        broker: "b".into(),
+        started: std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(86_400),
+        intervals: Vec::new(),
+        interrupted: false,
+        faults: Vec::new(),
+        producer: producer::Metrics::default(),
+        phases: Vec::new(),
+        audit: Audit::Unavailable("x".into()),
+    };
+    let mut with_file = meta(Some(0.5));
+    with_file.scenario_file = Some("scenarios/smoke.toml".into());
+    let text = header(&scenario, &result, &with_file);
+    assert!(
+        text.contains(
+            "run: loadgen 0.1.0, started 1970-01-02T00:00:00Z, duration scale 0.5\n\
+             file: scenarios/smoke.toml\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("phases: warmup 500ms, steady 1s 500ms (durations scaled by 0.5)\n"),
         "{text}"
     );
 }
@@ -196,7 +261,7 @@ fn each_threshold_shows_its_limit_actual_and_verdict() {
         "thresholds\n\
          \x20 p99_ms          <= 250        actual 5.911       pass\n\
          \x20 min_throughput  >= 4000       actual 3999.5      FAIL\n\
-         \x20 max_lost        <= 0          actual unavailable (no audit) FAIL\n"
+         \x20 max_lost        <= 0          actual -           FAIL (not measured: no audit)\n"
     );
     assert!(threshold_lines(&[]).contains("none set"));
 }
@@ -215,8 +280,8 @@ fn the_audit_line_shows_each_number_and_a_verdict() {
     };
     assert_eq!(
         audit_line(&checked(clean), "b"),
-        "audit: 2000 recorded by the embedded broker on topic bench, 2000 acknowledged in all phases: \
-         lost 0, duplicates 0, reordered 0, unacknowledged recorded 0: ok"
+        "audit: 2000 recorded by the embedded broker on topic bench, 2000 acknowledged in all phases\n\
+         \x20 lost 0, duplicates 0, reordered 0, unacknowledged recorded 0: ok\n"
     );
     let bad = Counts {
         lost: 10,
@@ -228,8 +293,8 @@ fn the_audit_line_shows_each_number_and_a_verdict() {
     };
     assert!(
         audit_line(&checked(bad), "b").ends_with(
-            "lost 10, duplicates 2, reordered 1, unacknowledged recorded 3, \
-             4 records that are not messages of this run skipped: NOT OK"
+            "\n  lost 10, duplicates 2, reordered 1, unacknowledged recorded 3,\n    \
+             4 records that are not messages of this run skipped: NOT OK\n"
         ),
         "{}",
         audit_line(&checked(bad), "b")
@@ -238,13 +303,13 @@ fn the_audit_line_shows_each_number_and_a_verdict() {
         unacknowledged_recorded: 5,
         ..clean
     };
-    assert!(audit_line(&checked(unacked_only), "b").ends_with(": ok"));
+    assert!(audit_line(&checked(unacked_only), "b").ends_with(": ok\n"));
     assert_eq!(
         audit_line(
             &Audit::Unavailable("no admin".into()),
             "external broker at h:1"
         ),
-        "audit: not available for the external broker at h:1: no admin"
+        "audit: not available for the external broker at h:1: no admin\n"
     );
 }
 

@@ -37,11 +37,28 @@ fn a_run_writes_per_second_intervals_an_interval_log_an_html_page_and_progress_l
     ]);
     let err = stderr(&output);
     assert!(output.status.success(), "{}\n{err}", stdout(&output));
-    // Off a terminal, `always` prints plain lines, the first after 1 s.
+    // Off a terminal, `always` prints plain lines, the first after 1 s, each
+    // labelled with the phases of its second, the last for the partial second
+    // at the end; quiet otherwise (logs at warn by default).
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.len() >= 2, "{err}");
+    // The warmup ran the first half of the first second (`warmup+steady`, or `warmup` when its
+    // last sends settled late), never the next phase alone.
     assert!(
-        err.lines()
-            .any(|l| l.starts_with("[") && l.contains(" msgs/s of 5000, p99 ")),
+        lines[0].starts_with("[   1.00s] warmup") && lines[0].contains(" msgs/s of 5000 "),
         "{err}"
+    );
+    let last = lines.last().unwrap();
+    let end: f64 = last[1..last.find("s]").unwrap()].trim().parse().unwrap();
+    assert!(
+        last.starts_with("[") && last.contains("] steady ") && end >= 2.0,
+        "the last line covers the end of the run, past 2 s: {err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with('[') && l.find(" msgs/s") == lines[0].find(" msgs/s")),
+        "only progress lines, in columns: {err}"
     );
 
     let report = read_json(&json);
@@ -97,10 +114,26 @@ fn a_run_writes_per_second_intervals_an_interval_log_an_html_page_and_progress_l
     assert_eq!(corrected, acked_in_phases);
     assert_eq!(uncorrected, acked_in_phases);
 
+    assert_eq!(report["run"]["duration_scale"], 0.5);
+    assert!(
+        report["run"]["scenario_file"]
+            .as_str()
+            .unwrap()
+            .ends_with("smoke.toml")
+    );
+    assert_eq!(report["run"]["loadgen_version"], env!("CARGO_PKG_VERSION"));
+    let out = stdout(&output);
+    assert!(
+        out.contains("\nphases: warmup 500ms, steady 1s 500ms (durations scaled by 0.5)\n"),
+        "{out}"
+    );
+
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.starts_with("<!DOCTYPE html>"));
-    assert_eq!(page.matches("<svg ").count(), 3);
-    assert!(page.contains("Scenario smoke"));
+    // Throughput, corrected and uncorrected latency, schedule lag, by percentile.
+    assert_eq!(page.matches("<svg ").count(), 5);
+    assert!(page.contains("loadgen report: smoke"));
+    assert!(page.contains("<td>duration scale</td><td>0.5</td>"));
     let offline = page.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
     assert!(!offline.contains("http://") && !offline.contains("https://"));
     assert!(!page.contains("<script"));
@@ -151,7 +184,7 @@ fn ctrl_c_stops_the_run_prints_what_ran_marked_interrupted_and_exits_130() {
             let _ = child.kill();
             panic!("no progress line within {TIMEOUT:?}: {seen:?}")
         });
-        let progress = line.contains(" msgs/s of 2000");
+        let progress = line.contains(" msgs/s of 2000 ");
         seen.push(line);
         if progress {
             break;

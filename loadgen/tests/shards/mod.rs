@@ -199,7 +199,7 @@ fn three_shards_against_one_broker_merge_into_the_whole_run_exactly() {
     );
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(
-        page.contains("<h1>Scenario smoke</h1>") && page.contains("Workload: 6 producers"),
+        page.contains("<h1>loadgen report: smoke</h1>") && page.contains("6 producers, "),
         "the merged page describes the whole run"
     );
     let hgrm_text = std::fs::read_to_string(&hgrm).unwrap();
