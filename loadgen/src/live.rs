@@ -25,14 +25,18 @@ impl LaneCounters {
         self.lag_micros.store(micros, Ordering::Relaxed);
     }
 
-    /// Counts an acknowledgement.
-    pub fn acked(&self) {
-        self.acked.fetch_add(1, Ordering::Relaxed);
+    /// Counts `n` acknowledgements.
+    pub fn acked_many(&self, n: u64) {
+        if n > 0 {
+            self.acked.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
-    /// Counts a failed send.
-    pub fn failed(&self) {
-        self.errors.fetch_add(1, Ordering::Relaxed);
+    /// Counts `n` failed sends.
+    pub fn failed_many(&self, n: u64) {
+        if n > 0 {
+            self.errors.fetch_add(n, Ordering::Relaxed);
+        }
     }
 }
 
@@ -98,9 +102,9 @@ mod tests {
         a.sent(Duration::from_millis(9));
         a.sent(Duration::from_micros(5));
         b.sent(Duration::from_micros(70));
-        a.acked();
-        b.acked();
-        b.failed();
+        a.acked_many(1);
+        b.acked_many(1);
+        b.failed_many(1);
         assert_eq!(
             live.totals(),
             LiveTotals {

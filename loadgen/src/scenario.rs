@@ -23,6 +23,7 @@ mod test_support;
 #[cfg(test)]
 mod tests;
 mod thresholds;
+mod window;
 mod workload;
 #[cfg(test)]
 mod workload_tests;
@@ -45,6 +46,7 @@ pub use phase::{Phase, PhaseLength};
 pub use rate::Rate;
 pub use target::{BrokerSpec, Protocol, Target};
 pub use thresholds::Thresholds;
+pub use window::Window;
 pub use workload::Workload;
 
 /// A validated scenario: what the runner runs.

@@ -138,7 +138,7 @@ fn the_summary_has_a_header_each_phase_and_a_total_of_the_recorded_phases_only()
         text.starts_with(
             "scenario command-line: built from command-line flags\n\
          target: embedded broker at 127.0.0.1:9, protocol kafka, topic bench (1 partition)\n\
-         workload: 1 producer, 100-byte values, keys none, 0 headers, in_flight 256, acks all\n"
+         workload: 1 producer, 100-byte values, keys none, 0 headers, in_flight buffer_memory, acks all\n"
         ),
         "{text}"
     );

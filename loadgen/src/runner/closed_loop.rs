@@ -1,6 +1,7 @@
 //! A closed-loop phase (rate 0): each lane's issuer is a task that starts a
 //! send whenever the lane's window has room.
 
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,8 @@ use tokio::sync::mpsc;
 
 use super::collector::collect;
 use super::error::RunError;
-use super::lane::{InFlight, Lane, Started, Streams};
+use super::handoff::Handoff;
+use super::lane::{InFlight, Lane, Started, Streams, ready_now};
 use crate::recorder::Recorder;
 use crate::schedule::TaskPlan;
 use crate::stop::until_stopped;
@@ -24,7 +26,13 @@ pub(super) async fn run(
 ) -> Result<(Lane, Recorder), RunError> {
     let counters = Arc::clone(&lane.counters);
     let (in_flight, received) = mpsc::unbounded_channel();
-    let issuer = tokio::spawn(issue(lane, plan, start, in_flight, streams.clone()));
+    let issuer = tokio::spawn(issue(
+        lane,
+        plan,
+        start,
+        Handoff::new(in_flight),
+        streams.clone(),
+    ));
     let (mut recorder, acked) = collect(received, start, &streams, &counters).await;
     let (mut lane, issued) = issuer.await.map_err(RunError::Task)?;
     recorder.merge(&issued);
@@ -34,11 +42,16 @@ pub(super) async fn run(
 
 /// Starts a send whenever the window has room, until the quota, the
 /// deadline or a stop request.
+///
+/// The per-message path takes no wait it does not need: a permit and the
+/// producer's `send` are first tried without waiting, and only when one is
+/// not ready is it awaited (against the stop request), after handing the
+/// sends gathered so far to the collector.
 async fn issue(
     mut lane: Lane,
     plan: TaskPlan,
     start: Instant,
-    in_flight: mpsc::UnboundedSender<InFlight>,
+    mut handoff: Handoff,
     streams: Streams,
 ) -> (Lane, Recorder) {
     let stop = &streams.stop;
@@ -47,27 +60,43 @@ async fn issue(
     let mut intervals = streams.intervals(start);
     let mut count = 0u64;
     while plan.quota.is_none_or(|quota| count < quota) && !stop.is_requested() {
-        let Some(permit) = until_stopped(lane.window.clone().acquire_owned(), stop).await else {
-            break;
+        let permit = match &lane.window {
+            None => None,
+            Some(window) => match window.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    handoff.flush();
+                    match until_stopped(window.clone().acquire_owned(), stop).await {
+                        Some(permit) => Some(permit.expect("the window is never closed")),
+                        None => break,
+                    }
+                }
+            },
         };
-        let permit = permit.expect("the window is never closed");
         let now = Instant::now();
         if deadline.is_some_and(|deadline| now >= deadline) {
             break;
         }
         let (sequence, record) = lane.next_record();
         let bytes = record.value.len() as u64;
-        let Some(enqueued) = until_stopped(lane.producer.send(record), stop).await else {
-            break;
+        let mut send = pin!(lane.producer.send(record));
+        let enqueued = match ready_now(send.as_mut()).await {
+            Some(enqueued) => enqueued,
+            None => {
+                handoff.flush();
+                match until_stopped(send, stop).await {
+                    Some(enqueued) => enqueued,
+                    None => break,
+                }
+            }
         };
-        let started = Started {
-            sequence,
-            due: now,
-            sent: now,
-            bytes,
-        };
-        let _ = in_flight.send(InFlight {
-            started,
+        handoff.push(InFlight {
+            started: Started {
+                sequence,
+                due: now,
+                sent: now,
+                bytes,
+            },
             enqueued,
             permit,
         });
@@ -76,6 +105,7 @@ async fn issue(
         lane.counters.sent(Duration::ZERO);
         count += 1;
     }
+    drop(handoff);
     intervals.finish();
     (lane, issued)
 }

@@ -3,7 +3,10 @@
 //! pickers), and the records of one send as it passes from the lane's issuer
 //! to its collector.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
 use producer::{DeliveryFuture, Header, Producer, Record};
@@ -26,8 +29,10 @@ pub(super) struct Lane {
     pub(super) sizes: SizePicker,
     pub(super) keys: KeyPicker,
     pub(super) headers: Vec<Header>,
-    /// Permits for sends in flight; every permit is back when a phase ends.
-    pub(super) window: Arc<Semaphore>,
+    /// Permits for sends in flight when `in_flight` counts messages (every
+    /// permit is back when a phase ends); `None` when the producer's
+    /// `buffer_memory` is the window, and its `send` waits for room.
+    pub(super) window: Option<Arc<Semaphore>>,
     pub(super) next_sequence: u64,
     /// The sequences acknowledged so far, in every phase, for the audit.
     pub(super) acked: SequenceSet,
@@ -51,7 +56,7 @@ pub(super) struct InFlight {
     pub(super) started: Started,
     pub(super) enqueued: Result<DeliveryFuture, producer::Error>,
     /// The send's place in the lane's window, given back when it settles.
-    pub(super) permit: OwnedSemaphorePermit,
+    pub(super) permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Lane {
@@ -71,6 +76,17 @@ impl Lane {
         record.headers.clone_from(&self.headers);
         (sequence, record)
     }
+}
+
+/// Polls `future` once: its output if it is ready now, without waiting.
+/// (`future` stays usable, to be awaited when it is not.)
+pub(super) async fn ready_now<F: Future>(future: Pin<&mut F>) -> Option<F::Output> {
+    let mut future = future;
+    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
 }
 
 /// What a lane's issuer and collector need besides the lane: where their
