@@ -147,16 +147,32 @@ impl IntervalRecorder {
         since_sent: Duration,
         bytes: u64,
     ) {
+        self.record_acks(done, since_due, since_sent, 1, bytes);
+    }
+
+    /// Counts `n` acknowledgements at `done`, each with these latencies, of
+    /// `bytes` value bytes in all (as [`IntervalRecorder::record_ack`] `n` times).
+    pub fn record_acks(
+        &mut self,
+        done: Instant,
+        since_due: Duration,
+        since_sent: Duration,
+        n: u64,
+        bytes: u64,
+    ) {
+        if n == 0 {
+            return;
+        }
         let second = second_since(self.origin, done);
         let open = match &mut self.open {
             Some(open) if open.second >= second => open,
             _ => self.rotate(second),
         };
-        let _ = open.corrected.record(clamped_micros(since_due));
-        let _ = open.uncorrected.record(clamped_micros(since_sent));
+        let _ = open.corrected.record_n(clamped_micros(since_due), n);
+        let _ = open.uncorrected.record_n(clamped_micros(since_sent), n);
         let second = open.second;
         let counts = self.counts_at_second(second);
-        counts.acked += 1;
+        counts.acked += n;
         counts.bytes += bytes;
     }
 

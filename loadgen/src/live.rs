@@ -20,7 +20,12 @@ pub struct LaneCounters {
 impl LaneCounters {
     /// Counts a send that started `lag` after it was due.
     pub fn sent(&self, lag: Duration) {
-        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.sent_many(1, lag);
+    }
+
+    /// Counts `n` sends, the latest of which started `lag` after it was due.
+    pub fn sent_many(&self, n: u64, lag: Duration) {
+        self.sent.fetch_add(n, Ordering::Relaxed);
         let micros = u64::try_from(lag.as_micros()).unwrap_or(u64::MAX);
         self.lag_micros.store(micros, Ordering::Relaxed);
     }

@@ -59,7 +59,7 @@ use crate::scenario::{Scenario, Window};
 use crate::stop::{GRACE, Stop, until_stopped};
 use crate::target::Broker;
 use crate::value_size::SizePicker;
-use lane::Lane;
+use lane::{Lane, Messages};
 use phase::{PhaseRun, run_phase};
 
 pub use error::RunError;
@@ -118,15 +118,18 @@ async fn run_against(
         lanes.push(Lane {
             index,
             producer,
-            values: ValueBuilder::new(),
-            sizes: SizePicker::new(workload.message_size, workload.seed, index),
-            keys: KeyPicker::new(workload.keys, workload.seed, index),
-            headers: headers(workload.headers),
+            messages: Messages {
+                producer: index,
+                values: ValueBuilder::new(),
+                sizes: SizePicker::new(workload.message_size, workload.seed, index),
+                keys: KeyPicker::new(workload.keys, workload.seed, index),
+                headers: headers(workload.headers),
+                next_sequence: 0,
+            },
             window: match workload.in_flight {
                 Window::Messages(n) => Some(Arc::new(Semaphore::new(n as usize))),
                 Window::BufferMemory => None,
             },
-            next_sequence: 0,
             acked: SequenceSet::new(),
             counters: live.lane(index),
         });
@@ -185,7 +188,10 @@ async fn run_against(
     }
     let acknowledged = Acknowledged {
         acked: lanes.iter().map(|lane| lane.acked.clone()).collect(),
-        sent: lanes.iter().map(|lane| lane.next_sequence).collect(),
+        sent: lanes
+            .iter()
+            .map(|lane| lane.messages.next_sequence)
+            .collect(),
     };
     let audit = broker.audit(&workload.topic, &acknowledged, &start_offsets, live_audit);
     let audit: Audit = if interrupted {

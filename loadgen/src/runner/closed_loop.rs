@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::collector::collect;
 use super::error::RunError;
-use super::handoff::Handoff;
+use super::handoff::{CHUNK, Handoff};
 use super::lane::{InFlight, Lane, Started, Streams, ready_now};
 use crate::recorder::Recorder;
 use crate::schedule::TaskPlan;
@@ -46,7 +46,8 @@ pub(super) async fn run(
 /// The per-message path takes no wait it does not need: a permit and the
 /// producer's `send` are first tried without waiting, and only when one is
 /// not ready is it awaited (against the stop request), after handing the
-/// sends gathered so far to the collector.
+/// sends gathered so far to the collector. Sends are counted (their lag is
+/// always zero) a chunk at a time, when they are handed over.
 async fn issue(
     mut lane: Lane,
     plan: TaskPlan,
@@ -55,10 +56,18 @@ async fn issue(
     streams: Streams,
 ) -> (Lane, Recorder) {
     let stop = &streams.stop;
+    let lane_counters = Arc::clone(&lane.counters);
     let deadline = plan.deadline.map(|d| start + d);
     let mut issued = Recorder::new();
     let mut intervals = streams.intervals(start);
     let mut count = 0u64;
+    // Sends not yet counted in `issued` and the live counters.
+    let mut uncounted = 0u64;
+    let count_sent = |uncounted: &mut u64, issued: &mut Recorder| {
+        issued.record_sent_n(Duration::ZERO, *uncounted);
+        lane_counters.sent_many(*uncounted, Duration::ZERO);
+        *uncounted = 0;
+    };
     while plan.quota.is_none_or(|quota| count < quota) && !stop.is_requested() {
         let permit = match &lane.window {
             None => None,
@@ -66,6 +75,7 @@ async fn issue(
                 Ok(permit) => Some(permit),
                 Err(_) => {
                     handoff.flush();
+                    count_sent(&mut uncounted, &mut issued);
                     match until_stopped(window.clone().acquire_owned(), stop).await {
                         Some(permit) => Some(permit.expect("the window is never closed")),
                         None => break,
@@ -77,13 +87,14 @@ async fn issue(
         if deadline.is_some_and(|deadline| now >= deadline) {
             break;
         }
-        let (sequence, record) = lane.next_record();
-        let bytes = record.value.len() as u64;
-        let mut send = pin!(lane.producer.send(record));
+        let sequence = lane.messages.next_sequence;
+        let size = lane.messages.sizes.next_size();
+        let mut send = pin!(lane.producer.send(lane.messages.next_record(size)));
         let enqueued = match ready_now(send.as_mut()).await {
             Some(enqueued) => enqueued,
             None => {
                 handoff.flush();
+                count_sent(&mut uncounted, &mut issued);
                 match until_stopped(send, stop).await {
                     Some(enqueued) => enqueued,
                     None => break,
@@ -95,16 +106,19 @@ async fn issue(
                 sequence,
                 due: now,
                 sent: now,
-                bytes,
+                bytes: size as u64,
             },
             enqueued,
             permit,
         });
-        issued.record_sent(Duration::ZERO);
         intervals.record_sent(now);
-        lane.counters.sent(Duration::ZERO);
+        uncounted += 1;
+        if uncounted >= CHUNK as u64 {
+            count_sent(&mut uncounted, &mut issued);
+        }
         count += 1;
     }
+    count_sent(&mut uncounted, &mut issued);
     drop(handoff);
     intervals.finish();
     (lane, issued)

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use fnv::FnvBuildHasher;
 use futures_util::StreamExt;
@@ -47,6 +47,7 @@ pub(super) async fn collect(
         recorder: Recorder::new(),
         intervals: streams.intervals(start),
         acked: SequenceSet::new(),
+        run: None,
     };
     let mut batches = Batches::default();
     let mut issuing = true;
@@ -180,6 +181,7 @@ impl Batches {
         outcomes.record(first.started, result, done);
         drop(first.permit);
         let Some(group) = self.groups.remove(&key) else {
+            outcomes.record_run();
             return counts;
         };
         self.keys.remove(&group.batch);
@@ -208,6 +210,7 @@ impl Batches {
                 }
             }
         }
+        outcomes.record_run();
         counts
     }
 }
@@ -217,22 +220,67 @@ struct Outcomes {
     recorder: Recorder,
     intervals: IntervalRecorder,
     acked: SequenceSet,
+    /// Acknowledgements not recorded yet, all with the same latencies.
+    run: Option<AckRun>,
+}
+
+/// Acknowledgements at one moment whose latencies are equal to the
+/// microsecond, as the histograms keep them: the records of a batch sent
+/// within the same microsecond. They are recorded with one histogram update.
+struct AckRun {
+    done: Instant,
+    since_due: Duration,
+    since_sent: Duration,
+    /// `since_due` and `since_sent` in whole µs, what the histograms compare.
+    micros: (u128, u128),
+    count: u64,
+    bytes: u64,
 }
 
 impl Outcomes {
     /// Records the outcome of the send `started`, settled at `done`.
+    /// Acknowledgements are gathered into runs; call
+    /// [`Outcomes::record_run`] when a batch is done.
     fn record(&mut self, started: Started, result: Result<(), producer::Error>, done: Instant) {
         match result {
             Ok(()) => {
                 self.acked.insert(started.sequence);
                 let since_due = done.saturating_duration_since(started.due);
                 let since_sent = done.saturating_duration_since(started.sent);
-                self.recorder
-                    .record_ack(since_due, since_sent, started.bytes);
-                self.intervals
-                    .record_ack(done, since_due, since_sent, started.bytes);
+                let micros = (since_due.as_micros(), since_sent.as_micros());
+                if let Some(run) = &mut self.run {
+                    if run.done == done && run.micros == micros {
+                        run.count += 1;
+                        run.bytes += started.bytes;
+                        return;
+                    }
+                }
+                self.record_run();
+                self.run = Some(AckRun {
+                    done,
+                    since_due,
+                    since_sent,
+                    micros,
+                    count: 1,
+                    bytes: started.bytes,
+                });
             }
             Err(e) => self.failed(&e, done),
+        }
+    }
+
+    /// Records the acknowledgements gathered so far.
+    fn record_run(&mut self) {
+        if let Some(run) = self.run.take() {
+            self.recorder
+                .record_acks(run.since_due, run.since_sent, run.count, run.bytes);
+            self.intervals.record_acks(
+                run.done,
+                run.since_due,
+                run.since_sent,
+                run.count,
+                run.bytes,
+            );
         }
     }
 

@@ -181,9 +181,9 @@ impl Issuing {
             },
         };
         let sent = Instant::now();
-        let (sequence, record) = lane.next_record();
-        let bytes = record.value.len() as u64;
-        let mut send = pin!(lane.producer.send(record));
+        let sequence = lane.messages.next_sequence;
+        let size = lane.messages.sizes.next_size();
+        let mut send = pin!(lane.producer.send(lane.messages.next_record(size)));
         let enqueued = match handle.block_on(ready_now(send.as_mut())) {
             Some(enqueued) => enqueued,
             None => {
@@ -198,7 +198,7 @@ impl Issuing {
             sequence,
             due,
             sent,
-            bytes,
+            bytes: size as u64,
         };
         self.handoff.push(InFlight {
             started,
