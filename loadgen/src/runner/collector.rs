@@ -95,24 +95,32 @@ struct Waiting {
     permit: Option<OwnedSemaphorePermit>,
 }
 
-/// The first send of a batch, settled: the batch's key and the send's outcome.
+/// The first send of a batch, settled: its group's slot and the send's outcome.
 struct Settled {
-    key: u64,
+    /// `None` for a send awaited on its own.
+    slot: Option<usize>,
     first: Waiting,
     result: Result<(), producer::Error>,
 }
 
+/// Emptied vectors of later sends kept for new groups, at most this many,
+/// so that a group does not grow its vector from nothing again.
+const SPARE_VECTORS: usize = 16;
+
 /// The sends awaited, grouped by the batch their record went into.
 #[derive(Default)]
 struct Batches {
-    /// The later sends of each batch, by key; its first send is in `waiting`.
-    groups: HashMap<u64, Group, FnvBuildHasher>,
-    /// The key of each batch's group, by batch.
-    keys: HashMap<BatchId, u64, FnvBuildHasher>,
+    /// The open groups, by slot; a slot is free while `None`.
+    groups: Vec<Option<Group>>,
+    /// Free slots of `groups`.
+    free: Vec<usize>,
+    /// The slot of each open group, by batch.
+    slots: HashMap<BatchId, usize, FnvBuildHasher>,
     /// The group the latest send joined: with the sticky partitioner or one
     /// partition, the next send's too.
-    latest: Option<(BatchId, u64)>,
-    next_key: u64,
+    latest: Option<(BatchId, usize)>,
+    /// Emptied vectors of later sends, for new groups.
+    spare: Vec<Vec<Waiting>>,
     /// The first send of every group, awaited.
     waiting: FuturesUnordered<BoxFuture<'static, Settled>>,
 }
@@ -128,47 +136,63 @@ impl Batches {
         self.waiting.is_empty()
     }
 
+    fn group(&mut self, slot: usize) -> &mut Group {
+        self.groups[slot].as_mut().expect("an open group's slot")
+    }
+
     /// Awaits `send` with the others of its batch, or first of its batch.
     fn add(&mut self, send: Waiting) {
-        if let Some((batch, key)) = &self.latest {
+        if let Some((batch, slot)) = &self.latest {
             if send.delivery.is_in(batch) {
-                let group = self.groups.get_mut(key).expect("the latest group is open");
-                group.later.push(send);
+                let slot = *slot;
+                self.group(slot).later.push(send);
                 return;
             }
         }
         let batch = send.delivery.batch();
-        if let Some(&key) = self.keys.get(&batch) {
-            let group = self.groups.get_mut(&key).expect("a keyed group is open");
-            group.later.push(send);
-            self.latest = Some((batch, key));
+        if let Some(&slot) = self.slots.get(&batch) {
+            self.group(slot).later.push(send);
+            self.latest = Some((batch, slot));
             return;
         }
-        let key = self.next_key;
-        self.next_key += 1;
-        self.groups.insert(
-            key,
-            Group {
-                batch: batch.clone(),
-                later: Vec::new(),
-            },
-        );
-        self.keys.insert(batch.clone(), key);
-        self.latest = Some((batch, key));
-        self.await_first(key, send);
+        let group = Group {
+            batch: batch.clone(),
+            later: self.spare.pop().unwrap_or_default(),
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.groups[slot] = Some(group);
+                slot
+            }
+            None => {
+                self.groups.push(Some(group));
+                self.groups.len() - 1
+            }
+        };
+        self.slots.insert(batch.clone(), slot);
+        self.latest = Some((batch, slot));
+        self.await_first(Some(slot), send);
     }
 
-    fn await_first(&mut self, key: u64, mut first: Waiting) {
+    fn await_first(&mut self, slot: Option<usize>, mut first: Waiting) {
         self.waiting.push(Box::pin(async move {
             let result = (&mut first.delivery).await.map(drop);
-            Settled { key, first, result }
+            Settled {
+                slot,
+                first,
+                result,
+            }
         }));
     }
 
     /// Records the outcome of a settled batch's sends, all at `done`; how
     /// many were acknowledged and how many failed.
     fn settle(&mut self, settled: Settled, done: Instant, outcomes: &mut Outcomes) -> (u64, u64) {
-        let Settled { key, first, result } = settled;
+        let Settled {
+            slot,
+            first,
+            result,
+        } = settled;
         let mut counts = (0, 0);
         let mut count = |ok: bool| {
             if ok {
@@ -180,20 +204,22 @@ impl Batches {
         count(result.is_ok());
         outcomes.record(first.started, result, done);
         drop(first.permit);
-        let Some(group) = self.groups.remove(&key) else {
+        let Some(slot) = slot else {
             outcomes.record_run();
             return counts;
         };
-        self.keys.remove(&group.batch);
+        let Group { batch, mut later } = self.groups[slot].take().expect("a settled group is open");
+        self.free.push(slot);
+        self.slots.remove(&batch);
         if self
             .latest
             .as_ref()
-            .is_some_and(|(_, latest)| *latest == key)
+            .is_some_and(|(_, latest)| *latest == slot)
         {
             self.latest = None;
         }
         let mut context = Context::from_waker(Waker::noop());
-        for mut send in group.later {
+        for mut send in later.drain(..) {
             match Pin::new(&mut send.delivery).poll(&mut context) {
                 Poll::Ready(result) => {
                     let result = result.map(drop);
@@ -203,12 +229,11 @@ impl Batches {
                 }
                 // A batch's records settle together; should one not have,
                 // it is awaited on its own rather than lost.
-                Poll::Pending => {
-                    let key = self.next_key;
-                    self.next_key += 1;
-                    self.await_first(key, send);
-                }
+                Poll::Pending => self.await_first(None, send),
             }
+        }
+        if self.spare.len() < SPARE_VECTORS {
+            self.spare.push(later);
         }
         outcomes.record_run();
         counts
@@ -232,7 +257,7 @@ struct AckRun {
     since_due: Duration,
     since_sent: Duration,
     /// `since_due` and `since_sent` in whole µs, what the histograms compare.
-    micros: (u128, u128),
+    micros: (u64, u64),
     count: u64,
     bytes: u64,
 }
@@ -245,9 +270,14 @@ impl Outcomes {
         match result {
             Ok(()) => {
                 self.acked.insert(started.sequence);
-                let since_due = done.saturating_duration_since(started.due);
                 let since_sent = done.saturating_duration_since(started.sent);
-                let micros = (since_due.as_micros(), since_sent.as_micros());
+                // In closed loop a message is due when it is sent: one subtraction, not two.
+                let since_due = if started.due == started.sent {
+                    since_sent
+                } else {
+                    done.saturating_duration_since(started.due)
+                };
+                let micros = (micros(since_due), micros(since_sent));
                 if let Some(run) = &mut self.run {
                     if run.done == done && run.micros == micros {
                         run.count += 1;
@@ -289,4 +319,11 @@ impl Outcomes {
         self.recorder.record_error(error);
         self.intervals.record_error(done);
     }
+}
+
+/// `d` in whole µs (saturating), without the 128-bit arithmetic of `as_micros`.
+fn micros(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from(d.subsec_micros()))
 }
