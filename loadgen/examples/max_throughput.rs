@@ -21,8 +21,10 @@
 //! - **rk_perf** is `rk_perf ADDR bench N SIZE acks=all linger.ms=5 batch.size=…
 //!   enable.idempotence=false`.
 //!
-//! The best of `--repeat` runs of each side is reported, with the ratios
-//! loadgen / producer and loadgen / rk_perf.
+//! Each run's rates are printed, then the best and the median of the
+//! `--repeat` runs of each side, with the ratios loadgen / producer and
+//! loadgen / rk_perf. On a busy machine the best is the fairer figure: a
+//! side is only ever slowed by what else runs.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -47,6 +49,9 @@ struct Args {
     /// Runs of each side, alternating; the best is reported.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// Messages per run, instead of the scenario's first phase's count.
+    #[arg(long)]
+    messages: Option<u64>,
     /// Run only this side (for profiling it): `loadgen`, `producer` or `rk_perf`.
     #[arg(long, value_parser = ["loadgen", "producer", "rk_perf"])]
     only: Option<String>,
@@ -70,7 +75,10 @@ impl Measured {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let scenario = Scenario::from_toml_file(&args.scenario)?;
+    let mut scenario = Scenario::from_toml_file(&args.scenario)?;
+    if let (Some(messages), Some(phase)) = (args.messages, scenario.phases.first_mut()) {
+        phase.length = PhaseLength::Messages(messages);
+    }
     let Some(phase) = scenario.phases.first() else {
         bail!("{}: the scenario has no phase", args.scenario.display());
     };
@@ -124,18 +132,18 @@ fn main() -> anyhow::Result<()> {
     ];
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     println!(
-        "{messages} messages of {size} B per run, {partitions} partition(s), {}, best of {}",
+        "{messages} messages of {size} B per run, {partitions} partition(s), {}, {} runs each, alternating",
         rk_args.join(" "),
-        args.repeat
+        args.repeat.max(1)
     );
     println!(
         "{:<4} {:>13} {:>13} {:>13}",
         "run", "loadgen", "producer", "rk_perf"
     );
-    let mut best = [None::<Measured>; 3];
+    let mut all: [Vec<f64>; 3] = Default::default();
     for run in 1..=args.repeat.max(1) {
-        let mut rates = [0.0; 3];
-        for (side, slot) in best.iter_mut().enumerate() {
+        let mut rates = [f64::NAN; 3];
+        for (side, runs) in all.iter_mut().enumerate() {
             if args.only.as_deref().is_some_and(|only| only != SIDES[side]) {
                 continue;
             }
@@ -147,24 +155,34 @@ fn main() -> anyhow::Result<()> {
             };
             drop(mock);
             rates[side] = measured.rate();
-            if slot.is_none_or(|b| measured.rate() > b.rate()) {
-                *slot = Some(measured);
-            }
+            runs.push(measured.rate());
         }
         println!(
             "{run:<4} {:>13.0} {:>13.0} {:>13.0}",
             rates[0], rates[1], rates[2]
         );
     }
-    let [loadgen, producer, rk] = best.map(|b| b.map_or(f64::NAN, Measured::rate));
-    println!("best {loadgen:>13.0} {producer:>13.0} {rk:>13.0}");
-    println!(
-        "loadgen / producer {:.2}x   loadgen / rk_perf {:.2}x   producer / rk_perf {:.2}x",
-        loadgen / producer,
-        loadgen / rk,
-        producer / rk
-    );
+    for (name, pick) in [("best", best as fn(&mut [f64]) -> f64), ("median", median)] {
+        let [loadgen, producer, rk] = all.clone().map(|mut runs| pick(&mut runs));
+        println!(
+            "{name:<6} {loadgen:>11.0} {producer:>13.0} {rk:>13.0}   loadgen / producer {:.2}x   loadgen / rk_perf {:.2}x   producer / rk_perf {:.2}x",
+            loadgen / producer,
+            loadgen / rk,
+            producer / rk
+        );
+    }
     Ok(())
+}
+
+/// The highest of `rates`; NaN when there are none.
+fn best(rates: &mut [f64]) -> f64 {
+    rates.iter().copied().fold(f64::NAN, f64::max)
+}
+
+/// The median of `rates` (the upper one of an even count); NaN when there are none.
+fn median(rates: &mut [f64]) -> f64 {
+    rates.sort_by(f64::total_cmp);
+    rates.get(rates.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// A fresh librdkafka mock cluster, stopped when dropped.
