@@ -140,16 +140,19 @@ async fn issue(
                 }
             }
         };
-        handoff.push(InFlight {
-            started: Started {
-                sequence,
-                due: now,
-                sent: now,
-                bytes: size as u64,
+        handoff.push(
+            InFlight {
+                started: Started {
+                    sequence,
+                    due: now,
+                    sent: now,
+                    bytes: size as u64,
+                },
+                enqueued,
+                permit,
             },
-            enqueued,
-            permit,
-        });
+            now,
+        );
         intervals.record_sent(now);
         uncounted += 1;
         if uncounted >= CHUNK as u64 {

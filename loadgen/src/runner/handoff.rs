@@ -1,13 +1,15 @@
 //! How an issuer hands its sends to its lane's collector: in chunks, so that
 //! the collector is woken once per chunk rather than once per message.
 //!
-//! A chunk goes out when it is full, whenever the issuer is about to wait
-//! (for its window, for the producer, or for the next message's due time),
-//! and when the handoff is dropped. So the collector learns of a send at the
-//! latest [`CHUNK`] sends later or as soon as the issuer pauses: long before a
-//! batch of them can be acknowledged (the producer sends a batch when it is
-//! full or after `linger_ms`), so the acknowledgement times it records are
-//! not delayed by the chunking.
+//! A chunk goes out when it is full, when its first send is [`HOLD`] old,
+//! whenever the issuer is about to wait (for its window, for the producer,
+//! or for the next message's due time), and when the handoff is dropped. So
+//! the collector learns of a send at most [`HOLD`] after it started: less
+//! than a round trip to a broker on the same machine, so an acknowledgement
+//! is not recorded late for the chunking (with `linger_ms` above 0, it cannot
+//! come before the linger anyway).
+
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -16,10 +18,15 @@ use super::lane::InFlight;
 /// Sends per chunk at most.
 pub(super) const CHUNK: usize = 128;
 
+/// How long a send waits in a chunk at most (checked at the next send).
+pub(super) const HOLD: Duration = Duration::from_micros(100);
+
 /// The issuer's end of the way to the collector.
 #[derive(Debug)]
 pub(super) struct Handoff {
     chunk: Vec<InFlight>,
+    /// When the chunk must go, [`HOLD`] after its first send started.
+    due: Option<Instant>,
     to: mpsc::UnboundedSender<Vec<InFlight>>,
 }
 
@@ -28,20 +35,24 @@ impl Handoff {
     pub(super) fn new(to: mpsc::UnboundedSender<Vec<InFlight>>) -> Handoff {
         Handoff {
             chunk: Vec::with_capacity(CHUNK),
+            due: None,
             to,
         }
     }
 
-    /// Adds a send; hands the chunk over when it is full.
-    pub(super) fn push(&mut self, in_flight: InFlight) {
+    /// Adds a send that started at `sent`; hands the chunk over when it is
+    /// full or its first send is [`HOLD`] old.
+    pub(super) fn push(&mut self, in_flight: InFlight, sent: Instant) {
         self.chunk.push(in_flight);
-        if self.chunk.len() >= CHUNK {
+        let due = *self.due.get_or_insert(sent + HOLD);
+        if self.chunk.len() >= CHUNK || sent >= due {
             self.flush();
         }
     }
 
     /// Hands over the sends gathered so far; call it before waiting.
     pub(super) fn flush(&mut self) {
+        self.due = None;
         if !self.chunk.is_empty() {
             let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
             // The collector outlives its issuers unless the run is being abandoned.

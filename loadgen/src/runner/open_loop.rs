@@ -200,11 +200,14 @@ impl Issuing {
             sent,
             bytes: size as u64,
         };
-        self.handoff.push(InFlight {
-            started,
-            enqueued,
-            permit,
-        });
+        self.handoff.push(
+            InFlight {
+                started,
+                enqueued,
+                permit,
+            },
+            sent,
+        );
         let lag = sent.saturating_duration_since(due);
         self.issued.record_sent(lag);
         self.intervals.record_due(due);
