@@ -44,7 +44,7 @@ impl Handoff {
     /// full or its first send is [`HOLD`] old.
     pub(super) fn push(&mut self, in_flight: InFlight, sent: Instant) {
         self.chunk.push(in_flight);
-        let due = *self.due.get_or_insert(sent + HOLD);
+        let due = *self.due.get_or_insert_with(|| sent + HOLD);
         if self.chunk.len() >= CHUNK || sent >= due {
             self.flush();
         }
