@@ -148,7 +148,7 @@ async fn issue(
                     sent: now,
                     bytes: size as u64,
                 },
-                enqueued,
+                enqueued: enqueued.map_err(Box::new),
                 permit,
             },
             now,

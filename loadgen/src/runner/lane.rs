@@ -51,7 +51,9 @@ pub(super) struct Started {
 #[derive(Debug)]
 pub(super) struct InFlight {
     pub(super) started: Started,
-    pub(super) enqueued: Result<DeliveryFuture, producer::Error>,
+    /// Its delivery, or why the producer refused it (boxed: refusals are
+    /// rare, and the chunks handed to the collector stay small).
+    pub(super) enqueued: Result<DeliveryFuture, Box<producer::Error>>,
     /// The send's place in the lane's window, given back when it settles.
     pub(super) permit: Option<OwnedSemaphorePermit>,
 }

@@ -203,7 +203,7 @@ impl Issuing {
         self.handoff.push(
             InFlight {
                 started,
-                enqueued,
+                enqueued: enqueued.map_err(Box::new),
                 permit,
             },
             sent,
