@@ -14,7 +14,7 @@ use producer::Acks;
 use crate::progress::ProgressMode;
 use crate::scenario::{
     BrokerSpec, MIN_MESSAGE_SIZE, MessageSize, MinThroughput, Phase, PhaseLength, Rate, Scenario,
-    ScenarioError,
+    ScenarioError, Window,
 };
 use crate::shard::Shard;
 
@@ -179,7 +179,8 @@ pub struct Overrides {
     /// Acknowledgements to wait for: 0, 1, -1 or all.
     #[arg(long, value_name = "A", allow_hyphen_values = true)]
     pub acks: Option<Acks>,
-    /// Sends each producer keeps outstanding at most (at most 1000000).
+    /// Sends each producer keeps outstanding at most (at most 1000000);
+    /// without it, as many as the producer's buffer_memory holds.
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::scenario::MAX_IN_FLIGHT)))]
     pub in_flight: Option<u32>,
@@ -544,7 +545,7 @@ impl Overrides {
             workload.partitions = partitions;
         }
         if let Some(in_flight) = self.in_flight {
-            workload.in_flight = in_flight;
+            workload.in_flight = Window::Messages(in_flight);
         }
         if let Some(acks) = self.acks {
             scenario.producer.acks = acks;

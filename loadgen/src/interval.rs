@@ -118,6 +118,9 @@ pub struct IntervalRecorder {
     origin: Instant,
     first: u64,
     counts: Vec<SecondCounts>,
+    /// The second last counted in: from when, until when, its index in
+    /// `counts`; a count in it costs two comparisons instead of a division.
+    latest: Option<(Instant, Instant, usize)>,
     open: Option<OpenSecond>,
     sink: IntervalSink,
 }
@@ -129,6 +132,7 @@ impl IntervalRecorder {
             origin,
             first: second_since(origin, phase_start),
             counts: Vec::new(),
+            latest: None,
             open: None,
             sink,
         }
@@ -163,17 +167,33 @@ impl IntervalRecorder {
         since_sent: Duration,
         bytes: u64,
     ) {
+        self.record_acks(done, since_due, since_sent, 1, bytes);
+    }
+
+    /// Counts `n` acknowledgements at `done`, each with these latencies, of
+    /// `bytes` value bytes in all (as [`IntervalRecorder::record_ack`] `n` times).
+    pub fn record_acks(
+        &mut self,
+        done: Instant,
+        since_due: Duration,
+        since_sent: Duration,
+        n: u64,
+        bytes: u64,
+    ) {
+        if n == 0 {
+            return;
+        }
         let since_origin = done.saturating_duration_since(self.origin);
         let second = since_origin.as_secs();
         let open = match &mut self.open {
             Some(open) if open.second >= second => open,
             _ => self.rotate(second),
         };
-        let _ = open.corrected.record(clamped_micros(since_due));
-        let _ = open.uncorrected.record(clamped_micros(since_sent));
+        let _ = open.corrected.record_n(clamped_micros(since_due), n);
+        let _ = open.uncorrected.record_n(clamped_micros(since_sent), n);
         let _ = open
             .lag
-            .record(clamped_micros(since_due.saturating_sub(since_sent)));
+            .record_n(clamped_micros(since_due.saturating_sub(since_sent)), n);
         let tenth = if open.second == second {
             (since_origin.subsec_millis() / 100) as usize
         } else {
@@ -181,8 +201,8 @@ impl IntervalRecorder {
         };
         let second = open.second;
         let counts = self.counts_at_second(second);
-        counts.acked += 1;
-        counts.acked_tenths[tenth] += 1;
+        counts.acked += n;
+        counts.acked_tenths[tenth] += n;
         counts.bytes += bytes;
     }
 
@@ -215,17 +235,33 @@ impl IntervalRecorder {
     }
 
     fn counts_at(&mut self, t: Instant) -> &mut SecondCounts {
+        if let Some((from, until, index)) = self.latest {
+            if from <= t && t < until {
+                return &mut self.counts[index];
+            }
+        }
         let second = second_since(self.origin, t);
-        self.counts_at_second(second)
+        let index = self.index_of(second);
+        if t >= self.origin {
+            let from = self.origin + Duration::from_secs(second);
+            self.latest = Some((from, from + Duration::from_secs(1), index));
+        }
+        &mut self.counts[index]
     }
 
     fn counts_at_second(&mut self, second: u64) -> &mut SecondCounts {
+        let index = self.index_of(second);
+        &mut self.counts[index]
+    }
+
+    /// The index of `second` in `counts`, which grows to hold it.
+    fn index_of(&mut self, second: u64) -> usize {
         // Nothing in a phase happens before it starts; clamp if it ever did.
         let index = usize::try_from(second.saturating_sub(self.first)).unwrap_or(usize::MAX);
         if index >= self.counts.len() {
             self.counts.resize(index + 1, SecondCounts::default());
         }
-        &mut self.counts[index]
+        index
     }
 }
 
@@ -371,6 +407,28 @@ mod tests {
                 assert_eq!(counts.len(), 3);
                 assert_eq!(counts[0].due, 2);
                 assert_eq!((counts[2].sent, counts[2].errors), (1, 1));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sends_count_in_their_second_whichever_second_came_before() {
+        let (sink, mut rx) = IntervalSink::channel();
+        let origin = Instant::now();
+        let ms = Duration::from_millis;
+        let mut r = IntervalRecorder::new(origin, origin, sink);
+        // In order, back into an earlier second, on a second's boundaries,
+        // and before the origin (counted in the first second).
+        for t in [100, 999, 1000, 1500, 998, 2999, 3000, 1001] {
+            r.record_sent(origin + ms(t));
+        }
+        r.record_sent(origin.checked_sub(ms(5)).unwrap_or(origin));
+        r.finish();
+        match &drain(&mut rx)[..] {
+            [IntervalEvent::Counts { first: 0, counts }] => {
+                let sent: Vec<u64> = counts.iter().map(|c| c.sent).collect();
+                assert_eq!(sent, [4, 3, 1, 1]);
             }
             other => panic!("{other:?}"),
         }

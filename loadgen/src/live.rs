@@ -20,19 +20,28 @@ pub struct LaneCounters {
 impl LaneCounters {
     /// Counts a send that started `lag` after it was due.
     pub fn sent(&self, lag: Duration) {
-        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.sent_many(1, lag);
+    }
+
+    /// Counts `n` sends, the latest of which started `lag` after it was due.
+    pub fn sent_many(&self, n: u64, lag: Duration) {
+        self.sent.fetch_add(n, Ordering::Relaxed);
         let micros = u64::try_from(lag.as_micros()).unwrap_or(u64::MAX);
         self.lag_micros.store(micros, Ordering::Relaxed);
     }
 
-    /// Counts an acknowledgement.
-    pub fn acked(&self) {
-        self.acked.fetch_add(1, Ordering::Relaxed);
+    /// Counts `n` acknowledgements.
+    pub fn acked_many(&self, n: u64) {
+        if n > 0 {
+            self.acked.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
-    /// Counts a failed send.
-    pub fn failed(&self) {
-        self.errors.fetch_add(1, Ordering::Relaxed);
+    /// Counts `n` failed sends.
+    pub fn failed_many(&self, n: u64) {
+        if n > 0 {
+            self.errors.fetch_add(n, Ordering::Relaxed);
+        }
     }
 }
 
@@ -98,9 +107,9 @@ mod tests {
         a.sent(Duration::from_millis(9));
         a.sent(Duration::from_micros(5));
         b.sent(Duration::from_micros(70));
-        a.acked();
-        b.acked();
-        b.failed();
+        a.acked_many(1);
+        b.acked_many(1);
+        b.failed_many(1);
         assert_eq!(
             live.totals(),
             LiveTotals {

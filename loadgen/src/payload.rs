@@ -23,9 +23,11 @@ use crate::random::{Generator, Stream};
 use crate::scenario::Keys;
 
 /// Builds values, carving them out of shared chunks so that a message costs
-/// no allocation of its own.
+/// no allocation of its own. A chunk is filled with filler when it is
+/// allocated, so a value costs only the writing of its id.
 #[derive(Debug, Default)]
 pub struct ValueBuilder {
+    /// The rest of the current chunk, all filler.
     chunk: BytesMut,
 }
 
@@ -48,12 +50,14 @@ impl ValueBuilder {
             size >= ID_LEN,
             "a value holds at least its {ID_LEN}-byte id"
         );
-        if self.chunk.capacity() < size {
-            self.chunk = BytesMut::with_capacity(size.max(CHUNK_BYTES));
+        if self.chunk.len() < size {
+            let bytes = size.max(CHUNK_BYTES);
+            self.chunk = BytesMut::with_capacity(bytes);
+            self.chunk.put_bytes(FILLER, bytes);
         }
-        id.write(&mut self.chunk);
-        self.chunk.put_bytes(FILLER, size - ID_LEN);
-        self.chunk.split().freeze()
+        let mut value = self.chunk.split_to(size);
+        id.write(&mut &mut value[..ID_LEN]);
+        value.freeze()
     }
 }
 

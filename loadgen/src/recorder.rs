@@ -118,17 +118,32 @@ impl Recorder {
 
     /// Counts a send that started `lag` after it was due (zero in closed loop).
     pub fn record_sent(&mut self, lag: Duration) {
-        self.sent += 1;
-        self.lag.saturating_record(micros(lag));
+        self.record_sent_n(lag, 1);
+    }
+
+    /// Counts `n` sends that each started `lag` after they were due.
+    pub fn record_sent_n(&mut self, lag: Duration, n: u64) {
+        if n > 0 {
+            self.sent += n;
+            self.lag.saturating_record_n(micros(lag), n);
+        }
     }
 
     /// Counts an acknowledgement of a value of `bytes` that came `since_due`
     /// after the message was due and `since_sent` after its send started.
     pub fn record_ack(&mut self, since_due: Duration, since_sent: Duration, bytes: u64) {
-        self.acked += 1;
-        self.acked_bytes += bytes;
-        self.corrected.saturating_record(micros(since_due));
-        self.uncorrected.saturating_record(micros(since_sent));
+        self.record_acks(since_due, since_sent, 1, bytes);
+    }
+
+    /// Counts `n` acknowledgements, each `since_due` after its message was
+    /// due and `since_sent` after its send started, of `bytes` value bytes in all.
+    pub fn record_acks(&mut self, since_due: Duration, since_sent: Duration, n: u64, bytes: u64) {
+        if n > 0 {
+            self.acked += n;
+            self.acked_bytes += bytes;
+            self.corrected.saturating_record_n(micros(since_due), n);
+            self.uncorrected.saturating_record_n(micros(since_sent), n);
+        }
     }
 
     /// Counts a failed send under its [`error_kind`].
@@ -287,6 +302,25 @@ mod tests {
         assert_eq!(error_kind(&producer::Error::Closed), "closed");
         let too_large = producer::Error::MessageTooLarge { size: 9, limit: 1 };
         assert_eq!(error_kind(&too_large), "message_too_large");
+    }
+
+    #[test]
+    fn counting_n_at_once_is_counting_them_one_by_one() {
+        let (mut one_by_one, mut at_once) = (Recorder::new(), Recorder::new());
+        for _ in 0..3 {
+            one_by_one.record_sent(ms(2));
+            one_by_one.record_ack(ms(7), ms(5), 100);
+        }
+        at_once.record_sent_n(ms(2), 3);
+        at_once.record_acks(ms(7), ms(5), 3, 300);
+        at_once.record_sent_n(ms(9), 0);
+        at_once.record_acks(ms(9), ms(9), 0, 0);
+        for r in [&one_by_one, &at_once] {
+            assert_eq!((r.sent(), r.acked(), r.acked_bytes()), (3, 3, 300));
+        }
+        assert_eq!(one_by_one.corrected(), at_once.corrected());
+        assert_eq!(one_by_one.uncorrected(), at_once.uncorrected());
+        assert_eq!(one_by_one.lag(), at_once.lag());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! each phase, and hands back what was measured.
 //!
 //! Each producer instance is a *lane*: its producer (one connection), its
-//! window of `in_flight` sends, and its message sequence. In every phase a lane
+//! window of sends (the producer's `buffer_memory`, or `in_flight`
+//! messages), and its message sequence. In every phase a lane
 //! has an *issuer*, which starts sends on schedule, and a *collector*, which
 //! records each send's outcome:
 //! - open loop (rate > 0): issuers are blocking threads, at most one per core,
@@ -17,9 +18,9 @@
 //!
 //! The issuer hands each record to the producer itself, in sequence order, so
 //! that a lane's messages reach the producer in order and any reordering the
-//! audit finds is the producer's or the broker's, not loadgen's; each send's
-//! delivery is then awaited by the lane's collector, which polls all of the
-//! lane's outstanding deliveries together, up to `in_flight` of them.
+//! audit finds is the producer's or the broker's, not loadgen's. It hands
+//! its sends to the lane's collector in chunks (`handoff`), which awaits
+//! one delivery per producer batch and reads the rest of the batch at once.
 //!
 //! Besides its phase [`Recorder`](crate::recorder::Recorder), each issuer and
 //! collector keeps an [`IntervalRecorder`](crate::interval::IntervalRecorder)
@@ -32,12 +33,14 @@
 //!
 //! This module starts the broker, connects the lanes and runs the phases in
 //! order; `phase` runs one phase, `open_loop` and `closed_loop` its issuers,
-//! `collector` the collectors, over the `lane` each keeps between phases. The
+//! `handoff` passes their sends on, `collector` the collectors, over the
+//! `lane` each keeps between phases. The
 //! [`RunResult`] it returns is defined in [`run_result`](crate::run_result).
 
 mod closed_loop;
 mod collector;
 mod error;
+mod handoff;
 mod lane;
 mod open_loop;
 mod phase;
@@ -57,11 +60,11 @@ use crate::live::Live;
 use crate::payload::{KeyPicker, ValueBuilder, headers};
 use crate::progress::Progress;
 use crate::run_result::RunResult;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, Window};
 use crate::stop::{GRACE, Stop, until_stopped};
 use crate::target::Broker;
 use crate::value_size::SizePicker;
-use lane::Lane;
+use lane::{Lane, Messages};
 use phase::{PhaseRun, run_phase};
 
 pub use error::RunError;
@@ -124,12 +127,18 @@ async fn run_against(
         lanes.push(Lane {
             index,
             producer,
-            values: ValueBuilder::new(),
-            sizes: SizePicker::new(workload.message_size, workload.seed, index),
-            keys: KeyPicker::new(workload.keys, workload.seed, index),
-            headers: headers(workload.headers),
-            window: Arc::new(Semaphore::new(workload.in_flight as usize)),
-            next_sequence: 0,
+            messages: Messages {
+                producer: index,
+                values: ValueBuilder::new(),
+                sizes: SizePicker::new(workload.message_size, workload.seed, index),
+                keys: KeyPicker::new(workload.keys, workload.seed, index),
+                headers: headers(workload.headers),
+                next_sequence: 0,
+            },
+            window: match workload.in_flight {
+                Window::Messages(n) => Some(Arc::new(Semaphore::new(n as usize))),
+                Window::BufferMemory => None,
+            },
             acked: SequenceSet::new(),
             counters: live.lane(local as u32),
         });
@@ -219,7 +228,7 @@ async fn run_against(
     };
     for lane in &lanes {
         acknowledged.acked[lane.index as usize] = lane.acked.clone();
-        acknowledged.sent[lane.index as usize] = lane.next_sequence;
+        acknowledged.sent[lane.index as usize] = lane.messages.next_sequence;
     }
     let audit = broker.audit(&workload.topic, &acknowledged, &start_offsets, live_audit);
     let audit: Audit = if interrupted {

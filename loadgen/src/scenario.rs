@@ -24,6 +24,7 @@ mod test_support;
 #[cfg(test)]
 mod tests;
 mod thresholds;
+mod window;
 mod workload;
 #[cfg(test)]
 mod workload_tests;
@@ -48,6 +49,7 @@ pub use phase::{Phase, PhaseLength};
 pub use rate::Rate;
 pub use target::{BrokerSpec, DEFAULT_MAX_FAILING, Protocol, Target};
 pub use thresholds::{MinThroughput, Thresholds};
+pub use window::Window;
 pub use workload::Workload;
 
 /// A validated scenario: what the runner runs.

@@ -383,16 +383,20 @@ fn scenario_json(scenario: &Scenario) -> Value {
         );
         Value::Object(map)
     });
+    let mut workload = json!({
+        "topic": w.topic, "partitions": w.partitions, "producers": w.producers,
+        "message_size": message_size, "keys": keys, "seed": w.seed, "headers": w.headers,
+    });
+    // The default window (`buffer_memory`) is the key's absence, as in a scenario file.
+    if let crate::scenario::Window::Messages(n) = w.in_flight {
+        workload["in_flight"] = json!(n);
+    }
     json!({
         "name": scenario.name,
         "description": scenario.description,
         "protocol": scenario.target.protocol.to_string(),
         "acks": scenario.producer.acks.to_string(),
-        "workload": {
-            "topic": w.topic, "partitions": w.partitions, "producers": w.producers,
-            "message_size": message_size, "keys": keys, "seed": w.seed,
-            "headers": w.headers, "in_flight": w.in_flight,
-        },
+        "workload": workload,
         "thresholds": thresholds,
     })
 }

@@ -848,3 +848,45 @@ fn an_external_mock_broker_is_audited_through_its_admin_api_like_the_embedded_on
     );
     runtime.block_on(broker.shutdown());
 }
+
+/// A closed-loop run of 100-byte values with a long linger: with the default
+/// window (the producer's `buffer_memory`) the producer gathers far more
+/// than 256 records into a request; with `--in-flight 100` never more than 100.
+#[test]
+fn the_default_window_does_not_cap_a_closed_loop_run_at_a_message_count() {
+    let scenario = scratch_file(
+        "window",
+        "window.toml",
+        "name = \"window\"\n\
+         [producer]\nacks = 1\nlinger_ms = 500\nbatch_size = 1048576\n\
+         [workload]\nmessage_size = 100\n\
+         [[phases]]\nname = \"all\"\nmessages = 3000\n",
+    );
+    let records_per_request = |extra: &[&str]| {
+        let json = scratch_file("window", "report.json", "");
+        let mut args = vec![
+            "run",
+            scenario.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let output = loadgen(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let out = stdout(&output);
+        assert!(out.contains("lost 0, duplicates 0,"), "{out}");
+        read_json(&json)["producer"]["records_per_request"]
+            .as_f64()
+            .unwrap()
+    };
+    let by_default = records_per_request(&[]);
+    assert!(
+        by_default > 256.0,
+        "{by_default} records per request with the default window"
+    );
+    let capped = records_per_request(&["--in-flight", "100", "--messages", "500"]);
+    assert!(
+        capped <= 100.0,
+        "{capped} records per request with --in-flight 100"
+    );
+}

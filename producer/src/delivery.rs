@@ -7,9 +7,10 @@
 //! store and one wake per future that is being awaited.
 
 use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, Waker};
 
 use tokio::sync::Notify;
@@ -123,7 +124,42 @@ pub struct DeliveryFuture {
     slot: Option<usize>,
 }
 
+/// Which batch a record went into: records of one batch settle at the same
+/// moment with the same outcome, so a caller awaiting many deliveries can
+/// await one per batch and read the others at once (see
+/// [`DeliveryFuture::batch`]).
+///
+/// It keeps the batch's shared outcome allocated (not its records), so two
+/// ids compare equal exactly when they name the same batch, however long
+/// they are kept.
+#[derive(Debug, Clone)]
+pub struct BatchId(Weak<Shared>);
+
+impl PartialEq for BatchId {
+    fn eq(&self, other: &BatchId) -> bool {
+        self.0.ptr_eq(&other.0)
+    }
+}
+
+impl Eq for BatchId {}
+
+impl Hash for BatchId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_ptr().hash(state);
+    }
+}
+
 impl DeliveryFuture {
+    /// The batch the record went into; every record of it settles when this one does.
+    pub fn batch(&self) -> BatchId {
+        BatchId(Arc::downgrade(&self.shared))
+    }
+
+    /// Whether the record went into `batch` (cheaper than comparing [`DeliveryFuture::batch`]).
+    pub fn is_in(&self, batch: &BatchId) -> bool {
+        std::ptr::eq(Arc::as_ptr(&self.shared), batch.0.as_ptr())
+    }
+
     fn read(&self, outcome: &Outcome) -> Result<Delivery, Error> {
         let (partition, offset) = match outcome {
             Outcome::Stored {
@@ -242,6 +278,35 @@ mod tests {
             (second.partition, second.offset, second.timestamp),
             (Some(3), Some(101), 20)
         );
+    }
+
+    #[test]
+    fn records_of_one_batch_share_its_id_and_settle_together() {
+        let unsettled = Unsettled::default();
+        let mut fate = Fate::new(&unsettled);
+        let mut other_fate = Fate::new(&unsettled);
+        let first = fate.add(0);
+        let mut second = fate.add(0);
+        let elsewhere = other_fate.add(0);
+        let batch = first.batch();
+        assert!(second.is_in(&batch) && first.is_in(&batch));
+        assert_eq!(second.batch(), batch);
+        assert!(!elsewhere.is_in(&batch));
+        assert_ne!(elsewhere.batch(), batch);
+        fate.settle(Outcome::Stored {
+            partition: Some(0),
+            base_offset: Some(7),
+        });
+        drop(first);
+        assert_eq!(
+            ready(&mut second).expect("settled").expect("stored").offset,
+            Some(8)
+        );
+        // The id still names the batch after its futures are gone: a new
+        // batch never takes its identity.
+        drop(second);
+        let mut later = Fate::new(&unsettled);
+        assert!(!later.add(0).is_in(&batch));
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub use protocol::{foreign, frame, key_hash, topic_name};
 pub use acks::Acks;
 pub use compression::Compression;
 pub use config::{Config, Protocol};
-pub use delivery::DeliveryFuture;
+pub use delivery::{BatchId, DeliveryFuture};
 pub use error::Error;
 pub use metrics::Metrics;
 pub use producer::Producer;

@@ -155,7 +155,7 @@ fn the_summary_has_a_header_each_phase_and_a_total_of_the_recorded_phases_only()
          run: loadgen 0.1.0, started 1970-01-01T00:00:00Z, duration scale 1 (not scaled)\n\
          machine: ci-1, 2 cores, Some CPU @ 2.20GHz, linux x86_64\n\
          target: embedded broker at 127.0.0.1:9, protocol kafka, topic bench (1 partition)\n\
-         workload: 1 producer, 100-byte values, keys none, 0 headers, in_flight 256, acks all\n\
+         workload: 1 producer, 100-byte values, keys none, 0 headers, in_flight buffer_memory, acks all\n\
          phases: main 10000 messages\n"
         ),
         "{text}"

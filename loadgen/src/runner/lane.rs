@@ -3,7 +3,10 @@
 //! pickers), and the records of one send as it passes from the lane's issuer
 //! to its collector.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
 use producer::{DeliveryFuture, Header, Producer, Record};
@@ -22,13 +25,12 @@ use crate::value_size::SizePicker;
 pub(super) struct Lane {
     pub(super) index: u32,
     pub(super) producer: Producer,
-    pub(super) values: ValueBuilder,
-    pub(super) sizes: SizePicker,
-    pub(super) keys: KeyPicker,
-    pub(super) headers: Vec<Header>,
-    /// Permits for sends in flight; every permit is back when a phase ends.
-    pub(super) window: Arc<Semaphore>,
-    pub(super) next_sequence: u64,
+    /// What it sends.
+    pub(super) messages: Messages,
+    /// Permits for sends in flight when `in_flight` counts messages (every
+    /// permit is back when a phase ends); `None` when the producer's
+    /// `buffer_memory` is the window, and its `send` waits for room.
+    pub(super) window: Option<Arc<Semaphore>>,
     /// The sequences acknowledged so far, in every phase, for the audit.
     pub(super) acked: SequenceSet,
     /// Running totals for the progress display.
@@ -49,28 +51,60 @@ pub(super) struct Started {
 #[derive(Debug)]
 pub(super) struct InFlight {
     pub(super) started: Started,
-    pub(super) enqueued: Result<DeliveryFuture, producer::Error>,
+    /// Its delivery, or why the producer refused it (boxed: refusals are
+    /// rare, and the chunks handed to the collector stay small).
+    pub(super) enqueued: Result<DeliveryFuture, Box<producer::Error>>,
     /// The send's place in the lane's window, given back when it settles.
-    pub(super) permit: OwnedSemaphorePermit,
+    pub(super) permit: Option<OwnedSemaphorePermit>,
 }
 
-impl Lane {
-    /// The lane's next message: its sequence and its record.
-    pub(super) fn next_record(&mut self) -> (u64, Record) {
+/// A lane's messages: each one's id, value size, key and headers, in sequence.
+#[derive(Debug)]
+pub(super) struct Messages {
+    /// The producer instance's index, in every message id.
+    pub(super) producer: u32,
+    pub(super) values: ValueBuilder,
+    pub(super) sizes: SizePicker,
+    pub(super) keys: KeyPicker,
+    pub(super) headers: Vec<Header>,
+    /// The next message's sequence; how many the lane has started, in every phase.
+    pub(super) next_sequence: u64,
+}
+
+impl Messages {
+    /// The next message's record, with a value of `size` bytes (drawn from
+    /// `sizes` by the caller, who needs it after the record is gone).
+    ///
+    /// Inlined into the issuers and passed straight into `Producer::send`,
+    /// so that the record (136 bytes) is not moved from place to place:
+    /// each move was a `memcpy` call, and on the closed-loop path, at
+    /// millions of messages a second, they added up.
+    #[inline]
+    pub(super) fn next_record(&mut self, size: usize) -> Record {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
         let id = MessageId {
-            producer: self.index,
+            producer: self.producer,
             sequence,
         };
-        let size = self.sizes.next_size();
         let mut record = Record::new(self.values.value(id, size));
-        if let Some(key) = self.keys.key(sequence) {
-            record = record.with_key(key);
+        record.key = self.keys.key(sequence);
+        if !self.headers.is_empty() {
+            record.headers.clone_from(&self.headers);
         }
-        record.headers.clone_from(&self.headers);
-        (sequence, record)
+        record
     }
+}
+
+/// Polls `future` once: its output if it is ready now, without waiting.
+/// (`future` stays usable, to be awaited when it is not.)
+pub(super) async fn ready_now<F: Future>(future: Pin<&mut F>) -> Option<F::Output> {
+    let mut future = future;
+    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
 }
 
 /// What a lane's issuer and collector need besides the lane: where their

@@ -2,6 +2,7 @@
 //! each starting its lanes' messages when they are due, waited for with a
 //! [`Pacer`].
 
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,8 @@ use tokio::sync::mpsc;
 
 use super::collector::collect;
 use super::error::RunError;
-use super::lane::{InFlight, Lane, Started, Streams};
+use super::handoff::Handoff;
+use super::lane::{InFlight, Lane, Started, Streams, ready_now};
 use crate::interval::IntervalRecorder;
 use crate::pacer::Pacer;
 use crate::recorder::Recorder;
@@ -52,7 +54,7 @@ pub(super) async fn run(
             next: 0,
             intervals: streams.intervals(start),
             issued: Recorder::new(),
-            in_flight,
+            handoff: Handoff::new(in_flight),
             lane,
         });
     }
@@ -74,11 +76,11 @@ pub(super) async fn run(
         let Issued {
             mut lane,
             issued,
-            in_flight,
+            handoff,
             ..
         } = issuing;
         // The collector ends once the sends still in flight have settled.
-        drop(in_flight);
+        drop(handoff);
         let (mut recorder, acked) = collector.await.map_err(RunError::Task)?;
         recorder.merge(&issued);
         lane.acked.union(&acked);
@@ -99,7 +101,7 @@ struct Issuing {
     due: Duration,
     intervals: IntervalRecorder,
     issued: Recorder,
-    in_flight: mpsc::UnboundedSender<InFlight>,
+    handoff: Handoff,
     lane: Lane,
 }
 
@@ -109,7 +111,7 @@ struct Issued {
     lane: Lane,
     issued: Recorder,
     /// Dropped once the issuer is done, so that the collector can end.
-    in_flight: mpsc::UnboundedSender<InFlight>,
+    handoff: Handoff,
 }
 
 /// Starts each message of `lanes` when it is due (whichever lane's is due
@@ -124,12 +126,21 @@ fn issue_open_loop(
 ) -> Vec<Issued> {
     let stop = &streams.stop;
     let mut pacer = Pacer::new();
-    while let Some(issuing) = lanes
-        .iter_mut()
-        .filter(|issuing| issuing.next < issuing.quota)
-        .min_by_key(|issuing| issuing.due)
+    while let Some(position) = lanes
+        .iter()
+        .enumerate()
+        .filter(|(_, issuing)| issuing.next < issuing.quota)
+        .min_by_key(|(_, issuing)| issuing.due)
+        .map(|(position, _)| position)
     {
-        let due = start + issuing.due;
+        let due = start + lanes[position].due;
+        if due > Instant::now() {
+            // Every lane's collector learns of its sends before the thread waits.
+            for issuing in &mut lanes {
+                issuing.handoff.flush();
+            }
+        }
+        let issuing = &mut lanes[position];
         if !wait_unless_stopped(&mut pacer, due, stop) || !issuing.issue(due, handle, stop) {
             break;
         }
@@ -144,7 +155,7 @@ fn issue_open_loop(
                 position: issuing.position,
                 lane: issuing.lane,
                 issued: issuing.issued,
-                in_flight: issuing.in_flight,
+                handoff: issuing.handoff,
             }
         })
         .collect()
@@ -156,33 +167,47 @@ impl Issuing {
     /// `false` when a stop request came first.
     fn issue(&mut self, due: Instant, handle: &Handle, stop: &Stop) -> bool {
         let lane = &mut self.lane;
-        let permit = match lane.window.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                match handle.block_on(until_stopped(lane.window.clone().acquire_owned(), stop)) {
-                    Some(permit) => permit.expect("the window is never closed"),
+        let permit = match &lane.window {
+            None => None,
+            Some(window) => match window.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    self.handoff.flush();
+                    match handle.block_on(until_stopped(window.clone().acquire_owned(), stop)) {
+                        Some(permit) => Some(permit.expect("the window is never closed")),
+                        None => return false,
+                    }
+                }
+            },
+        };
+        let sent = Instant::now();
+        let sequence = lane.messages.next_sequence;
+        let size = lane.messages.sizes.next_size();
+        let mut send = pin!(lane.producer.send(lane.messages.next_record(size)));
+        let enqueued = match handle.block_on(ready_now(send.as_mut())) {
+            Some(enqueued) => enqueued,
+            None => {
+                self.handoff.flush();
+                match handle.block_on(until_stopped(send, stop)) {
+                    Some(enqueued) => enqueued,
                     None => return false,
                 }
             }
-        };
-        let sent = Instant::now();
-        let (sequence, record) = lane.next_record();
-        let bytes = record.value.len() as u64;
-        let Some(enqueued) = handle.block_on(until_stopped(lane.producer.send(record), stop))
-        else {
-            return false;
         };
         let started = Started {
             sequence,
             due,
             sent,
-            bytes,
+            bytes: size as u64,
         };
-        let _ = self.in_flight.send(InFlight {
-            started,
-            enqueued,
-            permit,
-        });
+        self.handoff.push(
+            InFlight {
+                started,
+                enqueued: enqueued.map_err(Box::new),
+                permit,
+            },
+            sent,
+        );
         let lag = sent.saturating_duration_since(due);
         self.issued.record_sent(lag);
         self.intervals.record_due(due);

@@ -53,16 +53,7 @@ pub(super) async fn run_phase(
     let measured = if plans.iter().all(|plan| plan.schedule.is_some()) {
         open_loop::run(lanes, plans, start, &streams).await?
     } else {
-        let running: Vec<_> = lanes
-            .into_iter()
-            .zip(plans)
-            .map(|(lane, plan)| tokio::spawn(closed_loop::run(lane, plan, start, streams.clone())))
-            .collect();
-        let mut measured = Vec::with_capacity(running.len());
-        for task in running {
-            measured.push(task.await.map_err(RunError::Task)??);
-        }
-        measured
+        closed_loop::run(lanes, plans, start, &streams).await?
     };
     let mut recorder = Recorder::new();
     let mut lanes = Vec::with_capacity(measured.len());

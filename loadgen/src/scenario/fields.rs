@@ -11,6 +11,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
+use super::window::Window;
+
 /// The most partitions loadgen creates its topic with: the embedded broker's
 /// `max_partitions_per_topic` default.
 pub const MAX_PARTITIONS: u32 = 10_000;
@@ -64,13 +66,14 @@ pub(super) fn producers<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error
     )
 }
 
-pub(super) fn in_flight<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+pub(super) fn in_flight<'de, D: Deserializer<'de>>(d: D) -> Result<Window, D::Error> {
     count_in(
         d,
         1,
         MAX_IN_FLIGHT,
         "outstanding sends per producer instance",
     )
+    .map(Window::Messages)
 }
 
 pub(super) fn headers<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {

@@ -43,7 +43,13 @@ fn smoke_is_a_short_embedded_open_loop_run_with_an_unrecorded_warmup() {
             w.message_size,
             w.in_flight
         ),
-        ("bench", 3, 2, MessageSize::Fixed(100), 256)
+        (
+            "bench",
+            3,
+            2,
+            MessageSize::Fixed(100),
+            Window::Messages(256)
+        )
     );
     assert_eq!(w.keys, Keys::None);
     assert_eq!(smoke.phases.len(), 2);
@@ -71,7 +77,7 @@ fn missing_tables_take_the_documented_defaults() {
     let s = parse(MINIMAL).unwrap();
     assert_eq!(s.target.broker, BrokerSpec::Embedded);
     assert_eq!(s.workload, Workload::default());
-    assert_eq!(s.workload.in_flight, 256);
+    assert_eq!(s.workload.in_flight, Window::BufferMemory);
     assert_eq!(s.producer.acks, Acks::All);
     assert_eq!(s.producer.client_id, "loadgen");
     assert_eq!(s.target.protocol, Protocol::Kafka);
@@ -116,7 +122,7 @@ fn every_key_of_the_schema_is_read() {
             message_size: MessageSize::Fixed(16),
             keys: Keys::Uniform { count: 50 },
             headers: 2,
-            in_flight: 8,
+            in_flight: Window::Messages(8),
             seed: 42,
         }
     );

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use super::fields;
 use super::keys::Keys;
 use super::message_size::MessageSize;
+use super::window::Window;
 
 /// The `[workload]` table: the messages and the producer instances sending them.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -28,9 +29,10 @@ pub struct Workload {
     /// Headers per message.
     #[serde(deserialize_with = "fields::headers")]
     pub headers: u32,
-    /// Sends each producer instance keeps outstanding at most.
+    /// Sends each producer instance keeps outstanding at most: by default
+    /// what its `buffer_memory` holds, or `in_flight = N` messages.
     #[serde(deserialize_with = "fields::in_flight")]
-    pub in_flight: u32,
+    pub in_flight: Window,
 }
 
 impl Default for Workload {
@@ -43,7 +45,7 @@ impl Default for Workload {
             keys: Keys::None,
             seed: 0,
             headers: 0,
-            in_flight: 256,
+            in_flight: Window::BufferMemory,
         }
     }
 }
