@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use producer::{Config, Producer, Record};
-use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -442,5 +442,99 @@ fn fresh_starts_empty_and_truncates_the_record_file() {
     assert!(topics.is_empty(), "{topics:?}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "");
     drop(broker);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `GET /topics` as JSON, by topic name.
+fn topics_json(broker: &BrokerProcess) -> std::collections::BTreeMap<String, Value> {
+    let topics: Vec<Value> = crate::real_clients::get_json(broker, "/topics");
+    topics
+        .into_iter()
+        .map(|t| (t["name"].as_str().unwrap().to_string(), t))
+        .collect()
+}
+
+/// (log start offset, high watermark) of each partition of `topic`.
+fn bounds(topic: &Value) -> Vec<(i64, i64)> {
+    topic["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["log_start_offset"].as_i64().unwrap(),
+                p["high_watermark"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_created_topics_their_configs_added_partitions_deleted_records_and_retention()
+ {
+    let dir = temp_dir("topics");
+    let file = dir.join("records.jsonl");
+    let args = ["--record-file", file.to_str().unwrap(), "--fsync", "always"];
+    let broker = BrokerProcess::start(&args);
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &broker.address)
+        .create()
+        .expect("the admin client configuration is valid");
+    let options = AdminOptions::new().request_timeout(Some(TIMEOUT));
+    let created = admin
+        .create_topics(
+            &[
+                NewTopic::new("small", 1, TopicReplication::Fixed(1))
+                    .set("retention.bytes", "3000"),
+                NewTopic::new("trimmed", 1, TopicReplication::Fixed(1)),
+            ],
+            &options,
+        )
+        .await
+        .expect("CreateTopics is answered");
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+    let grown = admin
+        .create_partitions(&[NewPartitions::new("trimmed", 3)], &options)
+        .await
+        .expect("CreatePartitions is answered");
+    assert!(grown[0].is_ok(), "{grown:?}");
+    let producer = producer(&broker.address, "small").await;
+    let big = "x".repeat(1000);
+    for _ in 0..10 {
+        // One batch each: retention.bytes drops whole batches.
+        send_all(&producer, "small", 0, std::slice::from_ref(&big)).await;
+    }
+    let values: Vec<String> = (0..5).map(|i| format!("t{i}")).collect();
+    send_all(&producer, "trimmed", 2, &values).await;
+    producer.close().await;
+    let mut offsets = TopicPartitionList::new();
+    offsets
+        .add_partition_offset("trimmed", 2, Offset::Offset(3))
+        .unwrap();
+    admin
+        .delete_records(&offsets, &options)
+        .await
+        .expect("DeleteRecords is answered");
+    let before = topics_json(&broker);
+    let small_before = bounds(&before["small"]);
+    assert!(
+        small_before[0].0 > 0,
+        "retention.bytes dropped batches: {small_before:?}"
+    );
+    drop(broker); // kill -9
+
+    let broker = BrokerProcess::start(&args);
+    let after = topics_json(&broker);
+    assert_eq!(
+        after["small"]["id"], before["small"]["id"],
+        "the topic id is kept"
+    );
+    assert_eq!(after["small"]["configs"]["retention.bytes"], "3000");
+    assert_eq!(
+        bounds(&after["small"]),
+        small_before,
+        "retention.bytes keeps the same batches on replay"
+    );
+    assert_eq!(bounds(&after["trimmed"]), [(0, 0), (0, 0), (3, 5)]);
     std::fs::remove_dir_all(dir).unwrap();
 }
