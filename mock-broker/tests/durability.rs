@@ -334,10 +334,11 @@ async fn an_idempotent_retry_after_a_restart_is_acknowledged_at_its_first_offset
 }
 
 /// Starts the binary on `file` and waits for it to exit (it must not start), returning its stderr.
-fn failed_start(file: &Path) -> String {
+fn failed_start(file: &Path, extra: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_mock-broker"))
         .args(["--listen", "127.0.0.1:0", "--admin", "off", "--record-file"])
         .arg(file)
+        .args(extra)
         .env_remove("RUST_LOG")
         .output()
         .unwrap();
@@ -407,7 +408,7 @@ fn a_corrupt_line_in_the_middle_stops_the_broker_naming_the_file_and_line() {
     )
     .unwrap();
     let before = std::fs::read(&file).unwrap();
-    let stderr = failed_start(&file);
+    let stderr = failed_start(&file, &[]);
     assert!(
         stderr.contains(&format!("{}, line 3: not JSON", file.display())),
         "{stderr}"
@@ -424,9 +425,18 @@ fn a_corrupt_line_in_the_middle_stops_the_broker_naming_the_file_and_line() {
         format!("{}\n{{\"kind\":\"teleport\"}}\n{}\n", lines[0], lines[2]),
     )
     .unwrap();
-    let stderr = failed_start(&file);
+    let stderr = failed_start(&file, &[]);
     assert!(
         stderr.contains("line 2: not a valid event line") && stderr.contains("teleport"),
+        "{stderr}"
+    );
+
+    // A line longer than any the broker writes is not read whole: its length is the error.
+    let long = format!(r#"{{"value":"{}"}}"#, "a".repeat(1_100_000));
+    std::fs::write(&file, format!("{}\n{long}\n{}\n", lines[0], lines[2])).unwrap();
+    let stderr = failed_start(&file, &["--max-decompressed-bytes", "1"]);
+    assert!(
+        stderr.contains("line 2: longer than 1048588 bytes"),
         "{stderr}"
     );
     std::fs::remove_dir_all(dir).unwrap();
