@@ -12,8 +12,9 @@ use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::fault::Faults;
 use crate::groups::{GroupInfo, GroupSummary};
+use crate::listener::SecurityProtocol;
 use crate::replay::Replayed;
-use crate::server;
+use crate::server::{self, Listening};
 use crate::state::BrokerState;
 use crate::stats::Stats;
 use crate::store::{ClientInfo, Protocol, RecordStore};
@@ -34,6 +35,9 @@ pub enum StartError {
         // Not `source`: the message already says it, and chains would say it twice.
         error: std::io::Error,
     },
+    /// The TLS listeners' certificate cannot be read or made.
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// The record file could not be replayed: a line in its middle is unreadable,
     /// or what it holds does not fit the configured limits.
     #[error("{0}")]
@@ -65,6 +69,9 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct MockBroker {
     addrs: Vec<SocketAddr>,
+    /// The `listeners` of the configuration, bound: each one's protocol and every broker's address.
+    listeners: Vec<(SecurityProtocol, Vec<SocketAddr>)>,
+    tls_ca_file: Option<PathBuf>,
     admin_addr: Option<SocketAddr>,
     state: Arc<BrokerState>,
     shutdown: CancellationToken,
@@ -79,29 +86,63 @@ impl MockBroker {
     /// [`StartError::Replay`].
     pub async fn start(config: BrokerConfig) -> Result<MockBroker, StartError> {
         config.validate().map_err(StartError::Config)?;
+        let tls = crate::tls::setup(&config)?;
         let mut listeners = Vec::new();
         for i in 0..config.brokers {
-            let mut address = config.listen;
-            if address.port() != 0 {
-                address.set_port(address.port() + i as u16);
-            }
-            listeners.push(bind(address).await?);
+            listeners.push(bind(nth_port(config.listen, i), SecurityProtocol::Plaintext).await?);
         }
         let addrs: Vec<SocketAddr> = listeners
             .iter()
             .map(|l| l.local_addr().expect("a bound socket has an address"))
             .collect();
+        // The other listeners, each on every broker.
+        let mut extra = Vec::new();
+        for spec in &config.listeners {
+            let mut bound = Vec::new();
+            for i in 0..config.brokers {
+                bound.push(bind(nth_port(spec.address, i), spec.protocol).await?);
+            }
+            extra.push((spec.protocol, bound));
+        }
         let admin = match config.admin {
-            Some(address) => Some(bind(address).await?),
+            Some(address) => Some(bind(address, SecurityProtocol::Plaintext).await?),
             None => None,
         };
         let admin_addr = admin.as_ref().map(|l| l.local_addr().expect("bound"));
-        let cluster = Cluster::new(
+        let mut cluster = Cluster::new(
             config.cluster_id.clone(),
             &addrs,
             config.advertise.as_deref(),
         )
         .map_err(StartError::Config)?;
+        let mut bound = listeners
+            .into_iter()
+            .zip(cluster.nodes().iter().map(|n| n.node_id))
+            .map(|(listener, node_id)| Listening {
+                listener,
+                node_id,
+                endpoint: 0,
+                protocol: SecurityProtocol::Plaintext,
+            })
+            .collect::<Vec<_>>();
+        let mut listener_addrs = Vec::new();
+        for (protocol, sockets) in extra {
+            let addrs: Vec<SocketAddr> = sockets
+                .iter()
+                .map(|l| l.local_addr().expect("a bound socket has an address"))
+                .collect();
+            let endpoint = cluster.add_listener(protocol, &addrs);
+            let node_ids: Vec<i32> = cluster.nodes().iter().map(|n| n.node_id).collect();
+            for (listener, node_id) in sockets.into_iter().zip(node_ids) {
+                bound.push(Listening {
+                    listener,
+                    node_id,
+                    endpoint,
+                    protocol,
+                });
+            }
+            listener_addrs.push((protocol, addrs));
+        }
         let store = RecordStore::with_limits(
             config.partitions,
             config.auto_create_topics,
@@ -111,23 +152,47 @@ impl MockBroker {
         if let Some(path) = state.config.record_file.clone() {
             open_record_file(&mut state, &path)?;
         }
+        let (acceptor, tls_ca_file) = match tls {
+            Some(setup) => match setup.ca {
+                Some((path, pem)) => {
+                    state.tls_ca_pem = Some(pem);
+                    (Some(setup.acceptor), Some(path))
+                }
+                None => (Some(setup.acceptor), None),
+            },
+            None => (None, None),
+        };
         let state = Arc::new(state);
         let shutdown = CancellationToken::new();
-        let nodes = state.cluster.nodes().iter().map(|n| n.node_id);
         let server = tokio::spawn(server::run(
-            listeners.into_iter().zip(nodes).collect(),
+            bound,
+            acceptor,
             admin,
             state.clone(),
             shutdown.clone(),
         ));
         for node in state.cluster.nodes() {
             tracing::info!(node_id = node.node_id, address = %node.listen, advertised = %node.advertised(), "mock broker listening");
+            for endpoint in &node.endpoints[1..] {
+                tracing::info!(node_id = node.node_id, listener = %endpoint.protocol, address = %endpoint.listen, advertised = %format!("{}:{}", endpoint.host, endpoint.port), "mock broker listening");
+            }
+        }
+        if listener_addrs.iter().any(|(p, _)| p.sasl()) {
+            tracing::info!(
+                users = state.credentials.len(),
+                "SASL listeners accept PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512"
+            );
+        }
+        if let Some(path) = &tls_ca_file {
+            tracing::info!(path = %path.display(), "self-signed TLS: clients trust the CA certificate in this file");
         }
         if let Some(admin) = admin_addr {
             tracing::info!(address = %admin, "admin API listening");
         }
         Ok(MockBroker {
             addrs,
+            listeners: listener_addrs,
+            tls_ca_file,
             admin_addr,
             state,
             shutdown,
@@ -149,6 +214,27 @@ impl MockBroker {
     pub fn bootstrap_servers(&self) -> String {
         let addrs: Vec<String> = self.addrs.iter().map(ToString::to_string).collect();
         addrs.join(",")
+    }
+
+    /// The first broker's address on the first listener of `protocol` (PLAINTEXT: `listen`).
+    pub fn listener_addr(&self, protocol: SecurityProtocol) -> Option<SocketAddr> {
+        if protocol == SecurityProtocol::Plaintext {
+            return Some(self.addrs[0]);
+        }
+        self.listeners
+            .iter()
+            .find(|(p, _)| *p == protocol)
+            .map(|(_, addrs)| addrs[0])
+    }
+
+    /// Every listener beyond `listen`: its protocol and every broker's address on it.
+    pub fn listeners(&self) -> &[(SecurityProtocol, Vec<SocketAddr>)] {
+        &self.listeners
+    }
+
+    /// The CA certificate (PEM) of `tls_self_signed`, for clients to trust.
+    pub fn tls_ca_file(&self) -> Option<&std::path::Path> {
+        self.tls_ca_file.as_deref()
     }
 
     /// The admin API's address, when it runs.
@@ -299,19 +385,29 @@ fn open_record_file(state: &mut BrokerState, path: &std::path::Path) -> Result<(
     Ok(())
 }
 
-async fn bind(address: SocketAddr) -> Result<TcpListener, StartError> {
-    if let Some(warning) = exposure_warning(address) {
-        tracing::warn!(%address, "{warning}");
+/// Broker `i`'s address on a listener whose first broker is on `address`: the ports
+/// follow one another (port 0: each picks its own).
+fn nth_port(mut address: SocketAddr, i: u32) -> SocketAddr {
+    if address.port() != 0 {
+        address.set_port(address.port() + i as u16);
+    }
+    address
+}
+
+async fn bind(address: SocketAddr, protocol: SecurityProtocol) -> Result<TcpListener, StartError> {
+    if let Some(warning) = exposure_warning(address, protocol) {
+        tracing::warn!(%address, listener = %protocol, "{warning}");
     }
     TcpListener::bind(address)
         .await
         .map_err(|error| StartError::Bind { address, error })
 }
 
-/// What to tell the user when `address` lets other machines in: the broker has no
-/// authentication, so anyone who reaches it may read and write every topic.
-fn exposure_warning(address: SocketAddr) -> Option<&'static str> {
-    (!address.ip().is_loopback()).then_some(
+/// What to tell the user when `address` lets other machines in to a listener without
+/// authentication (PLAINTEXT, SSL, the admin API): anyone who reaches it may read and
+/// write every topic. SASL listeners authenticate, so they are not warned about.
+fn exposure_warning(address: SocketAddr, protocol: SecurityProtocol) -> Option<&'static str> {
+    (!address.ip().is_loopback() && !protocol.sasl()).then_some(
         "listening beyond this machine without authentication: anyone who reaches this address can read and write every topic and change every setting",
     )
 }
@@ -319,12 +415,16 @@ fn exposure_warning(address: SocketAddr) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::exposure_warning;
+    use crate::listener::SecurityProtocol::{Plaintext, SaslPlaintext, SaslSsl, Ssl};
 
     #[test]
-    fn only_addresses_beyond_loopback_are_warned_about() {
-        assert!(exposure_warning("127.0.0.1:9092".parse().unwrap()).is_none());
-        assert!(exposure_warning("[::1]:9092".parse().unwrap()).is_none());
-        assert!(exposure_warning("0.0.0.0:9092".parse().unwrap()).is_some());
-        assert!(exposure_warning("192.168.1.5:9644".parse().unwrap()).is_some());
+    fn only_addresses_beyond_loopback_without_authentication_are_warned_about() {
+        assert!(exposure_warning("127.0.0.1:9092".parse().unwrap(), Plaintext).is_none());
+        assert!(exposure_warning("[::1]:9092".parse().unwrap(), Plaintext).is_none());
+        assert!(exposure_warning("0.0.0.0:9092".parse().unwrap(), Plaintext).is_some());
+        assert!(exposure_warning("192.168.1.5:9644".parse().unwrap(), Plaintext).is_some());
+        assert!(exposure_warning("0.0.0.0:9093".parse().unwrap(), Ssl).is_some());
+        assert!(exposure_warning("0.0.0.0:9094".parse().unwrap(), SaslPlaintext).is_none());
+        assert!(exposure_warning("0.0.0.0:9095".parse().unwrap(), SaslSsl).is_none());
     }
 }

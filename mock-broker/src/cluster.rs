@@ -5,11 +5,28 @@ use std::net::SocketAddr;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::listener::SecurityProtocol;
+
 /// One broker of the cluster as Metadata describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerNode {
     /// The broker's node id (1, 2, … in listen-port order).
     pub node_id: i32,
+    /// The address it accepts connections on.
+    pub listen: SocketAddr,
+    /// The host clients are told to connect to.
+    pub host: String,
+    /// The port clients are told to connect to.
+    pub port: u16,
+    /// Every listener of the broker, the PLAINTEXT one of `listen` first (index 0).
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// One listener of a broker: its security protocol, and where clients reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// How clients connect to it.
+    pub protocol: SecurityProtocol,
     /// The address it accepts connections on.
     pub listen: SocketAddr,
     /// The host clients are told to connect to.
@@ -23,6 +40,15 @@ impl BrokerNode {
     pub fn advertised(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
+
+    /// The host and port Metadata gives a client that came in on listener `endpoint`
+    /// (an index into [`BrokerNode::endpoints`]): clients stay on their listener.
+    pub fn address_for(&self, endpoint: usize) -> (&str, u16) {
+        match self.endpoints.get(endpoint) {
+            Some(e) => (&e.host, e.port),
+            None => (&self.host, self.port),
+        }
+    }
 }
 
 /// The brokers and partition leadership: partition *p* of every topic is led
@@ -31,6 +57,8 @@ impl BrokerNode {
 pub struct Cluster {
     cluster_id: String,
     nodes: Vec<BrokerNode>,
+    /// The host of `advertise`, if it named one: every listener advertises it.
+    advertised_host: Option<String>,
     /// Partitions whose leader was moved: (topic, partition) → leader and epoch.
     moved: RwLock<HashMap<(String, u32), Leadership>>,
     /// Whether `moved` has any entry, so that lookups skip the lock until then.
@@ -73,14 +101,7 @@ impl Cluster {
             .iter()
             .enumerate()
             .map(|(i, listen)| {
-                let host = host.clone().unwrap_or_else(|| {
-                    if listen.ip().is_unspecified() {
-                        // 0.0.0.0 is not an address a client can connect to.
-                        "127.0.0.1".to_string()
-                    } else {
-                        listen.ip().to_string()
-                    }
-                });
+                let host = advertised_host(host.as_deref(), *listen);
                 let port = match first_port {
                     Some(port) => port.saturating_add(i as u16),
                     None => listen.port(),
@@ -88,6 +109,12 @@ impl Cluster {
                 BrokerNode {
                     node_id: i as i32 + 1,
                     listen: *listen,
+                    endpoints: vec![Endpoint {
+                        protocol: SecurityProtocol::Plaintext,
+                        listen: *listen,
+                        host: host.clone(),
+                        port,
+                    }],
                     host,
                     port,
                 }
@@ -96,9 +123,29 @@ impl Cluster {
         Ok(Cluster {
             cluster_id,
             nodes,
+            advertised_host: host,
             moved: RwLock::default(),
             any_moved: AtomicBool::new(false),
         })
+    }
+
+    /// Adds a listener to every broker: `listens[i]` is broker *i*'s address for it. It
+    /// advertises the `advertise` host, if one was given, and its own port; returns the
+    /// listener's endpoint index.
+    ///
+    /// # Panics
+    /// When `listens` does not have one address per broker.
+    pub fn add_listener(&mut self, protocol: SecurityProtocol, listens: &[SocketAddr]) -> usize {
+        assert_eq!(listens.len(), self.nodes.len(), "one address per broker");
+        for (node, listen) in self.nodes.iter_mut().zip(listens) {
+            node.endpoints.push(Endpoint {
+                protocol,
+                listen: *listen,
+                host: advertised_host(self.advertised_host.as_deref(), *listen),
+                port: listen.port(),
+            });
+        }
+        self.nodes[0].endpoints.len() - 1
     }
 
     /// The id Metadata reports for the cluster.
@@ -152,6 +199,16 @@ impl Cluster {
     }
 }
 
+/// The host advertised for a listener on `listen`: `advertise`'s host if given, else
+/// the listen address (127.0.0.1 for 0.0.0.0, which no client can connect to).
+fn advertised_host(advertise: Option<&str>, listen: SocketAddr) -> String {
+    match advertise {
+        Some(host) => host.to_string(),
+        None if listen.ip().is_unspecified() => "127.0.0.1".to_string(),
+        None => listen.ip().to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +236,18 @@ mod tests {
         assert_eq!(cluster.nodes()[1].advertised(), "h:19093");
         let err = Cluster::new("c".into(), &listens(&[1]), Some("h:x")).unwrap_err();
         assert!(err.contains("\"x\" is not a port"), "{err}");
+    }
+
+    #[test]
+    fn each_listener_advertises_its_own_port_and_the_advertised_host() {
+        let mut cluster =
+            Cluster::new("c".into(), &listens(&[9092, 9093]), Some("h:19092")).unwrap();
+        let sasl = cluster.add_listener(SecurityProtocol::SaslSsl, &listens(&[9094, 9095]));
+        assert_eq!(sasl, 1);
+        let second = &cluster.nodes()[1];
+        assert_eq!(second.address_for(0), ("h", 19093));
+        assert_eq!(second.address_for(sasl), ("h", 9095));
+        assert_eq!(second.endpoints[sasl].protocol, SecurityProtocol::SaslSsl);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use protocol::frame::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, HEADER
 use serde::Deserialize;
 
 use crate::fsync_policy::FsyncPolicy;
+use crate::listener::ListenerSpec;
 use crate::store::{MemoryPolicy, StoreLimits};
 
 /// Everything the broker can be told.
@@ -60,11 +61,41 @@ pub struct BrokerConfig {
     /// past it is refused with MESSAGE_TOO_LARGE before the memory is taken.
     /// Default 64 MiB.
     pub max_decompressed_bytes: u32,
-    /// Connections served at once; further clients wait to be accepted. Default 1024.
+    /// The most records one batch may declare (Kafka batch or frame): past
+    /// it the batch is refused with INVALID_RECORD (frames: INVALID_REQUEST),
+    /// read from the batch header before anything is decompressed. Default
+    /// 100000: ten times librdkafka's `batch.num.messages`.
+    pub max_records_per_batch: u32,
+    /// The most headers one record may carry; past it the batch is refused
+    /// as for `max_records_per_batch`. Default 1000.
+    pub max_headers_per_record: u32,
+    /// The most headers all records of one batch may carry together, so that
+    /// reading a stored batch back stays small. Default 100000.
+    pub max_headers_per_batch: u32,
+    /// The most partitions one Produce or Fetch request may name (over all
+    /// its topics); past it the connection is closed before anything is
+    /// answered, so that a request cannot make a response many times its own
+    /// size. Default 100000.
+    pub max_partitions_per_request: u32,
+    /// Connections served at once; a client past it is refused (its
+    /// connection closed at once, the refusal logged and counted). Default 1024.
     pub max_connections: usize,
+    /// Connections served at once from one client IP address, as Kafka's
+    /// `max.connections.per.ip`; past it the connection is closed at once,
+    /// logged and counted. Default 1024 (as `max_connections`: every local
+    /// client shares 127.0.0.1, so a lower default would refuse a load test
+    /// before the broker-wide limit does).
+    pub max_connections_per_ip: usize,
     /// A connection that sends nothing for this long is closed, as Kafka's
     /// `connections.max.idle.ms` does; 0 never closes one. Default 600000 (10 minutes).
     pub connections_max_idle_ms: u64,
+    /// A connection that has not completed its first request this long after
+    /// it was accepted is closed; 0 never. Default 10000 (10 s).
+    pub first_request_timeout_ms: u64,
+    /// A request must arrive whole this long after its first byte, or the
+    /// connection is closed (a trickled "slowloris" request); 0 never.
+    /// Default 30000 (30 s, as Kafka's `request.timeout.ms`).
+    pub request_timeout_ms: u64,
     /// The most bytes of batches one partition keeps, as Kafka's
     /// `retention.bytes`: past it the oldest whole batches are dropped and the
     /// log start offset moves (the newest batch always stays); -1 keeps
@@ -98,6 +129,29 @@ pub struct BrokerConfig {
     /// Kafka's `group.consumer.session.timeout.ms`: how long a consumer-protocol member may
     /// go without a heartbeat before it is fenced, in ms. Default 45000, as Kafka.
     pub group_consumer_session_timeout_ms: u32,
+    /// More listeners beside `listen` (which is PLAINTEXT), as Kafka's `listeners` writes
+    /// them: `SSL://127.0.0.1:9093`, `SASL_SSL://127.0.0.1:9094`, … Every listener serves
+    /// the same brokers; Metadata advertises the address of the listener a client came
+    /// in on. With `brokers` > 1, broker *i* listens on the port *i* − 1 after each one.
+    /// Default: none.
+    pub listeners: Vec<ListenerSpec>,
+    /// The users of the SASL listeners, `NAME:PASSWORD` each (PLAIN, SCRAM-SHA-256 and
+    /// SCRAM-SHA-512 all accept them). Default: none.
+    pub sasl_users: Vec<String>,
+    /// A file of more SASL users, one `NAME:PASSWORD` a line (`#` starts a comment line).
+    /// Default: none.
+    pub sasl_users_file: Option<PathBuf>,
+    /// The PEM certificate chain of the SSL and SASL_SSL listeners (leaf first). Default: none.
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1). Default: none.
+    pub tls_key: Option<PathBuf>,
+    /// Instead of `tls_cert`/`tls_key`: make a CA and a certificate it signs (for
+    /// `localhost`, `127.0.0.1`, `::1` and the listen and advertised hosts) at startup,
+    /// and write the CA's PEM to `tls_ca_file` for clients to trust. Default false.
+    pub tls_self_signed: bool,
+    /// Where `tls_self_signed` writes the CA certificate (PEM). Default: a file named
+    /// after the process id in the temp directory; the path is logged and printed.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -119,8 +173,15 @@ impl Default for BrokerConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             max_decompressed_bytes: 64 * 1024 * 1024,
+            max_records_per_batch: 100_000,
+            max_headers_per_record: 1_000,
+            max_headers_per_batch: 100_000,
+            max_partitions_per_request: 100_000,
             max_connections: 1024,
+            max_connections_per_ip: 1024,
             connections_max_idle_ms: 600_000,
+            first_request_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
             retention_bytes: -1,
             retention_ms: 604_800_000,
             max_memory: DEFAULT_MAX_MEMORY,
@@ -130,6 +191,13 @@ impl Default for BrokerConfig {
             shutdown_grace_ms: 5000,
             group_consumer_heartbeat_interval_ms: 5000,
             group_consumer_session_timeout_ms: 45_000,
+            listeners: Vec::new(),
+            sasl_users: Vec::new(),
+            sasl_users_file: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
+            tls_ca_file: None,
         }
     }
 }
@@ -149,6 +217,18 @@ impl BrokerConfig {
     pub fn idle_timeout(&self) -> Option<std::time::Duration> {
         (self.connections_max_idle_ms > 0)
             .then(|| std::time::Duration::from_millis(self.connections_max_idle_ms))
+    }
+
+    /// How long a new connection may take to complete its first request, if limited.
+    pub fn first_request_timeout(&self) -> Option<std::time::Duration> {
+        (self.first_request_timeout_ms > 0)
+            .then(|| std::time::Duration::from_millis(self.first_request_timeout_ms))
+    }
+
+    /// How long a request may take to arrive whole from its first byte, if limited.
+    pub fn request_timeout(&self) -> Option<std::time::Duration> {
+        (self.request_timeout_ms > 0)
+            .then(|| std::time::Duration::from_millis(self.request_timeout_ms))
     }
 
     /// A default configuration listening on `127.0.0.1:0` without the admin API, for tests.
@@ -268,9 +348,25 @@ impl BrokerConfig {
         if self.fsync_interval_ms == 0 {
             return Err("fsync_interval_ms is 0; expected at least 1".into());
         }
-        if self.max_connections == 0 {
-            return Err("max_connections is 0; expected at least 1".into());
+        if self.max_connections == 0 || self.max_connections_per_ip == 0 {
+            return Err(format!(
+                "max_connections is {} and max_connections_per_ip {}; expected at least 1 each",
+                self.max_connections, self.max_connections_per_ip
+            ));
         }
+        for (key, value) in [
+            ("max_records_per_batch", self.max_records_per_batch),
+            ("max_headers_per_batch", self.max_headers_per_batch),
+            (
+                "max_partitions_per_request",
+                self.max_partitions_per_request,
+            ),
+        ] {
+            if value == 0 || value > i32::MAX as u32 {
+                return Err(format!("{key} is {value}; expected 1 to {}", i32::MAX));
+            }
+        }
+        self.validate_listeners()?;
         for (index, spec) in self.faults.iter().enumerate() {
             crate::fault::FaultRule::new(spec, self.brokers)
                 .map_err(|e| format!("faults[{index}].{}: {}", e.key, e.reason))?;
@@ -280,6 +376,61 @@ impl BrokerConfig {
 }
 
 impl BrokerConfig {
+    /// Checks the listeners and what their security protocols need.
+    fn validate_listeners(&self) -> Result<(), String> {
+        for listener in &self.listeners {
+            let port = listener.address.port();
+            if port != 0 && u32::from(port) + self.brokers - 1 > 65535 {
+                return Err(format!(
+                    "listener {listener} leaves no room for {} brokers on consecutive ports",
+                    self.brokers
+                ));
+            }
+        }
+        let tls = self.listeners.iter().find(|l| l.protocol.tls());
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) | (None, Some(_)) => {
+                return Err("tls_cert and tls_key go together; give both or neither".into());
+            }
+            (Some(_), Some(_)) if self.tls_self_signed => {
+                return Err(
+                    "tls_self_signed and tls_cert/tls_key are two ways to the same thing; give one"
+                        .into(),
+                );
+            }
+            (None, None) if !self.tls_self_signed => {
+                if let Some(listener) = tls {
+                    return Err(format!(
+                        "listener {listener} needs a certificate: tls_cert and tls_key (--tls-cert FILE --tls-key FILE), or tls_self_signed (--tls-self-signed)"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if let Some(listener) = self.listeners.iter().find(|l| l.protocol.sasl())
+            && self.sasl_users.is_empty()
+            && self.sasl_users_file.is_none()
+        {
+            return Err(format!(
+                "listener {listener} needs users: sasl_users (--sasl-user NAME:PASSWORD) or sasl_users_file (--sasl-users-file FILE)"
+            ));
+        }
+        for entry in &self.sasl_users {
+            crate::sasl::check_entry(entry, "sasl_users (--sasl-user)")
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// The record and header counts a produced batch must stay within.
+    pub(crate) fn record_limits(&self) -> crate::record_batch::RecordLimits {
+        crate::record_batch::RecordLimits {
+            records_per_batch: self.max_records_per_batch,
+            headers_per_record: self.max_headers_per_record,
+            headers_per_batch: self.max_headers_per_batch,
+        }
+    }
+
     /// What the store keeps, from the retention and memory settings.
     pub fn store_limits(&self) -> StoreLimits {
         StoreLimits {
@@ -421,6 +572,52 @@ mod tests {
         );
         let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
         assert!(err.contains("line 3") && err.contains("latncy_ms"), "{err}");
+    }
+
+    #[test]
+    fn listeners_and_their_security_settings_are_read_from_toml() {
+        let path = write(
+            "security",
+            "listeners = [\"SASL_SSL://127.0.0.1:9094\", \"SSL://127.0.0.1:9093\"]\nsasl_users = [\"alice:secret\"]\ntls_self_signed = true\n",
+        );
+        let config = BrokerConfig::from_toml_file(&path).unwrap();
+        assert_eq!(config.listeners.len(), 2);
+        assert_eq!(config.listeners[0].to_string(), "SASL_SSL://127.0.0.1:9094");
+        let path = write("bad-listener", "listeners = [\"TLS://127.0.0.1:9093\"]\n");
+        let err = BrokerConfig::from_toml_file(&path).unwrap_err().to_string();
+        assert!(err.contains("line 1") && err.contains("\"TLS\""), "{err}");
+    }
+
+    #[test]
+    fn secured_listeners_need_their_certificate_and_users() {
+        let mut config = BrokerConfig::ephemeral();
+        config.listeners = vec!["SSL://127.0.0.1:0".parse().unwrap()];
+        let err = config.validate().unwrap_err();
+        assert!(
+            err.contains("SSL://127.0.0.1:0 needs a certificate")
+                && err.contains("--tls-self-signed"),
+            "{err}"
+        );
+        config.tls_cert = Some("cert.pem".into());
+        let err = config.validate().unwrap_err();
+        assert!(err.contains("tls_cert and tls_key go together"), "{err}");
+        config.tls_key = Some("key.pem".into());
+        assert_eq!(config.validate(), Ok(()));
+        config.tls_self_signed = true;
+        assert!(config.validate().unwrap_err().contains("give one"));
+
+        let mut config = BrokerConfig::ephemeral();
+        config.listeners = vec!["SASL_PLAINTEXT://127.0.0.1:0".parse().unwrap()];
+        let err = config.validate().unwrap_err();
+        assert!(
+            err.contains("needs users") && err.contains("--sasl-user"),
+            "{err}"
+        );
+        config.sasl_users = vec!["alice".into()];
+        let err = config.validate().unwrap_err();
+        assert!(err.contains("\"alice\" is not NAME:PASSWORD"), "{err}");
+        config.sasl_users = vec!["alice:secret".into()];
+        assert_eq!(config.validate(), Ok(()));
     }
 
     #[test]

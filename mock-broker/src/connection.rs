@@ -1,5 +1,8 @@
 //! One client connection: the only place the broker's bytes meet the socket.
 //!
+//! The socket is a plain TCP stream or, on an SSL or SASL_SSL listener, the TLS stream
+//! over it (the handshake is done before, in `tls/`): the code here only reads and writes.
+//!
 //! The connection owns the socket, the read buffer, the outbox of responses
 //! (some held back by a latency fault) and the idle timer. The first four
 //! bytes decide the protocol for the connection's whole life (see
@@ -14,13 +17,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::fault::Condition;
+use crate::listener::SecurityProtocol;
 use crate::outgoing::Outgoing;
+use crate::request_timer::{Expiry, RequestTimer};
 use crate::state::BrokerState;
 use crate::step::Step;
 use crate::{frame, kafka};
@@ -32,28 +36,61 @@ const READ_CHUNK: usize = 64 * 1024;
 /// responses are not destroyed by a TCP reset (see [`linger`]).
 const LINGER: Duration = Duration::from_secs(2);
 
+/// Where a connection came in: which broker, which of its listeners.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Arrival {
+    /// The client's address.
+    pub(crate) peer: SocketAddr,
+    /// The broker that accepted it.
+    pub(crate) node_id: i32,
+    /// The listener, as an index into each broker's endpoints.
+    pub(crate) endpoint: usize,
+    /// The listener's security protocol.
+    pub(crate) protocol: SecurityProtocol,
+}
+
 /// Serves one client until it leaves, breaks the protocol, or the broker shuts down.
-pub(crate) async fn serve(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    node_id: i32,
+///
+/// `stream` is the socket, or the TLS stream over it on an SSL or SASL_SSL listener: the
+/// connection only reads and writes bytes.
+pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    arrival: Arrival,
     state: Arc<BrokerState>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let _ = stream.set_nodelay(true);
+    let Arrival { peer, node_id, .. } = arrival;
     let mut condition = state.faults.condition(node_id);
     let mut buffer = BytesMut::with_capacity(READ_CHUNK);
     let idle_timeout = state.config.idle_timeout();
+    let accepted = Instant::now();
+    let mut timer = RequestTimer::new(
+        state.config.first_request_timeout(),
+        state.config.request_timeout(),
+        accepted,
+    );
+    let mut last_read = accepted;
     while buffer.len() < 4 {
         if condition.borrow().down {
             return Ok(());
         }
+        let idle_due = idle_timeout.map(|idle| (last_read + idle, None));
+        let due = match (idle_due, timer.deadline()) {
+            (Some(idle), Some((at, expiry))) if at < idle.0 => Some((at, Some(expiry))),
+            (Some(idle), _) => Some(idle),
+            (None, deadline) => deadline.map(|(at, expiry)| (at, Some(expiry))),
+        };
         let read = read_more(&mut stream, &mut buffer, &shutdown);
-        let read = match idle_timeout {
-            Some(idle) => match tokio::time::timeout(idle, read).await {
+        let read = match due {
+            Some((at, expiry)) => match tokio::time::timeout_at(at.into(), read).await {
                 Ok(read) => read?,
                 Err(_) => {
-                    tracing::debug!(%peer, ?idle, "closing a connection that sent nothing");
+                    match expiry {
+                        Some(expiry) => refuse_late(&state, peer, expiry, buffer.len()),
+                        None => {
+                            tracing::debug!(%peer, ?idle_timeout, "closing a connection that sent nothing")
+                        }
+                    }
                     return Ok(());
                 }
             },
@@ -65,11 +102,24 @@ pub(crate) async fn serve(
             }
             return Ok(());
         }
+        last_read = Instant::now();
+        timer.handled(false, true, last_read);
     }
     let handler = if protocol::frame::starts_with_magic(&buffer) {
+        if arrival.protocol.sasl() {
+            // The frame protocol has no authentication: serving it here would let a
+            // client past the listener's SASL.
+            tracing::warn!(%peer, listener = %arrival.protocol, "a frame-protocol client connected to a SASL listener; the frame protocol is served on PLAINTEXT and SSL listeners only; closing the connection");
+            return Ok(());
+        }
         Handler::Frames(frame::Session::new(peer, node_id))
     } else {
-        Handler::Kafka(kafka::Session::new(peer, node_id))
+        Handler::Kafka(kafka::Session::on_listener(
+            peer,
+            node_id,
+            arrival.endpoint,
+            arrival.protocol.sasl(),
+        ))
     };
     let mut connection = Connection {
         stream,
@@ -79,7 +129,9 @@ pub(crate) async fn serve(
         shutdown: &shutdown,
         peer,
     };
-    match crate::record_file::track_writes(connection.run(handler, &state)).await? {
+    match crate::record_file::track_writes(connection.run(handler, &state, timer, last_read))
+        .await?
+    {
         Ending::Closed => linger(connection.stream).await,
         // A `down` fault drops connections the way a crashed broker does.
         Ending::Dropped => {}
@@ -96,8 +148,8 @@ enum Ending {
 }
 
 /// One connection's socket, input and output.
-struct Connection<'a> {
-    stream: TcpStream,
+struct Connection<'a, S> {
+    stream: S,
     buffer: BytesMut,
     outbox: Outbox,
     condition: &'a mut watch::Receiver<Condition>,
@@ -105,22 +157,45 @@ struct Connection<'a> {
     peer: SocketAddr,
 }
 
-impl Connection<'_> {
-    /// Reads, handles and answers requests until the connection ends.
-    async fn run(&mut self, mut handler: Handler, state: &BrokerState) -> std::io::Result<Ending> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
+    /// Reads, handles and answers requests until the connection ends; `timer`
+    /// and `last_read` go on from what was read before the protocol was known.
+    async fn run(
+        &mut self,
+        mut handler: Handler,
+        state: &BrokerState,
+        mut timer: RequestTimer,
+        mut last_read: Instant,
+    ) -> std::io::Result<Ending> {
         let idle_timeout = state.config.idle_timeout();
         // One timer for the connection's life, moved on only when it fires:
         // a read just notes the time.
-        let mut last_read = Instant::now();
         let idle = tokio::time::sleep(idle_timeout.unwrap_or(Duration::MAX / 4));
         tokio::pin!(idle);
+        // Likewise for the request deadlines, reset only when the deadline moves.
+        let late = tokio::time::sleep(Duration::MAX / 4);
+        tokio::pin!(late);
+        let mut armed: Option<(Instant, Expiry)> = None;
         loop {
             if let Some(ending) = self.wait_out_stall().await {
                 return Ok(ending);
             }
+            let before = self.buffer.len();
             let close = handler
                 .process(&mut self.buffer, &mut self.outbox, state)
                 .await;
+            timer.handled(
+                self.buffer.len() < before,
+                !self.buffer.is_empty(),
+                last_read,
+            );
+            let deadline = timer.deadline();
+            if let Some((at, _)) = deadline
+                && armed.map(|(was, _)| was) != Some(at)
+            {
+                late.as_mut().reset(at.into());
+            }
+            armed = deadline;
             // Nothing is acknowledged before the record file holds it durably
             // (`--fsync always`): one wait covers every request of this read that
             // wrote to it, and a read that wrote nothing does not wait.
@@ -131,7 +206,7 @@ impl Connection<'_> {
             self.outbox.release_due();
             self.write_ready().await?;
             if let Some(reason) = close {
-                tracing::warn!(peer = %self.peer, %reason, "closing the connection");
+                state.refusals.closing(self.peer, reason.kind(), &reason);
                 // Responses held back by a latency fault still go out, on time.
                 while let Some(at) = self.outbox.next_release() {
                     tokio::time::sleep_until(at.into()).await;
@@ -158,9 +233,7 @@ impl Connection<'_> {
                         }
                         return Ok(Ending::Closed);
                     }
-                    if idle_timeout.is_some() {
-                        last_read = Instant::now();
-                    }
+                    last_read = Instant::now();
                 }
                 () = &mut idle, if idle_timeout.is_some() => {
                     let idle_timeout = idle_timeout.expect("checked");
@@ -174,6 +247,11 @@ impl Connection<'_> {
                         return Ok(Ending::Closed);
                     }
                     idle.as_mut().reset(due.into());
+                }
+                () = &mut late, if armed.is_some() => {
+                    let (_, expiry) = armed.expect("checked");
+                    refuse_late(state, self.peer, expiry, self.buffer.len());
+                    return Ok(Ending::Closed);
                 }
                 () = held => {}
                 _ = self.condition.changed() => {}
@@ -273,6 +351,16 @@ enum Close {
     Frame(#[from] frame::CloseReason),
 }
 
+impl Close {
+    /// What kind of reason it is, for logging each kind apart.
+    fn kind(&self) -> &'static str {
+        match self {
+            Close::Kafka(reason) => reason.kind(),
+            Close::Frame(reason) => reason.kind(),
+        }
+    }
+}
+
 impl Handler {
     /// Hands every whole request in `buffer` to the session, in order, each
     /// response into the outbox; the reason to close the connection, if any.
@@ -305,9 +393,31 @@ impl Handler {
     }
 }
 
+/// Counts and logs (now and then) a connection closed because a request took too long.
+fn refuse_late(state: &BrokerState, peer: SocketAddr, expiry: Expiry, pending: usize) {
+    let (what, limit_ms) = match expiry {
+        Expiry::FirstRequest => (
+            "no request completed",
+            state.config.first_request_timeout_ms,
+        ),
+        Expiry::Request => (
+            "a request not arrived whole",
+            state.config.request_timeout_ms,
+        ),
+    };
+    state.refusals.refused(
+        expiry.limit(),
+        peer,
+        &format!(
+            "closing the connection: {what} within {} = {limit_ms} ms ({pending} bytes of a request held)",
+            expiry.limit()
+        ),
+    );
+}
+
 /// Reads what the socket has; 0 at end of stream or when the broker shuts down.
-async fn read_more(
-    stream: &mut TcpStream,
+async fn read_more<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buffer: &mut BytesMut,
     shutdown: &CancellationToken,
 ) -> std::io::Result<usize> {
@@ -327,7 +437,7 @@ async fn read_more(
 /// yet, such as the error response explaining why it is being disconnected.
 /// So: send FIN after the last response, then discard input until the peer
 /// closes too, for at most [`LINGER`].
-async fn linger(mut stream: TcpStream) {
+async fn linger<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
     let _ = stream.shutdown().await;
     let mut scratch = [0u8; 8192];
     let drain = async {

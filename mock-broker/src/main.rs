@@ -62,9 +62,33 @@ struct Args {
     /// Close connections idle this long, in ms; 0 never [default: 600000].
     #[arg(long, value_name = "MS")]
     connections_max_idle_ms: Option<u64>,
-    /// Connections served at once [default: 1024].
+    /// Connections served at once; past it a newcomer is refused (closed, logged, counted) [default: 1024].
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
+    /// Connections served at once from one client IP (Kafka's max.connections.per.ip) [default: 1024].
+    #[arg(long, value_name = "N")]
+    max_connections_per_ip: Option<usize>,
+    /// Close a connection that has not completed a request this long after it was accepted, in ms;
+    /// 0 never [default: 10000].
+    #[arg(long, value_name = "MS")]
+    first_request_timeout_ms: Option<u64>,
+    /// Close a connection whose request has not arrived whole this long after its first byte,
+    /// in ms; 0 never [default: 30000].
+    #[arg(long, value_name = "MS")]
+    request_timeout_ms: Option<u64>,
+    /// Most records one batch (or frame) may carry [default: 100000].
+    #[arg(long, value_name = "N")]
+    max_records_per_batch: Option<u32>,
+    /// Most headers one record may carry [default: 1000].
+    #[arg(long, value_name = "N")]
+    max_headers_per_record: Option<u32>,
+    /// Most partitions one Produce or Fetch request may name; past it the connection is closed
+    /// [default: 100000].
+    #[arg(long, value_name = "N")]
+    max_partitions_per_request: Option<u32>,
+    /// Most headers the records of one batch (or frame) may carry together [default: 100000].
+    #[arg(long, value_name = "N")]
+    max_headers_per_batch: Option<u32>,
     /// The most topics the broker holds [default: 10000].
     #[arg(long, value_name = "N")]
     max_topics: Option<u32>,
@@ -102,6 +126,29 @@ struct Args {
     /// Refuse produce requests for topics that do not exist instead of creating them.
     #[arg(long)]
     no_auto_create_topics: bool,
+    /// Another listener, as Kafka writes them: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+    /// with an address, e.g. SASL_SSL://127.0.0.1:9094; repeatable [default: none].
+    #[arg(long, value_name = "PROTOCOL://ADDR")]
+    listener: Vec<mock_broker::ListenerSpec>,
+    /// A user of the SASL listeners (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); repeatable.
+    #[arg(long, value_name = "NAME:PASSWORD")]
+    sasl_user: Vec<String>,
+    /// A file of SASL users, one NAME:PASSWORD a line.
+    #[arg(long, value_name = "FILE")]
+    sasl_users_file: Option<PathBuf>,
+    /// PEM certificate chain of the SSL and SASL_SSL listeners.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Make a CA and a certificate it signs at startup, for local use; the CA's PEM is
+    /// written to --tls-ca-file (default: a file in the temp directory) and printed.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls_self_signed: bool,
+    /// Where --tls-self-signed writes the CA certificate (PEM).
+    #[arg(long, value_name = "FILE")]
+    tls_ca_file: Option<PathBuf>,
 }
 
 impl Args {
@@ -157,6 +204,27 @@ impl Args {
         if let Some(n) = self.max_connections {
             config.max_connections = n;
         }
+        if let Some(n) = self.max_connections_per_ip {
+            config.max_connections_per_ip = n;
+        }
+        if let Some(ms) = self.first_request_timeout_ms {
+            config.first_request_timeout_ms = ms;
+        }
+        if let Some(ms) = self.request_timeout_ms {
+            config.request_timeout_ms = ms;
+        }
+        if let Some(n) = self.max_records_per_batch {
+            config.max_records_per_batch = n;
+        }
+        if let Some(n) = self.max_headers_per_record {
+            config.max_headers_per_record = n;
+        }
+        if let Some(n) = self.max_partitions_per_request {
+            config.max_partitions_per_request = n;
+        }
+        if let Some(n) = self.max_headers_per_batch {
+            config.max_headers_per_batch = n;
+        }
         if let Some(n) = self.max_topics {
             config.max_topics = n;
         }
@@ -189,6 +257,29 @@ impl Args {
         }
         if self.no_auto_create_topics {
             config.auto_create_topics = false;
+        }
+        // Lists given as flags replace the file's.
+        if !self.listener.is_empty() {
+            config.listeners = self.listener.clone();
+        }
+        if !self.sasl_user.is_empty() {
+            config.sasl_users = self.sasl_user.clone();
+        }
+        if let Some(path) = &self.sasl_users_file {
+            config.sasl_users_file = Some(path.clone());
+        }
+        if self.tls_cert.is_some() {
+            config.tls_cert = self.tls_cert.clone();
+            config.tls_key = self.tls_key.clone();
+            config.tls_self_signed = false;
+        }
+        if self.tls_self_signed {
+            config.tls_self_signed = true;
+            config.tls_cert = None;
+            config.tls_key = None;
+        }
+        if let Some(path) = &self.tls_ca_file {
+            config.tls_ca_file = Some(path.clone());
         }
         config
             .validate()
@@ -240,6 +331,13 @@ async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     println!("mock-broker listening on {}", broker.bootstrap_servers());
     if let Some(admin) = broker.admin_addr() {
         println!("admin API on http://{admin}");
+    }
+    for (protocol, addrs) in broker.listeners() {
+        let addrs: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+        println!("{protocol} listener on {}", addrs.join(","));
+    }
+    if let Some(path) = broker.tls_ca_file() {
+        println!("TLS CA certificate in {}", path.display());
     }
     signals.recv().await;
     tracing::info!("shutting down: no new connections, finishing requests in flight");

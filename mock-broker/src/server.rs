@@ -4,26 +4,51 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::connection;
+use crate::connection::{self, Arrival};
+use crate::connection_limits::ConnectionLimits;
+use crate::listener::SecurityProtocol;
 use crate::state::BrokerState;
 
+/// One bound listener of one broker.
+pub(crate) struct Listening {
+    /// The socket accepting connections.
+    pub(crate) listener: TcpListener,
+    /// The broker it belongs to.
+    pub(crate) node_id: i32,
+    /// Which of the broker's endpoints it is.
+    pub(crate) endpoint: usize,
+    /// Its security protocol.
+    pub(crate) protocol: SecurityProtocol,
+}
+
 /// Runs every accept loop and the admin API; on shutdown waits for all connections to finish.
+///
+/// `tls` is the acceptor of the SSL and SASL_SSL listeners (there is one if they exist).
 pub(crate) async fn run(
-    listeners: Vec<(TcpListener, i32)>,
+    listeners: Vec<Listening>,
+    tls: Option<TlsAcceptor>,
     admin: Option<TcpListener>,
     state: Arc<BrokerState>,
     shutdown: CancellationToken,
 ) {
-    let limit = Arc::new(Semaphore::new(state.config.max_connections));
+    let limit = ConnectionLimits::new(
+        state.config.max_connections,
+        state.config.max_connections_per_ip,
+    );
     let tasks = TaskTracker::new();
-    for (listener, node_id) in listeners {
+    for listening in listeners {
+        let tls = if listening.protocol.tls() {
+            Some(tls.clone().expect("TLS listeners come with an acceptor"))
+        } else {
+            None
+        };
         tasks.spawn(accept_loop(
-            listener,
-            node_id,
+            listening,
+            tls,
             state.clone(),
             limit.clone(),
             tasks.clone(),
@@ -75,22 +100,25 @@ async fn apply_retention(state: &BrokerState, shutdown: CancellationToken) {
     }
 }
 
-/// One broker's accept loop: a permit is taken before each accept, so at most
-/// `max_connections` clients are served at once (over all brokers).
+/// One listener's accept loop: a connection past `max_connections` (over all
+/// brokers and listeners) or `max_connections_per_ip` is closed at once, the
+/// refusal counted and logged.
 async fn accept_loop(
-    listener: TcpListener,
-    node_id: i32,
+    listening: Listening,
+    tls: Option<TlsAcceptor>,
     state: Arc<BrokerState>,
-    limit: Arc<Semaphore>,
+    limit: Arc<ConnectionLimits>,
     connections: TaskTracker,
     shutdown: CancellationToken,
 ) {
+    let Listening {
+        listener,
+        node_id,
+        endpoint,
+        protocol,
+    } = listening;
     let condition = state.faults.condition(node_id);
     loop {
-        let permit = tokio::select! {
-            permit = limit.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-            _ = shutdown.cancelled() => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -109,17 +137,45 @@ async fn accept_loop(
             drop(stream);
             continue;
         }
-        tracing::debug!(node_id, %peer, "client connected");
+        let slot = match limit.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refused) => {
+                state.refusals.refused(
+                    refused.limit(),
+                    peer,
+                    &format!("closing a new connection: {refused}"),
+                );
+                drop(stream);
+                continue;
+            }
+        };
+        tracing::debug!(node_id, %peer, listener = %protocol, "client connected");
+        let _ = stream.set_nodelay(true);
         let state = state.clone();
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
+        let arrival = Arrival {
+            peer,
+            node_id,
+            endpoint,
+            protocol,
+        };
         connections.spawn(async move {
             let _open = state.stats.connection_opened();
-            if let Err(e) = connection::serve(stream, peer, node_id, state.clone(), shutdown).await
-            {
+            let served = match tls {
+                None => connection::serve(stream, arrival, state.clone(), shutdown).await,
+                Some(tls) => match crate::tls::accept(&tls, stream, peer, protocol).await {
+                    Some(stream) => {
+                        connection::serve(stream, arrival, state.clone(), shutdown).await
+                    }
+                    None => Ok(()),
+                },
+            };
+            if let Err(e) = served {
                 tracing::debug!(node_id, %peer, error = %e, "connection ended with an error");
             }
             tracing::debug!(node_id, %peer, "client disconnected");
-            drop(permit);
+            drop(slot);
         });
     }
 }

@@ -6,7 +6,8 @@
 //! (`store/`), the idempotent producers (`idempotence.rs`), the fault rules
 //! (`fault/`), the cluster, the counters and the consumer groups
 //! (`group_service.rs` around the pure `group/`) and the transactions
-//! (`txn_service.rs` around the pure `txn/`) sit here, side by side.
+//! (`txn_service.rs` around the pure `txn/`) and the SASL users (`sasl/`) sit
+//! here, side by side.
 
 use std::sync::{Arc, Mutex};
 
@@ -18,6 +19,8 @@ use crate::group_service::GroupService;
 use crate::idempotence::Producers;
 use crate::record_file::RecordFile;
 use crate::record_line::EventLine;
+use crate::refusals::Refusals;
+use crate::sasl::Credentials;
 use crate::stats::Stats;
 use crate::store::RecordStore;
 use crate::txn::TxnConfig;
@@ -32,6 +35,8 @@ pub(crate) struct BrokerState {
     pub(crate) store: RecordStore,
     /// The counters `/stats` serves.
     pub(crate) stats: Arc<Stats>,
+    /// Refusals because a limit was reached: counted in `stats`, logged now and then.
+    pub(crate) refusals: Refusals,
     /// The brokers and partition leadership.
     pub(crate) cluster: Arc<Cluster>,
     /// Idempotent producers' ids, epochs and sequences.
@@ -42,6 +47,10 @@ pub(crate) struct BrokerState {
     pub(crate) groups: Arc<GroupService>,
     /// The transaction coordinator.
     pub(crate) txns: TxnService,
+    /// The users of the SASL listeners.
+    pub(crate) credentials: Credentials,
+    /// The CA certificate (PEM) that `tls_self_signed` made, which the admin API serves.
+    pub(crate) tls_ca_pem: Option<String>,
     /// The `--record-file`, also the store's sink: connections wait on it for
     /// durability (`--fsync always`) before answering. Set by `MockBroker::start`
     /// after the replay, before anything is served.
@@ -77,7 +86,10 @@ impl BrokerState {
         for spec in &config.faults {
             faults.add(spec.clone()).map_err(|e| e.to_string())?;
         }
+        let credentials = Credentials::load(&config.sasl_users, config.sasl_users_file.as_deref())
+            .map_err(|e| e.to_string())?;
         Ok(BrokerState {
+            refusals: Refusals::new(stats.clone()),
             groups,
             config,
             store,
@@ -86,6 +98,8 @@ impl BrokerState {
             producers: Default::default(),
             faults,
             txns: TxnService::new(TxnConfig::default()),
+            credentials,
+            tls_ca_pem: None,
             record_file: None,
         })
     }

@@ -26,6 +26,8 @@ struct Counters {
     topics: BTreeMap<String, TopicCounters>,
     /// fault kind → times fired.
     faults: BTreeMap<&'static str, u64>,
+    /// limit (configuration key) → refusals.
+    refused: BTreeMap<&'static str, u64>,
 }
 
 /// What has been recorded for one topic.
@@ -50,6 +52,9 @@ pub struct StatsSnapshot {
     pub topics: BTreeMap<String, TopicCounters>,
     /// Faults fired, by kind (`latency`, `error`, …).
     pub faults: BTreeMap<&'static str, u64>,
+    /// Connections and requests refused because a limit was reached, by the
+    /// limit's configuration key (e.g. `max_connections_per_ip`).
+    pub refused: BTreeMap<&'static str, u64>,
 }
 
 /// Connection counts.
@@ -113,6 +118,11 @@ impl Stats {
         *self.counters().faults.entry(kind).or_default() += 1;
     }
 
+    /// Counts one refusal by the limit configured as `limit`.
+    pub fn refused(&self, limit: &'static str) {
+        *self.counters().refused.entry(limit).or_default() += 1;
+    }
+
     /// Counts `records` records of `bytes` bytes recorded in `topic`.
     pub fn recorded(&self, topic: &str, records: u64, bytes: u64) {
         let mut counters = self.counters();
@@ -136,6 +146,7 @@ impl Stats {
             errors: counters.errors.clone(),
             topics: counters.topics.clone(),
             faults: counters.faults.clone(),
+            refused: counters.refused.clone(),
         }
     }
 }
@@ -159,6 +170,7 @@ mod tests {
         stats.recorded("t", 1, 50);
         stats.fault_fired("latency");
         stats.fault_fired("latency");
+        stats.refused("max_connections");
         let snap = stats.snapshot();
         assert_eq!(snap.connections, ConnectionCounts { open: 1, total: 2 });
         assert_eq!(snap.requests["kafka"]["Produce"][&9], 2);
@@ -172,6 +184,7 @@ mod tests {
             }
         );
         assert_eq!(snap.faults["latency"], 2);
+        assert_eq!(snap.refused["max_connections"], 1);
         drop(first);
         assert_eq!(stats.snapshot().connections.open, 0);
     }

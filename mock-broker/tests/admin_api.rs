@@ -42,7 +42,7 @@ impl Response {
 }
 
 /// A bare HTTP/1.1 request on its own connection, so the tests need no HTTP client dependency.
-fn http(admin: SocketAddr, method: &str, path: &str) -> Response {
+pub(crate) fn http(admin: SocketAddr, method: &str, path: &str) -> Response {
     http_with_body(admin, method, path, "")
 }
 

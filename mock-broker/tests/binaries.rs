@@ -17,22 +17,36 @@ pub(crate) struct BrokerProcess {
     pub(crate) address: String,
     /// The admin API's base URL, `http://host:port`.
     pub(crate) admin: String,
+    /// The lines printed after those two (listeners, the TLS CA file), as many as asked for.
+    pub(crate) more: Vec<String>,
 }
 
 impl BrokerProcess {
     /// Starts the binary on port 0 (broker and admin API) with extra `args`.
     pub(crate) fn start(args: &[&str]) -> BrokerProcess {
-        Self::spawn(args, Stdio::null())
+        Self::spawn(args, Stdio::null(), 0)
     }
 
     /// Starts it like [`BrokerProcess::start`], its log (stderr, at the default level) written to `log`.
     pub(crate) fn start_logging_to(args: &[&str], log: &std::path::Path) -> BrokerProcess {
         let file = std::fs::File::create(log)
             .unwrap_or_else(|e| panic!("the log file {} can be created: {e}", log.display()));
-        Self::spawn(args, Stdio::from(file))
+        Self::spawn(args, Stdio::from(file), 0)
     }
 
-    fn spawn(args: &[&str], stderr: Stdio) -> BrokerProcess {
+    /// Starts it like [`BrokerProcess::start_logging_to`], also reading the `more` lines the
+    /// binary prints after the addresses of the broker and the admin API.
+    pub(crate) fn start_reading(
+        args: &[&str],
+        log: &std::path::Path,
+        more: usize,
+    ) -> BrokerProcess {
+        let file = std::fs::File::create(log)
+            .unwrap_or_else(|e| panic!("the log file {} can be created: {e}", log.display()));
+        Self::spawn(args, Stdio::from(file), more)
+    }
+
+    fn spawn(args: &[&str], stderr: Stdio, more: usize) -> BrokerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mock-broker"))
             .args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
             .args(args)
@@ -45,7 +59,7 @@ impl BrokerProcess {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
-            for _ in 0..2 {
+            for _ in 0..2 + more {
                 let mut line = String::new();
                 let _ = reader.read_line(&mut line);
                 let _ = tx.send(line);
@@ -69,10 +83,12 @@ impl BrokerProcess {
             .strip_prefix("admin API on ")
             .unwrap_or_else(|| panic!("unexpected second line {second:?}"))
             .to_string();
+        let more = (0..more).map(|_| line().trim().to_string()).collect();
         BrokerProcess {
             child,
             address,
             admin,
+            more,
         }
     }
 

@@ -33,10 +33,15 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Every line of the record file, parsed: a line that is not JSON fails the test.
+/// Every complete line of the record file, parsed: a line that is not JSON fails
+/// the test. A last line without its newline is what a `kill -9` in the middle of
+/// a write leaves (the broker cuts it off when it replays): it is not a record
+/// anyone was told about (answers wait for the whole line), so it is left out.
 fn file_lines(path: &std::path::Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
-    text.lines()
+    let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+    complete
+        .lines()
         .enumerate()
         .map(|(i, line)| {
             serde_json::from_str(line).unwrap_or_else(|e| {

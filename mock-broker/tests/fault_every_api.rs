@@ -431,6 +431,22 @@ fn minimal(key: ApiKey) -> Option<Minimal> {
             kafka_protocol::messages::ConsumerGroupDescribeRequest::default()
                 .with_group_ids(vec![group()])
         ),
+        // On this PLAINTEXT listener both answer ILLEGAL_SASL_STATE, as Kafka's do; the rule's
+        // error replaces it.
+        ApiKey::SaslHandshake => minimal!(
+            kafka_protocol::messages::SaslHandshakeRequest,
+            1,
+            ApiScope::SaslHandshake,
+            kafka_protocol::messages::SaslHandshakeRequest::default()
+                .with_mechanism(StrBytes::from_static_str("PLAIN"))
+        ),
+        ApiKey::SaslAuthenticate => minimal!(
+            kafka_protocol::messages::SaslAuthenticateRequest,
+            2,
+            ApiScope::SaslAuthenticate,
+            kafka_protocol::messages::SaslAuthenticateRequest::default()
+                .with_auth_bytes(bytes::Bytes::from_static(b"\0alice\0secret"))
+        ),
         _ => return None,
     })
 }

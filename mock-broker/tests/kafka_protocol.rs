@@ -66,6 +66,11 @@ impl KafkaClient {
         (correlation_id, buf)
     }
 
+    /// The connection itself, for tests that misbehave on it.
+    pub(crate) fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
     pub(crate) async fn send_bytes(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.unwrap();
     }

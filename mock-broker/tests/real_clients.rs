@@ -454,7 +454,30 @@ pub(crate) fn node_with_kafkajs() -> Result<PathBuf, String> {
 ///
 /// # Panics
 /// If it cannot start, times out, or exits unsuccessfully: with its stdout and stderr.
-pub(crate) fn run_client(mut command: Command, stdin: &str) -> String {
+pub(crate) fn run_client(command: Command, stdin: &str) -> String {
+    let description = format!("{command:?}");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = run_to_completion(command, stdin);
+    let stdout = String::from_utf8_lossy(&stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(
+        status.success(),
+        "{description} failed ({status})\n--- stdout\n{stdout}--- stderr\n{stderr}"
+    );
+    // The client's summary line, shown with the test's output.
+    println!("{}", stdout.trim_end());
+    stdout
+}
+
+/// Runs `command` to completion with `stdin` as its input, killing it after [`CLIENT_TIMEOUT`],
+/// and returns how it ended, whether it succeeded or not.
+///
+/// # Panics
+/// If it cannot start or times out: with its stdout and stderr.
+pub(crate) fn run_to_completion(mut command: Command, stdin: &str) -> Output {
     let description = format!("{command:?}");
     let mut child = command
         .stdin(Stdio::piped())
@@ -498,20 +521,7 @@ pub(crate) fn run_client(mut command: Command, stdin: &str) -> String {
             );
         }
     };
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = output.unwrap_or_else(|e| panic!("waiting for {description}: {e}"));
-    let stdout = String::from_utf8_lossy(&stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&stderr);
-    assert!(
-        status.success(),
-        "{description} failed ({status})\n--- stdout\n{stdout}--- stderr\n{stderr}"
-    );
-    // The client's summary line, shown with the test's output.
-    println!("{}", stdout.trim_end());
-    stdout
+    output.unwrap_or_else(|e| panic!("waiting for {description}: {e}"))
 }
 
 /// Runs a client script from `clients/` with `program`: `BOOTSTRAP TOPIC COUNT [options]

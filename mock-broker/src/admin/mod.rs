@@ -1,4 +1,5 @@
-//! The admin HTTP API: health, topics, recordings, stats, consumer groups and fault rules as JSON.
+//! The admin HTTP API: health, topics, recordings, stats, consumer groups and fault rules as
+//! JSON, and the self-signed TLS CA as PEM.
 //!
 //! `docs/admin-api.md` describes every endpoint. Errors are JSON too:
 //! `{"error": "…"}` with a status saying what kind of failure it is.
@@ -8,6 +9,7 @@ mod faults;
 mod groups;
 mod records;
 mod stats;
+mod tls;
 mod topics;
 mod transactions;
 
@@ -49,6 +51,7 @@ pub(crate) fn router(state: Arc<BrokerState>) -> Router {
         .route("/groups/{group}", get(groups::get))
         .route("/groups/{group}/rebalance", post(groups::rebalance))
         .route("/transactions", get(transactions::list))
+        .route("/tls/ca.pem", get(tls::ca))
         .route("/reset", post(topics::reset))
         .route(
             "/faults",

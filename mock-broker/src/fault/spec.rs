@@ -207,6 +207,10 @@ pub enum ApiScope {
     ConsumerGroupHeartbeat,
     /// Kafka ConsumerGroupDescribe (KIP-848).
     ConsumerGroupDescribe,
+    /// Kafka SaslHandshake.
+    SaslHandshake,
+    /// Kafka SaslAuthenticate.
+    SaslAuthenticate,
     /// Every request (the same as leaving `api` out).
     Any,
 }

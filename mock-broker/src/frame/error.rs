@@ -10,6 +10,9 @@ pub(crate) enum CloseReason {
     /// A frame after which the stream can no longer be trusted.
     #[error(transparent)]
     Frame(#[from] FrameError),
+    /// A produce frame past a record or header limit (`max_records_per_batch`, …).
+    #[error("{0}")]
+    OverLimit(String),
     /// The client sent a response frame.
     #[error("the client sent a response frame")]
     ResponseFrame,
@@ -19,4 +22,17 @@ pub(crate) enum CloseReason {
     /// A `disconnect` fault.
     #[error(transparent)]
     Fault(#[from] FaultDisconnect),
+}
+
+impl CloseReason {
+    /// What kind of reason it is, for logging each kind apart.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            CloseReason::Frame(_) => "frame: bad frame",
+            CloseReason::OverLimit(_) => "frame: past a limit",
+            CloseReason::ResponseFrame => "frame: a response frame",
+            CloseReason::Encode(_) => "frame: cannot encode",
+            CloseReason::Fault(_) => "frame: disconnect fault",
+        }
+    }
 }

@@ -10,6 +10,7 @@ use protocol::frame::{PartitionRun, ProduceRequest, ProduceResponse, Status};
 use protocol::key_hash::partition_for_key;
 use protocol::topic_name::validate_topic_name;
 
+use crate::record_batch::RecordLimits;
 use crate::stats::Stats;
 use crate::store::{ClientInfo, NewRecord, RecordStore, StoreError};
 
@@ -17,6 +18,52 @@ use crate::store::{ClientInfo, NewRecord, RecordStore, StoreError};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct MessageLimits {
     pub(crate) max_message_bytes: u32,
+}
+
+/// Whether the request holds more messages or headers than `limits` allow:
+/// the limit's configuration key and a sentence naming it, if so.
+///
+/// The frame itself is at most `max_frame_bytes`, which bounds what decoding
+/// it took; this keeps what recording (and reading back) it would take within
+/// the same limits as a Kafka batch.
+pub(crate) fn over_limit(
+    request: &ProduceRequest,
+    limits: RecordLimits,
+) -> Option<(&'static str, String)> {
+    let count = request.messages.len();
+    if count > limits.records_per_batch as usize {
+        return Some((
+            "max_records_per_batch",
+            format!(
+                "the request carries {count} messages; the limit max_records_per_batch is {}",
+                limits.records_per_batch
+            ),
+        ));
+    }
+    let mut total = 0usize;
+    for (i, message) in request.messages.iter().enumerate() {
+        let headers = message.headers.len();
+        if headers > limits.headers_per_record as usize {
+            return Some((
+                "max_headers_per_record",
+                format!(
+                    "message {i} carries {headers} headers; the limit max_headers_per_record is {}",
+                    limits.headers_per_record
+                ),
+            ));
+        }
+        total += headers;
+        if total > limits.headers_per_batch as usize {
+            return Some((
+                "max_headers_per_batch",
+                format!(
+                    "messages 0 to {i} carry more headers than the limit max_headers_per_batch, {}",
+                    limits.headers_per_batch
+                ),
+            ));
+        }
+    }
+    None
 }
 
 /// Records the request's messages and says where they went, or why not.

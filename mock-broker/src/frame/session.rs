@@ -51,13 +51,31 @@ impl Session {
         let mut close = None;
         let reply = match frame::parse(buffer, state.config.max_frame_bytes) {
             Ok(None) => return Step::Incomplete,
-            Ok(Some(Frame::ProduceRequest(request))) => match self.produce(request, state) {
-                Ok((response, delay)) => {
-                    hold = delay;
-                    response
+            Ok(Some(Frame::ProduceRequest(request))) => {
+                match produce::over_limit(&request, state.config.record_limits()) {
+                    // Answered and closed like any request the broker will not take, whatever its acks.
+                    Some((limit, reason)) => {
+                        state.refusals.refused(limit, peer, &reason);
+                        state
+                            .stats
+                            .error(Protocol::Frame, Status::InvalidRequest.name());
+                        let response = ProduceResponse::error(
+                            request.correlation_id,
+                            Status::InvalidRequest,
+                            &reason,
+                        );
+                        close = Some(CloseReason::OverLimit(reason));
+                        Some(response)
+                    }
+                    None => match self.produce(request, state) {
+                        Ok((response, delay)) => {
+                            hold = delay;
+                            response
+                        }
+                        Err(disconnect) => return Step::Close(disconnect.into(), None),
+                    },
                 }
-                Err(disconnect) => return Step::Close(disconnect.into(), None),
-            },
+            }
             Ok(Some(other)) => {
                 close = Some(CloseReason::ResponseFrame);
                 state

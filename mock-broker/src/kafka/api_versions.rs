@@ -60,6 +60,10 @@ pub(crate) const SERVED: &[(ApiKey, i16, i16)] = &[
     // which are refused).
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
     (ApiKey::ConsumerGroupDescribe, 0, 1),
+    // On every listener, as Kafka lists them; without SASL they answer ILLEGAL_SASL_STATE.
+    // v0 of the handshake is followed by raw tokens, v1 by SaslAuthenticate.
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
 ];
 
 /// The versions of `key` the broker serves, if it serves it.
@@ -182,6 +186,10 @@ mod tests {
                 }
                 ApiKey::ConsumerGroupDescribe => {
                     codable::<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse>()
+                }
+                ApiKey::SaslHandshake => codable::<SaslHandshakeRequest, SaslHandshakeResponse>(),
+                ApiKey::SaslAuthenticate => {
+                    codable::<SaslAuthenticateRequest, SaslAuthenticateResponse>()
                 }
                 other => panic!("{other:?} is served but not checked here"),
             };

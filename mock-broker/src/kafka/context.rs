@@ -11,6 +11,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) state: &'a BrokerState,
     /// The broker the connection was accepted by.
     pub(crate) node_id: i32,
+    /// The listener it came in on, as an index into each broker's endpoints.
+    pub(crate) endpoint: usize,
     /// Who sent the request.
     pub(crate) client: &'a Arc<ClientInfo>,
     /// When the request was received, ms since the Unix epoch.

@@ -49,10 +49,11 @@ pub(crate) fn handle(
                 .nodes()
                 .iter()
                 .map(|node| {
+                    let (host, port) = node.address_for(ctx.endpoint);
                     DescribeClusterBroker::default()
                         .with_broker_id(node.node_id.into())
-                        .with_host(StrBytes::from_string(node.host.clone()))
-                        .with_port(i32::from(node.port))
+                        .with_host(StrBytes::from_string(host.to_string()))
+                        .with_port(i32::from(port))
                         .with_rack(None)
                 })
                 .collect(),

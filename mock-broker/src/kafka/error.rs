@@ -70,6 +70,20 @@ pub(crate) enum CloseReason {
         /// What the decoder said.
         error: anyhow::Error,
     },
+    /// A Produce or Fetch naming more partitions than `max_partitions_per_request`.
+    #[error(
+        "{api:?} request names {count} partitions; the limit max_partitions_per_request is {limit} (correlation id {correlation_id})"
+    )]
+    TooManyPartitions {
+        /// The request's API.
+        api: ApiKey,
+        /// The partitions it names, over all its topics.
+        count: usize,
+        /// The limit.
+        limit: u32,
+        /// The request's correlation id.
+        correlation_id: i32,
+    },
     /// An API listed in ApiVersions without a handler: a broker bug.
     #[error("{api:?} is advertised but has no handler")]
     NoHandler {
@@ -87,6 +101,57 @@ pub(crate) enum CloseReason {
     /// A `disconnect` fault.
     #[error(transparent)]
     Fault(#[from] FaultDisconnect),
+    /// A request other than the SASL steps (and ApiVersions before the handshake) on a
+    /// SASL listener before authentication completed, in Kafka's words.
+    #[error(
+        "unexpected Kafka request of type {api:?} during {during} (a SASL listener serves nothing else before the client authenticates; is the client configured for SASL?)"
+    )]
+    Unauthenticated {
+        /// The API asked for.
+        api: ApiKey,
+        /// `SASL handshake` or `SASL authentication`.
+        during: &'static str,
+    },
+    /// A SaslHandshake naming a mechanism the broker does not serve.
+    #[error(
+        "SASL mechanism {asked:?} requested by the client is not served (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 are)"
+    )]
+    UnsupportedMechanism {
+        /// The mechanism asked for.
+        asked: String,
+    },
+    /// A SASL exchange that failed (its SaslAuthenticate error response is sent first).
+    #[error("SASL {mechanism} authentication failed: {reason}")]
+    AuthenticationFailed {
+        /// The mechanism.
+        mechanism: crate::sasl::Mechanism,
+        /// Why, for the log only.
+        reason: String,
+    },
+}
+
+impl CloseReason {
+    /// What kind of reason it is, for logging each kind apart.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            CloseReason::TooLarge(_) => "kafka: request too large",
+            CloseReason::Framing(_) => "kafka: bad size prefix",
+            CloseReason::Foreign(protocol::foreign::Foreign::Tls) => "kafka: a TLS client",
+            CloseReason::Foreign(_) => "kafka: an HTTP client",
+            CloseReason::UnknownApiKey { .. } => "kafka: unknown API key",
+            CloseReason::NotServed { .. } => "kafka: API not served",
+            CloseReason::UnsupportedVersion { .. } => "kafka: version not served",
+            CloseReason::HeaderDecode { .. } => "kafka: header does not decode",
+            CloseReason::Decode { .. } => "kafka: request does not decode",
+            CloseReason::TooManyPartitions { .. } => "kafka: too many partitions",
+            CloseReason::NoHandler { .. } => "kafka: no handler",
+            CloseReason::Encode { .. } => "kafka: cannot encode",
+            CloseReason::Fault(_) => "kafka: disconnect fault",
+            CloseReason::Unauthenticated { .. } => "kafka: request before SASL authentication",
+            CloseReason::UnsupportedMechanism { .. } => "kafka: SASL mechanism not served",
+            CloseReason::AuthenticationFailed { .. } => "kafka: SASL authentication failed",
+        }
+    }
 }
 
 impl From<SizePrefixError> for CloseReason {
@@ -102,7 +167,7 @@ impl From<SizePrefixError> for CloseReason {
 fn foreign_client(foreign: &protocol::foreign::Foreign) -> &'static str {
     match foreign {
         protocol::foreign::Foreign::Tls => {
-            "a TLS client connected to this plaintext listener (the client is configured for SSL or SASL_SSL; the mock broker serves PLAINTEXT)"
+            "a TLS client connected to this plaintext listener (the client is configured for SSL or SASL_SSL; TLS is served on the listeners given as --listener SSL://ADDR or SASL_SSL://ADDR)"
         }
         _ => {
             "an HTTP client connected to the Kafka port (the admin API is served on its own address, --admin)"

@@ -14,6 +14,10 @@
 //! that finds less than `min_bytes` waits for an append, up to `max_wait_ms`
 //! (at most one second), and looks again whenever one arrives.
 //!
+//! A partition listed more than once is served once, as Kafka's
+//! `FetchRequest.fetchData` collects the partitions into a map: in the place
+//! of its first listing, with the fetch offset and limits of its last.
+//!
 //! `isolation_level` read_committed (1) serves only batches before the last
 //! stable offset (the first offset of the earliest open transaction) and lists
 //! the aborted transactions overlapping what it serves, so that clients drop
@@ -23,7 +27,7 @@
 use std::time::Duration;
 
 use kafka_protocol::ResponseError;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
 use kafka_protocol::messages::fetch_response::{
     AbortedTransaction, FetchResponse, FetchableTopicResponse, PartitionData,
 };
@@ -75,41 +79,67 @@ fn answer(request: &FetchRequest, version: i16, ctx: &Ctx<'_>) -> (FetchAnswer, 
     let mut budget = usize::try_from(request.max_bytes).unwrap_or(0);
     let read_committed = request.isolation_level == READ_COMMITTED;
     let mut total = 0usize;
-    let mut records = Vec::with_capacity(request.topics.len());
-    let responses = request
-        .topics
-        .iter()
-        .map(|topic| {
-            let log = ctx.state.store.topic(&topic.topic);
-            let mut sets = Vec::with_capacity(topic.partitions.len());
-            let partitions = topic
-                .partitions
-                .iter()
-                .map(|p| {
-                    let (data, set) = partition(
-                        p,
-                        log.as_deref(),
-                        read_committed,
-                        version,
-                        ctx,
-                        &mut budget,
-                        &mut total,
-                    );
-                    sets.push(set);
-                    data
-                })
-                .collect();
-            records.push(sets);
-            FetchableTopicResponse::default()
-                .with_topic(topic.topic.clone())
-                .with_partitions(partitions)
-        })
-        .collect();
+    let mut records: Vec<Vec<RecordSet>> = Vec::new();
+    let mut responses: Vec<FetchableTopicResponse> = Vec::new();
+    let mut current: Option<(&FetchTopic, Option<std::sync::Arc<TopicLog>>)> = None;
+    for (topic, p) in distinct_partitions(request) {
+        // Consecutive partitions of one topic share its entry, as Kafka groups them.
+        let same = current.as_ref().is_some_and(|(t, _)| same_topic(t, topic));
+        if !same {
+            responses.push(FetchableTopicResponse::default().with_topic(topic.topic.clone()));
+            records.push(Vec::new());
+            current = Some((topic, ctx.state.store.topic(&topic.topic)));
+        }
+        let log = current.as_ref().and_then(|(_, log)| log.as_deref());
+        let (data, set) = partition(
+            p,
+            log,
+            read_committed,
+            version,
+            ctx,
+            &mut budget,
+            &mut total,
+        );
+        responses
+            .last_mut()
+            .expect("pushed above")
+            .partitions
+            .push(data);
+        records.last_mut().expect("pushed above").push(set);
+    }
     let answer = FetchAnswer {
         response: FetchResponse::default().with_responses(responses),
         records,
     };
     (answer, total)
+}
+
+/// Whether two listings name the same topic (by name, and by id from v13).
+fn same_topic(a: &FetchTopic, b: &FetchTopic) -> bool {
+    a.topic == b.topic && a.topic_id == b.topic_id
+}
+
+/// Every partition the request lists, once: in the place of its first
+/// listing, with the parameters of its last (Kafka's `fetchData` map).
+fn distinct_partitions(request: &FetchRequest) -> Vec<(&FetchTopic, &FetchPartition)> {
+    let mut order: Vec<(&FetchTopic, &FetchPartition)> = Vec::new();
+    let mut place: std::collections::HashMap<(&str, uuid::Uuid, i32), usize> =
+        std::collections::HashMap::new();
+    for topic in &request.topics {
+        for p in &topic.partitions {
+            let key = (topic.topic.as_str(), topic.topic_id, p.partition);
+            match place.entry(key) {
+                std::collections::hash_map::Entry::Occupied(at) => {
+                    order[*at.get()].1 = p;
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(order.len());
+                    order.push((topic, p));
+                }
+            }
+        }
+    }
+    order
 }
 
 /// One partition's answer and record set, from `budget` (what is left of the
@@ -199,7 +229,7 @@ mod tests {
     };
 
     use super::*;
-    use crate::record_batch::validate_batches;
+    use crate::record_batch::{RecordLimits, validate_batches};
     use crate::store::{ClientInfo, NewRecord, Protocol, RecordStore};
 
     fn client() -> Arc<ClientInfo> {
@@ -249,7 +279,7 @@ mod tests {
             (vec!["e", "f"], Compression::Zstd, 4),
         ];
         for (values, compression, _) in &kafka {
-            let parsed = validate_batches(batch(values, *compression), 1 << 20)
+            let parsed = validate_batches(batch(values, *compression), 1 << 20, RecordLimits::NONE)
                 .unwrap()
                 .pop()
                 .unwrap();
@@ -318,10 +348,14 @@ mod tests {
     fn a_large_batch_is_kept_without_a_copy_and_served_with_its_assigned_offset_and_epoch() {
         let store = RecordStore::new(1, true);
         let topic = store.topic_for_write("t").unwrap();
-        let small = validate_batches(batch(&["a", "b"], Compression::None), 1 << 20)
-            .unwrap()
-            .pop()
-            .unwrap();
+        let small = validate_batches(
+            batch(&["a", "b"], Compression::None),
+            1 << 20,
+            RecordLimits::NONE,
+        )
+        .unwrap()
+        .pop()
+        .unwrap();
         topic
             .append_kafka_batch(0, small.raw, &small.summary, 3, 7, &client())
             .unwrap();
@@ -329,7 +363,7 @@ mod tests {
         let values = vec![value.as_str(); 100];
         let sent = batch(&values, Compression::None);
         assert!(sent.len() >= 64 * 1024, "a batch past the copy limit");
-        let large = validate_batches(sent.clone(), 1 << 20)
+        let large = validate_batches(sent.clone(), 1 << 20, RecordLimits::NONE)
             .unwrap()
             .pop()
             .unwrap();
@@ -366,10 +400,14 @@ mod tests {
         let store = RecordStore::new(1, true);
         let topic = store.topic_for_write("t").unwrap();
         for _ in 0..3 {
-            let parsed = validate_batches(batch(&["0123456789"; 4], Compression::None), 1 << 20)
-                .unwrap()
-                .pop()
-                .unwrap();
+            let parsed = validate_batches(
+                batch(&["0123456789"; 4], Compression::None),
+                1 << 20,
+                RecordLimits::NONE,
+            )
+            .unwrap()
+            .pop()
+            .unwrap();
             topic
                 .append_kafka_batch(0, parsed.raw, &parsed.summary, 0, 7, &client())
                 .unwrap();
@@ -388,5 +426,38 @@ mod tests {
             .entries_from(0, 0, 2 * len + len / 2, false, served_len)
             .unwrap();
         assert_eq!((two.0.len(), two.1), (2, 2 * len), "whole batches only");
+    }
+
+    #[test]
+    fn a_partition_listed_twice_is_read_once_in_its_first_place_with_its_last_offset() {
+        use kafka_protocol::messages::TopicName;
+        use kafka_protocol::protocol::StrBytes;
+        let topic = |name: &str, partitions: &[(i32, i64)]| {
+            FetchTopic::default()
+                .with_topic(TopicName(StrBytes::from_string(name.to_string())))
+                .with_partitions(
+                    partitions
+                        .iter()
+                        .map(|&(p, offset)| {
+                            FetchPartition::default()
+                                .with_partition(p)
+                                .with_fetch_offset(offset)
+                        })
+                        .collect(),
+                )
+        };
+        let request = FetchRequest::default().with_topics(vec![
+            topic("a", &[(0, 1), (1, 1), (0, 2)]),
+            topic("b", &[(0, 1)]),
+            topic("a", &[(1, 3), (2, 1)]),
+        ]);
+        let listed: Vec<(&str, i32, i64)> = distinct_partitions(&request)
+            .into_iter()
+            .map(|(t, p)| (t.topic.as_str(), p.partition, p.fetch_offset))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![("a", 0, 2), ("a", 1, 3), ("b", 0, 1), ("a", 2, 1)]
+        );
     }
 }

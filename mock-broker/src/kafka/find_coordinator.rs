@@ -34,10 +34,11 @@ fn find(key: &str, key_type: i8, ctx: &Ctx<'_>) -> Result<(i32, StrBytes, i32), 
         .iter()
         .find(|n| n.node_id == node_id)
         .ok_or(ResponseError::CoordinatorNotAvailable)?;
+    let (host, port) = node.address_for(ctx.endpoint);
     Ok((
         node.node_id,
-        StrBytes::from_string(node.host.clone()),
-        i32::from(node.port),
+        StrBytes::from_string(host.to_string()),
+        i32::from(port),
     ))
 }
 

@@ -59,10 +59,12 @@ pub(crate) fn handle(request: MetadataRequest, version: i16, ctx: &Ctx<'_>) -> M
                 .nodes()
                 .iter()
                 .map(|node| {
+                    // The client's own listener: an SSL client is sent to SSL ports.
+                    let (host, port) = node.address_for(ctx.endpoint);
                     MetadataResponseBroker::default()
                         .with_node_id(node.node_id.into())
-                        .with_host(StrBytes::from_string(node.host.clone()))
-                        .with_port(i32::from(node.port))
+                        .with_host(StrBytes::from_string(host.to_string()))
+                        .with_port(i32::from(port))
                 })
                 .collect(),
         )

@@ -3,7 +3,8 @@
 //! The connection hands its buffer to a [`Session`] (`session.rs`), which
 //! splits it into requests and dispatches each to its API's handler, one
 //! file per API (`produce.rs`, `fetch.rs`, …) given a [`Ctx`](context::Ctx)
-//! (`context.rs`); `response.rs` writes the answer with the fault verdict's
+//! (`context.rs`); on SASL listeners `authentication.rs` admits
+//! requests only once the client has authenticated; `response.rs` writes the answer with the fault verdict's
 //! error and throttle in it (`fault_response.rs`), and `error.rs` says why a
 //! connection is closed. This module only declares and re-exports.
 
@@ -12,6 +13,7 @@ mod add_partitions_to_txn;
 mod admin_fault_response;
 mod alter_configs;
 mod api_versions;
+mod authentication;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
 mod context;
@@ -48,6 +50,9 @@ mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
 mod response;
+mod sasl_authenticate;
+mod sasl_fault_response;
+mod sasl_handshake;
 mod session;
 mod sync_group;
 mod topic_configs;

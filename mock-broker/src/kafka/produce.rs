@@ -176,8 +176,15 @@ fn produce_partition(
         ));
     }
     let max_decompressed = ctx.state.config.max_decompressed_bytes as usize;
-    let mut batches = validate_batches(records, max_decompressed).map_err(|e| match e {
+    let limits = ctx.state.config.record_limits();
+    let mut batches = validate_batches(records, max_decompressed, limits).map_err(|e| match e {
         BatchError::Corrupt(reason) => (ResponseError::CorruptMessage, reason),
+        BatchError::OverLimit { limit, reason } => {
+            ctx.state
+                .refusals
+                .refused(limit, ctx.client.address, &reason);
+            (ResponseError::InvalidRecord, reason)
+        }
         BatchError::TooLarge(reason) => (ResponseError::MessageTooLarge, reason),
         BatchError::Invalid(reason) => (ResponseError::InvalidRecord, reason),
         e @ BatchError::OldFormat(_) => (ResponseError::UnsupportedForMessageFormat, e.to_string()),

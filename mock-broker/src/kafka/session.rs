@@ -26,11 +26,13 @@ use kafka_protocol::messages::{
 use kafka_protocol::messages::{
     AlterConfigsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteRecordsRequest,
     DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeProducersRequest,
-    IncrementalAlterConfigsRequest, OffsetForLeaderEpochRequest,
+    IncrementalAlterConfigsRequest, OffsetForLeaderEpochRequest, SaslAuthenticateRequest,
+    SaslHandshakeRequest,
 };
 use kafka_protocol::protocol::Decodable;
 use protocol::size_prefix::{self, Framed};
 
+use super::authentication::Authentication;
 use super::context::Ctx;
 use super::error::CloseReason;
 use super::fetch_response::FetchAnswer;
@@ -43,7 +45,7 @@ use super::{
 };
 use super::{
     api_versions, fault_response, fetch, find_coordinator, init_producer_id, list_offsets,
-    metadata, produce,
+    metadata, produce, sasl_authenticate, sasl_handshake,
 };
 use super::{consumer_group_describe, consumer_group_heartbeat};
 use super::{
@@ -63,16 +65,28 @@ use crate::store::Protocol;
 pub(crate) struct Session {
     peer: SocketAddr,
     node_id: i32,
+    /// The listener the client came in on (an index into each broker's endpoints).
+    endpoint: usize,
     client: ClientSlot,
+    auth: Authentication,
 }
 
 impl Session {
-    /// A session for the client at `peer`, accepted by broker `node_id`.
+    /// A session for the client at `peer`, accepted by broker `node_id` on its PLAINTEXT
+    /// listener.
     pub(crate) fn new(peer: SocketAddr, node_id: i32) -> Self {
+        Session::on_listener(peer, node_id, 0, false)
+    }
+
+    /// A session for the client at `peer`, accepted by broker `node_id` on listener
+    /// `endpoint`, which requires SASL authentication first if `sasl`.
+    pub(crate) fn on_listener(peer: SocketAddr, node_id: i32, endpoint: usize, sasl: bool) -> Self {
         Session {
             peer,
             node_id,
+            endpoint,
             client: ClientSlot::new(peer, Protocol::Kafka),
+            auth: Authentication::for_listener(sasl),
         }
     }
 
@@ -96,10 +110,34 @@ impl Session {
                     return Step::Close(reason, None);
                 }
             };
+        if self.auth.expects_raw_token() {
+            return self.raw_token(&request, out, state);
+        }
         match handle(request, self, state, now_ms(), out).await {
             Ok(hold) => Step::Answered(hold),
             Err(reason) => Step::Close(reason, None),
         }
+    }
+}
+
+impl Session {
+    /// A SASL token without a Kafka header, as clients send them after a v0 SaslHandshake:
+    /// answered with the server's token, size-prefixed alike. A failure closes the
+    /// connection without an answer, as Kafka does in this flow.
+    fn raw_token(
+        &mut self,
+        token: &[u8],
+        out: &mut Outgoing,
+        state: &BrokerState,
+    ) -> Step<CloseReason> {
+        let answer = self.auth.token(token, &state.credentials, self.peer);
+        if let Some(reason) = answer.close {
+            return Step::Close(reason, None);
+        }
+        let writer = out.writer();
+        bytes::BufMut::put_u32(writer, answer.token.len() as u32);
+        bytes::BufMut::put_slice(writer, &answer.token);
+        Step::Answered(None)
     }
 }
 
@@ -155,12 +193,14 @@ pub(crate) async fn handle(
             version,
             error,
         })?;
+    session.auth.admit(api_key)?;
     let client = session
         .client
         .get(header.client_id.as_ref().map(|s| s.as_str()));
     let ctx = Ctx {
         state,
         node_id: session.node_id,
+        endpoint: session.endpoint,
         client,
         receive_time,
     };
@@ -179,6 +219,24 @@ pub(crate) async fn handle(
         error,
     };
     let node_id = session.node_id;
+    let peer = session.peer;
+    // Checked once decoded, before anything is answered: the response would be many times larger.
+    let partition_limit = |count: usize| -> Result<(), CloseReason> {
+        let limit = state.config.max_partitions_per_request;
+        if count <= limit as usize {
+            return Ok(());
+        }
+        let reason = CloseReason::TooManyPartitions {
+            api: api_key,
+            count,
+            limit,
+            correlation_id,
+        };
+        state
+            .refusals
+            .refused("max_partitions_per_request", peer, &reason.to_string());
+        Err(reason)
+    };
     let request_name = RequestName::Kafka {
         api: api_key,
         correlation_id,
@@ -253,6 +311,7 @@ pub(crate) async fn handle(
         }
         ApiKey::Produce => {
             let body = ProduceRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.topic_data.iter().map(|t| t.partition_data.len()).sum())?;
             let fault = fault(ApiScope::Produce, &|topic, partition| {
                 produce::touches(&body, topic, partition)
             })?;
@@ -275,6 +334,7 @@ pub(crate) async fn handle(
         }
         ApiKey::Fetch => {
             let body = FetchRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.topics.iter().map(|t| t.partitions.len()).sum())?;
             let fault = fault(ApiScope::Fetch, &|topic, partition| {
                 fetch::touches(&body, topic, partition)
             })?;
@@ -636,6 +696,33 @@ pub(crate) async fn handle(
                 None => consumer_group_describe::handle(body, version, &ctx),
             };
             reply.send(fault, Some(response))
+        }
+        ApiKey::SaslHandshake => {
+            let body = SaslHandshakeRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::SaslHandshake, &untargeted)?;
+            // A faulted handshake leaves the connection where it was.
+            let (response, close) = match fault.kafka_error() {
+                Some(code) => (sasl_handshake::response(Some(code)), None),
+                None => sasl_handshake::handle(&body, version, &mut session.auth),
+            };
+            let hold = reply.send(fault, Some(response))?;
+            close.map_or(Ok(hold), Err)
+        }
+        ApiKey::SaslAuthenticate => {
+            let body =
+                SaslAuthenticateRequest::decode(&mut request, version).map_err(decode_error)?;
+            let fault = fault(ApiScope::SaslAuthenticate, &untargeted)?;
+            let (response, close) = match fault.kafka_error() {
+                Some(_) => (Default::default(), None),
+                None => sasl_authenticate::handle(
+                    &body,
+                    &mut session.auth,
+                    &state.credentials,
+                    session.peer,
+                ),
+            };
+            let hold = reply.send(fault, Some(response))?;
+            close.map_or(Ok(hold), Err)
         }
         other => Err(CloseReason::NoHandler { api: other }),
     }

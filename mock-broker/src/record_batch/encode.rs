@@ -171,7 +171,7 @@ fn put_unsigned(out: &mut BytesMut, mut value: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record_batch::parse_batches;
+    use crate::record_batch::{RecordLimits, parse_batches};
 
     #[test]
     fn a_marker_is_a_transactional_control_batch_with_kafkas_control_record() {
@@ -189,7 +189,7 @@ mod tests {
             "EndTxnMarker v0 with the coordinator epoch"
         );
         let abort = encode_control_batch(42, 3, false, 0, 1_000);
-        let parsed = parse_batches(abort.freeze(), 1 << 20)
+        let parsed = parse_batches(abort.freeze(), 1 << 20, RecordLimits::NONE)
             .unwrap()
             .pop()
             .unwrap();
@@ -234,10 +234,14 @@ mod tests {
                 headers: &[],
             },
         ];
-        let batch = parse_batches(encode_batch(&messages, None).freeze(), 1 << 20)
-            .expect("a valid batch: CRC, lengths and offset deltas")
-            .pop()
-            .unwrap();
+        let batch = parse_batches(
+            encode_batch(&messages, None).freeze(),
+            1 << 20,
+            RecordLimits::NONE,
+        )
+        .expect("a valid batch: CRC, lengths and offset deltas")
+        .pop()
+        .unwrap();
         assert_eq!(batch.header.record_count, 3);
         assert_eq!(batch.header.producer_id, -1);
         assert_eq!(batch.header.max_timestamp, 1_700_000_000_000);

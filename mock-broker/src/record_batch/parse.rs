@@ -12,6 +12,7 @@ use bytes::{Buf, Bytes};
 use protocol::Header;
 
 use super::decompress::{DecompressError, decompress};
+use super::limits::RecordLimits;
 
 /// Bytes of a batch header, from the base offset to the record count.
 pub(crate) const HEADER_LEN: usize = 61;
@@ -27,6 +28,14 @@ pub(crate) enum BatchError {
     /// The batch is well formed but not one a producer may send (INVALID_RECORD).
     #[error("{0}")]
     Invalid(String),
+    /// The batch holds more records or headers than a [`RecordLimits`] allows (INVALID_RECORD).
+    #[error("{reason}")]
+    OverLimit {
+        /// The limit's configuration key.
+        limit: &'static str,
+        /// What passed it.
+        reason: String,
+    },
     /// The batch uses the v0/v1 message format (UNSUPPORTED_FOR_MESSAGE_FORMAT).
     #[error("message format v{0} is not supported; producers must send RecordBatch v2")]
     OldFormat(i8),
@@ -101,17 +110,18 @@ pub(crate) struct Summary {
 }
 
 /// Splits `data` (a produce request's partition records) into validated
-/// batches, each decompressing to at most `max_decompressed` bytes, with
-/// their records decoded.
+/// batches, each decompressing to at most `max_decompressed` bytes and
+/// within `limits`, with their records decoded.
 ///
 /// # Errors
 /// A [`BatchError`] naming the first thing wrong; nothing of `data` should be recorded then.
 pub(crate) fn parse_batches(
     data: Bytes,
     max_decompressed: usize,
+    limits: RecordLimits,
 ) -> Result<Vec<Batch>, BatchError> {
-    split_batches(data, max_decompressed, |header, raw, body| {
-        let records = decode_records(&body, &header)?;
+    split_batches(data, max_decompressed, limits, |header, raw, body| {
+        let records = decode_records(&body, &header, limits)?;
         Ok(Batch {
             header,
             records,
@@ -129,13 +139,14 @@ pub(crate) fn parse_batches(
 pub(crate) fn validate_batches(
     data: Bytes,
     max_decompressed: usize,
+    limits: RecordLimits,
 ) -> Result<Vec<ValidBatch>, BatchError> {
-    split_batches(data, max_decompressed, |header, raw, body| {
+    split_batches(data, max_decompressed, limits, |header, raw, body| {
         let mut summary = Summary {
             max_timestamp: (i64::MIN, 0),
             payload_bytes: 0,
         };
-        walk_records(&body, &header, |index, record| {
+        walk_records(&body, &header, limits, |index, record| {
             if record.timestamp > summary.max_timestamp.0 {
                 summary.max_timestamp = (record.timestamp, index as u32);
             }
@@ -154,19 +165,24 @@ pub(crate) fn validate_batches(
 fn split_batches<T>(
     mut data: Bytes,
     max_decompressed: usize,
+    limits: RecordLimits,
     mut build: impl FnMut(BatchHeader, Bytes, Bytes) -> Result<T, BatchError>,
 ) -> Result<Vec<T>, BatchError> {
     let mut batches = Vec::new();
     while data.has_remaining() {
         let index = batches.len();
         // Whatever follows a valid batch and is not one is corruption, not an old format.
-        let batch = parse_batch(&mut data, max_decompressed)
+        let batch = parse_batch(&mut data, max_decompressed, limits)
             .and_then(|(header, raw, body)| build(header, raw, body))
             .map_err(|e| match e {
                 e if index == 0 => e,
                 BatchError::TooLarge(reason) => {
                     BatchError::TooLarge(format!("batch {index}: {reason}"))
                 }
+                BatchError::OverLimit { limit, reason } => BatchError::OverLimit {
+                    limit,
+                    reason: format!("batch {index}: {reason}"),
+                },
                 e => BatchError::Corrupt(format!("batch {index}: {e}")),
             })?;
         batches.push(batch);
@@ -188,6 +204,7 @@ fn corrupt(reason: impl Into<String>) -> BatchError {
 fn parse_batch(
     data: &mut Bytes,
     max_decompressed: usize,
+    limits: RecordLimits,
 ) -> Result<(BatchHeader, Bytes, Bytes), BatchError> {
     if data.len() < 17 {
         return Err(corrupt(format!(
@@ -250,6 +267,16 @@ fn parse_batch(
             header.record_count
         )));
     }
+    // From the header, before a byte is decompressed.
+    if header.record_count as u32 > limits.records_per_batch {
+        return Err(BatchError::OverLimit {
+            limit: "max_records_per_batch",
+            reason: format!(
+                "the batch declares {} records; the limit max_records_per_batch is {}",
+                header.record_count, limits.records_per_batch
+            ),
+        });
+    }
     if header.last_offset_delta != header.record_count - 1 {
         return Err(corrupt(format!(
             "last offset delta {} disagrees with record count {}",
@@ -282,10 +309,14 @@ impl RecordView<'_> {
 }
 
 /// The records of `body`, as `Bytes` slices of it.
-fn decode_records(body: &Bytes, header: &BatchHeader) -> Result<Vec<BatchRecord>, BatchError> {
+fn decode_records(
+    body: &Bytes,
+    header: &BatchHeader,
+    limits: RecordLimits,
+) -> Result<Vec<BatchRecord>, BatchError> {
     // A record takes at least 7 bytes: never reserve more than the body can hold.
     let mut records = Vec::with_capacity((header.record_count as usize).min(body.len() / 7 + 1));
-    walk_records(body, header, |_, view| {
+    walk_records(body, header, limits, |_, view| {
         let mut headers = Vec::with_capacity(view.header_count);
         let mut r = Reader(view.headers);
         for _ in 0..view.header_count {
@@ -311,16 +342,18 @@ fn decode_records(body: &Bytes, header: &BatchHeader) -> Result<Vec<BatchRecord>
     Ok(records)
 }
 
-/// Checks every record of `body` against the batch header and hands each to
-/// `visit` with its index; every way the records can disagree with the
-/// header (or with their own lengths) is refused.
+/// Checks every record of `body` against the batch header and `limits`, and
+/// hands each to `visit` with its index; every way the records can disagree
+/// with the header (or with their own lengths) is refused.
 fn walk_records<'a>(
     body: &'a [u8],
     header: &BatchHeader,
+    limits: RecordLimits,
     mut visit: impl FnMut(usize, RecordView<'a>),
 ) -> Result<(), BatchError> {
     let count = header.record_count as usize;
     let mut rest = Reader(body);
+    let mut headers_left = u64::from(limits.headers_per_batch);
     for i in 0..count {
         let at = |what: &str| format!("record {i}: {what}");
         let length = rest.varint().map_err(|e| corrupt(at(&e)))?;
@@ -334,7 +367,22 @@ fn walk_records<'a>(
                 )))
             })?;
         let mut r = Reader(rest.take(length));
-        let view = read_record(&mut r, header, i).map_err(|e| corrupt(at(&e)))?;
+        let view = read_record(&mut r, header, i, limits).map_err(|e| match e {
+            RecordError::Corrupt(reason) => corrupt(at(&reason)),
+            RecordError::OverLimit(reason) => BatchError::OverLimit {
+                limit: "max_headers_per_record",
+                reason: at(&reason),
+            },
+        })?;
+        headers_left = headers_left
+            .checked_sub(view.header_count as u64)
+            .ok_or_else(|| BatchError::OverLimit {
+                limit: "max_headers_per_batch",
+                reason: format!(
+                    "records 0 to {i} carry more headers than the limit max_headers_per_batch, {}",
+                    limits.headers_per_batch
+                ),
+            })?;
         if !r.0.is_empty() {
             return Err(corrupt(at(&format!(
                 "{} bytes left over inside its declared length",
@@ -352,27 +400,48 @@ fn walk_records<'a>(
     Ok(())
 }
 
+/// Why a record was refused.
+enum RecordError {
+    /// Its bytes do not hold together.
+    Corrupt(String),
+    /// It carries more than a limit allows.
+    OverLimit(String),
+}
+
+impl From<String> for RecordError {
+    fn from(reason: String) -> Self {
+        RecordError::Corrupt(reason)
+    }
+}
+
 fn read_record<'a>(
     r: &mut Reader<'a>,
     header: &BatchHeader,
     index: usize,
-) -> Result<RecordView<'a>, String> {
+    limits: RecordLimits,
+) -> Result<RecordView<'a>, RecordError> {
     if r.0.is_empty() {
-        return Err("empty".into());
+        return Err(RecordError::Corrupt("empty".into()));
     }
     let _attributes = r.take(1);
     let timestamp_delta = r.varlong()?;
     let offset_delta = r.varint()?;
     if offset_delta != index as i32 {
-        return Err(format!(
-            "offset delta {offset_delta} where {index} was expected"
-        ));
+        return Err(format!("offset delta {offset_delta} where {index} was expected").into());
     }
     let key = r.nullable_bytes("key")?;
     let value = r.nullable_bytes("value")?;
     let header_count = r.varint()?;
     if header_count < 0 || header_count as usize > r.0.len() {
-        return Err(format!("header count {header_count} is invalid"));
+        return Err(RecordError::Corrupt(format!(
+            "header count {header_count} is invalid"
+        )));
+    }
+    if header_count as u32 > limits.headers_per_record {
+        return Err(RecordError::OverLimit(format!(
+            "{header_count} headers; the limit max_headers_per_record is {}",
+            limits.headers_per_record
+        )));
     }
     let headers_start = r.0;
     let mut header_bytes = 0;
@@ -381,7 +450,7 @@ fn read_record<'a>(
             .nullable_bytes("header key")?
             .ok_or_else(|| format!("header {h} has a null key"))?;
         if std::str::from_utf8(key).is_err() {
-            return Err(format!("header {h} key is not valid UTF-8"));
+            return Err(format!("header {h} key is not valid UTF-8").into());
         }
         let value = r.nullable_bytes("header value")?;
         header_bytes += key.len() + value.map_or(0, <[u8]>::len);

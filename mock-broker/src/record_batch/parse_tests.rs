@@ -15,8 +15,8 @@ use super::*;
 /// validate-only walk a produce uses agrees: the same error, or the same
 /// batches with the summary their decoded records add up to.
 fn parse(data: Bytes) -> Result<Vec<Batch>, BatchError> {
-    let parsed = parse_batches(data.clone(), 64 * 1024 * 1024);
-    let validated = validate_batches(data, 64 * 1024 * 1024);
+    let parsed = parse_batches(data.clone(), 64 * 1024 * 1024, RecordLimits::NONE);
+    let validated = validate_batches(data, 64 * 1024 * 1024, RecordLimits::NONE);
     match (&parsed, &validated) {
         (Ok(parsed), Ok(validated)) => {
             assert_eq!(parsed.len(), validated.len());
@@ -350,4 +350,73 @@ proptest! {
     fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..200)) {
         let _ = parse(Bytes::from(data));
     }
+}
+
+/// Limits the sample (three records, three headers, at most two on one record) just fits.
+const SAMPLE_FITS: RecordLimits = RecordLimits {
+    records_per_batch: 3,
+    headers_per_record: 2,
+    headers_per_batch: 3,
+};
+
+#[test]
+fn a_batch_at_every_limit_passes_and_one_past_any_is_refused_naming_it() {
+    let data = encode(&sample(), Compression::Gzip);
+    let both = |limits: RecordLimits| {
+        let parsed = parse_batches(data.clone(), 1 << 20, limits).map(|b| b.len());
+        let validated = validate_batches(data.clone(), 1 << 20, limits).map(|b| b.len());
+        assert_eq!(parsed, validated, "parse and validate agree");
+        parsed
+    };
+    assert_eq!(both(SAMPLE_FITS), Ok(1));
+    let cases = [
+        (
+            RecordLimits {
+                records_per_batch: 2,
+                ..SAMPLE_FITS
+            },
+            "max_records_per_batch",
+            "the batch declares 3 records; the limit max_records_per_batch is 2",
+        ),
+        (
+            RecordLimits {
+                headers_per_record: 1,
+                ..SAMPLE_FITS
+            },
+            "max_headers_per_record",
+            "record 2: 2 headers; the limit max_headers_per_record is 1",
+        ),
+        (
+            RecordLimits {
+                headers_per_batch: 2,
+                ..SAMPLE_FITS
+            },
+            "max_headers_per_batch",
+            "records 0 to 2 carry more headers than the limit max_headers_per_batch, 2",
+        ),
+    ];
+    for (limits, limit, reason) in cases {
+        let reason = reason.to_string();
+        assert_eq!(both(limits), Err(BatchError::OverLimit { limit, reason }));
+    }
+}
+
+#[test]
+fn a_record_count_past_the_limit_is_refused_before_decompressing() {
+    // The header claims more records than the limit; the body is not even valid gzip.
+    let mut data = BytesMut::from(&encode(&sample(), Compression::None)[..]);
+    data[21..23].copy_from_slice(&1i16.to_be_bytes()); // gzip
+    data[57..61].copy_from_slice(&1_000_000i32.to_be_bytes());
+    data[23..27].copy_from_slice(&999_999i32.to_be_bytes());
+    let crc = crc32c::crc32c(&data[21..]);
+    data[17..21].copy_from_slice(&crc.to_be_bytes());
+    let limits = RecordLimits {
+        records_per_batch: 10,
+        ..RecordLimits::NONE
+    };
+    let error = validate_batches(data.freeze(), 1 << 20, limits).unwrap_err();
+    assert!(
+        matches!(&error, BatchError::OverLimit { reason, .. } if reason.contains("declares 1000000 records")),
+        "{error:?}"
+    );
 }

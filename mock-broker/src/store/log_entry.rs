@@ -20,7 +20,7 @@ use bytes::{Buf, Bytes};
 
 use super::stored_record::{ClientInfo, ProducerInfo, StoredRecord};
 use super::txn_index::TxnRecordState;
-use crate::record_batch::{BatchRecord, Summary, parse_batches};
+use crate::record_batch::{BatchRecord, RecordLimits, Summary, parse_batches};
 
 /// One batch of a partition, at the offsets the broker gave it.
 #[derive(Debug, Clone)]
@@ -217,7 +217,7 @@ impl LogEntry {
     /// The batch's records. It passed validation when it was appended, within
     /// `max_decompressed_bytes` (a `u32`), so it decodes the same way now.
     fn decode(&self) -> Vec<BatchRecord> {
-        match parse_batches(self.bytes.clone(), u32::MAX as usize) {
+        match parse_batches(self.bytes.clone(), u32::MAX as usize, RecordLimits::NONE) {
             Ok(mut batches) if batches.len() == 1 => batches.pop().expect("one batch").records,
             Ok(batches) => {
                 tracing::error!(

@@ -17,7 +17,7 @@ use super::{
     ClientInfo, MemoryPolicy, NewRecord, ProducerInfo, Protocol, RecordStore, StoreError,
     StoreLimits, StoredRecord, TopicLog,
 };
-use crate::record_batch::validate_batches;
+use crate::record_batch::{RecordLimits, validate_batches};
 
 fn client() -> Arc<ClientInfo> {
     Arc::new(ClientInfo {
@@ -139,7 +139,10 @@ fn append(topic: &TopicLog, append: &Append, time: i64) -> Result<i64, StoreErro
             messages,
         } => {
             let raw = kafka_batch(*codec, *producer, messages);
-            let batch = validate_batches(raw, 64 << 20).unwrap().pop().unwrap();
+            let batch = validate_batches(raw, 64 << 20, RecordLimits::NONE)
+                .unwrap()
+                .pop()
+                .unwrap();
             topic.append_kafka_batch(0, batch.raw, &batch.summary, 3, time, &client())
         }
         Append::Frame(messages) => {
@@ -397,7 +400,7 @@ fn a_kafka_batch_keeps_bytes_of_its_own_not_the_request_it_came_in() {
     request.extend_from_slice(&raw);
     request.extend_from_slice(&[0u8; 1000]);
     let request = request.freeze();
-    let batch = validate_batches(request.slice(..raw.len()), 1 << 20)
+    let batch = validate_batches(request.slice(..raw.len()), 1 << 20, RecordLimits::NONE)
         .unwrap()
         .pop()
         .unwrap();
