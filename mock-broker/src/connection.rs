@@ -129,7 +129,9 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         shutdown: &shutdown,
         peer,
     };
-    match connection.run(handler, &state, timer, last_read).await? {
+    match crate::record_file::track_writes(connection.run(handler, &state, timer, last_read))
+        .await?
+    {
         Ending::Closed => linger(connection.stream).await,
         // A `down` fault drops connections the way a crashed broker does.
         Ending::Dropped => {}
@@ -195,7 +197,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
             }
             armed = deadline;
             // Nothing is acknowledged before the record file holds it durably
-            // (`--fsync always`): one wait covers every request of this read.
+            // (`--fsync always`): one wait covers every request of this read that
+            // wrote to it, and a read that wrote nothing does not wait.
             if let Err(failed) = state.durable().await {
                 tracing::error!(peer = %self.peer, reason = %failed, "closing the connection unanswered: the record file is not durable");
                 return Ok(Ending::Closed);

@@ -110,6 +110,12 @@ impl FileSyncer {
         }
     }
 
+    /// How many bytes of the file are known to be durable.
+    #[cfg(test)]
+    pub(crate) fn synced_upto(&self) -> u64 {
+        self.synced.borrow().upto
+    }
+
     /// The fsync error that ended syncing, if one did: with `always`, nothing more
     /// may be acknowledged.
     pub(crate) fn failure(&self) -> Option<Arc<str>> {
@@ -121,15 +127,23 @@ impl FileSyncer {
     /// # Errors
     /// The fsync failure that makes it impossible.
     pub(crate) async fn durable(&self) -> Result<(), Arc<str>> {
-        if self.policy != FsyncPolicy::Always {
-            return Ok(());
-        }
         let target = self
             .shared
             .progress
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .written;
+        self.durable_upto(target).await
+    }
+
+    /// With `always`, waits until the file's first `target` bytes are durable; at once otherwise.
+    ///
+    /// # Errors
+    /// The fsync failure that makes it impossible.
+    pub(crate) async fn durable_upto(&self, target: u64) -> Result<(), Arc<str>> {
+        if self.policy != FsyncPolicy::Always {
+            return Ok(());
+        }
         let mut synced = self.synced.clone();
         let reached = synced
             .wait_for(|s| s.upto >= target || s.failed.is_some())

@@ -7,8 +7,9 @@
 //! process loses nothing it acknowledged. What a crash of the machine can lose
 //! is the [`FsyncPolicy`]'s business, carried out by `file_syncer.rs`; with
 //! `always`, the connection waits for [`RecordFile::durable`] before it sends
-//! its responses.
+//! its responses: for the fsync covering its own writes ([`track_writes`]).
 
+use std::cell::Cell;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,17 @@ use crate::fsync_policy::FsyncPolicy;
 use crate::record_json::RecordJson;
 use crate::record_line::EventLine;
 use crate::store::{RecordSink, StoreEvent, StoredRecord};
+
+tokio::task_local! {
+    /// How far the record file had been written by this task's last write, 0
+    /// after a wait: a connection waits for its own writes only.
+    static WRITTEN_HERE: Cell<u64>;
+}
+
+/// Runs `future` (a connection) noting how far its own writes reach, for [`RecordFile::durable`].
+pub(crate) async fn track_writes<F: Future>(future: F) -> F::Output {
+    WRITTEN_HERE.scope(Cell::new(0), future).await
+}
 
 /// An append-only JSON-lines file of recorded messages, shared by every partition.
 #[derive(Debug)]
@@ -64,8 +76,14 @@ impl RecordFile {
     ///
     /// # Errors
     /// The fsync failure that makes it impossible, naming the file.
+    /// Inside [`track_writes`] it waits only for what the task itself wrote
+    /// since its last wait (nothing: no wait); elsewhere, for everything.
     pub(crate) async fn durable(&self) -> Result<(), Arc<str>> {
-        self.syncer.durable().await
+        match WRITTEN_HERE.try_with(|end| end.replace(0)) {
+            Ok(0) => Ok(()),
+            Ok(end) => self.syncer.durable_upto(end).await,
+            Err(_) => self.syncer.durable().await,
+        }
     }
 
     /// `error` with the file's path in front, so the user knows which file failed.
@@ -122,7 +140,10 @@ impl RecordFile {
             }
             return Err(self.named(e));
         }
-        self.syncer.written(before + lines.len() as u64);
+        let end = before + lines.len() as u64;
+        self.syncer.written(end);
+        // Outside a connection (a timer, the admin API) nobody waits for it.
+        let _ = WRITTEN_HERE.try_with(|here| here.set(here.get().max(end)));
         Ok(())
     }
 }
@@ -260,6 +281,51 @@ mod tests {
             vec![(0, "a".into(), 0), (1, "b".into(), 0), (2, "c".into(), 2)],
             "each record names the first offset of the append it arrived in"
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_connection_waits_for_its_own_writes_and_not_again_once_they_are_durable() {
+        let dir = std::env::temp_dir().join(format!("record-file-own-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("records.jsonl");
+        let _ = std::fs::remove_file(&path);
+        let file =
+            Arc::new(RecordFile::open(&path, FsyncPolicy::Always, Duration::from_secs(1)).unwrap());
+        let store = RecordStore::new(1, true);
+        store.set_sink(file.clone());
+        // Outside any connection: a write notes nothing for a task to wait for.
+        store
+            .topic_for_write("t")
+            .unwrap()
+            .append(0, [record("a")], 1, &client())
+            .unwrap();
+        track_writes(async {
+            assert_eq!(WRITTEN_HERE.with(Cell::get), 0, "nothing written here yet");
+            file.durable().await.unwrap();
+            store
+                .topic_for_write("t")
+                .unwrap()
+                .append(0, [record("b")], 2, &client())
+                .unwrap();
+            let end = std::fs::metadata(&path).unwrap().len();
+            assert_eq!(
+                WRITTEN_HERE.with(Cell::get),
+                end,
+                "this task wrote up to the end"
+            );
+            file.durable().await.unwrap();
+            assert!(
+                file.syncer.synced_upto() >= end,
+                "waited for an fsync covering it"
+            );
+            assert_eq!(
+                WRITTEN_HERE.with(Cell::get),
+                0,
+                "and forgets it once durable"
+            );
+        })
+        .await;
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -3,14 +3,15 @@
 //! producers' ids, epochs and last batches, and groups' committed offsets
 //! (commits, deletions).
 //!
-//! Lines are applied in order, one at a time (memory: one line, one batch,
-//! and what the store keeps under its retention and memory limits). A last
+//! Lines are applied in order, one at a time (memory: one line of at most
+//! [`longest_line`] bytes, one batch, and what the store keeps under its
+//! retention and memory limits). A last
 //! line that is cut short (no `\n`) or unreadable is what a crash in the
 //! middle of a write leaves: it is logged and cut off the file. An
 //! unreadable line anywhere else is an error naming the file and line.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -95,6 +96,7 @@ pub(crate) fn replay(path: &Path, state: &BrokerState) -> Result<Replayed, Repla
         open: Vec::new(),
         done: Replayed::default(),
     };
+    let longest = longest_line(state);
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut buffer = Vec::new();
     let mut position = 0u64;
@@ -102,7 +104,10 @@ pub(crate) fn replay(path: &Path, state: &BrokerState) -> Result<Replayed, Repla
     let mut torn = None;
     loop {
         buffer.clear();
-        let read = reader.read_until(b'\n', &mut buffer).map_err(io)?;
+        let read = (&mut reader)
+            .take(longest + 1)
+            .read_until(b'\n', &mut buffer)
+            .map_err(io)?;
         if read == 0 {
             break;
         }
@@ -110,6 +115,14 @@ pub(crate) fn replay(path: &Path, state: &BrokerState) -> Result<Replayed, Repla
         let start = position;
         position += read as u64;
         let Some(line) = buffer.strip_suffix(b"\n") else {
+            if read as u64 > longest && !reader.fill_buf().map_err(io)?.is_empty() {
+                return Err(replay.error(
+                    number,
+                    format!(
+                        "longer than {longest} bytes, more than any line this broker writes (12 x max_decompressed_bytes + 1 MiB)"
+                    ),
+                ));
+            }
             torn = Some((
                 start,
                 "it does not end with a newline (a write cut short)".to_string(),
@@ -139,6 +152,14 @@ pub(crate) fn replay(path: &Path, state: &BrokerState) -> Result<Replayed, Repla
         done.truncated_at = Some(offset);
     }
     Ok(done)
+}
+
+/// The longest line a replay reads: a record's key, value and headers take at most
+/// `max_decompressed_bytes`, and its line at most twelve times that (JSON writes a byte in
+/// at most six characters, `\u0000`, and header values twice), plus room for the other
+/// fields. Bounds the replay's line buffer.
+fn longest_line(state: &BrokerState) -> u64 {
+    12 * u64::from(state.config.max_decompressed_bytes) + (1 << 20)
 }
 
 /// A replay under way.

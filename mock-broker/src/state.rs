@@ -111,7 +111,7 @@ impl BrokerState {
         }
     }
 
-    /// Waits until everything written to the record file so far is durable, as
+    /// Waits until what this connection wrote to the record file is durable, as
     /// `--fsync` asks (only `always` waits); at once without a record file.
     ///
     /// # Errors

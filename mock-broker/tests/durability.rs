@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use producer::{Config, Producer, Record};
-use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -339,10 +339,11 @@ async fn an_idempotent_retry_after_a_restart_is_acknowledged_at_its_first_offset
 }
 
 /// Starts the binary on `file` and waits for it to exit (it must not start), returning its stderr.
-fn failed_start(file: &Path) -> String {
+fn failed_start(file: &Path, extra: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_mock-broker"))
         .args(["--listen", "127.0.0.1:0", "--admin", "off", "--record-file"])
         .arg(file)
+        .args(extra)
         .env_remove("RUST_LOG")
         .output()
         .unwrap();
@@ -412,7 +413,7 @@ fn a_corrupt_line_in_the_middle_stops_the_broker_naming_the_file_and_line() {
     )
     .unwrap();
     let before = std::fs::read(&file).unwrap();
-    let stderr = failed_start(&file);
+    let stderr = failed_start(&file, &[]);
     assert!(
         stderr.contains(&format!("{}, line 3: not JSON", file.display())),
         "{stderr}"
@@ -429,9 +430,18 @@ fn a_corrupt_line_in_the_middle_stops_the_broker_naming_the_file_and_line() {
         format!("{}\n{{\"kind\":\"teleport\"}}\n{}\n", lines[0], lines[2]),
     )
     .unwrap();
-    let stderr = failed_start(&file);
+    let stderr = failed_start(&file, &[]);
     assert!(
         stderr.contains("line 2: not a valid event line") && stderr.contains("teleport"),
+        "{stderr}"
+    );
+
+    // A line longer than any the broker writes is not read whole: its length is the error.
+    let long = format!(r#"{{"value":"{}"}}"#, "a".repeat(1_100_000));
+    std::fs::write(&file, format!("{}\n{long}\n{}\n", lines[0], lines[2])).unwrap();
+    let stderr = failed_start(&file, &["--max-decompressed-bytes", "1"]);
+    assert!(
+        stderr.contains("line 2: longer than 1048588 bytes"),
         "{stderr}"
     );
     std::fs::remove_dir_all(dir).unwrap();
@@ -447,5 +457,99 @@ fn fresh_starts_empty_and_truncates_the_record_file() {
     assert!(topics.is_empty(), "{topics:?}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "");
     drop(broker);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `GET /topics` as JSON, by topic name.
+fn topics_json(broker: &BrokerProcess) -> std::collections::BTreeMap<String, Value> {
+    let topics: Vec<Value> = crate::real_clients::get_json(broker, "/topics");
+    topics
+        .into_iter()
+        .map(|t| (t["name"].as_str().unwrap().to_string(), t))
+        .collect()
+}
+
+/// (log start offset, high watermark) of each partition of `topic`.
+fn bounds(topic: &Value) -> Vec<(i64, i64)> {
+    topic["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["log_start_offset"].as_i64().unwrap(),
+                p["high_watermark"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_created_topics_their_configs_added_partitions_deleted_records_and_retention()
+ {
+    let dir = temp_dir("topics");
+    let file = dir.join("records.jsonl");
+    let args = ["--record-file", file.to_str().unwrap(), "--fsync", "always"];
+    let broker = BrokerProcess::start(&args);
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &broker.address)
+        .create()
+        .expect("the admin client configuration is valid");
+    let options = AdminOptions::new().request_timeout(Some(TIMEOUT));
+    let created = admin
+        .create_topics(
+            &[
+                NewTopic::new("small", 1, TopicReplication::Fixed(1))
+                    .set("retention.bytes", "3000"),
+                NewTopic::new("trimmed", 1, TopicReplication::Fixed(1)),
+            ],
+            &options,
+        )
+        .await
+        .expect("CreateTopics is answered");
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+    let grown = admin
+        .create_partitions(&[NewPartitions::new("trimmed", 3)], &options)
+        .await
+        .expect("CreatePartitions is answered");
+    assert!(grown[0].is_ok(), "{grown:?}");
+    let producer = producer(&broker.address, "small").await;
+    let big = "x".repeat(1000);
+    for _ in 0..10 {
+        // One batch each: retention.bytes drops whole batches.
+        send_all(&producer, "small", 0, std::slice::from_ref(&big)).await;
+    }
+    let values: Vec<String> = (0..5).map(|i| format!("t{i}")).collect();
+    send_all(&producer, "trimmed", 2, &values).await;
+    producer.close().await;
+    let mut offsets = TopicPartitionList::new();
+    offsets
+        .add_partition_offset("trimmed", 2, Offset::Offset(3))
+        .unwrap();
+    admin
+        .delete_records(&offsets, &options)
+        .await
+        .expect("DeleteRecords is answered");
+    let before = topics_json(&broker);
+    let small_before = bounds(&before["small"]);
+    assert!(
+        small_before[0].0 > 0,
+        "retention.bytes dropped batches: {small_before:?}"
+    );
+    drop(broker); // kill -9
+
+    let broker = BrokerProcess::start(&args);
+    let after = topics_json(&broker);
+    assert_eq!(
+        after["small"]["id"], before["small"]["id"],
+        "the topic id is kept"
+    );
+    assert_eq!(after["small"]["configs"]["retention.bytes"], "3000");
+    assert_eq!(
+        bounds(&after["small"]),
+        small_before,
+        "retention.bytes keeps the same batches on replay"
+    );
+    assert_eq!(bounds(&after["trimmed"]), [(0, 0), (0, 0), (3, 5)]);
     std::fs::remove_dir_all(dir).unwrap();
 }
