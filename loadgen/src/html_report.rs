@@ -187,6 +187,11 @@ fn run_table(scenario: &Scenario, result: &RunResult, meta: &RunMetadata) -> Str
         ("loadgen", meta.loadgen_version.to_string()),
         ("scenario file", meta.scenario_file_text()),
         ("duration scale", meta.scale_text()),
+        (
+            "overridden",
+            meta.overrides_text()
+                .unwrap_or_else(|| "none (the scenario as written)".into()),
+        ),
         ("target", result.broker.clone()),
         (
             "protocol, topic",
@@ -545,6 +550,22 @@ mod tests {
         for false_text in ["values of", "(warmup) (warmup)", "warmup (warmup)"] {
             assert!(!html.contains(false_text), "{false_text}");
         }
+    }
+
+    #[test]
+    fn the_run_table_lists_the_flags_that_overrode_the_scenario() {
+        let scenario = Scenario::command_line_default();
+        let plain = page(&scenario, &result(), &[], true, &meta());
+        assert!(plain.contains("<td>overridden</td><td>none (the scenario as written)</td>"));
+        let overridden = meta().with_overrides(vec![
+            ("--rate".into(), "1200000".into()),
+            ("--topic".into(), "<t>".into()),
+        ]);
+        let html = page(&scenario, &result(), &[], true, &overridden);
+        assert!(
+            html.contains("<td>overridden</td><td>--rate 1200000, --topic &lt;t&gt;</td>"),
+            "{html}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use serde_json::{Map, Value, json};
 
 use crate::audit::Audit;
-use crate::interval_series::Interval;
+use crate::interval_series::{Interval, SecondLatency};
 use crate::recorder::Recorder;
 use crate::run_metadata::RunMetadata;
 use crate::run_result::RunResult;
@@ -95,8 +95,9 @@ fn producer(metrics: &producer::Metrics) -> Value {
     })
 }
 
-/// One second of the run: its counts and its corrected latency percentiles
-/// (`null` without acknowledgements).
+/// One second of the run: its counts, its corrected latency percentiles
+/// (`null` without acknowledgements), and the same percentiles of its
+/// uncorrected latency and schedule lag (each `null` when nothing was recorded).
 fn interval(interval: &Interval) -> Value {
     let latency = &interval.corrected;
     let us = |value: u64| {
@@ -117,6 +118,21 @@ fn interval(interval: &Interval) -> Value {
         "p90_us": us(latency.p90),
         "p99_us": us(latency.p99),
         "max_us": us(latency.max),
+        "uncorrected": second_percentiles(&interval.uncorrected),
+        "schedule_lag": second_percentiles(&interval.lag),
+    })
+}
+
+/// A second's p50, p90, p99 and max in µs, or `null` when it recorded nothing.
+fn second_percentiles(latency: &SecondLatency) -> Value {
+    if latency.count == 0 {
+        return Value::Null;
+    }
+    json!({
+        "p50_us": latency.p50,
+        "p90_us": latency.p90,
+        "p99_us": latency.p99,
+        "max_us": latency.max,
     })
 }
 
@@ -367,20 +383,24 @@ mod tests {
     }
 
     #[test]
-    fn each_second_lists_its_counts_and_corrected_percentiles() {
+    fn each_second_lists_its_counts_and_its_corrected_uncorrected_and_lag_percentiles() {
         use crate::interval::{IntervalEvent, SecondCounts, second_histogram};
         use crate::interval_series::IntervalSeries;
 
         let mut series = IntervalSeries::new();
         let mut corrected = second_histogram();
+        let mut uncorrected = second_histogram();
+        let mut lag = second_histogram();
         for us in 1..=100 {
             corrected.record(us * 10).unwrap();
+            uncorrected.record(us * 5).unwrap();
+            lag.record(us).unwrap();
         }
         series.add(IntervalEvent::Latency {
             second: 1,
             corrected,
-            uncorrected: second_histogram(),
-            lag: second_histogram(),
+            uncorrected,
+            lag,
         });
         series.add(IntervalEvent::Counts {
             first: 1,
@@ -403,9 +423,12 @@ mod tests {
             report["intervals"],
             json!([
                 {"t_s": 0, "target": 0, "sent": 0, "acked": 0, "errors": 0, "bytes": 0,
-                 "p50_us": null, "p90_us": null, "p99_us": null, "max_us": null},
+                 "p50_us": null, "p90_us": null, "p99_us": null, "max_us": null,
+                 "uncorrected": null, "schedule_lag": null},
                 {"t_s": 1, "target": 120, "sent": 110, "acked": 100, "errors": 2, "bytes": 10_000,
-                 "p50_us": 500, "p90_us": 900, "p99_us": 990, "max_us": 1000},
+                 "p50_us": 500, "p90_us": 900, "p99_us": 990, "max_us": 1000,
+                 "uncorrected": {"p50_us": 250, "p90_us": 450, "p99_us": 495, "max_us": 500},
+                 "schedule_lag": {"p50_us": 50, "p90_us": 90, "p99_us": 99, "max_us": 100}},
             ])
         );
     }

@@ -66,7 +66,8 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
         rate_share: scenario.shard.share(scenario.workload.producers),
     };
     let meta =
-        RunMetadata::of_this_machine(args.scenario.as_deref(), args.resolved_duration_scale()?);
+        RunMetadata::of_this_machine(args.scenario.as_deref(), args.resolved_duration_scale()?)
+            .with_overrides(args.overridden());
     // Created up front so that an unwritable path fails before the run, not after it.
     let json = args.json.as_deref().map(create_output).transpose()?;
     let hgrm = args.hgrm.as_deref().map(create_output).transpose()?;
@@ -94,10 +95,8 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
             scenario.workload.producers
         );
     }
-    let overridden = args.overridden();
-    if !overridden.is_empty() {
-        let list: Vec<String> = overridden.iter().map(|(f, v)| format!("{f} {v}")).collect();
-        println!("overridden: {}", list.join(", "));
+    if let Some(overridden) = meta.overrides_text() {
+        println!("overridden: {overridden}");
     }
     let outputs = Outputs {
         json,
@@ -105,13 +104,7 @@ fn run(args: &RunArgs, bar: &BarSlot) -> anyhow::Result<ExitCode> {
         hlog,
         html,
     };
-    let overrides = serde_json::Value::Array(
-        overridden
-            .into_iter()
-            .map(|(flag, value)| serde_json::json!({ "flag": flag, "value": value }))
-            .collect(),
-    );
-    conclude(&scenario, &result, rules, outputs, overrides, &meta)
+    conclude(&scenario, &result, rules, outputs, &meta)
 }
 
 /// The report files asked for, created before the run.
@@ -129,7 +122,6 @@ fn conclude(
     result: &RunResult,
     rules: Rules,
     outputs: Outputs,
-    overrides: serde_json::Value,
     meta: &RunMetadata,
 ) -> anyhow::Result<ExitCode> {
     let verdicts = scenario
@@ -152,7 +144,12 @@ fn conclude(
             for (key, value) in loadgen::shard_report::fields(scenario, result) {
                 fields.insert(key.into(), value);
             }
-            fields.insert("overrides".into(), overrides);
+            let overrides = meta
+                .overrides
+                .iter()
+                .map(|(flag, value)| serde_json::json!({ "flag": flag, "value": value }))
+                .collect();
+            fields.insert("overrides".into(), serde_json::Value::Array(overrides));
         }
         write_output(&path, file, |w| {
             serde_json::to_writer_pretty(&mut *w, &report)?;
@@ -219,14 +216,7 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         rate_share: 1.0,
     };
     let meta = meta.unwrap_or_else(|| RunMetadata::of_this_machine(None, None));
-    conclude(
-        &scenario,
-        &result,
-        rules,
-        outputs,
-        serde_json::json!([]),
-        &meta,
-    )
+    conclude(&scenario, &result, rules, outputs, &meta)
 }
 
 /// The metadata of a merged run: the scenario file and duration scale its first

@@ -1,5 +1,6 @@
 //! What a report says about how its run was made, beyond the scenario: the
-//! loadgen version, the scenario file, the duration scale and the machine.
+//! loadgen version, the scenario file, the duration scale, the flags that
+//! overrode the scenario and the machine.
 //! The console header, the JSON `run` object and the HTML report's run table
 //! show it, so that two reports can be told apart and compared fairly.
 //!
@@ -18,6 +19,9 @@ pub struct RunMetadata {
     /// The factor every timed phase and fault time was multiplied by
     /// (`--duration-scale` or `LOADGEN_DURATION_SCALE`); `None` when not given.
     pub duration_scale: Option<f64>,
+    /// The flags (and `LOADGEN_DURATION_SCALE`) that changed the scenario, as
+    /// typed, in the order of `--help`: `("--rate", "1200000")`; empty when none.
+    pub overrides: Vec<(String, String)>,
     /// The machine loadgen ran on.
     pub machine: Machine,
 }
@@ -42,8 +46,29 @@ impl RunMetadata {
             loadgen_version: env!("CARGO_PKG_VERSION"),
             scenario_file: scenario_file.map(Path::to_path_buf),
             duration_scale,
+            overrides: Vec::new(),
             machine: Machine::this_one(),
         }
+    }
+
+    /// The same metadata, naming the flags that changed the scenario.
+    pub fn with_overrides(mut self, overrides: Vec<(String, String)>) -> Self {
+        self.overrides = overrides;
+        self
+    }
+
+    /// The overriding flags as shown to people: `--rate 1200000, --duration-scale 0.1`;
+    /// `None` when there are none.
+    pub fn overrides_text(&self) -> Option<String> {
+        if self.overrides.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = self
+            .overrides
+            .iter()
+            .map(|(flag, value)| format!("{flag} {value}"))
+            .collect();
+        Some(list.join(", "))
     }
 
     /// The duration scale as shown to people: `0.5`, or `1 (not scaled)`.

@@ -12,6 +12,7 @@ fn meta(duration_scale: Option<f64>) -> RunMetadata {
         loadgen_version: "0.1.0",
         scenario_file: None,
         duration_scale,
+        overrides: Vec::new(),
         machine: Machine {
             hostname: "ci-1".into(),
             cpu: "Some CPU @ 2.20GHz".into(),

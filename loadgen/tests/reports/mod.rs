@@ -84,6 +84,22 @@ fn a_run_writes_per_second_intervals_an_interval_log_an_html_page_and_progress_l
         assert_eq!(interval["t_s"], t as u64);
         if interval["acked"] != 0 {
             assert!(interval["p99_us"].as_u64().unwrap() <= interval["max_us"].as_u64().unwrap());
+            // The same sends, timed from their send: never later than from their due time.
+            let uncorrected = &interval["uncorrected"];
+            let lag = &interval["schedule_lag"];
+            for key in ["p50_us", "p90_us", "p99_us", "max_us"] {
+                assert!(
+                    uncorrected[key].as_u64().unwrap() <= interval["max_us"].as_u64().unwrap(),
+                    "{interval}"
+                );
+                assert!(
+                    lag[key].as_u64().is_some(),
+                    "open loop: a lag per second {interval}"
+                );
+            }
+            assert!(
+                uncorrected["p99_us"].as_u64().unwrap() <= uncorrected["max_us"].as_u64().unwrap()
+            );
         }
     }
 
@@ -137,6 +153,11 @@ fn a_run_writes_per_second_intervals_an_interval_log_an_html_page_and_progress_l
     let offline = page.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
     assert!(!offline.contains("http://") && !offline.contains("https://"));
     assert!(!page.contains("<script"));
+    // The flag that changed the scenario, as the summary's `overridden:` line has it.
+    assert!(
+        page.contains("<td>overridden</td><td>--duration-scale 0.5</td>"),
+        "{page}"
+    );
 }
 
 #[test]
