@@ -61,7 +61,12 @@ pub fn fields(scenario: &Scenario, result: &RunResult) -> [(&'static str, Value)
                 "broker": result.broker,
                 "started_unix_ms": started_ms,
                 "interrupted": result.interrupted,
-                "phases": result.phases.iter().map(phase_json).collect::<Vec<_>>(),
+                "phases": result
+                    .phases
+                    .iter()
+                    .enumerate()
+                    .map(|(i, phase)| phase_json(phase, scenario.phases.get(i)))
+                    .collect::<Vec<_>>(),
                 "intervals": result.intervals.iter().map(interval_json).collect::<Vec<_>>(),
                 "audit": audit_json(&result.audit),
                 "faults": result.faults,
@@ -118,13 +123,21 @@ pub fn read(report: &Value) -> Result<ShardRun, String> {
         faults,
         producer: producer_from(&merge["producer"])?,
     };
-    // The phases as they ran (their lengths as they lasted): a report reads no more of them.
+    // The phases as they ran: their lengths as the scenario set them (a report
+    // without them, of an earlier loadgen: as they lasted).
+    let lengths = array(merge, "phases")?
+        .iter()
+        .map(|value| length_from(&value["length"]))
+        .collect::<Result<Vec<_>, _>>()?;
     scenario.phases = result
         .phases
         .iter()
-        .map(|p| Phase {
+        .zip(lengths)
+        .map(|(p, length)| Phase {
             name: p.name.clone(),
-            length: PhaseLength::Duration(p.elapsed.max(Duration::from_nanos(1))),
+            length: length.unwrap_or(PhaseLength::Duration(
+                p.elapsed.max(Duration::from_nanos(1)),
+            )),
             rate: p.rate,
             record: p.record,
         })
@@ -132,10 +145,18 @@ pub fn read(report: &Value) -> Result<ShardRun, String> {
     Ok(ShardRun { scenario, result })
 }
 
-fn phase_json(phase: &PhaseResult) -> Value {
+/// A phase's result, with its length as the scenario set it (`null` when the
+/// scenario has no such phase).
+fn phase_json(phase: &PhaseResult, planned: Option<&Phase>) -> Value {
     let r = &phase.recorder;
+    let length = match planned.map(|p| p.length) {
+        Some(PhaseLength::Duration(d)) => json!({ "duration_ns": d.as_nanos() as u64 }),
+        Some(PhaseLength::Messages(n)) => json!({ "messages": n }),
+        None => Value::Null,
+    };
     json!({
         "name": phase.name,
+        "length": length,
         "record": phase.record,
         "rate": rate_json(phase.rate),
         "elapsed_ns": phase.elapsed.as_nanos() as u64,
@@ -148,6 +169,22 @@ fn phase_json(phase: &PhaseResult) -> Value {
         "uncorrected": histogram_text::encode(r.uncorrected()),
         "schedule_lag": histogram_text::encode(r.lag()),
     })
+}
+
+/// A phase's length as [`phase_json`] writes it; `None` when not written.
+fn length_from(value: &Value) -> Result<Option<PhaseLength>, String> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    if value.get("messages").is_some() {
+        return Ok(Some(PhaseLength::Messages(u64_at(
+            value,
+            "messages",
+            "merge.phases[].length",
+        )?)));
+    }
+    let nanos = u64_at(value, "duration_ns", "merge.phases[].length")?;
+    Ok(Some(PhaseLength::Duration(Duration::from_nanos(nanos))))
 }
 
 fn phase_from(value: &Value) -> Result<PhaseResult, String> {
@@ -533,6 +570,57 @@ mod tests {
         assert_eq!(back.result.audit, result.audit);
         assert_eq!(back.result.started, result.started);
         assert_eq!(back.result.producer, result.producer);
+        assert_eq!(back.scenario.phases[0].length, scenario.phases[0].length);
+    }
+
+    #[test]
+    fn a_phase_reads_back_with_its_length_as_the_scenario_set_it_not_as_it_lasted() {
+        let mut scenario = Scenario::command_line_default();
+        let elapsed = Duration::from_nanos(3_008_821_038);
+        let result = |scenario: &Scenario| RunResult {
+            broker: "external broker at x:1".into(),
+            phases: vec![PhaseResult {
+                name: scenario.phases[0].name.clone(),
+                record: true,
+                rate: Rate::Constant(100),
+                elapsed,
+                recorder: Recorder::new(),
+                interrupted: false,
+            }],
+            audit: Audit::NotConfigured("no admin API".into()),
+            started: SystemTime::UNIX_EPOCH,
+            intervals: Vec::new(),
+            interrupted: false,
+            faults: Vec::new(),
+            producer: producer::Metrics::default(),
+        };
+        let written = |scenario: &Scenario| {
+            let run = result(scenario);
+            let mut report = Map::new();
+            for (key, value) in fields(scenario, &run) {
+                report.insert(key.into(), value);
+            }
+            Value::Object(report)
+        };
+        for length in [
+            PhaseLength::Duration(Duration::from_secs(3)),
+            PhaseLength::Messages(3000),
+        ] {
+            scenario.phases[0].length = length;
+            let back = read(&written(&scenario)).unwrap();
+            assert_eq!(back.scenario.phases[0].length, length);
+        }
+        // A report of an earlier loadgen, without the length: as the phase lasted.
+        let mut report = written(&scenario);
+        report["merge"]["phases"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("length");
+        let back = read(&report).unwrap();
+        assert_eq!(
+            back.scenario.phases[0].length,
+            PhaseLength::Duration(elapsed)
+        );
     }
 
     #[test]

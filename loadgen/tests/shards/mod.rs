@@ -212,6 +212,13 @@ fn three_shards_against_one_broker_merge_into_the_whole_run_exactly() {
         "{}",
         stdout(&output)
     );
+    // The phases as the scenario set them, not as long as each lasted.
+    assert!(
+        stdout(&output)
+            .contains("\nphases: warmup 200ms, steady 600ms (durations scaled by 0.2)\n"),
+        "{}",
+        stdout(&output)
+    );
 
     // Not every shard: refused, naming the missing one.
     let output = loadgen(&[
