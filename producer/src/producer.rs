@@ -18,7 +18,7 @@ use crate::config::{Config, Protocol};
 use crate::delivery::{DeliveryFuture, Unsettled};
 use crate::error::Error;
 use crate::idempotence::Idempotence;
-use crate::kafka::cluster::{Cluster, ConnectSettings};
+use crate::kafka::cluster::{Cluster, ConnectSettings, CountCache};
 use crate::metrics::{Counters, Metrics};
 use crate::sender::{self, BROKER_CHOOSES, FrameTransport, Shared, Transport};
 use crate::tasks::Tasks;
@@ -62,6 +62,8 @@ struct Inner {
     unsettled: Unsettled,
     /// The configured topic's name, shared by every record sent to it.
     default_topic: Arc<str>,
+    /// The configured topic's partition count, read without the cluster's lock.
+    default_topic_count: CountCache,
 }
 
 impl Drop for Inner {
@@ -155,6 +157,7 @@ impl Producer {
                 closed: AtomicBool::new(false),
                 unsettled,
                 default_topic,
+                default_topic_count: CountCache::default(),
             }),
         })
     }
@@ -227,14 +230,24 @@ impl Producer {
                 self.check_partition(&topic, partition).await?;
                 Target::Partition(partition)
             }
-            (None, Transport::Kafka(cluster)) => Target::Choose(
-                partition_count(
-                    cluster,
-                    &topic,
-                    config.request_timeout.max(Duration::from_secs(1)),
-                )
-                .await?,
-            ),
+            (None, Transport::Kafka(cluster)) => {
+                let cached = if Arc::ptr_eq(&topic, &inner.default_topic) {
+                    cluster.partition_count_cached(&topic, &inner.default_topic_count)
+                } else {
+                    None
+                };
+                Target::Choose(match cached {
+                    Some(known) => known?,
+                    None => {
+                        partition_count(
+                            cluster,
+                            &topic,
+                            config.request_timeout.max(Duration::from_secs(1)),
+                        )
+                        .await?
+                    }
+                })
+            }
             // The frame protocol has no metadata: the broker picks by key hash or round-robin.
             (None, Transport::Frame(_)) => Target::Partition(BROKER_CHOOSES),
         };

@@ -2,6 +2,7 @@
 //! partition leaders, and one connection per broker.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -52,6 +53,9 @@ pub(crate) struct Cluster {
     bootstrap: Vec<String>,
     settings: ConnectSettings,
     state: Mutex<State>,
+    /// Bumped, under the state's lock, by every metadata response applied:
+    /// what a [`CountCache`] is checked against.
+    generation: AtomicU64,
     /// One metadata refresh at a time.
     refreshing: tokio::sync::Mutex<()>,
 }
@@ -69,6 +73,7 @@ impl Cluster {
             bootstrap,
             settings,
             state: Mutex::new(State::default()),
+            generation: AtomicU64::new(0),
             refreshing: tokio::sync::Mutex::new(()),
         };
         cluster.refresh(&[]).await?;
@@ -87,6 +92,34 @@ impl Cluster {
             TopicState::Known(leaders) => Some(Ok(leaders.len() as u32)),
             TopicState::Failed(error) => Some(Err(error.clone())),
         }
+    }
+
+    /// As [`Cluster::partition_count`], read from `cache` without the lock while
+    /// no metadata response has been applied since `cache` was filled: a send
+    /// to the producer's own topic takes no lock for it.
+    pub(crate) fn partition_count_cached(
+        &self,
+        topic: &str,
+        cache: &CountCache,
+    ) -> Option<Result<u32, Error>> {
+        let cached = cache.0.load(Ordering::Acquire);
+        let generation = self.generation.load(Ordering::Acquire) as u32;
+        if cached != 0 && (cached >> 32) as u32 == generation {
+            return Some(Ok(cached as u32));
+        }
+        let state = self.lock();
+        let count = match state.topics.get(topic)? {
+            TopicState::Known(leaders) if leaders.is_empty() => return None,
+            TopicState::Known(leaders) => leaders.len() as u32,
+            TopicState::Failed(error) => return Some(Err(error.clone())),
+        };
+        // Read under the lock, as it is bumped: the count and its generation agree.
+        let generation = self.generation.load(Ordering::Relaxed) as u32;
+        cache.0.store(
+            (u64::from(generation) << 32) | u64::from(count),
+            Ordering::Release,
+        );
+        Some(Ok(count))
     }
 
     /// The leader of a partition, if known.
@@ -280,5 +313,92 @@ impl Cluster {
             }
         }
         state.refreshed = Some(Instant::now());
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// One topic's partition count as last read, tagged with the metadata
+/// generation it was read at (the upper 32 bits; the count below, 0 when
+/// nothing is cached). Only the count of a generation still current is used.
+#[derive(Debug, Default)]
+pub(crate) struct CountCache(AtomicU64);
+
+#[cfg(test)]
+mod tests {
+    use kafka_protocol::messages::BrokerId;
+    use kafka_protocol::messages::metadata_response::{
+        MetadataResponsePartition, MetadataResponseTopic,
+    };
+
+    use super::*;
+
+    fn cluster() -> Cluster {
+        Cluster {
+            bootstrap: Vec::new(),
+            settings: ConnectSettings {
+                client_id: "test".into(),
+                connect_timeout: Duration::from_secs(1),
+                request_timeout: Duration::from_secs(1),
+                tasks: Tasks::default(),
+            },
+            state: Mutex::new(State::default()),
+            generation: AtomicU64::new(0),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// A metadata response naming `topic` with `partitions` partitions, all led by node 1.
+    fn metadata(topic: &str, partitions: i32) -> MetadataResponse {
+        let partitions = (0..partitions)
+            .map(|i| {
+                MetadataResponsePartition::default()
+                    .with_partition_index(i)
+                    .with_leader_id(BrokerId(1))
+            })
+            .collect();
+        MetadataResponse::default().with_topics(vec![
+            MetadataResponseTopic::default()
+                .with_name(Some(TopicName(StrBytes::from_string(topic.into()))))
+                .with_partitions(partitions),
+        ])
+    }
+
+    #[test]
+    fn a_cached_partition_count_is_used_only_until_the_next_metadata_response() {
+        let cluster = cluster();
+        let cache = CountCache::default();
+        assert!(cluster.partition_count_cached("t", &cache).is_none());
+        cluster.apply(metadata("t", 2));
+        assert_eq!(
+            cluster
+                .partition_count_cached("t", &cache)
+                .unwrap()
+                .unwrap(),
+            2
+        );
+        // Read again from the cache: the same.
+        assert_eq!(
+            cluster
+                .partition_count_cached("t", &cache)
+                .unwrap()
+                .unwrap(),
+            2
+        );
+        // CreatePartitions grew the topic: the next response is seen at once.
+        cluster.apply(metadata("t", 5));
+        assert_eq!(
+            cluster
+                .partition_count_cached("t", &cache)
+                .unwrap()
+                .unwrap(),
+            5
+        );
+        // The topic went away: nothing cached is used.
+        cluster.apply(MetadataResponse::default().with_topics(vec![
+            MetadataResponseTopic::default()
+                .with_name(Some(TopicName(StrBytes::from_static_str("t"))))
+                .with_error_code(3),
+        ]));
+        assert!(cluster.partition_count_cached("t", &cache).is_none());
     }
 }
