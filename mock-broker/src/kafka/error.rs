@@ -112,6 +112,15 @@ pub(crate) enum CloseReason {
         /// `SASL handshake` or `SASL authentication`.
         during: &'static str,
     },
+    /// A request other than SaslAuthenticate after a v1 SaslHandshake: answered with
+    /// ILLEGAL_SASL_STATE, then closed, as Kafka does.
+    #[error(
+        "unexpected Kafka request of type {api:?} during SASL authentication (answered ILLEGAL_SASL_STATE; after a SaslHandshake only SaslAuthenticate is served until the exchange completes)"
+    )]
+    IllegalSaslState {
+        /// The API asked for.
+        api: ApiKey,
+    },
     /// A SaslHandshake naming a mechanism the broker does not serve.
     #[error(
         "SASL mechanism {asked:?} requested by the client is not served (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 are)"
@@ -152,6 +161,7 @@ impl CloseReason {
             CloseReason::Encode { .. } => "kafka: cannot encode",
             CloseReason::Fault(_) => "kafka: disconnect fault",
             CloseReason::Unauthenticated { .. } => "kafka: request before SASL authentication",
+            CloseReason::IllegalSaslState { .. } => "kafka: request during SASL authentication",
             CloseReason::UnsupportedMechanism { .. } => "kafka: SASL mechanism not served",
             CloseReason::AuthenticationFailed { .. } => "kafka: SASL authentication failed",
         }
@@ -164,7 +174,9 @@ impl CloseReason {
     pub(crate) fn close_delay(&self) -> Option<std::time::Duration> {
         matches!(
             self,
-            CloseReason::AuthenticationFailed { .. } | CloseReason::UnsupportedMechanism { .. }
+            CloseReason::AuthenticationFailed { .. }
+                | CloseReason::UnsupportedMechanism { .. }
+                | CloseReason::IllegalSaslState { .. }
         )
         .then_some(FAILED_AUTHENTICATION_DELAY)
     }

@@ -32,7 +32,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::Decodable;
 use protocol::size_prefix::{self, Framed};
 
-use super::authentication::Authentication;
+use super::authentication::{Admission, Authentication};
 use super::context::Ctx;
 use super::error::CloseReason;
 use super::fetch_response::FetchAnswer;
@@ -72,12 +72,6 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// A session for the client at `peer`, accepted by broker `node_id` on its PLAINTEXT
-    /// listener.
-    pub(crate) fn new(peer: SocketAddr, node_id: i32) -> Self {
-        Session::on_listener(peer, node_id, 0, false)
-    }
-
     /// A session for the client at `peer`, accepted by broker `node_id` on listener
     /// `endpoint`, which requires SASL authentication first if `sasl`.
     pub(crate) fn on_listener(peer: SocketAddr, node_id: i32, endpoint: usize, sasl: bool) -> Self {
@@ -193,7 +187,15 @@ pub(crate) async fn handle(
             version,
             error,
         })?;
-    session.auth.admit(api_key)?;
+    // During a SASL exchange a request of another API gets its own response with
+    // ILLEGAL_SASL_STATE, through the fault path (no handler runs), then the close.
+    let sasl_refusal = match session.auth.admit(api_key)? {
+        Admission::Serve => None,
+        Admission::IllegalSaslState(reason) => Some(reason),
+    };
+    let imposed = sasl_refusal
+        .as_ref()
+        .map(|_| ResponseError::IllegalSaslState.code());
     let client = session
         .client
         .get(header.client_id.as_ref().map(|s| s.as_str()));
@@ -244,6 +246,9 @@ pub(crate) async fn handle(
     let fault = |api: ApiScope,
                  touches: &dyn Fn(Option<&str>, Option<u32>) -> bool|
      -> Result<FaultReply, FaultDisconnect> {
+        if let Some(code) = imposed {
+            return Ok(FaultReply::imposed(code, request_name));
+        }
         FaultReply::consult(
             &state.faults,
             ProtocolScope::Kafka,
@@ -259,6 +264,9 @@ pub(crate) async fn handle(
                        touches: &dyn Fn(Option<&str>, Option<u32>) -> bool,
                        names: Names<'_>|
      -> Result<FaultReply, FaultDisconnect> {
+        if let Some(code) = imposed {
+            return Ok(FaultReply::imposed(code, request_name));
+        }
         FaultReply::consult_group(
             &state.faults,
             ProtocolScope::Kafka,
@@ -296,7 +304,7 @@ pub(crate) async fn handle(
         )
     };
     let untargeted = |_: Option<&str>, _: Option<u32>| false;
-    match api_key {
+    let answered = match api_key {
         ApiKey::ApiVersions => {
             ApiVersionsRequest::decode(&mut request, version).map_err(decode_error)?;
             let fault = fault(ApiScope::ApiVersions, &untargeted)?;
@@ -725,6 +733,10 @@ pub(crate) async fn handle(
             close.map_or(Ok(hold), Err)
         }
         other => Err(CloseReason::NoHandler { api: other }),
+    };
+    match sasl_refusal {
+        Some(reason) => answered.and(Err(reason)),
+        None => answered,
     }
 }
 
