@@ -96,6 +96,10 @@ pub struct BrokerConfig {
     /// connection is closed (a trickled "slowloris" request); 0 never.
     /// Default 30000 (30 s, as Kafka's `request.timeout.ms`).
     pub request_timeout_ms: u64,
+    /// On SSL and SASL_SSL listeners, a client that has not completed the TLS handshake this
+    /// long after it was accepted is closed, the refusal counted and logged; 0 never.
+    /// Default 10000 (10 s).
+    pub tls_handshake_timeout_ms: u64,
     /// The most bytes of batches one partition keeps, as Kafka's
     /// `retention.bytes`: past it the oldest whole batches are dropped and the
     /// log start offset moves (the newest batch always stays); -1 keeps
@@ -182,6 +186,7 @@ impl Default for BrokerConfig {
             connections_max_idle_ms: 600_000,
             first_request_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
+            tls_handshake_timeout_ms: 10_000,
             retention_bytes: -1,
             retention_ms: 604_800_000,
             max_memory: DEFAULT_MAX_MEMORY,
@@ -229,6 +234,12 @@ impl BrokerConfig {
     pub fn request_timeout(&self) -> Option<std::time::Duration> {
         (self.request_timeout_ms > 0)
             .then(|| std::time::Duration::from_millis(self.request_timeout_ms))
+    }
+
+    /// How long a client may take to complete the TLS handshake, if limited.
+    pub fn tls_handshake_timeout(&self) -> Option<std::time::Duration> {
+        (self.tls_handshake_timeout_ms > 0)
+            .then(|| std::time::Duration::from_millis(self.tls_handshake_timeout_ms))
     }
 
     /// A default configuration listening on `127.0.0.1:0` without the admin API, for tests.
@@ -634,7 +645,7 @@ mod tests {
     fn the_limits_are_read_from_the_file_and_zero_counts_refused_by_key() {
         let path = write(
             "limits",
-            "max_records_per_batch = 10\nmax_headers_per_record = 0\nmax_connections_per_ip = 3\nfirst_request_timeout_ms = 0\nrequest_timeout_ms = 500\nmax_partitions_per_request = 7\n",
+            "max_records_per_batch = 10\nmax_headers_per_record = 0\nmax_connections_per_ip = 3\nfirst_request_timeout_ms = 0\nrequest_timeout_ms = 500\nmax_partitions_per_request = 7\ntls_handshake_timeout_ms = 250\n",
         );
         let config = BrokerConfig::from_toml_file(&path).unwrap();
         assert_eq!(config.max_records_per_batch, 10);
@@ -646,6 +657,11 @@ mod tests {
             Some(std::time::Duration::from_millis(500))
         );
         assert_eq!(config.max_partitions_per_request, 7);
+        assert_eq!(
+            config.tls_handshake_timeout(),
+            Some(std::time::Duration::from_millis(250))
+        );
+        assert_eq!(BrokerConfig::default().tls_handshake_timeout_ms, 10_000);
         for (key, expected) in [
             (
                 "max_records_per_batch",

@@ -76,6 +76,10 @@ struct Args {
     /// in ms; 0 never [default: 30000].
     #[arg(long, value_name = "MS")]
     request_timeout_ms: Option<u64>,
+    /// Close a connection to an SSL or SASL_SSL listener that has not completed the TLS
+    /// handshake this long after it was accepted, in ms; 0 never [default: 10000].
+    #[arg(long, value_name = "MS")]
+    tls_handshake_timeout_ms: Option<u64>,
     /// Most records one batch (or frame) may carry [default: 100000].
     #[arg(long, value_name = "N")]
     max_records_per_batch: Option<u32>,
@@ -212,6 +216,9 @@ impl Args {
         }
         if let Some(ms) = self.request_timeout_ms {
             config.request_timeout_ms = ms;
+        }
+        if let Some(ms) = self.tls_handshake_timeout_ms {
+            config.tls_handshake_timeout_ms = ms;
         }
         if let Some(n) = self.max_records_per_batch {
             config.max_records_per_batch = n;

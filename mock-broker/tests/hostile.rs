@@ -45,10 +45,21 @@ struct Broker {
 impl Broker {
     /// Starts the binary with `args`, its log in a file of its own named after `test`.
     fn start(test: &str, args: &[&str]) -> Broker {
+        Broker::start_reading(test, args, 0)
+    }
+
+    /// A scratch directory of its own for `test`.
+    fn dir(test: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("hostile-{}-{test}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let log = dir.join("broker.log");
-        let process = BrokerProcess::start_logging_to(args, &log);
+        dir
+    }
+
+    /// Starts it like [`Broker::start`], also reading the `more` lines the binary prints
+    /// after the two addresses (the further listeners, the TLS CA file).
+    fn start_reading(test: &str, args: &[&str], more: usize) -> Broker {
+        let log = Broker::dir(test).join("broker.log");
+        let process = BrokerProcess::start_reading(args, &log, more);
         let addr = process.address.parse().expect("one broker address");
         let admin = process
             .admin
@@ -397,6 +408,72 @@ async fn connections_that_never_complete_a_request_are_closed_after_first_reques
         .await;
     assert!(line.contains("no request completed"), "{line}");
     // A client that sends its first request at once is not affected.
+    broker.serve_well_behaved("t", "after").await;
+    assert_eq!(broker.values("t"), ["before", "after"]);
+}
+
+#[tokio::test]
+async fn tls_handshakes_that_fail_or_stall_are_refused_counted_and_logged() {
+    let ca = Broker::dir("tls-handshake").join("ca.pem");
+    let broker = Broker::start_reading(
+        "tls-handshake",
+        &[
+            "--listener",
+            "SSL://127.0.0.1:0",
+            "--tls-self-signed",
+            "--tls-ca-file",
+            ca.to_str().unwrap(),
+            "--tls-handshake-timeout-ms",
+            "1000",
+        ],
+        2,
+    );
+    let ssl: SocketAddr = broker
+        .process
+        .more
+        .iter()
+        .find_map(|line| line.strip_prefix("SSL listener on "))
+        .expect("the SSL listener's address is printed")
+        .parse()
+        .unwrap();
+    broker.serve_well_behaved("t", "before").await;
+
+    // A Kafka request where a ClientHello belongs: refused at its first byte.
+    let mut garbage = KafkaClient::connect(ssl).await;
+    garbage.send(3, &ApiVersionsRequest::default()).await;
+    let peer = garbage.stream().local_addr().unwrap();
+    assert!(
+        closed(garbage.stream()).await,
+        "a client without TLS is closed"
+    );
+    assert_eq!(broker.refused("tls_handshake"), 1);
+    let line = broker
+        .wait_for_log_line(&["refused", "tls_handshake", &peer.to_string()])
+        .await;
+    assert!(line.contains("does not speak TLS"), "{line}");
+
+    // A handshake record header promising 160 bytes that never come, and a silent client:
+    // both closed when tls_handshake_timeout_ms runs out.
+    let mut stalled = TcpStream::connect(ssl).await.unwrap();
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x00, 0xa0, 0x01])
+        .await
+        .unwrap();
+    let mut silent = TcpStream::connect(ssl).await.unwrap();
+    assert!(closed(&mut stalled).await, "a stalled handshake is closed");
+    assert!(closed(&mut silent).await, "a silent TLS client is closed");
+    assert_eq!(
+        broker.refused("tls_handshake_timeout_ms"),
+        2,
+        "{}",
+        broker.stats()
+    );
+    // Logged once for both: one line per limit and client IP address every 10 seconds.
+    let line = broker
+        .wait_for_log_line(&["refused", "tls_handshake_timeout_ms"])
+        .await;
+    assert!(line.contains("did not complete within"), "{line}");
+
     broker.serve_well_behaved("t", "after").await;
     assert_eq!(broker.values("t"), ["before", "after"]);
 }
