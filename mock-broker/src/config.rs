@@ -72,10 +72,14 @@ pub struct BrokerConfig {
     /// The most headers all records of one batch may carry together, so that
     /// reading a stored batch back stays small. Default 100000.
     pub max_headers_per_batch: u32,
-    /// The most partitions one Produce or Fetch request may name (over all
-    /// its topics); past it the connection is closed before anything is
-    /// answered, so that a request cannot make a response many times its own
-    /// size. Default 100000.
+    /// The most partitions one request may name (over all its topics, groups
+    /// and transactions; a topic named without partitions counts one): Produce,
+    /// Fetch, ListOffsets, OffsetCommit, OffsetFetch, TxnOffsetCommit,
+    /// OffsetDelete, DeleteRecords, OffsetForLeaderEpoch, DescribeProducers,
+    /// AddPartitionsToTxn, CreateTopics, CreatePartitions, DeleteTopics,
+    /// Metadata and the config APIs. Past it the connection is closed before
+    /// anything is answered, so that a request cannot make a response many
+    /// times its own size. Default 100000.
     pub max_partitions_per_request: u32,
     /// Connections served at once; a client past it is refused (its
     /// connection closed at once, the refusal logged and counted). Default 1024.

@@ -86,8 +86,8 @@ struct Args {
     /// Most headers one record may carry [default: 1000].
     #[arg(long, value_name = "N")]
     max_headers_per_record: Option<u32>,
-    /// Most partitions one Produce or Fetch request may name; past it the connection is closed
-    /// [default: 100000].
+    /// Most partitions one request may name (Produce, Fetch, ListOffsets, OffsetCommit, …; topics
+    /// for requests that name no partitions); past it the connection is closed [default: 100000].
     #[arg(long, value_name = "N")]
     max_partitions_per_request: Option<u32>,
     /// Most headers the records of one batch (or frame) may carry together [default: 100000].

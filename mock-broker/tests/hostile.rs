@@ -648,6 +648,195 @@ async fn a_produce_naming_half_a_million_partitions_is_closed_by_max_partitions_
     assert_eq!(broker.values("t"), ["before", "after"]);
 }
 
+#[tokio::test]
+async fn every_request_naming_partitions_or_topics_is_held_to_max_partitions_per_request() {
+    use kafka_protocol::messages::GroupId;
+    use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
+    use kafka_protocol::messages::delete_records_request::{
+        DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsTopic,
+    };
+    use kafka_protocol::messages::delete_topics_request::{DeleteTopicState, DeleteTopicsRequest};
+    use kafka_protocol::messages::list_offsets_request::{
+        ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
+    };
+    use kafka_protocol::messages::offset_commit_request::{
+        OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+    };
+    use kafka_protocol::messages::offset_fetch_request::{
+        OffsetFetchRequest, OffsetFetchRequestGroup, OffsetFetchRequestTopics,
+    };
+    use kafka_protocol::messages::offset_for_leader_epoch_request::{
+        OffsetForLeaderEpochRequest, OffsetForLeaderPartition, OffsetForLeaderTopic,
+    };
+    use kafka_protocol::protocol::StrBytes;
+
+    const LIMIT: i32 = 100;
+    let broker = Broker::start(
+        "partitions-every-api",
+        &["--max-partitions-per-request", "100"],
+    );
+    broker.serve_well_behaved("t", "before").await;
+    let group = || GroupId(StrBytes::from_static_str("g"));
+    let list_offsets = |n: i32| {
+        ListOffsetsRequest::default().with_topics(vec![
+            ListOffsetsTopic::default()
+                .with_name(name("t"))
+                .with_partitions(
+                    (0..n)
+                        .map(|i| {
+                            ListOffsetsPartition::default()
+                                .with_partition_index(i)
+                                .with_timestamp(-1)
+                        })
+                        .collect(),
+                ),
+        ])
+    };
+    // One past the limit, for each API: closed unanswered, nothing done.
+    let n = LIMIT + 1;
+    let mut requests: Vec<(&str, BytesMut)> = Vec::new();
+    let mut encoder = KafkaClient::connect(broker.addr).await;
+    requests.push(("ListOffsets", encoder.encode(7, &list_offsets(n)).1));
+    requests.push((
+        "OffsetCommit",
+        encoder
+            .encode(
+                8,
+                &OffsetCommitRequest::default()
+                    .with_group_id(group())
+                    .with_generation_id_or_member_epoch(-1)
+                    .with_topics(vec![
+                        OffsetCommitRequestTopic::default()
+                            .with_name(name("t"))
+                            .with_partitions(
+                                (0..n)
+                                    .map(|i| {
+                                        OffsetCommitRequestPartition::default()
+                                            .with_partition_index(i)
+                                            .with_committed_offset(1)
+                                    })
+                                    .collect(),
+                            ),
+                    ]),
+            )
+            .1,
+    ));
+    requests.push((
+        "OffsetFetch",
+        encoder
+            .encode(
+                8,
+                &OffsetFetchRequest::default().with_groups(vec![
+                    OffsetFetchRequestGroup::default()
+                        .with_group_id(group())
+                        .with_topics(Some(vec![
+                            OffsetFetchRequestTopics::default()
+                                .with_name(name("t"))
+                                .with_partition_indexes((0..n).collect()),
+                        ])),
+                ]),
+            )
+            .1,
+    ));
+    requests.push((
+        "DeleteRecords",
+        encoder
+            .encode(
+                2,
+                &DeleteRecordsRequest::default().with_topics(vec![
+                    DeleteRecordsTopic::default()
+                        .with_name(name("t"))
+                        .with_partitions(
+                            (0..n)
+                                .map(|i| {
+                                    DeleteRecordsPartition::default()
+                                        .with_partition_index(i)
+                                        .with_offset(-1)
+                                })
+                                .collect(),
+                        ),
+                ]),
+            )
+            .1,
+    ));
+    requests.push((
+        "CreateTopics",
+        encoder
+            .encode(
+                5,
+                &CreateTopicsRequest::default().with_topics(
+                    (0..n)
+                        .map(|i| {
+                            CreatableTopic::default()
+                                .with_name(name(&format!("c{i}")))
+                                .with_num_partitions(1)
+                                .with_replication_factor(1)
+                        })
+                        .collect(),
+                ),
+            )
+            .1,
+    ));
+    requests.push((
+        "DeleteTopics",
+        encoder
+            .encode(
+                6,
+                &DeleteTopicsRequest::default().with_topics(
+                    (0..n)
+                        .map(|_| DeleteTopicState::default().with_name(Some(name("t"))))
+                        .collect(),
+                ),
+            )
+            .1,
+    ));
+    requests.push((
+        "OffsetForLeaderEpoch",
+        encoder
+            .encode(
+                4,
+                &OffsetForLeaderEpochRequest::default().with_topics(vec![
+                    OffsetForLeaderTopic::default()
+                        .with_topic(name("t"))
+                        .with_partitions(
+                            (0..n)
+                                .map(|i| OffsetForLeaderPartition::default().with_partition(i))
+                                .collect(),
+                        ),
+                ]),
+            )
+            .1,
+    ));
+    for (api, bytes) in &requests {
+        let mut client = KafkaClient::connect(broker.addr).await;
+        client.send_bytes(bytes).await;
+        assert_eq!(
+            client.read_response().await,
+            None,
+            "{api}: closed, not answered"
+        );
+    }
+    assert_eq!(
+        broker.refused("max_partitions_per_request"),
+        requests.len() as u64
+    );
+    let line = broker
+        .wait_for_log_line(&["refused", "max_partitions_per_request", "ListOffsets"])
+        .await;
+    assert!(line.contains("names 101 partitions"), "{line}");
+    assert_eq!(
+        http(broker.admin, "GET", "/topics/c0/records").status,
+        404,
+        "no topic was created"
+    );
+    // At the limit, answered.
+    let mut client = KafkaClient::connect(broker.addr).await;
+    let response = client.call(7, &list_offsets(LIMIT)).await;
+    assert_eq!(response.topics[0].partitions.len(), LIMIT as usize);
+    broker.serve_well_behaved("t", "after").await;
+    assert_eq!(broker.values("t"), ["before", "after"], "nothing deleted");
+}
+
 /// A produce frame of `messages` messages (no key, empty value) of `headers` empty headers each,
 /// written by hand: building it as a `ProduceRequest` would cost the test what it costs the broker.
 fn frame_of_headers(correlation_id: u32, acks: u8, messages: u32, headers: u16) -> BytesMut {

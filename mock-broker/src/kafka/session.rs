@@ -36,6 +36,7 @@ use super::authentication::{Admission, Authentication};
 use super::context::Ctx;
 use super::error::CloseReason;
 use super::fetch_response::FetchAnswer;
+use super::named_partitions::NamedPartitions;
 use super::response::{Responder, write_response};
 use super::{
     add_offsets_to_txn, add_partitions_to_txn, admin_fault_response, alter_configs,
@@ -222,7 +223,8 @@ pub(crate) async fn handle(
     };
     let node_id = session.node_id;
     let peer = session.peer;
-    // Checked once decoded, before anything is answered: the response would be many times larger.
+    // Checked once decoded, before anything is answered: the response would be many times
+    // larger. Every request naming partitions or topics is counted (`named_partitions.rs`).
     let partition_limit = |count: usize| -> Result<(), CloseReason> {
         let limit = state.config.max_partitions_per_request;
         if count <= limit as usize {
@@ -312,6 +314,7 @@ pub(crate) async fn handle(
         }
         ApiKey::Metadata => {
             let body = MetadataRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::Metadata, &|topic, _| {
                 metadata::touches(&body, topic)
             })?;
@@ -319,7 +322,7 @@ pub(crate) async fn handle(
         }
         ApiKey::Produce => {
             let body = ProduceRequest::decode(&mut request, version).map_err(decode_error)?;
-            partition_limit(body.topic_data.iter().map(|t| t.partition_data.len()).sum())?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::Produce, &|topic, partition| {
                 produce::touches(&body, topic, partition)
             })?;
@@ -342,7 +345,7 @@ pub(crate) async fn handle(
         }
         ApiKey::Fetch => {
             let body = FetchRequest::decode(&mut request, version).map_err(decode_error)?;
-            partition_limit(body.topics.iter().map(|t| t.partitions.len()).sum())?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::Fetch, &|topic, partition| {
                 fetch::touches(&body, topic, partition)
             })?;
@@ -370,6 +373,7 @@ pub(crate) async fn handle(
         }
         ApiKey::ListOffsets => {
             let body = ListOffsetsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::ListOffsets, &|topic, partition| {
                 list_offsets::touches(&body, topic, partition)
             })?;
@@ -423,6 +427,7 @@ pub(crate) async fn handle(
         }
         ApiKey::OffsetCommit => {
             let body = OffsetCommitRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = group_fault(
                 ApiScope::OffsetCommit,
                 &|topic, partition| offset_commit::touches(&body, topic, partition),
@@ -436,6 +441,7 @@ pub(crate) async fn handle(
         }
         ApiKey::OffsetFetch => {
             let body = OffsetFetchRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = group_fault(
                 ApiScope::OffsetFetch,
                 &|topic, partition| offset_fetch::touches(&body, topic, partition),
@@ -484,6 +490,7 @@ pub(crate) async fn handle(
         }
         ApiKey::OffsetDelete => {
             let body = OffsetDeleteRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = group_fault(
                 ApiScope::OffsetDelete,
                 &|topic, partition| offset_delete::touches(&body, topic, partition),
@@ -498,6 +505,7 @@ pub(crate) async fn handle(
         // The admin APIs: those that change the broker do not run when a fault refuses them.
         ApiKey::CreateTopics => {
             let body = CreateTopicsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::CreateTopics, &|topic, _| {
                 create_topics::touches(&body, topic)
             })?;
@@ -509,6 +517,7 @@ pub(crate) async fn handle(
         }
         ApiKey::DeleteTopics => {
             let body = DeleteTopicsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::DeleteTopics, &|topic, _| {
                 delete_topics::touches(&body, version, topic)
             })?;
@@ -521,6 +530,7 @@ pub(crate) async fn handle(
         ApiKey::CreatePartitions => {
             let body =
                 CreatePartitionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::CreatePartitions, &|topic, _| {
                 create_partitions::touches(&body, topic)
             })?;
@@ -533,6 +543,7 @@ pub(crate) async fn handle(
         ApiKey::DescribeConfigs => {
             let body =
                 DescribeConfigsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::DescribeConfigs, &|topic, _| {
                 describe_configs::touches(&body, topic)
             })?;
@@ -540,6 +551,7 @@ pub(crate) async fn handle(
         }
         ApiKey::AlterConfigs => {
             let body = AlterConfigsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::AlterConfigs, &|topic, _| {
                 alter_configs::touches(&body, topic)
             })?;
@@ -552,6 +564,7 @@ pub(crate) async fn handle(
         ApiKey::IncrementalAlterConfigs => {
             let body = IncrementalAlterConfigsRequest::decode(&mut request, version)
                 .map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::IncrementalAlterConfigs, &|topic, _| {
                 incremental_alter_configs::touches(&body, topic)
             })?;
@@ -563,6 +576,7 @@ pub(crate) async fn handle(
         }
         ApiKey::DeleteRecords => {
             let body = DeleteRecordsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::DeleteRecords, &|topic, partition| {
                 delete_records::touches(&body, topic, partition)
             })?;
@@ -581,6 +595,7 @@ pub(crate) async fn handle(
         ApiKey::OffsetForLeaderEpoch => {
             let body =
                 OffsetForLeaderEpochRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::OffsetForLeaderEpoch, &|topic, partition| {
                 offset_for_leader_epoch::touches(&body, topic, partition)
             })?;
@@ -592,6 +607,7 @@ pub(crate) async fn handle(
         ApiKey::DescribeProducers => {
             let body =
                 DescribeProducersRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::DescribeProducers, &|topic, partition| {
                 describe_producers::touches(&body, topic, partition)
             })?;
@@ -601,6 +617,7 @@ pub(crate) async fn handle(
         ApiKey::AddPartitionsToTxn => {
             let body =
                 AddPartitionsToTxnRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = txn_fault(ApiScope::AddPartitionsToTxn, &untargeted, &|t| {
                 body.v3_and_below_transactional_id.0.as_str() == t
                     || body
@@ -634,6 +651,7 @@ pub(crate) async fn handle(
         ApiKey::TxnOffsetCommit => {
             let body =
                 TxnOffsetCommitRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = named_fault(
                 ApiScope::TxnOffsetCommit,
                 &|topic, partition| txn_offset_commit::touches(&body, topic, partition),
