@@ -12,14 +12,14 @@ use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use kafka_protocol::messages::{
     ApiVersionsRequest, MetadataRequest, SaslAuthenticateRequest, SaslAuthenticateResponse,
-    SaslHandshakeRequest,
+    SaslHandshakeRequest, metadata_request::MetadataRequestTopic,
 };
 use kafka_protocol::protocol::StrBytes;
 use mock_broker::{BrokerConfig, ListenerSpec, MockBroker, SecurityProtocol};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::kafka_protocol::{KafkaClient, produce, records};
+use crate::kafka_protocol::{KafkaClient, name, produce, records};
 
 const SASL_AUTHENTICATION_FAILED: i16 = 58;
 const ILLEGAL_SASL_STATE: i16 = 34;
@@ -137,10 +137,22 @@ async fn other_requests_during_the_exchange_are_answered_illegal_sasl_state_then
     let partition = &response.responses[0].partition_responses[0];
     assert_eq!(partition.error_code, ILLEGAL_SASL_STATE, "{response:?}");
     client.expect_closed().await;
-    assert!(
-        broker.store().topic("t").is_none(),
-        "nothing was recorded, not even an auto-created topic"
-    );
+    // A Metadata naming a topic: each topic answered with the error, none auto-created.
+    let mut client = KafkaClient::connect(address).await;
+    handshake(&mut client, "PLAIN").await;
+    let request = MetadataRequest::default().with_topics(Some(vec![
+        MetadataRequestTopic::default().with_name(Some(name("m"))),
+    ]));
+    let response = client.call(12, &request).await;
+    assert_eq!(response.topics.len(), 1, "{response:?}");
+    assert_eq!(response.topics[0].error_code, ILLEGAL_SASL_STATE);
+    client.expect_closed().await;
+    for topic in ["t", "m"] {
+        assert!(
+            broker.store().topic(topic).is_none(),
+            "nothing was recorded, not even an auto-created topic {topic:?}"
+        );
+    }
     broker.shutdown().await;
 }
 

@@ -318,7 +318,12 @@ pub(crate) async fn handle(
             let fault = fault(ApiScope::Metadata, &|topic, _| {
                 metadata::touches(&body, topic)
             })?;
-            reply.send(fault, Some(metadata::handle(body, version, &ctx)))
+            // Refused during SASL authentication: no topic is auto-created.
+            let response = match imposed {
+                Some(_) => metadata::unserved(&body),
+                None => metadata::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
         }
         ApiKey::Produce => {
             let body = ProduceRequest::decode(&mut request, version).map_err(decode_error)?;
@@ -341,7 +346,12 @@ pub(crate) async fn handle(
                     .as_ref()
                     .is_some_and(|id| id.0.as_str() == t)
             })?;
-            reply.send(fault, Some(init_producer_id::handle(body, version, &ctx)))
+            // Refused during SASL authentication: no producer id is handed out.
+            let response = match imposed {
+                Some(_) => init_producer_id::unserved(),
+                None => init_producer_id::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
         }
         ApiKey::Fetch => {
             let body = FetchRequest::decode(&mut request, version).map_err(decode_error)?;
