@@ -74,9 +74,13 @@ pub(crate) async fn accept(
             return None;
         }
     }
-    match within(deadline, acceptor.accept(stream)).await {
+    // The socket is held until the refusal is counted (a failed handshake gives it back; a
+    // timed-out one is still in `accepting`), so a client that sees the close sees the count.
+    let accepting = acceptor.accept(stream).into_fallible();
+    tokio::pin!(accepting);
+    match within(deadline, &mut accepting).await {
         Some(Ok(stream)) => Some(stream),
-        Some(Err(e)) => {
+        Some(Err((e, _stream))) => {
             state.refusals.refused(
                 HANDSHAKE_FAILED,
                 peer,
