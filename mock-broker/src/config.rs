@@ -72,10 +72,14 @@ pub struct BrokerConfig {
     /// The most headers all records of one batch may carry together, so that
     /// reading a stored batch back stays small. Default 100000.
     pub max_headers_per_batch: u32,
-    /// The most partitions one Produce or Fetch request may name (over all
-    /// its topics); past it the connection is closed before anything is
-    /// answered, so that a request cannot make a response many times its own
-    /// size. Default 100000.
+    /// The most partitions one request may name (over all its topics, groups
+    /// and transactions; a topic named without partitions counts one): Produce,
+    /// Fetch, ListOffsets, OffsetCommit, OffsetFetch, TxnOffsetCommit,
+    /// OffsetDelete, DeleteRecords, OffsetForLeaderEpoch, DescribeProducers,
+    /// AddPartitionsToTxn, CreateTopics, CreatePartitions, DeleteTopics,
+    /// Metadata and the config APIs. Past it the connection is closed before
+    /// anything is answered, so that a request cannot make a response many
+    /// times its own size. Default 100000.
     pub max_partitions_per_request: u32,
     /// Connections served at once; a client past it is refused (its
     /// connection closed at once, the refusal logged and counted). Default 1024.
@@ -96,6 +100,10 @@ pub struct BrokerConfig {
     /// connection is closed (a trickled "slowloris" request); 0 never.
     /// Default 30000 (30 s, as Kafka's `request.timeout.ms`).
     pub request_timeout_ms: u64,
+    /// On SSL and SASL_SSL listeners, a client that has not completed the TLS handshake this
+    /// long after it was accepted is closed, the refusal counted and logged; 0 never.
+    /// Default 10000 (10 s).
+    pub tls_handshake_timeout_ms: u64,
     /// The most bytes of batches one partition keeps, as Kafka's
     /// `retention.bytes`: past it the oldest whole batches are dropped and the
     /// log start offset moves (the newest batch always stays); -1 keeps
@@ -182,6 +190,7 @@ impl Default for BrokerConfig {
             connections_max_idle_ms: 600_000,
             first_request_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
+            tls_handshake_timeout_ms: 10_000,
             retention_bytes: -1,
             retention_ms: 604_800_000,
             max_memory: DEFAULT_MAX_MEMORY,
@@ -229,6 +238,12 @@ impl BrokerConfig {
     pub fn request_timeout(&self) -> Option<std::time::Duration> {
         (self.request_timeout_ms > 0)
             .then(|| std::time::Duration::from_millis(self.request_timeout_ms))
+    }
+
+    /// How long a client may take to complete the TLS handshake, if limited.
+    pub fn tls_handshake_timeout(&self) -> Option<std::time::Duration> {
+        (self.tls_handshake_timeout_ms > 0)
+            .then(|| std::time::Duration::from_millis(self.tls_handshake_timeout_ms))
     }
 
     /// A default configuration listening on `127.0.0.1:0` without the admin API, for tests.
@@ -634,7 +649,7 @@ mod tests {
     fn the_limits_are_read_from_the_file_and_zero_counts_refused_by_key() {
         let path = write(
             "limits",
-            "max_records_per_batch = 10\nmax_headers_per_record = 0\nmax_connections_per_ip = 3\nfirst_request_timeout_ms = 0\nrequest_timeout_ms = 500\nmax_partitions_per_request = 7\n",
+            "max_records_per_batch = 10\nmax_headers_per_record = 0\nmax_connections_per_ip = 3\nfirst_request_timeout_ms = 0\nrequest_timeout_ms = 500\nmax_partitions_per_request = 7\ntls_handshake_timeout_ms = 250\n",
         );
         let config = BrokerConfig::from_toml_file(&path).unwrap();
         assert_eq!(config.max_records_per_batch, 10);
@@ -646,6 +661,11 @@ mod tests {
             Some(std::time::Duration::from_millis(500))
         );
         assert_eq!(config.max_partitions_per_request, 7);
+        assert_eq!(
+            config.tls_handshake_timeout(),
+            Some(std::time::Duration::from_millis(250))
+        );
+        assert_eq!(BrokerConfig::default().tls_handshake_timeout_ms, 10_000);
         for (key, expected) in [
             (
                 "max_records_per_batch",

@@ -2,10 +2,12 @@
 //! `cargo test` on stable replays their committed corpus (`fuzz/corpus/`) through the very same
 //! functions. Not part of the crate's API.
 //!
-//! Each function hands arbitrary bytes to the code that serves a client: the real sessions and
-//! handlers against a fresh in-memory [`BrokerState`] (no socket), or the admin API's router. None
-//! panics on any input; a panic is a bug the fuzzer found, in a decoder, a handler, or an encoder
-//! whose output does not frame.
+//! Each function hands arbitrary bytes to the code that reads what a peer or a file gives: the
+//! real sessions and handlers against a fresh in-memory [`BrokerState`] (no socket), the admin
+//! API's router, the SASL exchange, or the record file's replay. None panics on any input; a
+//! panic is a bug the fuzzer found, in a decoder, a handler, an encoder whose output does not
+//! frame, or a check the function makes (an exchange that authenticates without the password, a
+//! replay that takes a torn line).
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::pin::pin;
@@ -21,6 +23,9 @@ use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::fault::FaultSpec;
 use crate::outgoing::Outgoing;
+use crate::record_line::{FileLine, parse_line};
+use crate::replay::{ReplayError, replay};
+use crate::sasl::{Credentials, Exchange, Mechanism, Progress, ScramHash, client_final};
 use crate::state::BrokerState;
 use crate::step::Step;
 use crate::store::RecordStore;
@@ -43,8 +48,9 @@ const FAULTS: [Option<&str>; 6] = [
     Some(r#"{"kind": "latency", "latency_ms": 5}"#),
 ];
 
-/// The Kafka request path: the input's first byte picks a fault rule ([`FAULTS`]), the rest is
-/// what a client sends on one connection. Requests are split off by their size prefix and handled
+/// The Kafka request path: the input's first byte picks a fault rule ([`FAULTS`], its low
+/// seven bits) and, with its top bit set, a SASL listener (users [`SASL_USERS`]) rather than a
+/// PLAINTEXT one; the rest is what a client sends on one connection. Requests are split off by their size prefix and handled
 /// by the real session (header, body decode, every handler, RecordBatch validation and
 /// decompression, the store) against a fresh broker, until the bytes run out or the session
 /// closes the connection.
@@ -59,10 +65,14 @@ pub fn kafka_session(data: &[u8]) {
     let Some((&fault, data)) = data.split_first() else {
         return;
     };
-    let state = fresh_state(fault);
+    let sasl = fault & 0x80 != 0;
+    let mut state = fresh_state(fault & 0x7f);
+    if sasl {
+        state.credentials = sasl_credentials().clone();
+    }
     // Fetch and the group APIs make tokio timers; they need a runtime to register with.
     let _runtime = runtime().enter();
-    let mut session = kafka::Session::new(PEER, node_id(&state));
+    let mut session = kafka::Session::on_listener(PEER, node_id(&state), 0, sasl);
     let mut buffer = BytesMut::from(data);
     loop {
         let before = buffer.len();
@@ -154,6 +164,169 @@ pub fn admin_request(data: &[u8]) {
         // The whole body, so that every byte of the JSON is written.
         let _ = axum::body::to_bytes(response.into_body(), usize::MAX).await;
     });
+}
+
+/// The users the SASL target's exchanges authenticate against: (name, password).
+const SASL_USERS: [(&str, &str); 2] = [("alice", "secret"), ("bob", "pencil")];
+
+/// One connection's SASL exchange through the pure state machine ([`Exchange`]), as the
+/// tokens of its SaslAuthenticate requests (or raw tokens after a v0 handshake) feed it.
+///
+/// The input's first byte picks the mechanism (its low two bits, modulo three: PLAIN,
+/// SCRAM-SHA-256, SCRAM-SHA-512) and, with its top bit set, that a SCRAM token answering the
+/// server-first challenge is taken as a password from which the client-final message is
+/// computed as a real client would (so that the proof checks are reached with both right and
+/// wrong passwords); otherwise every token is used as it is. The rest is the tokens, each a
+/// length byte and that many bytes (fewer at the end).
+///
+/// # Panics
+/// On a bug: a panic in the exchange, a server-first message that is not
+/// `r=NONCE,s=SALT,i=N`, or an exchange that completes without proof of the password: a
+/// PLAIN token whose user and password are not one of [`SASL_USERS`], or a SCRAM client-final
+/// message without the proof only that user's password gives.
+pub fn sasl_exchange(data: &[u8]) {
+    let Some((&mode, mut rest)) = data.split_first() else {
+        return;
+    };
+    let mechanism = Mechanism::ALL[usize::from(mode & 0x03) % Mechanism::ALL.len()];
+    let hash = match mechanism {
+        Mechanism::ScramSha512 => ScramHash::Sha512,
+        Mechanism::ScramSha256 | Mechanism::Plain => ScramHash::Sha256,
+    };
+    let password_mode = mode & 0x80 != 0;
+    let mut exchange = Exchange::new(mechanism);
+    // SCRAM, once the client-first was answered: (client-first-bare, server-first).
+    let mut answered: Option<(String, String)> = None;
+    while let Some((&length, tail)) = rest.split_first() {
+        let (token, tail) = tail.split_at(usize::from(length).min(tail.len()));
+        rest = tail;
+        let token = match &answered {
+            Some((bare, server_first)) if password_mode => {
+                client_final(hash, &String::from_utf8_lossy(token), bare, server_first)
+                    .expect("the server-first message is r=NONCE,s=SALT,i=N")
+                    .into_bytes()
+            }
+            _ => token.to_vec(),
+        };
+        match exchange.step(&token, sasl_credentials(), || "FUZZNONCE".into()) {
+            Ok(Progress::Challenge(challenge)) => {
+                let server_first =
+                    String::from_utf8(challenge).expect("the server-first message is ASCII");
+                let text = String::from_utf8_lossy(&token);
+                let bare = text.splitn(3, ',').nth(2).unwrap_or_default().to_string();
+                answered = Some((bare, server_first));
+            }
+            Ok(Progress::Complete { user, .. }) => {
+                let Some(&(_, password)) = SASL_USERS.iter().find(|(name, _)| *name == user) else {
+                    panic!("authenticated as {user:?}, who is no user");
+                };
+                match &answered {
+                    None => {
+                        let text = String::from_utf8_lossy(&token);
+                        let parts: Vec<&str> = text.splitn(3, '\0').collect();
+                        assert!(
+                            parts.len() == 3 && parts[1] == user && parts[2] == password,
+                            "PLAIN authenticated {user:?} with the token {text:?}"
+                        );
+                    }
+                    Some((bare, server_first)) => {
+                        let right = client_final(hash, password, bare, server_first)
+                            .expect("the server-first message is r=NONCE,s=SALT,i=N");
+                        let proof = right.rsplit_once(",p=").expect("a proof").1;
+                        let sent = String::from_utf8_lossy(&token);
+                        assert!(
+                            sent.contains(&format!("p={proof}")),
+                            "{mechanism} authenticated {user:?} without the proof of its password: {sent:?}"
+                        );
+                    }
+                }
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// The credentials of [`SASL_USERS`], derived once (a SCRAM derivation takes milliseconds).
+fn sasl_credentials() -> &'static Credentials {
+    static CREDENTIALS: OnceLock<Credentials> = OnceLock::new();
+    CREDENTIALS.get_or_init(|| {
+        let entries: Vec<String> = SASL_USERS
+            .iter()
+            .map(|(name, password)| format!("{name}:{password}"))
+            .collect();
+        Credentials::load(&entries, None).expect("the fuzzing users are valid")
+    })
+}
+
+/// The record file (`--record-file`) replayed at startup: the input is the file's content,
+/// written to a scratch file and replayed into a fresh broker as a restart does.
+///
+/// # Panics
+/// On a bug: a panic in the line parser or the replay, or a replay that takes a line it should
+/// not. A replay that succeeds must have applied exactly the lines before the cut (all of them
+/// when nothing was cut), each of which reads as a line, and counted the records among them;
+/// what it cut off must be one last line (a torn write), and the file must be left as that
+/// prefix. A refused file must be refused at one of its lines, never by an I/O error.
+pub fn record_file(data: &[u8]) {
+    static INPUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let input = INPUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!(
+        "mock-broker-fuzz-record-file-{}-{input}.jsonl",
+        std::process::id()
+    ));
+    std::fs::write(&path, data).expect("the scratch record file is written");
+    let state = fresh_state(0);
+    let outcome = replay(&path, &state);
+    let left = std::fs::read(&path).expect("the scratch record file is read back");
+    let _ = std::fs::remove_file(&path);
+    match outcome {
+        Ok(done) => {
+            let kept = match done.truncated_at {
+                Some(at) => {
+                    let at = usize::try_from(at).expect("a cut inside the input");
+                    assert!(
+                        at == 0 || data[at - 1] == b'\n',
+                        "the cut at byte {at} is not at the start of a line"
+                    );
+                    let cut = &data[at..];
+                    assert!(
+                        !cut[..cut.len().saturating_sub(1)].contains(&b'\n'),
+                        "the replay cut off more than the last line: {:?}",
+                        String::from_utf8_lossy(cut)
+                    );
+                    &data[..at]
+                }
+                None => data,
+            };
+            assert_eq!(left, kept, "the file is not left as what was replayed");
+            let lines: Vec<&[u8]> = kept.split_inclusive(|&b| b == b'\n').collect();
+            let mut records = 0;
+            for line in &lines {
+                let line = line
+                    .strip_suffix(b"\n")
+                    .expect("a kept line ends with a newline");
+                match parse_line(line) {
+                    Ok(FileLine::Record(_)) => records += 1,
+                    Ok(FileLine::Event(_)) => {}
+                    Err(e) => panic!(
+                        "the replay took a line that does not read ({e}): {:?}",
+                        String::from_utf8_lossy(line)
+                    ),
+                }
+            }
+            assert_eq!(done.lines, lines.len() as u64, "lines applied");
+            assert_eq!(done.records, records, "records applied");
+        }
+        Err(ReplayError::Line { line, .. }) => {
+            let count = data.split_inclusive(|&b| b == b'\n').count() as u64;
+            assert!(
+                (1..=count).contains(&line),
+                "refused at line {line} of {count}"
+            );
+            assert_eq!(left, data, "a refused file was changed");
+        }
+        Err(e) => panic!("the replay failed without naming a line: {e}"),
+    }
 }
 
 /// A broker as `MockBroker::start` makes one, without its sockets: three partitions per

@@ -76,14 +76,18 @@ struct Args {
     /// in ms; 0 never [default: 30000].
     #[arg(long, value_name = "MS")]
     request_timeout_ms: Option<u64>,
+    /// Close a connection to an SSL or SASL_SSL listener that has not completed the TLS
+    /// handshake this long after it was accepted, in ms; 0 never [default: 10000].
+    #[arg(long, value_name = "MS")]
+    tls_handshake_timeout_ms: Option<u64>,
     /// Most records one batch (or frame) may carry [default: 100000].
     #[arg(long, value_name = "N")]
     max_records_per_batch: Option<u32>,
     /// Most headers one record may carry [default: 1000].
     #[arg(long, value_name = "N")]
     max_headers_per_record: Option<u32>,
-    /// Most partitions one Produce or Fetch request may name; past it the connection is closed
-    /// [default: 100000].
+    /// Most partitions one request may name (Produce, Fetch, ListOffsets, OffsetCommit, …; topics
+    /// for requests that name no partitions); past it the connection is closed [default: 100000].
     #[arg(long, value_name = "N")]
     max_partitions_per_request: Option<u32>,
     /// Most headers the records of one batch (or frame) may carry together [default: 100000].
@@ -212,6 +216,9 @@ impl Args {
         }
         if let Some(ms) = self.request_timeout_ms {
             config.request_timeout_ms = ms;
+        }
+        if let Some(ms) = self.tls_handshake_timeout_ms {
+            config.tls_handshake_timeout_ms = ms;
         }
         if let Some(n) = self.max_records_per_batch {
             config.max_records_per_batch = n;

@@ -164,7 +164,7 @@ async fn accept_loop(
             let _open = state.stats.connection_opened();
             let served = match tls {
                 None => connection::serve(stream, arrival, state.clone(), shutdown).await,
-                Some(tls) => match crate::tls::accept(&tls, stream, peer, protocol).await {
+                Some(tls) => match crate::tls::accept(&tls, stream, peer, protocol, &state).await {
                     Some(stream) => {
                         connection::serve(stream, arrival, state.clone(), shutdown).await
                     }

@@ -30,12 +30,14 @@ use super::kafka_protocol::{name, produce, records};
 type Target = fn(&[u8]);
 
 /// Each fuzz target by name, and the function it calls on every input.
-const TARGETS: [(&str, Target); 5] = [
+const TARGETS: [(&str, Target); 7] = [
     ("frame_decoder", protocol::fuzzing::frame_decoder),
     ("kafka_session", mock_broker::fuzzing::kafka_session),
     ("frame_session", mock_broker::fuzzing::frame_session),
     ("admin_request", mock_broker::fuzzing::admin_request),
     ("producer_responses", producer::fuzzing::responses),
+    ("sasl_exchange", mock_broker::fuzzing::sasl_exchange),
+    ("record_file", mock_broker::fuzzing::record_file),
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -98,6 +100,8 @@ fn write_seed_corpus() {
         ("frame_session", frame_session_seeds()),
         ("admin_request", admin_request_seeds()),
         ("producer_responses", producer_response_seeds()),
+        ("sasl_exchange", sasl_exchange_seeds()),
+        ("record_file", record_file_seeds()),
     ] {
         let dir = fuzz_dir().join("corpus").join(target);
         fs::create_dir_all(&dir).unwrap();
@@ -295,6 +299,38 @@ fn kafka_session_seeds() -> Seeds {
         .unwrap(),
     ];
     seeds.push(("groups".into(), session(0, &groups)));
+
+    // A SASL listener (first byte's top bit): before, during and after the exchange.
+    let handshake = |mechanism: &'static str| {
+        request(
+            1,
+            &SaslHandshakeRequest::default().with_mechanism(str(mechanism)),
+        )
+        .unwrap()
+    };
+    let token = |token: &'static [u8]| {
+        request(
+            2,
+            &SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from_static(token)),
+        )
+        .unwrap()
+    };
+    let sasl = [
+        request(3, &ApiVersionsRequest::default()).unwrap(),
+        handshake("PLAIN"),
+        token(b"\0alice\0secret"),
+        request(12, &metadata).unwrap(),
+        token(b"\0alice\0secret"),
+    ];
+    seeds.push(("sasl-plain".into(), session(0x80, &sasl)));
+    let during = [
+        handshake("SCRAM-SHA-256"),
+        token(b"n,,n=alice,r=CLIENT"),
+        request(9, &produce("t", 0, plain.clone(), 1)).unwrap(),
+    ];
+    seeds.push(("sasl-scram-then-produce".into(), session(0x80, &during)));
+    let before = [request(12, &metadata).unwrap()];
+    seeds.push(("sasl-before-handshake".into(), session(0x80, &before)));
     seeds
 }
 
@@ -515,4 +551,100 @@ fn producer_response_seeds() -> Seeds {
         seeds.push((format!("{key:?}-v{version}"), data));
     }
     seeds
+}
+
+/// SASL tokens as `mock_broker::fuzzing::sasl_exchange` reads them: each a length byte and
+/// that many bytes.
+fn tokens(mode: u8, tokens: &[&[u8]]) -> Vec<u8> {
+    let mut data = vec![mode];
+    for token in tokens {
+        data.push(u8::try_from(token.len()).unwrap());
+        data.extend_from_slice(token);
+    }
+    data
+}
+
+fn sasl_exchange_seeds() -> Seeds {
+    const PLAIN: u8 = 0;
+    const SHA256: u8 = 1;
+    const SHA512: u8 = 2;
+    const PASSWORD: u8 = 0x80;
+    vec![
+        ("plain".into(), tokens(PLAIN, &[b"\0alice\0secret"])),
+        (
+            "plain-authzid".into(),
+            tokens(PLAIN, &[b"bob\0bob\0pencil"]),
+        ),
+        (
+            "plain-wrong".into(),
+            tokens(PLAIN, &[b"\0alice\0pencil", b"\0alice\0secret"]),
+        ),
+        (
+            "plain-twice".into(),
+            tokens(PLAIN, &[b"\0bob\0pencil", b"\0bob\0pencil"]),
+        ),
+        (
+            "scram-sha-256".into(),
+            tokens(SHA256 | PASSWORD, &[b"n,,n=alice,r=CLIENTNONCE", b"secret"]),
+        ),
+        (
+            "scram-sha-512".into(),
+            tokens(
+                SHA512 | PASSWORD,
+                &[b"n,a=bob,n=bob,r=abc", b"pencil", b"pencil"],
+            ),
+        ),
+        (
+            "scram-wrong-password".into(),
+            tokens(SHA256 | PASSWORD, &[b"n,,n=bob,r=x", b"secret"]),
+        ),
+        (
+            "scram-raw-final".into(),
+            tokens(
+                SHA512,
+                &[b"n,,n=alice,r=CLIENT", b"c=biws,r=CLIENTFUZZNONCE,p=AAAA"],
+            ),
+        ),
+        (
+            "scram-tokenauth".into(),
+            tokens(SHA256, &[b"n,,n=alice,r=CLIENT,tokenauth=true"]),
+        ),
+    ]
+}
+
+fn record_file_seeds() -> Seeds {
+    let topic = r#"{"kind":"topic","topic":"t","id":"6f1c3f0e-2b8a-4c7e-9d3a-1f2e3d4c5b6a","partitions":2,"replication_factor":1,"config":{"retention.ms":"60000"}}"#;
+    let record = |offset: i64, sequence: i32| {
+        format!(
+            r#"{{"topic":"t","partition":1,"offset":{offset},"timestamp":42,"receive_time":43,"key":"k","value":{{"base64":"//4="}},"headers":{{"h":null}},"header_list":[["h","a"],["h",null]],"producer_id":1000,"producer_epoch":0,"sequence":{sequence},"protocol":"kafka","client_id":"c","client_address":"127.0.0.1:5000","base_offset":0}}"#
+        )
+    };
+    let events = [
+        r#"{"kind":"producer","producer_id":1000,"producer_epoch":0}"#,
+        r#"{"kind":"partitions","topic":"t","partitions":3}"#,
+        r#"{"kind":"topic_config","topic":"t","config":{"cleanup.policy":"delete"}}"#,
+        r#"{"kind":"log_start","topic":"t","partition":1,"offset":1}"#,
+        r#"{"kind":"offset_commit","group":"g","topic":"t","partition":0,"offset":2,"leader_epoch":-1,"metadata":"","commit_timestamp":99}"#,
+        r#"{"kind":"offset_delete","group":"g","topic":"t","partition":0}"#,
+        r#"{"kind":"group_deleted","group":"g"}"#,
+        r#"{"kind":"topic_deleted","topic":"t"}"#,
+        r#"{"kind":"reset"}"#,
+    ];
+    let mut whole = format!("{topic}\n{}\n{}\n", record(0, 0), record(1, 1));
+    for event in events {
+        whole.push_str(event);
+        whole.push('\n');
+    }
+    let frame = r#"{"topic":"f","partition":0,"offset":0,"timestamp":null,"receive_time":1,"key":null,"value":"v","headers":{},"header_list":[],"producer_id":null,"producer_epoch":null,"sequence":null,"protocol":"frame","client_id":null,"client_address":"[::1]:9","transaction":"tx","control":false}"#;
+    let torn = format!("{topic}\n{}\n{}", record(0, 0), &record(1, 1)[..40]);
+    let corrupt = format!("{topic}\n{{\"kind\":\"teleport\"}}\n{}\n", record(0, 0));
+    vec![
+        ("every-kind".into(), whole.into_bytes()),
+        (
+            "frame-record-without-topic".into(),
+            format!("{frame}\n").into_bytes(),
+        ),
+        ("torn-last-line".into(), torn.into_bytes()),
+        ("corrupt-middle-line".into(), corrupt.into_bytes()),
+    ]
 }

@@ -45,10 +45,21 @@ struct Broker {
 impl Broker {
     /// Starts the binary with `args`, its log in a file of its own named after `test`.
     fn start(test: &str, args: &[&str]) -> Broker {
+        Broker::start_reading(test, args, 0)
+    }
+
+    /// A scratch directory of its own for `test`.
+    fn dir(test: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("hostile-{}-{test}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let log = dir.join("broker.log");
-        let process = BrokerProcess::start_logging_to(args, &log);
+        dir
+    }
+
+    /// Starts it like [`Broker::start`], also reading the `more` lines the binary prints
+    /// after the two addresses (the further listeners, the TLS CA file).
+    fn start_reading(test: &str, args: &[&str], more: usize) -> Broker {
+        let log = Broker::dir(test).join("broker.log");
+        let process = BrokerProcess::start_reading(args, &log, more);
         let addr = process.address.parse().expect("one broker address");
         let admin = process
             .admin
@@ -402,6 +413,72 @@ async fn connections_that_never_complete_a_request_are_closed_after_first_reques
 }
 
 #[tokio::test]
+async fn tls_handshakes_that_fail_or_stall_are_refused_counted_and_logged() {
+    let ca = Broker::dir("tls-handshake").join("ca.pem");
+    let broker = Broker::start_reading(
+        "tls-handshake",
+        &[
+            "--listener",
+            "SSL://127.0.0.1:0",
+            "--tls-self-signed",
+            "--tls-ca-file",
+            ca.to_str().unwrap(),
+            "--tls-handshake-timeout-ms",
+            "1000",
+        ],
+        2,
+    );
+    let ssl: SocketAddr = broker
+        .process
+        .more
+        .iter()
+        .find_map(|line| line.strip_prefix("SSL listener on "))
+        .expect("the SSL listener's address is printed")
+        .parse()
+        .unwrap();
+    broker.serve_well_behaved("t", "before").await;
+
+    // A Kafka request where a ClientHello belongs: refused at its first byte.
+    let mut garbage = KafkaClient::connect(ssl).await;
+    garbage.send(3, &ApiVersionsRequest::default()).await;
+    let peer = garbage.stream().local_addr().unwrap();
+    assert!(
+        closed(garbage.stream()).await,
+        "a client without TLS is closed"
+    );
+    assert_eq!(broker.refused("tls_handshake"), 1);
+    let line = broker
+        .wait_for_log_line(&["refused", "tls_handshake", &peer.to_string()])
+        .await;
+    assert!(line.contains("does not speak TLS"), "{line}");
+
+    // A handshake record header promising 160 bytes that never come, and a silent client:
+    // both closed when tls_handshake_timeout_ms runs out.
+    let mut stalled = TcpStream::connect(ssl).await.unwrap();
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x00, 0xa0, 0x01])
+        .await
+        .unwrap();
+    let mut silent = TcpStream::connect(ssl).await.unwrap();
+    assert!(closed(&mut stalled).await, "a stalled handshake is closed");
+    assert!(closed(&mut silent).await, "a silent TLS client is closed");
+    assert_eq!(
+        broker.refused("tls_handshake_timeout_ms"),
+        2,
+        "{}",
+        broker.stats()
+    );
+    // Logged once for both: one line per limit and client IP address every 10 seconds.
+    let line = broker
+        .wait_for_log_line(&["refused", "tls_handshake_timeout_ms"])
+        .await;
+    assert!(line.contains("did not complete within"), "{line}");
+
+    broker.serve_well_behaved("t", "after").await;
+    assert_eq!(broker.values("t"), ["before", "after"]);
+}
+
+#[tokio::test]
 async fn a_request_trickled_byte_by_byte_is_closed_after_request_timeout_ms_naming_the_peer() {
     let broker = Broker::start("slowloris", &["--request-timeout-ms", "1000"]);
     broker.serve_well_behaved("t", "before").await;
@@ -569,6 +646,195 @@ async fn a_produce_naming_half_a_million_partitions_is_closed_by_max_partitions_
     assert!(line.contains("names 500000 partitions"), "{line}");
     broker.serve_well_behaved("t", "after").await;
     assert_eq!(broker.values("t"), ["before", "after"]);
+}
+
+#[tokio::test]
+async fn every_request_naming_partitions_or_topics_is_held_to_max_partitions_per_request() {
+    use kafka_protocol::messages::GroupId;
+    use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
+    use kafka_protocol::messages::delete_records_request::{
+        DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsTopic,
+    };
+    use kafka_protocol::messages::delete_topics_request::{DeleteTopicState, DeleteTopicsRequest};
+    use kafka_protocol::messages::list_offsets_request::{
+        ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
+    };
+    use kafka_protocol::messages::offset_commit_request::{
+        OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+    };
+    use kafka_protocol::messages::offset_fetch_request::{
+        OffsetFetchRequest, OffsetFetchRequestGroup, OffsetFetchRequestTopics,
+    };
+    use kafka_protocol::messages::offset_for_leader_epoch_request::{
+        OffsetForLeaderEpochRequest, OffsetForLeaderPartition, OffsetForLeaderTopic,
+    };
+    use kafka_protocol::protocol::StrBytes;
+
+    const LIMIT: i32 = 100;
+    let broker = Broker::start(
+        "partitions-every-api",
+        &["--max-partitions-per-request", "100"],
+    );
+    broker.serve_well_behaved("t", "before").await;
+    let group = || GroupId(StrBytes::from_static_str("g"));
+    let list_offsets = |n: i32| {
+        ListOffsetsRequest::default().with_topics(vec![
+            ListOffsetsTopic::default()
+                .with_name(name("t"))
+                .with_partitions(
+                    (0..n)
+                        .map(|i| {
+                            ListOffsetsPartition::default()
+                                .with_partition_index(i)
+                                .with_timestamp(-1)
+                        })
+                        .collect(),
+                ),
+        ])
+    };
+    // One past the limit, for each API: closed unanswered, nothing done.
+    let n = LIMIT + 1;
+    let mut requests: Vec<(&str, BytesMut)> = Vec::new();
+    let mut encoder = KafkaClient::connect(broker.addr).await;
+    requests.push(("ListOffsets", encoder.encode(7, &list_offsets(n)).1));
+    requests.push((
+        "OffsetCommit",
+        encoder
+            .encode(
+                8,
+                &OffsetCommitRequest::default()
+                    .with_group_id(group())
+                    .with_generation_id_or_member_epoch(-1)
+                    .with_topics(vec![
+                        OffsetCommitRequestTopic::default()
+                            .with_name(name("t"))
+                            .with_partitions(
+                                (0..n)
+                                    .map(|i| {
+                                        OffsetCommitRequestPartition::default()
+                                            .with_partition_index(i)
+                                            .with_committed_offset(1)
+                                    })
+                                    .collect(),
+                            ),
+                    ]),
+            )
+            .1,
+    ));
+    requests.push((
+        "OffsetFetch",
+        encoder
+            .encode(
+                8,
+                &OffsetFetchRequest::default().with_groups(vec![
+                    OffsetFetchRequestGroup::default()
+                        .with_group_id(group())
+                        .with_topics(Some(vec![
+                            OffsetFetchRequestTopics::default()
+                                .with_name(name("t"))
+                                .with_partition_indexes((0..n).collect()),
+                        ])),
+                ]),
+            )
+            .1,
+    ));
+    requests.push((
+        "DeleteRecords",
+        encoder
+            .encode(
+                2,
+                &DeleteRecordsRequest::default().with_topics(vec![
+                    DeleteRecordsTopic::default()
+                        .with_name(name("t"))
+                        .with_partitions(
+                            (0..n)
+                                .map(|i| {
+                                    DeleteRecordsPartition::default()
+                                        .with_partition_index(i)
+                                        .with_offset(-1)
+                                })
+                                .collect(),
+                        ),
+                ]),
+            )
+            .1,
+    ));
+    requests.push((
+        "CreateTopics",
+        encoder
+            .encode(
+                5,
+                &CreateTopicsRequest::default().with_topics(
+                    (0..n)
+                        .map(|i| {
+                            CreatableTopic::default()
+                                .with_name(name(&format!("c{i}")))
+                                .with_num_partitions(1)
+                                .with_replication_factor(1)
+                        })
+                        .collect(),
+                ),
+            )
+            .1,
+    ));
+    requests.push((
+        "DeleteTopics",
+        encoder
+            .encode(
+                6,
+                &DeleteTopicsRequest::default().with_topics(
+                    (0..n)
+                        .map(|_| DeleteTopicState::default().with_name(Some(name("t"))))
+                        .collect(),
+                ),
+            )
+            .1,
+    ));
+    requests.push((
+        "OffsetForLeaderEpoch",
+        encoder
+            .encode(
+                4,
+                &OffsetForLeaderEpochRequest::default().with_topics(vec![
+                    OffsetForLeaderTopic::default()
+                        .with_topic(name("t"))
+                        .with_partitions(
+                            (0..n)
+                                .map(|i| OffsetForLeaderPartition::default().with_partition(i))
+                                .collect(),
+                        ),
+                ]),
+            )
+            .1,
+    ));
+    for (api, bytes) in &requests {
+        let mut client = KafkaClient::connect(broker.addr).await;
+        client.send_bytes(bytes).await;
+        assert_eq!(
+            client.read_response().await,
+            None,
+            "{api}: closed, not answered"
+        );
+    }
+    assert_eq!(
+        broker.refused("max_partitions_per_request"),
+        requests.len() as u64
+    );
+    let line = broker
+        .wait_for_log_line(&["refused", "max_partitions_per_request", "ListOffsets"])
+        .await;
+    assert!(line.contains("names 101 partitions"), "{line}");
+    assert_eq!(
+        http(broker.admin, "GET", "/topics/c0/records").status,
+        404,
+        "no topic was created"
+    );
+    // At the limit, answered.
+    let mut client = KafkaClient::connect(broker.addr).await;
+    let response = client.call(7, &list_offsets(LIMIT)).await;
+    assert_eq!(response.topics[0].partitions.len(), LIMIT as usize);
+    broker.serve_well_behaved("t", "after").await;
+    assert_eq!(broker.values("t"), ["before", "after"], "nothing deleted");
 }
 
 /// A produce frame of `messages` messages (no key, empty value) of `headers` empty headers each,

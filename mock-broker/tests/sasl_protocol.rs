@@ -12,14 +12,14 @@ use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use kafka_protocol::messages::{
     ApiVersionsRequest, MetadataRequest, SaslAuthenticateRequest, SaslAuthenticateResponse,
-    SaslHandshakeRequest,
+    SaslHandshakeRequest, metadata_request::MetadataRequestTopic,
 };
 use kafka_protocol::protocol::StrBytes;
 use mock_broker::{BrokerConfig, ListenerSpec, MockBroker, SecurityProtocol};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::kafka_protocol::KafkaClient;
+use crate::kafka_protocol::{KafkaClient, name, produce, records};
 
 const SASL_AUTHENTICATION_FAILED: i16 = 58;
 const ILLEGAL_SASL_STATE: i16 = 34;
@@ -95,18 +95,64 @@ async fn plain_authenticates_then_every_request_is_served_and_metadata_names_the
 }
 
 #[tokio::test]
-async fn requests_before_authentication_close_the_connection_unanswered() {
+async fn requests_before_the_handshake_close_the_connection_unanswered() {
     let (broker, address) = sasl_broker().await;
     let mut before_handshake = KafkaClient::connect(address).await;
     before_handshake.send(12, &MetadataRequest::default()).await;
     before_handshake.expect_closed().await;
-    let mut during_exchange = KafkaClient::connect(address).await;
-    handshake(&mut during_exchange, "SCRAM-SHA-256").await;
-    during_exchange.send(12, &MetadataRequest::default()).await;
-    during_exchange.expect_closed().await;
     // The PLAINTEXT listener of the same broker needs no authentication.
     let mut plaintext = KafkaClient::connect(broker.local_addr()).await;
     metadata_is_served(&mut plaintext).await;
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn other_requests_during_the_exchange_are_answered_illegal_sasl_state_then_closed() {
+    // As Kafka's SaslServerAuthenticator: the request's own response with ILLEGAL_SASL_STATE.
+    let (broker, address) = sasl_broker().await;
+    let mut api_versions = KafkaClient::connect(address).await;
+    handshake(&mut api_versions, "SCRAM-SHA-256").await;
+    let response = api_versions.call(3, &ApiVersionsRequest::default()).await;
+    assert_eq!(response.error_code, ILLEGAL_SASL_STATE, "{response:?}");
+    api_versions.expect_closed().await;
+
+    let mut second_handshake = KafkaClient::connect(address).await;
+    handshake(&mut second_handshake, "PLAIN").await;
+    let response = second_handshake
+        .call(
+            1,
+            &SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN")),
+        )
+        .await;
+    assert_eq!(response.error_code, ILLEGAL_SASL_STATE, "{response:?}");
+    second_handshake.expect_closed().await;
+
+    // Midway through SCRAM: a Produce is answered per partition, and records nothing.
+    let mut client = KafkaClient::connect(address).await;
+    handshake(&mut client, "SCRAM-SHA-256").await;
+    let challenge = authenticate(&mut client, b"n,,n=alice,r=CLIENTNONCE").await;
+    assert_eq!(challenge.error_code, 0, "{challenge:?}");
+    let request = produce("t", 0, records(&["x"], None), 1);
+    let response = client.call(9, &request).await;
+    let partition = &response.responses[0].partition_responses[0];
+    assert_eq!(partition.error_code, ILLEGAL_SASL_STATE, "{response:?}");
+    client.expect_closed().await;
+    // A Metadata naming a topic: each topic answered with the error, none auto-created.
+    let mut client = KafkaClient::connect(address).await;
+    handshake(&mut client, "PLAIN").await;
+    let request = MetadataRequest::default().with_topics(Some(vec![
+        MetadataRequestTopic::default().with_name(Some(name("m"))),
+    ]));
+    let response = client.call(12, &request).await;
+    assert_eq!(response.topics.len(), 1, "{response:?}");
+    assert_eq!(response.topics[0].error_code, ILLEGAL_SASL_STATE);
+    client.expect_closed().await;
+    for topic in ["t", "m"] {
+        assert!(
+            broker.store().topic(topic).is_none(),
+            "nothing was recorded, not even an auto-created topic {topic:?}"
+        );
+    }
     broker.shutdown().await;
 }
 

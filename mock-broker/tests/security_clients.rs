@@ -296,7 +296,7 @@ fn kcat_produces_and_consumes_over_every_secured_listener_and_reports_a_wrong_pa
     let mut plain = kcat_with(&broker.ssl, &[]);
     plain.args(["-P", "-t", "plain-on-tls"]);
     failing(plain, "refused\n");
-    broker.wait_for_log("a client that does not speak TLS connected to a TLS listener");
+    broker.wait_for_log("a client that does not speak TLS connected to the SSL listener");
     assert!(broker.process.terminate());
 }
 

@@ -15,6 +15,7 @@ use std::time::Duration;
 use kafka_protocol::messages::ApiKey;
 use protocol::frame::Status;
 
+use super::error_code::InjectedError;
 use super::registry::Faults;
 use super::spec::{ApiScope, ProtocolScope, When};
 use super::verdict::{RequestFacts, Verdict};
@@ -145,6 +146,20 @@ impl FaultReply {
             return Err(FaultDisconnect::Before(request));
         }
         Ok(FaultReply { verdict, request })
+    }
+
+    /// An error the broker itself answers `request` with instead of handling it, written
+    /// into the API's response as a rule's error is (ILLEGAL_SASL_STATE for a request during
+    /// SASL authentication); no rule is consulted.
+    pub(crate) fn imposed(kafka_error: i16, request: RequestName) -> FaultReply {
+        let verdict = Verdict {
+            error: Some(InjectedError {
+                kafka: Some(kafka_error),
+                frame: None,
+            }),
+            ..Verdict::default()
+        };
+        FaultReply { verdict, request }
     }
 
     /// The Kafka error to answer with instead of handling the request.

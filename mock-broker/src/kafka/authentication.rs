@@ -2,10 +2,11 @@
 //! it: what may be asked before authentication completes, and the handshake and token
 //! steps that complete it (the exchange itself is the pure `crate::sasl`).
 //!
-//! Before the SaslHandshake only ApiVersions and SaslHandshake are served; after it only
-//! SaslAuthenticate (handshake v1), or raw size-prefixed tokens (handshake v0, the
-//! pre-KIP-152 flow). Anything else closes the connection, as does a failed exchange
-//! (after its SaslAuthenticate error is sent). On listeners without SASL, and once
+//! Before the SaslHandshake only ApiVersions and SaslHandshake are served, and anything else
+//! closes the connection unanswered. After it only SaslAuthenticate is served (handshake v1),
+//! or raw size-prefixed tokens (handshake v0, the pre-KIP-152 flow); any other request is
+//! answered with its API's response carrying ILLEGAL_SASL_STATE, then the connection closes,
+//! as a failed exchange does after its SaslAuthenticate error. On listeners without SASL, and once
 //! authenticated, SaslHandshake and SaslAuthenticate are answered ILLEGAL_SASL_STATE, as
 //! Kafka's request handler answers them.
 
@@ -34,6 +35,17 @@ pub(crate) enum Authentication {
     },
     /// Authenticated; everything is served.
     Authenticated,
+}
+
+/// How a request the connection may not make yet is refused.
+#[derive(Debug)]
+pub(crate) enum Admission {
+    /// Served as on any connection.
+    Serve,
+    /// Answered with its API's response carrying ILLEGAL_SASL_STATE (no handler runs), then
+    /// the connection closes for this reason: a request other than SaslAuthenticate after a
+    /// v1 SaslHandshake, as Kafka's `SaslServerAuthenticator` answers it.
+    IllegalSaslState(CloseReason),
 }
 
 /// The answer to a SaslHandshake: the error code and whether the connection then closes.
@@ -69,28 +81,33 @@ impl Authentication {
         matches!(self, Authentication::Authenticating { raw: true, .. })
     }
 
-    /// Whether a request for `api` may be served now.
+    /// Whether a request for `api` may be served now, or how it is refused.
     ///
     /// # Errors
-    /// [`CloseReason::Unauthenticated`]: Kafka closes the connection.
-    pub(crate) fn admit(&self, api: ApiKey) -> Result<(), CloseReason> {
-        let allowed = match self {
-            Authentication::NotRequired | Authentication::Authenticated => true,
+    /// [`CloseReason::Unauthenticated`] before the handshake: Kafka closes the connection
+    /// without an answer.
+    pub(crate) fn admit(&self, api: ApiKey) -> Result<Admission, CloseReason> {
+        match self {
+            Authentication::NotRequired | Authentication::Authenticated => Ok(Admission::Serve),
             Authentication::AwaitingHandshake => {
-                matches!(api, ApiKey::ApiVersions | ApiKey::SaslHandshake)
+                if matches!(api, ApiKey::ApiVersions | ApiKey::SaslHandshake) {
+                    Ok(Admission::Serve)
+                } else {
+                    Err(CloseReason::Unauthenticated {
+                        api,
+                        during: "SASL handshake",
+                    })
+                }
             }
-            Authentication::Authenticating { raw, .. } => !raw && api == ApiKey::SaslAuthenticate,
-        };
-        if allowed {
-            Ok(())
-        } else {
-            Err(CloseReason::Unauthenticated {
-                api,
-                during: match self {
-                    Authentication::AwaitingHandshake => "SASL handshake",
-                    _ => "SASL authentication",
-                },
-            })
+            // After a v0 handshake every frame is a raw token; no request reaches here.
+            Authentication::Authenticating { .. } if api == ApiKey::SaslAuthenticate => {
+                Ok(Admission::Serve)
+            }
+            Authentication::Authenticating { .. } => {
+                Ok(Admission::IllegalSaslState(CloseReason::IllegalSaslState {
+                    api,
+                }))
+            }
         }
     }
 
@@ -179,17 +196,22 @@ mod tests {
     #[test]
     fn before_the_handshake_only_api_versions_and_the_handshake_are_served() {
         let stage = Authentication::for_listener(true);
-        assert!(stage.admit(ApiKey::ApiVersions).is_ok());
-        assert!(stage.admit(ApiKey::SaslHandshake).is_ok());
+        assert!(matches!(
+            stage.admit(ApiKey::ApiVersions),
+            Ok(Admission::Serve)
+        ));
+        assert!(matches!(
+            stage.admit(ApiKey::SaslHandshake),
+            Ok(Admission::Serve)
+        ));
         for api in [ApiKey::Metadata, ApiKey::Produce, ApiKey::SaslAuthenticate] {
             let reason = stage.admit(api).unwrap_err().to_string();
             assert!(reason.contains("during SASL handshake"), "{reason}");
         }
-        assert!(
-            Authentication::for_listener(false)
-                .admit(ApiKey::Produce)
-                .is_ok()
-        );
+        assert!(matches!(
+            Authentication::for_listener(false).admit(ApiKey::Produce),
+            Ok(Admission::Serve)
+        ));
     }
 
     #[test]
@@ -197,12 +219,23 @@ mod tests {
         let mut stage = Authentication::for_listener(true);
         let answer = stage.handshake("PLAIN", 1);
         assert!(answer.error.is_none() && answer.close.is_none());
-        assert!(stage.admit(ApiKey::SaslAuthenticate).is_ok());
-        assert!(stage.admit(ApiKey::ApiVersions).is_err());
+        assert!(matches!(
+            stage.admit(ApiKey::SaslAuthenticate),
+            Ok(Admission::Serve)
+        ));
+        for api in [ApiKey::ApiVersions, ApiKey::SaslHandshake, ApiKey::Produce] {
+            let Ok(Admission::IllegalSaslState(reason)) = stage.admit(api) else {
+                panic!("{api:?} during the exchange is answered ILLEGAL_SASL_STATE");
+            };
+            assert!(
+                reason.to_string().contains("during SASL authentication"),
+                "{reason}"
+            );
+        }
         let answer = stage.token(b"\0alice\0secret", &users(), peer());
         assert!(answer.error.is_none() && answer.close.is_none());
         assert!(matches!(stage, Authentication::Authenticated));
-        assert!(stage.admit(ApiKey::Produce).is_ok());
+        assert!(matches!(stage.admit(ApiKey::Produce), Ok(Admission::Serve)));
         let again = stage.handshake("PLAIN", 1);
         assert_eq!(again.error, Some(ResponseError::IllegalSaslState));
         assert!(again.close.is_none());
@@ -220,7 +253,10 @@ mod tests {
             "Authentication failed: Invalid username or password"
         );
         assert!(answer.close.is_some());
-        assert!(stage.admit(ApiKey::Produce).is_err());
+        assert!(!matches!(
+            stage.admit(ApiKey::Produce),
+            Ok(Admission::Serve)
+        ));
     }
 
     #[test]
@@ -236,7 +272,6 @@ mod tests {
         let mut stage = Authentication::for_listener(true);
         stage.handshake("PLAIN", 0);
         assert!(stage.expects_raw_token());
-        assert!(stage.admit(ApiKey::SaslAuthenticate).is_err());
         let answer = stage.token(b"\0alice\0secret", &users(), peer());
         assert!(answer.error.is_none());
         assert!(!stage.expects_raw_token());

@@ -70,9 +70,9 @@ pub(crate) enum CloseReason {
         /// What the decoder said.
         error: anyhow::Error,
     },
-    /// A Produce or Fetch naming more partitions than `max_partitions_per_request`.
+    /// A request naming more partitions (or topics) than `max_partitions_per_request`.
     #[error(
-        "{api:?} request names {count} partitions; the limit max_partitions_per_request is {limit} (correlation id {correlation_id})"
+        "{api:?} request names {count} partitions (topics, where it names no partitions); the limit max_partitions_per_request is {limit} (correlation id {correlation_id})"
     )]
     TooManyPartitions {
         /// The request's API.
@@ -111,6 +111,15 @@ pub(crate) enum CloseReason {
         api: ApiKey,
         /// `SASL handshake` or `SASL authentication`.
         during: &'static str,
+    },
+    /// A request other than SaslAuthenticate after a v1 SaslHandshake: answered with
+    /// ILLEGAL_SASL_STATE, then closed, as Kafka does.
+    #[error(
+        "unexpected Kafka request of type {api:?} during SASL authentication (answered ILLEGAL_SASL_STATE; after a SaslHandshake only SaslAuthenticate is served until the exchange completes)"
+    )]
+    IllegalSaslState {
+        /// The API asked for.
+        api: ApiKey,
     },
     /// A SaslHandshake naming a mechanism the broker does not serve.
     #[error(
@@ -152,6 +161,7 @@ impl CloseReason {
             CloseReason::Encode { .. } => "kafka: cannot encode",
             CloseReason::Fault(_) => "kafka: disconnect fault",
             CloseReason::Unauthenticated { .. } => "kafka: request before SASL authentication",
+            CloseReason::IllegalSaslState { .. } => "kafka: request during SASL authentication",
             CloseReason::UnsupportedMechanism { .. } => "kafka: SASL mechanism not served",
             CloseReason::AuthenticationFailed { .. } => "kafka: SASL authentication failed",
         }
@@ -164,7 +174,9 @@ impl CloseReason {
     pub(crate) fn close_delay(&self) -> Option<std::time::Duration> {
         matches!(
             self,
-            CloseReason::AuthenticationFailed { .. } | CloseReason::UnsupportedMechanism { .. }
+            CloseReason::AuthenticationFailed { .. }
+                | CloseReason::UnsupportedMechanism { .. }
+                | CloseReason::IllegalSaslState { .. }
         )
         .then_some(FAILED_AUTHENTICATION_DELAY)
     }

@@ -12,6 +12,14 @@ use crate::txn::{InitOutcome, ProducerIdAndEpoch, TxnApi, for_client};
 use crate::txn_service::complete;
 use protocol::kafka_error::error_name;
 
+/// The answer to an InitProducerId that is not served (ILLEGAL_SASL_STATE during SASL
+/// authentication): no producer id (-1, epoch -1), none handed out; the caller writes the error.
+pub(crate) fn unserved() -> InitProducerIdResponse {
+    InitProducerIdResponse::default()
+        .with_producer_id(kafka_protocol::messages::ProducerId(-1))
+        .with_producer_epoch(-1)
+}
+
 /// Hands out a new producer id, or bumps the epoch of the one the request names (KIP-360).
 ///
 /// With a transactional id the transaction coordinator answers: a new id gets a producer

@@ -16,7 +16,6 @@ use protocol::topic_name::validate_topic_name;
 use super::context::Ctx;
 use crate::store::TopicLog;
 
-/// Answers a Metadata request at `version`, auto-creating requested topics when allowed.
 /// Whether the request asks about `topic` (`None` = any; a request for every topic asks about all), for fault rules.
 pub(crate) fn touches(request: &MetadataRequest, topic: Option<&str>) -> bool {
     match (&request.topics, topic) {
@@ -27,6 +26,19 @@ pub(crate) fn touches(request: &MetadataRequest, topic: Option<&str>) -> bool {
     }
 }
 
+/// The answer to a Metadata request that is not served (ILLEGAL_SASL_STATE during SASL
+/// authentication): each topic it names, by name or id, neither looked up nor created; the
+/// caller writes the error into each.
+pub(crate) fn unserved(request: &MetadataRequest) -> MetadataResponse {
+    let topics = request.topics.iter().flatten().map(|topic| {
+        MetadataResponseTopic::default()
+            .with_name(topic.name.clone())
+            .with_topic_id(topic.topic_id)
+    });
+    MetadataResponse::default().with_topics(topics.collect())
+}
+
+/// Answers a Metadata request at `version`, auto-creating requested topics when allowed.
 pub(crate) fn handle(request: MetadataRequest, version: i16, ctx: &Ctx<'_>) -> MetadataResponse {
     let store = &ctx.state.store;
     // v0 has no null: an empty list means every topic. v4+ says whether to create.

@@ -44,6 +44,7 @@ mod list_groups;
 mod list_offsets;
 mod list_transactions;
 mod metadata;
+mod named_partitions;
 mod offset_commit;
 mod offset_delete;
 mod offset_fetch;

@@ -32,10 +32,11 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::Decodable;
 use protocol::size_prefix::{self, Framed};
 
-use super::authentication::Authentication;
+use super::authentication::{Admission, Authentication};
 use super::context::Ctx;
 use super::error::CloseReason;
 use super::fetch_response::FetchAnswer;
+use super::named_partitions::NamedPartitions;
 use super::response::{Responder, write_response};
 use super::{
     add_offsets_to_txn, add_partitions_to_txn, admin_fault_response, alter_configs,
@@ -72,12 +73,6 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// A session for the client at `peer`, accepted by broker `node_id` on its PLAINTEXT
-    /// listener.
-    pub(crate) fn new(peer: SocketAddr, node_id: i32) -> Self {
-        Session::on_listener(peer, node_id, 0, false)
-    }
-
     /// A session for the client at `peer`, accepted by broker `node_id` on listener
     /// `endpoint`, which requires SASL authentication first if `sasl`.
     pub(crate) fn on_listener(peer: SocketAddr, node_id: i32, endpoint: usize, sasl: bool) -> Self {
@@ -193,7 +188,15 @@ pub(crate) async fn handle(
             version,
             error,
         })?;
-    session.auth.admit(api_key)?;
+    // During a SASL exchange a request of another API gets its own response with
+    // ILLEGAL_SASL_STATE, through the fault path (no handler runs), then the close.
+    let sasl_refusal = match session.auth.admit(api_key)? {
+        Admission::Serve => None,
+        Admission::IllegalSaslState(reason) => Some(reason),
+    };
+    let imposed = sasl_refusal
+        .as_ref()
+        .map(|_| ResponseError::IllegalSaslState.code());
     let client = session
         .client
         .get(header.client_id.as_ref().map(|s| s.as_str()));
@@ -220,7 +223,8 @@ pub(crate) async fn handle(
     };
     let node_id = session.node_id;
     let peer = session.peer;
-    // Checked once decoded, before anything is answered: the response would be many times larger.
+    // Checked once decoded, before anything is answered: the response would be many times
+    // larger. Every request naming partitions or topics is counted (`named_partitions.rs`).
     let partition_limit = |count: usize| -> Result<(), CloseReason> {
         let limit = state.config.max_partitions_per_request;
         if count <= limit as usize {
@@ -244,6 +248,9 @@ pub(crate) async fn handle(
     let fault = |api: ApiScope,
                  touches: &dyn Fn(Option<&str>, Option<u32>) -> bool|
      -> Result<FaultReply, FaultDisconnect> {
+        if let Some(code) = imposed {
+            return Ok(FaultReply::imposed(code, request_name));
+        }
         FaultReply::consult(
             &state.faults,
             ProtocolScope::Kafka,
@@ -259,6 +266,9 @@ pub(crate) async fn handle(
                        touches: &dyn Fn(Option<&str>, Option<u32>) -> bool,
                        names: Names<'_>|
      -> Result<FaultReply, FaultDisconnect> {
+        if let Some(code) = imposed {
+            return Ok(FaultReply::imposed(code, request_name));
+        }
         FaultReply::consult_group(
             &state.faults,
             ProtocolScope::Kafka,
@@ -296,7 +306,7 @@ pub(crate) async fn handle(
         )
     };
     let untargeted = |_: Option<&str>, _: Option<u32>| false;
-    match api_key {
+    let answered = match api_key {
         ApiKey::ApiVersions => {
             ApiVersionsRequest::decode(&mut request, version).map_err(decode_error)?;
             let fault = fault(ApiScope::ApiVersions, &untargeted)?;
@@ -304,14 +314,20 @@ pub(crate) async fn handle(
         }
         ApiKey::Metadata => {
             let body = MetadataRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::Metadata, &|topic, _| {
                 metadata::touches(&body, topic)
             })?;
-            reply.send(fault, Some(metadata::handle(body, version, &ctx)))
+            // Refused during SASL authentication: no topic is auto-created.
+            let response = match imposed {
+                Some(_) => metadata::unserved(&body),
+                None => metadata::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
         }
         ApiKey::Produce => {
             let body = ProduceRequest::decode(&mut request, version).map_err(decode_error)?;
-            partition_limit(body.topic_data.iter().map(|t| t.partition_data.len()).sum())?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::Produce, &|topic, partition| {
                 produce::touches(&body, topic, partition)
             })?;
@@ -330,11 +346,16 @@ pub(crate) async fn handle(
                     .as_ref()
                     .is_some_and(|id| id.0.as_str() == t)
             })?;
-            reply.send(fault, Some(init_producer_id::handle(body, version, &ctx)))
+            // Refused during SASL authentication: no producer id is handed out.
+            let response = match imposed {
+                Some(_) => init_producer_id::unserved(),
+                None => init_producer_id::handle(body, version, &ctx),
+            };
+            reply.send(fault, Some(response))
         }
         ApiKey::Fetch => {
             let body = FetchRequest::decode(&mut request, version).map_err(decode_error)?;
-            partition_limit(body.topics.iter().map(|t| t.partitions.len()).sum())?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::Fetch, &|topic, partition| {
                 fetch::touches(&body, topic, partition)
             })?;
@@ -362,6 +383,7 @@ pub(crate) async fn handle(
         }
         ApiKey::ListOffsets => {
             let body = ListOffsetsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::ListOffsets, &|topic, partition| {
                 list_offsets::touches(&body, topic, partition)
             })?;
@@ -415,6 +437,7 @@ pub(crate) async fn handle(
         }
         ApiKey::OffsetCommit => {
             let body = OffsetCommitRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = group_fault(
                 ApiScope::OffsetCommit,
                 &|topic, partition| offset_commit::touches(&body, topic, partition),
@@ -428,6 +451,7 @@ pub(crate) async fn handle(
         }
         ApiKey::OffsetFetch => {
             let body = OffsetFetchRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = group_fault(
                 ApiScope::OffsetFetch,
                 &|topic, partition| offset_fetch::touches(&body, topic, partition),
@@ -476,6 +500,7 @@ pub(crate) async fn handle(
         }
         ApiKey::OffsetDelete => {
             let body = OffsetDeleteRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = group_fault(
                 ApiScope::OffsetDelete,
                 &|topic, partition| offset_delete::touches(&body, topic, partition),
@@ -490,6 +515,7 @@ pub(crate) async fn handle(
         // The admin APIs: those that change the broker do not run when a fault refuses them.
         ApiKey::CreateTopics => {
             let body = CreateTopicsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::CreateTopics, &|topic, _| {
                 create_topics::touches(&body, topic)
             })?;
@@ -501,6 +527,7 @@ pub(crate) async fn handle(
         }
         ApiKey::DeleteTopics => {
             let body = DeleteTopicsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::DeleteTopics, &|topic, _| {
                 delete_topics::touches(&body, version, topic)
             })?;
@@ -513,6 +540,7 @@ pub(crate) async fn handle(
         ApiKey::CreatePartitions => {
             let body =
                 CreatePartitionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::CreatePartitions, &|topic, _| {
                 create_partitions::touches(&body, topic)
             })?;
@@ -525,6 +553,7 @@ pub(crate) async fn handle(
         ApiKey::DescribeConfigs => {
             let body =
                 DescribeConfigsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::DescribeConfigs, &|topic, _| {
                 describe_configs::touches(&body, topic)
             })?;
@@ -532,6 +561,7 @@ pub(crate) async fn handle(
         }
         ApiKey::AlterConfigs => {
             let body = AlterConfigsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::AlterConfigs, &|topic, _| {
                 alter_configs::touches(&body, topic)
             })?;
@@ -544,6 +574,7 @@ pub(crate) async fn handle(
         ApiKey::IncrementalAlterConfigs => {
             let body = IncrementalAlterConfigsRequest::decode(&mut request, version)
                 .map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::IncrementalAlterConfigs, &|topic, _| {
                 incremental_alter_configs::touches(&body, topic)
             })?;
@@ -555,6 +586,7 @@ pub(crate) async fn handle(
         }
         ApiKey::DeleteRecords => {
             let body = DeleteRecordsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::DeleteRecords, &|topic, partition| {
                 delete_records::touches(&body, topic, partition)
             })?;
@@ -573,6 +605,7 @@ pub(crate) async fn handle(
         ApiKey::OffsetForLeaderEpoch => {
             let body =
                 OffsetForLeaderEpochRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::OffsetForLeaderEpoch, &|topic, partition| {
                 offset_for_leader_epoch::touches(&body, topic, partition)
             })?;
@@ -584,6 +617,7 @@ pub(crate) async fn handle(
         ApiKey::DescribeProducers => {
             let body =
                 DescribeProducersRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::DescribeProducers, &|topic, partition| {
                 describe_producers::touches(&body, topic, partition)
             })?;
@@ -593,6 +627,7 @@ pub(crate) async fn handle(
         ApiKey::AddPartitionsToTxn => {
             let body =
                 AddPartitionsToTxnRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = txn_fault(ApiScope::AddPartitionsToTxn, &untargeted, &|t| {
                 body.v3_and_below_transactional_id.0.as_str() == t
                     || body
@@ -626,6 +661,7 @@ pub(crate) async fn handle(
         ApiKey::TxnOffsetCommit => {
             let body =
                 TxnOffsetCommitRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = named_fault(
                 ApiScope::TxnOffsetCommit,
                 &|topic, partition| txn_offset_commit::touches(&body, topic, partition),
@@ -725,6 +761,10 @@ pub(crate) async fn handle(
             close.map_or(Ok(hold), Err)
         }
         other => Err(CloseReason::NoHandler { api: other }),
+    };
+    match sasl_refusal {
+        Some(reason) => answered.and(Err(reason)),
+        None => answered,
     }
 }
 

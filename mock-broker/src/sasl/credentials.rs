@@ -12,6 +12,7 @@ use super::scram::{ScramCredential, ScramHash};
 pub(crate) const SCRAM_ITERATIONS: u32 = 4096;
 
 /// One user of the SASL listeners.
+#[derive(Clone)]
 struct User {
     password: String,
     scram_sha256: ScramCredential,
@@ -21,7 +22,7 @@ struct User {
 /// The users the SASL listeners accept, by name.
 ///
 /// Memory: a few hundred bytes per user; the users are what the configuration lists.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Credentials {
     users: HashMap<String, User>,
 }

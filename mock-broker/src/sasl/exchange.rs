@@ -189,7 +189,7 @@ pub(crate) fn random_nonce() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sasl::scram::tests::client_final;
+    use crate::sasl::scram_client::client_final;
 
     fn users() -> Credentials {
         Credentials::load(&["alice:secret".into()], None).unwrap()
@@ -237,7 +237,7 @@ mod tests {
                 "{server_first}"
             );
             assert!(server_first.ends_with(",i=4096"), "{server_first}");
-            let last = client_final(hash, "secret", "n=alice,r=CLIENT", &server_first);
+            let last = client_final(hash, "secret", "n=alice,r=CLIENT", &server_first).unwrap();
             match exchange.step(last.as_bytes(), &users, fixed) {
                 Ok(Progress::Complete { user, reply }) => {
                     assert_eq!(user, "alice");
@@ -263,7 +263,8 @@ mod tests {
             "guess",
             "n=alice,r=CLIENT",
             &server_first,
-        );
+        )
+        .unwrap();
         let failure = exchange.step(last.as_bytes(), &users, fixed).unwrap_err();
         assert_eq!(
             failure.told,
@@ -278,7 +279,8 @@ mod tests {
             "secret",
             "n=alice,r=CLIENT",
             &server_first,
-        );
+        )
+        .unwrap();
         assert!(exchange.step(good.as_bytes(), &users, fixed).is_err());
     }
 
@@ -306,7 +308,7 @@ mod tests {
         };
         let server_first = String::from_utf8(server_first).unwrap();
         let forged = server_first.replacen("SERVERNONCE", "OTHERNONCE", 1);
-        let last = client_final(ScramHash::Sha256, "secret", "n=alice,r=CLIENT", &forged);
+        let last = client_final(ScramHash::Sha256, "secret", "n=alice,r=CLIENT", &forged).unwrap();
         let failure = exchange.step(last.as_bytes(), &users, fixed).unwrap_err();
         assert!(failure.reason.contains("nonce"), "{failure:?}");
     }

@@ -12,7 +12,10 @@ mod exchange;
 mod mechanism;
 mod plain;
 mod scram;
+mod scram_client;
 
 pub(crate) use credentials::{Credentials, check_entry};
 pub(crate) use exchange::{Exchange, Failure, Progress, random_nonce};
 pub(crate) use mechanism::Mechanism;
+pub(crate) use scram::ScramHash;
+pub(crate) use scram_client::client_final;

@@ -1,62 +1,106 @@
-//! The server side of a TLS handshake on an accepted socket: bounded in time, and with a
-//! log line saying what went wrong when a client does not speak TLS at all.
+//! The server side of a TLS handshake on an accepted socket: bounded in time
+//! (`tls_handshake_timeout_ms`), and refused like any other limit when it fails or takes too
+//! long, counted in `/stats` and logged (throttled, see `refusals.rs`) saying what went wrong,
+//! such as a client that does not speak TLS at all.
 
+use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use crate::listener::SecurityProtocol;
-
-/// How long a client has to complete the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::state::BrokerState;
 
 /// The first byte of every TLS connection: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
-/// Completes the handshake of the client at `peer` on a `protocol` listener; `None` (the
-/// reason logged) when it cannot, and the connection is then closed.
+/// The `/stats` `refused` key of handshakes that failed (a client that does not speak TLS,
+/// or one that does not finish a valid handshake).
+pub(crate) const HANDSHAKE_FAILED: &str = "tls_handshake";
+
+/// The `/stats` `refused` key of handshakes not completed in time: the configuration key.
+pub(crate) const HANDSHAKE_TIMEOUT: &str = "tls_handshake_timeout_ms";
+
+/// Completes the handshake of the client at `peer` on a `protocol` listener; `None` when it
+/// cannot (refused and counted in `state.refusals`, unless the client just left), and the
+/// connection is then closed.
 pub(crate) async fn accept(
     acceptor: &TlsAcceptor,
     stream: TcpStream,
     peer: SocketAddr,
     protocol: SecurityProtocol,
+    state: &BrokerState,
 ) -> Option<TlsStream<TcpStream>> {
+    let timeout_ms = state.config.tls_handshake_timeout_ms;
+    let deadline = state
+        .config
+        .tls_handshake_timeout()
+        .map(|limit| tokio::time::Instant::now() + limit);
+    let timed_out = || {
+        state.refusals.refused(
+            HANDSHAKE_TIMEOUT,
+            peer,
+            &format!(
+                "closing the connection: the TLS handshake on the {protocol} listener did not complete within tls_handshake_timeout_ms = {timeout_ms} ms"
+            ),
+        );
+    };
     let mut first = [0u8; 1];
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
-        Ok(Ok(0)) => {
+    match within(deadline, stream.peek(&mut first)).await {
+        Some(Ok(0)) => {
             tracing::debug!(%peer, %protocol, "client left before the TLS handshake");
             return None;
         }
-        Ok(Ok(_)) if first[0] != TLS_HANDSHAKE_RECORD => {
-            tracing::warn!(
-                %peer,
-                listener = %protocol,
-                "a client that does not speak TLS connected to a TLS listener (is it configured for PLAINTEXT or SASL_PLAINTEXT? this listener is {protocol}); closing the connection"
+        Some(Ok(_)) if first[0] != TLS_HANDSHAKE_RECORD => {
+            state.refusals.refused(
+                HANDSHAKE_FAILED,
+                peer,
+                &format!(
+                    "closing the connection: a client that does not speak TLS connected to the {protocol} listener (its first byte is {:#04x}, not a TLS handshake record; is it configured for PLAINTEXT or SASL_PLAINTEXT?)",
+                    first[0]
+                ),
             );
             return None;
         }
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => {
+        Some(Ok(_)) => {}
+        Some(Err(e)) => {
             tracing::debug!(%peer, error = %e, "connection failed before the TLS handshake");
             return None;
         }
-        Err(_) => {
-            tracing::warn!(%peer, timeout = ?HANDSHAKE_TIMEOUT, "client sent nothing to start the TLS handshake; closing the connection");
+        None => {
+            timed_out();
             return None;
         }
     }
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(stream)) => Some(stream),
-        Ok(Err(e)) => {
-            tracing::warn!(%peer, listener = %protocol, error = %e, "TLS handshake failed (does the client trust the broker's certificate?)");
+    // The socket is held until the refusal is counted (a failed handshake gives it back; a
+    // timed-out one is still in `accepting`), so a client that sees the close sees the count.
+    let accepting = acceptor.accept(stream).into_fallible();
+    tokio::pin!(accepting);
+    match within(deadline, &mut accepting).await {
+        Some(Ok(stream)) => Some(stream),
+        Some(Err((e, _stream))) => {
+            state.refusals.refused(
+                HANDSHAKE_FAILED,
+                peer,
+                &format!(
+                    "closing the connection: the TLS handshake on the {protocol} listener failed: {e} (does the client trust the broker's certificate?)"
+                ),
+            );
             None
         }
-        Err(_) => {
-            tracing::warn!(%peer, timeout = ?HANDSHAKE_TIMEOUT, "TLS handshake did not complete in time; closing the connection");
+        None => {
+            timed_out();
             None
         }
+    }
+}
+
+/// `future`'s output, or `None` if `deadline` passed first.
+async fn within<F: Future>(deadline: Option<tokio::time::Instant>, future: F) -> Option<F::Output> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, future).await.ok(),
+        None => Some(future.await),
     }
 }
