@@ -306,37 +306,13 @@ fn confluent_kafka_produces_and_consumes_over_every_secured_listener_and_reports
     let Some(python) = require(python_with("confluent_kafka")) else {
         return;
     };
-    let broker = SecuredBroker::start("confluent");
-    let script = |address: &str, topic: &str, properties: &[String]| {
-        let mut command = Command::new(&python);
-        command
-            .current_dir(clients_dir())
-            .arg("secure_confluent.py")
-            .args([address, topic, &COUNT.to_string()])
-            .args(properties);
-        command
-    };
-    for case in CASES {
-        let command = script(
-            broker.address(case.protocol),
-            &case.topic("confluent"),
-            &case.librdkafka(&broker.ca, PASSWORD),
-        );
-        assert_eq!(consumed(&run_client(command, "")), values(), "{case:?}");
-    }
-    for (case, message) in WRONG {
-        let command = script(
-            broker.address(case.protocol),
-            &case.topic("confluent-wrong"),
-            &case.librdkafka(&broker.ca, "wrong"),
-        );
-        let said = failing(command, "");
-        assert!(
-            said.contains("authentication failed") && said.contains(message),
-            "{case:?}: {said}"
-        );
-    }
-    assert!(broker.process.terminate());
+    script_client_over_every_listener(
+        &python,
+        "secure_confluent.py",
+        "confluent",
+        Case::librdkafka,
+        "authentication failed",
+    );
 }
 
 #[test]
@@ -344,37 +320,13 @@ fn kafka_python_produces_and_consumes_over_every_secured_listener_and_reports_a_
     let Some(python) = require(python_with("kafka")) else {
         return;
     };
-    let broker = SecuredBroker::start("kafka-python");
-    let script = |address: &str, topic: &str, options: &[String]| {
-        let mut command = Command::new(&python);
-        command
-            .current_dir(clients_dir())
-            .arg("secure_kafka_python.py")
-            .args([address, topic, &COUNT.to_string()])
-            .args(options);
-        command
-    };
-    for case in CASES {
-        let command = script(
-            broker.address(case.protocol),
-            &case.topic("kafka-python"),
-            &case.kafka_python(&broker.ca, PASSWORD),
-        );
-        assert_eq!(consumed(&run_client(command, "")), values(), "{case:?}");
-    }
-    for (case, message) in WRONG {
-        let command = script(
-            broker.address(case.protocol),
-            &case.topic("kafka-python-wrong"),
-            &case.kafka_python(&broker.ca, "wrong"),
-        );
-        let said = failing(command, "");
-        assert!(
-            said.contains("SaslAuthenticationFailedError") && said.contains(message),
-            "{case:?}: {said}"
-        );
-    }
-    assert!(broker.process.terminate());
+    script_client_over_every_listener(
+        &python,
+        "secure_kafka_python.py",
+        "kafka-python",
+        Case::kafka_python,
+        "SaslAuthenticationFailedError",
+    );
 }
 
 #[test]
@@ -382,33 +334,45 @@ fn kafkajs_produces_and_consumes_over_every_secured_listener_and_reports_a_wrong
     let Some(node) = require(node_with_kafkajs()) else {
         return;
     };
-    let broker = SecuredBroker::start("kafkajs");
-    let script = |address: &str, topic: &str, options: &[String]| {
-        let mut command = Command::new(&node);
+    script_client_over_every_listener(
+        &node,
+        "secure_kafkajs.js",
+        "kafkajs",
+        Case::kafkajs,
+        "KafkaJSSASLAuthenticationError",
+    );
+}
+
+/// One script client (`PROGRAM SCRIPT ADDRESS TOPIC COUNT OPTIONS…`, in the clients'
+/// directory) through every secured listener of a fresh broker: with the right password it
+/// produces and reads back `COUNT` values; with a wrong one it fails, saying `failure` and
+/// Kafka's message. `options` gives the client's settings for a listener, CA and password.
+fn script_client_over_every_listener(
+    program: &Path,
+    script: &str,
+    client: &str,
+    options: fn(&Case, &Path, &str) -> Vec<String>,
+    failure: &str,
+) {
+    let broker = SecuredBroker::start(client);
+    let command = |case: &Case, topic: String, password: &str| {
+        let mut command = Command::new(program);
         command
             .current_dir(clients_dir())
-            .arg("secure_kafkajs.js")
-            .args([address, topic, &COUNT.to_string()])
-            .args(options);
+            .arg(script)
+            .args([broker.address(case.protocol), &topic, &COUNT.to_string()])
+            .args(options(case, &broker.ca, password));
         command
     };
     for case in CASES {
-        let command = script(
-            broker.address(case.protocol),
-            &case.topic("kafkajs"),
-            &case.kafkajs(&broker.ca, PASSWORD),
-        );
-        assert_eq!(consumed(&run_client(command, "")), values(), "{case:?}");
+        let consumer = command(&case, case.topic(client), PASSWORD);
+        assert_eq!(consumed(&run_client(consumer, "")), values(), "{case:?}");
     }
     for (case, message) in WRONG {
-        let command = script(
-            broker.address(case.protocol),
-            &case.topic("kafkajs-wrong"),
-            &case.kafkajs(&broker.ca, "wrong"),
-        );
-        let said = failing(command, "");
+        let wrong = command(&case, case.topic(&format!("{client}-wrong")), "wrong");
+        let said = failing(wrong, "");
         assert!(
-            said.contains("KafkaJSSASLAuthenticationError") && said.contains(message),
+            said.contains(failure) && said.contains(message),
             "{case:?}: {said}"
         );
     }
