@@ -42,6 +42,7 @@ mod collector;
 mod error;
 mod handoff;
 mod lane;
+mod layout;
 mod open_loop;
 mod phase;
 mod progress_watch;

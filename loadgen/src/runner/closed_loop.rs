@@ -13,12 +13,11 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use tokio::runtime::Handle;
-use tokio::sync::mpsc;
 
-use super::collector::collect;
 use super::error::RunError;
 use super::handoff::{CHUNK, Handoff};
 use super::lane::{InFlight, Lane, Started, Streams, ready_now};
+use super::layout::lay_out;
 use crate::recorder::Recorder;
 use crate::schedule::TaskPlan;
 use crate::stop::until_stopped;
@@ -33,21 +32,15 @@ pub(super) async fn run(
     start: Instant,
     streams: &Streams,
 ) -> Result<Vec<(Lane, Recorder)>, RunError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, lanes.len().max(1));
-    let mut groups: Vec<Vec<_>> = (0..threads).map(|_| Vec::new()).collect();
-    let mut collectors = Vec::with_capacity(lanes.len());
-    for (position, (lane, plan)) in lanes.into_iter().zip(plans).enumerate() {
-        let (in_flight, received) = mpsc::unbounded_channel();
-        let counters = Arc::clone(&lane.counters);
-        let collector_streams = streams.clone();
-        collectors.push(tokio::spawn(async move {
-            collect(received, start, &collector_streams, &counters).await
-        }));
-        let issuing = issue(lane, plan, start, Handoff::new(in_flight), streams.clone());
-        groups[position % threads].push((position, issuing));
-    }
+    let (groups, collectors) = lay_out(
+        lanes,
+        plans,
+        start,
+        streams,
+        |position, lane, plan, handoff| {
+            (position, issue(lane, plan, start, handoff, streams.clone()))
+        },
+    );
     let handle = Handle::current();
     let issuers: Vec<_> = groups
         .into_iter()

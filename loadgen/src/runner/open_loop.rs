@@ -3,16 +3,14 @@
 //! [`Pacer`].
 
 use std::pin::pin;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
-use tokio::sync::mpsc;
 
-use super::collector::collect;
 use super::error::RunError;
 use super::handoff::Handoff;
 use super::lane::{InFlight, Lane, Started, Streams, ready_now};
+use super::layout::lay_out;
 use crate::interval::IntervalRecorder;
 use crate::pacer::Pacer;
 use crate::recorder::Recorder;
@@ -22,42 +20,35 @@ use crate::stop::{Stop, until_stopped};
 /// Above this wait, the issuer sleeps in slices of it to notice a stop request.
 const STOP_CHECK: Duration = Duration::from_millis(100);
 
-/// Runs an open-loop phase: every lane's collector is a task, and the lanes
-/// are issued by at most one thread per core, each interleaving its lanes by
-/// due time. A thread per lane would be simpler, but with more lanes than
-/// cores its issuer threads would compete for the cores with the runtime's
-/// workers, which run the collectors and (embedded) the broker.
+/// Runs an open-loop phase, laid out as [`lay_out`] does: every lane's
+/// collector a task, the lanes issued by at most one thread per core, each
+/// interleaving its lanes by due time.
 pub(super) async fn run(
     lanes: Vec<Lane>,
     plans: Vec<TaskPlan>,
     start: Instant,
     streams: &Streams,
 ) -> Result<Vec<(Lane, Recorder)>, RunError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, lanes.len().max(1));
-    let mut groups: Vec<Vec<Issuing>> = (0..threads).map(|_| Vec::new()).collect();
-    let mut collectors = Vec::with_capacity(lanes.len());
-    for (position, (lane, plan)) in lanes.into_iter().zip(plans).enumerate() {
-        let (in_flight, received) = mpsc::unbounded_channel();
-        let counters = Arc::clone(&lane.counters);
-        let collector_streams = streams.clone();
-        collectors.push(tokio::spawn(async move {
-            collect(received, start, &collector_streams, &counters).await
-        }));
-        let schedule = plan.schedule.expect("open loop");
-        groups[position % threads].push(Issuing {
-            position,
-            due: schedule.due(0),
-            schedule,
-            quota: plan.quota.unwrap_or(0),
-            next: 0,
-            intervals: streams.intervals(start),
-            issued: Recorder::new(),
-            handoff: Handoff::new(in_flight),
-            lane,
-        });
-    }
+    let (groups, collectors) = lay_out(
+        lanes,
+        plans,
+        start,
+        streams,
+        |position, lane, plan, handoff| {
+            let schedule = plan.schedule.expect("open loop");
+            Issuing {
+                position,
+                due: schedule.due(0),
+                schedule,
+                quota: plan.quota.unwrap_or(0),
+                next: 0,
+                intervals: streams.intervals(start),
+                issued: Recorder::new(),
+                handoff,
+                lane,
+            }
+        },
+    );
     let handle = Handle::current();
     let issuers: Vec<_> = groups
         .into_iter()
