@@ -586,6 +586,15 @@ mod tests {
         }
     }
 
+    /// What resolving `args` (which parse) into a scenario fails with.
+    fn resolve_err(args: &[&str]) -> String {
+        parse(args)
+            .unwrap()
+            .resolve_with_env(None)
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn without_a_file_the_flags_shape_the_default_scenario() {
         let scenario = parse(&["--messages", "500", "--rate", "100", "--producers", "3"])
@@ -685,11 +694,7 @@ mod tests {
         .resolve_with_env(None)
         .unwrap();
         assert_eq!(scenario.target.admin.as_deref(), Some("10.0.0.1:9644"));
-        let err = parse(&[smoke, "--admin", "10.0.0.1:9644"])
-            .unwrap()
-            .resolve_with_env(None)
-            .unwrap_err()
-            .to_string();
+        let err = resolve_err(&[smoke, "--admin", "10.0.0.1:9644"]);
         assert!(
             err.starts_with("--admin 10.0.0.1:9644 is the admin API of an external broker, and the broker is the embedded one"),
             "{err}"
@@ -707,11 +712,7 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/../scenarios/faults-stall.toml"
         );
-        let err = parse(&[stall, "--broker", "10.0.0.1:9092"])
-            .unwrap()
-            .resolve_with_env(None)
-            .unwrap_err()
-            .to_string();
+        let err = resolve_err(&[stall, "--broker", "10.0.0.1:9092"]);
         assert!(
             err.contains("[[faults]]") && err.contains("--broker 10.0.0.1:9092 comes with none"),
             "{err}"
@@ -728,11 +729,7 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/../scenarios/bench/loadgen-rate.toml"
         );
-        let err = parse(&[bench, "--rate", "0"])
-            .unwrap()
-            .resolve_with_env(None)
-            .unwrap_err()
-            .to_string();
+        let err = resolve_err(&[bench, "--rate", "0"]);
         assert_eq!(
             err,
             "[thresholds] min_throughput \"99%\" is a share of the target rate, and --rate 0 makes \
@@ -762,11 +759,7 @@ mod tests {
             .resolve_with_env(None)
             .unwrap();
         assert!(second.faults.is_empty());
-        let err = parse(&[stall, "--shard", "3/3"])
-            .unwrap()
-            .resolve_with_env(None)
-            .unwrap_err()
-            .to_string();
+        let err = resolve_err(&[stall, "--shard", "3/3"]);
         assert!(
             err.starts_with("--shard 3/3: [workload] producers is 2, and each of the 3 shards"),
             "{err}"
@@ -877,11 +870,7 @@ mod tests {
     fn an_invalid_duration_scale_is_refused_naming_its_source_and_value() {
         let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/smoke.toml");
         for bad in ["0", "-1", "1000.5", "abc", "NaN", "inf", ""] {
-            let err = parse(&[smoke, "--duration-scale", bad])
-                .unwrap()
-                .resolve_with_env(None)
-                .unwrap_err()
-                .to_string();
+            let err = resolve_err(&[smoke, "--duration-scale", bad]);
             assert_eq!(
                 err,
                 format!(
