@@ -65,7 +65,7 @@ use crate::scenario::{Scenario, Window};
 use crate::stop::{GRACE, Stop, until_stopped};
 use crate::target::Broker;
 use crate::value_size::SizePicker;
-use lane::{Lane, Messages};
+use lane::{Lane, Messages, WallClock};
 use phase::{PhaseRun, run_phase};
 
 pub use error::RunError;
@@ -135,6 +135,7 @@ async fn run_against(
                 keys: KeyPicker::new(workload.keys, workload.seed, index),
                 headers: headers(workload.headers),
                 next_sequence: 0,
+                clock: WallClock::now(),
             },
             window: match workload.in_flight {
                 Window::Messages(n) => Some(Arc::new(Semaphore::new(n as usize))),

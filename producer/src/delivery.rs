@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
@@ -35,10 +36,18 @@ pub(crate) enum Outcome {
     Failed(Error),
 }
 
+/// A batch's outcome and when it was decided.
+#[derive(Debug)]
+struct Settled {
+    outcome: Outcome,
+    /// Read once per batch, as it settles.
+    at: Instant,
+}
+
 /// The outcome the records of one batch wait for.
 #[derive(Debug, Default)]
 struct Shared {
-    outcome: OnceLock<Outcome>,
+    outcome: OnceLock<Settled>,
     /// Wakers of the futures being awaited, each at the slot its future remembers.
     waiting: Mutex<Vec<Waker>>,
 }
@@ -46,7 +55,10 @@ struct Shared {
 impl Shared {
     /// Sets the outcome (the first one set wins) and wakes every waiting future.
     fn settle(&self, outcome: Outcome) {
-        let _ = self.outcome.set(outcome);
+        let _ = self.outcome.set(Settled {
+            outcome,
+            at: Instant::now(),
+        });
         // Taken after the outcome is set: a future that registers later sees the outcome.
         let waiting = std::mem::take(&mut *self.waiting.lock().expect("waiting lock"));
         for waker in waiting {
@@ -160,7 +172,18 @@ impl DeliveryFuture {
         std::ptr::eq(Arc::as_ptr(&self.shared), batch.0.as_ptr())
     }
 
-    fn read(&self, outcome: &Outcome) -> Result<Delivery, Error> {
+    /// When the producer learned the record's fate: the broker's answer read (or, with
+    /// `acks` 0, the batch written), or the failure decided. `None` while it is unsettled.
+    ///
+    /// For a caller that measures latency but learns of settled deliveries late (it awaits
+    /// one delivery per batch, or hands futures from thread to thread in chunks): the moment
+    /// here does not include that delay. One clock reading per batch, taken as it settles.
+    pub fn settled_at(&self) -> Option<Instant> {
+        self.shared.outcome.get().map(|settled| settled.at)
+    }
+
+    fn read(&self, settled: &Settled) -> Result<Delivery, Error> {
+        let outcome = &settled.outcome;
         let (partition, offset) = match outcome {
             Outcome::Stored {
                 partition,
@@ -307,6 +330,26 @@ mod tests {
         drop(second);
         let mut later = Fate::new(&unsettled);
         assert!(!later.add(0).is_in(&batch));
+    }
+
+    #[test]
+    fn the_moment_a_batch_settled_is_read_from_each_of_its_records() {
+        let unsettled = Unsettled::default();
+        let mut fate = Fate::new(&unsettled);
+        let first = fate.add(0);
+        let second = fate.add(0);
+        assert_eq!(first.settled_at(), None, "unsettled");
+        let before = Instant::now();
+        fate.settle(Outcome::Failed(Error::Closed));
+        let after = Instant::now();
+        let at = first.settled_at().expect("settled");
+        assert!(before <= at && at <= after, "stamped as it settled");
+        assert_eq!(second.settled_at(), Some(at), "one moment per batch");
+        // A fate dropped unsettled is stamped too.
+        let mut dropped = Fate::new(&unsettled);
+        let third = dropped.add(0);
+        drop(dropped);
+        assert!(third.settled_at().is_some_and(|at| at >= after));
     }
 
     #[test]

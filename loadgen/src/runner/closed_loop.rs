@@ -121,7 +121,7 @@ async fn issue(
         }
         let sequence = lane.messages.next_sequence;
         let size = lane.messages.sizes.next_size();
-        let mut send = pin!(lane.producer.send(lane.messages.next_record(size)));
+        let mut send = pin!(lane.producer.send(lane.messages.next_record(size, now)));
         let enqueued = match ready_now(send.as_mut()).await {
             Some(enqueued) => enqueued,
             None => {

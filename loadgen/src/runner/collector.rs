@@ -57,7 +57,9 @@ pub(super) async fn collect(
         tokio::select! {
             biased;
             Some(settled) = batches.waiting.next(), if !batches.waiting.is_empty() => {
-                let done = Instant::now();
+                // When the producer read the answer, not when this task came to it: the
+                // sends reach it in chunks, and it is woken once per batch.
+                let done = settled.first.delivery.settled_at().unwrap_or_else(Instant::now);
                 let (acked, failed) = batches.settle(settled, done, &mut outcomes);
                 counters.acked_many(acked);
                 counters.failed_many(failed);

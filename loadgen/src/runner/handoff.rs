@@ -4,10 +4,16 @@
 //! A chunk goes out when it is full, when its first send is [`HOLD`] old,
 //! whenever the issuer is about to wait (for its window, for the producer,
 //! or for the next message's due time), and when the handoff is dropped. So
-//! the collector learns of a send at most [`HOLD`] after it started: less
-//! than a round trip to a broker on the same machine, so an acknowledgement
-//! is not recorded late for the chunking (with `linger_ms` above 0, it cannot
-//! come before the linger anyway).
+//! the collector learns of a send at most [`HOLD`] after it started. That
+//! does not delay an acknowledgement's time: the collector records the moment
+//! the producer read the broker's answer
+//! ([`DeliveryFuture::settled_at`](producer::DeliveryFuture::settled_at)),
+//! not the moment it came to the send.
+//!
+//! Waking the collector is the issuer's dearest step (a futex wake and, for
+//! a parked runtime worker, an eventfd write and a context switch): with
+//! chunks of 128 sends or 100 µs it was about a sixth of a closed-loop run's
+//! time; with 1,024 sends or 1 ms, a chunk a millisecond at most.
 
 use std::time::{Duration, Instant};
 
@@ -16,10 +22,10 @@ use tokio::sync::mpsc;
 use super::lane::InFlight;
 
 /// Sends per chunk at most.
-pub(super) const CHUNK: usize = 128;
+pub(super) const CHUNK: usize = 1024;
 
 /// How long a send waits in a chunk at most (checked at the next send).
-pub(super) const HOLD: Duration = Duration::from_micros(100);
+pub(super) const HOLD: Duration = Duration::from_millis(1);
 
 /// The issuer's end of the way to the collector.
 #[derive(Debug)]

@@ -174,7 +174,7 @@ impl Issuing {
         let sent = Instant::now();
         let sequence = lane.messages.next_sequence;
         let size = lane.messages.sizes.next_size();
-        let mut send = pin!(lane.producer.send(lane.messages.next_record(size)));
+        let mut send = pin!(lane.producer.send(lane.messages.next_record(size, sent)));
         let enqueued = match handle.block_on(ready_now(send.as_mut())) {
             Some(enqueued) => enqueued,
             None => {

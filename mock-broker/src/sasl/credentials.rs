@@ -97,18 +97,25 @@ impl Credentials {
 
     /// Adds (or replaces) a user, deriving its SCRAM credentials with a fresh salt.
     pub(crate) fn add(&mut self, name: String, password: String) {
+        self.add_with_iterations(name, password, SCRAM_ITERATIONS);
+    }
+
+    /// [`Credentials::add`] with another SCRAM iteration count than Kafka's minimum: for the
+    /// fuzz targets only, where each exchange would otherwise spend milliseconds salting the
+    /// password (the count is a cost, no branch of the exchange depends on its size).
+    pub(crate) fn add_with_iterations(&mut self, name: String, password: String, iterations: u32) {
         let user = User {
             scram_sha256: ScramCredential::derive(
                 ScramHash::Sha256,
                 &password,
                 &fresh_salt(),
-                SCRAM_ITERATIONS,
+                iterations,
             ),
             scram_sha512: ScramCredential::derive(
                 ScramHash::Sha512,
                 &password,
                 &fresh_salt(),
-                SCRAM_ITERATIONS,
+                iterations,
             ),
             password,
         };
