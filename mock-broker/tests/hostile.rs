@@ -650,12 +650,13 @@ async fn a_produce_naming_half_a_million_partitions_is_closed_by_max_partitions_
 
 #[tokio::test]
 async fn every_request_naming_partitions_or_topics_is_held_to_max_partitions_per_request() {
-    use kafka_protocol::messages::GroupId;
     use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
     use kafka_protocol::messages::delete_records_request::{
         DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsTopic,
     };
     use kafka_protocol::messages::delete_topics_request::{DeleteTopicState, DeleteTopicsRequest};
+    use kafka_protocol::messages::describe_groups_request::DescribeGroupsRequest;
+    use kafka_protocol::messages::describe_transactions_request::DescribeTransactionsRequest;
     use kafka_protocol::messages::list_offsets_request::{
         ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
     };
@@ -668,6 +669,7 @@ async fn every_request_naming_partitions_or_topics_is_held_to_max_partitions_per
     use kafka_protocol::messages::offset_for_leader_epoch_request::{
         OffsetForLeaderEpochRequest, OffsetForLeaderPartition, OffsetForLeaderTopic,
     };
+    use kafka_protocol::messages::{GroupId, TransactionalId};
     use kafka_protocol::protocol::StrBytes;
 
     const LIMIT: i32 = 100;
@@ -804,6 +806,33 @@ async fn every_request_naming_partitions_or_topics_is_held_to_max_partitions_per
                                 .collect(),
                         ),
                 ]),
+            )
+            .1,
+    ));
+    // Groups and transactional ids count one per name.
+    requests.push((
+        "DescribeGroups",
+        encoder
+            .encode(
+                5,
+                &DescribeGroupsRequest::default().with_groups(
+                    (0..n)
+                        .map(|i| GroupId(StrBytes::from(format!("g{i}"))))
+                        .collect(),
+                ),
+            )
+            .1,
+    ));
+    requests.push((
+        "DescribeTransactions",
+        encoder
+            .encode(
+                0,
+                &DescribeTransactionsRequest::default().with_transactional_ids(
+                    (0..n)
+                        .map(|i| TransactionalId(StrBytes::from(format!("tx{i}"))))
+                        .collect(),
+                ),
             )
             .1,
     ));

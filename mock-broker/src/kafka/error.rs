@@ -70,9 +70,10 @@ pub(crate) enum CloseReason {
         /// What the decoder said.
         error: anyhow::Error,
     },
-    /// A request naming more partitions (or topics) than `max_partitions_per_request`.
+    /// A request naming more partitions (or topics, groups, transactional ids) than
+    /// `max_partitions_per_request`.
     #[error(
-        "{api:?} request names {count} partitions (topics, where it names no partitions); the limit max_partitions_per_request is {limit} (correlation id {correlation_id})"
+        "{api:?} request names {count} partitions (topics, groups or transactional ids, where it names no partitions); the limit max_partitions_per_request is {limit} (correlation id {correlation_id})"
     )]
     TooManyPartitions {
         /// The request's API.

@@ -2,14 +2,19 @@
 //! response holds an entry for each, so a request naming millions would be answered with many
 //! times its own size. Requests that name topics without partitions (CreateTopics, DeleteTopics,
 //! Metadata, the config APIs' topic resources) count one per topic, plus any explicit partition
-//! assignments they carry. Pure counting over the decoded request; the session refuses.
+//! assignments they carry; requests that name groups or transactional ids (DescribeGroups,
+//! DeleteGroups, ConsumerGroupDescribe, DescribeTransactions, a batched FindCoordinator) count
+//! one per name, as their responses have an entry for each. Pure counting over the decoded
+//! request; the session refuses.
 
 use kafka_protocol::messages::{
-    AddPartitionsToTxnRequest, AlterConfigsRequest, CreatePartitionsRequest, CreateTopicsRequest,
-    DeleteRecordsRequest, DeleteTopicsRequest, DescribeConfigsRequest, DescribeProducersRequest,
-    FetchRequest, IncrementalAlterConfigsRequest, ListOffsetsRequest, MetadataRequest,
-    OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest, OffsetForLeaderEpochRequest,
-    ProduceRequest, TxnOffsetCommitRequest,
+    AddPartitionsToTxnRequest, AlterConfigsRequest, ConsumerGroupDescribeRequest,
+    CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest, DeleteRecordsRequest,
+    DeleteTopicsRequest, DescribeConfigsRequest, DescribeGroupsRequest, DescribeProducersRequest,
+    DescribeTransactionsRequest, FetchRequest, FindCoordinatorRequest,
+    IncrementalAlterConfigsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    OffsetDeleteRequest, OffsetFetchRequest, OffsetForLeaderEpochRequest, ProduceRequest,
+    TxnOffsetCommitRequest,
 };
 
 /// A request whose response has an entry per partition (or topic) it names.
@@ -108,6 +113,31 @@ impl NamedPartitions for IncrementalAlterConfigsRequest {
     }
 }
 
+/// Implements [`NamedPartitions`] for requests that name groups or transactional ids: one each.
+macro_rules! names {
+    ($($request:ty => $names:ident),* $(,)?) => {$(
+        impl NamedPartitions for $request {
+            fn named_partitions(&self) -> usize {
+                self.$names.len()
+            }
+        }
+    )*};
+}
+
+names! {
+    DescribeGroupsRequest => groups,
+    DeleteGroupsRequest => groups_names,
+    ConsumerGroupDescribeRequest => group_ids,
+    DescribeTransactionsRequest => transactional_ids,
+}
+
+impl NamedPartitions for FindCoordinatorRequest {
+    fn named_partitions(&self) -> usize {
+        // v4 batches keys; earlier versions name one in `key`.
+        self.coordinator_keys.len().max(1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use kafka_protocol::messages::add_partitions_to_txn_request::{
@@ -164,6 +194,19 @@ mod tests {
                 .with_topics(None)
                 .named_partitions(),
             0
+        );
+
+        let groups = DescribeGroupsRequest::default().with_groups(vec![Default::default(); 4]);
+        assert_eq!(groups.named_partitions(), 4, "one per group");
+        let ids = DescribeTransactionsRequest::default()
+            .with_transactional_ids(vec![Default::default(); 9]);
+        assert_eq!(ids.named_partitions(), 9, "one per transactional id");
+        assert_eq!(FindCoordinatorRequest::default().named_partitions(), 1);
+        assert_eq!(
+            FindCoordinatorRequest::default()
+                .with_coordinator_keys(vec![Default::default(); 3])
+                .named_partitions(),
+            3
         );
     }
 }

@@ -371,6 +371,7 @@ pub(crate) async fn handle(
         ApiKey::FindCoordinator => {
             let body =
                 FindCoordinatorRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = named_fault(
                 ApiScope::FindCoordinator,
                 &untargeted,
@@ -478,6 +479,7 @@ pub(crate) async fn handle(
         ApiKey::DescribeGroups => {
             let body =
                 DescribeGroupsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = group_fault(ApiScope::DescribeGroups, &untargeted, &|g| {
                 body.groups.iter().any(|x| x.0.as_str() == g)
             })?;
@@ -489,6 +491,7 @@ pub(crate) async fn handle(
         }
         ApiKey::DeleteGroups => {
             let body = DeleteGroupsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = group_fault(ApiScope::DeleteGroups, &untargeted, &|g| {
                 body.groups_names.iter().any(|x| x.0.as_str() == g)
             })?;
@@ -690,6 +693,7 @@ pub(crate) async fn handle(
         ApiKey::DescribeTransactions => {
             let body =
                 DescribeTransactionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = txn_fault(ApiScope::DescribeTransactions, &untargeted, &|t| {
                 body.transactional_ids.iter().any(|id| id.0.as_str() == t)
             })?;
@@ -724,6 +728,7 @@ pub(crate) async fn handle(
         ApiKey::ConsumerGroupDescribe => {
             let body = ConsumerGroupDescribeRequest::decode(&mut request, version)
                 .map_err(decode_error)?;
+            partition_limit(body.named_partitions())?;
             let fault = group_fault(ApiScope::ConsumerGroupDescribe, &untargeted, &|g| {
                 body.group_ids.iter().any(|x| x.0.as_str() == g)
             })?;
