@@ -26,7 +26,12 @@
 //! - broker CPU ns/msg: the broker process's CPU time during the run (the sum of the first field of
 //!   `/proc/PID/task/*/schedstat`, read before the producer is created and after the last
 //!   delivery) over the messages; "msgs/s/core" is 1e9 over it, what one core of broker takes;
-//! - RSS: `VmRSS` of `/proc/PID/status` after the last delivery.
+//! - RSS: `VmRSS` of `/proc/PID/status` after the last delivery;
+//! - fresh memory: the CPU time this example takes to write as many bytes as the run's values
+//!   into memory it has just allocated (best of `--repeat`), per message: the page faults and
+//!   zeroing that keeping every message costs a broker at least, on this machine, whatever else
+//!   it does, and that a broker reusing its memory (librdkafka's mock, or this one with
+//!   `--retention-bytes`) does not pay.
 //!
 //! The frame-protocol rows use this workspace's `producer` crate (`Protocol::Frame`, acks=all,
 //! linger 5 ms, 1,000,000-byte batches as librdkafka's default `batch.size`) into a fresh mock
@@ -325,6 +330,19 @@ fn bench(args: &Args) -> anyhow::Result<()> {
             1e9 / frame.cpu_per_msg,
             ours.cpu_per_msg / frame.cpu_per_msg
         );
+        let fresh = (0..args.repeat.max(1))
+            .map(|_| fresh_memory_ns(args.messages * size))
+            .collect::<anyhow::Result<Vec<u64>>>()?
+            .into_iter()
+            .min()
+            .unwrap_or_default() as f64
+            / args.messages as f64;
+        println!(
+            "{size:>6}  fresh memory: writing {:.1} MB into newly allocated memory costs {fresh:.0} ns of CPU per message here \
+             ({:.2}x rdkafka mock's CPU per message), what keeping every message costs at least",
+            payload / 1e6,
+            fresh / mock.cpu_per_msg
+        );
         all.extend(runs);
     }
 
@@ -590,6 +608,28 @@ fn cpu(pid: u32) -> anyhow::Result<Cpu> {
         schedstat_ns,
         stat_ns: ticks * 10_000_000,
     })
+}
+
+/// CPU time (ns) this thread takes to write `bytes` bytes into memory it has just allocated:
+/// the page faults and zeroing every byte a broker keeps costs it once, before any work of its
+/// own, and which a broker that reuses its memory (a bounded log) does not pay. On a VM it
+/// includes the hypervisor's share of a first touch.
+fn fresh_memory_ns(bytes: usize) -> anyhow::Result<u64> {
+    let on_cpu = || -> anyhow::Result<u64> {
+        let path = "/proc/thread-self/schedstat";
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+        text.split_whitespace()
+            .next()
+            .and_then(|field| field.parse().ok())
+            .with_context(|| format!("{path} is not a schedstat line: {text:?}"))
+    };
+    let before = on_cpu()?;
+    let mut memory: Vec<u8> = Vec::new();
+    memory.resize(bytes, 1);
+    std::hint::black_box(&memory);
+    let after = on_cpu()?;
+    drop(memory);
+    Ok(after.saturating_sub(before))
 }
 
 fn rss_kib(pid: u32) -> anyhow::Result<u64> {
