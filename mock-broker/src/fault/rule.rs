@@ -22,6 +22,10 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> FaultError {
     }
 }
 
+/// The longest `at` and `duration` a rule may have: a year. Longer ones would be mistakes, and
+/// a moment that far ahead may not even be representable (`Instant` + a billion years overflows).
+const MAX_SPAN: Duration = Duration::from_secs(365 * 86_400);
+
 /// What a rule does.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Action {
@@ -128,6 +132,17 @@ impl FaultRule {
 
         let at = spec.at.map_or(Duration::ZERO, |d| d.0);
         let duration = spec.duration.map(|d| d.0);
+        for (key, span) in [("at", Some(at)), ("duration", duration)] {
+            if span.is_some_and(|span| span > MAX_SPAN) {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "is more than a year ({} days); expected at most \"365d\"",
+                        MAX_SPAN.as_secs() / 86_400
+                    ),
+                ));
+            }
+        }
         if duration == Some(Duration::ZERO) {
             return Err(invalid(
                 "duration",
@@ -436,6 +451,21 @@ mod tests {
         assert_eq!(rule.frequency, Frequency::Probability { p: 0.5, seed: 7 });
         assert_eq!(rule.at, Duration::from_secs(1));
         assert_eq!(rule.duration, Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn at_and_duration_are_at_most_a_year() {
+        // Found by the admin_request fuzz target: an `at` of 9,966,217,342,048,039,367 s
+        // overflowed `Instant` when the rule was added.
+        let err = refused("kind = \"stall\"\nat = \"9966217342048039367s\"\nduration = \"500us\"");
+        assert!(
+            err.contains("at") && err.contains("more than a year"),
+            "{err}"
+        );
+        let err = refused("kind = \"stall\"\nduration = \"366d\"");
+        assert!(err.contains("duration") && err.contains("365d"), "{err}");
+        let rule = check("kind = \"stall\"\nat = \"365d\"\nduration = \"365d\"").unwrap();
+        assert_eq!(rule.at, MAX_SPAN);
     }
 
     #[test]
