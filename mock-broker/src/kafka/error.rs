@@ -85,6 +85,21 @@ pub(crate) enum CloseReason {
         /// The request's correlation id.
         correlation_id: i32,
     },
+    /// A request holding more array elements than its decoding may read: refused while it
+    /// was decoded, before its arrays were allocated (`decode_budget.rs`).
+    #[error(
+        "{api:?} request holds more than {budget} array elements (topics, partitions, groups or ids), more than a request within the limit max_partitions_per_request ({limit}) can; refused while decoding it (correlation id {correlation_id})"
+    )]
+    TooManyElements {
+        /// The request's API.
+        api: ApiKey,
+        /// The element budget it ran out of.
+        budget: usize,
+        /// The limit the budget follows from.
+        limit: u32,
+        /// The request's correlation id.
+        correlation_id: i32,
+    },
     /// An API listed in ApiVersions without a handler: a broker bug.
     #[error("{api:?} is advertised but has no handler")]
     NoHandler {
@@ -157,7 +172,9 @@ impl CloseReason {
             CloseReason::UnsupportedVersion { .. } => "kafka: version not served",
             CloseReason::HeaderDecode { .. } => "kafka: header does not decode",
             CloseReason::Decode { .. } => "kafka: request does not decode",
-            CloseReason::TooManyPartitions { .. } => "kafka: too many partitions",
+            CloseReason::TooManyPartitions { .. } | CloseReason::TooManyElements { .. } => {
+                "kafka: too many partitions"
+            }
             CloseReason::NoHandler { .. } => "kafka: no handler",
             CloseReason::Encode { .. } => "kafka: cannot encode",
             CloseReason::Fault(_) => "kafka: disconnect fault",

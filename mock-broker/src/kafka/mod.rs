@@ -19,6 +19,7 @@ mod consumer_group_heartbeat;
 mod context;
 mod create_partitions;
 mod create_topics;
+mod decode_budget;
 mod delete_groups;
 mod delete_records;
 mod delete_topics;

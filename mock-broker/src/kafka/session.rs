@@ -34,6 +34,7 @@ use protocol::size_prefix::{self, Framed};
 
 use super::authentication::{Admission, Authentication};
 use super::context::Ctx;
+use super::decode_budget::{decode_within, element_budget, exceeded};
 use super::error::CloseReason;
 use super::fetch_response::FetchAnswer;
 use super::named_partitions::NamedPartitions;
@@ -216,13 +217,31 @@ pub(crate) async fn handle(
         state,
         peer: session.peer,
     };
-    let decode_error = |error: anyhow::Error| CloseReason::Decode {
-        api: api_key,
-        version,
-        error,
-    };
     let node_id = session.node_id;
     let peer = session.peer;
+    // Every body is decoded within an element budget, so that a request listing far more
+    // partitions (topics, groups, ids) than max_partitions_per_request is refused while it is
+    // decoded, before its arrays are allocated (`decode_budget.rs`).
+    let budget = element_budget(state.config.max_partitions_per_request);
+    let decode_error = |error: anyhow::Error| match exceeded(&error) {
+        Some(budget) => {
+            let reason = CloseReason::TooManyElements {
+                api: api_key,
+                budget,
+                limit: state.config.max_partitions_per_request,
+                correlation_id,
+            };
+            state
+                .refusals
+                .refused("max_partitions_per_request", peer, &reason.to_string());
+            reason
+        }
+        None => CloseReason::Decode {
+            api: api_key,
+            version,
+            error,
+        },
+    };
     // Checked once decoded, before anything is answered: the response would be many times
     // larger. Every request naming partitions or topics is counted (`named_partitions.rs`).
     let partition_limit = |count: usize| -> Result<(), CloseReason> {
@@ -308,12 +327,14 @@ pub(crate) async fn handle(
     let untargeted = |_: Option<&str>, _: Option<u32>| false;
     let answered = match api_key {
         ApiKey::ApiVersions => {
-            ApiVersionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            decode_within(budget, || ApiVersionsRequest::decode(&mut request, version))
+                .map_err(decode_error)?;
             let fault = fault(ApiScope::ApiVersions, &untargeted)?;
             reply.send(fault, Some(api_versions::response()))
         }
         ApiKey::Metadata => {
-            let body = MetadataRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || MetadataRequest::decode(&mut request, version))
+                .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::Metadata, &|topic, _| {
                 metadata::touches(&body, topic)
@@ -326,7 +347,8 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::Produce => {
-            let body = ProduceRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || ProduceRequest::decode(&mut request, version))
+                .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::Produce, &|topic, partition| {
                 produce::touches(&body, topic, partition)
@@ -339,8 +361,10 @@ pub(crate) async fn handle(
             reply.send(fault, response)
         }
         ApiKey::InitProducerId => {
-            let body =
-                InitProducerIdRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                InitProducerIdRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             let fault = txn_fault(ApiScope::InitProducerId, &untargeted, &|t| {
                 body.transactional_id
                     .as_ref()
@@ -354,7 +378,8 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::Fetch => {
-            let body = FetchRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || FetchRequest::decode(&mut request, version))
+                .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::Fetch, &|topic, partition| {
                 fetch::touches(&body, topic, partition)
@@ -369,8 +394,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::FindCoordinator => {
-            let body =
-                FindCoordinatorRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                FindCoordinatorRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = named_fault(
                 ApiScope::FindCoordinator,
@@ -383,7 +410,8 @@ pub(crate) async fn handle(
             reply.send(fault, Some(find_coordinator::handle(body, version, &ctx)))
         }
         ApiKey::ListOffsets => {
-            let body = ListOffsetsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || ListOffsetsRequest::decode(&mut request, version))
+                .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::ListOffsets, &|topic, partition| {
                 list_offsets::touches(&body, topic, partition)
@@ -393,7 +421,8 @@ pub(crate) async fn handle(
         // Group requests: a faulted one never reaches the coordinator; its `refused`
         // skeleton gets the rule's code.
         ApiKey::JoinGroup => {
-            let body = JoinGroupRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || JoinGroupRequest::decode(&mut request, version))
+                .map_err(decode_error)?;
             let fault = group_fault(ApiScope::JoinGroup, &untargeted, &|g| {
                 body.group_id.0.as_str() == g
             })?;
@@ -404,7 +433,8 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::SyncGroup => {
-            let body = SyncGroupRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || SyncGroupRequest::decode(&mut request, version))
+                .map_err(decode_error)?;
             let fault = group_fault(ApiScope::SyncGroup, &untargeted, &|g| {
                 body.group_id.0.as_str() == g
             })?;
@@ -415,7 +445,8 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::Heartbeat => {
-            let body = HeartbeatRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || HeartbeatRequest::decode(&mut request, version))
+                .map_err(decode_error)?;
             let fault = group_fault(ApiScope::Heartbeat, &untargeted, &|g| {
                 body.group_id.0.as_str() == g
             })?;
@@ -426,7 +457,8 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::LeaveGroup => {
-            let body = LeaveGroupRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || LeaveGroupRequest::decode(&mut request, version))
+                .map_err(decode_error)?;
             let fault = group_fault(ApiScope::LeaveGroup, &untargeted, &|g| {
                 body.group_id.0.as_str() == g
             })?;
@@ -437,7 +469,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::OffsetCommit => {
-            let body = OffsetCommitRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                OffsetCommitRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = group_fault(
                 ApiScope::OffsetCommit,
@@ -451,7 +486,8 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::OffsetFetch => {
-            let body = OffsetFetchRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || OffsetFetchRequest::decode(&mut request, version))
+                .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = group_fault(
                 ApiScope::OffsetFetch,
@@ -468,7 +504,8 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::ListGroups => {
-            let body = ListGroupsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || ListGroupsRequest::decode(&mut request, version))
+                .map_err(decode_error)?;
             let fault = fault(ApiScope::ListGroups, &untargeted)?;
             let response = match fault.kafka_error() {
                 Some(_) => Default::default(),
@@ -477,8 +514,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::DescribeGroups => {
-            let body =
-                DescribeGroupsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                DescribeGroupsRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = group_fault(ApiScope::DescribeGroups, &untargeted, &|g| {
                 body.groups.iter().any(|x| x.0.as_str() == g)
@@ -490,7 +529,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::DeleteGroups => {
-            let body = DeleteGroupsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                DeleteGroupsRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = group_fault(ApiScope::DeleteGroups, &untargeted, &|g| {
                 body.groups_names.iter().any(|x| x.0.as_str() == g)
@@ -502,7 +544,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::OffsetDelete => {
-            let body = OffsetDeleteRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                OffsetDeleteRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = group_fault(
                 ApiScope::OffsetDelete,
@@ -517,7 +562,10 @@ pub(crate) async fn handle(
         }
         // The admin APIs: those that change the broker do not run when a fault refuses them.
         ApiKey::CreateTopics => {
-            let body = CreateTopicsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                CreateTopicsRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::CreateTopics, &|topic, _| {
                 create_topics::touches(&body, topic)
@@ -529,7 +577,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::DeleteTopics => {
-            let body = DeleteTopicsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                DeleteTopicsRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::DeleteTopics, &|topic, _| {
                 delete_topics::touches(&body, version, topic)
@@ -541,8 +592,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::CreatePartitions => {
-            let body =
-                CreatePartitionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                CreatePartitionsRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::CreatePartitions, &|topic, _| {
                 create_partitions::touches(&body, topic)
@@ -554,8 +607,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::DescribeConfigs => {
-            let body =
-                DescribeConfigsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                DescribeConfigsRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::DescribeConfigs, &|topic, _| {
                 describe_configs::touches(&body, topic)
@@ -563,7 +618,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(describe_configs::handle(body, version, &ctx)))
         }
         ApiKey::AlterConfigs => {
-            let body = AlterConfigsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                AlterConfigsRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::AlterConfigs, &|topic, _| {
                 alter_configs::touches(&body, topic)
@@ -575,8 +633,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::IncrementalAlterConfigs => {
-            let body = IncrementalAlterConfigsRequest::decode(&mut request, version)
-                .map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                IncrementalAlterConfigsRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::IncrementalAlterConfigs, &|topic, _| {
                 incremental_alter_configs::touches(&body, topic)
@@ -588,7 +648,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::DeleteRecords => {
-            let body = DeleteRecordsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                DeleteRecordsRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::DeleteRecords, &|topic, partition| {
                 delete_records::touches(&body, topic, partition)
@@ -600,14 +663,18 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::DescribeCluster => {
-            let body =
-                DescribeClusterRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                DescribeClusterRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             let fault = fault(ApiScope::DescribeCluster, &untargeted)?;
             reply.send(fault, Some(describe_cluster::handle(body, version, &ctx)))
         }
         ApiKey::OffsetForLeaderEpoch => {
-            let body =
-                OffsetForLeaderEpochRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                OffsetForLeaderEpochRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::OffsetForLeaderEpoch, &|topic, partition| {
                 offset_for_leader_epoch::touches(&body, topic, partition)
@@ -618,8 +685,10 @@ pub(crate) async fn handle(
             )
         }
         ApiKey::DescribeProducers => {
-            let body =
-                DescribeProducersRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                DescribeProducersRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = fault(ApiScope::DescribeProducers, &|topic, partition| {
                 describe_producers::touches(&body, topic, partition)
@@ -628,8 +697,10 @@ pub(crate) async fn handle(
         }
         // Transaction requests: a faulted one never reaches the coordinator either.
         ApiKey::AddPartitionsToTxn => {
-            let body =
-                AddPartitionsToTxnRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                AddPartitionsToTxnRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = txn_fault(ApiScope::AddPartitionsToTxn, &untargeted, &|t| {
                 body.v3_and_below_transactional_id.0.as_str() == t
@@ -645,8 +716,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::AddOffsetsToTxn => {
-            let body =
-                AddOffsetsToTxnRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                AddOffsetsToTxnRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             let fault = named_fault(
                 ApiScope::AddOffsetsToTxn,
                 &untargeted,
@@ -662,8 +735,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::TxnOffsetCommit => {
-            let body =
-                TxnOffsetCommitRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                TxnOffsetCommitRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = named_fault(
                 ApiScope::TxnOffsetCommit,
@@ -680,7 +755,8 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::EndTxn => {
-            let body = EndTxnRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || EndTxnRequest::decode(&mut request, version))
+                .map_err(decode_error)?;
             let fault = txn_fault(ApiScope::EndTxn, &untargeted, &|t| {
                 body.transactional_id.0.as_str() == t
             })?;
@@ -691,8 +767,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::DescribeTransactions => {
-            let body =
-                DescribeTransactionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                DescribeTransactionsRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = txn_fault(ApiScope::DescribeTransactions, &untargeted, &|t| {
                 body.transactional_ids.iter().any(|id| id.0.as_str() == t)
@@ -704,8 +782,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::ListTransactions => {
-            let body =
-                ListTransactionsRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                ListTransactionsRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             let fault = fault(ApiScope::ListTransactions, &untargeted)?;
             let response = match fault.kafka_error() {
                 Some(_) => Default::default(),
@@ -714,8 +794,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::ConsumerGroupHeartbeat => {
-            let body = ConsumerGroupHeartbeatRequest::decode(&mut request, version)
-                .map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                ConsumerGroupHeartbeatRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             let fault = group_fault(ApiScope::ConsumerGroupHeartbeat, &untargeted, &|g| {
                 body.group_id.0.as_str() == g
             })?;
@@ -726,8 +808,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::ConsumerGroupDescribe => {
-            let body = ConsumerGroupDescribeRequest::decode(&mut request, version)
-                .map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                ConsumerGroupDescribeRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             partition_limit(body.named_partitions())?;
             let fault = group_fault(ApiScope::ConsumerGroupDescribe, &untargeted, &|g| {
                 body.group_ids.iter().any(|x| x.0.as_str() == g)
@@ -739,7 +823,10 @@ pub(crate) async fn handle(
             reply.send(fault, Some(response))
         }
         ApiKey::SaslHandshake => {
-            let body = SaslHandshakeRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                SaslHandshakeRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             let fault = fault(ApiScope::SaslHandshake, &untargeted)?;
             // A faulted handshake leaves the connection where it was.
             let (response, close) = match fault.kafka_error() {
@@ -750,8 +837,10 @@ pub(crate) async fn handle(
             close.map_or(Ok(hold), Err)
         }
         ApiKey::SaslAuthenticate => {
-            let body =
-                SaslAuthenticateRequest::decode(&mut request, version).map_err(decode_error)?;
+            let body = decode_within(budget, || {
+                SaslAuthenticateRequest::decode(&mut request, version)
+            })
+            .map_err(decode_error)?;
             let fault = fault(ApiScope::SaslAuthenticate, &untargeted)?;
             let (response, close) = match fault.kafka_error() {
                 Some(_) => (Default::default(), None),

@@ -985,6 +985,8 @@ impl<T, E: Decoder<T>> Decoder<Option<Vec<T>>> for Array<E> {
         match Int32.decode(buf)? {
             -1 => Ok(None),
             n if n >= 0 => {
+                // PATCH (kafka-test-bench): charged to the decode's element budget, if any.
+                super::element_budget::charge(n as usize)?;
                 // PATCH (kafka-test-bench): never reserve more elements than
                 // bytes remain; a hostile length must not abort the process.
                 let mut result = Vec::with_capacity((n as usize).min(buf.remaining()));
@@ -1096,6 +1098,7 @@ impl<T, E: Decoder<T>> Decoder<Option<Vec<T>>> for CompactArray<E> {
             0 => Ok(None),
             n => {
                 // PATCH (kafka-test-bench): see Array above.
+                super::element_budget::charge((n - 1) as usize)?;
                 let mut result = Vec::with_capacity(((n - 1) as usize).min(buf.remaining()));
                 for _ in 1..n {
                     result.push(self.0.decode(buf)?);
