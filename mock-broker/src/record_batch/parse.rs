@@ -142,16 +142,23 @@ pub(crate) fn validate_batches(
     limits: RecordLimits,
 ) -> Result<Vec<ValidBatch>, BatchError> {
     split_batches(data, max_decompressed, limits, |header, raw, body| {
-        let mut summary = Summary {
-            max_timestamp: (i64::MIN, 0),
-            payload_bytes: 0,
-        };
-        walk_records(&body, &header, limits, |index, record| {
-            if record.timestamp > summary.max_timestamp.0 {
-                summary.max_timestamp = (record.timestamp, index as u32);
+        let summary = match scan_records(&body, &header, limits) {
+            Some(summary) => summary,
+            // Something is wrong (or unusual): the full walk says exactly what.
+            None => {
+                let mut summary = Summary {
+                    max_timestamp: (i64::MIN, 0),
+                    payload_bytes: 0,
+                };
+                walk_records(&body, &header, limits, |index, record| {
+                    if record.timestamp > summary.max_timestamp.0 {
+                        summary.max_timestamp = (record.timestamp, index as u32);
+                    }
+                    summary.payload_bytes += record.payload_bytes() as u64;
+                })?;
+                summary
             }
-            summary.payload_bytes += record.payload_bytes() as u64;
-        })?;
+        };
         Ok(ValidBatch {
             header,
             raw,
@@ -340,6 +347,114 @@ fn decode_records(
         });
     })?;
     Ok(records)
+}
+
+/// The fast path of [`validate_batches`]: the same checks as [`walk_records`], in one pass over
+/// `body` by index, summing what the summary needs as it goes, without building a view of each
+/// record or any error. `None` at the first thing that does not pass (or that it does not handle
+/// itself), and the caller runs the full walk, which names it; `Some` only where the full walk
+/// would accept every record and sum the same summary (the parse tests check both agree on
+/// every batch they build, valid or corrupt).
+///
+/// It exists for speed: at 100-byte records the full walk was about a quarter of the broker's
+/// CPU per message.
+fn scan_records(body: &[u8], header: &BatchHeader, limits: RecordLimits) -> Option<Summary> {
+    let mut pos = 0;
+    let mut headers_left = u64::from(limits.headers_per_batch);
+    let mut summary = Summary {
+        max_timestamp: (i64::MIN, 0),
+        payload_bytes: 0,
+    };
+    for index in 0..header.record_count as usize {
+        let length = usize::try_from(zigzag32(varint_at(body, &mut pos, 5)?)?).ok()?;
+        let end = pos.checked_add(length)?;
+        let record = body.get(pos..end)?;
+        pos = end;
+        // Attributes (one byte, unread), then the deltas.
+        let mut at = 1;
+        if record.is_empty() {
+            return None;
+        }
+        let timestamp_delta = zigzag64(varint_at(record, &mut at, 10)?);
+        if zigzag32(varint_at(record, &mut at, 5)?)? != index as i32 {
+            return None;
+        }
+        let key = nullable_length(record, &mut at)?;
+        let value = nullable_length(record, &mut at)?;
+        let header_count = zigzag32(varint_at(record, &mut at, 5)?)?;
+        let header_count = u32::try_from(header_count).ok()?;
+        if header_count as usize > record.len() - at || header_count > limits.headers_per_record {
+            return None;
+        }
+        let mut header_bytes = 0;
+        for _ in 0..header_count {
+            let key_length = usize::try_from(zigzag32(varint_at(record, &mut at, 5)?)?).ok()?;
+            let key = record.get(at..at.checked_add(key_length)?)?;
+            std::str::from_utf8(key).ok()?;
+            at += key_length;
+            header_bytes += key_length + nullable_length(record, &mut at)?;
+        }
+        headers_left = headers_left.checked_sub(u64::from(header_count))?;
+        if at != record.len() {
+            return None;
+        }
+        let timestamp = header.base_timestamp.wrapping_add(timestamp_delta);
+        if timestamp > summary.max_timestamp.0 {
+            summary.max_timestamp = (timestamp, index as u32);
+        }
+        summary.payload_bytes += (key + value + header_bytes) as u64;
+    }
+    (pos == body.len()).then_some(summary)
+}
+
+/// The unsigned varint of at most `max_bytes` bytes at `*pos` of `buf`, moving `*pos` past it;
+/// `None` if it is truncated or longer. Decoded as [`Reader::unsigned`] decodes it.
+#[inline(always)]
+fn varint_at(buf: &[u8], pos: &mut usize, max_bytes: usize) -> Option<u64> {
+    let first = *buf.get(*pos)?;
+    if first & 0x80 == 0 {
+        *pos += 1;
+        return Some(u64::from(first));
+    }
+    let second = *buf.get(*pos + 1)?;
+    if second & 0x80 == 0 {
+        *pos += 2;
+        return Some(u64::from(first & 0x7F) | u64::from(second) << 7);
+    }
+    let mut reader = Reader(buf.get(*pos..)?);
+    let value = reader.unsigned_long(max_bytes).ok()?;
+    *pos = buf.len() - reader.0.len();
+    Some(value)
+}
+
+/// A zigzag varint's value, `None` past 32 bits (as [`Reader::varint`] refuses it).
+#[inline(always)]
+fn zigzag32(raw: u64) -> Option<i32> {
+    let raw = u32::try_from(raw).ok()?;
+    Some(((raw >> 1) as i32) ^ -((raw & 1) as i32))
+}
+
+/// A zigzag varlong's value.
+#[inline(always)]
+fn zigzag64(raw: u64) -> i64 {
+    ((raw >> 1) as i64) ^ -((raw & 1) as i64)
+}
+
+/// The length of the nullable bytes at `*at` (0 for null), moving `*at` past them; `None` for a
+/// negative length other than -1 or one that runs past the end of `record`.
+#[inline(always)]
+fn nullable_length(record: &[u8], at: &mut usize) -> Option<usize> {
+    match zigzag32(varint_at(record, at, 5)?)? {
+        -1 => Some(0),
+        length => {
+            let length = usize::try_from(length).ok()?;
+            if length > record.len() - *at {
+                return None;
+            }
+            *at += length;
+            Some(length)
+        }
+    }
 }
 
 /// Checks every record of `body` against the batch header and `limits`, and

@@ -350,6 +350,45 @@ proptest! {
     fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..200)) {
         let _ = parse(Bytes::from(data));
     }
+
+    /// Records corrupted under a valid CRC reach the record walk: the fast scan of
+    /// `validate_batches` and the full walk of `parse_batches` must judge them alike (the same
+    /// error, or the same records and summary), with and without tight header limits.
+    #[test]
+    fn records_corrupted_under_a_valid_crc_are_judged_alike_by_scan_and_walk(
+        entries in proptest::collection::vec(
+            (
+                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..8)),
+                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)),
+                proptest::collection::btree_map("[a-z]{1,3}", proptest::option::of(proptest::collection::vec(any::<u8>(), 0..4)), 0..3),
+            ),
+            1..8,
+        ),
+        flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 0..4),
+    ) {
+        let records: Vec<Record> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v, h))| {
+                let headers: Vec<(&str, Option<&[u8]>)> = h.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
+                record(i as i64, k.as_deref(), v.as_deref(), &headers)
+            })
+            .collect();
+        let mut data = BytesMut::from(&encode(&records, Compression::None)[..]);
+        // The records start after the 61-byte batch header.
+        for (index, byte) in flips {
+            let at = 61 + index.index(data.len() - 61);
+            data[at] = byte;
+        }
+        let crc = crc32c::crc32c(&data[21..]);
+        data[17..21].copy_from_slice(&crc.to_be_bytes());
+        let data = data.freeze();
+        let _ = parse(data.clone());
+        let tight = RecordLimits { records_per_batch: u32::MAX, headers_per_record: 1, headers_per_batch: 2 };
+        let walked = parse_batches(data.clone(), 1 << 20, tight).map(|batches| batches.len());
+        let scanned = validate_batches(data, 1 << 20, tight).map(|batches| batches.len());
+        prop_assert_eq!(walked, scanned);
+    }
 }
 
 /// Limits the sample (three records, three headers, at most two on one record) just fits.
