@@ -171,6 +171,30 @@ async fn latency_holds_responses_back_and_keeps_them_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_metadata_request_answered_with_an_injected_error_creates_no_topic() {
+    let broker = broker(1, 1).await;
+    let rule = broker
+        .faults()
+        .add(FaultSpec::error("LEADER_NOT_AVAILABLE").with_api(ApiScope::Metadata))
+        .unwrap();
+    let mut client = KafkaClient::connect(broker.local_addr()).await;
+    let request = MetadataRequest::default().with_topics(Some(vec![
+        MetadataRequestTopic::default().with_name(Some(name("unborn"))),
+    ]));
+    let response = client.call(9, &request).await;
+    assert_eq!(response.topics.len(), 1);
+    assert_eq!(response.topics[0].error_code, 5, "LEADER_NOT_AVAILABLE");
+    assert!(broker.store().topic("unborn").is_none(), "nothing created");
+    assert!(broker.faults().remove(rule.id));
+    let response = client.call(9, &request).await;
+    assert_eq!(response.topics[0].error_code, 0);
+    assert!(
+        broker.store().topic("unborn").is_some(),
+        "created once served"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttle_sets_throttle_time_ms_in_the_responses_it_matches() {
     let broker = broker(1, 1).await;
     let rule = broker

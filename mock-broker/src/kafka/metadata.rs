@@ -38,15 +38,23 @@ pub(crate) fn unserved(request: &MetadataRequest) -> MetadataResponse {
     MetadataResponse::default().with_topics(topics.collect())
 }
 
-/// Answers a Metadata request at `version`, auto-creating requested topics when allowed.
-pub(crate) fn handle(request: MetadataRequest, version: i16, ctx: &Ctx<'_>) -> MetadataResponse {
+/// Answers a Metadata request at `version`, auto-creating requested topics when allowed and
+/// `may_create` (false when an injected error answers the request: a failed request creates
+/// nothing).
+pub(crate) fn handle(
+    request: MetadataRequest,
+    version: i16,
+    ctx: &Ctx<'_>,
+    may_create: bool,
+) -> MetadataResponse {
     let store = &ctx.state.store;
     // v0 has no null: an empty list means every topic. v4+ says whether to create.
     let all = match &request.topics {
         None => true,
         Some(topics) => version == 0 && topics.is_empty(),
     };
-    let create = store.auto_create() && (version < 4 || request.allow_auto_topic_creation);
+    let create =
+        may_create && store.auto_create() && (version < 4 || request.allow_auto_topic_creation);
     let topics = if all {
         store
             .topic_logs()

@@ -339,10 +339,11 @@ pub(crate) async fn handle(
             let fault = fault(ApiScope::Metadata, &|topic, _| {
                 metadata::touches(&body, topic)
             })?;
-            // Refused during SASL authentication: no topic is auto-created.
+            // Refused during SASL authentication: no topic is auto-created. Nor is one when
+            // an injected error answers the request (it goes into every topic described).
             let response = match imposed {
                 Some(_) => metadata::unserved(&body),
-                None => metadata::handle(body, version, &ctx),
+                None => metadata::handle(body, version, &ctx, fault.kafka_error().is_none()),
             };
             reply.send(fault, Some(response))
         }
