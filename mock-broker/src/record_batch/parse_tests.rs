@@ -319,28 +319,46 @@ fn old_message_formats_and_empty_sets_are_refused() {
     assert!(matches!(parse(data), Err(BatchError::Invalid(_))));
 }
 
-proptest! {
-    #[test]
-    fn encoded_batches_round_trip(
-        entries in proptest::collection::vec(
-            (
-                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..20)),
-                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..200)),
-                proptest::collection::btree_map("[a-z]{1,6}", proptest::option::of(proptest::collection::vec(any::<u8>(), 0..10)), 0..3),
-            ),
-            1..30,
-        ),
-        codec in 0usize..5,
-    ) {
-        let compression = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd][codec];
-        let records: Vec<Record> = entries
+/// The largest (exclusive) lengths and counts of the records [`records`] generates.
+struct Sizes {
+    key: usize,
+    value: usize,
+    header_key: usize,
+    header_value: usize,
+    records: usize,
+}
+
+/// Between 1 and `sizes.records` records with optional keys and values, and up to two headers
+/// (lower-case keys, optional values), numbered from offset 0.
+fn records(sizes: Sizes) -> impl Strategy<Value = Vec<Record>> {
+    let bytes = |max: usize| proptest::option::of(proptest::collection::vec(any::<u8>(), 0..max));
+    let header_keys = proptest::string::string_regex(&format!("[a-z]{{1,{}}}", sizes.header_key))
+        .expect("a valid regex");
+    let entry = (
+        bytes(sizes.key),
+        bytes(sizes.value),
+        proptest::collection::btree_map(header_keys, bytes(sizes.header_value), 0..3),
+    );
+    proptest::collection::vec(entry, 1..sizes.records).prop_map(|entries| {
+        entries
             .iter()
             .enumerate()
             .map(|(i, (k, v, h))| {
-                let headers: Vec<(&str, Option<&[u8]>)> = h.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
+                let headers: Vec<(&str, Option<&[u8]>)> =
+                    h.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
                 record(i as i64, k.as_deref(), v.as_deref(), &headers)
             })
-            .collect();
+            .collect()
+    })
+}
+
+proptest! {
+    #[test]
+    fn encoded_batches_round_trip(
+        records in records(Sizes { key: 20, value: 200, header_key: 6, header_value: 10, records: 30 }),
+        codec in 0usize..5,
+    ) {
+        let compression = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd][codec];
         let batches = parse(encode(&records, compression)).unwrap();
         prop_assert_eq!(batches.len(), 1);
         assert_same(&batches[0], &records);
@@ -356,24 +374,9 @@ proptest! {
     /// error, or the same records and summary), with and without tight header limits.
     #[test]
     fn records_corrupted_under_a_valid_crc_are_judged_alike_by_scan_and_walk(
-        entries in proptest::collection::vec(
-            (
-                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..8)),
-                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)),
-                proptest::collection::btree_map("[a-z]{1,3}", proptest::option::of(proptest::collection::vec(any::<u8>(), 0..4)), 0..3),
-            ),
-            1..8,
-        ),
+        records in records(Sizes { key: 8, value: 300, header_key: 3, header_value: 4, records: 8 }),
         flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 0..4),
     ) {
-        let records: Vec<Record> = entries
-            .iter()
-            .enumerate()
-            .map(|(i, (k, v, h))| {
-                let headers: Vec<(&str, Option<&[u8]>)> = h.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
-                record(i as i64, k.as_deref(), v.as_deref(), &headers)
-            })
-            .collect();
         let mut data = BytesMut::from(&encode(&records, Compression::None)[..]);
         // The records start after the 61-byte batch header.
         for (index, byte) in flips {
