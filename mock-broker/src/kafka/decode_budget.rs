@@ -4,7 +4,10 @@
 //! megabytes listing a million partitions is refused while it is decoded, instead of being
 //! decoded into structures many times its size and then refused by `max_partitions_per_request`.
 
-use kafka_protocol::protocol::element_budget::{ElementBudgetExceeded, with_element_budget};
+use kafka_protocol::protocol::element_budget::ElementBudgetExceeded;
+/// Runs a decode allowed `budget` array elements in all; past it the decode fails with an
+/// [`ElementBudgetExceeded`] inside its error (see [`exceeded`]).
+pub(crate) use kafka_protocol::protocol::element_budget::with_element_budget as decode_within;
 
 /// Headroom above twice the partition limit, for the arrays a request holds besides its
 /// partitions and topics (a topic's configs, replica lists, rack names).
@@ -15,18 +18,6 @@ const HEADROOM: usize = 10_000;
 /// elements) plus [`HEADROOM`]. Any request within the partition limit fits.
 pub(crate) fn element_budget(limit: u32) -> usize {
     (limit as usize).saturating_mul(2).saturating_add(HEADROOM)
-}
-
-/// Runs `decode` allowed `budget` array elements in all.
-///
-/// # Errors
-/// What `decode` returns; an [`ElementBudgetExceeded`] inside the error once the budget is
-/// spent (see [`exceeded`]).
-pub(crate) fn decode_within<T>(
-    budget: usize,
-    decode: impl FnOnce() -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    with_element_budget(budget, decode)
 }
 
 /// The budget a decode error ran out of, if that is why it failed.
@@ -76,11 +67,21 @@ mod tests {
 
     #[test]
     fn an_array_length_is_charged_before_its_elements_are_read() {
-        // The second topic claims 100 partitions; with 50 elements left it is refused at its
-        // length, before anything of it is allocated or read.
-        let error = decode_within(60, || ProduceRequest::decode(&mut produce(2, 100), 9))
-            .expect_err("over budget");
-        assert_eq!(exceeded(&error), Some(60));
+        // A request cut right after its partition array's length (100 partitions claimed,
+        // none there): charged at the length, it is refused for the budget; were elements
+        // charged as they were read, it would fail for want of bytes instead.
+        let whole = produce(1, 100);
+        // One topic without partitions ends with its partitions' length, then the topic's and
+        // the request's tagged fields (a byte each); the lengths of 0 and 100 partitions are
+        // one byte each too.
+        let cut = produce(1, 0).len() - 2;
+        let mut claimed = BytesMut::from(&whole[..cut]);
+        let error =
+            decode_within(50, || ProduceRequest::decode(&mut claimed, 9)).expect_err("over budget");
+        assert_eq!(exceeded(&error), Some(50), "{error:#}");
+        let mut claimed = BytesMut::from(&whole[..cut]);
+        let error = ProduceRequest::decode(&mut claimed, 9).expect_err("truncated");
+        assert_eq!(exceeded(&error), None, "without a budget: {error:#}");
         assert_eq!(element_budget(100), 10_200);
         assert_eq!(element_budget(u32::MAX), 2 * u32::MAX as usize + 10_000);
     }
