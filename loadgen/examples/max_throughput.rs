@@ -158,20 +158,38 @@ fn main() -> anyhow::Result<()> {
             runs.push(measured.rate());
         }
         println!(
-            "{run:<4} {:>13.0} {:>13.0} {:>13.0}",
-            rates[0], rates[1], rates[2]
+            "{run:<4} {:>13} {:>13} {:>13}",
+            shown(rates[0]),
+            shown(rates[1]),
+            shown(rates[2])
         );
     }
     for (name, pick) in [("best", best as fn(&mut [f64]) -> f64), ("median", median)] {
         let [loadgen, producer, rk] = all.clone().map(|mut runs| pick(&mut runs));
+        let ratio = |a: f64, b: f64| match a / b {
+            r if r.is_nan() => "-".to_string(),
+            r => format!("{r:.2}x"),
+        };
         println!(
-            "{name:<6} {loadgen:>11.0} {producer:>13.0} {rk:>13.0}   loadgen / producer {:.2}x   loadgen / rk_perf {:.2}x   producer / rk_perf {:.2}x",
-            loadgen / producer,
-            loadgen / rk,
-            producer / rk
+            "{name:<6} {:>11} {:>13} {:>13}   loadgen / producer {}   loadgen / rk_perf {}   producer / rk_perf {}",
+            shown(loadgen),
+            shown(producer),
+            shown(rk),
+            ratio(loadgen, producer),
+            ratio(loadgen, rk),
+            ratio(producer, rk)
         );
     }
     Ok(())
+}
+
+/// A rate in msgs/s, or "-" for a side that did not run (`--only`).
+fn shown(rate: f64) -> String {
+    if rate.is_nan() {
+        "-".to_string()
+    } else {
+        format!("{rate:.0}")
+    }
 }
 
 /// The highest of `rates`; NaN when there are none.

@@ -235,10 +235,11 @@ impl IntervalRecorder {
     }
 
     fn counts_at(&mut self, t: Instant) -> &mut SecondCounts {
-        if let Some((from, until, index)) = self.latest {
-            if from <= t && t < until {
-                return &mut self.counts[index];
-            }
+        if let Some((from, until, index)) = self.latest
+            && from <= t
+            && t < until
+        {
+            return &mut self.counts[index];
         }
         let second = second_since(self.origin, t);
         let index = self.index_of(second);

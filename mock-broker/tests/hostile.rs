@@ -236,7 +236,7 @@ fn gzip_batch(records: &[u8], count: i32) -> Bytes {
     batch.put_i32(-1);
     batch.put_i32(count);
     batch.put_slice(&compressed);
-    let crc = crc32c::crc32c(&batch[21..]);
+    let crc = protocol::crc32c::crc32c(&batch[21..]);
     batch[17..21].copy_from_slice(&crc.to_be_bytes());
     batch.freeze()
 }

@@ -399,7 +399,7 @@ async fn retention_bytes_drops_the_oldest_batches_and_moves_the_log_start() {
     let used = counter(&memory, &["used_bytes"]);
     let kept_bytes: u64 = sent[dropped..].iter().map(|(s, _)| *s as u64).sum();
     assert!(
-        used >= kept_bytes && (used - kept_bytes) % kept as u64 == 0,
+        used >= kept_bytes && (used - kept_bytes).is_multiple_of(kept as u64),
         "memory.used_bytes {used} is the {kept} kept batches' {kept_bytes} bytes plus the same \
          overhead per batch: {memory}"
     );

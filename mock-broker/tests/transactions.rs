@@ -591,7 +591,7 @@ mod wire {
     fn transactional(values: &[&str], pid: i64, epoch: i16) -> Bytes {
         let mut batch = BytesMut::from(&records(values, Some((pid, epoch, 0)))[..]);
         batch[22] |= 0x10;
-        let crc = crc32c::crc32c(&batch[21..]);
+        let crc = protocol::crc32c::crc32c(&batch[21..]);
         batch[17..21].copy_from_slice(&crc.to_be_bytes());
         batch.freeze()
     }

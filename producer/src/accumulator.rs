@@ -45,8 +45,6 @@ pub(crate) struct BatchSettings {
     pub(crate) max_in_flight_per_partition: usize,
     /// Whether batches are Kafka RecordBatches (else frame-protocol messages).
     pub(crate) kafka: bool,
-    /// Whether Kafka batches are compressed before they are sent.
-    pub(crate) compressed: bool,
     /// How a new topic's partitioner picks: keyed, and keyless records.
     pub(crate) partitioning: (KeyHash, KeylessStrategy),
 }
@@ -156,11 +154,7 @@ impl Accumulator {
                         record.timestamp,
                         settings.batch_size.min(MAX_PREALLOCATED),
                     );
-                    BatchBody::Kafka(if settings.compressed {
-                        builder.without_running_crc()
-                    } else {
-                        builder
-                    })
+                    BatchBody::Kafka(builder)
                 } else {
                     BatchBody::Frame {
                         messages: Vec::new(),
@@ -329,7 +323,6 @@ mod tests {
                 delivery_timeout: Duration::from_secs(60),
                 max_in_flight_per_partition: 5,
                 kafka: false,
-                compressed: false,
                 partitioning: (KeyHash::Fnv1a, KeylessStrategy::Sticky),
             },
             Unsettled::default(),
@@ -392,7 +385,6 @@ mod tests {
                 delivery_timeout: Duration::from_secs(60),
                 max_in_flight_per_partition: 5,
                 kafka: true,
-                compressed: false,
                 partitioning: (KeyHash::Fnv1a, KeylessStrategy::Sticky),
             },
             Unsettled::default(),

@@ -13,7 +13,6 @@ use tokio::time::Instant;
 use crate::accumulator::{Accumulator, BatchSettings, Target};
 use crate::backoff::Backoff;
 use crate::batch::Pending;
-use crate::compression::Compression;
 use crate::config::{Config, Protocol};
 use crate::delivery::{DeliveryFuture, Unsettled};
 use crate::error::Error;
@@ -117,7 +116,6 @@ impl Producer {
                 config.max_in_flight as usize
             },
             kafka,
-            compressed: config.compression != Compression::None,
             partitioning: (config.partitioner, config.keyless_partitioner),
         };
         let seed = SystemTime::now()

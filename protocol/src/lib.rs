@@ -3,6 +3,7 @@
 //! The producer encodes with it and the mock broker decodes with it (and the other way round for
 //! responses), so the two can never drift apart:
 //! - [`frame`]: the project's own length-prefixed frame protocol, check-then-parse;
+//! - [`crc32c`]: the checksum of every Kafka record batch;
 //! - [`size_prefix`]: Kafka's 4-byte size framing, for requests and responses;
 //! - [`header`]: a record header as both protocols carry it;
 //! - [`topic_name`]: Kafka's rules for topic names;
@@ -11,6 +12,7 @@
 //!
 //! Kafka's message types themselves come from the `kafka-protocol` crate.
 
+pub mod crc32c;
 pub mod foreign;
 pub mod frame;
 #[doc(hidden)]

@@ -144,12 +144,12 @@ impl Batches {
 
     /// Awaits `send` with the others of its batch, or first of its batch.
     fn add(&mut self, send: Waiting) {
-        if let Some((batch, slot)) = &self.latest {
-            if send.delivery.is_in(batch) {
-                let slot = *slot;
-                self.group(slot).later.push(send);
-                return;
-            }
+        if let Some((batch, slot)) = &self.latest
+            && send.delivery.is_in(batch)
+        {
+            let slot = *slot;
+            self.group(slot).later.push(send);
+            return;
         }
         let batch = send.delivery.batch();
         if let Some(&slot) = self.slots.get(&batch) {
@@ -280,12 +280,13 @@ impl Outcomes {
                     done.saturating_duration_since(started.due)
                 };
                 let micros = (micros(since_due), micros(since_sent));
-                if let Some(run) = &mut self.run {
-                    if run.done == done && run.micros == micros {
-                        run.count += 1;
-                        run.bytes += started.bytes;
-                        return;
-                    }
+                if let Some(run) = &mut self.run
+                    && run.done == done
+                    && run.micros == micros
+                {
+                    run.count += 1;
+                    run.bytes += started.bytes;
+                    return;
                 }
                 self.record_run();
                 self.run = Some(AckRun {

@@ -133,16 +133,16 @@ pub(crate) fn validate(request: &ConsumerHeartbeatRequest) -> Result<(), GroupEr
         }
         _ => {}
     }
-    if let Some(name) = &request.server_assignor {
-        if Assignor::from_name(name).is_none() {
-            return Err(GroupError::new(
-                ResponseError::UnsupportedAssignor,
-                format!(
-                    "ServerAssignor {name} is not supported. Supported assignors: {}.",
-                    Assignor::NAMES
-                ),
-            ));
-        }
+    if let Some(name) = &request.server_assignor
+        && Assignor::from_name(name).is_none()
+    {
+        return Err(GroupError::new(
+            ResponseError::UnsupportedAssignor,
+            format!(
+                "ServerAssignor {name} is not supported. Supported assignors: {}.",
+                Assignor::NAMES
+            ),
+        ));
     }
     Ok(())
 }

@@ -77,7 +77,7 @@ pub(crate) fn encode_batch(
     }
     let length = (out.len() - 12) as i32;
     out[8..12].copy_from_slice(&length.to_be_bytes());
-    let crc = crc32c::crc32c(&out[21..]);
+    let crc = protocol::crc32c::crc32c(&out[21..]);
     out[17..21].copy_from_slice(&crc.to_be_bytes());
     out
 }
@@ -107,7 +107,7 @@ pub(crate) fn encode_control_batch(
     let mut batch = encode_batch(&[message], Some((producer_id, producer_epoch, -1)));
     // Attributes: transactional (bit 4) and control (bit 5); the CRC covers them.
     batch[21..23].copy_from_slice(&0x30i16.to_be_bytes());
-    let crc = crc32c::crc32c(&batch[21..]);
+    let crc = protocol::crc32c::crc32c(&batch[21..]);
     batch[17..21].copy_from_slice(&crc.to_be_bytes());
     batch
 }

@@ -252,7 +252,7 @@ fn parse_batch(
     let _partition_leader_epoch = h.get_i32();
     let _magic = h.get_i8();
     let crc = h.get_u32();
-    let actual = crc32c::crc32c(&raw[CRC_START..]);
+    let actual = protocol::crc32c::crc32c(&raw[CRC_START..]);
     if crc != actual {
         return Err(corrupt(format!(
             "CRC mismatch: the batch says {crc:#010x}, its bytes give {actual:#010x}"

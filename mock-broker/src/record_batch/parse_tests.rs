@@ -219,7 +219,7 @@ fn batch_with(edit: impl FnOnce(BatchHeader) -> BatchHeader, records: &[u8], cou
     batch.put_i32((4 + 1 + 4 + signed.len()) as i32);
     batch.put_i32(0);
     batch.put_i8(2);
-    batch.put_u32(crc32c::crc32c(&signed));
+    batch.put_u32(protocol::crc32c::crc32c(&signed));
     batch.put_slice(&signed);
     batch.freeze()
 }
@@ -383,7 +383,7 @@ proptest! {
             let at = 61 + index.index(data.len() - 61);
             data[at] = byte;
         }
-        let crc = crc32c::crc32c(&data[21..]);
+        let crc = protocol::crc32c::crc32c(&data[21..]);
         data[17..21].copy_from_slice(&crc.to_be_bytes());
         let data = data.freeze();
         let _ = parse(data.clone());
@@ -450,7 +450,7 @@ fn a_record_count_past_the_limit_is_refused_before_decompressing() {
     data[21..23].copy_from_slice(&1i16.to_be_bytes()); // gzip
     data[57..61].copy_from_slice(&1_000_000i32.to_be_bytes());
     data[23..27].copy_from_slice(&999_999i32.to_be_bytes());
-    let crc = crc32c::crc32c(&data[21..]);
+    let crc = protocol::crc32c::crc32c(&data[21..]);
     data[17..21].copy_from_slice(&crc.to_be_bytes());
     let limits = RecordLimits {
         records_per_batch: 10,

@@ -509,7 +509,7 @@ impl TopicLog {
             w.bytes[12..16].copy_from_slice(&0i32.to_be_bytes());
             if attributes != 0 {
                 w.bytes[21..23].copy_from_slice(&attributes.to_be_bytes());
-                let crc = crc32c::crc32c(&w.bytes[21..]);
+                let crc = protocol::crc32c::crc32c(&w.bytes[21..]);
                 w.bytes[17..21].copy_from_slice(&crc.to_be_bytes());
             }
             let entry = LogEntry::new(

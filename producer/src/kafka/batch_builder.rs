@@ -22,11 +22,6 @@ pub struct BatchBuilder {
     count: i32,
     base_timestamp: i64,
     max_timestamp: i64,
-    /// CRC-32C of the records so far, kept up as they are appended, while
-    /// they are still in cache, so that sealing an uncompressed batch only
-    /// adds the header's; `None` for a batch that will be compressed, whose
-    /// CRC covers the compressed bytes instead.
-    records_crc: Option<u32>,
 }
 
 impl BatchBuilder {
@@ -45,15 +40,7 @@ impl BatchBuilder {
             count: 0,
             base_timestamp,
             max_timestamp: base_timestamp,
-            records_crc: Some(0),
         }
-    }
-
-    /// The same builder without the running CRC, for a batch that will be
-    /// compressed (its CRC is computed over the compressed records).
-    pub fn without_running_crc(mut self) -> Self {
-        self.records_crc = None;
-        self
     }
 
     /// How many records the batch holds.
@@ -127,9 +114,6 @@ impl BatchBuilder {
         }
         self.count += 1;
         self.max_timestamp = self.max_timestamp.max(timestamp);
-        if let Some(crc) = &mut self.records_crc {
-            *crc = crc32c::crc32c_append(*crc, &self.records[start..]);
-        }
         self.records.len() - start
     }
 
@@ -192,7 +176,7 @@ impl BatchBuilder {
         }
         let batch_length = (out.len() - start - 12) as i32;
         out[start + 8..start + 12].copy_from_slice(&batch_length.to_be_bytes());
-        let crc = crc32c::crc32c(&out[crc_start..]);
+        let crc = protocol::crc32c::crc32c(&out[crc_start..]);
         out[start + 17..start + 21].copy_from_slice(&crc.to_be_bytes());
         Ok(())
     }
@@ -218,15 +202,9 @@ impl BatchBuilder {
         let batch_length = (self.records.len() - 12) as i32;
         self.put_header(&mut header, Compression::None, batch_length, producer);
         self.records[..BATCH_HEADER_LEN].copy_from_slice(&header);
-        let crc = match self.records_crc {
-            // The header's part of the CRC, joined to the records' running one.
-            Some(records_crc) => crc32c::crc32c_combine(
-                crc32c::crc32c(&header[CRC_START..]),
-                records_crc,
-                self.records.len() - BATCH_HEADER_LEN,
-            ),
-            None => crc32c::crc32c(&self.records[CRC_START..]),
-        };
+        // One pass over the whole batch, still in cache from being built (a
+        // running CRC per record was slower: vector folding wants long runs).
+        let crc = protocol::crc32c::crc32c(&self.records[CRC_START..]);
         self.records[17..21].copy_from_slice(&crc.to_be_bytes());
         Ok(self.records.freeze())
     }
@@ -355,18 +333,10 @@ mod tests {
         for (timestamp, key, value, _) in &entries {
             builder.push(*timestamp, key.as_deref(), value.as_deref(), &[]);
         }
-        let without_running_crc = builder.clone().without_running_crc();
         let sealed = builder.seal(producer, Compression::None).unwrap();
         assert_eq!(
             sealed, finished,
             "in-place sealing writes what finish writes"
-        );
-        assert_eq!(
-            without_running_crc
-                .seal(producer, Compression::None)
-                .unwrap(),
-            finished,
-            "the running CRC is the CRC of the whole batch"
         );
         let bumped = ProducerFields {
             producer_id: 7,

@@ -74,7 +74,7 @@ pub fn reseal(batch: &Bytes, producer: ProducerFields) -> Bytes {
     copy[43..51].copy_from_slice(&producer.producer_id.to_be_bytes());
     copy[51..53].copy_from_slice(&producer.producer_epoch.to_be_bytes());
     copy[53..57].copy_from_slice(&producer.base_sequence.to_be_bytes());
-    let crc = crc32c::crc32c(&copy[CRC_START..]);
+    let crc = protocol::crc32c::crc32c(&copy[CRC_START..]);
     copy[17..21].copy_from_slice(&crc.to_be_bytes());
     copy.freeze()
 }
