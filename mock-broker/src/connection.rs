@@ -9,19 +9,21 @@
 //! `docs/frame-protocol.md`): the buffer then goes to that protocol's session
 //! (`kafka/`, `frame/`), which handles each whole request in arrival order.
 //! Responses are written in that order; whatever complete requests a read
-//! brought in are answered with one write.
+//! brought in are answered with one write. A large Kafka request is read apart from the
+//! buffer, into memory of its own (`large_request.rs`), and then handled like the others.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::fault::Condition;
+use crate::large_request::{self, LargeRequest};
 use crate::listener::SecurityProtocol;
 use crate::outgoing::Outgoing;
 use crate::request_timer::{Expiry, RequestTimer};
@@ -124,6 +126,7 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let mut connection = Connection {
         stream,
         buffer,
+        large: None,
         outbox: Outbox::default(),
         condition: &mut condition,
         shutdown: &shutdown,
@@ -151,6 +154,9 @@ enum Ending {
 struct Connection<'a, S> {
     stream: S,
     buffer: BytesMut,
+    /// A large Kafka request being read into memory of its own; while it is, every byte read
+    /// goes there, and `buffer` is empty.
+    large: Option<LargeRequest>,
     outbox: Outbox,
     condition: &'a mut watch::Receiver<Condition>,
     shutdown: &'a CancellationToken,
@@ -181,14 +187,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
                 return Ok(ending);
             }
             let before = self.buffer.len();
-            let close = handler
-                .process(&mut self.buffer, &mut self.outbox, state)
-                .await;
-            timer.handled(
-                self.buffer.len() < before,
-                !self.buffer.is_empty(),
-                last_read,
-            );
+            let (close, answered) = match self.large.take_if(|large| large.is_complete()) {
+                Some(large) => {
+                    let request = large.into_bytes();
+                    (handler.answer(request, &mut self.outbox, state).await, true)
+                }
+                None => {
+                    let close = handler
+                        .process(&mut self.buffer, &mut self.outbox, state)
+                        .await;
+                    (close, self.buffer.len() < before)
+                }
+            };
+            if close.is_none() && self.large.is_none() {
+                self.read_large_request_apart(&handler);
+            }
+            timer.handled(answered, self.pending() > 0, last_read);
             let deadline = timer.deadline();
             if let Some((at, _)) = deadline
                 && armed.map(|(was, _)| was) != Some(at)
@@ -228,14 +242,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
                     None => std::future::pending().await,
                 }
             };
-            if self.buffer.capacity() - self.buffer.len() < MIN_READ_SPACE {
+            if self.large.is_none() && self.buffer.capacity() - self.buffer.len() < MIN_READ_SPACE {
                 self.buffer.reserve(READ_CHUNK);
             }
             tokio::select! {
-                read = self.stream.read_buf(&mut self.buffer) => {
+                read = read_next(&mut self.stream, &mut self.buffer, &mut self.large) => {
                     if read? == 0 {
-                        if !self.buffer.is_empty() {
-                            tracing::warn!(peer = %self.peer, bytes = self.buffer.len(), "client closed the connection in the middle of a request");
+                        if self.pending() > 0 {
+                            tracing::warn!(peer = %self.peer, bytes = self.pending(), "client closed the connection in the middle of a request");
                         }
                         return Ok(Ending::Closed);
                     }
@@ -256,13 +270,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
                 }
                 () = &mut late, if armed.is_some() => {
                     let (_, expiry) = armed.expect("checked");
-                    refuse_late(state, self.peer, expiry, self.buffer.len());
+                    refuse_late(state, self.peer, expiry, self.pending());
                     return Ok(Ending::Closed);
                 }
                 () = held => {}
                 _ = self.condition.changed() => {}
                 () = self.shutdown.cancelled() => return Ok(Ending::Closed),
             }
+        }
+    }
+
+    /// Bytes of a request not yet whole, held in the buffer or in a large request's memory.
+    fn pending(&self) -> usize {
+        self.buffer.len() + self.large.as_ref().map_or(0, LargeRequest::held)
+    }
+
+    /// When the buffer begins a large Kafka request not yet whole, moves what there is of it
+    /// into memory of its own, where the rest will be read ([`crate::large_request`]).
+    fn read_large_request_apart(&mut self, handler: &Handler) {
+        if !matches!(handler, Handler::Kafka(_)) {
+            return;
+        }
+        let Some(size) = large_request::announced(&self.buffer) else {
+            return;
+        };
+        if let Some(large) = LargeRequest::start(size, &self.buffer[4..]) {
+            self.large = Some(large);
+            self.buffer.clear();
         }
     }
 
@@ -381,6 +415,35 @@ impl Close {
 }
 
 impl Handler {
+    /// Hands one whole Kafka request, read apart from the buffer, to the session, its response
+    /// into the outbox; the reason to close the connection, if any.
+    async fn answer(
+        &mut self,
+        request: Bytes,
+        outbox: &mut Outbox,
+        state: &BrokerState,
+    ) -> Option<Close> {
+        let Handler::Kafka(session) = self else {
+            unreachable!("only Kafka requests are read apart from the buffer");
+        };
+        let mark = outbox.mark();
+        match session
+            .answer(request, &mut outbox.ready, state)
+            .await
+            .map_close(Close::Kafka)
+        {
+            Step::Incomplete => unreachable!("a whole request is answered"),
+            Step::Answered(hold) => {
+                outbox.settle(mark, hold);
+                None
+            }
+            Step::Close(reason, hold) => {
+                outbox.settle(mark, hold);
+                Some(reason)
+            }
+        }
+    }
+
     /// Hands every whole request in `buffer` to the session, in order, each
     /// response into the outbox; the reason to close the connection, if any.
     async fn process(
@@ -432,6 +495,23 @@ fn refuse_late(state: &BrokerState, peer: SocketAddr, expiry: Expiry, pending: u
             expiry.limit()
         ),
     );
+}
+
+/// Reads what the socket has into the large request being read, if there is one, else into
+/// `buffer`; 0 at end of stream.
+async fn read_next<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buffer: &mut BytesMut,
+    large: &mut Option<LargeRequest>,
+) -> std::io::Result<usize> {
+    match large {
+        Some(large) => {
+            let read = stream.read(large.unfilled()).await?;
+            large.filled(read);
+            Ok(read)
+        }
+        None => stream.read_buf(buffer).await,
+    }
 }
 
 /// Reads what the socket has; 0 at end of stream or when the broker shuts down.

@@ -24,6 +24,7 @@ mod group_service;
 pub mod groups;
 mod idempotence;
 mod kafka;
+mod large_request;
 pub mod listener;
 mod outgoing;
 mod record_batch;

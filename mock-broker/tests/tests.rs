@@ -19,6 +19,7 @@ mod group_faults;
 mod group_requests;
 mod hostile;
 mod kafka_protocol;
+mod large_requests;
 mod raw_client;
 mod rdkafka_client;
 mod real_clients;

@@ -106,6 +106,18 @@ impl Session {
                     return Step::Close(reason, None);
                 }
             };
+        self.answer(request, out, state).await
+    }
+
+    /// Handles one whole request (without its size prefix), appending its response to `out`:
+    /// what [`next`](Self::next) does with each request it splits off, and what a connection
+    /// does with a request it read into memory of its own ([`crate::large_request`]).
+    pub(crate) async fn answer(
+        &mut self,
+        request: Bytes,
+        out: &mut Outgoing,
+        state: &BrokerState,
+    ) -> Step<CloseReason> {
         if self.auth.expects_raw_token() {
             return self.raw_token(&request, out, state);
         }
