@@ -200,7 +200,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
                 }
             };
             if close.is_none() && self.large.is_none() {
-                self.read_large_request_apart(&handler);
+                self.read_large_request_apart(&handler, state);
             }
             timer.handled(answered, self.pending() > 0, last_read);
             let deadline = timer.deadline();
@@ -287,14 +287,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
 
     /// When the buffer begins a large Kafka request not yet whole, moves what there is of it
     /// into memory of its own, where the rest will be read ([`crate::large_request`]).
-    fn read_large_request_apart(&mut self, handler: &Handler) {
+    fn read_large_request_apart(&mut self, handler: &Handler, state: &BrokerState) {
         if !matches!(handler, Handler::Kafka(_)) {
             return;
         }
-        let Some(size) = large_request::announced(&self.buffer) else {
+        let Some(size) = large_request::announced(&self.buffer, state.config.max_frame_bytes)
+        else {
             return;
         };
-        if let Some(large) = LargeRequest::start(size, &self.buffer[4..]) {
+        if let Some(large) = LargeRequest::start(size, &self.buffer[4..], &state.mappings) {
             self.large = Some(large);
             self.buffer.clear();
         }

@@ -17,6 +17,7 @@ use crate::fault::Faults;
 use crate::group::GroupConfig;
 use crate::group_service::GroupService;
 use crate::idempotence::Producers;
+use crate::large_request::MappingPool;
 use crate::record_file::RecordFile;
 use crate::record_line::EventLine;
 use crate::refusals::Refusals;
@@ -55,6 +56,8 @@ pub(crate) struct BrokerState {
     /// durability (`--fsync always`) before answering. Set by `MockBroker::start`
     /// after the replay, before anything is served.
     pub(crate) record_file: Option<Arc<RecordFile>>,
+    /// Memory of large requests the log let go of, for the next ones (`large_request.rs`).
+    pub(crate) mappings: Arc<MappingPool>,
 }
 
 impl BrokerState {
@@ -101,6 +104,7 @@ impl BrokerState {
             credentials,
             tls_ca_pem: None,
             record_file: None,
+            mappings: Arc::default(),
         })
     }
 

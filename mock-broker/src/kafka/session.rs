@@ -94,6 +94,11 @@ impl Session {
         out: &mut Outgoing,
         state: &BrokerState,
     ) -> Step<CloseReason> {
+        if crate::large_request::announced(buffer, state.config.max_frame_bytes).is_some() {
+            // The connection reads the rest of it into memory of its own: no room is reserved
+            // for it in the buffer.
+            return Step::Incomplete;
+        }
         let request =
             match size_prefix::split(buffer, Framed::Request, state.config.max_frame_bytes) {
                 Ok(Some(request)) => request,
