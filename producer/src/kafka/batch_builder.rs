@@ -1,6 +1,6 @@
 //! Building RecordBatch v2 batches: records encoded into one buffer as they
-//! arrive, with a running CRC-32C; the header (see `batch_header`) and
-//! compression applied when the batch is sealed for sending.
+//! arrive; the header (see `batch_header`), compression and the CRC-32C
+//! applied when the batch is sealed for sending.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::compression::{Compressor, Gzip, Lz4, Snappy, Zstd};
@@ -245,7 +245,7 @@ mod tests {
         assert_eq!(&out[..6], b"prefix");
         let finished = out.freeze().slice(6..);
         if compression == Compression::None {
-            // Sealing in place, with the running CRC, writes the same bytes.
+            // Sealing in place writes the same bytes.
             assert_eq!(builder.seal(producer, compression).unwrap(), finished);
         }
         finished
