@@ -18,8 +18,13 @@ const PRODUCE_VERSION: i16 = 9;
 const FETCH_VERSION: i16 = 12;
 
 async fn broker() -> MockBroker {
+    broker_with(|_| {}).await
+}
+
+async fn broker_with(configure: impl FnOnce(&mut BrokerConfig)) -> MockBroker {
     let mut config = BrokerConfig::ephemeral();
     config.partitions = 2;
+    configure(&mut config);
     MockBroker::start(config).await.expect("the broker starts")
 }
 
@@ -150,4 +155,78 @@ async fn a_client_leaving_in_the_middle_of_a_large_request_has_nothing_of_it_rec
         &fetch(&mut client, "t", 0, 0).await[..],
         &at_offset(&small, 0)[..]
     );
+}
+
+#[tokio::test]
+async fn memory_recycled_after_retention_drops_a_request_never_shows_through_what_is_kept() {
+    // 2 MiB per partition: every few requests the oldest go, and their memory is read into
+    // again by the next ones (the pool of `large_request.rs`).
+    let broker = broker_with(|config| config.retention_bytes = 2 << 20).await;
+    let mut client = KafkaClient::connect(broker.local_addr()).await;
+    let mut sent: Vec<(i64, Bytes)> = Vec::new();
+    for i in 0..12 {
+        // Sizes that share a size class, and different bytes each time.
+        let batch = big_batch(&format!("round-{i}"), 600 + (i % 3) * 40);
+        let expected_offset = if sent.is_empty() {
+            0
+        } else {
+            next_offset(&sent)
+        };
+        let response = client
+            .call(PRODUCE_VERSION, &produce("t", 0, batch.clone(), 1))
+            .await;
+        let (error, offset) = outcome(&response);
+        assert_eq!(error, 0, "round {i} is recorded");
+        assert_eq!(offset, expected_offset, "round {i}: offsets stay dense");
+        sent.push((offset, batch));
+        // What is kept now is exactly the newest batches sent, byte for byte.
+        let first_kept = offset_of_first_kept(&mut client).await;
+        let expected: Vec<u8> = sent
+            .iter()
+            .filter(|(o, _)| *o >= first_kept)
+            .flat_map(|(o, b)| at_offset(b, *o))
+            .collect();
+        assert!(!expected.is_empty(), "round {i}: something is kept");
+        let fetched = fetch(&mut client, "t", 0, first_kept).await;
+        assert_eq!(
+            fetched.len(),
+            expected.len(),
+            "round {i}: the kept batches' size"
+        );
+        assert!(
+            fetched[..] == expected[..],
+            "round {i}: the kept batches' bytes"
+        );
+    }
+    assert!(
+        offset_of_first_kept(&mut client).await > 0,
+        "retention dropped the oldest requests"
+    );
+}
+
+/// The offset after the last batch sent.
+fn next_offset(sent: &[(i64, Bytes)]) -> i64 {
+    let (offset, batch) = sent.last().expect("something sent");
+    let count = i32::from_be_bytes(batch[57..61].try_into().unwrap());
+    offset + i64::from(count)
+}
+
+/// The log start offset of partition 0 of `t` (ListOffsets, earliest).
+async fn offset_of_first_kept(client: &mut KafkaClient) -> i64 {
+    use kafka_protocol::messages::list_offsets_request::{
+        ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
+    };
+    let request = ListOffsetsRequest::default().with_topics(vec![
+        ListOffsetsTopic::default()
+            .with_name(crate::kafka_protocol::name("t"))
+            .with_partitions(vec![
+                ListOffsetsPartition::default()
+                    .with_partition_index(0)
+                    .with_timestamp(-2),
+            ]),
+    ]);
+    let response = client.call(7, &request).await;
+    let partition = &response.topics[0].partitions[0];
+    assert_eq!(partition.error_code, 0, "ListOffsets earliest answered");
+    partition.offset
 }
