@@ -32,8 +32,12 @@ pub(crate) fn handle(
     if let Err(reason) = validate_topic_name(&request.topic) {
         return ProduceResponse::error(id, Status::InvalidTopicName, reason.to_string());
     }
+    let mut bytes = 0;
+    let mut keyless = 0u32;
     for (i, message) in request.messages.iter().enumerate() {
         let size = message.encoded_len();
+        bytes += size;
+        keyless += u32::from(message.key.is_none());
         if size > limits.max_message_bytes as usize {
             return ProduceResponse::error(
                 id,
@@ -63,19 +67,27 @@ pub(crate) fn handle(
         return ProduceResponse::error(id, Status::UnknownTopicOrPartition, e.to_string());
     }
 
+    // Keyless messages take the topic's next places in its round-robin order, in request order.
+    let mut round_robin = match request.partition {
+        None if keyless > 0 => topic.take_round_robin(keyless),
+        _ => 0,
+    };
     let chosen: Vec<u32> = request
         .messages
         .iter()
         .map(|m| match (request.partition, &m.key) {
             (Some(p), _) => p,
             (None, Some(key)) => partition_for_key(key, partitions),
-            (None, None) => topic.next_round_robin(),
+            (None, None) => {
+                let p = round_robin % partitions;
+                round_robin = round_robin.wrapping_add(1);
+                p
+            }
         })
         .collect();
 
     // Append each partition's share at once, keeping request order within it.
     let mut by_partition: Vec<Vec<NewRecord>> = vec![Vec::new(); partitions as usize];
-    let bytes: usize = request.messages.iter().map(|m| m.encoded_len()).sum();
     let count = request.messages.len() as u64;
     for (message, &p) in request.messages.into_iter().zip(&chosen) {
         by_partition[p as usize].push(NewRecord {
