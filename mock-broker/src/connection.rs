@@ -364,6 +364,22 @@ impl Outbox {
         self.held.push_back((release, response));
     }
 
+    /// Settles the response a session's `step` appended since `mark` (see [`settle`](Self::settle));
+    /// the reason to close the connection, if the step closes it.
+    fn settle_step(&mut self, mark: usize, step: Step<Close>) -> Option<Close> {
+        match step {
+            Step::Incomplete => None,
+            Step::Answered(hold) => {
+                self.settle(mark, hold);
+                None
+            }
+            Step::Close(reason, hold) => {
+                self.settle(mark, hold);
+                Some(reason)
+            }
+        }
+    }
+
     /// Moves the held responses whose time has come to `ready`.
     fn release_due(&mut self) {
         if self.held.is_empty() {
@@ -428,21 +444,15 @@ impl Handler {
             unreachable!("only Kafka requests are read apart from the buffer");
         };
         let mark = outbox.mark();
-        match session
+        let step = session
             .answer(request, &mut outbox.ready, state)
             .await
-            .map_close(Close::Kafka)
-        {
-            Step::Incomplete => unreachable!("a whole request is answered"),
-            Step::Answered(hold) => {
-                outbox.settle(mark, hold);
-                None
-            }
-            Step::Close(reason, hold) => {
-                outbox.settle(mark, hold);
-                Some(reason)
-            }
-        }
+            .map_close(Close::Kafka);
+        debug_assert!(
+            !matches!(step, Step::Incomplete),
+            "a whole request is answered"
+        );
+        outbox.settle_step(mark, step)
     }
 
     /// Hands every whole request in `buffer` to the session, in order, each
@@ -464,13 +474,11 @@ impl Handler {
                     .next(buffer, outbox.ready.writer(), state)
                     .map_close(Close::Frame),
             };
-            match step {
-                Step::Incomplete => return None,
-                Step::Answered(hold) => outbox.settle(mark, hold),
-                Step::Close(reason, hold) => {
-                    outbox.settle(mark, hold);
-                    return Some(reason);
-                }
+            if matches!(step, Step::Incomplete) {
+                return None;
+            }
+            if let Some(reason) = outbox.settle_step(mark, step) {
+                return Some(reason);
             }
         }
     }

@@ -160,7 +160,9 @@ async fn a_client_leaving_in_the_middle_of_a_large_request_has_nothing_of_it_rec
 #[tokio::test]
 async fn memory_recycled_after_retention_drops_a_request_never_shows_through_what_is_kept() {
     // 2 MiB per partition: every few requests the oldest go, and their memory is read into
-    // again by the next ones (the pool of `large_request.rs`).
+    // again by the next ones (the pool of `large_request.rs`). That the pool hands memory out
+    // again is checked by its unit tests; here, that what is kept never shows another
+    // request's bytes.
     let broker = broker_with(|config| config.retention_bytes = 2 << 20).await;
     let mut client = KafkaClient::connect(broker.local_addr()).await;
     let mut sent: Vec<(i64, Bytes)> = Vec::new();
